@@ -1,0 +1,27 @@
+/*
+ * Creation functions of the devices built so far, for the device table
+ * (hw/device.c) and the machines.
+ */
+#ifndef HYVM_DEVICES_H
+#define HYVM_DEVICES_H
+
+#include <stdint.h>
+#include <glib.h>
+
+struct machine;
+struct dev_config;
+struct chardev;
+
+/* isa-serial: a 16550A at iobase/irq (index= picks COM1..COM4 defaults). */
+int serial_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
+/* The machine's own serial ports (-serial): COM index 0..3 on chr. */
+int serial_create_isa(unsigned index, struct chardev *chr, GError **errp);
+
+/* isa-debug-exit: iobase (0x501), iosize (2); a write of v exits (v << 1) | 1. */
+int isa_debug_exit_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
+/* isa-debugcon: iobase (0xe9), chardev; reads return readback (0xe9). */
+int debugcon_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
+/* pc-testdev: the port and MMIO test device of kvm-unit-tests. */
+int pc_testdev_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
+
+#endif

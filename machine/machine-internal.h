@@ -1,0 +1,25 @@
+/* Shared by the machine files; not for the rest of hyvm. */
+#ifndef HYVM_MACHINE_INTERNAL_H
+#define HYVM_MACHINE_INTERNAL_H
+
+#include "machine/machine.h"
+
+extern const struct machine_type machine_microvm;
+extern const struct machine_type machine_pc;
+extern const struct machine_type machine_pc_alias;
+
+const struct machine_type *machine_type_resolve(const struct machine_type *t);
+int machine_check_props(const struct machine *m, GError **errp);
+bool machine_prop_on(const struct machine *m, const char *name, bool dflt);
+
+/* x86.c: what every x86 board does the same way. */
+/* Guest RAM below the PCI hole up to low_limit, the rest above 4 GiB. */
+int x86_machine_setup_ram(struct machine *m, uint64_t low_limit, GError **errp);
+/* Routes device GSIs to the accelerator's interrupt controller. */
+void x86_machine_setup_irq(struct machine *m);
+/* The ISA serial ports of -serial (and the machine's default). */
+int x86_machine_create_serials(struct machine *m, GError **errp);
+/* Every -device, in command-line order. */
+int machine_create_devices(struct machine *m, GError **errp);
+
+#endif

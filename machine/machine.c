@@ -1,0 +1,155 @@
+/*
+ * The machine types hyvm offers and what they share: the type table,
+ * "-M help", -M property checks and loading -kernel.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "machine/machine.h"
+#include "machine/machine-internal.h"
+#include "machine/multiboot.h"
+#include "system/config.h"
+#include "system/error.h"
+#include "system/keyval.h"
+
+static const struct machine_type *const machine_types[] = {
+    &machine_microvm,
+    &machine_pc_alias,
+    &machine_pc,
+};
+
+const struct machine_type *machine_type_find(const char *name)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(machine_types); i++) {
+        const struct machine_type *t = machine_types[i];
+
+        if (!strcmp(t->name, name)) {
+            return t;
+        }
+    }
+    return NULL;
+}
+
+/* The type a name stands for: "pc" is an alias of "pc-i440fx-7.2". */
+const struct machine_type *machine_type_resolve(const struct machine_type *t)
+{
+    return t->alias ? machine_type_find(t->alias) : t;
+}
+
+void machine_print_help(void)
+{
+    printf("Supported machines are:\n");
+    for (unsigned i = 0; i < G_N_ELEMENTS(machine_types); i++) {
+        const struct machine_type *t = machine_types[i];
+
+        if (t->alias) {
+            printf("%-20s %s (alias of %s)\n", t->name, t->desc, t->alias);
+        } else {
+            printf("%-20s %s%s\n", t->name, t->desc, t->is_default ? " (default)" : "");
+        }
+    }
+}
+
+void machine_print_props(const struct machine_type *t)
+{
+    t = machine_type_resolve(t);
+    printf("%s-machine options:\n", t->name);
+    for (const struct machine_prop *p = t->props; p->name; p++) {
+        g_autofree char *lhs = g_strdup_printf("%s=<%s>", p->name, p->type);
+        printf("  %-22s - %s%s\n", lhs, p->desc, p->supported ? "" : " (not supported yet)");
+    }
+}
+
+static const struct machine_prop *prop_find(const struct machine_type *t, const char *name)
+{
+    for (const struct machine_prop *p = t->props; p->name; p++) {
+        if (!strcmp(p->name, name)) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* Checks every -M property against the type; "type" and "accel" are the
+ * option parser's.  Values of supported ones are checked by their users. */
+int machine_check_props(const struct machine *m, GError **errp)
+{
+    const struct machine_type *t = m->type;
+
+    for (unsigned i = 0; m->opts && i < m->opts->n; i++) {
+        const struct kv_pair *kv = &m->opts->items[i];
+        const struct machine_prop *p;
+
+        if (!strcmp(kv->key, "type") || !strcmp(kv->key, "accel")) {
+            continue;
+        }
+        p = prop_find(t, kv->key);
+        if (!p) {
+            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                        "Property '%s-machine.%s' not found", t->name, kv->key);
+            return -EINVAL;
+        }
+        if (!p->supported) {
+            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
+                        "-machine %s=%s: this property of %s is not supported yet",
+                        kv->key, kv->value, t->name);
+            return -ENOTSUP;
+        }
+        if (!strcmp(p->type, "bool") || !strcmp(p->type, "OnOffAuto")) {
+            bool b;
+
+            if (!parse_bool(kv->value, &b) &&
+                !(!strcmp(p->type, "OnOffAuto") && !strcmp(kv->value, "auto"))) {
+                g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                            "Parameter '%s' expects %s", kv->key,
+                            !strcmp(p->type, "bool") ? "'on' or 'off'" : "'on', 'off' or 'auto'");
+                return -EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
+/* on/off/auto property; auto and absent give dflt. */
+bool machine_prop_on(const struct machine *m, const char *name, bool dflt)
+{
+    const char *v = m->opts ? kv_get(m->opts, name) : NULL;
+    bool b;
+
+    if (!v || !strcmp(v, "auto") || !parse_bool(v, &b)) {
+        return dflt;
+    }
+    return b;
+}
+
+int machine_load_kernel(struct machine *m, GError **errp)
+{
+    const char *path = m->cfg->kernel;
+    g_autofree uint8_t *buf = NULL;
+    g_autoptr(GError) err = NULL;
+    gsize len;
+
+    if (!path) {
+        return 0;
+    }
+    if (!g_file_get_contents(path, (char **)&buf, &len, &err)) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "could not open kernel file '%s': %s", path, err->message);
+        return -ENOENT;
+    }
+    if (multiboot_probe(buf, len)) {
+        return multiboot_load(m, path, buf, len, errp);
+    }
+    /* Linux boot protocol 2.00+: "HdrS" at offset 0x202 of the setup. */
+    if (len > 0x206 && !memcmp(buf + 0x202, "HdrS", 4)) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
+                    "-kernel %s: Linux kernels (bzImage) are not supported yet; "
+                    "this hyvm boots Multiboot images", path);
+        return -ENOTSUP;
+    }
+    g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                "-kernel %s: invalid kernel header: neither a Multiboot image "
+                "nor a Linux kernel", path);
+    return -EINVAL;
+}

@@ -1,0 +1,64 @@
+/*
+ * A machine: the board hyvm emulates (-M pc, -M microvm).  It owns guest
+ * RAM, the vCPUs and the devices, and is created once by main() in the
+ * order written out there.
+ */
+#ifndef HYVM_MACHINE_H
+#define HYVM_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "arch/x86/cpu.h"
+
+struct accel_ops;
+struct hyvm_config;
+struct machine;
+struct kv_list;
+struct vcpu;
+struct x86_cpu_def;
+
+struct machine_prop {
+    const char *name;
+    const char *type;      /* as "-M NAME,help" prints it: "bool", "OnOffAuto" */
+    const char *desc;
+    bool supported;        /* false: accepted by name, refused as not built yet */
+};
+
+struct machine_type {
+    const char *name;
+    const char *alias;     /* "pc" for "pc-i440fx-7.2"; NULL */
+    const char *desc;
+    bool is_default;
+    const struct machine_prop *props;  /* NULL-name terminated */
+    /* Lays out RAM and devices; main() has created nothing else yet. */
+    int (*init)(struct machine *m, GError **errp);
+};
+
+struct machine {
+    const struct machine_type *type;
+    const struct hyvm_config *cfg;
+    struct kv_list *opts;            /* the parsed -M list */
+    const struct accel_ops *accel;
+    const struct x86_cpu_def *cpu_def;
+    uint64_t ram_size;
+    unsigned ncpus;
+    struct vcpu **cpus;
+    /* The BSP's state after loading the kernel (Multiboot entry). */
+    struct x86_cpu_state boot_state;
+    bool has_boot_state;
+};
+
+const struct machine_type *machine_type_find(const char *name);
+void machine_print_help(void);                 /* -M help */
+void machine_print_props(const struct machine_type *t);  /* -M NAME,help */
+
+/* Loads -kernel/-initrd/-append into RAM and sets m->boot_state. */
+int machine_load_kernel(struct machine *m, GError **errp);
+
+/* E820-style RAM layout below 4 GiB as a PC has it. */
+#define PC_LOW_RAM_END 0xa0000ull       /* end of conventional memory */
+#define PC_HIGH_RAM_START 0x100000ull   /* 1 MiB */
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * Board set-up shared by pc and microvm: the RAM layout around the 4 GiB
+ * hole, interrupt routing and the ISA serial ports.
+ *
+ * Threads: main thread, while the machine is built.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "accel/accel.h"
+#include "chardev/chardev.h"
+#include "hw/device.h"
+#include "hw/devices.h"
+#include "hw/irq.h"
+#include "machine/machine-internal.h"
+#include "system/config.h"
+#include "system/error.h"
+#include "system/memory.h"
+
+#define FOUR_GIB (1ull << 32)
+
+int x86_machine_setup_ram(struct machine *m, uint64_t low_limit, GError **errp)
+{
+    uint64_t low = MIN(m->ram_size, low_limit);
+    uint64_t high = m->ram_size - low;
+    int ret;
+
+    ret = ram_add_region(0, low, errp);
+    if (ret < 0) {
+        return ret;
+    }
+    if (high) {
+        ret = ram_add_region(FOUR_GIB, high, errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    for (unsigned i = 0; i < ram_region_count(); i++) {
+        const struct ram_region *r = ram_region_get(i);
+
+        ret = m->accel->add_ram(r->gpa, r->size, r->hva, errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    return 0;
+}
+
+static void x86_irq_route(void *opaque, unsigned gsi, int level)
+{
+    struct machine *m = opaque;
+
+    m->accel->set_irq(gsi, level);
+}
+
+void x86_machine_setup_irq(struct machine *m)
+{
+    irq_set_route(x86_irq_route, m);
+}
+
+int x86_machine_create_serials(struct machine *m, GError **errp)
+{
+    const struct hyvm_config *cfg = m->cfg;
+    unsigned n = cfg->serials->len;
+
+    if (n > 4) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "-serial %s: too many serial ports (at most 4)",
+                    (const char *)g_ptr_array_index(cfg->serials, 4));
+        return -EINVAL;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        const char *spec = g_ptr_array_index(cfg->serials, i);
+        g_autofree char *label = g_strdup_printf("serial%u", i);
+        struct chardev *chr;
+        int ret;
+
+        if (!strcmp(spec, "none")) {
+            continue;
+        }
+        chr = chardev_new_from_cli(spec, label, errp);
+        if (!chr) {
+            return -EINVAL;
+        }
+        ret = serial_create_isa(i, chr, errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    return 0;
+}
+
+int machine_create_devices(struct machine *m, GError **errp)
+{
+    const GPtrArray *devs = m->cfg->devices;
+
+    for (unsigned i = 0; i < devs->len; i++) {
+        const struct dev_config *dc = g_ptr_array_index(devs, i);
+        int ret;
+
+        if (!dc->type->realize) {
+            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
+                        "-device %s: this device is not supported yet", dc->type->name);
+            return -ENOTSUP;
+        }
+        ret = dc->type->realize(m, dc, errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the Debian 12 packages hyvm needs to build and test.
+#   scripts/install-deps.sh          build and test dependencies
+# Runs apt-get as root, or through sudo when not root.  Does nothing when
+# every package is already installed.
+set -eu
+
+PACKAGES="gcc libc6-dev make meson ninja-build pkg-config python3 \
+libglib2.0-dev binutils"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "installing:$missing"
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+# shellcheck disable=SC2086
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing

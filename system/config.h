@@ -1,0 +1,65 @@
+/*
+ * Everything the command line asked for, after parsing and validation.
+ * options.c fills it; main() reads it to build the VM in order.
+ */
+#ifndef HYVM_CONFIG_H
+#define HYVM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+struct kv_list;
+
+/* What the command line asks main() to do instead of (or before) running. */
+enum config_action {
+    CONFIG_RUN,
+    CONFIG_EXIT_OK,    /* help or version printed: exit 0 */
+};
+
+struct hyvm_config {
+    enum config_action action;
+
+    char *machine;                 /* -M type ("pc" when not given) */
+    struct kv_list *machine_opts;  /* everything -M gave, merged in order */
+    GPtrArray *accels;             /* char *: -accel / accel= / -enable-kvm, in order */
+
+    char *cpu;                     /* -cpu as given ("qemu64" when not given) */
+    unsigned smp_cpus, smp_sockets, smp_dies, smp_cores, smp_threads, smp_maxcpus;
+    uint64_t ram_size;             /* -m, bytes (128 MiB when not given) */
+
+    char *kernel, *initrd, *append, *bios;
+    GPtrArray *datadirs;           /* char *: -L */
+
+    GPtrArray *devices;            /* struct dev_config * */
+    GPtrArray *chardevs;           /* char *: -chardev optargs (created in order) */
+    GPtrArray *serials;            /* char *: -serial specs; "none" allowed */
+    GPtrArray *monitors;           /* char *: -monitor specs */
+    GPtrArray *mons;               /* char *: -mon optargs */
+    bool default_serial, default_monitor, default_parallel;
+
+    bool nographic;
+    char *display;                 /* "none", or NULL for the default */
+    char *vga;                     /* "none", "std", or NULL */
+    bool nodefaults;
+    bool no_reboot, no_shutdown;
+    bool start_paused;             /* -S */
+    bool daemonize;
+    char *pidfile;
+    char *name;                    /* -name guest=... */
+    char *logfile;                 /* -D */
+    int log_mask;                  /* -d */
+    char *boot_order;              /* -boot order= (validated) */
+    char *rtc_base;                /* -rtc base=utc|localtime|DATE */
+    bool snapshot;
+};
+
+/*
+ * Parses argv as qemu-system-x86_64 does.  Help and version requests are
+ * printed here and set action = CONFIG_EXIT_OK.  On a bad command line,
+ * returns NULL with one line in *errp: "-opt value: what is wrong".
+ */
+struct hyvm_config *config_parse(int argc, char **argv, GError **errp);
+void config_free(struct hyvm_config *c);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * Guest RAM and the one I/O dispatch.
+ *
+ * RAM is a few host mappings at guest-physical addresses (below and above the
+ * 4 GiB hole).  Every port and MMIO access that leaves the guest, from KVM's
+ * exits or from the software CPU, goes through io_pio() / io_mmio() over one
+ * registry of handlers (DESIGN.md, "One I/O path").
+ *
+ * Threads: regions are registered at machine creation on the main thread,
+ * before any vCPU runs, and are read-only afterwards.  Handlers run with the
+ * big lock held (system/main-loop.h).
+ */
+#ifndef HYVM_MEMORY_H
+#define HYVM_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+/* ---- guest RAM ---- */
+
+struct ram_region {
+    uint64_t gpa;
+    uint64_t size;
+    void *hva;
+};
+
+#define RAM_MAX_REGIONS 4
+
+/* Maps anonymous, lazily backed host memory at [gpa, gpa+size). */
+int ram_add_region(uint64_t gpa, uint64_t size, GError **errp);
+unsigned ram_region_count(void);
+const struct ram_region *ram_region_get(unsigned i);
+/* Host address of [gpa, gpa+len) when it lies inside one RAM region, else NULL. */
+void *ram_hva(uint64_t gpa, uint64_t len);
+/* Copies to/from guest RAM; -EFAULT when any byte is outside RAM. */
+int ram_write(uint64_t gpa, const void *buf, size_t len);
+int ram_read(uint64_t gpa, void *buf, size_t len);
+/* Unmaps everything (tests, exit). */
+void ram_free_all(void);
+
+/* ---- port I/O and MMIO dispatch ---- */
+
+/*
+ * A handler sees the offset from its base and an access of 1, 2, 4 or 8
+ * bytes.  Values are in host order and zero-extended.
+ */
+struct io_ops {
+    uint64_t (*read)(void *opaque, uint64_t offset, unsigned size);
+    void (*write)(void *opaque, uint64_t offset, uint64_t value, unsigned size);
+};
+
+/* Ranges may not overlap; -EBUSY (with a message naming both) if they do. */
+int io_register_pio(uint16_t base, uint16_t len, const char *name,
+                    const struct io_ops *ops, void *opaque, GError **errp);
+int io_register_mmio(uint64_t base, uint64_t len, const char *name,
+                     const struct io_ops *ops, void *opaque, GError **errp);
+void io_unregister_all(void);
+
+/*
+ * The dispatch both accelerators call.  data points at size bytes in guest
+ * (little-endian) order.  Reads of unclaimed ports return all ones and of
+ * unclaimed MMIO zero, as on a PC; both are logged under -d unimp.
+ * An MMIO access that straddles the end of a region is split per byte.
+ */
+void io_pio(uint16_t port, void *data, unsigned size, bool is_write);
+void io_mmio(uint64_t addr, void *data, unsigned len, bool is_write);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * Run state and VM-level requests.
+ *
+ * Threads: requests are made from any thread, and vm_request_signal_exit()
+ * from a signal handler, so the pending flags are atomics.  The state itself
+ * changes only on the main thread with the big lock held.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "system/error.h"
+#include "system/main-loop.h"
+#include "system/runstate.h"
+
+static enum run_state state = RUN_STATE_PRELAUNCH;
+static bool no_reboot, no_shutdown;
+static const struct vm_cpu_control *cpu_ctl;
+
+static atomic_bool exit_req;
+static atomic_int exit_status;
+static atomic_int exit_cause;
+static atomic_bool shutdown_pause_req;
+static atomic_bool reset_req;
+static atomic_int signal_no;
+static atomic_int signal_pid;
+
+struct listener {
+    runstate_listener_fn fn;
+    void *opaque;
+};
+static GArray *listeners;
+
+static const char *const state_names[RUN_STATE__MAX] = {
+    [RUN_STATE_PRELAUNCH] = "prelaunch",
+    [RUN_STATE_RUNNING] = "running",
+    [RUN_STATE_PAUSED] = "paused",
+    [RUN_STATE_SHUTDOWN] = "shutdown",
+    [RUN_STATE_INTERNAL_ERROR] = "internal-error",
+    [RUN_STATE_GUEST_PANICKED] = "guest-panicked",
+};
+
+enum run_state runstate_get(void)
+{
+    return state;
+}
+
+const char *runstate_name(enum run_state s)
+{
+    return s < RUN_STATE__MAX ? state_names[s] : "unknown";
+}
+
+bool runstate_is_running(void)
+{
+    return state == RUN_STATE_RUNNING;
+}
+
+void runstate_set(enum run_state s)
+{
+    enum run_state old = state;
+
+    if (s == old) {
+        return;
+    }
+    state = s;
+    for (unsigned i = 0; listeners && i < listeners->len; i++) {
+        struct listener *l = &g_array_index(listeners, struct listener, i);
+        l->fn(l->opaque, old, s);
+    }
+}
+
+void runstate_add_listener(runstate_listener_fn fn, void *opaque)
+{
+    struct listener l = { fn, opaque };
+
+    if (!listeners) {
+        listeners = g_array_new(FALSE, FALSE, sizeof(struct listener));
+    }
+    g_array_append_val(listeners, l);
+}
+
+void runstate_set_no_reboot(bool on)
+{
+    no_reboot = on;
+}
+
+void runstate_set_no_shutdown(bool on)
+{
+    no_shutdown = on;
+}
+
+void runstate_set_cpu_control(const struct vm_cpu_control *ctl)
+{
+    cpu_ctl = ctl;
+}
+
+void vm_request_exit(int status, enum shutdown_cause cause)
+{
+    bool expected = false;
+
+    /* The first request decides the exit status. */
+    if (atomic_compare_exchange_strong(&exit_req, &expected, true)) {
+        atomic_store(&exit_status, status);
+        atomic_store(&exit_cause, cause);
+    }
+    main_loop_wakeup();
+}
+
+void vm_request_shutdown(enum shutdown_cause cause)
+{
+    if (no_shutdown) {
+        atomic_store(&shutdown_pause_req, true);
+        main_loop_wakeup();
+        return;
+    }
+    vm_request_exit(0, cause);
+}
+
+void vm_request_reset(enum shutdown_cause cause)
+{
+    if (no_reboot) {
+        vm_request_exit(0, cause);
+        return;
+    }
+    atomic_store(&reset_req, true);
+    main_loop_wakeup();
+}
+
+/* Async-signal-safe: atomics and main_loop_wakeup()'s write(2) only. */
+void vm_request_signal_exit(int signo, int pid)
+{
+    atomic_store(&signal_pid, pid);
+    atomic_store(&signal_no, signo);
+    main_loop_wakeup();
+}
+
+bool vm_exit_requested(void)
+{
+    return atomic_load(&exit_req);
+}
+
+bool vm_reset_pending(void)
+{
+    return atomic_load(&reset_req);
+}
+
+static void report_signal(int signo, int pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/comm", pid);
+    g_autofree char *comm = NULL;
+
+    if (pid > 0 && g_file_get_contents(path, &comm, NULL, NULL)) {
+        g_strchomp(comm);
+        error_report("terminating on signal %d from pid %d (%s)", signo, pid, comm);
+    } else if (pid > 0) {
+        error_report("terminating on signal %d from pid %d", signo, pid);
+    } else {
+        error_report("terminating on signal %d", signo);
+    }
+}
+
+bool vm_handle_requests(int *status)
+{
+    int signo = atomic_exchange(&signal_no, 0);
+
+    if (signo) {
+        report_signal(signo, atomic_load(&signal_pid));
+        vm_request_exit(0, SHUTDOWN_CAUSE_HOST_SIGNAL);
+    }
+    if (atomic_load(&exit_req)) {
+        *status = atomic_load(&exit_status);
+        return true;
+    }
+    if (atomic_exchange(&shutdown_pause_req, false)) {
+        vm_stop(RUN_STATE_SHUTDOWN);
+    }
+    if (atomic_exchange(&reset_req, false) && cpu_ctl) {
+        bool was_running = runstate_is_running();
+
+        if (was_running) {
+            cpu_ctl->pause_all();
+        }
+        cpu_ctl->reset_all();
+        if (was_running) {
+            cpu_ctl->resume_all();
+        }
+    }
+    return false;
+}
+
+void vm_start(void)
+{
+    if (state == RUN_STATE_RUNNING) {
+        return;
+    }
+    if (cpu_ctl) {
+        cpu_ctl->resume_all();
+    }
+    runstate_set(RUN_STATE_RUNNING);
+}
+
+void vm_stop(enum run_state to)
+{
+    if (state == RUN_STATE_RUNNING && cpu_ctl) {
+        cpu_ctl->pause_all();
+    }
+    runstate_set(to);
+}

@@ -1,0 +1,78 @@
+/*
+ * Run state of the VM (QEMU's RunState names) and the requests that change it.
+ * Requests may come from any thread (a vCPU writing isa-debug-exit, a signal,
+ * the monitor); the main loop acts on them.
+ */
+#ifndef HYVM_RUNSTATE_H
+#define HYVM_RUNSTATE_H
+
+#include <stdbool.h>
+
+enum run_state {
+    RUN_STATE_PRELAUNCH,       /* "prelaunch": -S, before the first cont */
+    RUN_STATE_RUNNING,         /* "running" */
+    RUN_STATE_PAUSED,          /* "paused": stop */
+    RUN_STATE_SHUTDOWN,        /* "shutdown": guest powered off, -no-shutdown */
+    RUN_STATE_INTERNAL_ERROR,  /* "internal-error": the accelerator gave up */
+    RUN_STATE_GUEST_PANICKED,  /* "guest-panicked" */
+    RUN_STATE__MAX
+};
+
+/* Why the VM stops; mirrors QEMU's ShutdownCause for the QMP SHUTDOWN event. */
+enum shutdown_cause {
+    SHUTDOWN_CAUSE_NONE,
+    SHUTDOWN_CAUSE_HOST_ERROR,   /* "host-error" */
+    SHUTDOWN_CAUSE_HOST_QMP_QUIT,/* "host-qmp-quit": monitor quit, Ctrl-A x */
+    SHUTDOWN_CAUSE_HOST_SIGNAL,  /* "host-signal" */
+    SHUTDOWN_CAUSE_GUEST_SHUTDOWN, /* "guest-shutdown": poweroff, isa-debug-exit */
+    SHUTDOWN_CAUSE_GUEST_RESET,  /* "guest-reset" */
+    SHUTDOWN_CAUSE_GUEST_PANIC,  /* "guest-panic" */
+    SHUTDOWN_CAUSE_SUBSYSTEM_RESET, /* "subsystem-reset": triple fault */
+};
+
+enum run_state runstate_get(void);
+const char *runstate_name(enum run_state s);
+bool runstate_is_running(void);
+void runstate_set(enum run_state s);
+
+/* Callbacks on every change (QMP's STOP/RESUME events later). */
+typedef void (*runstate_listener_fn)(void *opaque, enum run_state old,
+                                     enum run_state now);
+void runstate_add_listener(runstate_listener_fn fn, void *opaque);
+
+/* -no-reboot, -no-shutdown as set from the command line. */
+void runstate_set_no_reboot(bool on);
+void runstate_set_no_shutdown(bool on);
+
+/*
+ * Ends the VM with this exit status (guest poweroff: 0; isa-debug-exit:
+ * (value << 1) | 1; error: 1).  The first request wins.
+ */
+void vm_request_exit(int status, enum shutdown_cause cause);
+/* Guest asked to power off: exits 0, or pauses in "shutdown" with -no-shutdown. */
+void vm_request_shutdown(enum shutdown_cause cause);
+/* Guest asked to reset (or triple fault): exits 0 with -no-reboot. */
+void vm_request_reset(enum shutdown_cause cause);
+/* A signal: the message "terminating on signal N from pid P" and exit 0. */
+void vm_request_signal_exit(int signo, int pid);
+
+/* Main thread: consumes pending requests.  True when the VM must end. */
+bool vm_handle_requests(int *exit_status);
+/* True once an exit was requested (vCPU threads poll it). */
+bool vm_exit_requested(void);
+/* Pending reset, consumed by the machine's reset handler. */
+bool vm_reset_pending(void);
+
+/* Start or resume the vCPUs; stop them (monitor "stop"). Main thread, lock held. */
+void vm_start(void);
+void vm_stop(enum run_state to);
+
+/* The machine registers how to pause and resume its vCPUs. */
+struct vm_cpu_control {
+    void (*pause_all)(void);
+    void (*resume_all)(void);
+    void (*reset_all)(void);
+};
+void runstate_set_cpu_control(const struct vm_cpu_control *ctl);
+
+#endif
