@@ -240,7 +240,7 @@ static void io_access(const struct io_space *s, uint64_t addr, uint8_t *data,
 {
     const struct io_region *r = io_space_find(s, addr);
 
-    if (r && io_size_ok(size) && addr - r->base <= r->len - size) {
+    if (r && io_size_ok(size) && size <= r->len && addr - r->base <= r->len - size) {
         if (is_write) {
             if (r->ops->write) {
                 r->ops->write(r->opaque, addr - r->base, load_le(data, size), size);
