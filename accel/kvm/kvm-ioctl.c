@@ -1,0 +1,132 @@
+/*
+ * The only file that calls ioctl() on KVM's file descriptors.
+ *
+ * Threads: the system and VM calls run on the main thread at start-up
+ * (kvm_vm_irq_line also with the big lock held from any thread); the vCPU
+ * calls run on that vCPU's thread, except state set-up before it starts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "accel/kvm/kvm-internal.h"
+
+/* Retries on EINTR except for KVM_RUN, where EINTR is the kick. */
+static int kvm_ioctl(int fd, unsigned long req, const void *arg)
+{
+    int ret;
+
+    do {
+        ret = ioctl(fd, req, arg);
+    } while (ret < 0 && errno == EINTR && req != KVM_RUN);
+    return ret < 0 ? -errno : ret;
+}
+
+int kvm_open_dev(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+
+    return fd < 0 ? -errno : fd;
+}
+
+int kvm_get_api_version(int kvm_fd)
+{
+    return kvm_ioctl(kvm_fd, KVM_GET_API_VERSION, NULL);
+}
+
+int kvm_check_extension(int fd, long cap)
+{
+    int ret = kvm_ioctl(fd, KVM_CHECK_EXTENSION, (void *)cap);
+
+    return ret < 0 ? 0 : ret;
+}
+
+int kvm_get_vcpu_mmap_size(int kvm_fd)
+{
+    return kvm_ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+}
+
+int kvm_create_vm(int kvm_fd)
+{
+    return kvm_ioctl(kvm_fd, KVM_CREATE_VM, NULL);
+}
+
+int kvm_vm_set_tss_addr(int vm_fd, uint64_t addr)
+{
+    return kvm_ioctl(vm_fd, KVM_SET_TSS_ADDR, (void *)(uintptr_t)addr);
+}
+
+int kvm_vm_set_identity_map_addr(int vm_fd, uint64_t addr)
+{
+    return kvm_ioctl(vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr);
+}
+
+int kvm_vm_create_irqchip(int vm_fd)
+{
+    return kvm_ioctl(vm_fd, KVM_CREATE_IRQCHIP, NULL);
+}
+
+int kvm_vm_create_pit2(int vm_fd)
+{
+    struct kvm_pit_config cfg = { .flags = 0 };
+
+    return kvm_ioctl(vm_fd, KVM_CREATE_PIT2, &cfg);
+}
+
+int kvm_vm_set_user_memory(int vm_fd, const struct kvm_userspace_memory_region *r)
+{
+    return kvm_ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, r);
+}
+
+int kvm_vm_irq_line(int vm_fd, unsigned irq, int level)
+{
+    struct kvm_irq_level l = { .irq = irq, .level = level };
+
+    return kvm_ioctl(vm_fd, KVM_IRQ_LINE, &l);
+}
+
+int kvm_create_vcpu(int vm_fd, unsigned long id)
+{
+    return kvm_ioctl(vm_fd, KVM_CREATE_VCPU, (void *)id);
+}
+
+int kvm_vcpu_run(int vcpu_fd)
+{
+    return kvm_ioctl(vcpu_fd, KVM_RUN, NULL);
+}
+
+int kvm_vcpu_get_regs(int vcpu_fd, struct kvm_regs *r)
+{
+    return kvm_ioctl(vcpu_fd, KVM_GET_REGS, r);
+}
+
+int kvm_vcpu_set_regs(int vcpu_fd, const struct kvm_regs *r)
+{
+    return kvm_ioctl(vcpu_fd, KVM_SET_REGS, r);
+}
+
+int kvm_vcpu_get_sregs(int vcpu_fd, struct kvm_sregs *s)
+{
+    return kvm_ioctl(vcpu_fd, KVM_GET_SREGS, s);
+}
+
+int kvm_vcpu_set_sregs(int vcpu_fd, const struct kvm_sregs *s)
+{
+    return kvm_ioctl(vcpu_fd, KVM_SET_SREGS, s);
+}
+
+int kvm_vcpu_set_cpuid2(int vcpu_fd, const struct kvm_cpuid2 *c)
+{
+    return kvm_ioctl(vcpu_fd, KVM_SET_CPUID2, c);
+}
+
+int kvm_get_supported_cpuid2(int kvm_fd, struct kvm_cpuid2 *c)
+{
+    return kvm_ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+}
+
+int kvm_vcpu_set_msrs(int vcpu_fd, const struct kvm_msrs *m)
+{
+    return kvm_ioctl(vcpu_fd, KVM_SET_MSRS, m);
+}
