@@ -247,7 +247,10 @@ struct x86_cpu_def *x86_cpu_parse(const char *spec, GError **errp)
                                 "-cpu %s: CPU property '%s' is not supported yet", spec, name);
                     goto fail;
                 }
-                def_add_change(d, name, true, errp);
+                g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                            "can't apply global %s-x86_64-cpu.%s: Property "
+                            "'%s-x86_64-cpu.%s' not found", d->model->name, p,
+                            d->model->name, name);
                 goto fail;
             }
             if (!parse_bool(eq + 1, &on)) {
