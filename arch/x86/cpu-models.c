@@ -373,6 +373,31 @@ static const char *reg_name(uint8_t reg)
     return names[reg & 3];
 }
 
+/* Did the command line turn feature f on explicitly? */
+static bool def_requested(const struct x86_cpu_def *d, unsigned f)
+{
+    bool on = false;
+
+    for (unsigned i = 0; i < d->changes->len; i++) {
+        const struct feature_change *c = &g_array_index(d->changes, struct feature_change, i);
+
+        if (c->feature == f) {
+            on = c->on;
+        }
+    }
+    return on;
+}
+
+/*
+ * Model bits an accelerator may lack without a warning: QEMU's KVM defaults
+ * turn svm, acpi and monitor off for every model, so "-cpu qemu64" (which
+ * lists svm) is quiet on a host whose KVM offers no nested SVM.
+ */
+static bool feature_quiet(const char *name)
+{
+    return !strcmp(name, "svm") || !strcmp(name, "acpi") || !strcmp(name, "monitor");
+}
+
 int x86_cpu_build_cpuid(const struct x86_cpu_def *d,
                         const struct x86_cpuid_entry *supported, unsigned nsupported,
                         struct x86_cpuid_entry *out, unsigned *n, GError **errp)
@@ -406,6 +431,11 @@ int x86_cpu_build_cpuid(const struct x86_cpu_def *d,
         int w = word_of(f->leaf, f->reg);
         uint32_t bit = 1u << f->bit;
 
+        if ((want[w] & bit) && !(sup[w] & bit) && !def_requested(d, i) &&
+            feature_quiet(f->name)) {
+            want[w] &= ~bit;
+            continue;
+        }
         if ((want[w] & bit) && !(sup[w] & bit)) {
             warn_report("host doesn't support requested feature: CPUID.%02XH:%s.%s [bit %u]",
                         f->leaf, reg_name(f->reg), f->name, f->bit);
