@@ -28,6 +28,7 @@ enum shutdown_cause {
     SHUTDOWN_CAUSE_GUEST_RESET,  /* "guest-reset" */
     SHUTDOWN_CAUSE_GUEST_PANIC,  /* "guest-panic" */
     SHUTDOWN_CAUSE_SUBSYSTEM_RESET, /* "subsystem-reset": triple fault */
+    SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET, /* "host-qmp-system-reset": monitor system_reset */
 };
 
 enum run_state runstate_get(void);

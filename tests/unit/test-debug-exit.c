@@ -201,7 +201,13 @@ static void child_debugcon(void)
     g_assert_true(g_file_get_contents(path, &got, &len, NULL));
     g_assert_cmpmem(got, len, "boot\n", 5);
 
-    realize_ok("isa-debugcon,iobase=0x402,readback=0x42,chardev=dc");
+    /* A chardev that is not a mux has one front end, as in QEMU. */
+    g_assert_cmpint(realize("isa-debugcon,iobase=0x402,chardev=dc", &err), ==, -EBUSY);
+    g_assert_cmpstr(err->message, ==, "Device 'dc' is in use");
+    g_clear_error(&err);
+    g_assert_nonnull(chardev_new_from_opts("null,id=dc2", &err));
+    g_assert_no_error(err);
+    realize_ok("isa-debugcon,iobase=0x402,readback=0x42,chardev=dc2");
     g_assert_cmphex(in(0x402, 1), ==, 0x42);
 }
 

@@ -1,0 +1,467 @@
+/*
+ * The human monitor (HMP): QEMU's "(qemu) " prompt on a chardev, with the
+ * few commands that make sense before QMP exists: help, info status,
+ * info version, stop, cont, quit, system_reset, system_powerdown.
+ *
+ * Line editing is the minimum a person needs: printable characters are
+ * echoed, backspace (DEL or ^H) erases one, ^U erases the line, Enter runs
+ * it, and terminal escape sequences (arrow keys) are swallowed.  Output has
+ * "\n" turned into "\r\n", as QEMU's monitor does, since the terminal under
+ * it is raw.
+ *
+ * On a mux the monitor holds its output back while it does not have the
+ * focus (CHR_EVENT_MUX_OUT) and lets it out, followed by a fresh prompt,
+ * when Ctrl-A c brings it back (CHR_EVENT_MUX_IN).  That is how the banner
+ * printed at start-up first shows when the user switches to the monitor.
+ *
+ * Threads: everything runs on the main thread with the big lock held (the
+ * chardev's receive and event callbacks).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "chardev/chardev.h"
+#include "hyvm-version.h"
+#include "qapi/monitor.h"
+#include "system/error.h"
+#include "system/runstate.h"
+
+#define HMP_LINE_MAX 1024
+#define HMP_HELD_MAX (64 * 1024)
+
+enum hmp_esc {
+    HMP_ESC_NONE,
+    HMP_ESC_START,      /* got ESC */
+    HMP_ESC_SEQ,        /* got ESC [ or ESC O: until a final byte */
+};
+
+struct hmp {
+    struct char_fe fe;
+    char line[HMP_LINE_MAX];
+    unsigned len;
+    bool last_cr;           /* a "\r\n" Enter counts once */
+    enum hmp_esc esc;
+    bool mux_out;           /* a mux gave the focus to another front end */
+    bool reset_seen;        /* the banner went out (QEMU's name) */
+    GString *held;          /* output while mux_out */
+};
+
+struct hmp_cmd {
+    const char *name;       /* "stop|s": the name and its short forms */
+    const char *params;     /* as help shows them */
+    const char *help;
+    void (*run)(struct hmp *h, const char *args);
+};
+
+static GPtrArray *monitors;
+
+/* ---- output ---- */
+
+static void hmp_write(struct hmp *h, const char *s, size_t len)
+{
+    if (h->mux_out) {
+        if (h->held->len + len <= HMP_HELD_MAX) {
+            g_string_append_len(h->held, s, len);
+        }
+        return;
+    }
+    chr_fe_write_all(&h->fe, (const uint8_t *)s, len);
+}
+
+static void hmp_puts(struct hmp *h, const char *s)
+{
+    const char *nl;
+
+    while ((nl = strchr(s, '\n'))) {
+        hmp_write(h, s, nl - s);
+        hmp_write(h, "\r\n", 2);
+        s = nl + 1;
+    }
+    if (*s) {
+        hmp_write(h, s, strlen(s));
+    }
+}
+
+static void hmp_printf(struct hmp *h, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void hmp_printf(struct hmp *h, const char *fmt, ...)
+{
+    g_autofree char *s = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    s = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    hmp_puts(h, s);
+}
+
+static void hmp_prompt(struct hmp *h)
+{
+    hmp_puts(h, "(qemu) ");
+}
+
+/* ---- commands ---- */
+
+static const struct hmp_cmd hmp_cmds[];
+static const struct hmp_cmd hmp_info_cmds[];
+
+static bool hmp_name_matches(const char *names, const char *word)
+{
+    g_auto(GStrv) alts = g_strsplit(names, "|", -1);
+
+    for (unsigned i = 0; alts[i]; i++) {
+        if (!strcmp(alts[i], word)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static const struct hmp_cmd *hmp_find(const struct hmp_cmd *table, const char *word)
+{
+    for (; table->name; table++) {
+        if (hmp_name_matches(table->name, word)) {
+            return table;
+        }
+    }
+    return NULL;
+}
+
+static void hmp_print_cmd(struct hmp *h, const char *prefix, const struct hmp_cmd *c)
+{
+    hmp_printf(h, "%s%s %s -- %s\n", prefix, c->name, c->params, c->help);
+}
+
+/* Splits off the first word of *s; NULL when none is left. */
+static char *hmp_next_word(const char **s)
+{
+    const char *p = *s, *start;
+
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    if (!*p) {
+        *s = p;
+        return NULL;
+    }
+    start = p;
+    while (*p && *p != ' ' && *p != '\t') {
+        p++;
+    }
+    *s = p;
+    return g_strndup(start, p - start);
+}
+
+static bool hmp_no_args(struct hmp *h, const char *name, const char *help_topic,
+                        const char *args)
+{
+    while (*args == ' ' || *args == '\t') {
+        args++;
+    }
+    if (*args) {
+        hmp_printf(h, "%s: extraneous characters at the end of line\n", name);
+        hmp_printf(h, "Try \"help %s\" for more information\n", help_topic);
+        return false;
+    }
+    return true;
+}
+
+static void hmp_help(struct hmp *h, const char *args)
+{
+    g_autofree char *word = hmp_next_word(&args);
+    g_autofree char *sub = NULL;
+    const struct hmp_cmd *c;
+
+    if (!word) {
+        for (c = hmp_cmds; c->name; c++) {
+            hmp_print_cmd(h, "", c);
+        }
+        return;
+    }
+    c = hmp_find(hmp_cmds, word);
+    if (!c) {
+        hmp_printf(h, "unknown command: '%s'\n", word);
+        return;
+    }
+    if (strcmp(c->name, "info")) {
+        hmp_print_cmd(h, "", c);
+        return;
+    }
+    sub = hmp_next_word(&args);
+    for (const struct hmp_cmd *i = hmp_info_cmds; i->name; i++) {
+        if (!sub || hmp_name_matches(i->name, sub)) {
+            hmp_print_cmd(h, "info ", i);
+        }
+    }
+}
+
+static void hmp_info(struct hmp *h, const char *args)
+{
+    g_autofree char *word = hmp_next_word(&args);
+    const struct hmp_cmd *c;
+
+    if (!word) {
+        for (c = hmp_info_cmds; c->name; c++) {
+            hmp_print_cmd(h, "info ", c);
+        }
+        return;
+    }
+    c = hmp_find(hmp_info_cmds, word);
+    if (!c) {
+        hmp_printf(h, "unknown command: 'info %s'\n", word);
+        return;
+    }
+    g_autofree char *topic = g_strdup_printf("info %s", word);
+    if (hmp_no_args(h, c->name, topic, args)) {
+        c->run(h, args);
+    }
+}
+
+static void hmp_info_status(struct hmp *h, const char *args)
+{
+    enum run_state s = runstate_get();
+
+    /* QEMU's wording: "paused" plus the state when it is not plain paused. */
+    if (s == RUN_STATE_RUNNING) {
+        hmp_puts(h, "VM status: running\n");
+    } else if (s == RUN_STATE_PAUSED) {
+        hmp_puts(h, "VM status: paused\n");
+    } else {
+        hmp_printf(h, "VM status: paused (%s)\n", runstate_name(s));
+    }
+}
+
+static void hmp_info_version(struct hmp *h, const char *args)
+{
+    hmp_puts(h, HYVM_QEMU_VERSION " (hyvm " HYVM_VERSION ")\n");
+}
+
+static void hmp_stop(struct hmp *h, const char *args)
+{
+    /* As QEMU: stopping a VM that is not running changes nothing. */
+    if (runstate_is_running()) {
+        vm_stop(RUN_STATE_PAUSED);
+    }
+}
+
+static void hmp_cont(struct hmp *h, const char *args)
+{
+    enum run_state s = runstate_get();
+
+    if (s == RUN_STATE_SHUTDOWN || s == RUN_STATE_INTERNAL_ERROR ||
+        s == RUN_STATE_GUEST_PANICKED) {
+        hmp_puts(h, "Error: Resetting the Virtual Machine is required\n");
+        return;
+    }
+    vm_start();
+}
+
+static void hmp_quit(struct hmp *h, const char *args)
+{
+    vm_request_exit(0, SHUTDOWN_CAUSE_HOST_QMP_QUIT);
+}
+
+static void hmp_system_reset(struct hmp *h, const char *args)
+{
+    vm_request_reset(SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET);
+}
+
+static void hmp_system_powerdown(struct hmp *h, const char *args)
+{
+    /* The request reaches a guest through an ACPI power button (ACPI 6.5,
+     * 4.8.2.2.1); the machines have no ACPI yet. */
+    hmp_puts(h, "Error: system_powerdown is not supported yet: "
+                "the machine has no ACPI power button\n");
+}
+
+/* Sorted by name, as QEMU's help lists them. */
+static const struct hmp_cmd hmp_cmds[] = {
+    { "cont|c", "", "resume emulation", hmp_cont },
+    { "help|?", "[cmd]", "show the help", hmp_help },
+    { "info", "[subcommand]", "show various information about the system state", hmp_info },
+    { "quit|q", "", "quit the emulator", hmp_quit },
+    { "stop|s", "", "stop emulation", hmp_stop },
+    { "system_powerdown", "", "send system power down event", hmp_system_powerdown },
+    { "system_reset", "", "reset the system", hmp_system_reset },
+    { NULL },
+};
+
+static const struct hmp_cmd hmp_info_cmds[] = {
+    { "status", "", "show the current VM status (running|paused)", hmp_info_status },
+    { "version", "", "show the version of QEMU", hmp_info_version },
+    { NULL },
+};
+
+static void hmp_execute(struct hmp *h, const char *line)
+{
+    const char *args = line;
+    g_autofree char *word = hmp_next_word(&args);
+    const struct hmp_cmd *c;
+
+    if (!word) {
+        return;
+    }
+    c = hmp_find(hmp_cmds, word);
+    if (!c) {
+        hmp_printf(h, "unknown command: '%s'\n", word);
+        return;
+    }
+    /* help and info take words; the others none. */
+    if (c->run == hmp_help || c->run == hmp_info ||
+        hmp_no_args(h, c->name, word, args)) {
+        c->run(h, args);
+    }
+}
+
+/* ---- input ---- */
+
+static void hmp_key(struct hmp *h, uint8_t ch)
+{
+    bool was_cr = h->last_cr;
+
+    h->last_cr = false;
+    switch (h->esc) {
+    case HMP_ESC_START:
+        h->esc = (ch == '[' || ch == 'O') ? HMP_ESC_SEQ : HMP_ESC_NONE;
+        return;
+    case HMP_ESC_SEQ:
+        /* ECMA-48 5.4: parameters and intermediates, then a final byte. */
+        if (ch >= 0x40 && ch <= 0x7e) {
+            h->esc = HMP_ESC_NONE;
+        }
+        return;
+    case HMP_ESC_NONE:
+        break;
+    }
+    switch (ch) {
+    case '\n':
+        if (was_cr) {
+            return;
+        }
+        /* fall through */
+    case '\r':
+        h->last_cr = ch == '\r';
+        h->line[h->len] = 0;
+        hmp_puts(h, "\n");
+        h->len = 0;
+        hmp_execute(h, h->line);
+        if (!vm_exit_requested()) {
+            hmp_prompt(h);
+        }
+        return;
+    case 0x7f:
+    case '\b':
+        if (h->len) {
+            h->len--;
+            hmp_puts(h, "\b \b");
+        }
+        return;
+    case 0x15:      /* ^U */
+        while (h->len) {
+            h->len--;
+            hmp_puts(h, "\b \b");
+        }
+        return;
+    case 0x1b:
+        h->esc = HMP_ESC_START;
+        return;
+    default:
+        if (ch >= 0x20 && ch < 0x7f && h->len < HMP_LINE_MAX - 1) {
+            char c = ch;
+
+            h->line[h->len++] = c;
+            hmp_write(h, &c, 1);
+        }
+        return;
+    }
+}
+
+static int hmp_can_receive(void *opaque)
+{
+    return HMP_LINE_MAX;
+}
+
+static void hmp_receive(void *opaque, const uint8_t *buf, int len)
+{
+    struct hmp *h = opaque;
+
+    for (int i = 0; i < len; i++) {
+        hmp_key(h, buf[i]);
+    }
+}
+
+static void hmp_restart_line(struct hmp *h)
+{
+    h->len = 0;
+    h->esc = HMP_ESC_NONE;
+    h->last_cr = false;
+}
+
+static void hmp_event(void *opaque, enum chr_event event)
+{
+    struct hmp *h = opaque;
+
+    switch (event) {
+    case CHR_EVENT_OPENED:
+        hmp_restart_line(h);
+        hmp_puts(h, "QEMU " HYVM_QEMU_VERSION " monitor - type 'help' for more information\n");
+        if (!h->mux_out) {
+            hmp_prompt(h);
+        }
+        h->reset_seen = true;
+        break;
+    case CHR_EVENT_MUX_IN:
+        h->mux_out = false;
+        if (h->reset_seen) {
+            hmp_restart_line(h);
+            if (h->held->len) {
+                chr_fe_write_all(&h->fe, (const uint8_t *)h->held->str, h->held->len);
+                g_string_truncate(h->held, 0);
+            }
+            hmp_prompt(h);
+        }
+        break;
+    case CHR_EVENT_MUX_OUT:
+        if (h->reset_seen && !h->mux_out) {
+            hmp_puts(h, "\n");
+        }
+        h->mux_out = true;
+        break;
+    case CHR_EVENT_CLOSED:
+        hmp_restart_line(h);
+        break;
+    case CHR_EVENT_BREAK:
+        break;
+    }
+}
+
+int monitor_new_hmp(struct chardev *chr, GError **errp)
+{
+    struct hmp *h = g_new0(struct hmp, 1);
+    int ret;
+
+    h->held = g_string_new(NULL);
+    ret = chr_fe_init(&h->fe, chr, errp);
+    if (ret < 0) {
+        g_string_free(h->held, TRUE);
+        g_free(h);
+        return ret;
+    }
+    if (!monitors) {
+        monitors = g_ptr_array_new();
+    }
+    g_ptr_array_add(monitors, h);
+    chr_fe_set_handlers(&h->fe, hmp_can_receive, hmp_receive, hmp_event, h);
+    return 0;
+}
+
+void monitor_cleanup_all(void)
+{
+    while (monitors && monitors->len) {
+        struct hmp *h = g_ptr_array_steal_index(monitors, monitors->len - 1);
+
+        chr_fe_deinit(&h->fe);
+        g_string_free(h->held, TRUE);
+        g_free(h);
+    }
+}
