@@ -32,9 +32,18 @@ static void on_exit_signal(int signo, siginfo_t *si, void *ctx)
     vm_request_signal_exit(signo, si ? si->si_pid : 0);
 }
 
+/* A crash must not leave the user's terminal raw: restore it, then die as before. */
+static void on_fatal_signal(int signo)
+{
+    chardev_restore_terminal();
+    signal(signo, SIG_DFL);
+    raise(signo);
+}
+
 static void setup_signals(void)
 {
     struct sigaction sa = { .sa_sigaction = on_exit_signal, .sa_flags = SA_SIGINFO };
+    static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
 
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
@@ -42,6 +51,9 @@ static void setup_signals(void)
     sigaction(SIGHUP, &sa, NULL);
     /* A socket client that goes away must not kill us. */
     signal(SIGPIPE, SIG_IGN);
+    for (unsigned i = 0; i < G_N_ELEMENTS(fatal); i++) {
+        signal(fatal[i], on_fatal_signal);
+    }
 }
 
 /* QEMU's defaults: the serial port and monitor land on stdio with
