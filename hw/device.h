@@ -62,6 +62,7 @@ struct device_type {
     enum dev_category category;
     const char *desc;
     const struct dev_prop *props;  /* NULL-name terminated */
+    const char *alias;        /* short name ("virtio-blk"), or NULL */
     /* Creates the device on m; NULL for devices not built yet. */
     int (*realize)(struct machine *m, const struct dev_config *cfg, GError **errp);
 };
@@ -80,6 +81,8 @@ struct dev_config *dev_config_parse(const char *optarg, GError **errp);
 void dev_config_free(struct dev_config *c);
 /* "-global DRIVER.PROP=VALUE", checked the same way. */
 int device_global_add(const char *optarg, GError **errp);
+/* Forgets every -global (config_free calls it). */
+void device_globals_clear(void);
 
 /* Typed lookups for realize(): a property not given falls back to -global,
  * then to the table's defval. */

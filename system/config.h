@@ -62,4 +62,8 @@ struct hyvm_config {
 struct hyvm_config *config_parse(int argc, char **argv, GError **errp);
 void config_free(struct hyvm_config *c);
 
+/* -h/-help and -version output on stdout (options-help.c). */
+void config_print_help(void);
+void config_print_version(void);
+
 #endif

@@ -1,0 +1,653 @@
+/*
+ * The qemu-system-x86_64 command line (system/options.c, hw/device.c):
+ * what each option puts in the config and each error message, word for word.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "hw/device.h"
+#include "system/config.h"
+#include "system/error.h"
+#include "system/keyval.h"
+#include "system/log.h"
+
+static struct hyvm_config *parse(const char *args, GError **errp)
+{
+    g_autofree char *cmd = g_strdup_printf("hyvm %s", args);
+    g_auto(GStrv) argv = NULL;
+    int argc;
+
+    g_assert_true(g_shell_parse_argv(cmd, &argc, &argv, NULL));
+    return config_parse(argc, argv, errp);
+}
+
+static struct hyvm_config *parse_ok(const char *args)
+{
+    g_autoptr(GError) err = NULL;
+    struct hyvm_config *c = parse(args, &err);
+
+    if (!c) {
+        g_test_message("hyvm %s: %s", args, err->message);
+    }
+    g_assert_no_error(err);
+    g_assert_nonnull(c);
+    g_assert_cmpint(c->action, ==, CONFIG_RUN);
+    return c;
+}
+
+/* The whole message must match: these are the lines users read. */
+static void check_fail(const char *args, int code, const char *msg)
+{
+    g_autoptr(GError) err = NULL;
+    struct hyvm_config *c = parse(args, &err);
+
+    if (c || !err || err->code != code || strcmp(err->message, msg)) {
+        g_test_message("hyvm %s:\n  got      [%d] %s\n  expected [%d] %s", args,
+                       err ? err->code : -1, err ? err->message : "(no error)", code, msg);
+        g_test_fail();
+    }
+    config_free(c);
+}
+
+#define FAIL(args, msg) check_fail(args, HYVM_ERROR_FAILED, msg)
+#define NOT_YET(args, msg) check_fail(args, HYVM_ERROR_UNSUPPORTED, msg)
+
+static void test_defaults(void)
+{
+    struct hyvm_config *c = parse_ok("");
+
+    g_assert_cmpstr(c->machine, ==, "pc");
+    g_assert_cmpstr(c->cpu, ==, "qemu64");
+    g_assert_cmpuint(c->ram_size, ==, 128 << 20);
+    g_assert_cmpuint(c->smp_cpus, ==, 1);
+    g_assert_cmpuint(c->smp_maxcpus, ==, 1);
+    g_assert_cmpuint(c->accels->len, ==, 0);
+    g_assert_cmpuint(c->devices->len, ==, 0);
+    g_assert_true(c->default_serial && c->default_monitor && c->default_parallel);
+    g_assert_false(c->nographic || c->nodefaults || c->start_paused || c->daemonize);
+    g_assert_null(c->kernel);
+    g_assert_null(c->display);
+    g_assert_cmpint(c->log_mask, ==, 0);
+    g_assert_nonnull(c->machine_opts);
+    g_assert_cmpuint(c->machine_opts->n, ==, 0);
+    config_free(c);
+}
+
+static void test_option_spelling(void)
+{
+    struct hyvm_config *c = parse_ok("--m 256 -S --nographic");
+
+    g_assert_cmpuint(c->ram_size, ==, 256ull << 20);
+    g_assert_true(c->start_paused);
+    g_assert_true(c->nographic);
+    config_free(c);
+
+    FAIL("-foo", "-foo: invalid option");
+    FAIL("--foo", "--foo: invalid option");
+    NOT_YET("-", "-: drives (disk images) are not supported yet");
+    FAIL("-m", "-m: requires an argument");
+    FAIL("-S -kernel", "-kernel: requires an argument");
+    NOT_YET("disk.img", "disk.img: drives (disk images) are not supported yet");
+    NOT_YET("-gdb tcp::1234", "-gdb tcp::1234: this option is not supported yet");
+    NOT_YET("-s", "-s: this option is not supported yet");
+}
+
+static void test_memory(void)
+{
+    static const struct { const char *arg; uint64_t bytes; } ok[] = {
+        { "256", 256ull << 20 }, { "1G", 1ull << 30 }, { "size=512M", 512ull << 20 },
+        { "1.5G", 3ull << 29 }, { "1.5M", 3ull << 19 }, { "0", 128ull << 20 },
+        { "1k", 8192 }, { "0x100", 256ull << 20 }, { "4097k", 4104ull << 10 },
+    };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(ok); i++) {
+        g_autofree char *args = g_strdup_printf("-m %s", ok[i].arg);
+        struct hyvm_config *c = parse_ok(args);
+
+        g_assert_cmpuint(c->ram_size, ==, ok[i].bytes);
+        config_free(c);
+    }
+    FAIL("-m foo", "-m foo: Parameter 'size' expects a non-negative number below 2^64");
+    FAIL("-m -5", "-m -5: Parameter 'size' expects a non-negative number below 2^64");
+    FAIL("-m 1Q", "-m 1Q: Parameter 'size' expects a non-negative number below 2^64");
+    FAIL("-m 1.5", "-m 1.5: Parameter 'size' expects a non-negative number below 2^64");
+    FAIL("-m size=foo", "-m size=foo: Parameter 'size' expects a non-negative number below 2^64");
+    FAIL("-m 99999999999999T",
+         "-m 99999999999999T: Value '99999999999999T' is out of range for parameter 'size'");
+    FAIL("-m 128,bogus=1", "-m 128,bogus=1: Invalid parameter 'bogus'");
+    NOT_YET("-m 128,maxmem=1G",
+            "-m 128,maxmem=1G: memory hotplug (maxmem, slots) is not supported yet");
+    NOT_YET("-m 128,slots=2", "-m 128,slots=2: memory hotplug (maxmem, slots) is not supported yet");
+}
+
+static void test_machine(void)
+{
+    struct hyvm_config *c = parse_ok("-M microvm,accel=kvm:tcg");
+
+    g_assert_cmpstr(c->machine, ==, "microvm");
+    g_assert_cmpuint(c->accels->len, ==, 2);
+    g_assert_cmpstr(g_ptr_array_index(c->accels, 0), ==, "kvm");
+    g_assert_cmpstr(g_ptr_array_index(c->accels, 1), ==, "tcg");
+    g_assert_cmpstr(kv_get(c->machine_opts, "type"), ==, "microvm");
+    config_free(c);
+
+    /* Every -M merges; the last type wins. */
+    c = parse_ok("-machine type=microvm -M pc");
+    g_assert_cmpstr(c->machine, ==, "pc");
+    g_assert_cmpuint(c->machine_opts->n, ==, 2);
+    config_free(c);
+
+    c = parse_ok("-M pc-i440fx-7.2");
+    g_assert_cmpstr(c->machine, ==, "pc-i440fx-7.2");
+    config_free(c);
+
+    FAIL("-M nosuch",
+         "-M nosuch: unsupported machine type 'nosuch'; use -machine help to list supported "
+         "machines");
+    FAIL("-M pc,nosuchprop=1", "-M pc,nosuchprop=1: Property 'pc-i440fx-7.2-machine.nosuchprop' "
+         "not found");
+    FAIL("-M nosuch,help",
+         "-M nosuch,help: unsupported machine type 'nosuch'; use -machine help to list supported "
+         "machines");
+    FAIL("-M pc,accel=nosuch", "-M pc,accel=nosuch: invalid accelerator nosuch");
+}
+
+static void test_accel(void)
+{
+    static const char *const lists[] = {
+        "-accel kvm -accel tcg", "-accel kvm:tcg", "-accel accel=kvm -accel tcg",
+    };
+    struct hyvm_config *c;
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(lists); i++) {
+        c = parse_ok(lists[i]);
+        g_assert_cmpuint(c->accels->len, ==, 2);
+        g_assert_cmpstr(g_ptr_array_index(c->accels, 0), ==, "kvm");
+        g_assert_cmpstr(g_ptr_array_index(c->accels, 1), ==, "tcg");
+        config_free(c);
+    }
+    c = parse_ok("-enable-kvm");
+    g_assert_cmpuint(c->accels->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(c->accels, 0), ==, "kvm");
+    config_free(c);
+
+    /* -M accel= is replaced by a later one, not appended to. */
+    c = parse_ok("-M accel=tcg -M accel=kvm");
+    g_assert_cmpuint(c->accels->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(c->accels, 0), ==, "kvm");
+    config_free(c);
+
+    c = parse_ok("-accel kvm,kernel-irqchip=on");
+    g_assert_cmpuint(c->accels->len, ==, 1);
+    config_free(c);
+
+    FAIL("-accel nosuch", "-accel nosuch: invalid accelerator nosuch");
+    FAIL("-accel kvm:nosuch", "-accel kvm:nosuch: invalid accelerator nosuch");
+    FAIL("-accel kvm,nosuchprop=on",
+         "-accel kvm,nosuchprop=on: Property 'kvm-accel.nosuchprop' not found");
+    FAIL("-accel kvm,thread=single",
+         "-accel kvm,thread=single: Property 'kvm-accel.thread' not found");
+    FAIL("-accel kvm,kernel-irqchip=maybe",
+         "-accel kvm,kernel-irqchip=maybe: Parameter 'kernel-irqchip' does not accept value "
+         "'maybe'");
+    NOT_YET("-accel kvm,kernel-irqchip=split",
+            "-accel kvm,kernel-irqchip=split: kernel-irqchip=split is not supported yet");
+    NOT_YET("-accel tcg,thread=single",
+            "-accel tcg,thread=single: accelerator property 'thread' is not supported yet");
+    FAIL("-enable-kvm -accel tcg", "The -accel and \"-machine accel=\" options are incompatible");
+    FAIL("-accel tcg -M accel=kvm", "The -accel and \"-machine accel=\" options are incompatible");
+}
+
+static void test_smp(void)
+{
+    static const struct {
+        const char *args;
+        unsigned cpus, sockets, dies, cores, threads;
+    } ok[] = {
+        { "-smp 4", 4, 1, 1, 4, 1 },
+        { "-smp cpus=4", 4, 1, 1, 4, 1 },
+        { "-smp 4,sockets=2", 4, 2, 1, 2, 1 },
+        { "-smp sockets=2,cores=2", 4, 2, 1, 2, 1 },
+        { "-smp 8,cores=2,threads=2", 8, 2, 1, 2, 2 },
+        { "-smp 4,dies=2", 4, 1, 2, 2, 1 },
+        { "-smp 4,maxcpus=4", 4, 1, 1, 4, 1 },
+        { "-smp 2 -smp cpus=3", 3, 1, 1, 3, 1 },
+        { "-smp 2,threads=2", 2, 1, 1, 1, 2 },
+    };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(ok); i++) {
+        struct hyvm_config *c = parse_ok(ok[i].args);
+
+        if (c->smp_cpus != ok[i].cpus || c->smp_sockets != ok[i].sockets ||
+            c->smp_dies != ok[i].dies || c->smp_cores != ok[i].cores ||
+            c->smp_threads != ok[i].threads || c->smp_maxcpus != ok[i].cpus) {
+            g_test_message("%s: cpus %u sockets %u dies %u cores %u threads %u", ok[i].args,
+                           c->smp_cpus, c->smp_sockets, c->smp_dies, c->smp_cores,
+                           c->smp_threads);
+            g_test_fail();
+        }
+        config_free(c);
+    }
+    FAIL("-smp foo", "-smp foo: Parameter 'smp.cpus' expects integer");
+    FAIL("-smp 2,cores=foo", "-smp 2,cores=foo: Parameter 'smp.cores' expects integer");
+    FAIL("-smp 1,bogus=1", "-smp 1,bogus=1: Parameter 'smp.bogus' is unexpected");
+    FAIL("-smp 0", "-smp 0: Invalid CPU topology: CPU topology parameters must be greater than "
+         "zero");
+    FAIL("-smp 2,sockets=0", "-smp 2,sockets=0: Invalid CPU topology: CPU topology parameters "
+         "must be greater than zero");
+    FAIL("-smp 4,sockets=3,cores=1,threads=1",
+         "-smp 4,sockets=3,cores=1,threads=1: Invalid CPU topology: product of the hierarchy "
+         "must match maxcpus: sockets (3) * dies (1) * cores (1) * threads (1) != maxcpus (4)");
+    /* QEMU's own arithmetic: threads are computed last and come out 0. */
+    FAIL("-smp 2,sockets=2,cores=2",
+         "-smp 2,sockets=2,cores=2: Invalid CPU topology: product of the hierarchy must match "
+         "maxcpus: sockets (2) * dies (1) * cores (2) * threads (0) != maxcpus (2)");
+    FAIL("-smp 4,maxcpus=2",
+         "-smp 4,maxcpus=2: Invalid CPU topology: maxcpus must be equal to or greater than smp: "
+         "sockets (1) * dies (1) * cores (2) * threads (1) == maxcpus (2) < smp_cpus (4)");
+    FAIL("-smp 300", "-smp 300: Invalid SMP CPUs 300. The max CPUs supported by machine "
+         "'pc-i440fx-7.2' is 255");
+    FAIL("-M microvm -smp 1000", "-smp 1000: Invalid SMP CPUs 1000. The max CPUs supported by "
+         "machine 'microvm' is 288");
+    FAIL("-M microvm -smp 2,dies=2",
+         "-smp 2,dies=2: dies not supported by this machine's CPU topology");
+    FAIL("-M microvm -smp 4,sockets=3",
+         "-smp 4,sockets=3: Invalid CPU topology: product of the hierarchy must match maxcpus: "
+         "sockets (3) * cores (1) * threads (1) != maxcpus (4)");
+    FAIL("-smp 2,clusters=2", "-smp 2,clusters=2: clusters not supported by this machine's CPU "
+         "topology");
+    FAIL("-smp 4294967296,sockets=4294967296,cores=4294967296",
+         "-smp 4294967296,sockets=4294967296,cores=4294967296: Invalid CPU topology: product of "
+         "the hierarchy must match maxcpus: sockets (4294967296) * dies (1) * cores (4294967296)"
+         " * threads (0) != maxcpus (4294967296)");
+    NOT_YET("-smp 2,maxcpus=4", "-smp 2,maxcpus=4: CPU hotplug (maxcpus above the number of CPUs)"
+            " is not supported yet");
+}
+
+static void test_cpu(void)
+{
+    struct hyvm_config *c = parse_ok("-cpu max");
+
+    g_assert_cmpstr(c->cpu, ==, "max");
+    config_free(c);
+    FAIL("-cpu nosuch", "-cpu nosuch: unable to find CPU model 'nosuch'");
+}
+
+static void test_kernel(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *args = NULL;
+    struct hyvm_config *c;
+    int fd = g_file_open_tmp("hyvm-test-kernel-XXXXXX", &path, &err);
+
+    g_assert_no_error(err);
+    close(fd);
+    args = g_strdup_printf("-kernel %s -initrd mod1,,x,mod2 -append 'console=ttyS0 quiet' "
+                           "-L /usr/share/qemu -L /tmp", path);
+    c = parse_ok(args);
+    g_assert_cmpstr(c->kernel, ==, path);
+    g_assert_cmpstr(c->initrd, ==, "mod1,,x,mod2");
+    g_assert_cmpstr(c->append, ==, "console=ttyS0 quiet");
+    g_assert_cmpuint(c->datadirs->len, ==, 2);
+    g_assert_cmpstr(g_ptr_array_index(c->datadirs, 1), ==, "/tmp");
+    config_free(c);
+    unlink(path);
+
+    FAIL("-kernel /nonexistent/kernel",
+         "-kernel /nonexistent/kernel: could not open kernel file '/nonexistent/kernel': "
+         "No such file or directory");
+    FAIL("-initrd x", "-initrd only allowed with -kernel option");
+    FAIL("-append x", "-append only allowed with -kernel option");
+    FAIL("-bios /nonexistent.bin", "-bios /nonexistent.bin: could not load PC BIOS "
+         "'/nonexistent.bin'");
+    NOT_YET("-bios /dev/null", "-bios /dev/null: firmware images (-bios) are not supported yet; "
+            "hyvm boots -kernel Multiboot images");
+}
+
+static void test_boot_rtc(void)
+{
+    struct hyvm_config *c = parse_ok("-boot order=cd,once=n,strict=on,menu=off -rtc base=utc");
+
+    g_assert_cmpstr(c->boot_order, ==, "cd");
+    g_assert_cmpstr(c->rtc_base, ==, "utc");
+    config_free(c);
+    c = parse_ok("-boot c");
+    g_assert_cmpstr(c->boot_order, ==, "c");
+    config_free(c);
+
+    FAIL("-boot order=zz", "-boot order=zz: Invalid boot device 'z'");
+    FAIL("-boot order=cc", "-boot order=cc: Boot device 'c' was given twice");
+    FAIL("-boot once=q", "-boot once=q: Invalid boot device 'q'");
+    FAIL("-boot bogus=1", "-boot bogus=1: Parameter 'boot.bogus' is unexpected");
+    FAIL("-boot menu=maybe", "-boot menu=maybe: Parameter 'boot.menu' expects 'on' or 'off'");
+    FAIL("-boot splash-time=x", "-boot splash-time=x: Parameter 'boot.splash-time' expects "
+         "integer");
+    NOT_YET("-boot menu=on", "-boot menu=on: the boot menu, splash and reboot-timeout are not "
+            "supported yet");
+    FAIL("-rtc base=yesterday", "-rtc base=yesterday: invalid datetime format; valid formats: "
+         "'2006-06-17T16:01:21' or '2006-06-17'");
+    FAIL("-rtc base=2006-13-01", "-rtc base=2006-13-01: invalid datetime format; valid formats: "
+         "'2006-06-17T16:01:21' or '2006-06-17'");
+    FAIL("-rtc clock=bogus", "-rtc clock=bogus: invalid option value 'bogus'");
+    FAIL("-rtc driftfix=bogus", "-rtc driftfix=bogus: invalid option value 'bogus'");
+    FAIL("-rtc bogus=1", "-rtc bogus=1: Invalid parameter 'bogus'");
+    NOT_YET("-rtc base=localtime", "-rtc base=localtime: an RTC other than "
+            "base=utc,clock=host,driftfix=none is not supported yet");
+    NOT_YET("-rtc base=2006-06-17T16:01:21", "-rtc base=2006-06-17T16:01:21: an RTC other than "
+            "base=utc,clock=host,driftfix=none is not supported yet");
+}
+
+static void test_drives_and_net(void)
+{
+    FAIL("-drive file=/nonexistent.img,if=virtio", "-drive file=/nonexistent.img,if=virtio: "
+         "Could not open '/nonexistent.img': No such file or directory");
+    FAIL("-drive file=x.img,if=bogus", "-drive file=x.img,if=bogus: unsupported bus type "
+         "'bogus'");
+    FAIL("-drive file=x,format=bogus", "-drive file=x,format=bogus: Unknown driver 'bogus'");
+    FAIL("-drive file=x,cache=bogus", "-drive file=x,cache=bogus: invalid cache option");
+    FAIL("-drive file=x,aio=bogus", "-drive file=x,aio=bogus: invalid aio option");
+    FAIL("-drive file=x,media=tape", "-drive file=x,media=tape: 'tape' invalid media");
+    FAIL("-drive file=x,readonly=maybe", "-drive file=x,readonly=maybe: Parameter 'readonly' "
+         "expects 'on' or 'off'");
+    FAIL("-drive file=x,bogus=1", "-drive file=x,bogus=1: Invalid parameter 'bogus'");
+    NOT_YET("-drive file=/dev/null,if=virtio,format=raw", "-drive file=/dev/null,if=virtio,"
+            "format=raw: drives (disk images) are not supported yet");
+    NOT_YET("-hda x.img", "-hda x.img: drives (disk images) are not supported yet");
+    NOT_YET("-cdrom x.iso", "-cdrom x.iso: drives (disk images) are not supported yet");
+
+    FAIL("-netdev user", "-netdev user: Parameter 'id' is missing");
+    FAIL("-netdev bogus,id=n0", "-netdev bogus,id=n0: Parameter 'type' does not accept value "
+         "'bogus'");
+    NOT_YET("-netdev user,id=n0", "-netdev user,id=n0: network backend 'user' is not supported "
+            "yet");
+    NOT_YET("-nic user", "-nic user: network devices are not supported yet");
+    NOT_YET("-net nic", "-net nic: network devices are not supported yet");
+    FAIL("-nic nic", "-nic nic: Parameter 'type' does not accept value 'nic'");
+    FAIL("-net bogus", "-net bogus: Parameter 'type' does not accept value 'bogus'");
+    config_free(parse_ok("-nic none -net none"));
+    config_free(parse_ok("-snapshot"));
+}
+
+static void test_devices(void)
+{
+    struct hyvm_config *c = parse_ok(
+        "-global isa-debug-exit.iosize=8 -device isa-debug-exit,iobase=0xf4 "
+        "-device '{\"driver\": \"isa-debugcon\", \"id\": \"dc0\", \"chardev\": \"c0\", "
+        "\"iobase\": 1026}' -device pc-testdev -device isa-serial,index=1");
+    const struct dev_config *d;
+
+    g_assert_cmpuint(c->devices->len, ==, 4);
+    d = g_ptr_array_index(c->devices, 0);
+    g_assert_cmpstr(d->type->name, ==, "isa-debug-exit");
+    g_assert_null(d->id);
+    g_assert_cmpuint(dev_config_uint(d, "iobase"), ==, 0xf4);
+    g_assert_cmpuint(dev_config_uint(d, "iosize"), ==, 8);       /* from -global */
+    d = g_ptr_array_index(c->devices, 1);
+    g_assert_cmpstr(d->type->name, ==, "isa-debugcon");
+    g_assert_cmpstr(d->id, ==, "dc0");
+    g_assert_cmpstr(dev_config_str(d, "chardev"), ==, "c0");
+    g_assert_cmpuint(dev_config_uint(d, "iobase"), ==, 1026);
+    g_assert_cmpuint(dev_config_uint(d, "readback"), ==, 0xe9);  /* table default */
+    d = g_ptr_array_index(c->devices, 3);
+    g_assert_cmpuint(dev_config_uint(d, "index"), ==, 1);
+    g_assert_cmpuint(dev_config_uint(d, "iobase"), ==, 0xffffffff);
+    g_assert_null(dev_config_str(d, "chardev"));
+    config_free(c);
+
+    /* config_free forgets -global: the next parse starts clean. */
+    c = parse_ok("-device isa-debug-exit");
+    g_assert_cmpuint(dev_config_uint(g_ptr_array_index(c->devices, 0), "iosize"), ==, 2);
+    config_free(c);
+
+    /* The old global spelling and aliases. */
+    c = parse_ok("-global driver=isa-debug-exit,property=iobase,value=0x600 "
+                 "-device driver=isa-debug-exit,id=a -device isa-debug-exit,id=b,iobase=1");
+    g_assert_cmpuint(dev_config_uint(g_ptr_array_index(c->devices, 0), "iobase"), ==, 0x600);
+    g_assert_cmpuint(dev_config_uint(g_ptr_array_index(c->devices, 1), "iobase"), ==, 1);
+    config_free(c);
+
+    FAIL("-device nosuch", "-device nosuch: 'nosuch' is not a valid device model name");
+    FAIL("-device isa-debug-exit,nosuchprop=1",
+         "-device isa-debug-exit,nosuchprop=1: Property 'isa-debug-exit.nosuchprop' not found");
+    FAIL("-device isa-debug-exit,iobase=zz",
+         "-device isa-debug-exit,iobase=zz: Parameter 'iobase' expects integer");
+    FAIL("-device isa-debug-exit,iobase=0x100000000",
+         "-device isa-debug-exit,iobase=0x100000000: Parameter 'iobase' expects uint32_t");
+    FAIL("-device isa-debug-exit,iobase=-1",
+         "-device isa-debug-exit,iobase=-1: Parameter 'iobase' expects uint32_t");
+    FAIL("-device isa-debug-exit,id=1x", "-device isa-debug-exit,id=1x: Parameter 'id' expects "
+         "an identifier");
+    FAIL("-device isa-debug-exit,id=a -device isa-debug-exit,id=a",
+         "-device isa-debug-exit,id=a: Duplicate ID 'a' for device");
+    FAIL("-device ,iobase=1", "-device ,iobase=1: Parameter 'driver' is missing");
+    NOT_YET("-device virtio-blk-pci", "-device virtio-blk-pci: device 'virtio-blk-pci' is not "
+            "supported yet");
+    NOT_YET("-device virtio-net,netdev=n0", "-device virtio-net,netdev=n0: device "
+            "'virtio-net-pci' is not supported yet");
+    NOT_YET("-device isa-debug-exit,bus=isa.0", "-device isa-debug-exit,bus=isa.0: property "
+            "'bus' of isa-debug-exit is not supported yet");
+
+    /* JSON form. */
+    FAIL("-device '{\"driver\": \"isa-debug-exit\", \"iobase\": }'",
+         "-device {\"driver\": \"isa-debug-exit\", \"iobase\": }: JSON parse error, expecting "
+         "value");
+    FAIL("-device '{\"driver\": \"isa-debug-exit\", \"iobase\": \"0x501\"}'",
+         "-device {\"driver\": \"isa-debug-exit\", \"iobase\": \"0x501\"}: Parameter 'iobase' "
+         "expects uint64");
+    FAIL("-device '{\"driver\": \"isa-debug-exit\", \"iobase\": 4294967296}'",
+         "-device {\"driver\": \"isa-debug-exit\", \"iobase\": 4294967296}: Parameter 'iobase' "
+         "expects uint32_t");
+    FAIL("-device '{\"driver\": \"isa-debug-exit\", \"iobase\": 1281, \"bogus\": 1}'",
+         "-device {\"driver\": \"isa-debug-exit\", \"iobase\": 1281, \"bogus\": 1}: Property "
+         "'isa-debug-exit.bogus' not found");
+    FAIL("-device '{\"iobase\": 1281}'", "-device {\"iobase\": 1281}: Parameter 'driver' is "
+         "missing");
+    FAIL("-device '{\"driver\": 5}'", "-device {\"driver\": 5}: Parameter 'driver' expects string");
+    FAIL("-device '{\"driver\": \"isa-debugcon\", \"chardev\": 5}'",
+         "-device {\"driver\": \"isa-debugcon\", \"chardev\": 5}: Parameter 'chardev' expects "
+         "string");
+    FAIL("-device '{\"driver\": \"isa-debug-exit\"} x'",
+         "-device {\"driver\": \"isa-debug-exit\"} x: JSON parse error, unexpected text after "
+         "the object");
+    FAIL("-device '{\"driver\" \"isa-debug-exit\"}'",
+         "-device {\"driver\" \"isa-debug-exit\"}: JSON parse error, missing : in object pair");
+    FAIL("-device '{\"driver\": \"isa-debug-exit\"'",
+         "-device {\"driver\": \"isa-debug-exit\": JSON parse error, expecting ',' or '}'");
+    FAIL("-device '{\"driver\": \"isa-debug-exit'",
+         "-device {\"driver\": \"isa-debug-exit: JSON parse error, missing terminating quote");
+    FAIL("-device '{\"driver\": \"isa-debug-exit\", \"iobase\": [1, {\"a\": 2}]}'",
+         "-device {\"driver\": \"isa-debug-exit\", \"iobase\": [1, {\"a\": 2}]}: Parameter "
+         "'iobase' expects uint64");
+    c = parse_ok("-device \"{'driver': 'isa-debug-exit', 'iosize': 4, 'iobase': 0}\"");
+    g_assert_cmpuint(dev_config_uint(g_ptr_array_index(c->devices, 0), "iosize"), ==, 4);
+    g_assert_cmpuint(dev_config_uint(g_ptr_array_index(c->devices, 0), "iobase"), ==, 0);
+    config_free(c);
+    c = parse_ok("-device '{\"driver\": \"isa-debugcon\", \"chardev\": \"a\\u00e9\\\"\"}'");
+    g_assert_cmpstr(dev_config_str(g_ptr_array_index(c->devices, 0), "chardev"), ==,
+                    "a\xc3\xa9\"");
+    config_free(c);
+
+    FAIL("-global nosuchdev.prop=1", "-global nosuchdev.prop=1: 'nosuchdev' is not a valid "
+         "device model name");
+    FAIL("-global isa-debug-exit.nosuchprop=1", "-global isa-debug-exit.nosuchprop=1: Property "
+         "'isa-debug-exit.nosuchprop' not found");
+    FAIL("-global isa-debug-exit.iobase=zz", "-global isa-debug-exit.iobase=zz: Parameter "
+         "'iobase' expects integer");
+    FAIL("-global foo", "-global foo: Invalid format: expected DRIVER.PROPERTY=VALUE");
+    FAIL("-global driver=isa-debug-exit,property=iobase",
+         "-global driver=isa-debug-exit,property=iobase: Parameter 'value' is missing");
+
+    FAIL("-object nosuchtype,id=o0", "-object nosuchtype,id=o0: Parameter 'qom-type' does not "
+         "accept value 'nosuchtype'");
+    FAIL("-object memory-backend-ram,size=1G", "-object memory-backend-ram,size=1G: Parameter "
+         "'id' is missing");
+    NOT_YET("-object memory-backend-ram,id=m0,size=1G", "-object memory-backend-ram,id=m0,size=1G:"
+            " object type 'memory-backend-ram' is not supported yet");
+}
+
+static void test_chardevs(void)
+{
+    struct hyvm_config *c = parse_ok("-chardev null,id=c0 -chardev socket,id=s,path=/tmp/x,"
+                                     "server,nowait -serial stdio -serial none -monitor none "
+                                     "-mon chardev=c0,mode=readline");
+
+    g_assert_cmpuint(c->chardevs->len, ==, 2);
+    g_assert_cmpstr(g_ptr_array_index(c->chardevs, 1), ==,
+                    "socket,id=s,path=/tmp/x,server,nowait");
+    g_assert_cmpuint(c->serials->len, ==, 2);
+    g_assert_cmpstr(g_ptr_array_index(c->serials, 0), ==, "stdio");
+    g_assert_cmpuint(c->monitors->len, ==, 1);
+    g_assert_cmpuint(c->mons->len, ==, 1);
+    g_assert_false(c->default_serial);
+    g_assert_false(c->default_monitor);
+    g_assert_true(c->default_parallel);
+    config_free(c);
+
+    c = parse_ok("-serial mon:stdio -serial tcp:localhost:4444,server,nowait -serial "
+                 "unix:/tmp/s,server=on,wait=off -serial file:/tmp/f -serial chardev:c0 "
+                 "-parallel none");
+    g_assert_cmpuint(c->serials->len, ==, 5);
+    g_assert_false(c->default_parallel);
+    config_free(c);
+
+    FAIL("-chardev nosuch,id=c0", "-chardev nosuch,id=c0: 'nosuch' is not a valid char driver "
+         "name");
+    FAIL("-chardev null", "-chardev null: chardev: no id specified");
+    FAIL("-chardev null,id=c0 -chardev null,id=c0", "-chardev null,id=c0: Duplicate ID 'c0' for "
+         "chardev");
+    FAIL("-chardev socket,id=c0", "-chardev socket,id=c0: chardev: socket needs path=PATH or "
+         "host=HOST,port=PORT");
+    FAIL("-serial bogus", "-serial bogus: 'bogus' is not a valid char driver");
+    FAIL("-monitor mon:bogus", "-monitor mon:bogus: 'bogus' is not a valid char driver");
+    FAIL("-mon mode=readline", "-mon mode=readline: Parameter 'chardev' is missing");
+    FAIL("-mon c0,mode=bogus", "-mon c0,mode=bogus: Parameter 'mode' does not accept value "
+         "'bogus'");
+    FAIL("-mon c0,bogus=1", "-mon c0,bogus=1: Invalid parameter 'bogus'");
+    NOT_YET("-mon c0,mode=control", "-mon c0,mode=control: QMP (mode=control) is not supported "
+            "yet");
+    NOT_YET("-qmp unix:/tmp/q,server=on,wait=off", "-qmp unix:/tmp/q,server=on,wait=off: QMP is "
+            "not supported yet");
+    NOT_YET("-parallel stdio", "-parallel stdio: parallel ports are not supported yet");
+}
+
+static void test_display_and_run(void)
+{
+    struct hyvm_config *c = parse_ok("-display none -vga none -nodefaults -no-reboot "
+                                     "-no-shutdown -S -daemonize -pidfile /tmp/p -name guest=vm1,"
+                                     "debug-threads=on -D /tmp/log -d guest_errors,unimp "
+                                     "-no-user-config");
+
+    g_assert_cmpstr(c->display, ==, "none");
+    g_assert_cmpstr(c->vga, ==, "none");
+    g_assert_true(c->nodefaults);
+    g_assert_false(c->default_serial || c->default_monitor || c->default_parallel);
+    g_assert_true(c->no_reboot && c->no_shutdown && c->start_paused && c->daemonize);
+    g_assert_cmpstr(c->pidfile, ==, "/tmp/p");
+    g_assert_cmpstr(c->name, ==, "vm1");
+    g_assert_cmpstr(c->logfile, ==, "/tmp/log");
+    g_assert_cmpint(c->log_mask, ==, LOG_GUEST_ERROR | LOG_UNIMP);
+    config_free(c);
+
+    c = parse_ok("-name myvm");
+    g_assert_cmpstr(c->name, ==, "myvm");
+    config_free(c);
+
+    FAIL("-name foo,bogus=1", "-name foo,bogus=1: Invalid parameter 'bogus'");
+    FAIL("-name foo,debug-threads=maybe", "-name foo,debug-threads=maybe: Parameter "
+         "'debug-threads' expects 'on' or 'off'");
+    FAIL("-display bogus", "-display bogus: Parameter 'type' does not accept value 'bogus'");
+    FAIL("-display none,bogus=1", "-display none,bogus=1: Parameter 'bogus' is unexpected");
+    NOT_YET("-display gtk", "-display gtk: display 'gtk' is not supported yet; use -display none"
+            " or -nographic");
+    FAIL("-vga bogus", "-vga bogus: unknown vga type: bogus");
+    NOT_YET("-vga std", "-vga std: graphic card 'std' is not supported yet; use -vga none");
+    FAIL("-d nosuchitem", "-d nosuchitem: Unknown log item 'nosuchitem'; use -d help for the "
+         "list");
+    FAIL("-nographic -daemonize", "-nographic cannot be used with -daemonize");
+}
+
+/* Help and version print on stdout and end the run with status 0: run them
+ * in a child and look at what it printed. */
+static const struct {
+    const char *args, *out;   /* out: g_pattern_match_simple() pattern */
+} help_cases[] = {
+    { "--version", "QEMU emulator version 7.2.0 (hyvm 0.1.0)\nCopyright *" },
+    { "-version", "QEMU emulator version 7.2.0 (hyvm *" },
+    { "-h", "QEMU emulator version 7.2.0*usage: *-machine [type=]name*-accel *-nographic*" },
+    { "-help", "*-device driver*" },
+    { "-M help", "Supported machines are:\n*microvm*pc-i440fx-7.2*" },
+    { "-machine microvm,help", "microvm-machine options:\n*" },
+    { "-accel help", "Accelerators supported in QEMU binary:\n*kvm\n*" },
+    { "-cpu help", "*qemu64*" },
+    { "-d help", "Log items (comma separated):\n*guest_errors*" },
+    { "-device help", "Storage devices:\n*\n\nInput devices:\n*name \"isa-serial\", bus ISA\n"
+      "*\n\nMisc devices:\nname \"isa-debug-exit\", bus ISA\nname \"isa-debugcon\", bus ISA\n"
+      "name \"pc-testdev\", bus ISA\n*" },
+    { "-device virtio-blk-pci,help", "virtio-blk-pci options:\n*" },
+    { "-device isa-debug-exit,help",
+      "isa-debug-exit options:\n"
+      "  iobase=<uint32>        -  (default: 1281)\n"
+      "  iosize=<uint32>        -  (default: 2)\n" },
+    { "-device isa-debugcon,help",
+      "isa-debugcon options:\n"
+      "  chardev=<str>          - ID of a chardev to use as a backend\n"
+      "  iobase=<uint32>        -  (default: 233)\n"
+      "  readback=<uint32>      -  (default: 233)\n" },
+    { "-device driver=virtio-net,help", "virtio-net-pci options:\n*netdev=<str> *" },
+    { "-device pc-testdev,help", "There are no options for pc-testdev.\n" },
+    { "-netdev help", "Available netdev backend types:\n*user*" },
+    { "-chardev help", "Available chardev backend types:\n*socket*" },
+    { "-display help", "Available display backend types:\nnone\n" },
+    { "-vga help", "none                 no graphic card\n" },
+    { "-object help", "List of user creatable objects:\n*" },
+    /* Help stops parsing: a later bad option is not looked at. */
+    { "-m 64 -M help -foo", "Supported machines are:\n*" },
+};
+
+static void test_help(gconstpointer data)
+{
+    unsigned i = GPOINTER_TO_UINT(data);
+
+    if (g_test_subprocess()) {
+        g_autoptr(GError) err = NULL;
+        struct hyvm_config *c = parse(help_cases[i].args, &err);
+
+        g_assert_no_error(err);
+        g_assert_cmpint(c->action, ==, CONFIG_EXIT_OK);
+        config_free(c);
+        fflush(stdout);
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+    g_test_trap_assert_stdout(help_cases[i].out);
+    g_test_trap_assert_stderr("");
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/options/defaults", test_defaults);
+    g_test_add_func("/options/spelling", test_option_spelling);
+    g_test_add_func("/options/memory", test_memory);
+    g_test_add_func("/options/machine", test_machine);
+    g_test_add_func("/options/accel", test_accel);
+    g_test_add_func("/options/smp", test_smp);
+    g_test_add_func("/options/cpu", test_cpu);
+    g_test_add_func("/options/kernel", test_kernel);
+    g_test_add_func("/options/boot-rtc", test_boot_rtc);
+    g_test_add_func("/options/drives-net", test_drives_and_net);
+    g_test_add_func("/options/devices", test_devices);
+    g_test_add_func("/options/chardevs", test_chardevs);
+    g_test_add_func("/options/display-run", test_display_and_run);
+    for (unsigned i = 0; i < G_N_ELEMENTS(help_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/options/help/%u", i);
+
+        g_test_add_data_func(path, GUINT_TO_POINTER(i), test_help);
+    }
+    return g_test_run();
+}
