@@ -75,10 +75,6 @@ static void apply_default_chardevs(struct hyvm_config *cfg)
     }
     if (cfg->default_serial) {
         g_ptr_array_add(cfg->serials, g_strdup("vc"));
-        if (!cfg->display && !cfg->daemonize) {
-            info_report("no graphical console: the serial port's output is discarded; "
-                        "use -nographic or -serial stdio to see it");
-        }
     }
 }
 
@@ -189,17 +185,18 @@ static int create_vm(struct hyvm_config *cfg, GError **errp)
     if (!m->cpu_def) {
         return -1;
     }
-    /* 3. The accelerator: -accel list, or auto. */
-    m->accel = accel_choose((const char *const *)cfg->accels->pdata, cfg->accels->len,
-                            &accel_default_host, errp);
-    if (!m->accel || m->accel->init(m, errp) < 0) {
-        return -1;
-    }
-    /* 4. Back ends the devices will name. */
+    /* 3. Back ends the devices will name, before anything prints about
+     *    accelerators: a bad -chardev is the only line the user sees. */
     for (unsigned i = 0; i < cfg->chardevs->len; i++) {
         if (!chardev_new_from_opts(g_ptr_array_index(cfg->chardevs, i), errp)) {
             return -1;
         }
+    }
+    /* 4. The accelerator: -accel list, or auto. */
+    m->accel = accel_choose((const char *const *)cfg->accels->pdata, cfg->accels->len,
+                            &accel_default_host, errp);
+    if (!m->accel || m->accel->init(m, errp) < 0) {
+        return -1;
     }
     /* 5. RAM, interrupt routing, serial ports, -device list. */
     if (m->type->init(m, errp) < 0) {
@@ -257,6 +254,11 @@ int main(int argc, char **argv)
 
     if (create_vm(cfg, &err) < 0) {
         goto fail;
+    }
+    /* Said once the VM is sure to run, so an error stays the only line. */
+    if (cfg->default_serial && !cfg->nographic && !cfg->display && !cfg->daemonize) {
+        info_report("no graphical console: the serial port's output is discarded; "
+                    "use -nographic or -serial stdio to see it");
     }
     if (!cfg->start_paused) {
         vm_start();
