@@ -265,7 +265,9 @@ static enum vcpu_exit kvm_run_vcpu(struct vcpu *cpu)
         case KVM_EXIT_HLT:
             return VCPU_EXIT_HALTED;
         case KVM_EXIT_SHUTDOWN:
-            log_mask(LOG_GUEST_ERROR, "vCPU %u: triple fault, resetting\n", cpu->index);
+            /* A triple fault resets the machine, as on hardware and in QEMU;
+             * the registers say where the guest went wrong. */
+            kvm_report(cpu, "guest triple fault (KVM_EXIT_SHUTDOWN)");
             return VCPU_EXIT_SHUTDOWN;
         case KVM_EXIT_SYSTEM_EVENT:
             return kvm_system_event(cpu, run);

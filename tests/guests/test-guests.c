@@ -28,6 +28,7 @@ struct guest_case {
     const char *args[8];    /* extra hyvm arguments, NULL-terminated */
     int status;             /* expected exit status */
     const char *expect[4];  /* strings the serial output must contain */
+    const char *expect_err; /* a string stderr must contain, or NULL */
 };
 
 static const struct guest_case cases[] = {
@@ -47,6 +48,9 @@ static const struct guest_case cases[] = {
     { "io", "io", { "-device", "pc-testdev", NULL }, 1, { "io: all 14 checks passed" } },
     { "longmode", "longmode", { NULL }, 1,
       { "longmode: switching to long mode", "Hello from 64-bit long mode" } },
+    /* A triple fault is reported with the registers; -no-reboot then exits 0. */
+    { "triple-fault", "triple-fault", { "-no-reboot", NULL }, 0,
+      { "triple-fault: faulting now" }, "triple fault" },
 };
 
 struct run_result {
@@ -240,6 +244,10 @@ static void test_guest(gconstpointer opaque)
     g_test_message("status %d\nstdout:\n%s\nstderr:\n%s", r.status, out, err);
     g_assert_false(r.timed_out);
     g_assert_cmpint(r.status, ==, gc->status);
+    if (gc->expect_err && (!strstr(err, gc->expect_err) || !strstr(err, "RIP="))) {
+        g_test_message("stderr lacks '%s' and the registers", gc->expect_err);
+        g_test_fail();
+    }
     for (unsigned i = 0; i < G_N_ELEMENTS(gc->expect) && gc->expect[i]; i++) {
         if (!strstr(out, gc->expect[i])) {
             g_test_message("the serial output lacks '%s'", gc->expect[i]);
