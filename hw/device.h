@@ -1,6 +1,6 @@
 /*
  * Device types as -device, -global and "-device help" see them.  One table
- * in hw/device.c lists every device a user can name; a device that a later
+ * in hw/device-table.c lists every device a user can name; a device that a later
  * issue builds has realize == NULL and -device refuses it by name.
  */
 #ifndef HYVM_DEVICE_H

@@ -1,6 +1,6 @@
 /*
  * Creation functions of the devices built so far, for the device table
- * (hw/device.c) and the machines.
+ * (hw/device-table.c) and the machines.
  */
 #ifndef HYVM_DEVICES_H
 #define HYVM_DEVICES_H

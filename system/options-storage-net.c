@@ -1,0 +1,212 @@
+/*
+ * -drive, the disk shortcuts (-hda, -cdrom, -blockdev...), -snapshot, -netdev,
+ * -nic and -net.  Disks and networks come with later issues: the arguments
+ * are checked with QEMU's messages, then refused as not supported yet.
+ *
+ * Threads: main thread, while parsing the command line.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "system/config.h"
+#include "system/keyval.h"
+#include "system/options-internal.h"
+
+int opt_drive(struct parse_state *s)
+{
+    static const char *const keys[] = {
+        "file", "if", "bus", "unit", "index", "media", "snapshot", "cache", "aio", "format",
+        "rerror", "werror", "copy-on-read", "serial", "addr", "readonly", "read-only",
+        "discard", "detect-zeroes", "id", "node-name", "driver", "auto-read-only",
+        "force-share", "locking", "throttling.iops-total", "bps", "iops", NULL,
+    };
+    static const char *const ifs[] = {
+        "none", "ide", "scsi", "floppy", "pflash", "mtd", "sd", "virtio", "xen", NULL,
+    };
+    static const char *const medias[] = { "disk", "cdrom", NULL };
+    static const char *const caches[] = {
+        "none", "writeback", "writethrough", "directsync", "unsafe", NULL,
+    };
+    static const char *const aios[] = { "threads", "native", "io_uring", NULL };
+    static const char *const formats[] = {
+        "raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vhdx", "vpc", "luks", "dmg",
+        "parallels", "bochs", "cloop", "file", "host_device", "host_cdrom", "nbd", "null-co",
+        "null-aio", "blkdebug", "blkverify", "quorum", "throttle", "copy-on-read",
+        "compress", NULL,
+    };
+    static const char *const discards[] = { "ignore", "off", "unmap", "on", NULL };
+    static const char *const werrors[] = { "ignore", "stop", "report", "enospc", NULL };
+    static const char *const rerrors[] = { "ignore", "stop", "report", NULL };
+    static const char *const bools[] = {
+        "snapshot", "readonly", "read-only", "copy-on-read", "auto-read-only",
+        "force-share", NULL,
+    };
+    static const char *const ints[] = { "bus", "unit", "index", NULL };
+    struct kv_list *kv = opt_kv(s, NULL);
+    const char *v;
+    uint64_t n;
+    int ret = -1;
+
+    if (!kv) {
+        return -1;
+    }
+    for (unsigned i = 0; i < kv->n; i++) {
+        const char *k = kv->items[i].key;
+
+        /* Dotted keys (file.filename, cache.direct) go to block drivers. */
+        if (!in_list(k, keys) && !strchr(k, '.')) {
+            BAD(s, "Invalid parameter '%s'", k);
+            goto out;
+        }
+    }
+    for (unsigned i = 0; bools[i]; i++) {
+        if (check_bool(s, kv, bools[i], "") < 0) {
+            goto out;
+        }
+    }
+    for (unsigned i = 0; ints[i]; i++) {
+        if ((v = kv_get(kv, ints[i])) && parse_uint(v, &n) < 0) {
+            BAD(s, "Parameter '%s' expects a number", ints[i]);
+            goto out;
+        }
+    }
+    if ((v = kv_get(kv, "if")) && !in_list(v, ifs)) {
+        BAD(s, "unsupported bus type '%s'", v);
+        goto out;
+    }
+    if ((v = kv_get(kv, "media")) && !in_list(v, medias)) {
+        BAD(s, "'%s' invalid media", v);
+        goto out;
+    }
+    if ((v = kv_get(kv, "cache")) && !in_list(v, caches)) {
+        BAD(s, "invalid cache option");
+        goto out;
+    }
+    if ((v = kv_get(kv, "aio")) && !in_list(v, aios)) {
+        BAD(s, "invalid aio option");
+        goto out;
+    }
+    if ((v = kv_get(kv, "format")) && !in_list(v, formats)) {
+        BAD(s, "Unknown driver '%s'", v);
+        goto out;
+    }
+    if ((v = kv_get(kv, "discard")) && !in_list(v, discards)) {
+        BAD(s, "Invalid discard option");
+        goto out;
+    }
+    if ((v = kv_get(kv, "werror")) && !in_list(v, werrors)) {
+        BAD(s, "'%s' invalid write error action", v);
+        goto out;
+    }
+    if ((v = kv_get(kv, "rerror")) && !in_list(v, rerrors)) {
+        BAD(s, "'%s' invalid read error action", v);
+        goto out;
+    }
+    /* A plain path that is not there fails as QEMU's open does; protocol
+     * names ("nbd:...", "json:{...}") are the block layer's to check. */
+    v = kv_get(kv, "file");
+    if (v && *v && (v[0] == '/' || !strchr(v, ':')) && access(v, F_OK) < 0) {
+        BAD(s, "Could not open '%s': %s", v, g_strerror(errno));
+        goto out;
+    }
+    NOT_YET(s, "drives (disk images) are not supported yet");
+out:
+    kv_free(kv);
+    return ret;
+}
+
+int opt_disk_shortcut(struct parse_state *s)
+{
+    return NOT_YET(s, "drives (disk images) are not supported yet");
+}
+
+int opt_snapshot(struct parse_state *s)
+{
+    s->c->snapshot = true;
+    return 0;
+}
+
+/* QEMU 7.2's -netdev types (NetClientDriver); "nic" and "none" are -net's. */
+static const char *const netdev_types[] = {
+    "user", "tap", "bridge", "l2tpv3", "socket", "stream", "dgram", "vde", "netmap",
+    "vhost-user", "vhost-vdpa", "hubport", NULL,
+};
+
+static void print_netdev_help(void)
+{
+    printf("Available netdev backend types:\n");
+    for (unsigned i = 0; netdev_types[i]; i++) {
+        printf("%s (not supported yet)\n", netdev_types[i]);
+    }
+}
+
+static int check_net_type(struct parse_state *s, const struct kv_list *kv, bool nic)
+{
+    const char *type = kv_get(kv, "type");
+
+    if (!type || !*type) {
+        return BAD(s, "Parameter 'type' is missing");
+    }
+    if (!in_list(type, netdev_types) && !(nic && !strcmp(type, "nic"))) {
+        return BAD(s, "Parameter 'type' does not accept value '%s'", type);
+    }
+    return 0;
+}
+
+int opt_netdev(struct parse_state *s)
+{
+    struct kv_list *kv;
+    int ret = -1;
+
+    if (!strcmp(s->arg, "help")) {
+        print_netdev_help();
+        s->done = true;
+        return 0;
+    }
+    kv = opt_kv(s, "type");
+    if (!kv) {
+        return -1;
+    }
+    if (check_net_type(s, kv, false) < 0) {
+        goto out;
+    }
+    if (!kv_get(kv, "id")) {
+        BAD(s, "Parameter 'id' is missing");
+        goto out;
+    }
+    NOT_YET(s, "network backend '%s' is not supported yet", kv_get(kv, "type"));
+out:
+    kv_free(kv);
+    return ret;
+}
+
+/* -nic and -net: "none" asks for no network, which is what hyvm has. */
+int opt_nic(struct parse_state *s)
+{
+    bool is_net = !strcmp(s->opt + strspn(s->opt, "-"), "net");
+    struct kv_list *kv;
+    int ret = -1;
+
+    if (!strcmp(s->arg, "help")) {
+        print_netdev_help();
+        s->done = true;
+        return 0;
+    }
+    kv = opt_kv(s, "type");
+    if (!kv) {
+        return -1;
+    }
+    if (!g_strcmp0(kv_get(kv, "type"), "none")) {
+        ret = 0;
+        goto out;
+    }
+    if (check_net_type(s, kv, is_net) < 0) {
+        goto out;
+    }
+    NOT_YET(s, "network devices are not supported yet");
+out:
+    kv_free(kv);
+    return ret;
+}
