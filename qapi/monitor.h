@@ -13,4 +13,11 @@ struct chardev;
 int monitor_new_hmp(struct chardev *chr, GError **errp);
 void monitor_cleanup_all(void);
 
+/*
+ * Runs one HMP command line (the human-monitor-command of QMP uses it) and
+ * returns everything the command printed, "" for none; g_free it.  Main
+ * thread, big lock held.
+ */
+char *hmp_execute(const char *line);
+
 #endif
