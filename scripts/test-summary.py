@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Prints 'N passed, N failed, N skipped' from meson's testlog.json files.
+"""Prints the three counts 'PASSED FAILED SKIPPED' from meson's testlog.json files.
+
+.ci/run turns them into its closing line.
 
 Counts TAP results inside each test program (a gtest program holds many
 tests), so a KVM test skipped on a host without /dev/kvm counts as skipped,
@@ -55,7 +57,7 @@ def main():
     totals = {'passed': 0, 'failed': 0, 'skipped': 0}
     for path in sys.argv[1:]:
         count(path, totals)
-    print(f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")
+    print(totals['passed'], totals['failed'], totals['skipped'])
     return 1 if totals['failed'] else 0
 
 
