@@ -13,6 +13,18 @@
 #include "system/error.h"
 #include "system/keyval.h"
 
+static struct machine *current_machine;
+
+struct machine *machine_current(void)
+{
+    return current_machine;
+}
+
+void machine_set_current(struct machine *m)
+{
+    current_machine = m;
+}
+
 static const struct machine_type *const machine_types[] = {
     &machine_microvm,
     &machine_pc_alias,

@@ -54,6 +54,13 @@ const struct machine_type *machine_type_find(const char *name);
 void machine_print_help(void);                 /* -M help */
 void machine_print_props(const struct machine_type *t);  /* -M NAME,help */
 
+/*
+ * The machine main() created, for the monitors (info registers, x);
+ * NULL until main() sets it and in tests that create none.  Main thread.
+ */
+struct machine *machine_current(void);
+void machine_set_current(struct machine *m);
+
 /* Loads -kernel/-initrd/-append into RAM and sets m->boot_state. */
 int machine_load_kernel(struct machine *m, GError **errp);
 

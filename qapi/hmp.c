@@ -1,7 +1,9 @@
 /*
- * The human monitor (HMP): QEMU's "(qemu) " prompt on a chardev, with the
- * few commands that make sense before QMP exists: help, info status,
- * info version, stop, cont, quit, system_reset, system_powerdown.
+ * The human monitor (HMP): QEMU's "(qemu) " prompt on a chardev, the
+ * command table and hmp_execute(), which QMP's human-monitor-command and the
+ * interactive monitor share.  A command prints into a GString (struct
+ * hmp_ctx); the monitor then writes that to its chardev.  The info
+ * subcommands live in hmp-info.c, x and xp in hmp-mem.c.
  *
  * Line editing is the minimum a person needs: printable characters are
  * echoed, backspace (DEL or ^H) erases one, ^U erases the line, Enter runs
@@ -23,9 +25,13 @@
 
 #include "chardev/chardev.h"
 #include "hyvm-version.h"
+#include "qapi/hmp-internal.h"
 #include "qapi/monitor.h"
 #include "system/error.h"
+#include "system/cpus.h"
 #include "system/runstate.h"
+#include "machine/machine.h"
+#include "accel/accel.h"
 
 #define HMP_LINE_MAX 1024
 #define HMP_HELD_MAX (64 * 1024)
@@ -47,16 +53,36 @@ struct hmp {
     GString *held;          /* output while mux_out */
 };
 
-struct hmp_cmd {
-    const char *name;       /* "stop|s": the name and its short forms */
-    const char *params;     /* as help shows them */
-    const char *help;
-    void (*run)(struct hmp *h, const char *args);
-};
-
 static GPtrArray *monitors;
 
 /* ---- output ---- */
+
+/* Appends s with "\n" turned into "\r\n" (the terminal under it is raw). */
+static void hmp_append(GString *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\n') {
+            g_string_append_c(out, '\r');
+        }
+        g_string_append_c(out, *s);
+    }
+}
+
+void hmp_puts(struct hmp_ctx *x, const char *s)
+{
+    hmp_append(x->out, s);
+}
+
+void hmp_printf(struct hmp_ctx *x, const char *fmt, ...)
+{
+    g_autofree char *s = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    s = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    hmp_append(x->out, s);
+}
 
 static void hmp_write(struct hmp *h, const char *s, size_t len)
 {
@@ -69,41 +95,22 @@ static void hmp_write(struct hmp *h, const char *s, size_t len)
     chr_fe_write_all(&h->fe, (const uint8_t *)s, len);
 }
 
-static void hmp_puts(struct hmp *h, const char *s)
+static void hmp_term_puts(struct hmp *h, const char *s)
 {
-    const char *nl;
+    g_autoptr(GString) out = g_string_new(NULL);
 
-    while ((nl = strchr(s, '\n'))) {
-        hmp_write(h, s, nl - s);
-        hmp_write(h, "\r\n", 2);
-        s = nl + 1;
-    }
-    if (*s) {
-        hmp_write(h, s, strlen(s));
-    }
-}
-
-static void hmp_printf(struct hmp *h, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static void hmp_printf(struct hmp *h, const char *fmt, ...)
-{
-    g_autofree char *s = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    s = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    hmp_puts(h, s);
+    hmp_append(out, s);
+    hmp_write(h, out->str, out->len);
 }
 
 static void hmp_prompt(struct hmp *h)
 {
-    hmp_puts(h, "(qemu) ");
+    hmp_term_puts(h, "(qemu) ");
 }
 
-/* ---- commands ---- */
+/* ---- helpers for commands ---- */
 
 static const struct hmp_cmd hmp_cmds[];
-static const struct hmp_cmd hmp_info_cmds[];
 
 static bool hmp_name_matches(const char *names, const char *word)
 {
@@ -127,9 +134,9 @@ static const struct hmp_cmd *hmp_find(const struct hmp_cmd *table, const char *w
     return NULL;
 }
 
-static void hmp_print_cmd(struct hmp *h, const char *prefix, const struct hmp_cmd *c)
+static void hmp_print_cmd(struct hmp_ctx *x, const char *prefix, const struct hmp_cmd *c)
 {
-    hmp_printf(h, "%s%s %s -- %s\n", prefix, c->name, c->params, c->help);
+    hmp_printf(x, "%s%s %s -- %s\n", prefix, c->name, c->params, c->help);
 }
 
 /* Splits off the first word of *s; NULL when none is left. */
@@ -152,21 +159,56 @@ static char *hmp_next_word(const char **s)
     return g_strndup(start, p - start);
 }
 
-static bool hmp_no_args(struct hmp *h, const char *name, const char *help_topic,
-                        const char *args)
+void hmp_try_help(struct hmp_ctx *x)
+{
+    hmp_printf(x, "Try \"help %s\" for more information\n", x->typed);
+}
+
+bool hmp_no_args(struct hmp_ctx *x, const char *args)
 {
     while (*args == ' ' || *args == '\t') {
         args++;
     }
     if (*args) {
-        hmp_printf(h, "%s: extraneous characters at the end of line\n", name);
-        hmp_printf(h, "Try \"help %s\" for more information\n", help_topic);
+        hmp_printf(x, "%s: extraneous characters at the end of line\n", x->cmd->name);
+        hmp_try_help(x);
         return false;
     }
     return true;
 }
 
-static void hmp_help(struct hmp *h, const char *args)
+unsigned hmp_cpu_count(void)
+{
+    struct machine *m = machine_current();
+
+    return m && m->cpus ? m->ncpus : 0;
+}
+
+bool hmp_cpu_state(unsigned index, struct x86_cpu_state *st)
+{
+    struct machine *m = machine_current();
+    bool running;
+    int ret;
+
+    if (index >= hmp_cpu_count() || !m->cpus[index]) {
+        return false;
+    }
+    /* A vCPU inside KVM_RUN has no readable registers: park them all,
+     * and let them go again only if the VM was running. */
+    running = runstate_is_running();
+    if (running) {
+        cpus_pause_all();
+    }
+    ret = m->accel->get_state(m->cpus[index], st);
+    if (running) {
+        cpus_resume_all();
+    }
+    return ret >= 0;
+}
+
+/* ---- commands ---- */
+
+static void hmp_help(struct hmp_ctx *x, const char *args)
 {
     g_autofree char *word = hmp_next_word(&args);
     g_autofree char *sub = NULL;
@@ -174,146 +216,190 @@ static void hmp_help(struct hmp *h, const char *args)
 
     if (!word) {
         for (c = hmp_cmds; c->name; c++) {
-            hmp_print_cmd(h, "", c);
+            hmp_print_cmd(x, "", c);
         }
         return;
     }
     c = hmp_find(hmp_cmds, word);
     if (!c) {
-        hmp_printf(h, "unknown command: '%s'\n", word);
+        hmp_printf(x, "unknown command: '%s'\n", word);
         return;
     }
     if (strcmp(c->name, "info")) {
-        hmp_print_cmd(h, "", c);
+        hmp_print_cmd(x, "", c);
         return;
     }
     sub = hmp_next_word(&args);
+    if (sub && !hmp_find(hmp_info_cmds, sub)) {
+        hmp_printf(x, "unknown command: 'info %s'\n", sub);
+        return;
+    }
     for (const struct hmp_cmd *i = hmp_info_cmds; i->name; i++) {
         if (!sub || hmp_name_matches(i->name, sub)) {
-            hmp_print_cmd(h, "info ", i);
+            hmp_print_cmd(x, "info ", i);
         }
     }
 }
 
-static void hmp_info(struct hmp *h, const char *args)
+static void hmp_info(struct hmp_ctx *x, const char *args)
 {
     g_autofree char *word = hmp_next_word(&args);
+    g_autofree char *topic = NULL;
     const struct hmp_cmd *c;
+    struct hmp_ctx sub;
 
     if (!word) {
         for (c = hmp_info_cmds; c->name; c++) {
-            hmp_print_cmd(h, "info ", c);
+            hmp_print_cmd(x, "info ", c);
         }
         return;
     }
     c = hmp_find(hmp_info_cmds, word);
     if (!c) {
-        hmp_printf(h, "unknown command: 'info %s'\n", word);
+        hmp_printf(x, "unknown command: 'info %s'\n", word);
         return;
     }
-    g_autofree char *topic = g_strdup_printf("info %s", word);
-    if (hmp_no_args(h, c->name, topic, args)) {
-        c->run(h, args);
+    topic = g_strdup_printf("info %s", word);
+    sub = (struct hmp_ctx){ .out = x->out, .cmd = c, .typed = topic };
+    c->run(&sub, args);
+}
+
+static void hmp_stop(struct hmp_ctx *x, const char *args)
+{
+    if (!hmp_no_args(x, args)) {
+        return;
     }
-}
-
-static void hmp_info_status(struct hmp *h, const char *args)
-{
-    enum run_state s = runstate_get();
-
-    /* QEMU's wording: "paused" plus the state when it is not plain paused. */
-    if (s == RUN_STATE_RUNNING) {
-        hmp_puts(h, "VM status: running\n");
-    } else if (s == RUN_STATE_PAUSED) {
-        hmp_puts(h, "VM status: paused\n");
-    } else {
-        hmp_printf(h, "VM status: paused (%s)\n", runstate_name(s));
-    }
-}
-
-static void hmp_info_version(struct hmp *h, const char *args)
-{
-    hmp_puts(h, HYVM_QEMU_VERSION " (hyvm " HYVM_VERSION ")\n");
-}
-
-static void hmp_stop(struct hmp *h, const char *args)
-{
     /* As QEMU: stopping a VM that is not running changes nothing. */
     if (runstate_is_running()) {
         vm_stop(RUN_STATE_PAUSED);
     }
 }
 
-static void hmp_cont(struct hmp *h, const char *args)
+static void hmp_cont(struct hmp_ctx *x, const char *args)
 {
     enum run_state s = runstate_get();
 
+    if (!hmp_no_args(x, args)) {
+        return;
+    }
     if (s == RUN_STATE_SHUTDOWN || s == RUN_STATE_INTERNAL_ERROR ||
         s == RUN_STATE_GUEST_PANICKED) {
-        hmp_puts(h, "Error: Resetting the Virtual Machine is required\n");
+        hmp_puts(x, "Error: Resetting the Virtual Machine is required\n");
         return;
     }
     vm_start();
 }
 
-static void hmp_quit(struct hmp *h, const char *args)
+static void hmp_quit(struct hmp_ctx *x, const char *args)
 {
-    vm_request_exit(0, SHUTDOWN_CAUSE_HOST_QMP_QUIT);
+    if (hmp_no_args(x, args)) {
+        vm_request_exit(0, SHUTDOWN_CAUSE_HOST_QMP_QUIT);
+    }
 }
 
-static void hmp_system_reset(struct hmp *h, const char *args)
+static void hmp_system_reset(struct hmp_ctx *x, const char *args)
 {
-    vm_request_reset(SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET);
+    if (hmp_no_args(x, args)) {
+        vm_request_reset(SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET);
+    }
 }
 
-static void hmp_system_powerdown(struct hmp *h, const char *args)
+static void hmp_system_powerdown(struct hmp_ctx *x, const char *args)
 {
+    if (!hmp_no_args(x, args)) {
+        return;
+    }
     /* The request reaches a guest through an ACPI power button (ACPI 6.5,
      * 4.8.2.2.1); the machines have no ACPI yet. */
-    hmp_puts(h, "Error: system_powerdown is not supported yet: "
+    hmp_puts(x, "Error: system_powerdown is not supported yet: "
                 "the machine has no ACPI power button\n");
 }
 
-/* Sorted by name, as QEMU's help lists them. */
+static void hmp_gdbserver(struct hmp_ctx *x, const char *args)
+{
+    g_autofree char *dev = hmp_next_word(&args);
+
+    if (!hmp_no_args(x, args)) {
+        return;
+    }
+    /* QEMU's replies; "none" stops a server, and none is running. */
+    if (dev && !strcmp(dev, "none")) {
+        hmp_puts(x, "Disabled gdbserver\n");
+        return;
+    }
+    hmp_printf(x, "Could not open gdbserver on device '%s': "
+                  "gdbserver is not supported yet\n", dev ? dev : "tcp::1234");
+}
+
+/* Sorted by name, as QEMU's help lists them; texts are QEMU's. */
 static const struct hmp_cmd hmp_cmds[] = {
     { "cont|c", "", "resume emulation", hmp_cont },
+    { "gdbserver", "[device]",
+      "start gdbserver on given device (default 'tcp::1234'), stop with 'none'", hmp_gdbserver },
     { "help|?", "[cmd]", "show the help", hmp_help },
     { "info", "[subcommand]", "show various information about the system state", hmp_info },
     { "quit|q", "", "quit the emulator", hmp_quit },
     { "stop|s", "", "stop emulation", hmp_stop },
     { "system_powerdown", "", "send system power down event", hmp_system_powerdown },
     { "system_reset", "", "reset the system", hmp_system_reset },
+    { "x", "/fmt addr", "virtual memory dump starting at 'addr'", hmp_x },
+    { "xp", "/fmt addr", "physical memory dump starting at 'addr'", hmp_xp },
     { NULL },
 };
 
-static const struct hmp_cmd hmp_info_cmds[] = {
-    { "status", "", "show the current VM status (running|paused)", hmp_info_status },
-    { "version", "", "show the version of QEMU", hmp_info_version },
-    { NULL },
-};
+/* The command word ends at a blank or at the '/' of "xp/x 0". */
+static char *hmp_command_word(const char **s)
+{
+    const char *p = *s, *start;
 
-static void hmp_execute(struct hmp *h, const char *line)
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    start = p;
+    while (*p && *p != ' ' && *p != '\t' && *p != '/') {
+        p++;
+    }
+    *s = p;
+    return p > start ? g_strndup(start, p - start) : NULL;
+}
+
+static void hmp_run_line(GString *out, const char *line)
 {
     const char *args = line;
-    g_autofree char *word = hmp_next_word(&args);
+    g_autofree char *word = hmp_command_word(&args);
     const struct hmp_cmd *c;
+    struct hmp_ctx x = { .out = out };
 
     if (!word) {
         return;
     }
     c = hmp_find(hmp_cmds, word);
     if (!c) {
-        hmp_printf(h, "unknown command: '%s'\n", word);
+        hmp_printf(&x, "unknown command: '%s'\n", word);
         return;
     }
-    /* help and info take words; the others none. */
-    if (c->run == hmp_help || c->run == hmp_info ||
-        hmp_no_args(h, c->name, word, args)) {
-        c->run(h, args);
-    }
+    x.cmd = c;
+    x.typed = word;
+    c->run(&x, args);
+}
+
+char *hmp_execute(const char *line)
+{
+    GString *out = g_string_new(NULL);
+
+    hmp_run_line(out, line);
+    return g_string_free(out, FALSE);
 }
 
 /* ---- input ---- */
+
+static void hmp_line(struct hmp *h)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    hmp_run_line(out, h->line);
+    hmp_write(h, out->str, out->len);
+}
 
 static void hmp_key(struct hmp *h, uint8_t ch)
 {
@@ -342,9 +428,9 @@ static void hmp_key(struct hmp *h, uint8_t ch)
     case '\r':
         h->last_cr = ch == '\r';
         h->line[h->len] = 0;
-        hmp_puts(h, "\n");
+        hmp_term_puts(h, "\n");
         h->len = 0;
-        hmp_execute(h, h->line);
+        hmp_line(h);
         if (!vm_exit_requested()) {
             hmp_prompt(h);
         }
@@ -353,13 +439,13 @@ static void hmp_key(struct hmp *h, uint8_t ch)
     case '\b':
         if (h->len) {
             h->len--;
-            hmp_puts(h, "\b \b");
+            hmp_term_puts(h, "\b \b");
         }
         return;
     case 0x15:      /* ^U */
         while (h->len) {
             h->len--;
-            hmp_puts(h, "\b \b");
+            hmp_term_puts(h, "\b \b");
         }
         return;
     case 0x1b:
@@ -404,7 +490,7 @@ static void hmp_event(void *opaque, enum chr_event event)
     switch (event) {
     case CHR_EVENT_OPENED:
         hmp_restart_line(h);
-        hmp_puts(h, "QEMU " HYVM_QEMU_VERSION " monitor - type 'help' for more information\n");
+        hmp_term_puts(h, "QEMU " HYVM_QEMU_VERSION " monitor - type 'help' for more information\n");
         if (!h->mux_out) {
             hmp_prompt(h);
         }
@@ -423,7 +509,7 @@ static void hmp_event(void *opaque, enum chr_event event)
         break;
     case CHR_EVENT_MUX_OUT:
         if (h->reset_seen && !h->mux_out) {
-            hmp_puts(h, "\n");
+            hmp_term_puts(h, "\n");
         }
         h->mux_out = true;
         break;

@@ -36,6 +36,7 @@ struct hyvm_config {
     GPtrArray *serials;            /* char *: -serial specs; "none" allowed */
     GPtrArray *monitors;           /* char *: -monitor specs */
     GPtrArray *mons;               /* char *: -mon optargs */
+    GPtrArray *qmps;               /* char *: -qmp / -qmp-pretty specs */
     bool default_serial, default_monitor, default_parallel;
 
     bool nographic;

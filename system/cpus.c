@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "accel/accel.h"
 #include "machine/machine.h"
@@ -61,6 +62,7 @@ static void *cpu_thread(void *opaque)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    cpu->thread_id = gettid();
 
     pthread_mutex_lock(&cpus_lock);
     while (cpu_wait_runnable(cpu)) {

@@ -17,6 +17,7 @@ struct vcpu {
     struct machine *m;
     pthread_t thread;
     bool thread_started;
+    int thread_id;          /* the thread's Linux TID once it runs (info cpus) */
     void *accel_priv;       /* the backend's per-vCPU state */
     /* Under the cpus lock (cpus.c). */
     bool stop;              /* asked to leave the guest and park */

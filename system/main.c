@@ -15,6 +15,7 @@
 #include "machine/machine.h"
 #include "machine/machine-internal.h"
 #include "qapi/monitor.h"
+#include "qapi/qmp.h"
 #include "system/config.h"
 #include "system/cpus.h"
 #include "system/daemon.h"
@@ -78,7 +79,7 @@ static void apply_default_chardevs(struct hyvm_config *cfg)
     }
 }
 
-/* -monitor SPEC and -mon chardev=ID[,mode=readline]: human monitors. */
+/* -monitor SPEC, -qmp SPEC and -mon chardev=ID[,mode=readline|control]. */
 static int create_monitors(const struct hyvm_config *cfg, GError **errp)
 {
     for (unsigned i = 0; i < cfg->monitors->len; i++) {
@@ -91,6 +92,20 @@ static int create_monitors(const struct hyvm_config *cfg, GError **errp)
         }
         chr = chardev_new_from_cli(spec, label, errp);
         if (!chr || monitor_new_hmp(chr, errp) < 0) {
+            return -1;
+        }
+    }
+    for (unsigned i = 0; i < cfg->qmps->len; i++) {
+        const char *spec = g_ptr_array_index(cfg->qmps, i);
+        g_autofree char *label = g_strdup_printf("compat_monitor%u",
+                                                 cfg->monitors->len + i);
+        struct chardev *chr;
+
+        if (!strcmp(spec, "none")) {
+            continue;
+        }
+        chr = chardev_new_from_cli(spec, label, errp);
+        if (!chr || monitor_new_qmp(chr, errp) < 0) {
             return -1;
         }
     }
@@ -109,15 +124,14 @@ static int create_monitors(const struct hyvm_config *cfg, GError **errp)
         if (!id) {
             g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
                         "-mon %s: Parameter 'chardev' is missing", arg);
-        } else if (mode && !strcmp(mode, "control")) {
-            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
-                        "-mon %s: QMP (mode=control) is not supported yet", arg);
-        } else if (mode && strcmp(mode, "readline")) {
+        } else if (mode && strcmp(mode, "readline") && strcmp(mode, "control")) {
             g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
                         "-mon %s: Parameter 'mode' does not accept value '%s'", arg, mode);
         } else if (!(chr = chardev_find(id))) {
             g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
                         "-mon %s: chardev \"%s\" not found", arg, id);
+        } else if (mode && !strcmp(mode, "control")) {
+            ret = monitor_new_qmp(chr, errp);
         } else {
             ret = monitor_new_hmp(chr, errp);
         }
@@ -163,6 +177,7 @@ static int create_vm(struct hyvm_config *cfg, GError **errp)
     struct machine *m = &the_machine;
     const struct machine_type *type;
 
+    machine_set_current(m);
     m->cfg = cfg;
     m->ram_size = cfg->ram_size;
     m->ncpus = cfg->smp_cpus;
@@ -272,6 +287,7 @@ fail:
     status = 1;
 out:
     cpus_destroy_all(&the_machine);
+    qmp_cleanup_all();
     monitor_cleanup_all();
     chardev_cleanup_all();
     pidfile_remove();

@@ -116,7 +116,9 @@ int opt_qmp(struct parse_state *s)
     if (check_chardev_spec(s, s->arg) < 0) {
         return -1;
     }
-    return NOT_YET(s, "QMP is not supported yet");
+    g_ptr_array_add(s->c->qmps, g_strdup(s->arg));
+    s->c->default_monitor = false;
+    return 0;
 }
 
 int opt_mon(struct parse_state *s)
@@ -137,8 +139,6 @@ int opt_mon(struct parse_state *s)
         BAD(s, "Parameter 'chardev' is missing");
     } else if (mode && strcmp(mode, "readline") && strcmp(mode, "control")) {
         BAD(s, "Parameter 'mode' does not accept value '%s'", mode);
-    } else if (mode && !strcmp(mode, "control")) {
-        NOT_YET(s, "QMP (mode=control) is not supported yet");
     } else {
         g_ptr_array_add(s->c->mons, g_strdup(s->arg));
         s->c->default_monitor = false;

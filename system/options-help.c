@@ -78,7 +78,7 @@ static const char help_text[] =
 "                chardev:id\n"
 "-monitor dev    redirect the monitor to character device dev\n"
 "-mon [chardev=]name[,mode=readline]\n"
-"-qmp dev        (QMP: not supported yet)\n"
+"-qmp dev        like -monitor but opens in 'control' mode (QMP)\n"
 "\n"
 "Display options:\n"
 "-nographic      no graphical output; the serial port and the monitor share\n"

@@ -276,6 +276,7 @@ static struct hyvm_config *config_new(void)
     c->serials = g_ptr_array_new_with_free_func(g_free);
     c->monitors = g_ptr_array_new_with_free_func(g_free);
     c->mons = g_ptr_array_new_with_free_func(g_free);
+    c->qmps = g_ptr_array_new_with_free_func(g_free);
     c->default_serial = c->default_monitor = c->default_parallel = true;
     return c;
 }
@@ -444,6 +445,7 @@ void config_free(struct hyvm_config *c)
     g_ptr_array_free(c->serials, TRUE);
     g_ptr_array_free(c->monitors, TRUE);
     g_ptr_array_free(c->mons, TRUE);
+    g_ptr_array_free(c->qmps, TRUE);
     g_free(c->display);
     g_free(c->vga);
     g_free(c->pidfile);

@@ -31,6 +31,31 @@ struct listener {
 };
 static GArray *listeners;
 
+struct request_listener {
+    vm_request_listener_fn fn;
+    void *opaque;
+};
+static GArray *request_listeners;
+
+static void notify_request(enum vm_request req, enum shutdown_cause cause)
+{
+    for (unsigned i = 0; request_listeners && i < request_listeners->len; i++) {
+        struct request_listener *l =
+            &g_array_index(request_listeners, struct request_listener, i);
+        l->fn(l->opaque, req, cause);
+    }
+}
+
+void runstate_add_request_listener(vm_request_listener_fn fn, void *opaque)
+{
+    struct request_listener l = { fn, opaque };
+
+    if (!request_listeners) {
+        request_listeners = g_array_new(FALSE, FALSE, sizeof(struct request_listener));
+    }
+    g_array_append_val(request_listeners, l);
+}
+
 static const char *const state_names[RUN_STATE__MAX] = {
     [RUN_STATE_PRELAUNCH] = "prelaunch",
     [RUN_STATE_RUNNING] = "running",
@@ -102,6 +127,9 @@ void vm_request_exit(int status, enum shutdown_cause cause)
     if (atomic_compare_exchange_strong(&exit_req, &expected, true)) {
         atomic_store(&exit_status, status);
         atomic_store(&exit_cause, cause);
+        if (cause != SHUTDOWN_CAUSE_NONE) {
+            notify_request(VM_REQUEST_SHUTDOWN, cause);
+        }
     }
     main_loop_wakeup();
 }
@@ -109,6 +137,7 @@ void vm_request_exit(int status, enum shutdown_cause cause)
 void vm_request_shutdown(enum shutdown_cause cause)
 {
     if (no_shutdown) {
+        notify_request(VM_REQUEST_SHUTDOWN, cause);
         atomic_store(&shutdown_pause_req, true);
         main_loop_wakeup();
         return;
@@ -122,6 +151,7 @@ void vm_request_reset(enum shutdown_cause cause)
         vm_request_exit(0, cause);
         return;
     }
+    notify_request(VM_REQUEST_RESET, cause);
     atomic_store(&reset_req, true);
     main_loop_wakeup();
 }

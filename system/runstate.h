@@ -41,6 +41,20 @@ typedef void (*runstate_listener_fn)(void *opaque, enum run_state old,
                                      enum run_state now);
 void runstate_add_listener(runstate_listener_fn fn, void *opaque);
 
+/*
+ * Callbacks when a shutdown (exit, or -no-shutdown's pause) or a reset is
+ * requested, with its cause: QMP's SHUTDOWN and RESET events.  Called on
+ * the requesting thread, before the request is acted on; a shutdown is
+ * reported once, for the request that wins.
+ */
+enum vm_request {
+    VM_REQUEST_SHUTDOWN,
+    VM_REQUEST_RESET,
+};
+typedef void (*vm_request_listener_fn)(void *opaque, enum vm_request req,
+                                       enum shutdown_cause cause);
+void runstate_add_request_listener(vm_request_listener_fn fn, void *opaque);
+
 /* -no-reboot, -no-shutdown as set from the command line. */
 void runstate_set_no_reboot(bool on);
 void runstate_set_no_shutdown(bool on);

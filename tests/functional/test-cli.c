@@ -75,7 +75,6 @@ static const struct {
     { "-chardev socket,id=c0", "-chardev socket,id=c0: chardev: socket needs path=" },
     { "-chardev null", "-chardev null: chardev: no id specified" },
     { "-serial bogus", "-serial bogus: 'bogus' is not a valid char driver" },
-    { "-qmp unix:/tmp/hyvm-test-qmp.sock,server=on,wait=off", "QMP is not supported yet" },
     { "-vga std", "-vga std: graphic card 'std' is not supported yet" },
     { "-vga bogus", "-vga bogus: unknown vga type: bogus" },
     { "-display bogus", "-display bogus: Parameter 'type' does not accept value 'bogus'" },

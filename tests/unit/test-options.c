@@ -527,10 +527,15 @@ static void test_chardevs(void)
     FAIL("-mon c0,mode=bogus", "-mon c0,mode=bogus: Parameter 'mode' does not accept value "
          "'bogus'");
     FAIL("-mon c0,bogus=1", "-mon c0,bogus=1: Invalid parameter 'bogus'");
-    NOT_YET("-mon c0,mode=control", "-mon c0,mode=control: QMP (mode=control) is not supported "
-            "yet");
-    NOT_YET("-qmp unix:/tmp/q,server=on,wait=off", "-qmp unix:/tmp/q,server=on,wait=off: QMP is "
-            "not supported yet");
+    FAIL("-qmp bogus", "-qmp bogus: 'bogus' is not a valid char driver");
+    /* QMP monitors are carried to main(), which starts them. */
+    c = parse_ok("-qmp unix:/tmp/q,server=on,wait=off -qmp-pretty tcp::4444,server,nowait "
+                 "-mon c0,mode=control");
+    g_assert_cmpuint(c->qmps->len, ==, 2);
+    g_assert_cmpstr(g_ptr_array_index(c->qmps, 0), ==, "unix:/tmp/q,server=on,wait=off");
+    g_assert_cmpstr(g_ptr_array_index(c->mons, 0), ==, "c0,mode=control");
+    g_assert_false(c->default_monitor);
+    config_free(c);
     NOT_YET("-parallel stdio", "-parallel stdio: parallel ports are not supported yet");
 }
 

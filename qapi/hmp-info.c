@@ -1,0 +1,166 @@
+/*
+ * The "info" subcommands of the human monitor, with QEMU 7.2's output.
+ *
+ * Threads: main thread, big lock held (called from hmp.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hyvm-version.h"
+#include "machine/machine.h"
+#include "qapi/hmp-internal.h"
+#include "system/cpus.h"
+#include "system/runstate.h"
+
+static void hmp_info_status(struct hmp_ctx *x, const char *args)
+{
+    enum run_state s;
+
+    if (!hmp_no_args(x, args)) {
+        return;
+    }
+    /* QEMU's wording: "paused" plus the state when it is not plain paused. */
+    s = runstate_get();
+    if (s == RUN_STATE_RUNNING) {
+        hmp_puts(x, "VM status: running\n");
+    } else if (s == RUN_STATE_PAUSED) {
+        hmp_puts(x, "VM status: paused\n");
+    } else {
+        hmp_printf(x, "VM status: paused (%s)\n", runstate_name(s));
+    }
+}
+
+static void hmp_info_version(struct hmp_ctx *x, const char *args)
+{
+    /* QEMU prints the version and its package string with nothing between. */
+    if (hmp_no_args(x, args)) {
+        hmp_puts(x, HYVM_QEMU_VERSION " (hyvm " HYVM_VERSION ")\n");
+    }
+}
+
+static void hmp_dump_cpu(struct hmp_ctx *x, unsigned index)
+{
+    struct x86_cpu_state st;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (!hmp_cpu_state(index, &st)) {
+        hmp_printf(x, "CPU#%u not available\n", index);
+        return;
+    }
+    f = open_memstream(&buf, &len);
+    if (!f) {
+        hmp_puts(x, "Error: out of memory\n");
+        return;
+    }
+    x86_cpu_state_dump(&st, f);
+    fclose(f);
+    hmp_printf(x, "\nCPU#%u\n", index);
+    hmp_puts(x, buf);
+    free(buf);
+}
+
+static void hmp_info_registers(struct hmp_ctx *x, const char *args)
+{
+    g_autofree char *arg = NULL;
+    const char *p = args;
+    char *end;
+    unsigned long v;
+
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    if (*p) {
+        const char *e = p;
+
+        while (*e && *e != ' ' && *e != '\t') {
+            e++;
+        }
+        arg = g_strndup(p, e - p);
+        if (!hmp_no_args(x, e)) {
+            return;
+        }
+    }
+    if (!hmp_cpu_count()) {
+        hmp_puts(x, "No CPU available\n");
+        return;
+    }
+    if (!arg) {
+        hmp_dump_cpu(x, 0);    /* the monitor's current CPU is the first */
+        return;
+    }
+    if (!strcmp(arg, "-a")) {
+        for (unsigned i = 0; i < hmp_cpu_count(); i++) {
+            hmp_dump_cpu(x, i);
+        }
+        return;
+    }
+    v = strtoul(arg, &end, 0);
+    if (end == arg || *end || arg[0] == '-') {
+        hmp_printf(x, "invalid char '%c' in expression\n", *end ? *end : arg[0]);
+        hmp_try_help(x);
+        return;
+    }
+    if (v >= hmp_cpu_count()) {
+        hmp_printf(x, "CPU#%lu not available\n", v);
+        return;
+    }
+    hmp_dump_cpu(x, v);
+}
+
+static void hmp_info_cpus(struct hmp_ctx *x, const char *args)
+{
+    struct machine *m = machine_current();
+
+    if (!hmp_no_args(x, args)) {
+        return;
+    }
+    for (unsigned i = 0; i < hmp_cpu_count(); i++) {
+        struct vcpu *cpu = m->cpus[i];
+        /* A thread that has not run yet has no TID; QEMU's single-threaded
+         * TCG reports the process then, which is where it would run. */
+        int tid = cpu && cpu->thread_id ? cpu->thread_id : (int)getpid();
+
+        /* '*' marks the monitor's current CPU, the first. */
+        hmp_printf(x, "%c CPU #%u: thread_id=%d\n", i == 0 ? '*' : ' ', i, tid);
+    }
+}
+
+/* Nothing to list until the block and network issues: QEMU prints nothing
+ * for a VM without drives or NICs. */
+static void hmp_info_block(struct hmp_ctx *x, const char *args)
+{
+}
+
+static void hmp_info_network(struct hmp_ctx *x, const char *args)
+{
+    hmp_no_args(x, args);
+}
+
+/* The root bus QEMU shows for a machine with no devices on it yet. */
+static void hmp_info_qtree(struct hmp_ctx *x, const char *args)
+{
+    if (hmp_no_args(x, args)) {
+        hmp_puts(x, "bus: main-system-bus\n  type System\n");
+    }
+}
+
+/* Sorted by name as QEMU's help lists them; texts are QEMU's. */
+const struct hmp_cmd hmp_info_cmds[] = {
+    { "block", "[-n] [-v] [device]",
+      "show info of one block device or all block devices "
+      "(-n: show named nodes; -v: show details)", hmp_info_block },
+    { "cpus", "", "show infos for each CPU", hmp_info_cpus },
+    { "network", "", "show the network state", hmp_info_network },
+    { "qtree", "", "show device tree", hmp_info_qtree },
+    { "registers", "[-a|vcpu]",
+      "show the cpu registers (-a: show register info for all cpus; "
+      "vcpu: specific vCPU to query; show the current CPU's registers if "
+      "no argument is specified)", hmp_info_registers },
+    { "status", "", "show the current VM status (running|paused)", hmp_info_status },
+    { "version", "", "show the version of QEMU", hmp_info_version },
+    { NULL },
+};

@@ -1,0 +1,314 @@
+/*
+ * QMP's command table: one static const row per command with its handler
+ * and argument schema.  The dispatcher checks arguments against the schema
+ * before a handler runs, and query-commands lists the same rows.
+ *
+ * Threads: main thread, big lock held.
+ */
+#include <string.h>
+
+#include "accel/accel.h"
+#include "machine/machine.h"
+#include "qapi/monitor.h"
+#include "qapi/qmp-internal.h"
+#include "system/config.h"
+#include "system/runstate.h"
+
+
+static JsonNode *empty_return(void)
+{
+    return json_node_init_object(json_node_alloc(), json_object_new());
+}
+
+static JsonNode *empty_list(void)
+{
+    return json_node_init_array(json_node_alloc(), json_array_new());
+}
+
+/* ---- argument checks, in QEMU's qobject-input-visitor words ---- */
+
+static const char *type_word(enum qmp_type t)
+{
+    static const char *const words[] = {
+        [QMP_T_STR] = "string", [QMP_T_INT] = "integer", [QMP_T_BOOL] = "boolean",
+        [QMP_T_NUMBER] = "number", [QMP_T_OBJECT] = "object", [QMP_T_ARRAY] = "array",
+        [QMP_T_ANY] = "any",
+    };
+    return words[t];
+}
+
+static bool type_matches(enum qmp_type t, JsonNode *n)
+{
+    GType vt = JSON_NODE_HOLDS_VALUE(n) ? json_node_get_value_type(n) : G_TYPE_INVALID;
+
+    switch (t) {
+    case QMP_T_STR: return vt == G_TYPE_STRING;
+    case QMP_T_INT: return vt == G_TYPE_INT64;
+    case QMP_T_BOOL: return vt == G_TYPE_BOOLEAN;
+    case QMP_T_NUMBER: return vt == G_TYPE_INT64 || vt == G_TYPE_DOUBLE;
+    case QMP_T_OBJECT: return JSON_NODE_HOLDS_OBJECT(n);
+    case QMP_T_ARRAY: return JSON_NODE_HOLDS_ARRAY(n);
+    case QMP_T_ANY: return true;
+    }
+    return false;
+}
+
+bool qmp_check_args(const struct qmp_command *cmd, JsonObject *args, GError **errp)
+{
+    g_autoptr(GList) members = NULL;
+
+    /* Schema order first: missing and mistyped members... */
+    for (const struct qmp_arg *a = cmd->args; a && a->name; a++) {
+        JsonNode *n = json_object_get_member(args, a->name);
+
+        if (!n) {
+            if (!a->optional) {
+                g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                            "Parameter '%s' is missing", a->name);
+                return false;
+            }
+            continue;
+        }
+        if (!type_matches(a->type, n)) {
+            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                        "Invalid parameter type for '%s', expected: %s", a->name,
+                        type_word(a->type));
+            return false;
+        }
+    }
+    if (cmd->extra_args_ok) {
+        return true;
+    }
+    /* ...then what the schema does not know. */
+    members = json_object_get_members(args);
+    for (GList *l = members; l; l = l->next) {
+        bool known = false;
+
+        for (const struct qmp_arg *a = cmd->args; a && a->name && !known; a++) {
+            known = !strcmp(a->name, l->data);
+        }
+        if (!known) {
+            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                        "Parameter '%s' is unexpected", (const char *)l->data);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- handlers ---- */
+
+static JsonNode *qmp_capabilities(JsonObject *args, GError **errp)
+{
+    JsonArray *enable = json_object_has_member(args, "enable")
+                            ? json_object_get_array_member(args, "enable") : NULL;
+
+    for (guint i = 0; enable && i < json_array_get_length(enable); i++) {
+        JsonNode *n = json_array_get_element(enable, i);
+
+        if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
+            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                        "Invalid parameter type for 'enable[%u]', expected: string", i);
+            return NULL;
+        }
+        if (strcmp(json_node_get_string(n), "oob")) {
+            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                        "Parameter 'enable[%u]' does not accept value '%s'", i,
+                        json_node_get_string(n));
+            return NULL;
+        }
+    }
+    return empty_return();
+}
+
+static JsonNode *qmp_query_version(JsonObject *args, GError **errp)
+{
+    return qmp_version_node();
+}
+
+static const struct qmp_command qmp_commands[];
+
+static JsonNode *qmp_query_commands(JsonObject *args, GError **errp)
+{
+    JsonArray *list = json_array_new();
+
+    for (const struct qmp_command *c = qmp_commands; c->name; c++) {
+        JsonObject *o = json_object_new();
+
+        json_object_set_string_member(o, "name", c->name);
+        json_array_add_object_element(list, o);
+    }
+    return json_node_init_array(json_node_alloc(), list);
+}
+
+static JsonNode *qmp_query_status(JsonObject *args, GError **errp)
+{
+    JsonObject *o = json_object_new();
+
+    json_object_set_string_member(o, "status", runstate_name(runstate_get()));
+    json_object_set_boolean_member(o, "singlestep", false);
+    json_object_set_boolean_member(o, "running", runstate_is_running());
+    return json_node_init_object(json_node_alloc(), o);
+}
+
+static JsonNode *qmp_query_kvm(JsonObject *args, GError **errp)
+{
+    JsonObject *o = json_object_new();
+    struct machine *m = machine_current();
+    bool on = m && m->accel && !strcmp(m->accel->name, "kvm");
+
+    json_object_set_boolean_member(o, "enabled", on);
+    /* QEMU's "present" means built with KVM support, which hyvm always is. */
+    json_object_set_boolean_member(o, "present", true);
+    return json_node_init_object(json_node_alloc(), o);
+}
+
+static JsonNode *qmp_query_name(JsonObject *args, GError **errp)
+{
+    JsonObject *o = json_object_new();
+
+    struct machine *m = machine_current();
+
+    if (m && m->cfg && m->cfg->name) {
+        json_object_set_string_member(o, "name", m->cfg->name);
+    }
+    return json_node_init_object(json_node_alloc(), o);
+}
+
+static JsonNode *qmp_query_uuid(JsonObject *args, GError **errp)
+{
+    JsonObject *o = json_object_new();
+
+    /* No -uuid yet: QEMU reports the nil UUID when none was given. */
+    json_object_set_string_member(o, "UUID", "00000000-0000-0000-0000-000000000000");
+    return json_node_init_object(json_node_alloc(), o);
+}
+
+static JsonNode *qmp_query_empty_list(JsonObject *args, GError **errp)
+{
+    return empty_list();
+}
+
+/* QEMU's qmp_stop(): only a running VM stops; a paused one stays as is. */
+static JsonNode *qmp_stop(JsonObject *args, GError **errp)
+{
+    if (runstate_is_running()) {
+        vm_stop(RUN_STATE_PAUSED);
+    }
+    return empty_return();
+}
+
+static JsonNode *qmp_cont(JsonObject *args, GError **errp)
+{
+    enum run_state s = runstate_get();
+
+    /* QEMU's runstate_needs_reset() states. */
+    if (s == RUN_STATE_INTERNAL_ERROR || s == RUN_STATE_SHUTDOWN ||
+        s == RUN_STATE_GUEST_PANICKED) {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                    "Resetting the Virtual Machine is required");
+        return NULL;
+    }
+    vm_start();
+    return empty_return();
+}
+
+static JsonNode *qmp_quit(JsonObject *args, GError **errp)
+{
+    vm_request_exit(0, SHUTDOWN_CAUSE_HOST_QMP_QUIT);
+    return empty_return();
+}
+
+static JsonNode *qmp_system_reset(JsonObject *args, GError **errp)
+{
+    vm_request_reset(SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET);
+    return empty_return();
+}
+
+static JsonNode *qmp_system_powerdown(JsonObject *args, GError **errp)
+{
+    g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                "system_powerdown is not supported yet: the machine has no ACPI "
+                "power button");
+    return NULL;
+}
+
+static JsonNode *qmp_screendump(JsonObject *args, GError **errp)
+{
+    /* QEMU's words when no graphical console exists. */
+    g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                "There is no console to take a screendump from");
+    return NULL;
+}
+
+static JsonNode *qmp_device_add(JsonObject *args, GError **errp)
+{
+    g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                "device_add is not supported yet: hyvm has no device hot-plug");
+    return NULL;
+}
+
+static JsonNode *qmp_device_del(JsonObject *args, GError **errp)
+{
+    g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                "device_del is not supported yet: hyvm has no device hot-unplug");
+    return NULL;
+}
+
+static JsonNode *qmp_human_monitor_command(JsonObject *args, GError **errp)
+{
+    g_autofree char *out = hmp_execute(json_object_get_string_member(args, "command-line"));
+    return json_node_init_string(json_node_alloc(), out ? out : "");
+}
+
+/* ---- the table ---- */
+
+static const struct qmp_arg args_capabilities[] = {
+    { "enable", QMP_T_ARRAY, true }, { NULL },
+};
+static const struct qmp_arg args_hmp[] = {
+    { "command-line", QMP_T_STR, false }, { "cpu-index", QMP_T_INT, true }, { NULL },
+};
+static const struct qmp_arg args_screendump[] = {
+    { "filename", QMP_T_STR, false }, { "device", QMP_T_STR, true },
+    { "head", QMP_T_INT, true }, { "format", QMP_T_STR, true }, { NULL },
+};
+static const struct qmp_arg args_device_add[] = {
+    { "driver", QMP_T_STR, false }, { "bus", QMP_T_STR, true },
+    { "id", QMP_T_STR, true }, { NULL },
+};
+static const struct qmp_arg args_device_del[] = {
+    { "id", QMP_T_STR, false }, { NULL },
+};
+
+static const struct qmp_command qmp_commands[] = {
+    { "qmp_capabilities", qmp_capabilities, args_capabilities },
+    { "query-version", qmp_query_version },
+    { "query-commands", qmp_query_commands },
+    { "query-status", qmp_query_status },
+    { "query-kvm", qmp_query_kvm },
+    { "query-name", qmp_query_name },
+    { "query-uuid", qmp_query_uuid },
+    { "query-block", qmp_query_empty_list },
+    { "query-blockstats", qmp_query_empty_list },
+    { "stop", qmp_stop },
+    { "cont", qmp_cont },
+    { "quit", qmp_quit },
+    { "system_reset", qmp_system_reset },
+    { "system_powerdown", qmp_system_powerdown },
+    { "screendump", qmp_screendump, args_screendump },
+    { "device_add", qmp_device_add, args_device_add, .extra_args_ok = true },
+    { "device_del", qmp_device_del, args_device_del },
+    { "human-monitor-command", qmp_human_monitor_command, args_hmp },
+    { NULL },
+};
+
+const struct qmp_command *qmp_command_find(const char *name)
+{
+    for (const struct qmp_command *c = qmp_commands; c->name; c++) {
+        if (!strcmp(c->name, name)) {
+            return c;
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,291 @@
+/*
+ * A QMP client over a real unix socket: runs hyvm -S with -qmp and walks
+ * QEMU 7.2's transcript byte for byte (greeting, negotiation, id echo,
+ * errors, events before the return, malformed JSON, quit).
+ *
+ * hyvm needs /dev/kvm to start a VM until the software CPU exists; without
+ * it each test is skipped.  The guest is the idle hello guest (it prints
+ * and halts), so "cont" has something to run.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+static const char *hyvm_bin, *guest_dir;
+
+struct vm {
+    GPid pid;
+    char *dir, *sock_path;
+    int fd;
+    GString *in;        /* bytes read and not yet returned as lines */
+};
+
+static bool kvm_usable(void)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+    if (fd < 0) {
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+static int connect_unix(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool vm_start(struct vm *vm, const char *extra)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *kernel = g_build_filename(guest_dir, "hello.elf", NULL);
+    g_autofree char *cmd = NULL;
+    g_auto(GStrv) argv = NULL;
+
+    if (!kvm_usable()) {
+        g_test_skip("/dev/kvm does not open: hyvm cannot start a VM here");
+        return false;
+    }
+    memset(vm, 0, sizeof(*vm));
+    vm->dir = g_dir_make_tmp("hyvm-qmp-XXXXXX", &err);
+    g_assert_no_error(err);
+    vm->sock_path = g_build_filename(vm->dir, "qmp.sock", NULL);
+    cmd = g_strdup_printf("'%s' -accel kvm -S -M microvm -display none -nodefaults "
+                          "-name qmp-test -kernel '%s' -qmp unix:%s,server=on,wait=off %s",
+                          hyvm_bin, kernel, vm->sock_path, extra ? extra : "");
+    g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, &err));
+    g_assert_true(g_spawn_async(NULL, argv, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL,
+                                NULL, NULL, &vm->pid, &err));
+    vm->fd = -1;
+    for (int i = 0; i < 500 && vm->fd < 0; i++) {
+        vm->fd = connect_unix(vm->sock_path);
+        if (vm->fd < 0) {
+            g_usleep(10000);
+        }
+    }
+    g_assert_cmpint(vm->fd, >=, 0);
+    vm->in = g_string_new(NULL);
+    return true;
+}
+
+/* Next line without its "\r\n"; fails the test after 10 s. */
+static char *vm_line(struct vm *vm)
+{
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+    for (;;) {
+        char *nl = strstr(vm->in->str, "\r\n");
+        char buf[4096];
+        ssize_t n;
+
+        if (nl) {
+            char *line = g_strndup(vm->in->str, nl - vm->in->str);
+
+            g_string_erase(vm->in, 0, nl - vm->in->str + 2);
+            return line;
+        }
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        struct timeval tv = { .tv_sec = 10 };
+        setsockopt(vm->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        n = read(vm->fd, buf, sizeof(buf));
+        g_assert_cmpint(n, >, 0);
+        g_string_append_len(vm->in, buf, n);
+    }
+}
+
+static void vm_send(struct vm *vm, const char *s)
+{
+    g_assert_cmpint(write(vm->fd, s, strlen(s)), ==, (ssize_t)strlen(s));
+}
+
+static void expect(struct vm *vm, const char *send, const char *want)
+{
+    g_autofree char *line = NULL;
+
+    if (send) {
+        vm_send(vm, send);
+    }
+    line = vm_line(vm);
+    g_assert_cmpstr(line, ==, want);
+}
+
+/* An event line: the timestamp varies, the rest must match. */
+static void expect_event(struct vm *vm, const char *tail)
+{
+    g_autofree char *line = vm_line(vm);
+    g_autofree char *want_tail = g_strdup_printf("}, %s", tail);
+
+    g_assert_true(g_str_has_prefix(line, "{\"timestamp\": {\"seconds\": "));
+    g_assert_nonnull(strstr(line, ", \"microseconds\": "));
+    if (!g_str_has_suffix(line, want_tail)) {
+        g_test_message("event line: %s", line);
+        g_assert_not_reached();
+    }
+}
+
+static int vm_wait(struct vm *vm)
+{
+    int status = -1;
+
+    for (int i = 0; i < 1000; i++) {
+        pid_t r = waitpid(vm->pid, &status, WNOHANG);
+
+        if (r == vm->pid) {
+            return status;
+        }
+        g_usleep(10000);
+    }
+    kill(vm->pid, SIGKILL);
+    waitpid(vm->pid, &status, 0);
+    g_assert_not_reached();
+    return status;
+}
+
+static void vm_free(struct vm *vm)
+{
+    if (vm->fd >= 0) {
+        close(vm->fd);
+    }
+    if (waitpid(vm->pid, NULL, WNOHANG) == 0) {
+        kill(vm->pid, SIGKILL);
+        waitpid(vm->pid, NULL, 0);
+    }
+    g_spawn_close_pid(vm->pid);
+    unlink(vm->sock_path);
+    rmdir(vm->dir);
+    g_free(vm->sock_path);
+    g_free(vm->dir);
+    g_string_free(vm->in, TRUE);
+}
+
+static void test_transcript(void)
+{
+    struct vm vm;
+    g_autofree char *line = NULL;
+
+    if (!vm_start(&vm, NULL)) {
+        return;
+    }
+    line = vm_line(&vm);
+    g_assert_true(g_str_has_prefix(line, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, "
+                                         "\"minor\": 2, \"major\": 7}, \"package\": \"hyvm "));
+    g_assert_true(g_str_has_suffix(line, "\"}, \"capabilities\": [\"oob\"]}}"));
+
+    expect(&vm, "{\"execute\": \"query-status\", \"id\": \"n\"}",
+           "{\"id\": \"n\", \"error\": {\"class\": \"CommandNotFound\", \"desc\": "
+           "\"Expecting capabilities negotiation with 'qmp_capabilities'\"}}");
+    expect(&vm, "{\"execute\": \"qmp_capabilities\", \"id\": {\"k\": [1, 2.5, true]}}",
+           "{\"return\": {}, \"id\": {\"k\": [1, 2.5, true]}}");
+    expect(&vm, "{\"execute\": \"bogus\"}",
+           "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
+           "\"The command bogus has not been found\"}}");
+    expect(&vm, "{\"execute\": \"stop\", \"arguments\": {\"now\": 1}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Parameter 'now' is unexpected\"}}");
+    expect(&vm, "\"just a string\"",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"QMP input must be a JSON object\"}}");
+    /* Malformed JSON: an error, and the connection keeps working. */
+    expect(&vm, "{\"execute\" \"x\"}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"JSON parse error, missing : in object pair\"}}");
+    expect(&vm, "{\"execute\": \"query-status\", \"id\": 7}",
+           "{\"return\": {\"status\": \"prelaunch\", \"singlestep\": false, "
+           "\"running\": false}, \"id\": 7}");
+    expect(&vm, "{\"execute\": \"query-kvm\"}",
+           "{\"return\": {\"enabled\": true, \"present\": true}}");
+    expect(&vm, "{\"execute\": \"query-name\"}", "{\"return\": {\"name\": \"qmp-test\"}}");
+
+    /* cont: RESUME before the return. */
+    vm_send(&vm, "{\"execute\": \"cont\", \"id\": 1}");
+    expect_event(&vm, "\"event\": \"RESUME\"}");
+    expect(&vm, NULL, "{\"return\": {}, \"id\": 1}");
+    expect(&vm, "{\"execute\": \"query-status\"}",
+           "{\"return\": {\"status\": \"running\", \"singlestep\": false, "
+           "\"running\": true}}");
+    vm_send(&vm, "{\"execute\": \"stop\"}");
+    expect_event(&vm, "\"event\": \"STOP\"}");
+    expect(&vm, NULL, "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"query-status\"}",
+           "{\"return\": {\"status\": \"paused\", \"singlestep\": false, "
+           "\"running\": false}}");
+
+    /* Two commands in one write, split across writes too. */
+    vm_send(&vm, "{\"execute\": \"query-uuid\"}{\"execute\": ");
+    vm_send(&vm, "\"query-block\"}");
+    expect(&vm, NULL, "{\"return\": {\"UUID\": \"00000000-0000-0000-0000-000000000000\"}}");
+    expect(&vm, NULL, "{\"return\": []}");
+
+    vm_send(&vm, "{\"execute\": \"quit\"}");
+    expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
+                      "\"reason\": \"host-qmp-quit\"}}");
+    expect(&vm, NULL, "{\"return\": {}}");
+    int status = vm_wait(&vm);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    vm_free(&vm);
+}
+
+/* A client that leaves; the next one negotiates afresh. */
+static void test_reconnect(void)
+{
+    struct vm vm;
+    g_autofree char *l1 = NULL, *l2 = NULL;
+
+    if (!vm_start(&vm, NULL)) {
+        return;
+    }
+    l1 = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    vm_send(&vm, "{\"execute\": \"query-st");      /* half a command, then gone */
+    close(vm.fd);
+    g_string_truncate(vm.in, 0);
+    vm.fd = connect_unix(vm.sock_path);
+    g_assert_cmpint(vm.fd, >=, 0);
+    l2 = vm_line(&vm);
+    g_assert_cmpstr(l1, ==, l2);
+    expect(&vm, "{\"execute\": \"query-status\"}",
+           "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
+           "\"Expecting capabilities negotiation with 'qmp_capabilities'\"}}");
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    vm_send(&vm, "{\"execute\": \"quit\"}");
+    expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
+                      "\"reason\": \"host-qmp-quit\"}}");
+    expect(&vm, NULL, "{\"return\": {}}");
+    vm_wait(&vm);
+    vm_free(&vm);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    hyvm_bin = g_getenv("HYVM_BINARY");
+    guest_dir = g_getenv("HYVM_GUEST_DIR");
+    if (!hyvm_bin || !guest_dir) {
+        g_printerr("HYVM_BINARY and HYVM_GUEST_DIR must be set\n");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    g_test_add_func("/qmp/transcript", test_transcript);
+    g_test_add_func("/qmp/reconnect", test_reconnect);
+    return g_test_run();
+}
