@@ -307,6 +307,11 @@ static void mux_close(struct chardev *chr)
     chr_fe_deinit(&to_mux(chr)->base_fe);
 }
 
+static bool mux_has_fe(struct chardev *chr)
+{
+    return to_mux(chr)->count > 0;
+}
+
 const struct chardev_ops chr_mux_ops = {
     .name = "mux",
     .size = sizeof(struct chr_mux),
@@ -317,6 +322,7 @@ const struct chardev_ops chr_mux_ops = {
     .fe_attach = mux_fe_attach,
     .fe_handlers_set = mux_fe_handlers_set,
     .fe_detach = mux_fe_detach,
+    .has_fe = mux_has_fe,
 };
 
 struct chardev *chr_mux_create(const char *id, struct chardev *base, GError **errp)

@@ -153,6 +153,14 @@ static void pty_close(struct chardev *chr)
     }
 }
 
+static char *pty_filename(struct chardev *chr)
+{
+    struct chr_pty *p = to_pty(chr);
+    const char *name = p->master >= 0 ? ptsname(p->master) : NULL;
+
+    return name ? g_strdup_printf("pty:%s", name) : g_strdup("pty");
+}
+
 const struct chardev_ops chr_pty_ops = {
     .name = "pty",
     .size = sizeof(struct chr_pty),
@@ -160,4 +168,5 @@ const struct chardev_ops chr_pty_ops = {
     .write = pty_write,
     .accept_input = pty_accept_input,
     .close = pty_close,
+    .filename = pty_filename,
 };

@@ -460,6 +460,22 @@ static void socket_close(struct chardev *chr)
     socket_release(to_socket(chr));
 }
 
+/* QEMU prefixes the address with "disconnected:" while no peer is there. */
+static char *socket_filename(struct chardev *chr)
+{
+    struct chr_socket *s = to_socket(chr);
+    g_autofree char *client = NULL;
+    const char *desc = s->desc;
+
+    if (!desc) {
+        /* The connecting side: its peer's address. */
+        client = s->is_unix ? g_strdup_printf("unix:%s", s->path)
+                            : g_strdup_printf("tcp:%s:%s", s->host, s->port);
+        desc = client;
+    }
+    return s->fd >= 0 ? g_strdup(desc) : g_strdup_printf("disconnected:%s", desc);
+}
+
 const struct chardev_ops chr_socket_ops = {
     .name = "socket",
     .size = sizeof(struct chr_socket),
@@ -467,4 +483,5 @@ const struct chardev_ops chr_socket_ops = {
     .write = socket_write,
     .accept_input = socket_accept_input,
     .close = socket_close,
+    .filename = socket_filename,
 };

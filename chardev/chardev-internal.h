@@ -60,6 +60,15 @@ struct chardev_ops {
     int (*fe_attach)(struct chardev *chr, struct char_fe *fe, GError **errp);
     void (*fe_handlers_set)(struct chardev *chr, struct char_fe *fe);
     void (*fe_detach)(struct chardev *chr, struct char_fe *fe);
+    /*
+     * query-chardev's "filename" in QEMU's spelling ("pty:/dev/pts/3",
+     * "disconnected:unix:PATH,server=on"); g_free it.  Optional: the
+     * back end's name ("null", "file") otherwise.
+     */
+    char *(*filename)(struct chardev *chr);
+    /* Whether a front end is attached, for a back end that keeps its own
+     * list (the mux).  Optional: chr->fe != NULL otherwise. */
+    bool (*has_fe)(struct chardev *chr);
 };
 
 struct chardev {

@@ -219,6 +219,29 @@ bool chardev_is_mux(const struct chardev *chr)
     return chr && chr->ops == &chr_mux_ops;
 }
 
+void chardev_foreach(void (*cb)(struct chardev *chr, void *opaque), void *opaque)
+{
+    for (unsigned i = 0; chardevs && i < chardevs->len; i++) {
+        cb(g_ptr_array_index(chardevs, i), opaque);
+    }
+}
+
+char *chardev_filename(struct chardev *chr)
+{
+    if (chr->ops->filename) {
+        return chr->ops->filename(chr);
+    }
+    return g_strdup(chr->ops->name);
+}
+
+bool chardev_frontend_open(struct chardev *chr)
+{
+    if (chr->ops->has_fe) {
+        return chr->ops->has_fe(chr);
+    }
+    return chr->fe != NULL;
+}
+
 void chr_register(struct chardev *chr)
 {
     if (!chardevs) {

@@ -69,6 +69,18 @@ const char *chardev_label(const struct chardev *chr);
 /* True for a mux created by "mon:" or mux=on (the monitor joins it). */
 bool chardev_is_mux(const struct chardev *chr);
 
+/*
+ * Calls cb for every live chardev in creation order (query-chardev,
+ * info chardev).  Main thread, big lock held.
+ */
+void chardev_foreach(void (*cb)(struct chardev *chr, void *opaque), void *opaque);
+/* QEMU's "filename" of chr: "stdio", "null", "file", "pipe", "mux",
+ * "pty:/dev/pts/N", "unix:PATH,server=on" (prefixed "disconnected:" while
+ * no client is connected); g_free it. */
+char *chardev_filename(struct chardev *chr);
+/* query-chardev's "frontend-open": a front end is attached. */
+bool chardev_frontend_open(struct chardev *chr);
+
 /* Closes every back end and restores the terminal; safe to call twice. */
 void chardev_cleanup_all(void);
 /* Terminal restore only, for signal/abort paths (async-signal-safe). */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chardev/chardev.h"
 #include "hyvm-version.h"
 #include "machine/machine.h"
 #include "qapi/hmp-internal.h"
@@ -129,6 +130,20 @@ static void hmp_info_cpus(struct hmp_ctx *x, const char *args)
     }
 }
 
+static void hmp_chardev_line(struct chardev *chr, void *opaque)
+{
+    g_autofree char *filename = chardev_filename(chr);
+
+    hmp_printf(opaque, "%s: filename=%s\n", chardev_label(chr), filename);
+}
+
+static void hmp_info_chardev(struct hmp_ctx *x, const char *args)
+{
+    if (hmp_no_args(x, args)) {
+        chardev_foreach(hmp_chardev_line, x);
+    }
+}
+
 /* Nothing to list until the block and network issues: QEMU prints nothing
  * for a VM without drives or NICs. */
 static void hmp_info_block(struct hmp_ctx *x, const char *args)
@@ -153,6 +168,7 @@ const struct hmp_cmd hmp_info_cmds[] = {
     { "block", "[-n] [-v] [device]",
       "show info of one block device or all block devices "
       "(-n: show named nodes; -v: show details)", hmp_info_block },
+    { "chardev", "", "show the character devices", hmp_info_chardev },
     { "cpus", "", "show infos for each CPU", hmp_info_cpus },
     { "network", "", "show the network state", hmp_info_network },
     { "qtree", "", "show device tree", hmp_info_qtree },

@@ -6,12 +6,15 @@
  * Threads: main thread, big lock held.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "accel/accel.h"
+#include "chardev/chardev.h"
 #include "machine/machine.h"
 #include "qapi/monitor.h"
 #include "qapi/qmp-internal.h"
 #include "system/config.h"
+#include "system/cpus.h"
 #include "system/runstate.h"
 
 
@@ -189,6 +192,142 @@ static JsonNode *qmp_query_empty_list(JsonObject *args, GError **errp)
     return empty_list();
 }
 
+/*
+ * x86's CPU topology properties of vCPU index, as QEMU derives them from
+ * -smp (x86_topo_ids_from_idx): die-id only when there is more than one die.
+ */
+static JsonObject *cpu_props(const struct hyvm_config *c, unsigned index)
+{
+    unsigned threads = c && c->smp_threads ? c->smp_threads : 1;
+    unsigned cores = c && c->smp_cores ? c->smp_cores : 1;
+    unsigned dies = c && c->smp_dies ? c->smp_dies : 1;
+    JsonObject *p = json_object_new();
+
+    json_object_set_int_member(p, "core-id", (index / threads) % cores);
+    json_object_set_int_member(p, "thread-id", index % threads);
+    if (dies > 1) {
+        json_object_set_int_member(p, "die-id", (index / (threads * cores)) % dies);
+    }
+    json_object_set_int_member(p, "socket-id", index / (threads * cores * dies));
+    return p;
+}
+
+/* QEMU's QOM path of a CPU on pc and microvm: device[1] goes to another
+ * object created between the first and second CPU. */
+static char *cpu_qom_path(unsigned index)
+{
+    return g_strdup_printf("/machine/unattached/device[%u]", index ? index + 1 : 0);
+}
+
+static JsonNode *qmp_query_cpus_fast(JsonObject *args, GError **errp)
+{
+    struct machine *m = machine_current();
+    JsonArray *list = json_array_new();
+
+    for (unsigned i = 0; m && m->cpus && i < m->ncpus; i++) {
+        struct vcpu *cpu = m->cpus[i];
+        JsonObject *o = json_object_new();
+        g_autofree char *path = cpu_qom_path(i);
+        /* Before its thread runs a vCPU has no TID; report the process as
+         * info cpus does. */
+        int tid = cpu && cpu->thread_id ? cpu->thread_id : (int)getpid();
+
+        json_object_set_int_member(o, "thread-id", tid);
+        json_object_set_object_member(o, "props", cpu_props(m->cfg, i));
+        json_object_set_string_member(o, "qom-path", path);
+        json_object_set_int_member(o, "cpu-index", i);
+        json_object_set_string_member(o, "target", "x86_64");
+        json_array_add_object_element(list, o);
+    }
+    return json_node_init_array(json_node_alloc(), list);
+}
+
+static JsonNode *qmp_query_hotpluggable_cpus(JsonObject *args, GError **errp)
+{
+    struct machine *m = machine_current();
+    JsonArray *list = json_array_new();
+
+    /* microvm has no CPU hot-plug; QEMU's words for a machine without it. */
+    if (!m || !m->type || !strcmp(m->type->name, "microvm")) {
+        json_array_unref(list);
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                    "The feature 'query-hotpluggable-cpus' is not enabled");
+        return NULL;
+    }
+    /* QEMU lists the slots last first. */
+    for (unsigned i = m->ncpus; i-- > 0;) {
+        JsonObject *o = json_object_new();
+        g_autofree char *path = cpu_qom_path(i);
+
+        json_object_set_object_member(o, "props", cpu_props(m->cfg, i));
+        json_object_set_int_member(o, "vcpus-count", 1);
+        json_object_set_string_member(o, "qom-path", path);
+        json_object_set_string_member(o, "type", "qemu64-x86_64-cpu");
+        json_array_add_object_element(list, o);
+    }
+    return json_node_init_array(json_node_alloc(), list);
+}
+
+/* QEMU 7.2's MachineInfo for the types hyvm has, in QEMU's member order. */
+static const struct {
+    const char *name, *alias;
+    bool is_default, hotpluggable, numa_mem;
+    unsigned cpu_max;
+    const char *ram_id;
+} machine_facts[] = {
+    { "pc-i440fx-7.2", "pc", true, true, false, 255, "pc.ram" },
+    { "microvm", NULL, false, false, false, 288, "microvm.ram" },
+};
+
+static JsonNode *qmp_query_machines(JsonObject *args, GError **errp)
+{
+    JsonArray *list = json_array_new();
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(machine_facts); i++) {
+        const char *alias = machine_facts[i].alias;
+        JsonObject *o;
+
+        if (!machine_type_find(machine_facts[i].name)) {
+            continue;
+        }
+        o = json_object_new();
+        json_object_set_boolean_member(o, "hotpluggable-cpus", machine_facts[i].hotpluggable);
+        json_object_set_string_member(o, "name", machine_facts[i].name);
+        json_object_set_boolean_member(o, "numa-mem-supported", machine_facts[i].numa_mem);
+        json_object_set_string_member(o, "default-cpu-type", "qemu64-x86_64-cpu");
+        if (machine_facts[i].is_default) {
+            json_object_set_boolean_member(o, "is-default", true);
+        }
+        json_object_set_int_member(o, "cpu-max", machine_facts[i].cpu_max);
+        json_object_set_boolean_member(o, "deprecated", false);
+        json_object_set_string_member(o, "default-ram-id", machine_facts[i].ram_id);
+        if (alias && machine_type_find(alias)) {
+            json_object_set_string_member(o, "alias", alias);
+        }
+        json_array_add_object_element(list, o);
+    }
+    return json_node_init_array(json_node_alloc(), list);
+}
+
+static void chardev_info_add(struct chardev *chr, void *opaque)
+{
+    JsonObject *o = json_object_new();
+    g_autofree char *filename = chardev_filename(chr);
+
+    json_object_set_boolean_member(o, "frontend-open", chardev_frontend_open(chr));
+    json_object_set_string_member(o, "filename", filename);
+    json_object_set_string_member(o, "label", chardev_label(chr));
+    json_array_add_object_element(opaque, o);
+}
+
+static JsonNode *qmp_query_chardev(JsonObject *args, GError **errp)
+{
+    JsonArray *list = json_array_new();
+
+    chardev_foreach(chardev_info_add, list);
+    return json_node_init_array(json_node_alloc(), list);
+}
+
 /* QEMU's qmp_stop(): only a running VM stops; a paused one stays as is. */
 static JsonNode *qmp_stop(JsonObject *args, GError **errp)
 {
@@ -289,6 +428,10 @@ static const struct qmp_command qmp_commands[] = {
     { "query-kvm", qmp_query_kvm },
     { "query-name", qmp_query_name },
     { "query-uuid", qmp_query_uuid },
+    { "query-machines", qmp_query_machines },
+    { "query-cpus-fast", qmp_query_cpus_fast },
+    { "query-hotpluggable-cpus", qmp_query_hotpluggable_cpus },
+    { "query-chardev", qmp_query_chardev },
     { "query-block", qmp_query_empty_list },
     { "query-blockstats", qmp_query_empty_list },
     { "stop", qmp_stop },

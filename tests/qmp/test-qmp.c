@@ -275,6 +275,63 @@ static void test_reconnect(void)
     vm_free(&vm);
 }
 
+/* query-cpus-fast, query-machines, query-chardev and info chardev as QEMU 7.2. */
+static void test_queries(void)
+{
+    struct vm vm;
+    g_autofree char *l = NULL, *cpus = NULL, *chr = NULL, *hmp = NULL;
+    g_autofree char *want_chr = NULL, *want_hmp = NULL;
+
+    if (!vm_start(&vm, "-smp 2 -chardev null,id=n0")) {
+        return;
+    }
+    l = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    vm_send(&vm, "{\"execute\": \"query-cpus-fast\"}");
+    cpus = vm_line(&vm);
+    g_assert_true(g_str_has_prefix(cpus, "{\"return\": [{\"thread-id\": "));
+    g_assert_nonnull(strstr(cpus, ", \"props\": {\"core-id\": 0, \"thread-id\": 0, "
+                                  "\"socket-id\": 0}, \"qom-path\": "
+                                  "\"/machine/unattached/device[0]\", \"cpu-index\": 0, "
+                                  "\"target\": \"x86_64\"}, {\"thread-id\": "));
+    g_assert_true(g_str_has_suffix(cpus, ", \"props\": {\"core-id\": 1, \"thread-id\": 0, "
+                                         "\"socket-id\": 0}, \"qom-path\": "
+                                         "\"/machine/unattached/device[2]\", "
+                                         "\"cpu-index\": 1, \"target\": \"x86_64\"}]}"));
+    expect(&vm, "{\"execute\": \"query-hotpluggable-cpus\"}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"The feature 'query-hotpluggable-cpus' is not enabled\"}}");
+    expect(&vm, "{\"execute\": \"query-machines\"}",
+           "{\"return\": [{\"hotpluggable-cpus\": true, \"name\": \"pc-i440fx-7.2\", "
+           "\"numa-mem-supported\": false, \"default-cpu-type\": \"qemu64-x86_64-cpu\", "
+           "\"is-default\": true, \"cpu-max\": 255, \"deprecated\": false, "
+           "\"default-ram-id\": \"pc.ram\", \"alias\": \"pc\"}, "
+           "{\"hotpluggable-cpus\": false, \"name\": \"microvm\", "
+           "\"numa-mem-supported\": false, \"default-cpu-type\": \"qemu64-x86_64-cpu\", "
+           "\"cpu-max\": 288, \"deprecated\": false, "
+           "\"default-ram-id\": \"microvm.ram\"}]}");
+    want_chr = g_strdup_printf("{\"return\": [{\"frontend-open\": false, \"filename\": "
+                               "\"null\", \"label\": \"n0\"}, {\"frontend-open\": true, "
+                               "\"filename\": \"unix:%s,server=on\", "
+                               "\"label\": \"compat_monitor0\"}]}", vm.sock_path);
+    vm_send(&vm, "{\"execute\": \"query-chardev\"}");
+    chr = vm_line(&vm);
+    g_assert_cmpstr(chr, ==, want_chr);
+    want_hmp = g_strdup_printf("{\"return\": \"n0: filename=null\\r\\n"
+                               "compat_monitor0: filename=unix:%s,server=on\\r\\n\"}",
+                               vm.sock_path);
+    vm_send(&vm, "{\"execute\": \"human-monitor-command\", "
+                 "\"arguments\": {\"command-line\": \"info chardev\"}}");
+    hmp = vm_line(&vm);
+    g_assert_cmpstr(hmp, ==, want_hmp);
+    vm_send(&vm, "{\"execute\": \"quit\"}");
+    expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
+                      "\"reason\": \"host-qmp-quit\"}}");
+    expect(&vm, NULL, "{\"return\": {}}");
+    vm_wait(&vm);
+    vm_free(&vm);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -287,5 +344,6 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     g_test_add_func("/qmp/transcript", test_transcript);
     g_test_add_func("/qmp/reconnect", test_reconnect);
+    g_test_add_func("/qmp/queries", test_queries);
     return g_test_run();
 }
