@@ -1,7 +1,7 @@
 /*
- * A device's settings: checking a -device argument (key=value or JSON)
- * against the device table (hw/device-table.c; hw/device-json.c reads the
- * JSON form), -global defaults and the typed lookups realize() uses.
+ * A device's settings: checking a -device argument (key=value, or the JSON
+ * form read with json-glib) against the device table (hw/device-table.c),
+ * -global defaults and the typed lookups realize() uses.
  *
  * Threads: main thread only (command-line parsing and machine creation).
  * The -global list is written while parsing and read while realizing.
@@ -9,8 +9,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include "hw/device.h"
-#include "hw/device-internal.h"
 #include "system/error.h"
 #include "system/keyval.h"
 
@@ -99,40 +100,42 @@ static char *prop_check_text(const struct dev_prop *p, const char *value, GError
 }
 
 /* Checks a JSON-typed value against the property, QEMU's input-visitor
- * wording, and returns its text form. */
-static char *prop_check_json(const struct dev_prop *p, const struct json_member *m,
-                             GError **errp)
+ * wording, and returns its text form.  json-glib keeps every integer as
+ * gint64 (one past G_MAXINT64 comes back negative), so a negative number
+ * is "not a uint64" here. */
+static char *prop_check_json(const struct dev_prop *p, JsonNode *n, GError **errp)
 {
-    if (prop_is_uint(p->type) || p->type == DEV_PROP_SIZE) {
-        uint64_t v;
+    GType vt = JSON_NODE_HOLDS_VALUE(n) ? json_node_get_value_type(n) : G_TYPE_INVALID;
 
-        if (m->kind != JSON_NUMBER || parse_uint(m->text, &v) < 0 ||
-            (m->text[0] == '0' && m->text[1])) {
+    if (prop_is_uint(p->type) || p->type == DEV_PROP_SIZE) {
+        gint64 v = vt == G_TYPE_INT64 ? json_node_get_int(n) : -1;
+
+        if (v < 0) {
             g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Parameter '%s' expects uint64",
                         p->name);
             return NULL;
         }
-        if (v > prop_max(p->type)) {
+        if ((uint64_t)v > prop_max(p->type)) {
             g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Parameter '%s' expects %s",
                         p->name, prop_ctype(p->type));
             return NULL;
         }
-        return g_strdup(m->text);
+        return g_strdup_printf("%" G_GINT64_FORMAT, v);
     }
     if (p->type == DEV_PROP_BOOL) {
-        if (m->kind != JSON_BOOL) {
+        if (vt != G_TYPE_BOOLEAN) {
             g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Parameter '%s' expects boolean",
                         p->name);
             return NULL;
         }
-        return g_strdup(m->text);
+        return g_strdup(json_node_get_boolean(n) ? "on" : "off");
     }
-    if (m->kind != JSON_STRING) {
+    if (vt != G_TYPE_STRING) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Parameter '%s' expects string",
                     p->name);
         return NULL;
     }
-    return g_strdup(m->text);
+    return g_strdup(json_node_get_string(n));
 }
 
 /* -------- Building a dev_config. -------- */
@@ -213,73 +216,250 @@ static bool check_id(const char *id, GError **errp)
     return true;
 }
 
-static struct dev_config *dev_config_from_json(const char *optarg, GError **errp)
+/* -------- The JSON form. -------- */
+
+/* QEMU's nesting limit (its JSON streamer stops at 1024 open containers). */
+#define JSON_MAX_NESTING 1024
+
+/*
+ * json-glib 1.6 recurses once per open '[' or '{' with no limit, so a deep
+ * enough argument would overflow the stack: count the nesting first.  The
+ * strings are skipped the way json-glib's scanner reads them (escapes in
+ * double quotes only), so a bracket it sees is never hidden from us; a '/'
+ * outside strings would start a comment json-glib skips, and QEMU takes
+ * none, so it is refused here with QEMU's message.
+ */
+static bool json_check_nesting(const char *text, GError **errp)
 {
-    GPtrArray *members = dev_json_read_object(optarg, errp);
-    const struct json_member *driver = NULL, *id = NULL;
-    struct dev_config *c = NULL;
-    GArray *props;
+    unsigned depth = 0;
 
-    if (!members) {
-        return NULL;
-    }
-    for (unsigned i = 0; i < members->len; i++) {
-        const struct json_member *m = g_ptr_array_index(members, i);
+    for (const char *s = text; *s; s++) {
+        if (*s == '"' || *s == '\'') {
+            char quote = *s;
 
-        if (!strcmp(m->key, "driver")) {
-            driver = m;
-        } else if (!strcmp(m->key, "id")) {
-            id = m;
+            while (*++s && *s != quote) {
+                if (quote == '"' && *s == '\\' && s[1]) {
+                    s++;
+                }
+            }
+            if (!*s) {
+                break;
+            }
+        } else if (*s == '/') {
+            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "JSON parse error, stray '/'");
+            return false;
+        } else if (*s == '{' || *s == '[') {
+            if (++depth > JSON_MAX_NESTING) {
+                g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                            "JSON nesting depth limit exceeded");
+                return false;
+            }
+        } else if ((*s == '}' || *s == ']') && depth) {
+            depth--;
         }
     }
-    if (driver && driver->kind != JSON_STRING) {
+    return true;
+}
+
+/* Where json-glib is in the text, from its signals: enough to word its
+ * errors the way QEMU's parser does, and to catch what it lets through
+ * (a second value after the object, a repeated key). */
+struct json_watch {
+    GString *open;          /* '{' / '[' of each container being read */
+    unsigned roots;         /* top-level values started */
+    unsigned root_members;  /* members read into the top-level object */
+};
+
+static void json_watch_start(struct json_watch *w, char c)
+{
+    if (!w->open->len) {
+        w->roots++;
+    }
+    g_string_append_c(w->open, c);
+}
+
+static void json_watch_end(struct json_watch *w)
+{
+    if (w->open->len) {
+        g_string_truncate(w->open, w->open->len - 1);
+    }
+}
+
+static void on_object_start(JsonParser *p, gpointer data)
+{
+    json_watch_start(data, '{');
+}
+
+static void on_array_start(JsonParser *p, gpointer data)
+{
+    json_watch_start(data, '[');
+}
+
+static void on_object_member(JsonParser *p, JsonObject *o, gchar *name, gpointer data)
+{
+    struct json_watch *w = data;
+
+    if (w->open->len == 1) {
+        w->root_members++;
+    }
+}
+
+static void on_container_end(JsonParser *p, gpointer container, gpointer data)
+{
+    json_watch_end(data);
+}
+
+/*
+ * QEMU's "JSON parse error, ..." detail for a json-glib failure.  The codes
+ * say little (most failures are PARSE or INVALID_BAREWORD), so the scanner's
+ * own words decide between the rest; hyvm never calls setlocale(), so they
+ * are json-glib's untranslated English.
+ */
+static const char *json_error_detail(const struct json_watch *w, const GError *e)
+{
+    const char *msg = e->message;
+    bool in_array = w->open->len && w->open->str[w->open->len - 1] == '[';
+
+    if (w->roots > 1 || (w->roots && !w->open->len)) {
+        return "unexpected text after the object";
+    }
+    if (e->domain == JSON_PARSER_ERROR) {
+        switch (e->code) {
+        case JSON_PARSER_ERROR_MISSING_COLON:
+            return "missing : in object pair";
+        case JSON_PARSER_ERROR_TRAILING_COMMA:
+            return "expecting value";
+        case JSON_PARSER_ERROR_MISSING_COMMA:
+            return in_array ? "expecting ',' or ']'" : "expecting ',' or '}'";
+        case JSON_PARSER_ERROR_INVALID_BAREWORD:
+            if (strstr(msg, "expected string constant")) {
+                return "expecting string as key";
+            }
+            if (strstr(msg, "expected value")) {
+                return "expecting value";
+            }
+            /* json-glib's word for the input ending after a value. */
+            return in_array ? "expecting ',' or ']'" : "expecting ',' or '}'";
+        default:
+            break;
+        }
+    }
+    if (strstr(msg, "unterminated string")) {
+        return "missing terminating quote";
+    }
+    if (strstr(msg, "constant")) {
+        return "invalid number";
+    }
+    return "expecting value";
+}
+
+/* Parses text as one JSON object; returns its root node's object (owned by
+ * the parser) or NULL with *errp set in QEMU's wording. */
+static JsonObject *json_read_object(JsonParser *parser, const char *text, GError **errp)
+{
+    struct json_watch w = { .open = g_string_new(NULL) };
+    g_autoptr(GError) err = NULL;
+    JsonObject *o = NULL;
+    JsonNode *root;
+    bool ok;
+
+    if (!json_check_nesting(text, errp)) {
+        g_string_free(w.open, TRUE);
+        return NULL;
+    }
+    g_signal_connect(parser, "object-start", G_CALLBACK(on_object_start), &w);
+    g_signal_connect(parser, "array-start", G_CALLBACK(on_array_start), &w);
+    g_signal_connect(parser, "object-member", G_CALLBACK(on_object_member), &w);
+    g_signal_connect(parser, "object-end", G_CALLBACK(on_container_end), &w);
+    g_signal_connect(parser, "array-end", G_CALLBACK(on_container_end), &w);
+    ok = json_parser_load_from_data(parser, text, -1, &err);
+    g_signal_handlers_disconnect_by_data(parser, &w);
+    root = ok ? json_parser_get_root(parser) : NULL;
+    if (!ok) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "JSON parse error, %s",
+                    json_error_detail(&w, err));
+    } else if (w.roots > 1) {
+        /* json-glib stops quietly after a second complete value. */
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "JSON parse error, unexpected text after the object");
+    } else if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "JSON parse error, expecting '{'");
+    } else if (json_object_get_size(json_node_get_object(root)) != w.root_members) {
+        /* json-glib keeps the last of repeated keys; QEMU refuses them. */
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "JSON parse error, duplicate key");
+    } else {
+        o = json_node_get_object(root);
+    }
+    g_string_free(w.open, TRUE);
+    return o;
+}
+
+static struct dev_config *dev_config_from_json(const char *optarg, GError **errp)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    JsonObject *o = json_read_object(parser, optarg, errp);
+    JsonNode *driver, *id;
+    struct dev_config *c;
+    GArray *props;
+    GList *members;
+
+    if (!o) {
+        return NULL;
+    }
+    driver = json_object_get_member(o, "driver");
+    id = json_object_get_member(o, "id");
+    if (driver && !JSON_NODE_HOLDS_VALUE(driver)) {
+        driver = NULL;
+    }
+    if (json_object_has_member(o, "driver") &&
+        (!driver || json_node_get_value_type(driver) != G_TYPE_STRING)) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Parameter 'driver' expects string");
-        goto out;
+        return NULL;
     }
     c = g_new0(struct dev_config, 1);
-    c->type = find_buildable(driver ? driver->text : NULL, errp);
+    c->type = find_buildable(driver ? json_node_get_string(driver) : NULL, errp);
     if (!c->type) {
         goto fail;
     }
     if (id) {
-        if (id->kind != JSON_STRING) {
+        if (!JSON_NODE_HOLDS_VALUE(id) || json_node_get_value_type(id) != G_TYPE_STRING) {
             g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Parameter 'id' expects string");
             goto fail;
         }
-        if (!check_id(id->text, errp)) {
+        if (!check_id(json_node_get_string(id), errp)) {
             goto fail;
         }
-        c->id = g_strdup(id->text);
+        c->id = g_strdup(json_node_get_string(id));
     }
     props = g_array_new(FALSE, FALSE, sizeof(struct kv_pair));
     c->props = g_new0(struct kv_list, 1);
-    for (unsigned i = 0; i < members->len; i++) {
-        const struct json_member *m = g_ptr_array_index(members, i);
+    members = json_object_get_members(o);    /* in the order written */
+    for (GList *l = members; l; l = l->next) {
+        const char *key = l->data;
         const struct dev_prop *p;
         struct kv_pair kv;
 
-        if (m == driver || m == id || !strcmp(m->key, "driver") || !strcmp(m->key, "id")) {
+        if (!strcmp(key, "driver") || !strcmp(key, "id")) {
             continue;
         }
-        if (!check_prop_name(c->type, m->key, &p, errp) ||
-            !(kv.value = prop_check_json(p, m, errp))) {
+        if (!check_prop_name(c->type, key, &p, errp) ||
+            !(kv.value = prop_check_json(p, json_object_get_member(o, key), errp))) {
+            g_list_free(members);
             c->props->n = props->len;
             c->props->items = (struct kv_pair *)g_array_free(props, FALSE);
             goto fail;
         }
-        kv.key = g_strdup(m->key);
+        kv.key = g_strdup(key);
         g_array_append_val(props, kv);
     }
+    g_list_free(members);
     c->props->n = props->len;
     c->props->items = (struct kv_pair *)g_array_free(props, FALSE);
-    goto out;
+    return c;
 
 fail:
     dev_config_free(c);
-    c = NULL;
-out:
-    g_ptr_array_free(members, TRUE);
-    return c;
+    return NULL;
 }
 
 static struct dev_config *dev_config_from_keyval(const char *optarg, GError **errp)
