@@ -24,6 +24,7 @@ static const char *hyvm_bin, *guest_dir;
 struct vm {
     GPid pid;
     char *dir, *sock_path;
+    char *sock2_path;   /* a second -qmp monitor, or NULL */
     int fd;
     GString *in;        /* bytes read and not yet returned as lines */
 };
@@ -53,7 +54,10 @@ static int connect_unix(const char *path)
     return fd;
 }
 
-static bool vm_start(struct vm *vm, const char *extra)
+/* Starts hyvm; with second_qmp, a second -qmp monitor listens on
+ * vm->sock2_path so two clients can talk to it at once (QEMU's socket
+ * chardev accepts one client at a time). */
+static bool vm_start_with(struct vm *vm, const char *extra, bool second_qmp)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *kernel = g_build_filename(guest_dir, "hello.elf", NULL);
@@ -68,9 +72,17 @@ static bool vm_start(struct vm *vm, const char *extra)
     vm->dir = g_dir_make_tmp("hyvm-qmp-XXXXXX", &err);
     g_assert_no_error(err);
     vm->sock_path = g_build_filename(vm->dir, "qmp.sock", NULL);
+    if (second_qmp) {
+        vm->sock2_path = g_build_filename(vm->dir, "qmp2.sock", NULL);
+    }
     cmd = g_strdup_printf("'%s' -accel kvm -S -M microvm -display none -nodefaults "
-                          "-name qmp-test -kernel '%s' -qmp unix:%s,server=on,wait=off %s",
-                          hyvm_bin, kernel, vm->sock_path, extra ? extra : "");
+                          "-name qmp-test -kernel '%s' -qmp unix:%s,server=on,wait=off "
+                          "%s%s%s %s",
+                          hyvm_bin, kernel, vm->sock_path,
+                          second_qmp ? "-qmp unix:" : "",
+                          second_qmp ? vm->sock2_path : "",
+                          second_qmp ? ",server=on,wait=off" : "",
+                          extra ? extra : "");
     g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, &err));
     g_assert_true(g_spawn_async(NULL, argv, NULL,
                                 G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL,
@@ -85,6 +97,11 @@ static bool vm_start(struct vm *vm, const char *extra)
     g_assert_cmpint(vm->fd, >=, 0);
     vm->in = g_string_new(NULL);
     return true;
+}
+
+static bool vm_start(struct vm *vm, const char *extra)
+{
+    return vm_start_with(vm, extra, false);
 }
 
 /* Next line without its "\r\n"; fails the test after 10 s. */
@@ -171,6 +188,10 @@ static void vm_free(struct vm *vm)
     }
     g_spawn_close_pid(vm->pid);
     unlink(vm->sock_path);
+    if (vm->sock2_path) {
+        unlink(vm->sock2_path);
+        g_free(vm->sock2_path);
+    }
     rmdir(vm->dir);
     g_free(vm->sock_path);
     g_free(vm->dir);
@@ -332,6 +353,191 @@ static void test_queries(void)
     vm_free(&vm);
 }
 
+/* ---- several clients, hostile input ---- */
+
+#define STATUS_PRELAUNCH "{\"return\": {\"status\": \"prelaunch\", \"singlestep\": false, " \
+                         "\"running\": false}}"
+#define NEED_CAPS "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": " \
+                  "\"Expecting capabilities negotiation with 'qmp_capabilities'\"}}"
+
+/*
+ * A second client of the same VM: shares pid and paths with vm, owns its
+ * own fd and buffer.  Retries the connect a while: the monitor may still
+ * be setting up, or the previous client's hang-up still being noticed.
+ */
+static void peer_open(struct vm *peer, const struct vm *vm, const char *path)
+{
+    *peer = *vm;
+    peer->fd = -1;
+    for (int i = 0; i < 500 && peer->fd < 0; i++) {
+        peer->fd = connect_unix(path);
+        if (peer->fd < 0) {
+            g_usleep(10000);
+        }
+    }
+    g_assert_cmpint(peer->fd, >=, 0);
+    peer->in = g_string_new(NULL);
+}
+
+static void peer_close(struct vm *peer)
+{
+    close(peer->fd);
+    peer->fd = -1;
+    g_string_free(peer->in, TRUE);
+    peer->in = NULL;
+}
+
+static void expect_greeting(struct vm *vm)
+{
+    g_autofree char *line = vm_line(vm);
+
+    g_assert_true(g_str_has_prefix(line, "{\"QMP\": {\"version\": "));
+    g_assert_true(g_str_has_suffix(line, "\"capabilities\": [\"oob\"]}}"));
+}
+
+static void vm_quit(struct vm *vm)
+{
+    vm_send(vm, "{\"execute\": \"quit\"}");
+    expect_event(vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
+                     "\"reason\": \"host-qmp-quit\"}}");
+    expect(vm, NULL, "{\"return\": {}}");
+    int status = vm_wait(vm);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
+/* 200 clients come and go on one monitor while a client of another keeps
+ * working; each newcomer starts un-negotiated. */
+static void test_many_clients(void)
+{
+    struct vm vm, peer;
+
+    if (!vm_start_with(&vm, NULL, true)) {
+        return;
+    }
+    expect_greeting(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    for (int i = 0; i < 200; i++) {
+        g_autofree char *cmd = g_strdup_printf("{\"execute\": \"query-status\", "
+                                               "\"id\": %d}", i);
+        g_autofree char *want = g_strdup_printf("{\"return\": {\"status\": "
+                                                "\"prelaunch\", \"singlestep\": false, "
+                                                "\"running\": false}, \"id\": %d}", i);
+
+        peer_open(&peer, &vm, vm.sock2_path);
+        expect_greeting(&peer);
+        expect(&vm, cmd, want);             /* the long-lived one, mid-handshake */
+        expect(&peer, "{\"execute\": \"query-status\"}", NEED_CAPS);
+        expect(&peer, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+        if (i % 2) {
+            expect(&peer, "{\"execute\": \"query-status\"}", STATUS_PRELAUNCH);
+        }
+        peer_close(&peer);
+        expect(&vm, "{\"execute\": \"query-name\"}", "{\"return\": {\"name\": \"qmp-test\"}}");
+    }
+    vm_quit(&vm);
+    vm_free(&vm);
+}
+
+/* Sends all of buf, however the socket splits it. */
+static void send_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, buf, len);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        g_assert_cmpint(n, >, 0);
+        buf += n;
+        len -= n;
+    }
+}
+
+/*
+ * Oversized input: QEMU's limits (json-streamer.c: MAX_NESTING 1024,
+ * MAX_TOKEN_SIZE 64 MiB) end in a GenericError, not a crash or unbounded
+ * buffering, and the monitor takes the next client as usual.
+ */
+static void test_oversized(void)
+{
+    struct vm vm, peer;
+    const size_t deep = 2000, big = (64u << 20) + 4096;
+    g_autofree char *brackets = g_malloc(deep);
+    g_autofree char *huge = g_malloc(big);
+
+    if (!vm_start_with(&vm, NULL, true)) {
+        return;
+    }
+    expect_greeting(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+
+    /* 2000 '[': one error when the depth passes 1024. */
+    peer_open(&peer, &vm, vm.sock2_path);
+    expect_greeting(&peer);
+    expect(&peer, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    memset(brackets, '[', deep);
+    send_all(peer.fd, brackets, deep);
+    expect(&peer, NULL, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                        "\"JSON nesting depth limit exceeded\"}}");
+    peer_close(&peer);
+    expect(&vm, "{\"execute\": \"query-status\"}", STATUS_PRELAUNCH);
+
+    /* One string member longer than 64 MiB. */
+    peer_open(&peer, &vm, vm.sock2_path);
+    expect_greeting(&peer);
+    expect(&peer, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    memset(huge, 'a', big);
+    memcpy(huge, "{\"execute\": \"", 13);
+    memcpy(huge + big - 2, "\"}", 2);
+    send_all(peer.fd, huge, big);
+    expect(&peer, NULL, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                        "\"JSON token size limit exceeded\"}}");
+    peer_close(&peer);
+    expect(&vm, "{\"execute\": \"query-status\"}", STATUS_PRELAUNCH);
+
+    /* The monitor that saw both takes a new client as if nothing happened. */
+    peer_open(&peer, &vm, vm.sock2_path);
+    expect_greeting(&peer);
+    expect(&peer, "{\"execute\": \"query-status\"}", NEED_CAPS);
+    expect(&peer, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    expect(&peer, "{\"execute\": \"query-status\"}", STATUS_PRELAUNCH);
+    peer_close(&peer);
+    vm_quit(&vm);
+    vm_free(&vm);
+}
+
+/* A client hangs up halfway through a command; the other monitor's client
+ * never notices and the half command does not leak into the next client. */
+static void test_disconnect_mid_command(void)
+{
+    struct vm vm, peer;
+
+    if (!vm_start_with(&vm, NULL, true)) {
+        return;
+    }
+    expect_greeting(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    for (int i = 0; i < 3; i++) {
+        peer_open(&peer, &vm, vm.sock2_path);
+        expect_greeting(&peer);
+        expect(&peer, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+        vm_send(&peer, i == 0 ? "{\"execute\": \"qu"
+                       : i == 1 ? "{\"execute\": \"quit\", \"arguments\": {"
+                                : "{\"execute\": \"stop\"");
+        peer_close(&peer);
+        expect(&vm, "{\"execute\": \"query-status\"}", STATUS_PRELAUNCH);
+    }
+    /* The next client on that monitor starts clean: no leftover "{". */
+    peer_open(&peer, &vm, vm.sock2_path);
+    expect_greeting(&peer);
+    expect(&peer, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    expect(&peer, "{\"execute\": \"query-status\"}", STATUS_PRELAUNCH);
+    peer_close(&peer);
+    vm_quit(&vm);
+    vm_free(&vm);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -345,5 +551,8 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/transcript", test_transcript);
     g_test_add_func("/qmp/reconnect", test_reconnect);
     g_test_add_func("/qmp/queries", test_queries);
+    g_test_add_func("/qmp/many-clients", test_many_clients);
+    g_test_add_func("/qmp/oversized", test_oversized);
+    g_test_add_func("/qmp/disconnect-mid-command", test_disconnect_mid_command);
     return g_test_run();
 }
