@@ -6,7 +6,7 @@
 set -eu
 
 PACKAGES="gcc libc6-dev make meson ninja-build pkg-config python3 \
-libglib2.0-dev libjson-glib-dev binutils gcc-multilib socat"
+libglib2.0-dev libjson-glib-dev libcapstone-dev binutils gcc-multilib socat"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,0 +1,169 @@
+/*
+ * The software CPU's per-vCPU state and the calls its parts make of each
+ * other (DESIGN.md, "The software CPU").
+ *
+ *   decode.c        bytes -> struct insn (insn.h)
+ *   exec-*.c        one file per family of handlers; exec-table.c is the
+ *                   const table OP_* -> handler
+ *   operand.c       effective addresses and operand read/write
+ *   mmu.c           segmentation checks, paging walk, TLB, A/D bits
+ *   flags.c         RFLAGS results of the arithmetic families
+ *   cpu-exec.c      the dispatch loop and the decoded-block cache
+ *   tcg.c           struct accel_ops for "-accel tcg"
+ *
+ * Threads: a struct tcg_cpu belongs to its vCPU thread.  Device access
+ * (io_pio/io_mmio) takes the big lock around the call.
+ *
+ * Flags are computed eagerly: every handler leaves st.rflags exact,
+ * including the bits the SDM calls undefined, set as the host CPU vendor
+ * sets them (see flags.c) so the differential tester compares all bits.
+ */
+#ifndef HYVM_TCG_CPU_H
+#define HYVM_TCG_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/x86/cpu.h"
+#include "accel/tcg/insn.h"
+
+/* Exception vectors (SDM vol. 3, table 6-1). */
+enum {
+    EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,
+    EXC_UD = 6, EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12,
+    EXC_GP = 13, EXC_PF = 14, EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19,
+};
+
+/* What a handler or memory access returns. */
+enum tcg_status {
+    TCG_OK = 0,         /* go on with the next instruction */
+    TCG_EXCEPTION,      /* cpu->exc holds it; rip still at the faulting insn */
+    TCG_HALT,           /* hlt: the vCPU sleeps until an interrupt or kick */
+    TCG_STOP,           /* leave the loop after this insn (kick, I/O asked for it) */
+    TCG_JUMPED,         /* the handler set rip itself: do not add insn->len */
+};
+
+struct tcg_exception {
+    uint8_t vector;
+    bool has_error_code;
+    uint32_t error_code;
+    uint64_t cr2;       /* #PF: the faulting linear address */
+};
+
+/* One TLB entry: a 4 KiB linear page mapped to a host pointer (RAM) or to
+ * a guest-physical page that is MMIO (host == NULL). */
+struct tcg_tlb_entry {
+    uint64_t vpage;     /* linear address >> 12, or ~0 when empty */
+    uint64_t gpa_page;  /* guest-physical address of the page */
+    uint8_t *host;      /* host address of the page, NULL for MMIO */
+    uint8_t perm;       /* TLB_W, TLB_U, TLB_X as the walk found them */
+    uint8_t dirty;      /* the D bit is set in the PTE already */
+};
+#define TLB_W 1
+#define TLB_U 2
+#define TLB_X 4
+#define TCG_TLB_SIZE 256
+
+struct tcg_block_cache;
+
+struct tcg_cpu {
+    struct x86_cpu_state st;
+    enum cpu_mode mode;            /* from CR0.PE, EFER.LMA, CS.L/D; refreshed
+                                    * by tcg_cpu_mode_changed() */
+    uint8_t cpl;
+    uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs_base;
+    uint64_t msr_tsc_aux, msr_sysenter_cs, msr_sysenter_esp, msr_sysenter_eip;
+    uint64_t tsc_offset;
+    uint64_t xcr0;
+    struct tcg_exception exc;      /* valid after TCG_EXCEPTION */
+    uint64_t next_rip;             /* rip of the insn after the current one */
+    struct tcg_tlb_entry tlb[TCG_TLB_SIZE];
+    struct tcg_block_cache *blocks;
+    uint64_t icount;               /* instructions retired */
+    void *vcpu;                    /* the generic struct vcpu, for tcg.c */
+};
+
+/* Access kinds for the MMU. */
+enum tcg_access { ACC_READ, ACC_WRITE, ACC_EXEC };
+
+/* ---- mmu.c ---- */
+/* Linear address of seg:off, with the segment's limit and rights checked
+ * (#GP(0), or #SS(0) for SS) in 16/32-bit modes; in 64-bit mode only FS/GS
+ * bases apply and the address must be canonical. */
+enum tcg_status tcg_linear(struct tcg_cpu *cpu, unsigned seg, uint64_t off,
+                           unsigned size, enum tcg_access acc, uint64_t *lin);
+/* Reads/writes size bytes (1..16, may cross a page) at a linear address,
+ * through the TLB and paging; MMIO goes to io_mmio().  Fault: #PF set up. */
+enum tcg_status tcg_read_lin(struct tcg_cpu *cpu, uint64_t lin, void *buf,
+                             unsigned size, enum tcg_access acc);
+enum tcg_status tcg_write_lin(struct tcg_cpu *cpu, uint64_t lin, const void *buf,
+                              unsigned size);
+/* seg:off shorthands: tcg_linear + tcg_read_lin / tcg_write_lin. */
+enum tcg_status tcg_mem_read(struct tcg_cpu *cpu, unsigned seg, uint64_t off,
+                             void *buf, unsigned size);
+enum tcg_status tcg_mem_write(struct tcg_cpu *cpu, unsigned seg, uint64_t off,
+                              const void *buf, unsigned size);
+/* Drops every TLB entry (CR3 write, CR0.PG/CR4 paging bits, mode switch). */
+void tcg_tlb_flush(struct tcg_cpu *cpu);
+void tcg_tlb_flush_page(struct tcg_cpu *cpu, uint64_t lin);
+
+/* ---- operand.c ---- */
+/* Effective address (offset within the segment) of insn->mem. */
+uint64_t tcg_ea(struct tcg_cpu *cpu, const struct insn *in);
+/* Operand i of in, zero-extended; writes follow the x86-64 rule that a
+ * 32-bit register write zeroes bits 63:32, 8/16-bit writes merge. */
+enum tcg_status tcg_op_read(struct tcg_cpu *cpu, const struct insn *in,
+                            unsigned i, uint64_t *val);
+enum tcg_status tcg_op_write(struct tcg_cpu *cpu, const struct insn *in,
+                             unsigned i, uint64_t val);
+/* Register access by number and size (1, 2, 4, 8); hi8 for AH..BH. */
+uint64_t tcg_reg_read(const struct tcg_cpu *cpu, unsigned reg, unsigned size, bool hi8);
+void tcg_reg_write(struct tcg_cpu *cpu, unsigned reg, unsigned size, bool hi8, uint64_t v);
+/* Stack push/pop of size bytes with SS, the stack address size and wrap. */
+enum tcg_status tcg_push(struct tcg_cpu *cpu, uint64_t val, unsigned size);
+enum tcg_status tcg_pop(struct tcg_cpu *cpu, uint64_t *val, unsigned size);
+
+/* ---- flags.c ---- (res, a, b already truncated to size bytes) */
+void tcg_flags_add(struct tcg_cpu *cpu, uint64_t a, uint64_t b, uint64_t carry_in,
+                   uint64_t res, unsigned size);
+void tcg_flags_sub(struct tcg_cpu *cpu, uint64_t a, uint64_t b, uint64_t borrow_in,
+                   uint64_t res, unsigned size);
+void tcg_flags_logic(struct tcg_cpu *cpu, uint64_t res, unsigned size);
+/* True if condition cc (0..15: o no b ae e ne be a s ns p np l ge le g) holds. */
+bool tcg_cond(const struct tcg_cpu *cpu, unsigned cc);
+
+/* ---- exceptions ---- */
+static inline enum tcg_status tcg_raise(struct tcg_cpu *cpu, unsigned vec)
+{
+    cpu->exc.vector = vec;
+    cpu->exc.has_error_code = false;
+    cpu->exc.error_code = 0;
+    return TCG_EXCEPTION;
+}
+
+static inline enum tcg_status tcg_raise_err(struct tcg_cpu *cpu, unsigned vec,
+                                            uint32_t err)
+{
+    cpu->exc.vector = vec;
+    cpu->exc.has_error_code = true;
+    cpu->exc.error_code = err;
+    return TCG_EXCEPTION;
+}
+
+/* ---- exec-table.c ---- */
+typedef enum tcg_status (*tcg_exec_fn)(struct tcg_cpu *cpu, const struct insn *in);
+extern const tcg_exec_fn tcg_exec_table[OP__MAX];
+
+/* ---- cpu-exec.c ---- */
+/* Recomputes cpu->mode and cpu->cpl after CR0, EFER or CS changed. */
+void tcg_cpu_mode_changed(struct tcg_cpu *cpu);
+/* Executes one instruction at cs:rip (fetch, decode, run, advance rip).
+ * Exceptions are returned, not delivered (IDT delivery is part 2). */
+enum tcg_status tcg_step(struct tcg_cpu *cpu);
+/* Runs until a handler returns something other than TCG_OK/TCG_JUMPED, or
+ * *stop becomes true (checked between blocks). */
+enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop);
+/* Code at guest-physical page gpa_page was written: drop its blocks. */
+void tcg_code_written(struct tcg_cpu *cpu, uint64_t gpa_page);
+
+#endif
