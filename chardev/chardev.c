@@ -718,3 +718,8 @@ int chr_fd_write_all(int fd, const uint8_t *buf, int len, bool is_socket)
     }
     return len;
 }
+
+const char *chardev_backend_name(const struct chardev *chr)
+{
+    return chr->ops->name;
+}

@@ -66,6 +66,8 @@ struct chardev *chardev_new_from_cli(const char *spec, const char *label,
                                      GError **errp);
 struct chardev *chardev_find(const char *id);
 const char *chardev_label(const struct chardev *chr);
+/* The backend= name: "socket", "null", "stdio", "mux", ... */
+const char *chardev_backend_name(const struct chardev *chr);
 /* True for a mux created by "mon:" or mux=on (the monitor joins it). */
 bool chardev_is_mux(const struct chardev *chr);
 

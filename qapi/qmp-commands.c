@@ -13,6 +13,8 @@
 #include "machine/machine.h"
 #include "qapi/monitor.h"
 #include "qapi/qmp-internal.h"
+#include "qapi/qmp-types.h"
+#include "qapi/qom.h"
 #include "system/config.h"
 #include "system/cpus.h"
 #include "system/runstate.h"
@@ -28,75 +30,10 @@ static JsonNode *empty_list(void)
     return json_node_init_array(json_node_alloc(), json_array_new());
 }
 
-/* ---- argument checks, in QEMU's qobject-input-visitor words ---- */
-
-static const char *type_word(enum qmp_type t)
-{
-    static const char *const words[] = {
-        [QMP_T_STR] = "string", [QMP_T_INT] = "integer", [QMP_T_BOOL] = "boolean",
-        [QMP_T_NUMBER] = "number", [QMP_T_OBJECT] = "object", [QMP_T_ARRAY] = "array",
-        [QMP_T_ANY] = "any",
-    };
-    return words[t];
-}
-
-static bool type_matches(enum qmp_type t, JsonNode *n)
-{
-    GType vt = JSON_NODE_HOLDS_VALUE(n) ? json_node_get_value_type(n) : G_TYPE_INVALID;
-
-    switch (t) {
-    case QMP_T_STR: return vt == G_TYPE_STRING;
-    case QMP_T_INT: return vt == G_TYPE_INT64;
-    case QMP_T_BOOL: return vt == G_TYPE_BOOLEAN;
-    case QMP_T_NUMBER: return vt == G_TYPE_INT64 || vt == G_TYPE_DOUBLE;
-    case QMP_T_OBJECT: return JSON_NODE_HOLDS_OBJECT(n);
-    case QMP_T_ARRAY: return JSON_NODE_HOLDS_ARRAY(n);
-    case QMP_T_ANY: return true;
-    }
-    return false;
-}
-
 bool qmp_check_args(const struct qmp_command *cmd, JsonObject *args, GError **errp)
 {
-    g_autoptr(GList) members = NULL;
-
-    /* Schema order first: missing and mistyped members... */
-    for (const struct qmp_arg *a = cmd->args; a && a->name; a++) {
-        JsonNode *n = json_object_get_member(args, a->name);
-
-        if (!n) {
-            if (!a->optional) {
-                g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
-                            "Parameter '%s' is missing", a->name);
-                return false;
-            }
-            continue;
-        }
-        if (!type_matches(a->type, n)) {
-            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
-                        "Invalid parameter type for '%s', expected: %s", a->name,
-                        type_word(a->type));
-            return false;
-        }
-    }
-    if (cmd->extra_args_ok) {
-        return true;
-    }
-    /* ...then what the schema does not know. */
-    members = json_object_get_members(args);
-    for (GList *l = members; l; l = l->next) {
-        bool known = false;
-
-        for (const struct qmp_arg *a = cmd->args; a && a->name && !known; a++) {
-            known = !strcmp(a->name, l->data);
-        }
-        if (!known) {
-            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
-                        "Parameter '%s' is unexpected", (const char *)l->data);
-            return false;
-        }
-    }
-    return true;
+    return qmp_schema_check_args(cmd->arg_type ? cmd->arg_type->members : NULL,
+                                 cmd->extra_args_ok, args, errp);
 }
 
 /* ---- handlers ---- */
@@ -214,11 +151,6 @@ static JsonObject *cpu_props(const struct hyvm_config *c, unsigned index)
 
 /* QEMU's QOM path of a CPU on pc and microvm: device[1] goes to another
  * object created between the first and second CPU. */
-static char *cpu_qom_path(unsigned index)
-{
-    return g_strdup_printf("/machine/unattached/device[%u]", index ? index + 1 : 0);
-}
-
 static JsonNode *qmp_query_cpus_fast(JsonObject *args, GError **errp)
 {
     struct machine *m = machine_current();
@@ -227,7 +159,7 @@ static JsonNode *qmp_query_cpus_fast(JsonObject *args, GError **errp)
     for (unsigned i = 0; m && m->cpus && i < m->ncpus; i++) {
         struct vcpu *cpu = m->cpus[i];
         JsonObject *o = json_object_new();
-        g_autofree char *path = cpu_qom_path(i);
+        g_autofree char *path = qom_cpu_path(i);
         /* Before its thread runs a vCPU has no TID; report the process as
          * info cpus does. */
         int tid = cpu && cpu->thread_id ? cpu->thread_id : (int)getpid();
@@ -257,7 +189,7 @@ static JsonNode *qmp_query_hotpluggable_cpus(JsonObject *args, GError **errp)
     /* QEMU lists the slots last first. */
     for (unsigned i = m->ncpus; i-- > 0;) {
         JsonObject *o = json_object_new();
-        g_autofree char *path = cpu_qom_path(i);
+        g_autofree char *path = qom_cpu_path(i);
 
         json_object_set_object_member(o, "props", cpu_props(m->cfg, i));
         json_object_set_int_member(o, "vcpus-count", 1);
@@ -402,49 +334,45 @@ static JsonNode *qmp_human_monitor_command(JsonObject *args, GError **errp)
 
 /* ---- the table ---- */
 
-static const struct qmp_arg args_capabilities[] = {
-    { "enable", QMP_T_ARRAY, true }, { NULL },
-};
-static const struct qmp_arg args_hmp[] = {
-    { "command-line", QMP_T_STR, false }, { "cpu-index", QMP_T_INT, true }, { NULL },
-};
-static const struct qmp_arg args_screendump[] = {
-    { "filename", QMP_T_STR, false }, { "device", QMP_T_STR, true },
-    { "head", QMP_T_INT, true }, { "format", QMP_T_STR, true }, { NULL },
-};
-static const struct qmp_arg args_device_add[] = {
-    { "driver", QMP_T_STR, false }, { "bus", QMP_T_STR, true },
-    { "id", QMP_T_STR, true }, { NULL },
-};
-static const struct qmp_arg args_device_del[] = {
-    { "id", QMP_T_STR, false }, { NULL },
-};
+static JsonNode *qmp_query_qmp_schema(JsonObject *args, GError **errp)
+{
+    return qmp_schema_introspect();
+}
 
 static const struct qmp_command qmp_commands[] = {
-    { "qmp_capabilities", qmp_capabilities, args_capabilities },
-    { "query-version", qmp_query_version },
-    { "query-commands", qmp_query_commands },
-    { "query-status", qmp_query_status },
-    { "query-kvm", qmp_query_kvm },
-    { "query-name", qmp_query_name },
-    { "query-uuid", qmp_query_uuid },
-    { "query-machines", qmp_query_machines },
-    { "query-cpus-fast", qmp_query_cpus_fast },
-    { "query-hotpluggable-cpus", qmp_query_hotpluggable_cpus },
-    { "query-chardev", qmp_query_chardev },
-    { "query-block", qmp_query_empty_list },
-    { "query-blockstats", qmp_query_empty_list },
+    { "qmp_capabilities", qmp_capabilities, &qmp_args_capabilities },
+    { "query-version", qmp_query_version, NULL, &qmp_ret_version },
+    { "query-commands", qmp_query_commands, NULL, &qmp_ret_commands },
+    { "query-qmp-schema", qmp_query_qmp_schema, NULL, &qmp_ret_schema },
+    { "query-status", qmp_query_status, NULL, &qmp_ret_status },
+    { "query-kvm", qmp_query_kvm, NULL, &qmp_ret_kvm },
+    { "query-name", qmp_query_name, NULL, &qmp_ret_name },
+    { "query-uuid", qmp_query_uuid, NULL, &qmp_ret_uuid },
+    { "query-machines", qmp_query_machines, NULL, &qmp_ret_machines },
+    { "query-cpus-fast", qmp_query_cpus_fast, NULL, &qmp_ret_cpus_fast },
+    { "query-hotpluggable-cpus", qmp_query_hotpluggable_cpus, NULL,
+      &qmp_ret_hotpluggable_cpus },
+    { "query-chardev", qmp_query_chardev, NULL, &qmp_ret_chardev },
+    { "query-block", qmp_query_empty_list, NULL, &qmp_ret_block },
+    { "query-blockstats", qmp_query_empty_list, NULL, &qmp_ret_blockstats },
     { "stop", qmp_stop },
     { "cont", qmp_cont },
     { "quit", qmp_quit },
     { "system_reset", qmp_system_reset },
     { "system_powerdown", qmp_system_powerdown },
-    { "screendump", qmp_screendump, args_screendump },
-    { "device_add", qmp_device_add, args_device_add, .extra_args_ok = true },
-    { "device_del", qmp_device_del, args_device_del },
-    { "human-monitor-command", qmp_human_monitor_command, args_hmp },
+    { "screendump", qmp_screendump, &qmp_args_screendump },
+    { "device_add", qmp_device_add, &qmp_args_device_add, .extra_args_ok = true },
+    { "device_del", qmp_device_del, &qmp_args_device_del },
+    { "human-monitor-command", qmp_human_monitor_command, &qmp_args_hmp, &qmp_type_str },
+    { "qom-list", qmp_qom_list, &qmp_args_qom_list, &qmp_ret_qom_list },
+    { "qom-get", qmp_qom_get, &qmp_args_qom_get, &qmp_type_any },
     { NULL },
 };
+
+const struct qmp_command *qmp_command_at(unsigned i)
+{
+    return i < G_N_ELEMENTS(qmp_commands) - 1 ? &qmp_commands[i] : NULL;
+}
 
 const struct qmp_command *qmp_command_find(const char *name)
 {

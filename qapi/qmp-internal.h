@@ -6,6 +6,7 @@
 #define HYVM_QMP_INTERNAL_H
 
 #include "qapi/qmp.h"
+#include "qapi/qmp-schema.h"
 
 /* QEMU's ErrorClass names, in the order qmp_error_class_name() knows them. */
 enum qmp_error_class {
@@ -19,32 +20,17 @@ enum qmp_error_class {
 GQuark qmp_error_quark(void);
 const char *qmp_error_class_name(int code);
 
-/* Argument types as the QAPI schema names them. */
-enum qmp_type {
-    QMP_T_STR,
-    QMP_T_INT,
-    QMP_T_BOOL,
-    QMP_T_NUMBER,
-    QMP_T_OBJECT,
-    QMP_T_ARRAY,
-    QMP_T_ANY,
-};
-
-struct qmp_arg {
-    const char *name;
-    enum qmp_type type;
-    bool optional;
-};
-
 /*
- * A handler gets its arguments checked against args (an empty object when
- * the client sent none) and returns the "return" value, or NULL with *errp
- * set (domain QMP_ERROR, code an enum qmp_error_class).
+ * A handler gets its arguments checked against arg_type (an empty object
+ * when the client sent none) and returns the "return" value, or NULL with
+ * *errp set (domain QMP_ERROR, code an enum qmp_error_class).  The same
+ * row describes the command in query-qmp-schema (qmp-schema.c).
  */
 struct qmp_command {
     const char *name;
     JsonNode *(*run)(JsonObject *args, GError **errp);
-    const struct qmp_arg *args;     /* {NULL}-terminated, or NULL for none */
+    const struct qmp_schema_type *arg_type; /* an object; NULL for none */
+    const struct qmp_schema_type *ret;      /* NULL: the empty object */
     bool extra_args_ok;             /* members beyond args are allowed (device_add) */
 };
 
@@ -52,6 +38,8 @@ struct qmp_command {
 JsonNode *qmp_version_node(void);
 
 const struct qmp_command *qmp_command_find(const char *name);
+/* Row i of the table, or NULL past its end. */
+const struct qmp_command *qmp_command_at(unsigned i);
 /* Checks args against cmd's schema; GenericError in QEMU's words. */
 bool qmp_check_args(const struct qmp_command *cmd, JsonObject *args, GError **errp);
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 static const char *hyvm_bin, *guest_dir;
 
@@ -538,6 +539,189 @@ static void test_disconnect_mid_command(void)
     vm_free(&vm);
 }
 
+/* ---- introspection and the QOM tree ---- */
+
+static JsonObject *schema_entry(GHashTable *by_name, const char *name)
+{
+    JsonObject *o = g_hash_table_lookup(by_name, name);
+
+    if (!o) {
+        g_test_message("query-qmp-schema names '%s' but has no entry for it", name);
+    }
+    g_assert_nonnull(o);
+    return o;
+}
+
+/* Every type name an entry uses must have an entry of its own. */
+static void schema_check_refs(GHashTable *by_name, JsonObject *e)
+{
+    static const char *const ref_keys[] = { "arg-type", "ret-type", "element-type" };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(ref_keys); i++) {
+        if (json_object_has_member(e, ref_keys[i])) {
+            schema_entry(by_name, json_object_get_string_member(e, ref_keys[i]));
+        }
+    }
+    if (json_object_has_member(e, "members") &&
+        !strcmp(json_object_get_string_member(e, "meta-type"), "object")) {
+        JsonArray *ms = json_object_get_array_member(e, "members");
+
+        for (guint i = 0; i < json_array_get_length(ms); i++) {
+            JsonObject *m = json_array_get_object_element(ms, i);
+
+            schema_entry(by_name, json_object_get_string_member(m, "type"));
+        }
+    }
+}
+
+/* The member called name of object type entry, or NULL. */
+static JsonObject *schema_member(JsonObject *type, const char *name)
+{
+    JsonArray *ms = json_object_get_array_member(type, "members");
+
+    for (guint i = 0; i < json_array_get_length(ms); i++) {
+        JsonObject *m = json_array_get_object_element(ms, i);
+
+        if (!strcmp(json_object_get_string_member(m, "name"), name)) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+static JsonNode *parse_return(const char *line)
+{
+    g_autoptr(JsonParser) p = json_parser_new();
+    g_autoptr(GError) err = NULL;
+    JsonObject *o;
+
+    g_assert_true(json_parser_load_from_data(p, line, -1, &err));
+    o = json_node_get_object(json_parser_get_root(p));
+    g_assert_true(json_object_has_member(o, "return"));
+    return json_node_copy(json_object_get_member(o, "return"));
+}
+
+static void test_schema(void)
+{
+    struct vm vm;
+    g_autofree char *greeting = NULL, *cmds_line = NULL, *schema_line = NULL;
+    g_autoptr(JsonNode) cmds = NULL, schema = NULL;
+    g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    JsonArray *list, *entries;
+    JsonObject *status, *m, *shutdown, *reason;
+    gboolean found = false;
+
+    if (!vm_start(&vm, NULL)) {
+        return;
+    }
+    greeting = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    vm_send(&vm, "{\"execute\": \"query-commands\"}");
+    cmds_line = vm_line(&vm);
+    vm_send(&vm, "{\"execute\": \"query-qmp-schema\"}");
+    schema_line = vm_line(&vm);
+    cmds = parse_return(cmds_line);
+    schema = parse_return(schema_line);
+
+    entries = json_node_get_array(schema);
+    for (guint i = 0; i < json_array_get_length(entries); i++) {
+        JsonObject *e = json_array_get_object_element(entries, i);
+        const char *name = json_object_get_string_member(e, "name");
+
+        /* A name is defined once. */
+        g_assert_null(g_hash_table_lookup(by_name, name));
+        g_hash_table_insert(by_name, (gpointer)name, e);
+    }
+    for (guint i = 0; i < json_array_get_length(entries); i++) {
+        schema_check_refs(by_name, json_array_get_object_element(entries, i));
+    }
+    /* Every command the dispatcher knows is described, as a command. */
+    list = json_node_get_array(cmds);
+    g_assert_cmpuint(json_array_get_length(list), >=, 20);
+    for (guint i = 0; i < json_array_get_length(list); i++) {
+        const char *name = json_object_get_string_member(
+            json_array_get_object_element(list, i), "name");
+        JsonObject *e = schema_entry(by_name, name);
+
+        g_assert_cmpstr(json_object_get_string_member(e, "meta-type"), ==, "command");
+    }
+    /* What clients look up: query-status's StatusInfo... */
+    status = schema_entry(by_name, json_object_get_string_member(
+                                       schema_entry(by_name, "query-status"), "ret-type"));
+    m = schema_member(status, "running");
+    g_assert_nonnull(m);
+    g_assert_cmpstr(json_object_get_string_member(m, "type"), ==, "bool");
+    m = schema_member(status, "status");
+    g_assert_nonnull(m);
+    list = json_object_get_array_member(
+        schema_entry(by_name, json_object_get_string_member(m, "type")), "values");
+    for (guint i = 0; i < json_array_get_length(list); i++) {
+        found |= !strcmp(json_array_get_string_element(list, i), "prelaunch");
+    }
+    g_assert_true(found);
+    /* ...qom-get's two required arguments, and SHUTDOWN's data. */
+    m = schema_entry(by_name, json_object_get_string_member(
+                                  schema_entry(by_name, "qom-get"), "arg-type"));
+    g_assert_nonnull(schema_member(m, "path"));
+    g_assert_false(json_object_has_member(schema_member(m, "property"), "default"));
+    shutdown = schema_entry(by_name, "SHUTDOWN");
+    g_assert_cmpstr(json_object_get_string_member(shutdown, "meta-type"), ==, "event");
+    reason = schema_member(schema_entry(by_name, json_object_get_string_member(
+                                                     shutdown, "arg-type")), "reason");
+    g_assert_nonnull(reason);
+    g_assert_cmpstr(json_object_get_string_member(
+                        schema_entry(by_name, json_object_get_string_member(reason, "type")),
+                        "meta-type"), ==, "enum");
+    /* The dispatcher checks against the same description. */
+    expect(&vm, "{\"execute\": \"screendump\", \"arguments\": {\"filename\": \"/x\", "
+                "\"format\": \"jpg\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Parameter 'format' does not accept value 'jpg'\"}}");
+    vm_quit(&vm);
+}
+
+static void test_qom(void)
+{
+    struct vm vm;
+    g_autofree char *greeting = NULL;
+
+    if (!vm_start(&vm, "-chardev null,id=c0 -device isa-debug-exit,id=dbg "
+                       "-append hello-args")) {
+        return;
+    }
+    greeting = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"qom-list\", \"arguments\": {\"path\": \"/\"}}",
+           "{\"return\": [{\"name\": \"type\", \"type\": \"string\"}, "
+           "{\"name\": \"objects\", \"type\": \"child<container>\"}, "
+           "{\"name\": \"machine\", \"type\": \"child<microvm-machine>\"}, "
+           "{\"name\": \"chardevs\", \"type\": \"child<container>\"}]}");
+    expect(&vm, "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"/machine\", "
+                "\"property\": \"type\"}}", "{\"return\": \"microvm-machine\"}");
+    expect(&vm, "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"//machine/\", "
+                "\"property\": \"append\"}}", "{\"return\": \"hello-args\"}");
+    expect(&vm, "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"/machine\", "
+                "\"property\": \"unattached\"}}", "{\"return\": \"/machine/unattached\"}");
+    /* Partial paths resolve when they name one object. */
+    expect(&vm, "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"device[0]\", "
+                "\"property\": \"type\"}}", "{\"return\": \"qemu64-x86_64-cpu\"}");
+    expect(&vm, "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"dbg\", "
+                "\"property\": \"iobase\"}}", "{\"return\": 1281}");
+    expect(&vm, "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"/chardevs/c0\", "
+                "\"property\": \"type\"}}", "{\"return\": \"chardev-null\"}");
+    expect(&vm, "{\"execute\": \"qom-list\", \"arguments\": {\"path\": \"/nope\"}}",
+           "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": "
+           "\"Device '/nope' not found\"}}");
+    expect(&vm, "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"/machine\", "
+                "\"property\": \"nope\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Property 'microvm-machine.nope' not found\"}}");
+    expect(&vm, "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"/machine\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Parameter 'property' is missing\"}}");
+    vm_quit(&vm);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -551,6 +735,8 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/transcript", test_transcript);
     g_test_add_func("/qmp/reconnect", test_reconnect);
     g_test_add_func("/qmp/queries", test_queries);
+    g_test_add_func("/qmp/schema", test_schema);
+    g_test_add_func("/qmp/qom", test_qom);
     g_test_add_func("/qmp/many-clients", test_many_clients);
     g_test_add_func("/qmp/oversized", test_oversized);
     g_test_add_func("/qmp/disconnect-mid-command", test_disconnect_mid_command);

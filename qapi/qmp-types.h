@@ -1,0 +1,20 @@
+/*
+ * The argument and return types of hyvm's QMP commands, with QEMU's member
+ * names (the qapi schema files of QEMU 7.2).  Used by the command table only.
+ */
+#ifndef HYVM_QMP_TYPES_H
+#define HYVM_QMP_TYPES_H
+
+#include "qapi/qmp-schema.h"
+
+extern const struct qmp_schema_type
+    qmp_args_capabilities, qmp_args_hmp, qmp_args_screendump, qmp_args_device_add,
+    qmp_args_device_del, qmp_args_qom_list, qmp_args_qom_get;
+
+extern const struct qmp_schema_type
+    qmp_ret_version, qmp_ret_commands, qmp_ret_schema, qmp_ret_status, qmp_ret_kvm,
+    qmp_ret_name, qmp_ret_uuid, qmp_ret_machines, qmp_ret_cpus_fast,
+    qmp_ret_hotpluggable_cpus, qmp_ret_chardev, qmp_ret_block, qmp_ret_blockstats,
+    qmp_ret_qom_list;
+
+#endif
