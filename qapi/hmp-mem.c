@@ -1,7 +1,7 @@
 /*
  * x and xp: QEMU's memory dump, "x /fmt addr".  fmt is [count][format]
- * [size]: format x, d, u, o, c (i needs a disassembler hyvm does not have
- * yet), size b, h, w, g.  addr is a small expression (+ - * / % & | ^ ~,
+ * [size]: format x, d, u, o, c, i (i: capstone, through arch/x86/disas.c),
+ * size b, h, w, g.  addr is a small expression (+ - * / % & | ^ ~,
  * parentheses, 'c' constants, $registers) as QEMU's monitor takes it.
  * Format and size stick from one dump to the next, as in QEMU.
  *
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/disas.h"
 #include "qapi/hmp-internal.h"
 #include "system/memory.h"
 
@@ -366,6 +367,54 @@ static void print_char(struct hmp_ctx *x, uint8_t c)
     }
 }
 
+/* Reads up to len bytes at addr, stopping at the first unreadable one. */
+static size_t read_some(const struct x86_cpu_state *st, bool physical, uint64_t addr,
+                        uint8_t *buf, size_t len)
+{
+    size_t n = 0;
+
+    if ((physical ? ram_read(addr, buf, len) : read_virt(st, addr, buf, len)) == 0) {
+        return len;
+    }
+    while (n < len && (physical ? ram_read(addr + n, buf + n, 1)
+                                : read_virt(st, addr + n, buf + n, 1)) == 0) {
+        n++;
+    }
+    return n;
+}
+
+/*
+ * "x /i": count instructions from addr, decoded in the vCPU's current mode
+ * (its size letter is ignored, as in QEMU).  A byte capstone cannot decode
+ * is shown as "(bad)" and skipped.
+ */
+static void disas_dump(struct hmp_ctx *x, bool physical, const struct x86_cpu_state *st,
+                       int count, uint64_t addr)
+{
+    unsigned bits = (st->efer & EFER_LMA) && st->seg[S_CS].l ? 64
+                    : !(st->cr0 & CR0_PE) || !st->seg[S_CS].db ? 16 : 32;
+
+    for (; count > 0; count--) {
+        g_autoptr(GString) line = g_string_new(NULL);
+        uint8_t buf[15];     /* the longest x86 instruction */
+        size_t n = read_some(st, physical, addr, buf, sizeof(buf));
+        size_t len;
+
+        if (!n) {
+            hmp_printf(x, "0x%08" PRIx64 ": unable to read memory\n", addr);
+            return;
+        }
+        len = x86_disas_one(line, buf, n, addr, bits);
+        if (!len) {
+            g_string_append_printf(line, "0x%08" PRIx64 ":  %02x%*s  (bad)\n", addr, buf[0],
+                                   21, "");
+            len = 1;
+        }
+        hmp_puts(x, line->str);
+        addr += len;
+    }
+}
+
 static void memory_dump(struct hmp_ctx *x, bool physical, int count, char format,
                         int size, uint64_t addr)
 {
@@ -379,7 +428,11 @@ static void memory_dump(struct hmp_ctx *x, bool physical, int count, char format
         return;
     }
     if (format == 'i') {
-        hmp_puts(x, "Error: disassembly (format 'i') is not supported yet\n");
+        if (physical && !hmp_cpu_state(0, &st)) {
+            hmp_puts(x, "Can not dump without CPU\n");
+            return;
+        }
+        disas_dump(x, physical, &st, count, addr);
         return;
     }
     switch (format) {

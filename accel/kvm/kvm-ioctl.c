@@ -111,6 +111,26 @@ int kvm_vcpu_get_sregs(int vcpu_fd, struct kvm_sregs *s)
     return kvm_ioctl(vcpu_fd, KVM_GET_SREGS, s);
 }
 
+int kvm_vcpu_get_fpu(int vcpu_fd, struct kvm_fpu *f)
+{
+    return kvm_ioctl(vcpu_fd, KVM_GET_FPU, f);
+}
+
+int kvm_vcpu_set_fpu(int vcpu_fd, const struct kvm_fpu *f)
+{
+    return kvm_ioctl(vcpu_fd, KVM_SET_FPU, f);
+}
+
+int kvm_vcpu_get_debugregs(int vcpu_fd, struct kvm_debugregs *d)
+{
+    return kvm_ioctl(vcpu_fd, KVM_GET_DEBUGREGS, d);
+}
+
+int kvm_vcpu_get_mp_state(int vcpu_fd, struct kvm_mp_state *m)
+{
+    return kvm_ioctl(vcpu_fd, KVM_GET_MP_STATE, m);
+}
+
 int kvm_vcpu_set_sregs(int vcpu_fd, const struct kvm_sregs *s)
 {
     return kvm_ioctl(vcpu_fd, KVM_SET_SREGS, s);

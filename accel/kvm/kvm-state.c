@@ -61,6 +61,25 @@ static __u64 *kvm_gpr(struct kvm_regs *r, int reg)
     return fields[reg];
 }
 
+/* x87/SSE state; at reset this gives the guest FCW 037Fh and MXCSR 1F80h,
+ * which a KVM vCPU does not start with on its own. */
+static int put_fpu(int vcpu_fd, const struct x86_fpu_state *f)
+{
+    struct kvm_fpu fpu = {
+        .fcw = f->fcw, .fsw = f->fsw, .ftwx = f->ftw, .mxcsr = f->mxcsr,
+    };
+
+    for (int i = 0; i < 8; i++) {
+        memcpy(&fpu.fpr[i][0], &f->st[i].mant, 8);
+        memcpy(&fpu.fpr[i][8], &f->st[i].exp, 2);
+    }
+    for (int i = 0; i < 16; i++) {
+        memcpy(&fpu.xmm[i][0], &f->xmm[i].lo, 8);
+        memcpy(&fpu.xmm[i][8], &f->xmm[i].hi, 8);
+    }
+    return kvm_vcpu_set_fpu(vcpu_fd, &fpu);
+}
+
 int kvm_vcpu_put_state(int vcpu_fd, const struct x86_cpu_state *st)
 {
     struct kvm_regs regs = { 0 };
@@ -96,7 +115,53 @@ int kvm_vcpu_put_state(int vcpu_fd, const struct x86_cpu_state *st)
     if (ret < 0) {
         return ret;
     }
+    ret = put_fpu(vcpu_fd, &st->fpu);
+    if (ret < 0) {
+        return ret;
+    }
     return kvm_vcpu_set_regs(vcpu_fd, &regs);
+}
+
+/*
+ * What only the monitor shows: x87/SSE, debug registers, halted.  A KVM
+ * that refuses one of these leaves the power-on values, so the dump is
+ * still complete.
+ */
+static void fetch_extra(int vcpu_fd, struct x86_cpu_state *st)
+{
+    struct kvm_fpu fpu;
+    struct kvm_debugregs dbg;
+    struct kvm_mp_state mp;
+
+    st->dr[6] = 0xffff0ff0;
+    st->dr[7] = 0x400;
+    st->fpu.fcw = 0x37f;
+    st->fpu.mxcsr = 0x1f80;
+    if (kvm_vcpu_get_fpu(vcpu_fd, &fpu) == 0) {
+        st->fpu.fcw = fpu.fcw;
+        st->fpu.fsw = fpu.fsw;
+        st->fpu.ftw = fpu.ftwx;
+        st->fpu.mxcsr = fpu.mxcsr;
+        for (int i = 0; i < 8; i++) {
+            /* fpr[i]: 64-bit significand then the 16-bit sign+exponent. */
+            memcpy(&st->fpu.st[i].mant, &fpu.fpr[i][0], 8);
+            memcpy(&st->fpu.st[i].exp, &fpu.fpr[i][8], 2);
+        }
+        for (int i = 0; i < 16; i++) {
+            memcpy(&st->fpu.xmm[i].lo, &fpu.xmm[i][0], 8);
+            memcpy(&st->fpu.xmm[i].hi, &fpu.xmm[i][8], 8);
+        }
+    }
+    if (kvm_vcpu_get_debugregs(vcpu_fd, &dbg) == 0) {
+        for (int i = 0; i < 4; i++) {
+            st->dr[i] = dbg.db[i];
+        }
+        st->dr[6] = dbg.dr6;
+        st->dr[7] = dbg.dr7;
+    }
+    if (kvm_vcpu_get_mp_state(vcpu_fd, &mp) == 0) {
+        st->halted = mp.mp_state == KVM_MP_STATE_HALTED;
+    }
 }
 
 int kvm_vcpu_fetch_state(int vcpu_fd, struct x86_cpu_state *st)
@@ -133,5 +198,6 @@ int kvm_vcpu_fetch_state(int vcpu_fd, struct x86_cpu_state *st)
     st->cr8 = sregs.cr8;
     st->efer = sregs.efer;
     st->apic_base = sregs.apic_base;
+    fetch_extra(vcpu_fd, st);
     return 0;
 }

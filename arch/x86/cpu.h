@@ -32,6 +32,15 @@ struct x86_dtable {
     uint16_t limit;
 };
 
+/* x87 and SSE registers in the form "info registers" prints them. */
+struct x86_fpu_state {
+    uint16_t fcw, fsw;
+    uint8_t ftw;                /* abridged: bit i set = st(i) register valid */
+    uint32_t mxcsr;
+    struct { uint64_t mant; uint16_t exp; } st[8];
+    struct { uint64_t lo, hi; } xmm[16];
+};
+
 struct x86_cpu_state {
     uint64_t regs[16];
     uint64_t rip;
@@ -41,6 +50,9 @@ struct x86_cpu_state {
     uint64_t cr0, cr2, cr3, cr4, cr8;
     uint64_t efer;
     uint64_t apic_base;
+    uint64_t dr[8];             /* dr0-dr3; dr6 and dr7 at [6] and [7] */
+    struct x86_fpu_state fpu;
+    bool halted;                /* in HLT, waiting for an interrupt */
 };
 
 /* Control-register and EFER bits (Intel SDM vol. 3, 2.5 and 2.2.1). */

@@ -176,9 +176,24 @@ static void test_with_cpu(void)
     check("info registers 3", "CPU#3 not available\r\n");
     g_autofree char *regs = hmp_execute("info registers");
     g_assert_true(g_str_has_prefix(regs, "\r\nCPU#0\r\n"));
-    g_assert_nonnull(strstr(regs, "RAX=0000000000001000"));
+    /* Not 64-bit code: QEMU's 32-bit layout, eight XMM registers. */
+    g_assert_nonnull(strstr(regs, "\r\nEAX=00001000 EBX=00000000 ECX=00000000 EDX=00000000\r\n"));
+    g_assert_nonnull(strstr(regs, "\r\nEIP=0000fff0 EFL=00000002 [-------] CPL=0 II=0 A20=1 "
+                                  "SMM=0 HLT=0\r\n"));
+    g_assert_nonnull(strstr(regs, "\r\nCS =f000 ffff0000 0000ffff 00009b00\r\n"));
+    g_assert_nonnull(strstr(regs, "\r\nFCW=037f FSW=0000 [ST=0] FTW=00 MXCSR=00001f80\r\n"));
+    g_assert_nonnull(strstr(regs, "XMM07=0000000000000000 0000000000000000\r\n"));
+    g_assert_null(strstr(regs, "XMM08"));
     g_autofree char *all = hmp_execute("info registers -a");
     g_assert_nonnull(strstr(all, "\r\nCPU#1\r\n"));
+
+    /* x /i in the vCPU's mode (real mode: 16-bit code), QEMU's layout. */
+    ram_write(0x3000, "\xb8\x34\x12\x90\x66\xc7\x84\x10\x00\x78\x56\x34\x12", 13);
+    check("xp /3i 0x3000", "0x00003000:  b8 34 12                 movw     $0x1234, %ax\r\n"
+                           "0x00003003:  90                       nop      \r\n"
+                           "0x00003004:  66 c7 84 10 00 78 56 34  movl     $0x12345678, "
+                           "0x10(%si)\r\n"
+                           "0x0000300c:  12\r\n");
 
     /* Registers in expressions; paging off: x reads physical memory. */
     check("xp /xb $eax+1", "0000000000001001: 0x27\r\n");
@@ -202,6 +217,21 @@ static void test_with_cpu(void)
     check("x /xb 0x7f0000201000", "00007f0000201000: 0x41\r\n");
     check("x /4c 0x400010", "0000000000400010: 'h' 'y' 'v' 'm'\r\n");
     check("x /xb 0x7f0000202000", "00007f0000202000: Cannot access memory\r\n");
+    /* 64-bit code: x /i through the page tables in 64-bit mode, and the
+     * 64-bit register layout with sixteen XMM registers. */
+    fake_state.seg[S_CS].l = true;
+    ram_write(0x1ffd, "\x48\x89\xe5", 3);
+    check("x /2i 0x7f0000201ffd", "0x7f0000201ffd:  48 89 e5                 movq     %rsp, %rbp\r\n"
+                                  "0x7f0000202000: unable to read memory\r\n");
+    {
+        g_autofree char *regs64 = hmp_execute("info registers");
+
+        g_assert_nonnull(strstr(regs64, "\r\nR8 =0000000000000000 R9 =0000000000000000 "));
+        g_assert_nonnull(strstr(regs64, "\r\nCS =f000 00000000ffff0000 0000ffff 00209b00 "
+                                        "DPL=0 CS64 [-RA]\r\n"));
+        g_assert_nonnull(strstr(regs64, "XMM15="));
+    }
+    fake_state.seg[S_CS].l = false;
     /* Non-canonical. */
     check("x /xb 0x8000000000000000", "8000000000000000: Cannot access memory\r\n");
     /* A page table entry pointing outside RAM is refused, not followed. */
