@@ -1,8 +1,10 @@
 /*
- * -M pc: the i440FX PC.  This first version has RAM, the ISA serial ports
- * and the user's -device list; the chipset, firmware and PCI come with
+ * -M pc: the i440FX PC.  This first version has RAM, the ISA serial ports,
+ * the PIIX4's ACPI PM registers (power button, soft-off) and the user's
+ * -device list; the chipset, firmware and PCI come with
  * later issues and their options are refused by name until then.
  */
+#include "hw/devices.h"
 #include "machine/machine-internal.h"
 
 /* RAM above this goes above 4 GiB, as QEMU's pc does for -m >= 3.5G. */
@@ -34,6 +36,10 @@ static int pc_init(struct machine *m, GError **errp)
     }
     x86_machine_setup_irq(m);
     ret = x86_machine_create_serials(m, errp);
+    if (ret < 0) {
+        return ret;
+    }
+    ret = acpi_pm_create(errp);
     if (ret < 0) {
         return ret;
     }

@@ -310,9 +310,13 @@ static void hmp_system_powerdown(struct hmp_ctx *x, const char *args)
         return;
     }
     /* The request reaches a guest through an ACPI power button (ACPI 6.5,
-     * 4.8.2.2.1); the machines have no ACPI yet. */
-    hmp_puts(x, "Error: system_powerdown is not supported yet: "
-                "the machine has no ACPI power button\n");
+     * 4.8.2.2.1): -M pc has one (hw/acpi-pm.c), microvm not yet. */
+    if (!vm_request_powerdown()) {
+        struct machine *m = machine_current();
+
+        hmp_printf(x, "Error: The machine '%s' has no ACPI power button in hyvm yet\n",
+                   m && m->type ? m->type->name : "none");
+    }
 }
 
 static void hmp_gdbserver(struct hmp_ctx *x, const char *args)

@@ -298,10 +298,15 @@ static JsonNode *qmp_system_reset(JsonObject *args, GError **errp)
 
 static JsonNode *qmp_system_powerdown(JsonObject *args, GError **errp)
 {
-    g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
-                "system_powerdown is not supported yet: the machine has no ACPI "
-                "power button");
-    return NULL;
+    struct machine *m = machine_current();
+
+    if (!vm_request_powerdown()) {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                    "The machine '%s' has no ACPI power button in hyvm yet",
+                    m && m->type ? m->type->name : "none");
+        return NULL;
+    }
+    return empty_return();
 }
 
 static JsonNode *qmp_screendump(JsonObject *args, GError **errp)

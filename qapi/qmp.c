@@ -383,7 +383,13 @@ static bool cause_is_guest(enum shutdown_cause c)
 
 static void on_vm_request(void *opaque, enum vm_request req, enum shutdown_cause cause)
 {
-    JsonObject *data = json_object_new();
+    JsonObject *data;
+
+    if (req == VM_REQUEST_POWERDOWN) {
+        qmp_event_emit("POWERDOWN", NULL);
+        return;
+    }
+    data = json_object_new();
 
     json_object_set_boolean_member(data, "guest", cause_is_guest(cause));
     json_object_set_string_member(data, "reason",

@@ -73,6 +73,11 @@ static void *cpu_thread(void *opaque)
         why = accel->vcpu_run(cpu);
         pthread_mutex_lock(&cpus_lock);
 
+        /* Like a real machine powering off, a vCPU whose access ended the VM
+         * (isa-debug-exit, ACPI S5) runs no further instruction. */
+        if (vm_exit_requested()) {
+            cpu->stop = true;
+        }
         switch (why) {
         case VCPU_EXIT_KICKED:
             break;

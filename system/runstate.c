@@ -156,6 +156,25 @@ void vm_request_reset(enum shutdown_cause cause)
     main_loop_wakeup();
 }
 
+static void (*power_button_press)(void *opaque);
+static void *power_button_opaque;
+
+void runstate_set_power_button(void (*press)(void *opaque), void *opaque)
+{
+    power_button_press = press;
+    power_button_opaque = opaque;
+}
+
+bool vm_request_powerdown(void)
+{
+    if (!power_button_press) {
+        return false;
+    }
+    notify_request(VM_REQUEST_POWERDOWN, SHUTDOWN_CAUSE_NONE);
+    power_button_press(power_button_opaque);
+    return true;
+}
+
 /* Async-signal-safe: atomics and main_loop_wakeup()'s write(2) only. */
 void vm_request_signal_exit(int signo, int pid)
 {

@@ -50,6 +50,7 @@ void runstate_add_listener(runstate_listener_fn fn, void *opaque);
 enum vm_request {
     VM_REQUEST_SHUTDOWN,
     VM_REQUEST_RESET,
+    VM_REQUEST_POWERDOWN,   /* the power button was pressed (cause NONE) */
 };
 typedef void (*vm_request_listener_fn)(void *opaque, enum vm_request req,
                                        enum shutdown_cause cause);
@@ -68,6 +69,14 @@ void vm_request_exit(int status, enum shutdown_cause cause);
 void vm_request_shutdown(enum shutdown_cause cause);
 /* Guest asked to reset (or triple fault): exits 0 with -no-reboot. */
 void vm_request_reset(enum shutdown_cause cause);
+/*
+ * The machine's power button (ACPI): press is called with the big lock
+ * held.  Machines without one register nothing.
+ */
+void runstate_set_power_button(void (*press)(void *opaque), void *opaque);
+/* Presses it, after telling the request listeners (QMP's POWERDOWN).
+ * False, and nothing happens, when the machine has no power button. */
+bool vm_request_powerdown(void);
 /* A signal: the message "terminating on signal N from pid P" and exit 0. */
 void vm_request_signal_exit(int signo, int pid);
 

@@ -255,9 +255,15 @@ static enum vcpu_exit kvm_run_vcpu(struct vcpu *cpu)
         switch (run->exit_reason) {
         case KVM_EXIT_IO:
             kvm_handle_io(run);
+            if (vm_exit_requested()) {
+                return VCPU_EXIT_KICKED;    /* the guest powered off: stop here */
+            }
             break;
         case KVM_EXIT_MMIO:
             kvm_handle_mmio(run);
+            if (vm_exit_requested()) {
+                return VCPU_EXIT_KICKED;
+            }
             break;
         case KVM_EXIT_IRQ_WINDOW_OPEN:
         case KVM_EXIT_INTR:

@@ -21,6 +21,9 @@
 #include <json-glib/json-glib.h>
 
 static const char *hyvm_bin, *guest_dir;
+/* The guest and machine of the next vm_start (tests that need others set
+ * them and put them back). */
+static const char *vm_kernel = "hello.elf", *vm_machine = "microvm";
 
 struct vm {
     GPid pid;
@@ -61,7 +64,7 @@ static int connect_unix(const char *path)
 static bool vm_start_with(struct vm *vm, const char *extra, bool second_qmp)
 {
     g_autoptr(GError) err = NULL;
-    g_autofree char *kernel = g_build_filename(guest_dir, "hello.elf", NULL);
+    g_autofree char *kernel = g_build_filename(guest_dir, vm_kernel, NULL);
     g_autofree char *cmd = NULL;
     g_auto(GStrv) argv = NULL;
 
@@ -76,10 +79,10 @@ static bool vm_start_with(struct vm *vm, const char *extra, bool second_qmp)
     if (second_qmp) {
         vm->sock2_path = g_build_filename(vm->dir, "qmp2.sock", NULL);
     }
-    cmd = g_strdup_printf("'%s' -accel kvm -S -M microvm -display none -nodefaults "
+    cmd = g_strdup_printf("'%s' -accel kvm -S -M %s -display none -nodefaults "
                           "-name qmp-test -kernel '%s' -qmp unix:%s,server=on,wait=off "
                           "%s%s%s %s",
-                          hyvm_bin, kernel, vm->sock_path,
+                          hyvm_bin, vm_machine, kernel, vm->sock_path,
                           second_qmp ? "-qmp unix:" : "",
                           second_qmp ? vm->sock2_path : "",
                           second_qmp ? ",server=on,wait=off" : "",
@@ -722,6 +725,56 @@ static void test_qom(void)
     vm_quit(&vm);
 }
 
+/*
+ * system_powerdown: POWERDOWN before the return, then the guest (the
+ * powerbtn guest on -M pc's ACPI power button) powers off: SHUTDOWN with
+ * guest-shutdown and exit status 0.  microvm has no power button yet.
+ */
+static void test_powerdown(void)
+{
+    struct vm vm;
+    g_autofree char *greeting = NULL;
+
+    if (!vm_start(&vm, NULL)) {
+        return;
+    }
+    greeting = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"system_powerdown\"}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"The machine 'microvm' has no ACPI power button in hyvm yet\"}}");
+    vm_quit(&vm);
+    vm_free(&vm);
+
+    vm_kernel = "powerbtn.elf";
+    vm_machine = "pc";
+    if (!vm_start(&vm, NULL)) {
+        vm_kernel = "hello.elf";
+        vm_machine = "microvm";
+        return;
+    }
+    vm_kernel = "hello.elf";
+    vm_machine = "microvm";
+    g_free(greeting);
+    greeting = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    vm_send(&vm, "{\"execute\": \"cont\"}");
+    expect_event(&vm, "\"event\": \"RESUME\"}");
+    expect(&vm, NULL, "{\"return\": {}}");
+    vm_send(&vm, "{\"execute\": \"system_powerdown\", \"id\": 7}");
+    expect_event(&vm, "\"event\": \"POWERDOWN\"}");
+    expect(&vm, NULL, "{\"return\": {}, \"id\": 7}");
+    expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, "
+                      "\"reason\": \"guest-shutdown\"}}");
+    {
+        int status = vm_wait(&vm);
+
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    }
+    vm_free(&vm);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -737,6 +790,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/queries", test_queries);
     g_test_add_func("/qmp/schema", test_schema);
     g_test_add_func("/qmp/qom", test_qom);
+    g_test_add_func("/qmp/powerdown", test_powerdown);
     g_test_add_func("/qmp/many-clients", test_many_clients);
     g_test_add_func("/qmp/oversized", test_oversized);
     g_test_add_func("/qmp/disconnect-mid-command", test_disconnect_mid_command);

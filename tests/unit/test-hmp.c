@@ -64,8 +64,8 @@ static void test_errors(void)
     check("gdbserver", "Could not open gdbserver on device 'tcp::1234': "
                        "gdbserver is not supported yet\r\n");
     check("gdbserver none", "Disabled gdbserver\r\n");
-    check("system_powerdown", "Error: system_powerdown is not supported yet: "
-                              "the machine has no ACPI power button\r\n");
+    check("system_powerdown", "Error: The machine 'none' has no ACPI power button "
+                              "in hyvm yet\r\n");
 }
 
 #define DATA_GPA 0x1000
