@@ -166,9 +166,9 @@ static void session_handle(void *opaque, const char *text, size_t len, const cha
         send_error(s, NULL, QMP_ERROR_GENERIC, error);
         return;
     }
-    copy = g_strndup(text, len);
+    copy = qmp_json_widen_numbers(text, len);
     parser = json_parser_new_immutable();
-    if (!json_parser_load_from_data(parser, copy, len, &err)) {
+    if (!json_parser_load_from_data(parser, copy, -1, &err)) {
         g_autofree char *desc = qmp_parse_error_desc(err, text, len);
 
         send_error(s, NULL, QMP_ERROR_GENERIC, desc);

@@ -55,6 +55,9 @@ void json_splitter_destroy(struct json_splitter *s);
 
 /* A JSON value in QEMU's spelling: ": " and ", ", \uXXXX for non-ASCII. */
 char *qmp_to_json(JsonNode *node);
+/* text with integer literals beyond int64 rewritten so that json-glib
+ * keeps them as QEMU does (uint64 exactly, else a double); see qmp-json.c. */
+char *qmp_json_widen_numbers(const char *text, size_t len);
 
 /* One client's state: negotiation and its input splitter. */
 struct qmp_session;

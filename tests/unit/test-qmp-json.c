@@ -132,6 +132,33 @@ static void test_writer(void)
     }
 }
 
+/* Integers beyond int64 come back as QEMU writes them: a uint64 exactly,
+ * anything larger or more negative as a double; strings are untouched. */
+static void test_big_numbers(void)
+{
+    static const struct { const char *in, *out; } cases[] = {
+        { "[18446744073709551615]", "[18446744073709551615]" },
+        { "[9223372036854775808]", "[9223372036854775808]" },
+        { "[9223372036854775807]", "[9223372036854775807]" },
+        { "[-9223372036854775808]", "[-9223372036854775808]" },
+        { "[-9223372036854775809]", "[-9.2233720368547758e+18]" },
+        { "[18446744073709551616]", "[1.8446744073709552e+19]" },
+        { "[123456789012345678901234567890]", "[1.2345678901234568e+29]" },
+        { "{\"id\": 18446744073709551615, \"s\": \"18446744073709551615\"}",
+          "{\"id\": 18446744073709551615, \"s\": \"18446744073709551615\"}" },
+        /* A private-use character a client sends stays a string. */
+        { "[\"\\ue00012345\"]", "[\"\\uE00012345\"]" },
+        { "[0.1, -0, 1e3]", "[0.10000000000000001, 0, 1000]" },
+    };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *wide = qmp_json_widen_numbers(cases[i].in, strlen(cases[i].in));
+        g_autofree char *got = reencode(wide);
+
+        g_assert_cmpstr(got, ==, cases[i].out);
+    }
+}
+
 /* ---- a session ---- */
 
 static void out_append(void *opaque, const char *text, size_t len)
@@ -246,6 +273,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/split/nesting-limit", test_split_nesting_limit);
     g_test_add_func("/qmp/split/size-limit", test_split_size_limit);
     g_test_add_func("/qmp/writer", test_writer);
+    g_test_add_func("/qmp/big-numbers", test_big_numbers);
     g_test_add_func("/qmp/session", test_session);
     return g_test_run();
 }
