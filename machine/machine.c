@@ -43,6 +43,11 @@ const struct machine_type *machine_type_find(const char *name)
     return NULL;
 }
 
+const struct machine_type *machine_type_at(unsigned i)
+{
+    return i < G_N_ELEMENTS(machine_types) ? machine_types[i] : NULL;
+}
+
 /* The type a name stands for: "pc" is an alias of "pc-i440fx-7.2". */
 const struct machine_type *machine_type_resolve(const struct machine_type *t)
 {

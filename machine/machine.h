@@ -32,6 +32,9 @@ struct machine_type {
     const char *desc;
     bool is_default;
     const struct machine_prop *props;  /* NULL-name terminated */
+    unsigned max_cpus;     /* -smp's upper bound (QEMU's MachineClass max_cpus) */
+    bool hotpluggable_cpus;
+    const char *ram_id;    /* "pc.ram": the default RAM backend's id */
     /* Lays out RAM and devices; main() has created nothing else yet. */
     int (*init)(struct machine *m, GError **errp);
 };
@@ -51,6 +54,8 @@ struct machine {
 };
 
 const struct machine_type *machine_type_find(const char *name);
+/* Row i of the table (aliases included, in -M help order), NULL past it. */
+const struct machine_type *machine_type_at(unsigned i);
 void machine_print_help(void);                 /* -M help */
 void machine_print_props(const struct machine_type *t);  /* -M NAME,help */
 

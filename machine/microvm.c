@@ -50,4 +50,7 @@ const struct machine_type machine_microvm = {
     .desc = "microvm (i386)",
     .props = microvm_props,
     .init = microvm_init,
+    .max_cpus = 288,
+    .hotpluggable_cpus = false,
+    .ram_id = "microvm.ram",
 };

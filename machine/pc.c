@@ -52,6 +52,9 @@ const struct machine_type machine_pc = {
     .is_default = true,
     .props = pc_props,
     .init = pc_init,
+    .max_cpus = 255,
+    .hotpluggable_cpus = true,
+    .ram_id = "pc.ram",
 };
 
 const struct machine_type machine_pc_alias = {
@@ -60,4 +63,7 @@ const struct machine_type machine_pc_alias = {
     .desc = "Standard PC (i440FX + PIIX, 1996)",
     .props = pc_props,
     .init = pc_init,
+    .max_cpus = 255,
+    .hotpluggable_cpus = true,
+    .ram_id = "pc.ram",
 };

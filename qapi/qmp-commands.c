@@ -200,40 +200,40 @@ static JsonNode *qmp_query_hotpluggable_cpus(JsonObject *args, GError **errp)
     return json_node_init_array(json_node_alloc(), list);
 }
 
-/* QEMU 7.2's MachineInfo for the types hyvm has, in QEMU's member order. */
-static const struct {
-    const char *name, *alias;
-    bool is_default, hotpluggable, numa_mem;
-    unsigned cpu_max;
-    const char *ram_id;
-} machine_facts[] = {
-    { "pc-i440fx-7.2", "pc", true, true, false, 255, "pc.ram" },
-    { "microvm", NULL, false, false, false, 288, "microvm.ram" },
-};
-
+/* MachineInfo of each type (aliases fold into their target), in QEMU's
+ * member order. */
 static JsonNode *qmp_query_machines(JsonObject *args, GError **errp)
 {
     JsonArray *list = json_array_new();
+    const struct machine_type *t;
 
-    for (unsigned i = 0; i < G_N_ELEMENTS(machine_facts); i++) {
-        const char *alias = machine_facts[i].alias;
+    for (unsigned i = 0; (t = machine_type_at(i)); i++) {
+        const struct machine_type *a;
+        const char *alias = NULL;
         JsonObject *o;
 
-        if (!machine_type_find(machine_facts[i].name)) {
+        if (t->alias) {
             continue;
         }
+        for (unsigned k = 0; (a = machine_type_at(k)); k++) {
+            if (a->alias && !strcmp(a->alias, t->name)) {
+                alias = a->name;
+            }
+        }
         o = json_object_new();
-        json_object_set_boolean_member(o, "hotpluggable-cpus", machine_facts[i].hotpluggable);
-        json_object_set_string_member(o, "name", machine_facts[i].name);
-        json_object_set_boolean_member(o, "numa-mem-supported", machine_facts[i].numa_mem);
+        json_object_set_boolean_member(o, "hotpluggable-cpus", t->hotpluggable_cpus);
+        json_object_set_string_member(o, "name", t->name);
+        json_object_set_boolean_member(o, "numa-mem-supported", false);
         json_object_set_string_member(o, "default-cpu-type", "qemu64-x86_64-cpu");
-        if (machine_facts[i].is_default) {
+        if (t->is_default) {
             json_object_set_boolean_member(o, "is-default", true);
         }
-        json_object_set_int_member(o, "cpu-max", machine_facts[i].cpu_max);
+        json_object_set_int_member(o, "cpu-max", t->max_cpus);
         json_object_set_boolean_member(o, "deprecated", false);
-        json_object_set_string_member(o, "default-ram-id", machine_facts[i].ram_id);
-        if (alias && machine_type_find(alias)) {
+        if (t->ram_id) {
+            json_object_set_string_member(o, "default-ram-id", t->ram_id);
+        }
+        if (alias) {
             json_object_set_string_member(o, "alias", alias);
         }
         json_array_add_object_element(list, o);

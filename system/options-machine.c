@@ -226,7 +226,7 @@ int smp_finish(struct parse_state *s, const struct machine_type *mt)
 {
     struct hyvm_config *c = s->c;
     bool pc = g_str_has_prefix(mt->name, "pc");
-    uint64_t max_limit = pc ? 255 : 288;
+    uint64_t max_limit = mt->max_cpus;
     uint64_t cpus, maxcpus, sockets, dies, clusters, cores, threads, prod;
     g_autofree char *topo = NULL;
 
