@@ -31,8 +31,9 @@ struct accel_entry {
 };
 
 static const struct accel_entry accels[] = {
+    /* In QEMU's "-accel help" order. */
+    { "tcg", &accel_tcg_ops },
     { "kvm", &accel_kvm_ops },
-    { "tcg", NULL },
 };
 
 static const struct accel_entry *accel_find(const char *name)
@@ -68,12 +69,9 @@ static const struct accel_ops *choose_auto(const struct accel_host_facts *host, 
     if (accel_kvm_ops.probe(host, true, &why) == 0) {
         return &accel_kvm_ops;
     }
-    /* The software CPU would take over here, after this one line. */
-    warn_report("KVM is not used: %s", why);
-    g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
-                "no accelerator to run on: KVM is not usable here and the software CPU "
-                "(tcg) is not supported yet; -accel kvm runs on any KVM that opens");
-    return NULL;
+    /* The software CPU takes over, after this one line. */
+    warn_report("KVM is not used: %s; using the software CPU (tcg)", why);
+    return &accel_tcg_ops;
 }
 
 const struct accel_ops *accel_choose(const char *const *names, unsigned n,

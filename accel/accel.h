@@ -61,6 +61,7 @@ struct accel_ops {
 
 /* Every backend hyvm knows, in the order "-accel help" lists them. */
 extern const struct accel_ops accel_kvm_ops;
+extern const struct accel_ops accel_tcg_ops;
 
 /*
  * Chooses the accelerator.  names is the -accel list in order (empty for

@@ -48,6 +48,10 @@ struct tcg_exception {
     bool has_error_code;
     uint32_t error_code;
     uint64_t cr2;       /* #PF: the faulting linear address */
+    /* Set by the loop (cpu-exec.c), not by tcg_raise: 1 when INT n, INT3
+     * or INTO raised it (a trap: delivery returns to next_rip and checks
+     * the gate's DPL), 2 for INT1, 0 for a fault. */
+    uint8_t soft;
 };
 
 /* One TLB entry: a 4 KiB linear page mapped to a host pointer (RAM) or to
@@ -65,6 +69,7 @@ struct tcg_tlb_entry {
 #define TCG_TLB_SIZE 256
 
 struct tcg_block_cache;
+struct x86_cpuid_entry;
 
 struct tcg_cpu {
     struct x86_cpu_state st;
@@ -81,6 +86,10 @@ struct tcg_cpu {
     struct tcg_block_cache *blocks;
     uint64_t icount;               /* instructions retired */
     void *vcpu;                    /* the generic struct vcpu, for tcg.c */
+    /* The CPUID the guest sees (x86_cpu_build_cpuid() over
+     * tcg_cpuid_supported()), owned by tcg.c; NULL: tcg_cpuid_supported(). */
+    const struct x86_cpuid_entry *cpuid;
+    unsigned ncpuid;
 };
 
 /* Access kinds for the MMU. */
@@ -103,6 +112,11 @@ enum tcg_status tcg_mem_read(struct tcg_cpu *cpu, unsigned seg, uint64_t off,
                              void *buf, unsigned size);
 enum tcg_status tcg_mem_write(struct tcg_cpu *cpu, unsigned seg, uint64_t off,
                               const void *buf, unsigned size);
+/* The read of a read-modify-write (ALU ops, shifts, BTS/BTR/BTC, XCHG...):
+ * segment and page are checked for writing before the read, as the
+ * processor does (added by the diff-fix thread). */
+enum tcg_status tcg_mem_read_rmw(struct tcg_cpu *cpu, unsigned seg, uint64_t off,
+                                 void *buf, unsigned size);
 /* Drops every TLB entry (CR3 write, CR0.PG/CR4 paging bits, mode switch). */
 void tcg_tlb_flush(struct tcg_cpu *cpu);
 void tcg_tlb_flush_page(struct tcg_cpu *cpu, uint64_t lin);
@@ -116,6 +130,11 @@ enum tcg_status tcg_op_read(struct tcg_cpu *cpu, const struct insn *in,
                             unsigned i, uint64_t *val);
 enum tcg_status tcg_op_write(struct tcg_cpu *cpu, const struct insn *in,
                              unsigned i, uint64_t val);
+/* Operand i as the destination of a read-modify-write, truncated to size
+ * bytes: a memory operand is read with tcg_mem_read_rmw(), anything else
+ * as tcg_src_read() does (added by the diff-fix thread). */
+enum tcg_status tcg_dst_read(struct tcg_cpu *cpu, const struct insn *in, unsigned i,
+                             unsigned size, uint64_t *val);
 /* Register access by number and size (1, 2, 4, 8); hi8 for AH..BH. */
 uint64_t tcg_reg_read(const struct tcg_cpu *cpu, unsigned reg, unsigned size, bool hi8);
 void tcg_reg_write(struct tcg_cpu *cpu, unsigned reg, unsigned size, bool hi8, uint64_t v);
@@ -131,6 +150,30 @@ void tcg_flags_sub(struct tcg_cpu *cpu, uint64_t a, uint64_t b, uint64_t borrow_
 void tcg_flags_logic(struct tcg_cpu *cpu, uint64_t res, unsigned size);
 /* True if condition cc (0..15: o no b ae e ne be a s ns p np l ge le g) holds. */
 bool tcg_cond(const struct tcg_cpu *cpu, unsigned cc);
+/* The arithmetic status flags (CF PF AF ZF SF OF). */
+#define TCG_FLAGS_ARITH ((uint64_t)0x8d5)
+/* All-ones in the low size bytes (size 1, 2, 4, 8) and its sign bit. */
+static inline uint64_t tcg_size_mask(unsigned size)
+{
+    return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+}
+static inline uint64_t tcg_size_sign(unsigned size)
+{
+    return 1ull << (size * 8 - 1);
+}
+/* rflags = (rflags & ~mask) | (bits & mask). */
+void tcg_flags_set(struct tcg_cpu *cpu, uint64_t mask, uint64_t bits);
+/* The SF, ZF and PF bits a result of size bytes gives. */
+uint64_t tcg_flags_szp(uint64_t res, unsigned size);
+/* The host CPU's CPUID vendor is GenuineIntel: where the vendors set
+ * undefined flags differently this picks the rule (only AMD Zen's rules are
+ * implemented and measured so far). */
+bool tcg_host_is_intel(void);
+/* Operand i as a source of size bytes: an immediate is taken as the
+ * decoder's sign-extended imm truncated to size, anything else through
+ * tcg_op_read() and truncated. */
+enum tcg_status tcg_src_read(struct tcg_cpu *cpu, const struct insn *in, unsigned i,
+                             unsigned size, uint64_t *val);
 
 /* ---- exceptions ---- */
 static inline enum tcg_status tcg_raise(struct tcg_cpu *cpu, unsigned vec)
@@ -154,6 +197,11 @@ static inline enum tcg_status tcg_raise_err(struct tcg_cpu *cpu, unsigned vec,
 typedef enum tcg_status (*tcg_exec_fn)(struct tcg_cpu *cpu, const struct insn *in);
 extern const tcg_exec_fn tcg_exec_table[OP__MAX];
 
+/* ---- exec-misc.c ---- */
+/* Fills out[] (up to max) with the CPUID leaves and feature bits the
+ * software CPU implements, for x86_cpu_build_cpuid(); returns the count. */
+unsigned tcg_cpuid_supported(struct x86_cpuid_entry *out, unsigned max);
+
 /* ---- cpu-exec.c ---- */
 /* Recomputes cpu->mode and cpu->cpl after CR0, EFER or CS changed. */
 void tcg_cpu_mode_changed(struct tcg_cpu *cpu);
@@ -165,5 +213,23 @@ enum tcg_status tcg_step(struct tcg_cpu *cpu);
 enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop);
 /* Code at guest-physical page gpa_page was written: drop its blocks. */
 void tcg_code_written(struct tcg_cpu *cpu, uint64_t gpa_page);
+
+/* ---- exec-system.c ---- (added by the core thread) */
+/* Loads segment register seg (enum x86_seg, not CS) with selector sel from
+ * the GDT/LDT with the protected-mode checks (SDM vol. 3, 5.5-5.6; real
+ * mode and vm86: base = sel << 4).  Faults leave the register unchanged. */
+enum tcg_status tcg_load_seg(struct tcg_cpu *cpu, unsigned seg, uint16_t sel);
+/* Far JMP (is_call false) or far CALL to sel:off: checks the code-segment
+ * descriptor (SDM vol. 3, 5.8.1-5.8.3; gates are #GP for now), for a call
+ * pushes CS and next_rip with op_size bytes each, then loads CS, sets rip
+ * (truncated to op_size) and refreshes the mode.  Returns TCG_JUMPED. */
+enum tcg_status tcg_far_jump(struct tcg_cpu *cpu, uint16_t sel, uint64_t off,
+                             bool is_call, unsigned op_size);
+/* IRET in protected mode and IA-32e mode (SDM vol. 2, IRET): same and
+ * outer privilege, no task return (NT) or vm86 yet.  Returns TCG_JUMPED. */
+enum tcg_status tcg_iret(struct tcg_cpu *cpu, unsigned op_size);
+/* Far RET: pops rip and CS (op_size bytes each), then imm more bytes of
+ * stack; same-privilege returns only for now.  Returns TCG_JUMPED. */
+enum tcg_status tcg_far_return(struct tcg_cpu *cpu, unsigned op_size, uint16_t imm);
 
 #endif

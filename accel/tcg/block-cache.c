@@ -1,0 +1,190 @@
+/*
+ * The decoded-block cache of the software CPU (DESIGN.md, "The software
+ * CPU", 2): runs of decoded instructions, each within one guest-physical
+ * page, looked up by the guest-physical address of their first byte and
+ * the mode they were decoded for.  Keying by physical address makes a
+ * change of CR3 or of the page tables harmless; the linear address
+ * (CS base + RIP) is translated through the TLB first, which also checks
+ * that the page may be executed.
+ *
+ * Self-modifying code: a page that holds blocks is marked TLB_CODE in the
+ * TLB, so a store to it leaves the fast path and calls tcg_code_written(),
+ * which drops every block of the page.  The block running at that moment
+ * is only marked dead (its instructions may still be in use by the
+ * handler) and the loop leaves it after the current instruction.
+ *
+ * The loop (cpu-exec.c) decodes the blocks and decides where they end;
+ * this file keeps and drops them.
+ *
+ * Threads: one cache per vCPU, used on that vCPU's thread only.  A store
+ * by another vCPU does not reach this cache (threaded TCG is later work).
+ */
+#include <string.h>
+#include <glib.h>
+
+#include "accel/tcg/tcg-cpu.h"
+#include "accel/tcg/tcg-internal.h"
+
+#define BC_HASH_BITS 12
+#define BC_HASH_SIZE (1u << BC_HASH_BITS)
+/* Past this many blocks the cache starts again from empty. */
+#define BC_MAX_BLOCKS 32768
+
+struct tcg_block_cache {
+    struct tcg_block *hash[BC_HASH_SIZE];
+    GHashTable *pages;          /* gpa >> 12 -> first block of the page */
+    struct tcg_block *current;  /* the block the loop is in, or NULL */
+    bool hit;                   /* current was written to: leave it */
+    unsigned nblocks;
+};
+
+static inline unsigned bc_hash(uint64_t gpa, enum cpu_mode mode)
+{
+    uint64_t h = (gpa ^ ((uint64_t)mode << 60)) * 0x9e3779b97f4a7c15ull;
+
+    return (unsigned)(h >> (64 - BC_HASH_BITS));
+}
+
+static inline gpointer page_key(uint64_t gpa)
+{
+    return GSIZE_TO_POINTER((gsize)(gpa >> 12));
+}
+
+struct tcg_block_cache *tcg_blocks_new(void)
+{
+    struct tcg_block_cache *bc = g_new0(struct tcg_block_cache, 1);
+
+    bc->pages = g_hash_table_new(g_direct_hash, g_direct_equal);
+    return bc;
+}
+
+static void drop_block(struct tcg_block_cache *bc, struct tcg_block *b)
+{
+    struct tcg_block **pp = &bc->hash[bc_hash(b->gpa, b->mode)];
+
+    while (*pp && *pp != b) {
+        pp = &(*pp)->hnext;
+    }
+    if (*pp) {
+        *pp = b->hnext;
+    }
+    bc->nblocks--;
+    if (b == bc->current) {
+        b->dead = true;
+        bc->hit = true;
+    } else {
+        g_free(b);
+    }
+}
+
+void tcg_blocks_flush(struct tcg_block_cache *bc)
+{
+    for (unsigned i = 0; i < BC_HASH_SIZE; i++) {
+        struct tcg_block *b = bc->hash[i], *next;
+
+        for (; b; b = next) {
+            next = b->hnext;
+            if (b == bc->current) {
+                b->dead = true;
+                bc->hit = true;
+            } else {
+                g_free(b);
+            }
+        }
+        bc->hash[i] = NULL;
+    }
+    g_hash_table_remove_all(bc->pages);
+    bc->nblocks = 0;
+}
+
+void tcg_blocks_free(struct tcg_block_cache *bc)
+{
+    if (!bc) {
+        return;
+    }
+    bc->current = NULL;
+    tcg_blocks_flush(bc);
+    g_hash_table_destroy(bc->pages);
+    g_free(bc);
+}
+
+bool tcg_blocks_page_has_code(struct tcg_block_cache *bc, uint64_t gpa_page)
+{
+    return g_hash_table_contains(bc->pages, page_key(gpa_page));
+}
+
+struct tcg_block *tcg_blocks_lookup(struct tcg_block_cache *bc, uint64_t gpa,
+                                    enum cpu_mode mode)
+{
+    struct tcg_block *b = bc->hash[bc_hash(gpa, mode)];
+
+    while (b && (b->gpa != gpa || b->mode != mode)) {
+        b = b->hnext;
+    }
+    return b;
+}
+
+void tcg_blocks_insert(struct tcg_cpu *cpu, struct tcg_block *b)
+{
+    struct tcg_block_cache *bc = cpu->blocks;
+    struct tcg_block **head;
+    gpointer key = page_key(b->gpa);
+
+    if (bc->nblocks >= BC_MAX_BLOCKS) {
+        tcg_blocks_flush(bc);
+        for (unsigned i = 0; i < TCG_TLB_SIZE; i++) {
+            cpu->tlb[i].perm &= ~TLB_CODE;
+        }
+    }
+    b->dead = false;
+    head = &bc->hash[bc_hash(b->gpa, b->mode)];
+    b->hnext = *head;
+    *head = b;
+    b->pnext = g_hash_table_lookup(bc->pages, key);
+    if (!b->pnext) {
+        /* The page becomes code: stores to it must now tell us. */
+        tcg_tlb_mark_code(cpu, b->gpa & ~0xfffull, true);
+    }
+    g_hash_table_insert(bc->pages, key, b);
+    bc->nblocks++;
+}
+
+void tcg_code_written(struct tcg_cpu *cpu, uint64_t gpa_page)
+{
+    struct tcg_block_cache *bc = cpu->blocks;
+    struct tcg_block *b, *next;
+    gpointer key = page_key(gpa_page);
+
+    if (bc) {
+        b = g_hash_table_lookup(bc->pages, key);
+        if (b) {
+            g_hash_table_remove(bc->pages, key);
+            for (; b; b = next) {
+                next = b->pnext;
+                drop_block(bc, b);
+            }
+        }
+    }
+    tcg_tlb_mark_code(cpu, gpa_page & ~0xfffull, false);
+}
+
+void tcg_blocks_enter(struct tcg_block_cache *bc, struct tcg_block *b)
+{
+    bc->current = b;
+    bc->hit = false;
+}
+
+void tcg_blocks_leave(struct tcg_block_cache *bc)
+{
+    struct tcg_block *b = bc->current;
+
+    bc->current = NULL;
+    if (b && b->dead) {
+        g_free(b);
+    }
+}
+
+bool *tcg_blocks_hit(struct tcg_block_cache *bc)
+{
+    return &bc->hit;
+}

@@ -1,0 +1,349 @@
+/*
+ * The dispatch loop of the software CPU: one instruction at a time
+ * (tcg_step: fetch through the MMU, decode, run) and the loop over cached
+ * blocks (tcg_run), which on its common path does one TLB lookup and one
+ * hash probe per block and one table call per instruction.  It decodes the
+ * blocks the cache keeps (block-cache.c) and marks exceptions raised by
+ * INT n/INT3/INTO/INT1 as traps for their delivery (exec-system.c).
+ *
+ * Threads: runs on the vCPU thread that owns the struct tcg_cpu.  The
+ * once-per-operation memory of the -d unimp log is the one piece of state
+ * shared by all vCPUs; its bits are only ever set, atomically.
+ */
+#include <string.h>
+#include <glib.h>
+
+#include "accel/tcg/tcg-cpu.h"
+#include "accel/tcg/tcg-internal.h"
+#include "arch/x86/disas.h"
+#include "system/cpus.h"
+#include "system/log.h"
+
+/* Instructions per block: short enough that a kick is seen soon. */
+#define BC_MAX_INSNS 64
+
+/* Operations already reported under -d unimp (one line per operation). */
+static uint8_t unimp_logged[OP__MAX];
+
+static inline bool canonical(uint64_t a)
+{
+    return (uint64_t)(((int64_t)(a << 16)) >> 16) == a;
+}
+
+static enum tcg_status unimplemented(struct tcg_cpu *cpu, const struct insn *in)
+{
+    unsigned op = in->op < OP__MAX ? in->op : OP_INVALID;
+
+    if (log_enabled(LOG_UNIMP) && !__atomic_exchange_n(&unimp_logged[op], 1, __ATOMIC_RELAXED)) {
+        char hex[3 * INSN_MAX_LEN + 1] = "";
+
+        for (unsigned i = 0; i < in->len && i < INSN_MAX_LEN; i++) {
+            g_snprintf(hex + 3 * i, 4, "%02x ", in->bytes[i]);
+        }
+        hyvm_log("tcg: %s is not implemented (bytes %sat rip 0x%llx): #UD\n",
+                 insn_op_name(op), hex, (unsigned long long)cpu->st.rip);
+    }
+    return tcg_raise(cpu, EXC_UD);
+}
+
+static inline uint64_t rip_after(const struct tcg_cpu *cpu, uint64_t rip, unsigned len)
+{
+    rip += len;
+    return cpu->mode == MODE_LONG64 ? rip : rip & 0xffffffffull;
+}
+
+/*
+ * Fetches and decodes the instruction at CS:RIP.  Bytes are read up to
+ * the end of the page (and of CS); only when the decoder asks for more is
+ * the next page touched, so a fault there names exactly the first byte
+ * that lies on it (SDM vol. 3, 4.7: CR2 is that linear address).
+ */
+static enum tcg_status fetch_decode(struct tcg_cpu *cpu, struct insn *in)
+{
+    uint8_t bytes[INSN_MAX_LEN];
+    uint64_t rip = cpu->st.rip, lin, lin2;
+    unsigned maxlen = INSN_MAX_LEN, have, chunk;
+    enum tcg_status st;
+
+    if (cpu->mode != MODE_LONG64) {
+        uint32_t limit = cpu->st.seg[S_CS].limit;
+
+        if (rip > limit) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        if (limit - rip + 1 < maxlen) {
+            maxlen = limit - rip + 1;
+        }
+    }
+    st = tcg_linear(cpu, S_CS, rip, 1, ACC_EXEC, &lin);
+    if (st != TCG_OK) {
+        return st;
+    }
+    chunk = 4096 - (lin & 0xfff);
+    have = chunk < maxlen ? chunk : maxlen;
+    st = tcg_read_lin(cpu, lin, bytes, have, ACC_EXEC);
+    if (st != TCG_OK) {
+        return st;
+    }
+    for (;;) {
+        size_t need = 0;
+        enum decode_status ds = x86_decode(in, bytes, have, cpu->mode, &need);
+
+        switch (ds) {
+        case DECODE_OK:
+            return TCG_OK;
+        case DECODE_UD:
+            return tcg_raise(cpu, EXC_UD);
+        case DECODE_TOO_LONG:
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        case DECODE_TRUNCATED:
+            break;
+        }
+        if (have >= maxlen) {
+            /* Past the CS limit or past 15 bytes. */
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        lin2 = lin + have;
+        if (cpu->mode != MODE_LONG64) {
+            lin2 &= 0xffffffffull;
+        } else if (!canonical(lin2)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        chunk = 4096 - (lin2 & 0xfff);
+        if (chunk > maxlen - have) {
+            chunk = maxlen - have;
+        }
+        st = tcg_read_lin(cpu, lin2, bytes + have, chunk, ACC_EXEC);
+        if (st != TCG_OK) {
+            return st;
+        }
+        have += chunk;
+    }
+}
+
+static inline enum tcg_status exec_insn(struct tcg_cpu *cpu, const struct insn *in)
+{
+    tcg_exec_fn fn = tcg_exec_table[in->op < OP__MAX ? in->op : OP_INVALID];
+
+    return fn ? fn(cpu, in) : unimplemented(cpu, in);
+}
+
+/* INT n, INT3 and INTO are traps that check the gate's DPL; INT1 is a trap only. */
+static unsigned soft_kind(const struct insn *in, const struct tcg_cpu *cpu)
+{
+    if (cpu->exc.has_error_code) {
+        return 0;       /* the instruction faulted (#GP in vm86, ...) */
+    }
+    switch (in->op) {
+    case OP_INT:
+    case OP_INT3:
+    case OP_INTO:
+        return 1;
+    case OP_INT1:
+        return 2;
+    default:
+        return 0;
+    }
+}
+
+/* What follows a handler: RIP moves on unless the handler set it or faulted. */
+static inline void retire(struct tcg_cpu *cpu, const struct insn *in, enum tcg_status st)
+{
+    if (st == TCG_EXCEPTION) {
+        cpu->exc.soft = soft_kind(in, cpu);
+        return;
+    }
+    if (st != TCG_JUMPED) {
+        cpu->st.rip = cpu->next_rip;
+    }
+    cpu->icount++;
+}
+
+enum tcg_status tcg_step(struct tcg_cpu *cpu)
+{
+    struct insn in;
+    enum tcg_status st = fetch_decode(cpu, &in);
+
+    if (st != TCG_OK) {
+        cpu->exc.soft = 0;
+        return st;
+    }
+    cpu->next_rip = rip_after(cpu, cpu->st.rip, in.len);
+    st = exec_insn(cpu, &in);
+    retire(cpu, &in, st);
+    return st;
+}
+
+/*
+ * Operations after which the next instruction is not simply the next one
+ * in the page, or is decoded or run differently: control transfers, and
+ * whatever changes the mode, the mapping, the interrupt state or faults
+ * by design.
+ */
+static bool ends_block(unsigned op)
+{
+    switch (op) {
+    case OP_JMP: case OP_JMP_FAR: case OP_JCC: case OP_JCXZ:
+    case OP_LOOP: case OP_LOOPE: case OP_LOOPNE:
+    case OP_CALL: case OP_CALL_FAR: case OP_RET: case OP_RET_FAR:
+    case OP_INT: case OP_INT3: case OP_INTO: case OP_INT1: case OP_IRET: case OP_BOUND:
+    case OP_SYSCALL: case OP_SYSRET: case OP_SYSENTER: case OP_SYSEXIT: case OP_RSM:
+    case OP_HLT: case OP_MOV_CR: case OP_LMSW: case OP_CLTS: case OP_WRMSR:
+    case OP_INVLPG: case OP_INVPCID: case OP_MOV_SREG: case OP_LSS:
+    case OP_POPF: case OP_STI: case OP_XSETBV: case OP_MWAIT:
+    case OP_UD0: case OP_UD1: case OP_UD2: case OP_INVALID: case OP_OTHER:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
+ * Decodes a block from host (the bytes of gpa up to the end of its page)
+ * and inserts it; NULL when not even the first instruction fits the page
+ * or decodes (tcg_step then runs it, or raises its fault).
+ */
+/* -d in_asm: the block as QEMU prints a translation block (pc = CS base + rip). */
+static void log_block(const struct tcg_block *b, const uint8_t *host, uint64_t pc)
+{
+    static const unsigned bits[] = { [MODE_REAL16] = 16, [MODE_PROT16] = 16,
+                                     [MODE_PROT32] = 32, [MODE_LONG64] = 64 };
+    g_autoptr(GString) out = g_string_new("----------------\nIN: \n");
+    size_t off = 0;
+
+    for (unsigned i = 0; i < b->n; i++) {
+        if (!x86_disas_one(out, host + off, b->insn[i].len, pc + off, bits[b->mode])) {
+            g_string_append_printf(out, "0x%08" G_GINT64_MODIFIER "x:  (%s, not known to "
+                                   "capstone)\n", pc + off, insn_op_name(b->insn[i].op));
+        }
+        off += b->insn[i].len;
+    }
+    hyvm_log("%s\n", out->str);
+}
+
+static struct tcg_block *build_block(struct tcg_cpu *cpu, uint64_t gpa, const uint8_t *host,
+                                     enum cpu_mode mode, uint64_t pc)
+{
+    size_t avail = 4096 - (gpa & 0xfff), pos = 0;
+    struct tcg_block *b;
+    unsigned n = 0;
+
+    b = g_malloc(sizeof(*b) + BC_MAX_INSNS * sizeof(struct insn));
+    while (n < BC_MAX_INSNS && pos < avail) {
+        size_t need = 0;
+        enum decode_status ds = x86_decode(&b->insn[n], host + pos, avail - pos, mode, &need);
+
+        /* Crossing the page, or faulting: left to tcg_step(). */
+        if (ds != DECODE_OK || b->insn[n].len == 0) {
+            break;
+        }
+        pos += b->insn[n].len;
+        if (ends_block(b->insn[n++].op)) {
+            break;
+        }
+    }
+    if (n == 0) {
+        g_free(b);
+        return NULL;
+    }
+    if (n < BC_MAX_INSNS) {
+        b = g_realloc(b, sizeof(*b) + n * sizeof(struct insn));
+    }
+    b->gpa = gpa;
+    b->n = n;
+    b->bytes = pos;
+    b->mode = mode;
+    tcg_blocks_insert(cpu, b);
+    if (log_enabled(LOG_IN_ASM)) {
+        log_block(b, host, pc);
+    }
+    return b;
+}
+
+/* Runs one block at rip; returns the status of its last instruction. */
+static enum tcg_status run_block(struct tcg_cpu *cpu, struct tcg_block *b, const bool *hit)
+{
+    const struct insn *in = b->insn, *end = b->insn + b->n;
+    /* A block never changes the mode before its last instruction. */
+    const uint64_t rip_mask = b->mode == MODE_LONG64 ? ~0ull : 0xffffffffull;
+    uint64_t rip = cpu->st.rip;
+    enum tcg_status st = TCG_OK;
+
+    if (log_enabled(LOG_EXEC)) {
+        const struct vcpu *v = cpu->vcpu;
+
+        hyvm_log("Trace %u: [%04x:%016llx] gpa %08llx, %u insns\n", v ? v->index : 0,
+                 cpu->st.seg[S_CS].selector, (unsigned long long)rip,
+                 (unsigned long long)b->gpa, b->n);
+    }
+    tcg_blocks_enter(cpu->blocks, b);
+    for (; in < end; in++) {
+        cpu->next_rip = (rip + in->len) & rip_mask;
+        st = exec_insn(cpu, in);
+        if (st != TCG_OK) {
+            break;
+        }
+        cpu->st.rip = rip = cpu->next_rip;
+        cpu->icount++;
+        if (*hit) {
+            break;      /* the block's page was written: decode it afresh */
+        }
+    }
+    if (st != TCG_OK) {
+        retire(cpu, in, st);
+    }
+    tcg_blocks_leave(cpu->blocks);
+    return st;
+}
+
+enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
+{
+    const bool *hit = tcg_blocks_hit(cpu->blocks);
+
+    while (!*stop) {
+        const struct x86_segment *cs = &cpu->st.seg[S_CS];
+        enum cpu_mode mode = cpu->mode;
+        uint64_t rip = cpu->st.rip, lin, gpa;
+        struct tcg_block *b = NULL;
+        enum tcg_status st;
+        uint8_t *host;
+
+        if (mode == MODE_LONG64) {
+            lin = rip;
+            if (!canonical(lin)) {
+                goto step;
+            }
+        } else {
+            if (rip > cs->limit) {
+                goto step;
+            }
+            lin = (cs->base + rip) & 0xffffffffull;
+        }
+        st = tcg_translate_exec(cpu, lin, &gpa, &host);
+        if (st != TCG_OK) {
+            cpu->exc.soft = 0;
+            return st;
+        }
+        if (!host) {
+            goto step;      /* code in MMIO: fetched through io_mmio each time */
+        }
+        b = tcg_blocks_lookup(cpu->blocks, gpa, mode);
+        if (!b) {
+            b = build_block(cpu, gpa, host, mode, lin);
+        }
+        if (!b || (mode != MODE_LONG64 && rip + b->bytes - 1 > cs->limit)) {
+            goto step;
+        }
+        st = run_block(cpu, b, hit);
+        if (st == TCG_OK || st == TCG_JUMPED) {
+            continue;
+        }
+        return st;
+step:
+        st = tcg_step(cpu);
+        if (st != TCG_OK && st != TCG_JUMPED) {
+            return st;
+        }
+    }
+    return TCG_STOP;
+}

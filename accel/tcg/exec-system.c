@@ -1,0 +1,1753 @@
+/*
+ * System instructions of the software CPU, as far as the test guests need
+ * them from their Multiboot entry (issue 5, item 4): port I/O through the
+ * shared dispatch, HLT, descriptor-table registers, segment loads with the
+ * protected-mode checks, far transfers to code segments, control and debug
+ * registers, the MSRs of long mode, the small 64-bit helpers (SWAPGS,
+ * RD/WR FS/GS base, XGETBV/XSETBV), and the delivery of exceptions and
+ * software interrupts through the IDT with IRET back (real, protected and
+ * IA-32e mode, #DF and shutdown).  Call gates, task gates and switches,
+ * vm86 and SYSCALL/SYSENTER come with part 2.
+ *
+ * Threads: handlers run on the vCPU thread that owns the struct tcg_cpu;
+ * device access takes the big lock around io_pio().
+ */
+#include <string.h>
+#include <x86intrin.h>
+
+#include "accel/tcg/tcg-cpu.h"
+#include "accel/tcg/tcg-internal.h"
+#include "system/log.h"
+#include "system/main-loop.h"
+#include "system/memory.h"
+
+#define SEL_RPL(s) ((s) & 3u)
+#define SEL_TI 4u
+#define SEL_ERR(s) ((uint32_t)((s) & 0xfffcu))
+
+/* Descriptor fields (SDM vol. 3, 3.4.5, figure 3-8). */
+#define DESC_TYPE(d) ((unsigned)((d) >> 40) & 0xfu)
+#define DESC_S(d) (((d) >> 44) & 1)
+#define DESC_DPL(d) ((unsigned)((d) >> 45) & 3u)
+#define DESC_P(d) (((d) >> 47) & 1)
+#define DESC_L(d) (((d) >> 53) & 1)
+#define DESC_DB(d) (((d) >> 54) & 1)
+
+#define TYPE_CODE 8u
+#define TYPE_CONFORMING 4u     /* code */
+#define TYPE_EXPDOWN 4u        /* data */
+#define TYPE_RW 2u             /* code: readable; data: writable */
+#define TYPE_ACCESSED 1u
+
+static inline uint64_t mask_of(unsigned size)
+{
+    return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+}
+
+static inline bool prot_mode(const struct tcg_cpu *cpu)
+{
+    return (cpu->st.cr0 & CR0_PE) && !(cpu->st.rflags & RFLAGS_VM);
+}
+
+static inline bool canonical(uint64_t a)
+{
+    return (uint64_t)(((int64_t)(a << 16)) >> 16) == a;
+}
+
+/* ---- mode ---- */
+
+void tcg_cpu_mode_changed(struct tcg_cpu *cpu)
+{
+    const struct x86_segment *cs = &cpu->st.seg[S_CS];
+    enum cpu_mode old = cpu->mode;
+
+    if (!(cpu->st.cr0 & CR0_PE)) {
+        cpu->mode = MODE_REAL16;
+        cpu->cpl = 0;
+        return;
+    }
+    if (cpu->st.rflags & RFLAGS_VM) {
+        cpu->mode = MODE_REAL16;
+        cpu->cpl = 3;
+        return;
+    }
+    /*
+     * CPL is CS.RPL once CS was loaded in protected mode (SDM vol. 3, 5.5);
+     * right after CR0.PE is set, CS still holds a real-mode selector and
+     * CPL stays 0 until the far jump.
+     */
+    if (old != MODE_REAL16 || cpu->cpl != 0) {
+        cpu->cpl = cs->selector & 3;
+    }
+    if ((cpu->st.efer & EFER_LMA) && cs->l) {
+        cpu->mode = MODE_LONG64;
+    } else {
+        cpu->mode = cs->db ? MODE_PROT32 : MODE_PROT16;
+    }
+}
+
+/* ---- descriptors ---- */
+
+/*
+ * Reads the 8-byte descriptor sel names from the GDT or LDT, and where it
+ * lies (for the accessed and busy bits).  Beyond the table: #GP(sel).
+ */
+static enum tcg_status read_desc(struct tcg_cpu *cpu, uint16_t sel, uint64_t *d,
+                                 uint64_t *addr)
+{
+    uint64_t base, limit;
+    unsigned idx = sel & ~7u;
+
+    if (sel & SEL_TI) {
+        const struct x86_segment *ldt = &cpu->st.seg[S_LDTR];
+
+        if (ldt->unusable || !ldt->present) {
+            return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+        }
+        base = ldt->base;
+        limit = ldt->limit;
+    } else {
+        base = cpu->st.gdt.base;
+        limit = cpu->st.gdt.limit;
+    }
+    if ((uint64_t)idx + 7 > limit) {
+        return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+    }
+    *addr = base + idx;
+    if (cpu->mode != MODE_LONG64) {
+        *addr &= 0xffffffffull;
+    }
+    return tcg_read_lin_sys(cpu, *addr, d, 8);
+}
+
+static void desc_to_seg(struct x86_segment *s, uint16_t sel, uint64_t d)
+{
+    uint32_t limit = (uint32_t)(d & 0xffff) | (uint32_t)(((d >> 48) & 0xf) << 16);
+
+    memset(s, 0, sizeof(*s));
+    s->selector = sel;
+    s->base = ((d >> 16) & 0xffffff) | (((d >> 56) & 0xff) << 24);
+    s->g = (d >> 55) & 1;
+    s->limit = s->g ? (limit << 12) | 0xfff : limit;
+    s->type = DESC_TYPE(d);
+    s->s = DESC_S(d);
+    s->dpl = DESC_DPL(d);
+    s->dpl_valid = true;
+    s->present = DESC_P(d);
+    s->avl = (d >> 52) & 1;
+    s->l = DESC_L(d);
+    s->db = DESC_DB(d);
+}
+
+/* SDM vol. 3, 3.4.5.1: the processor sets the accessed bit on a load. */
+static enum tcg_status set_accessed(struct tcg_cpu *cpu, uint64_t addr, uint64_t *d)
+{
+    uint8_t b;
+
+    if (*d & (1ull << 40)) {
+        return TCG_OK;
+    }
+    *d |= 1ull << 40;
+    b = (uint8_t)(*d >> 40);
+    return tcg_write_lin_sys(cpu, addr + 5, &b, 1);
+}
+
+static void real_mode_seg(struct tcg_cpu *cpu, unsigned seg, uint16_t sel)
+{
+    struct x86_segment *s = &cpu->st.seg[seg];
+
+    s->selector = sel;
+    s->base = (uint64_t)sel << 4;
+    if (cpu->st.rflags & RFLAGS_VM) {
+        /* Virtual-8086 mode: fixed 64 KiB read/write segments at DPL 3. */
+        s->limit = 0xffff;
+        s->type = seg == S_CS ? 0xb : 0x3;
+        s->s = s->present = true;
+        s->dpl = 3;
+        s->db = s->g = s->l = false;
+        s->unusable = false;
+    }
+}
+
+/* MOV to a segment register, POP, LDS and friends (SDM vol. 2, MOV; vol. 3, 5.6). */
+enum tcg_status tcg_load_seg(struct tcg_cpu *cpu, unsigned seg, uint16_t sel)
+{
+    struct x86_segment *s;
+    enum tcg_status st;
+    uint64_t d, addr;
+    unsigned dpl, type;
+
+    if (seg >= S_LDTR || seg == S_CS) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    s = &cpu->st.seg[seg];
+    if (!prot_mode(cpu)) {
+        real_mode_seg(cpu, seg, sel);
+        return TCG_OK;
+    }
+    if ((sel & ~3u) == 0) {
+        /* A null selector: #GP for SS except at CPL < 3 in 64-bit mode
+         * with RPL = CPL; else the register becomes unusable. */
+        if (seg == S_SS && (cpu->mode != MODE_LONG64 || cpu->cpl == 3 ||
+                            SEL_RPL(sel) != cpu->cpl)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        s->selector = sel;
+        s->unusable = true;
+        s->present = false;
+        if (cpu->mode != MODE_LONG64) {
+            s->base = 0;
+        }
+        if (seg == S_SS) {
+            s->dpl = cpu->cpl;
+        }
+        return TCG_OK;
+    }
+    st = read_desc(cpu, sel, &d, &addr);
+    if (st != TCG_OK) {
+        return st;
+    }
+    dpl = DESC_DPL(d);
+    type = DESC_TYPE(d);
+    if (seg == S_SS) {
+        if (SEL_RPL(sel) != cpu->cpl || !DESC_S(d) || (type & TYPE_CODE) ||
+            !(type & TYPE_RW) || dpl != cpu->cpl) {
+            return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+        }
+        if (!DESC_P(d)) {
+            return tcg_raise_err(cpu, EXC_SS, SEL_ERR(sel));
+        }
+    } else {
+        if (!DESC_S(d) || ((type & TYPE_CODE) && !(type & TYPE_RW))) {
+            return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+        }
+        /* Data and non-conforming code: max(CPL, RPL) <= DPL. */
+        if ((!(type & TYPE_CODE) || !(type & TYPE_CONFORMING)) &&
+            (SEL_RPL(sel) > dpl || cpu->cpl > dpl)) {
+            return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+        }
+        if (!DESC_P(d)) {
+            return tcg_raise_err(cpu, EXC_NP, SEL_ERR(sel));
+        }
+    }
+    st = set_accessed(cpu, addr, &d);
+    if (st != TCG_OK) {
+        return st;
+    }
+    /* In 64-bit mode too a selector load sets FS/GS base from the
+     * descriptor, zero-extended (SDM vol. 3, 3.4.4). */
+    desc_to_seg(s, sel, d);
+    return TCG_OK;
+}
+
+/*
+ * Checks a far transfer's target code segment (SDM vol. 3, 5.8.1 and 5.8.2)
+ * and returns its descriptor.  Call gates and task switches are part 2.
+ */
+static enum tcg_status check_code_seg(struct tcg_cpu *cpu, uint16_t sel, uint64_t *d,
+                                      uint64_t *addr, bool is_ret)
+{
+    enum tcg_status st;
+    unsigned dpl, type;
+
+    if ((sel & ~3u) == 0) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    st = read_desc(cpu, sel, d, addr);
+    if (st != TCG_OK) {
+        return st;
+    }
+    dpl = DESC_DPL(*d);
+    type = DESC_TYPE(*d);
+    if (!DESC_S(*d)) {
+        log_mask(LOG_UNIMP, "tcg: far transfer through a gate or TSS (selector 0x%x, "
+                 "type %u) is not implemented\n", sel, type);
+        return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+    }
+    if (!(type & TYPE_CODE)) {
+        return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+    }
+    if (is_ret) {
+        /* Same privilege only for now: RPL = CPL (5.8.6). */
+        if (SEL_RPL(sel) != cpu->cpl) {
+            log_mask(LOG_UNIMP, "tcg: far return to another privilege level\n");
+            return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+        }
+        if ((type & TYPE_CONFORMING) ? dpl > SEL_RPL(sel) : dpl != SEL_RPL(sel)) {
+            return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+        }
+    } else if (type & TYPE_CONFORMING) {
+        if (dpl > cpu->cpl) {
+            return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+        }
+    } else if (SEL_RPL(sel) > cpu->cpl || dpl != cpu->cpl) {
+        return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+    }
+    if (!DESC_P(*d)) {
+        return tcg_raise_err(cpu, EXC_NP, SEL_ERR(sel));
+    }
+    if ((cpu->st.efer & EFER_LMA) && DESC_L(*d) && DESC_DB(*d)) {
+        return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+    }
+    return TCG_OK;
+}
+
+/* The new rip must lie within the new CS limit, except in 64-bit code. */
+static bool rip_fits(bool is64, uint64_t rip, uint32_t limit)
+{
+    return is64 ? canonical(rip) : rip <= limit;
+}
+
+enum tcg_status tcg_far_jump(struct tcg_cpu *cpu, uint16_t sel, uint64_t off, bool is_call,
+                             unsigned op_size)
+{
+    struct x86_segment ncs;
+    enum tcg_status st;
+    uint64_t rip = off & mask_of(op_size);
+    uint64_t d, addr;
+
+    if (!prot_mode(cpu)) {
+        ncs = cpu->st.seg[S_CS];
+        ncs.selector = sel;
+        ncs.base = (uint64_t)sel << 4;
+        if (rip > ncs.limit) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+    } else {
+        bool is64;
+
+        st = check_code_seg(cpu, sel, &d, &addr, false);
+        if (st != TCG_OK) {
+            return st;
+        }
+        desc_to_seg(&ncs, (uint16_t)((sel & ~3u) | cpu->cpl), d);
+        ncs.type |= TYPE_ACCESSED;
+        is64 = (cpu->st.efer & EFER_LMA) && ncs.l;
+        if (!rip_fits(is64, rip, ncs.limit)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        st = set_accessed(cpu, addr, &d);
+        if (st != TCG_OK) {
+            return st;
+        }
+    }
+    if (is_call) {
+        /* Both pushes on the old stack before anything else changes. */
+        uint64_t old_sp = cpu->st.regs[R_ESP];
+
+        st = tcg_push(cpu, cpu->st.seg[S_CS].selector, op_size);
+        if (st == TCG_OK) {
+            st = tcg_push(cpu, cpu->next_rip, op_size);
+        }
+        if (st != TCG_OK) {
+            cpu->st.regs[R_ESP] = old_sp;
+            return st;
+        }
+    }
+    cpu->st.seg[S_CS] = ncs;
+    cpu->st.rip = rip;
+    tcg_cpu_mode_changed(cpu);
+    return TCG_JUMPED;
+}
+
+enum tcg_status tcg_far_return(struct tcg_cpu *cpu, unsigned op_size, uint16_t imm)
+{
+    unsigned asz = cpu->mode == MODE_LONG64 ? 8 : (cpu->st.seg[S_SS].db ? 4 : 2);
+    uint64_t sp = cpu->st.regs[R_ESP] & mask_of(asz);
+    uint64_t rip = 0, csel = 0, d, addr;
+    struct x86_segment ncs;
+    enum tcg_status st;
+
+    st = tcg_mem_read(cpu, S_SS, sp, &rip, op_size);
+    if (st == TCG_OK) {
+        st = tcg_mem_read(cpu, S_SS, (sp + op_size) & mask_of(asz), &csel, op_size);
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+    rip &= mask_of(op_size);
+    if (!prot_mode(cpu)) {
+        ncs = cpu->st.seg[S_CS];
+        ncs.selector = (uint16_t)csel;
+        ncs.base = (csel & 0xffff) << 4;
+        if (rip > ncs.limit) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+    } else {
+        st = check_code_seg(cpu, (uint16_t)csel, &d, &addr, true);
+        if (st != TCG_OK) {
+            return st;
+        }
+        desc_to_seg(&ncs, (uint16_t)csel, d);
+        if (!rip_fits((cpu->st.efer & EFER_LMA) && ncs.l, rip, ncs.limit)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        st = set_accessed(cpu, addr, &d);
+        if (st != TCG_OK) {
+            return st;
+        }
+        ncs.type |= TYPE_ACCESSED;
+    }
+    tcg_reg_write(cpu, R_ESP, asz, false, sp + 2ull * op_size + imm);
+    cpu->st.seg[S_CS] = ncs;
+    cpu->st.rip = rip;
+    tcg_cpu_mode_changed(cpu);
+    return TCG_JUMPED;
+}
+
+/* ---- control and debug registers ---- */
+
+/* CR0 bits that exist (SDM vol. 3, 2.5); the others are reserved. */
+#define CR0_VALID (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | \
+                   CR0_NW | CR0_CD | CR0_PG)
+#define CR4_VALID (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | \
+                   CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_UMIP | \
+                   CR4_FSGSBASE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP)
+
+enum tcg_status tcg_read_cr(struct tcg_cpu *cpu, unsigned n, uint64_t *val)
+{
+    switch (n) {
+    case 0:
+        *val = cpu->st.cr0;
+        return TCG_OK;
+    case 2:
+        *val = cpu->st.cr2;
+        return TCG_OK;
+    case 3:
+        *val = cpu->st.cr3;
+        return TCG_OK;
+    case 4:
+        *val = cpu->st.cr4;
+        return TCG_OK;
+    case 8:
+        *val = cpu->st.cr8 & 0xf;
+        return TCG_OK;
+    default:
+        return tcg_raise(cpu, EXC_UD);
+    }
+}
+
+static enum tcg_status write_cr0(struct tcg_cpu *cpu, uint64_t val)
+{
+    uint64_t old = cpu->st.cr0;
+
+    if (val & ~0xffffffffull) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    val = (val & CR0_VALID) | CR0_ET;     /* ET is fixed at 1 since the i486 */
+    if (((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD))) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    if ((val & CR0_PG) && !(old & CR0_PG) && (cpu->st.efer & EFER_LME)) {
+        /* Activating IA-32e mode (SDM vol. 3, 10.8.5): PAE must be on
+         * and CS.L clear. */
+        if (!(cpu->st.cr4 & CR4_PAE) || cpu->st.seg[S_CS].l) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        cpu->st.efer |= EFER_LMA;
+    } else if (!(val & CR0_PG) && (old & CR0_PG) && (cpu->st.efer & EFER_LMA)) {
+        /* Leaving IA-32e mode is only possible from compatibility mode. */
+        if (cpu->mode == MODE_LONG64) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        cpu->st.efer &= ~EFER_LMA;
+    }
+    cpu->st.cr0 = val;
+    if ((old ^ val) & (CR0_PG | CR0_PE | CR0_WP)) {
+        tcg_tlb_flush(cpu);
+    }
+    tcg_cpu_mode_changed(cpu);
+    return TCG_OK;
+}
+
+enum tcg_status tcg_write_cr(struct tcg_cpu *cpu, unsigned n, uint64_t val)
+{
+    switch (n) {
+    case 0:
+        return write_cr0(cpu, val);
+    case 2:
+        cpu->st.cr2 = val;
+        return TCG_OK;
+    case 3:
+        if (cpu->st.efer & EFER_LMA) {
+            if (val & ~((1ull << TCG_PHYS_BITS) - 1)) {
+                return tcg_raise_err(cpu, EXC_GP, 0);
+            }
+        } else {
+            val &= 0xffffffffull;
+        }
+        cpu->st.cr3 = val;
+        tcg_tlb_flush(cpu);
+        return TCG_OK;
+    case 4: {
+        uint64_t old = cpu->st.cr4;
+
+        if (val & ~CR4_VALID) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        if ((cpu->st.efer & EFER_LMA) && !(val & CR4_PAE)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        cpu->st.cr4 = val;
+        if ((old ^ val) & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP | CR4_SMAP | CR4_PCIDE)) {
+            tcg_tlb_flush(cpu);
+        }
+        return TCG_OK;
+    }
+    case 8:
+        if (val & ~0xfull) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        cpu->st.cr8 = val;
+        return TCG_OK;
+    default:
+        return tcg_raise(cpu, EXC_UD);
+    }
+}
+
+/*
+ * Debug registers (SDM vol. 3, 18.2): kept in the state, so a guest reads
+ * back what it wrote, but no breakpoint fires yet (logged under -d unimp
+ * when DR7 enables one).  DR4/DR5 alias DR6/DR7 unless CR4.DE.
+ */
+#define DR6_FIXED 0xffff0ff0ull
+#define DR7_FIXED 0x400ull
+
+enum tcg_status tcg_read_dr(struct tcg_cpu *cpu, unsigned n, uint64_t *val)
+{
+    if (n == 4 || n == 5) {
+        if (cpu->st.cr4 & CR4_DE) {
+            return tcg_raise(cpu, EXC_UD);
+        }
+        n += 2;
+    }
+    if (n > 7) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    *val = cpu->st.dr[n];
+    return TCG_OK;
+}
+
+enum tcg_status tcg_write_dr(struct tcg_cpu *cpu, unsigned n, uint64_t val)
+{
+    if (n == 4 || n == 5) {
+        if (cpu->st.cr4 & CR4_DE) {
+            return tcg_raise(cpu, EXC_UD);
+        }
+        n += 2;
+    }
+    if (n > 7) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    if (cpu->mode != MODE_LONG64) {
+        val &= 0xffffffffull;
+    }
+    if ((n == 6 || n == 7) && (val >> 32)) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    if (n == 6) {
+        val = (val & 0x1e00full) | DR6_FIXED;       /* B0-B3, BD, BS, BT, RTM */
+    } else if (n == 7) {
+        val = (val & ~0xd800ull & 0xffffffffull) | DR7_FIXED;
+        if (val & 0xff) {
+            log_mask(LOG_UNIMP, "tcg: DR7 0x%llx enables breakpoints, which do not fire "
+                     "yet\n", (unsigned long long)val);
+        }
+    }
+    cpu->st.dr[n] = val;
+    return TCG_OK;
+}
+
+/* ---- handlers ---- */
+
+static inline enum tcg_status need_cpl0(struct tcg_cpu *cpu)
+{
+    return cpu->cpl ? tcg_raise_err(cpu, EXC_GP, 0) : TCG_OK;
+}
+
+/*
+ * IN/OUT (SDM vol. 2): E4-E7 take the port as imm8, EC-EF in DX; bit 0 of
+ * the opcode picks byte or the operand size.  In protected mode with
+ * CPL > IOPL the TSS I/O bitmap decides; without a TSS model yet that is
+ * #GP(0).
+ */
+static enum tcg_status port_io(struct tcg_cpu *cpu, const struct insn *in, bool is_write)
+{
+    unsigned size = (in->opcode & 1) ? (in->op_size == 2 ? 2 : 4) : 1;
+    uint16_t port;
+    uint32_t val = 0;
+
+    if ((prot_mode(cpu) && cpu->cpl > ((cpu->st.rflags >> 12) & 3)) ||
+        (cpu->st.rflags & RFLAGS_VM)) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    if (in->opcode & 8) {
+        port = (uint16_t)cpu->st.regs[R_EDX];
+    } else {
+        port = 0;
+        for (unsigned i = 0; i < in->nops && i < 4; i++) {
+            if (in->ops[i].kind == OPK_IMM) {
+                port = in->ops[i].imm & 0xff;
+            }
+        }
+    }
+    if (is_write) {
+        val = (uint32_t)cpu->st.regs[R_EAX];
+    }
+    bql_lock();
+    io_pio(port, &val, size, is_write);
+    bql_unlock();
+    if (!is_write) {
+        tcg_reg_write(cpu, R_EAX, size, false, val);
+    }
+    return TCG_OK;
+}
+
+enum tcg_status exec_in(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return port_io(cpu, in, false);
+}
+
+enum tcg_status exec_out(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return port_io(cpu, in, true);
+}
+
+enum tcg_status exec_hlt(struct tcg_cpu *cpu, const struct insn *in)
+{
+    enum tcg_status st = need_cpl0(cpu);
+
+    return st == TCG_OK ? TCG_HALT : st;
+}
+
+/* LGDT/LIDT/SGDT/SIDT: limit, then a 24/32-bit base, or 64-bit in 64-bit mode. */
+static enum tcg_status dtable_load(struct tcg_cpu *cpu, const struct insn *in,
+                                   struct x86_dtable *t)
+{
+    uint64_t ea, base = 0;
+    uint16_t limit;
+    enum tcg_status st;
+    unsigned bsize = cpu->mode == MODE_LONG64 ? 8 : 4;
+
+    if (!in->has_mem) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    st = need_cpl0(cpu);
+    if (st != TCG_OK) {
+        return st;
+    }
+    ea = tcg_ea(cpu, in);
+    st = tcg_mem_read(cpu, in->mem.seg, ea, &limit, 2);
+    if (st == TCG_OK) {
+        st = tcg_mem_read(cpu, in->mem.seg, (ea + 2) & mask_of(in->addr_size), &base, bsize);
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+    if (bsize == 4 && in->op_size == 2) {
+        base &= 0xffffff;
+    }
+    if (bsize == 8 && !canonical(base)) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    t->base = base;
+    t->limit = limit;
+    return TCG_OK;
+}
+
+static enum tcg_status dtable_store(struct tcg_cpu *cpu, const struct insn *in,
+                                    const struct x86_dtable *t)
+{
+    uint64_t ea;
+    enum tcg_status st;
+    unsigned bsize = cpu->mode == MODE_LONG64 ? 8 : 4;
+
+    if (!in->has_mem) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    if ((cpu->st.cr4 & CR4_UMIP) && cpu->cpl) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    ea = tcg_ea(cpu, in);
+    st = tcg_mem_write(cpu, in->mem.seg, ea, &t->limit, 2);
+    if (st == TCG_OK) {
+        st = tcg_mem_write(cpu, in->mem.seg, (ea + 2) & mask_of(in->addr_size), &t->base,
+                           bsize);
+    }
+    return st;
+}
+
+enum tcg_status exec_lgdt(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return dtable_load(cpu, in, &cpu->st.gdt);
+}
+
+enum tcg_status exec_lidt(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return dtable_load(cpu, in, &cpu->st.idt);
+}
+
+enum tcg_status exec_sgdt(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return dtable_store(cpu, in, &cpu->st.gdt);
+}
+
+enum tcg_status exec_sidt(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return dtable_store(cpu, in, &cpu->st.idt);
+}
+
+/* The 16-byte system descriptors of IA-32e mode keep base bits 63:32 in
+ * the second quadword (SDM vol. 3, 8.2.3). */
+static enum tcg_status system_desc_load(struct tcg_cpu *cpu, uint16_t sel, unsigned want1,
+                                        unsigned want2, struct x86_segment *out,
+                                        uint64_t *addr)
+{
+    uint64_t d, hi = 0;
+    enum tcg_status st;
+    unsigned type;
+
+    if (sel & SEL_TI) {
+        return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+    }
+    st = read_desc(cpu, sel, &d, addr);
+    if (st != TCG_OK) {
+        return st;
+    }
+    type = DESC_TYPE(d);
+    if (DESC_S(d) || (type != want1 && type != want2)) {
+        return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+    }
+    if (!DESC_P(d)) {
+        return tcg_raise_err(cpu, EXC_NP, SEL_ERR(sel));
+    }
+    if (cpu->st.efer & EFER_LMA) {
+        if ((uint64_t)(sel & ~7u) + 15 > cpu->st.gdt.limit) {
+            return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+        }
+        st = tcg_read_lin_sys(cpu, *addr + 8, &hi, 8);
+        if (st != TCG_OK) {
+            return st;
+        }
+    }
+    desc_to_seg(out, sel, d);
+    out->base |= (hi & 0xffffffffull) << 32;
+    return TCG_OK;
+}
+
+/* The selector operand of LLDT/LTR/VERR...: a register or a word in memory. */
+static enum tcg_status read_sel_operand(struct tcg_cpu *cpu, const struct insn *in,
+                                        uint16_t *sel)
+{
+    uint64_t v = 0;
+    enum tcg_status st;
+
+    if (in->has_mem) {
+        st = tcg_mem_read(cpu, in->mem.seg, tcg_ea(cpu, in), &v, 2);
+    } else {
+        st = tcg_op_read(cpu, in, 0, &v);
+    }
+    *sel = (uint16_t)v;
+    return st;
+}
+
+enum tcg_status exec_lldt(struct tcg_cpu *cpu, const struct insn *in)
+{
+    struct x86_segment s;
+    enum tcg_status st;
+    uint16_t sel;
+    uint64_t addr;
+
+    if (!prot_mode(cpu)) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    st = need_cpl0(cpu);
+    if (st == TCG_OK) {
+        st = read_sel_operand(cpu, in, &sel);
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+    if ((sel & ~3u) == 0) {
+        cpu->st.seg[S_LDTR].selector = sel;
+        cpu->st.seg[S_LDTR].unusable = true;
+        return TCG_OK;
+    }
+    st = system_desc_load(cpu, sel, 2, 2, &s, &addr);
+    if (st == TCG_OK) {
+        cpu->st.seg[S_LDTR] = s;
+    }
+    return st;
+}
+
+enum tcg_status exec_ltr(struct tcg_cpu *cpu, const struct insn *in)
+{
+    struct x86_segment s;
+    enum tcg_status st;
+    uint16_t sel;
+    uint64_t addr;
+    uint8_t b;
+
+    if (!prot_mode(cpu)) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    st = need_cpl0(cpu);
+    if (st == TCG_OK) {
+        st = read_sel_operand(cpu, in, &sel);
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+    if ((sel & ~3u) == 0) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    /* An available 16-bit (1) or 32/64-bit (9) TSS; LTR marks it busy. */
+    st = system_desc_load(cpu, sel, 1, 9, &s, &addr);
+    if (st != TCG_OK) {
+        return st;
+    }
+    s.type |= 2;
+    b = (uint8_t)(s.type | (s.dpl << 5) | 0x80);
+    st = tcg_write_lin_sys(cpu, addr + 5, &b, 1);
+    if (st == TCG_OK) {
+        cpu->st.seg[S_TR] = s;
+    }
+    return st;
+}
+
+/* SLDT/STR/SMSW: a register gets the operand size, memory a word. */
+static enum tcg_status store_word_or_reg(struct tcg_cpu *cpu, const struct insn *in,
+                                         uint64_t v)
+{
+    if (in->has_mem) {
+        return tcg_mem_write(cpu, in->mem.seg, tcg_ea(cpu, in), &v, 2);
+    }
+    return tcg_op_write(cpu, in, 0, v);
+}
+
+enum tcg_status exec_sldt(struct tcg_cpu *cpu, const struct insn *in)
+{
+    if (!prot_mode(cpu)) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    if ((cpu->st.cr4 & CR4_UMIP) && cpu->cpl) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    return store_word_or_reg(cpu, in, cpu->st.seg[S_LDTR].selector);
+}
+
+enum tcg_status exec_str(struct tcg_cpu *cpu, const struct insn *in)
+{
+    if (!prot_mode(cpu)) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    if ((cpu->st.cr4 & CR4_UMIP) && cpu->cpl) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    return store_word_or_reg(cpu, in, cpu->st.seg[S_TR].selector);
+}
+
+enum tcg_status exec_smsw(struct tcg_cpu *cpu, const struct insn *in)
+{
+    if ((cpu->st.cr4 & CR4_UMIP) && cpu->cpl) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    return store_word_or_reg(cpu, in, cpu->st.cr0);
+}
+
+/* LMSW loads CR0 bits 3:0 but can set PE only, never clear it. */
+enum tcg_status exec_lmsw(struct tcg_cpu *cpu, const struct insn *in)
+{
+    enum tcg_status st = need_cpl0(cpu);
+    uint16_t v;
+
+    if (st == TCG_OK) {
+        st = read_sel_operand(cpu, in, &v);
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+    return write_cr0(cpu, (cpu->st.cr0 & ~0xeull) | (v & 0xf) | (cpu->st.cr0 & CR0_PE));
+}
+
+enum tcg_status exec_clts(struct tcg_cpu *cpu, const struct insn *in)
+{
+    enum tcg_status st = need_cpl0(cpu);
+
+    if (st == TCG_OK) {
+        cpu->st.cr0 &= ~CR0_TS;
+    }
+    return st;
+}
+
+/*
+ * MOV to/from CRn and DRn: the register operand is always 64 bits in
+ * 64-bit mode and 32 bits elsewhere, whatever the prefixes (SDM vol. 2,
+ * MOV-Move to/from Control Registers).  0F 20/21 read, 0F 22/23 write.
+ */
+static enum tcg_status mov_ctl(struct tcg_cpu *cpu, const struct insn *in, bool dr)
+{
+    unsigned size = cpu->mode == MODE_LONG64 ? 8 : 4;
+    const struct operand *gpr = NULL, *ctl = NULL;
+    enum tcg_status st = need_cpl0(cpu);
+    uint64_t v;
+
+    if (st != TCG_OK) {
+        return st;
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        if (in->ops[i].kind == OPK_REG) {
+            gpr = &in->ops[i];
+        } else if (in->ops[i].kind == (dr ? OPK_DREG : OPK_CREG)) {
+            ctl = &in->ops[i];
+        }
+    }
+    if (!gpr || !ctl) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    if (!(in->opcode & 2)) {
+        st = dr ? tcg_read_dr(cpu, ctl->reg, &v) : tcg_read_cr(cpu, ctl->reg, &v);
+        if (st == TCG_OK) {
+            tcg_reg_write(cpu, gpr->reg, size, false, v);
+        }
+        return st;
+    }
+    v = tcg_reg_read(cpu, gpr->reg, size, false);
+    return dr ? tcg_write_dr(cpu, ctl->reg, v) : tcg_write_cr(cpu, ctl->reg, v);
+}
+
+enum tcg_status exec_mov_cr(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return mov_ctl(cpu, in, false);
+}
+
+enum tcg_status exec_mov_dr(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return mov_ctl(cpu, in, true);
+}
+
+/* ---- MSRs ---- */
+
+/* EFER bits a guest may write: SCE, LME, NXE (LMA follows CR0.PG). */
+#define EFER_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
+
+static uint64_t guest_tsc(const struct tcg_cpu *cpu)
+{
+    return __rdtsc() + cpu->tsc_offset;
+}
+
+static enum tcg_status msr_read(struct tcg_cpu *cpu, uint32_t msr, uint64_t *v)
+{
+    switch (msr) {
+    case MSR_EFER: *v = cpu->st.efer; break;
+    case MSR_STAR: *v = cpu->msr_star; break;
+    case MSR_LSTAR: *v = cpu->msr_lstar; break;
+    case MSR_CSTAR: *v = cpu->msr_cstar; break;
+    case MSR_FMASK: *v = cpu->msr_fmask; break;
+    case MSR_FS_BASE: *v = cpu->st.seg[S_FS].base; break;
+    case MSR_GS_BASE: *v = cpu->st.seg[S_GS].base; break;
+    case MSR_KERNEL_GS_BASE: *v = cpu->msr_kernel_gs_base; break;
+    case MSR_TSC_AUX: *v = cpu->msr_tsc_aux; break;
+    case MSR_IA32_TSC: *v = guest_tsc(cpu); break;
+    case MSR_IA32_APICBASE: *v = cpu->st.apic_base; break;
+    case MSR_SYSENTER_CS: *v = cpu->msr_sysenter_cs; break;
+    case MSR_SYSENTER_ESP: *v = cpu->msr_sysenter_esp; break;
+    case MSR_SYSENTER_EIP: *v = cpu->msr_sysenter_eip; break;
+    default:
+        log_mask(LOG_UNIMP, "tcg: rdmsr 0x%x: unknown MSR, #GP\n", msr);
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    return TCG_OK;
+}
+
+static enum tcg_status msr_write(struct tcg_cpu *cpu, uint32_t msr, uint64_t v)
+{
+    switch (msr) {
+    case MSR_EFER: {
+        uint64_t old = cpu->st.efer;
+
+        if (v & ~(EFER_WRITABLE | EFER_LMA)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        /* LME may not change while paging is on (SDM vol. 3, 10.8.5). */
+        if ((cpu->st.cr0 & CR0_PG) && ((v ^ old) & EFER_LME)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        cpu->st.efer = (v & EFER_WRITABLE) | (old & EFER_LMA);
+        if ((old ^ cpu->st.efer) & EFER_NXE) {
+            tcg_tlb_flush(cpu);
+        }
+        tcg_cpu_mode_changed(cpu);
+        return TCG_OK;
+    }
+    case MSR_STAR: cpu->msr_star = v; return TCG_OK;
+    case MSR_LSTAR:
+    case MSR_CSTAR:
+    case MSR_FS_BASE:
+    case MSR_GS_BASE:
+    case MSR_KERNEL_GS_BASE:
+        if (!canonical(v)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        if (msr == MSR_LSTAR) {
+            cpu->msr_lstar = v;
+        } else if (msr == MSR_CSTAR) {
+            cpu->msr_cstar = v;
+        } else if (msr == MSR_FS_BASE) {
+            cpu->st.seg[S_FS].base = v;
+        } else if (msr == MSR_GS_BASE) {
+            cpu->st.seg[S_GS].base = v;
+        } else {
+            cpu->msr_kernel_gs_base = v;
+        }
+        return TCG_OK;
+    case MSR_FMASK: cpu->msr_fmask = v & 0xffffffffull; return TCG_OK;
+    case MSR_TSC_AUX: cpu->msr_tsc_aux = v & 0xffffffffull; return TCG_OK;
+    case MSR_IA32_TSC: cpu->tsc_offset = v - __rdtsc(); return TCG_OK;
+    case MSR_IA32_APICBASE:
+        /* Bits 7:0, 9 and 10 (x2APIC is not offered) and those above the
+         * physical width are reserved; the BSP bit is read-only. */
+        if (v & ~(((1ull << TCG_PHYS_BITS) - 1) & ~0x6ffull)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        cpu->st.apic_base = (v & ~MSR_IA32_APICBASE_BSP) |
+                            (cpu->st.apic_base & MSR_IA32_APICBASE_BSP);
+        return TCG_OK;
+    case MSR_SYSENTER_CS: cpu->msr_sysenter_cs = v & 0xffff; return TCG_OK;
+    case MSR_SYSENTER_ESP: cpu->msr_sysenter_esp = v; return TCG_OK;
+    case MSR_SYSENTER_EIP: cpu->msr_sysenter_eip = v; return TCG_OK;
+    default:
+        log_mask(LOG_UNIMP, "tcg: wrmsr 0x%x value 0x%llx: unknown MSR, #GP\n", msr,
+                 (unsigned long long)v);
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+}
+
+enum tcg_status exec_rdmsr(struct tcg_cpu *cpu, const struct insn *in)
+{
+    enum tcg_status st = need_cpl0(cpu);
+    uint64_t v = 0;
+
+    if (st == TCG_OK) {
+        st = msr_read(cpu, (uint32_t)cpu->st.regs[R_ECX], &v);
+    }
+    if (st == TCG_OK) {
+        cpu->st.regs[R_EAX] = v & 0xffffffffull;
+        cpu->st.regs[R_EDX] = v >> 32;
+    }
+    return st;
+}
+
+enum tcg_status exec_wrmsr(struct tcg_cpu *cpu, const struct insn *in)
+{
+    enum tcg_status st = need_cpl0(cpu);
+
+    if (st != TCG_OK) {
+        return st;
+    }
+    return msr_write(cpu, (uint32_t)cpu->st.regs[R_ECX],
+                     (cpu->st.regs[R_EAX] & 0xffffffffull) | (cpu->st.regs[R_EDX] << 32));
+}
+
+enum tcg_status exec_invlpg(struct tcg_cpu *cpu, const struct insn *in)
+{
+    enum tcg_status st = need_cpl0(cpu);
+    uint64_t lin, base;
+
+    if (!in->has_mem) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+    /* No segment checks: INVLPG never faults on its address. */
+    base = (cpu->mode != MODE_LONG64 || in->mem.seg == S_FS || in->mem.seg == S_GS)
+               ? cpu->st.seg[in->mem.seg % S__MAX].base : 0;
+    lin = base + tcg_ea(cpu, in);
+    if (cpu->mode != MODE_LONG64) {
+        lin &= 0xffffffffull;
+    }
+    tcg_tlb_flush_page(cpu, lin);
+    return TCG_OK;
+}
+
+/* WBINVD and INVD: no caches to write back or drop. */
+enum tcg_status exec_wbinvd(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return need_cpl0(cpu);
+}
+
+enum tcg_status exec_swapgs(struct tcg_cpu *cpu, const struct insn *in)
+{
+    uint64_t t;
+
+    if (cpu->mode != MODE_LONG64) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    if (cpu->cpl) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    t = cpu->st.seg[S_GS].base;
+    cpu->st.seg[S_GS].base = cpu->msr_kernel_gs_base;
+    cpu->msr_kernel_gs_base = t;
+    return TCG_OK;
+}
+
+/* RD/WR FS/GS BASE: 64-bit mode with CR4.FSGSBASE (SDM vol. 2). */
+static enum tcg_status fsgsbase(struct tcg_cpu *cpu, const struct insn *in, unsigned seg,
+                                bool wr)
+{
+    const struct operand *op = &in->ops[0];
+    unsigned size = in->op_size == 8 ? 8 : 4;
+
+    if (cpu->mode != MODE_LONG64 || !(cpu->st.cr4 & CR4_FSGSBASE) || op->kind != OPK_REG) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    if (wr) {
+        uint64_t v = tcg_reg_read(cpu, op->reg, size, false);
+
+        if (!canonical(v)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        cpu->st.seg[seg].base = v;
+    } else {
+        tcg_reg_write(cpu, op->reg, size, false, cpu->st.seg[seg].base);
+    }
+    return TCG_OK;
+}
+
+enum tcg_status exec_rdfsbase(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return fsgsbase(cpu, in, S_FS, false);
+}
+
+enum tcg_status exec_rdgsbase(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return fsgsbase(cpu, in, S_GS, false);
+}
+
+enum tcg_status exec_wrfsbase(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return fsgsbase(cpu, in, S_FS, true);
+}
+
+enum tcg_status exec_wrgsbase(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return fsgsbase(cpu, in, S_GS, true);
+}
+
+/* XCR0: x87 always, SSE and AVX state may be enabled (SDM vol. 1, 13.3). */
+#define XCR0_SUPPORTED 7ull
+
+enum tcg_status exec_xgetbv(struct tcg_cpu *cpu, const struct insn *in)
+{
+    if (!(cpu->st.cr4 & CR4_OSXSAVE)) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    if ((uint32_t)cpu->st.regs[R_ECX] != 0) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    cpu->st.regs[R_EAX] = (cpu->xcr0 | 1) & 0xffffffffull;
+    cpu->st.regs[R_EDX] = (cpu->xcr0 | 1) >> 32;
+    return TCG_OK;
+}
+
+enum tcg_status exec_xsetbv(struct tcg_cpu *cpu, const struct insn *in)
+{
+    uint64_t v = (cpu->st.regs[R_EAX] & 0xffffffffull) | (cpu->st.regs[R_EDX] << 32);
+    enum tcg_status st;
+
+    if (!(cpu->st.cr4 & CR4_OSXSAVE)) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    st = need_cpl0(cpu);
+    if (st != TCG_OK) {
+        return st;
+    }
+    if ((uint32_t)cpu->st.regs[R_ECX] != 0 || !(v & 1) || (v & ~XCR0_SUPPORTED) ||
+        ((v & 4) && !(v & 2))) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    cpu->xcr0 = v;
+    return TCG_OK;
+}
+
+/* STAC/CLAC: RFLAGS.AC at CPL 0 (SMAP, SDM vol. 2). */
+enum tcg_status exec_stac(struct tcg_cpu *cpu, const struct insn *in)
+{
+    enum tcg_status st = need_cpl0(cpu);
+
+    if (st == TCG_OK) {
+        cpu->st.rflags |= RFLAGS_AC;
+    }
+    return st;
+}
+
+enum tcg_status exec_clac(struct tcg_cpu *cpu, const struct insn *in)
+{
+    enum tcg_status st = need_cpl0(cpu);
+
+    if (st == TCG_OK) {
+        cpu->st.rflags &= ~RFLAGS_AC;
+    }
+    return st;
+}
+
+/* MOV Sreg, r/m16 and MOV r/m, Sreg (a register destination takes the
+ * zero-extended selector, memory a word). */
+enum tcg_status exec_mov_sreg(struct tcg_cpu *cpu, const struct insn *in)
+{
+    uint64_t v = 0;
+    enum tcg_status st;
+
+    if (in->ops[0].kind == OPK_SREG) {
+        if (in->has_mem) {
+            st = tcg_mem_read(cpu, in->mem.seg, tcg_ea(cpu, in), &v, 2);
+        } else {
+            st = tcg_op_read(cpu, in, 1, &v);
+        }
+        if (st != TCG_OK) {
+            return st;
+        }
+        if (in->ops[0].reg == S_CS || in->ops[0].reg >= S_LDTR) {
+            return tcg_raise(cpu, EXC_UD);
+        }
+        return tcg_load_seg(cpu, in->ops[0].reg, (uint16_t)v);
+    }
+    st = tcg_op_read(cpu, in, 1, &v);
+    if (st != TCG_OK) {
+        return st;
+    }
+    return store_word_or_reg(cpu, in, v);
+}
+
+/* LDS/LES/LFS/LGS/LSS: offset then selector from memory (SDM vol. 2, LDS). */
+static enum tcg_status load_far_ptr(struct tcg_cpu *cpu, const struct insn *in, unsigned seg)
+{
+    unsigned size = in->op_size;
+    uint64_t ea, off = 0;
+    uint16_t sel = 0;
+    enum tcg_status st;
+
+    if (!in->has_mem) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    ea = tcg_ea(cpu, in);
+    st = tcg_mem_read(cpu, in->mem.seg, ea, &off, size);
+    if (st == TCG_OK) {
+        st = tcg_mem_read(cpu, in->mem.seg, (ea + size) & mask_of(in->addr_size), &sel, 2);
+    }
+    if (st == TCG_OK) {
+        st = tcg_load_seg(cpu, seg, sel);
+    }
+    if (st == TCG_OK) {
+        tcg_reg_write(cpu, in->ops[0].reg, size, false, off);
+    }
+    return st;
+}
+
+enum tcg_status exec_lds(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return load_far_ptr(cpu, in, S_DS);
+}
+
+enum tcg_status exec_les(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return load_far_ptr(cpu, in, S_ES);
+}
+
+enum tcg_status exec_lfs(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return load_far_ptr(cpu, in, S_FS);
+}
+
+enum tcg_status exec_lgs(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return load_far_ptr(cpu, in, S_GS);
+}
+
+enum tcg_status exec_lss(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return load_far_ptr(cpu, in, S_SS);
+}
+
+/* ---- exception and interrupt delivery (SDM vol. 3, 6.12 and 6.14) ---- */
+
+#define RFLAGS_IOPL (3ull << 12)
+#define RFLAGS_NT (1ull << 14)
+#define RFLAGS_RF (1ull << 16)
+#define RFLAGS_VIF (1ull << 19)
+#define RFLAGS_VIP (1ull << 20)
+#define RFLAGS_ID (1ull << 21)
+
+/* The error code naming IDT entry vec (SDM vol. 3, 6.13, figure 6-7). */
+static inline uint32_t idt_err(unsigned vec, uint32_t ext)
+{
+    return (vec << 3) | 2 | ext;
+}
+
+/* Pushes size bytes at *sp (already in the new stack's address space). */
+static enum tcg_status push_lin(struct tcg_cpu *cpu, uint64_t base, uint64_t *sp,
+                                uint64_t mask, uint64_t v, unsigned size)
+{
+    uint64_t lin;
+
+    *sp = (*sp - size) & mask;
+    lin = base + *sp;
+    if (cpu->mode != MODE_LONG64 || !(cpu->st.efer & EFER_LMA)) {
+        lin &= 0xffffffffull;
+    }
+    return tcg_write_lin(cpu, lin, &v, size);
+}
+
+/* Real mode: the IVT's far pointer; FLAGS, CS, IP on the stack (6.x, 20.1.4). */
+static enum tcg_status deliver_real(struct tcg_cpu *cpu, unsigned vec, uint64_t ret)
+{
+    uint64_t sp = cpu->st.regs[R_ESP];
+    uint32_t ptr = 0;
+    enum tcg_status st;
+
+    if ((uint64_t)vec * 4 + 3 > cpu->st.idt.limit) {
+        return tcg_raise_err(cpu, EXC_GP, idt_err(vec, 0));
+    }
+    st = tcg_read_lin(cpu, (cpu->st.idt.base + vec * 4) & 0xffffffffull, &ptr, 4, ACC_READ);
+    if (st == TCG_OK) {
+        st = tcg_push(cpu, cpu->st.rflags & 0xffff, 2);
+    }
+    if (st == TCG_OK) {
+        st = tcg_push(cpu, cpu->st.seg[S_CS].selector, 2);
+    }
+    if (st == TCG_OK) {
+        st = tcg_push(cpu, ret & 0xffff, 2);
+    }
+    if (st != TCG_OK) {
+        cpu->st.regs[R_ESP] = sp;
+        return st;
+    }
+    cpu->st.rflags &= ~(RFLAGS_IF | RFLAGS_TF | RFLAGS_AC);
+    cpu->st.seg[S_CS].selector = ptr >> 16;
+    cpu->st.seg[S_CS].base = (uint64_t)(ptr >> 16) << 4;
+    cpu->st.rip = ptr & 0xffff;
+    return TCG_OK;
+}
+
+/* Reads the stack pointer for ring n from the TSS (7.2.1 and 8.7). */
+static enum tcg_status tss_stack(struct tcg_cpu *cpu, unsigned n, unsigned ist, uint64_t *sp,
+                                 uint16_t *ss, uint32_t ext)
+{
+    const struct x86_segment *tr = &cpu->st.seg[S_TR];
+    uint64_t off;
+    unsigned size;
+    enum tcg_status st;
+    uint64_t v = 0;
+    uint16_t sel = 0;
+
+    if (cpu->st.efer & EFER_LMA) {
+        off = ist ? 0x24 + (ist - 1) * 8 : 4 + n * 8;
+        size = 8;
+    } else if (tr->type & 8) {
+        off = 4 + n * 8;                /* 32-bit TSS: ESPn, then SSn */
+        size = 4;
+    } else {
+        off = 2 + n * 4;                /* 16-bit TSS: SPn, then SSn */
+        size = 2;
+    }
+    if (tr->unusable || off + size - 1 > tr->limit ||
+        (!(cpu->st.efer & EFER_LMA) && off + size + 1 > tr->limit)) {
+        return tcg_raise_err(cpu, EXC_TS, (tr->selector & 0xfffc) | ext);
+    }
+    st = tcg_read_lin_sys(cpu, tr->base + off, &v, size);
+    if (st == TCG_OK && !(cpu->st.efer & EFER_LMA)) {
+        st = tcg_read_lin_sys(cpu, tr->base + off + size, &sel, 2);
+    }
+    *sp = v;
+    *ss = sel;
+    return st;
+}
+
+/*
+ * Delivers exc through the IDT once.  Nothing changes unless it succeeds;
+ * a fault on the way is left in cpu->exc.  ext is the EXT bit of the error
+ * codes this delivery raises (an event not caused by INT n).
+ */
+static enum tcg_status deliver_once(struct tcg_cpu *cpu, const struct tcg_exception *e,
+                                    unsigned soft, uint32_t ext)
+{
+    const bool lma = cpu->st.efer & EFER_LMA;
+    const unsigned vec = e->vector;
+    const unsigned esize = lma ? 16 : 8;
+    uint64_t ret = soft ? cpu->next_rip : cpu->st.rip;
+    uint64_t g = 0, ghi = 0, cdesc, caddr, off, sp, ss_base = 0, sp_mask;
+    struct x86_segment ncs, nss = cpu->st.seg[S_SS];
+    unsigned type, gsize, new_cpl, old_cpl = cpu->cpl;
+    uint16_t sel, ss_sel = 0;
+    bool switch_stack;
+    enum tcg_status st;
+
+    if (!prot_mode(cpu)) {
+        if (cpu->st.rflags & RFLAGS_VM) {
+            log_mask(LOG_UNIMP, "tcg: interrupt delivery from vm86 mode is not implemented\n");
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        return deliver_real(cpu, vec, ret);
+    }
+    if ((uint64_t)vec * esize + esize - 1 > cpu->st.idt.limit) {
+        return tcg_raise_err(cpu, EXC_GP, idt_err(vec, ext));
+    }
+    st = tcg_read_lin_sys(cpu, cpu->st.idt.base + vec * esize, &g, 8);
+    if (st == TCG_OK && lma) {
+        st = tcg_read_lin_sys(cpu, cpu->st.idt.base + vec * esize + 8, &ghi, 8);
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+    type = (g >> 40) & 0x1f;            /* with the S bit, which must be 0 */
+    if (lma ? (type != 0xe && type != 0xf)
+            : (type != 0x6 && type != 0x7 && type != 0xe && type != 0xf)) {
+        if (type == 0x5) {
+            log_mask(LOG_UNIMP, "tcg: task gate in the IDT (vector %u) is not implemented\n",
+                     vec);
+        }
+        return tcg_raise_err(cpu, EXC_GP, idt_err(vec, ext));
+    }
+    if (soft == 1 && DESC_DPL(g) < cpu->cpl) {
+        return tcg_raise_err(cpu, EXC_GP, idt_err(vec, 0));
+    }
+    if (!DESC_P(g)) {
+        return tcg_raise_err(cpu, EXC_NP, idt_err(vec, ext));
+    }
+    gsize = lma ? 8 : (type & 8) ? 4 : 2;
+    sel = (g >> 16) & 0xffff;
+    off = (g & 0xffff) | (gsize > 2 ? ((g >> 48) & 0xffff) << 16 : 0) |
+          ((ghi & 0xffffffffull) << 32);
+
+    /* The handler's code segment (6.12.1.1). */
+    if ((sel & ~3u) == 0) {
+        return tcg_raise_err(cpu, EXC_GP, ext);
+    }
+    st = read_desc(cpu, sel, &cdesc, &caddr);
+    if (st != TCG_OK) {
+        cpu->exc.error_code |= ext;
+        return st;
+    }
+    if (!DESC_S(cdesc) || !(DESC_TYPE(cdesc) & TYPE_CODE) || DESC_DPL(cdesc) > cpu->cpl ||
+        (lma && (!DESC_L(cdesc) || DESC_DB(cdesc)))) {
+        return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel) | ext);
+    }
+    if (!DESC_P(cdesc)) {
+        return tcg_raise_err(cpu, EXC_NP, SEL_ERR(sel) | ext);
+    }
+    new_cpl = (DESC_TYPE(cdesc) & TYPE_CONFORMING) ? cpu->cpl : DESC_DPL(cdesc);
+    switch_stack = new_cpl < cpu->cpl || (lma && ((g >> 32) & 7) != 0);
+
+    /* The stack the handler runs on (6.12.1.1 and 6.14.4, 6.14.5). */
+    if (switch_stack) {
+        unsigned ist = lma ? (unsigned)((g >> 32) & 7) : 0;
+
+        st = tss_stack(cpu, new_cpl, ist, &sp, &ss_sel, ext);
+        if (st != TCG_OK) {
+            return st;
+        }
+        if (lma) {
+            /* IA-32e: SS becomes a null selector at the new CPL, RSP aligned. */
+            if (new_cpl == cpu->cpl) {
+                ss_sel = cpu->st.seg[S_SS].selector;
+            } else {
+                memset(&nss, 0, sizeof(nss));
+                ss_sel = new_cpl;
+                nss.selector = ss_sel;
+                nss.unusable = true;
+                nss.dpl = new_cpl;
+            }
+        } else {
+            uint64_t sdesc, saddr;
+
+            if ((ss_sel & ~3u) == 0) {
+                return tcg_raise_err(cpu, EXC_TS, ext);
+            }
+            st = read_desc(cpu, ss_sel, &sdesc, &saddr);
+            if (st != TCG_OK) {
+                return tcg_raise_err(cpu, EXC_TS, SEL_ERR(ss_sel) | ext);
+            }
+            if ((ss_sel & 3) != new_cpl || DESC_DPL(sdesc) != new_cpl || !DESC_S(sdesc) ||
+                (DESC_TYPE(sdesc) & TYPE_CODE) || !(DESC_TYPE(sdesc) & TYPE_RW)) {
+                return tcg_raise_err(cpu, EXC_TS, SEL_ERR(ss_sel) | ext);
+            }
+            if (!DESC_P(sdesc)) {
+                return tcg_raise_err(cpu, EXC_SS, SEL_ERR(ss_sel) | ext);
+            }
+            desc_to_seg(&nss, ss_sel, sdesc);
+        }
+    } else {
+        sp = cpu->st.regs[R_ESP];
+    }
+    if (lma) {
+        /* IA-32e mode aligns RSP to 16 bytes before the frame (6.14.2). */
+        sp_mask = ~0ull;
+        sp &= ~0xfull;
+        ss_base = 0;
+        if (!canonical(sp)) {
+            return tcg_raise_err(cpu, EXC_SS, ext);
+        }
+    } else {
+        sp_mask = nss.db ? 0xffffffffull : 0xffffull;
+        ss_base = nss.base;
+        sp &= sp_mask;
+    }
+
+    /* The frame: the pushes run at the handler's privilege. */
+    {
+        uint64_t old_sp = cpu->st.regs[R_ESP];
+        uint64_t flags = cpu->st.rflags;
+        uint64_t nsp = sp;
+        enum cpu_mode old_mode = cpu->mode;
+
+        cpu->cpl = new_cpl;
+        if (lma) {
+            cpu->mode = MODE_LONG64;    /* 64-bit addresses for the frame */
+        }
+        st = TCG_OK;
+        if (lma || switch_stack) {
+            if (lma || new_cpl < old_cpl) {
+                st = push_lin(cpu, ss_base, &nsp, sp_mask, cpu->st.seg[S_SS].selector, gsize);
+                if (st == TCG_OK) {
+                    st = push_lin(cpu, ss_base, &nsp, sp_mask, old_sp, gsize);
+                }
+            }
+        }
+        if (st == TCG_OK) {
+            st = push_lin(cpu, ss_base, &nsp, sp_mask, flags, gsize);
+        }
+        if (st == TCG_OK) {
+            st = push_lin(cpu, ss_base, &nsp, sp_mask, cpu->st.seg[S_CS].selector, gsize);
+        }
+        if (st == TCG_OK) {
+            st = push_lin(cpu, ss_base, &nsp, sp_mask, ret, gsize);
+        }
+        if (st == TCG_OK && e->has_error_code && !soft) {
+            st = push_lin(cpu, ss_base, &nsp, sp_mask, e->error_code, gsize);
+        }
+        cpu->mode = old_mode;
+        if (st == TCG_OK) {
+            st = set_accessed(cpu, caddr, &cdesc);
+        }
+        if (st != TCG_OK) {
+            cpu->cpl = old_cpl;
+            return st;
+        }
+        sp = nsp;
+    }
+
+    /* Commit. */
+    desc_to_seg(&ncs, (uint16_t)((sel & ~3u) | new_cpl), cdesc);
+    cpu->st.seg[S_CS] = ncs;
+    if (switch_stack) {
+        cpu->st.seg[S_SS] = nss;
+    }
+    if (lma || sp_mask == ~0ull) {
+        cpu->st.regs[R_ESP] = sp;
+    } else {
+        tcg_reg_write(cpu, R_ESP, nss.db ? 4 : 2, false, sp);
+    }
+    if (e->vector == EXC_PF && !soft) {
+        cpu->st.cr2 = e->cr2;
+    }
+    cpu->st.rflags &= ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
+    if (!(type & 1)) {
+        cpu->st.rflags &= ~RFLAGS_IF;   /* an interrupt gate, not a trap gate */
+    }
+    cpu->st.rip = lma ? off : off & (gsize == 2 ? 0xffffull : 0xffffffffull);
+    cpu->cpl = new_cpl;
+    tcg_cpu_mode_changed(cpu);
+    return TCG_OK;
+}
+
+/* Contributory exceptions and #PF decide when a second fault is #DF (6.15, table 6-5). */
+static bool makes_double_fault(unsigned first, unsigned second)
+{
+    bool c1 = first == EXC_DE || (first >= EXC_TS && first <= EXC_GP);
+    bool c2 = second == EXC_DE || (second >= EXC_TS && second <= EXC_GP);
+
+    return (c1 && c2) || (first == EXC_PF && (c2 || second == EXC_PF));
+}
+
+bool tcg_deliver_exception(struct tcg_cpu *cpu)
+{
+    struct tcg_exception cur = cpu->exc;
+    unsigned soft = cur.soft;
+    uint32_t ext = soft == 1 ? 0 : 1;
+
+    log_mask(LOG_INT, "tcg: exception %u%s, error code 0x%x, at %04x:%016llx\n", cur.vector,
+             soft ? " (software)" : "", cur.has_error_code ? cur.error_code : 0,
+             cpu->st.seg[S_CS].selector, (unsigned long long)cpu->st.rip);
+    for (unsigned tries = 0; tries < 3; tries++) {
+        struct tcg_exception next;
+
+        if (deliver_once(cpu, &cur, soft, ext) == TCG_OK) {
+            return true;
+        }
+        next = cpu->exc;
+        if (cur.vector == EXC_DF) {
+            break;      /* a fault while delivering #DF: shutdown */
+        }
+        if (makes_double_fault(cur.vector, next.vector)) {
+            next = (struct tcg_exception){ .vector = EXC_DF, .has_error_code = true };
+        }
+        log_mask(LOG_INT, "tcg: exception %u while delivering %u\n", next.vector, cur.vector);
+        cur = next;
+        soft = 0;
+        ext = 1;
+    }
+    cpu->exc = cur;
+    return false;
+}
+
+/* ---- IRET in protected mode and IA-32e mode ---- */
+
+enum tcg_status tcg_iret(struct tcg_cpu *cpu, unsigned op_size)
+{
+    const bool lma = cpu->st.efer & EFER_LMA;
+    const bool m64 = cpu->mode == MODE_LONG64;
+    unsigned asz = m64 ? 8 : (cpu->st.seg[S_SS].db ? 4 : 2);
+    uint64_t sp = cpu->st.regs[R_ESP] & mask_of(asz);
+    uint64_t rip = 0, csel = 0, fl = 0, nsp = 0, nss_sel = 0, d, addr, mask;
+    struct x86_segment ncs, nss = cpu->st.seg[S_SS];
+    unsigned rpl, cpl = cpu->cpl;
+    bool outer;
+    enum tcg_status st;
+
+    if (cpu->st.rflags & RFLAGS_NT) {
+        log_mask(LOG_UNIMP, "tcg: IRET with NT (task return) is not implemented\n");
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    st = tcg_mem_read(cpu, S_SS, sp, &rip, op_size);
+    if (st == TCG_OK) {
+        st = tcg_mem_read(cpu, S_SS, (sp + op_size) & mask_of(asz), &csel, op_size);
+    }
+    if (st == TCG_OK) {
+        st = tcg_mem_read(cpu, S_SS, (sp + 2 * op_size) & mask_of(asz), &fl, op_size);
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+    if ((fl & RFLAGS_VM) && !m64 && cpl == 0 && op_size == 4) {
+        log_mask(LOG_UNIMP, "tcg: IRET to vm86 mode is not implemented\n");
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    rip &= mask_of(op_size);
+    csel &= 0xffff;
+    rpl = csel & 3;
+    if ((csel & ~3u) == 0) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    st = read_desc(cpu, (uint16_t)csel, &d, &addr);
+    if (st != TCG_OK) {
+        return st;
+    }
+    if (!DESC_S(d) || !(DESC_TYPE(d) & TYPE_CODE) || rpl < cpl ||
+        ((DESC_TYPE(d) & TYPE_CONFORMING) ? DESC_DPL(d) > rpl : DESC_DPL(d) != rpl)) {
+        return tcg_raise_err(cpu, EXC_GP, SEL_ERR(csel));
+    }
+    if (!DESC_P(d)) {
+        return tcg_raise_err(cpu, EXC_NP, SEL_ERR(csel));
+    }
+    desc_to_seg(&ncs, (uint16_t)csel, d);
+    outer = rpl > cpl;
+    /* 64-bit mode always pops SS:RSP; elsewhere only on a return outward. */
+    if (outer || m64) {
+        st = tcg_mem_read(cpu, S_SS, (sp + 3 * op_size) & mask_of(asz), &nsp, op_size);
+        if (st == TCG_OK) {
+            st = tcg_mem_read(cpu, S_SS, (sp + 4 * op_size) & mask_of(asz), &nss_sel, op_size);
+        }
+        if (st != TCG_OK) {
+            return st;
+        }
+        nss_sel &= 0xffff;
+        if ((nss_sel & ~3u) == 0) {
+            /* A null SS only for 64-bit code at CPL < 3 (SDM vol. 2, IRET). */
+            if (!lma || !ncs.l || rpl == 3 || (nss_sel & 3) != rpl) {
+                return tcg_raise_err(cpu, EXC_GP, 0);
+            }
+            memset(&nss, 0, sizeof(nss));
+            nss.selector = (uint16_t)nss_sel;
+            nss.unusable = true;
+            nss.dpl = rpl;
+        } else {
+            uint64_t sd, sa;
+
+            st = read_desc(cpu, (uint16_t)nss_sel, &sd, &sa);
+            if (st != TCG_OK) {
+                return st;
+            }
+            if ((nss_sel & 3) != rpl || DESC_DPL(sd) != rpl || !DESC_S(sd) ||
+                (DESC_TYPE(sd) & TYPE_CODE) || !(DESC_TYPE(sd) & TYPE_RW)) {
+                return tcg_raise_err(cpu, EXC_GP, SEL_ERR(nss_sel));
+            }
+            if (!DESC_P(sd)) {
+                return tcg_raise_err(cpu, EXC_SS, SEL_ERR(nss_sel));
+            }
+            st = set_accessed(cpu, sa, &sd);
+            if (st != TCG_OK) {
+                return st;
+            }
+            desc_to_seg(&nss, (uint16_t)nss_sel, sd);
+        }
+    }
+    if (!((lma && ncs.l) ? canonical(rip) : rip <= ncs.limit)) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    st = set_accessed(cpu, addr, &d);
+    if (st != TCG_OK) {
+        return st;
+    }
+
+    /* RFLAGS: IOPL only at CPL 0, IF only with CPL <= IOPL (SDM vol. 2, IRET). */
+    mask = RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_TF |
+           RFLAGS_DF | RFLAGS_OF | RFLAGS_NT;
+    if (op_size >= 4) {
+        mask |= RFLAGS_RF | RFLAGS_AC | RFLAGS_ID;
+        if (cpl == 0) {
+            mask |= RFLAGS_VIF | RFLAGS_VIP;
+        }
+    }
+    if (cpl == 0) {
+        mask |= RFLAGS_IOPL;
+    }
+    if (cpl <= ((cpu->st.rflags & RFLAGS_IOPL) >> 12)) {
+        mask |= RFLAGS_IF;
+    }
+    if (op_size == 2) {
+        mask &= 0xffff;
+    }
+    cpu->st.rflags = (cpu->st.rflags & ~mask) | (fl & mask) | RFLAGS_FIXED;
+
+    cpu->st.seg[S_CS] = ncs;
+    if (outer || m64) {
+        cpu->st.seg[S_SS] = nss;
+        if (m64 || (lma && ncs.l)) {
+            cpu->st.regs[R_ESP] = nsp;
+        } else {
+            tcg_reg_write(cpu, R_ESP, nss.db ? 4 : 2, false, nsp);
+        }
+    } else {
+        tcg_reg_write(cpu, R_ESP, asz, false, sp + 3ull * op_size);
+    }
+    cpu->st.rip = rip;
+    cpu->cpl = rpl;
+    if (outer) {
+        /* Data segments the new CPL may not use become null (SDM vol. 2, IRET). */
+        static const unsigned segs[] = { S_ES, S_DS, S_FS, S_GS };
+
+        for (unsigned i = 0; i < G_N_ELEMENTS(segs); i++) {
+            struct x86_segment *s = &cpu->st.seg[segs[i]];
+
+            if (!s->unusable && (!(s->type & TYPE_CODE) || !(s->type & TYPE_CONFORMING)) &&
+                s->dpl < rpl) {
+                s->selector = 0;
+                s->unusable = true;
+            }
+        }
+    }
+    tcg_cpu_mode_changed(cpu);
+    return TCG_JUMPED;
+}

@@ -1,0 +1,110 @@
+/*
+ * What the core files of the software CPU (mmu.c, operand.c, cpu-exec.c,
+ * block-cache.c, exec-system.c, tcg.c) share beyond tcg-cpu.h.  Owned by
+ * the core thread; the executor families use tcg-cpu.h only.
+ *
+ * Threads: all of it works on one struct tcg_cpu, on its vCPU thread.
+ */
+#ifndef HYVM_TCG_INTERNAL_H
+#define HYVM_TCG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "accel/tcg/tcg-cpu.h"
+
+/* The physical-address width the software CPU implements (QEMU's TCG
+ * default); paging-structure bits above it are reserved (SDM vol. 3, 4.1.4). */
+#define TCG_PHYS_BITS 40
+
+/*
+ * A TLB entry bit beside TLB_W/U/X: the page holds decoded blocks, so a
+ * write through this entry takes the slow path, which tells the block
+ * cache (self-modifying code).
+ */
+#define TLB_CODE 0x80
+
+#define RFLAGS_AC (1ull << 18)
+#define RFLAGS_VM (1ull << 17)
+
+#define MSR_IA32_TSC 0x10
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_FMASK 0xc0000084
+#define MSR_FS_BASE 0xc0000100
+#define MSR_GS_BASE 0xc0000101
+#define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_TSC_AUX 0xc0000103
+#define MSR_SYSENTER_CS 0x174
+#define MSR_SYSENTER_ESP 0x175
+#define MSR_SYSENTER_EIP 0x176
+
+/* ---- mmu.c ---- */
+/*
+ * Implicit supervisor accesses (descriptor tables, SDM vol. 3, 4.6): the
+ * CPL does not make them user accesses.
+ */
+enum tcg_status tcg_read_lin_sys(struct tcg_cpu *cpu, uint64_t lin, void *buf, unsigned size);
+enum tcg_status tcg_write_lin_sys(struct tcg_cpu *cpu, uint64_t lin, const void *buf,
+                                  unsigned size);
+/*
+ * Translates the linear address of an instruction fetch: on success *gpa
+ * is the guest-physical address and *host the host address of that byte,
+ * or NULL when the page is not RAM.
+ */
+enum tcg_status tcg_translate_exec(struct tcg_cpu *cpu, uint64_t lin, uint64_t *gpa,
+                                   uint8_t **host);
+/* Sets or clears TLB_CODE on every entry that maps gpa_page. */
+void tcg_tlb_mark_code(struct tcg_cpu *cpu, uint64_t gpa_page, bool code);
+
+/* ---- block-cache.c ---- */
+/*
+ * A decoded run of instructions within one guest-physical page, ended by a
+ * control transfer, an instruction that changes the mode or the mapping,
+ * or the end of the page.  An instruction that crosses the page is never
+ * in a block: tcg_step() runs it.
+ */
+struct tcg_block {
+    uint64_t gpa;               /* of the first instruction */
+    struct tcg_block *hnext;    /* lookup chain */
+    struct tcg_block *pnext;    /* blocks of the same page */
+    uint32_t bytes;             /* length of the run in bytes */
+    uint16_t n;                 /* instructions */
+    uint8_t mode;               /* enum cpu_mode it was decoded for */
+    bool dead;                  /* invalidated while running: freed on leave */
+    struct insn insn[];
+};
+
+/* The block at gpa for mode, or NULL. */
+struct tcg_block *tcg_blocks_lookup(struct tcg_block_cache *bc, uint64_t gpa, enum cpu_mode mode);
+/* Adds a block decoded by the loop (cpu-exec.c); its page becomes code. */
+void tcg_blocks_insert(struct tcg_cpu *cpu, struct tcg_block *b);
+/*
+ * The block the loop runs: a write into its page (tcg_code_written) sets
+ * *tcg_blocks_hit(bc) so the loop leaves it after the current instruction,
+ * and leaving frees it if it was dropped meanwhile.
+ */
+void tcg_blocks_enter(struct tcg_block_cache *bc, struct tcg_block *b);
+void tcg_blocks_leave(struct tcg_block_cache *bc);
+bool *tcg_blocks_hit(struct tcg_block_cache *bc);
+
+struct tcg_block_cache *tcg_blocks_new(void);
+void tcg_blocks_free(struct tcg_block_cache *bc);
+/* Drops every block (mode or mapping changes that outlive the TLB). */
+void tcg_blocks_flush(struct tcg_block_cache *bc);
+bool tcg_blocks_page_has_code(struct tcg_block_cache *bc, uint64_t gpa_page);
+
+/* ---- exec-system.c ---- */
+/*
+ * Delivers cpu->exc through the IDT (or the real-mode IVT), escalating to
+ * #DF as SDM vol. 3, 6.15 says; false when the CPU shuts down (a fault
+ * while delivering #DF: a triple fault), with cpu->exc the last fault.
+ */
+bool tcg_deliver_exception(struct tcg_cpu *cpu);
+enum tcg_status tcg_read_cr(struct tcg_cpu *cpu, unsigned n, uint64_t *val);
+enum tcg_status tcg_write_cr(struct tcg_cpu *cpu, unsigned n, uint64_t val);
+enum tcg_status tcg_read_dr(struct tcg_cpu *cpu, unsigned n, uint64_t *val);
+enum tcg_status tcg_write_dr(struct tcg_cpu *cpu, unsigned n, uint64_t val);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * The software CPU as an accelerator ("-accel tcg"): struct accel_ops over
+ * the interpreter of accel/tcg/.  Guest RAM needs no registration (the MMU
+ * finds it through ram_hva()); a kick sets a flag the dispatch loop reads
+ * between blocks.
+ *
+ * Exceptions are delivered through the IDT (exec-system.c); one that
+ * cannot be, even as #DF, ends the run as a triple fault does under KVM,
+ * with the registers printed.  There are no external interrupts yet:
+ * set_irq does nothing (no guest of part 1 enables interrupts), and
+ * application processors stay in wait-for-SIPI, since there is no LAPIC
+ * to send one.
+ *
+ * Threads: init, add_ram and vcpu_init on the main thread at start-up;
+ * vcpu_run on the vCPU's thread; get/set_state with the vCPU parked (or,
+ * for "info registers", racing benignly with it); vcpu_kick from any thread.
+ */
+#include <string.h>
+
+#include "accel/accel.h"
+#include "accel/tcg/tcg-cpu.h"
+#include "accel/tcg/tcg-internal.h"
+#include "arch/x86/cpu.h"
+#include "system/cpus.h"
+#include "system/error.h"
+#include "system/main-loop.h"
+
+struct tcg_vcpu {
+    struct tcg_cpu cpu;
+    volatile bool kick;         /* set by vcpu_kick, read by the loop */
+    bool halted;                /* HLT, or an AP waiting for a SIPI */
+    bool shutdown;              /* reported an exception: stopped until reset */
+};
+
+static int tcg_probe(const struct accel_host_facts *host, bool strict, char **why)
+{
+    return 0;   /* the interpreter runs anywhere */
+}
+
+static int tcg_init(struct machine *m, GError **errp)
+{
+    return 0;
+}
+
+static int tcg_add_ram(uint64_t gpa, uint64_t size, void *hva, GError **errp)
+{
+    return 0;
+}
+
+/* Loads st and recomputes everything derived from it. */
+static void tcg_load_state(struct tcg_vcpu *p, const struct x86_cpu_state *st)
+{
+    struct tcg_cpu *cpu = &p->cpu;
+
+    cpu->st = *st;
+    cpu->st.rflags |= RFLAGS_FIXED;
+    /* Derive the CPL from CS rather than from the previous mode. */
+    cpu->mode = MODE_PROT32;
+    cpu->cpl = 0;
+    tcg_cpu_mode_changed(cpu);
+    tcg_tlb_flush(cpu);
+    tcg_blocks_flush(cpu->blocks);
+}
+
+static int tcg_vcpu_init(struct vcpu *vcpu, GError **errp)
+{
+    struct tcg_vcpu *p = g_new0(struct tcg_vcpu, 1);
+    struct x86_cpu_state st;
+
+    p->cpu.vcpu = vcpu;
+    p->cpu.blocks = tcg_blocks_new();
+    x86_cpu_state_reset(&st, vcpu->index == 0);
+    tcg_load_state(p, &st);
+    p->halted = vcpu->index != 0;
+    vcpu->accel_priv = p;
+    return 0;
+}
+
+static const char *const exc_names[32] = {
+    [EXC_DE] = "#DE", [EXC_DB] = "#DB", [EXC_NMI] = "NMI", [EXC_BP] = "#BP",
+    [EXC_OF] = "#OF", [EXC_BR] = "#BR", [EXC_UD] = "#UD", [EXC_NM] = "#NM",
+    [EXC_DF] = "#DF", [EXC_TS] = "#TS", [EXC_NP] = "#NP", [EXC_SS] = "#SS",
+    [EXC_GP] = "#GP", [EXC_PF] = "#PF", [EXC_MF] = "#MF", [EXC_AC] = "#AC",
+    [EXC_MC] = "#MC", [EXC_XM] = "#XM",
+};
+
+/*
+ * A fault while delivering #DF shuts the CPU down (SDM vol. 3, 6.15,
+ * interrupt 8): reported like KVM's triple fault, naming the exception
+ * that started it.
+ */
+static void tcg_report_triple_fault(struct vcpu *vcpu, struct tcg_cpu *cpu,
+                                    const struct tcg_exception *first, uint64_t rip)
+{
+    const char *name = first->vector < 32 && exc_names[first->vector]
+                           ? exc_names[first->vector] : "exception";
+    g_autofree char *err = NULL;
+
+    if (first->has_error_code) {
+        err = g_strdup_printf(" (error code 0x%x)", first->error_code);
+    }
+    bql_lock();
+    error_report("vCPU %u: guest triple fault (%s%s, vector %u, at %04x:%016llx could not "
+                 "be delivered)", vcpu->index, name, err ? err : "", first->vector,
+                 cpu->st.seg[S_CS].selector, (unsigned long long)rip);
+    x86_cpu_state_dump(&cpu->st, stderr);
+    bql_unlock();
+}
+
+static enum vcpu_exit tcg_vcpu_run(struct vcpu *vcpu)
+{
+    struct tcg_vcpu *p = vcpu->accel_priv;
+    enum tcg_status st;
+
+    if (p->kick) {
+        p->kick = false;
+        return VCPU_EXIT_KICKED;
+    }
+    if (p->halted || p->shutdown) {
+        return VCPU_EXIT_HALTED;    /* nothing can wake it before interrupts exist */
+    }
+    for (;;) {
+        struct tcg_exception first;
+        uint64_t rip;
+
+        st = tcg_run(&p->cpu, &p->kick);
+        if (st != TCG_EXCEPTION) {
+            break;
+        }
+        first = p->cpu.exc;
+        rip = p->cpu.st.rip;
+        if (!tcg_deliver_exception(&p->cpu)) {
+            tcg_report_triple_fault(vcpu, &p->cpu, &first, rip);
+            p->shutdown = true;     /* like a CPU in shutdown: once, until reset */
+            return VCPU_EXIT_SHUTDOWN;
+        }
+    }
+    switch (st) {
+    case TCG_HALT:
+        p->halted = true;
+        return VCPU_EXIT_HALTED;
+    default:
+        p->kick = false;
+        return VCPU_EXIT_KICKED;
+    }
+}
+
+static void tcg_vcpu_kick(struct vcpu *vcpu)
+{
+    struct tcg_vcpu *p = vcpu->accel_priv;
+
+    if (p) {
+        __atomic_store_n(&p->kick, true, __ATOMIC_RELEASE);
+    }
+}
+
+static int tcg_get_state(struct vcpu *vcpu, struct x86_cpu_state *st)
+{
+    struct tcg_vcpu *p = vcpu->accel_priv;
+
+    *st = p->cpu.st;
+    st->halted = p->halted;
+    return 0;
+}
+
+static int tcg_set_state(struct vcpu *vcpu, const struct x86_cpu_state *st)
+{
+    struct tcg_vcpu *p = vcpu->accel_priv;
+
+    tcg_load_state(p, st);
+    p->halted = st->halted;
+    p->shutdown = false;
+    return 0;
+}
+
+/* No interrupt controller model under the software CPU yet (part 2). */
+static void tcg_set_irq(unsigned gsi, int level)
+{
+}
+
+static void tcg_vcpu_destroy(struct vcpu *vcpu)
+{
+    struct tcg_vcpu *p = vcpu->accel_priv;
+
+    if (!p) {
+        return;
+    }
+    tcg_blocks_free(p->cpu.blocks);
+    g_free(p);
+    vcpu->accel_priv = NULL;
+}
+
+const struct accel_ops accel_tcg_ops = {
+    .name = "tcg",
+    .desc = "the software CPU (an x86-64 interpreter)",
+    .probe = tcg_probe,
+    .init = tcg_init,
+    .add_ram = tcg_add_ram,
+    .vcpu_init = tcg_vcpu_init,
+    .vcpu_run = tcg_vcpu_run,
+    .vcpu_kick = tcg_vcpu_kick,
+    .get_state = tcg_get_state,
+    .set_state = tcg_set_state,
+    .set_irq = tcg_set_irq,
+    .vcpu_destroy = tcg_vcpu_destroy,
+};
