@@ -200,43 +200,50 @@ static JsonNode *qmp_query_hotpluggable_cpus(JsonObject *args, GError **errp)
     return json_node_init_array(json_node_alloc(), list);
 }
 
-/* MachineInfo of each type (aliases fold into their target), in QEMU's
+/* MachineInfo of t, with the name of its alias if it has one, in QEMU's
  * member order. */
+static void machine_info_add(JsonArray *list, const struct machine_type *t)
+{
+    const struct machine_type *a;
+    const char *alias = NULL;
+    JsonObject *o = json_object_new();
+
+    for (unsigned k = 0; (a = machine_type_at(k)); k++) {
+        if (a->alias && !strcmp(a->alias, t->name)) {
+            alias = a->name;
+        }
+    }
+    json_object_set_boolean_member(o, "hotpluggable-cpus", t->hotpluggable_cpus);
+    json_object_set_string_member(o, "name", t->name);
+    json_object_set_boolean_member(o, "numa-mem-supported", false);
+    json_object_set_string_member(o, "default-cpu-type", "qemu64-x86_64-cpu");
+    if (t->is_default) {
+        json_object_set_boolean_member(o, "is-default", true);
+    }
+    json_object_set_int_member(o, "cpu-max", t->max_cpus);
+    json_object_set_boolean_member(o, "deprecated", false);
+    if (t->ram_id) {
+        json_object_set_string_member(o, "default-ram-id", t->ram_id);
+    }
+    if (alias) {
+        json_object_set_string_member(o, "alias", alias);
+    }
+    json_array_add_object_element(list, o);
+}
+
+/* Every type but the aliases (they fold into their target); the default
+ * first, as QEMU lists them. */
 static JsonNode *qmp_query_machines(JsonObject *args, GError **errp)
 {
     JsonArray *list = json_array_new();
     const struct machine_type *t;
 
-    for (unsigned i = 0; (t = machine_type_at(i)); i++) {
-        const struct machine_type *a;
-        const char *alias = NULL;
-        JsonObject *o;
-
-        if (t->alias) {
-            continue;
-        }
-        for (unsigned k = 0; (a = machine_type_at(k)); k++) {
-            if (a->alias && !strcmp(a->alias, t->name)) {
-                alias = a->name;
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned i = 0; (t = machine_type_at(i)); i++) {
+            if (!t->alias && t->is_default == (pass == 0)) {
+                machine_info_add(list, t);
             }
         }
-        o = json_object_new();
-        json_object_set_boolean_member(o, "hotpluggable-cpus", t->hotpluggable_cpus);
-        json_object_set_string_member(o, "name", t->name);
-        json_object_set_boolean_member(o, "numa-mem-supported", false);
-        json_object_set_string_member(o, "default-cpu-type", "qemu64-x86_64-cpu");
-        if (t->is_default) {
-            json_object_set_boolean_member(o, "is-default", true);
-        }
-        json_object_set_int_member(o, "cpu-max", t->max_cpus);
-        json_object_set_boolean_member(o, "deprecated", false);
-        if (t->ram_id) {
-            json_object_set_string_member(o, "default-ram-id", t->ram_id);
-        }
-        if (alias) {
-            json_object_set_string_member(o, "alias", alias);
-        }
-        json_array_add_object_element(list, o);
     }
     return json_node_init_array(json_node_alloc(), list);
 }
