@@ -4,14 +4,16 @@
  * Non-strict (an explicit -accel kvm): /dev/kvm opens, speaks API version
  * 12 and has the capabilities hyvm needs.
  * Strict (the auto default) also wants hardware virtualization behind it:
- * a vmx or svm flag in /proc/cpuinfo, and no software KVM such as the
- * kvm_pvm module, which accepts the whole API but interprets the guest at
- * about 1 µs per instruction and fails int3 through the IDT.  Those facts
+ * no software KVM such as the kvm_pvm module, which accepts the whole API
+ * but interprets the guest at about 1 µs per instruction and fails int3
+ * through the IDT, and a vmx or svm flag in /proc/cpuinfo.  Those facts
  * are checked first, so a test can point them at prepared files.
  *
  * Threads: main thread, at start-up.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -32,33 +34,39 @@ static const struct {
 /* Software KVMs: present in /sys/module when loaded. */
 static const char *const kvm_software_modules[] = { "kvm_pvm" };
 
-/* True when a "flags" line of cpuinfo lists vmx or svm. */
+/* True when the first "flags" line of cpuinfo lists vmx or svm.  Reading
+ * stops there: the kernel formats /proc/cpuinfo per CPU as it is read, and
+ * the first CPU answers for all of them. */
 static bool cpuinfo_has_virt(const char *path, char **why)
 {
-    g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
+    FILE *f = fopen(path, "re");
+    char *line = NULL;
+    size_t cap = 0;
+    bool found = false, seen_flags = false;
 
-    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+    if (!f) {
         *why = g_strdup_printf("cannot read %s to look for hardware virtualization", path);
         return false;
     }
-    lines = g_strsplit(text, "\n", -1);
-    for (unsigned i = 0; lines[i]; i++) {
+    while (!seen_flags && getline(&line, &cap, f) > 0) {
         g_auto(GStrv) words = NULL;
 
-        if (strncmp(lines[i], "flags", 5)) {
+        if (strncmp(line, "flags", 5)) {
             continue;
         }
-        words = g_strsplit_set(lines[i], " \t", -1);
-        for (unsigned w = 0; words[w]; w++) {
-            if (!strcmp(words[w], "vmx") || !strcmp(words[w], "svm")) {
-                return true;
-            }
+        seen_flags = true;
+        words = g_strsplit_set(g_strchomp(line), " \t", -1);
+        for (unsigned w = 0; words[w] && !found; w++) {
+            found = !strcmp(words[w], "vmx") || !strcmp(words[w], "svm");
         }
     }
-    *why = g_strdup_printf("the host CPU has no hardware virtualization (no vmx or svm flag "
-                           "in %s)", path);
-    return false;
+    free(line);
+    fclose(f);
+    if (!found) {
+        *why = g_strdup_printf("the host CPU has no hardware virtualization (no vmx or svm "
+                               "flag in %s)", path);
+    }
+    return found;
 }
 
 static bool software_kvm_loaded(const char *sys_module, char **why)
@@ -80,8 +88,9 @@ int kvm_probe(const struct accel_host_facts *host, bool strict, char **why)
 {
     int fd, ret;
 
-    if (strict && (!cpuinfo_has_virt(host->cpuinfo, why) ||
-                   software_kvm_loaded(host->sys_module, why))) {
+    /* The module check first: one stat, where cpuinfo is a whole file. */
+    if (strict && (software_kvm_loaded(host->sys_module, why) ||
+                   !cpuinfo_has_virt(host->cpuinfo, why))) {
         return -ENODEV;
     }
     fd = kvm_open_dev(host->dev_kvm);
