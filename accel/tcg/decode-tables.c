@@ -35,7 +35,7 @@ enum {
 
 /* Variant numbers (index into dec_variants). */
 enum {
-    V_0FB8, V_0FBC, V_0FBD, V_0F78, V_0F79, V_0F38F0, V_0F38F1, V_0F38F6,
+    V_0FB8, V_0FBC, V_0FBD, V_0F78, V_0F79, V_0F38F0, V_0F38F1, V_0F38F6, V_0FC3,
 };
 
 /* The eight ALU operations share a row shape: Eb,Gb Ev,Gv Gb,Eb Gv,Ev AL,Ib rAX,Iz. */
@@ -290,7 +290,7 @@ const struct dec_entry dec_map1[256] = {
     [0xc0] = D(XADD, M | L, Eb, Gb, NONE),
     [0xc1] = D(XADD, M | L, Ev, Gv, NONE),
     [0xc2] = SSEI,
-    [0xc3] = D(MOV, M | F_MEM, My, Gy, NONE),   /* movnti: plain store */
+    [0xc3] = VAR(V_0FC3, M),           /* movnti: a plain store */
     [0xc4] = SSEI, [0xc5] = SSEI, [0xc6] = SSEI,
     [0xc7] = SPEC(SP_0FC7, M),
     R8(0xc8, D(BSWAP, 0, Zv, NONE, NONE)),
@@ -360,7 +360,9 @@ const struct dec_entry dec_groups[][8] = {
     /* sldt/str to a register take the operand size; to memory 16 bits */
     [G6_0F00] = { D(SLDT, 0, Ev, NONE, NONE), D(STR, 0, Ev, NONE, NONE),
                   D(LLDT, 0, Ew, NONE, NONE), D(LTR, 0, Ew, NONE, NONE),
-                  D(VERR, 0, Ew, NONE, NONE), D(VERW, 0, Ew, NONE, NONE),
+                  /* LOCK VERW m16 runs on the host (checked natively),
+                   * though the SDM lists no LOCK for it */
+                  D(VERR, 0, Ew, NONE, NONE), D(VERW, L, Ew, NONE, NONE),
                   UDM, UDM },
     [G8_0FBA] = { UDM, UDM, UDM, UDM,
                   D(BT, 0, Ev, Ib, NONE), D(BTS, L, Ev, Ib, NONE),
@@ -397,6 +399,8 @@ const struct dec_entry dec_variants[][4] = {
                    UDM, D(CRC32, M, Gy, Eb, NONE) },
     [V_0F38F1] = { D(MOVBE, M | F_MEM, Mv, Gv, NONE), D(MOVBE, M | F_MEM, Mv, Gv, NONE),
                    UDM, D(CRC32, M, Gy, Ev, NONE) },
+    /* movnti with 66/F2/F3: #UD on the host (checked natively) */
+    [V_0FC3] = { D(MOV, M | F_MEM, My, Gy, NONE), UDM, UDM, UDM },
     [V_0F38F6] = { UDM, D(ADCX, M, Gy, Ey, NONE),
                    D(ADOX, M, Gy, Ey, NONE), UDM },
 };

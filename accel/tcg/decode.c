@@ -13,9 +13,10 @@
  *
  * Where Intel and AMD differ, this follows the host, AMD Zen: 66 shortens
  * near branches in 64-bit mode to 16 bits, direct and indirect (APM vol. 3,
- * "Near branches"), unless REX.W is present; LOCK MOV CR0 reaches CR8
- * (APM vol. 2, "CR8"); UD0 (0F FF) has no ModRM; 3DNow!, XOP/TBM, VMX,
- * SMX and RTM encodings raise #UD.  Facts checked by running them on the
+ * "Near branches"), unless REX.W is present; REX.W does not widen far
+ * pointers in memory (m16:32 for lss/lfs/lgs, far jmp/call); LOCK MOV CR0
+ * reaches CR8 (APM vol. 2, "CR8"); UD0 (0F FF) has no ModRM; 3DNow!,
+ * XOP/TBM, VMX, SMX and RTM encodings raise #UD.  Facts checked by running them on the
  * host (SIGILL = #UD): F2/F3 select a variant wherever they sit among the
  * prefixes, the last of them winning; 0F AE memory forms are #UD with
  * F2/F3 and with 66 except /6 /7; fences and rdrand/rdseed are #UD with
@@ -26,10 +27,20 @@
  * opcode that exists on some CPU decodes); CPUID-gated features are the
  * executor's to refuse.
  *
- * String instructions: their operands are OPK_MEM of the element size; the
- * seg:[rSI] side (X) is insn->mem (segment after overrides, base rSI,
- * has_mem set), the ES:[rDI] side (Y) is implicit and never overridden.
- * xlat: insn->mem is seg:[rBX] (AL is added by the executor), no operands.
+ * Operand conventions the executor relies on:
+ *   - immediates are sign-extended to 64 bits where the encoding says so
+ *     (imm8 of 83/6B/6A, imm32 of 64-bit operations); OPK_IMM size is the
+ *     operation's size for those, the immediate's own size otherwise;
+ *   - OPK_REL: target = next rip + imm, truncated to the operand size;
+ *   - string instructions: operands are OPK_MEM of the element size (at
+ *     most 4 for ins/outs); the seg:[rSI] side (X) is insn->mem (segment
+ *     after overrides, base rSI, has_mem set), the ES:[rDI] side (Y) is
+ *     implicit and never overridden;
+ *   - xlat: insn->mem is seg:[rBX] (AL is added by the executor), no operands;
+ *   - lea: the memory operand has size 0 (no access);
+ *   - mov Sreg/lar/lsl/sldt/str: a register operand holding a selector has
+ *     the operand size (use its low 16 bits), a memory one 2 bytes;
+ *   - xchg 90+r lists rAX first; 90 is nop, F3 90 pause, REX.B 90 xchg.
  */
 #include <string.h>
 
@@ -45,6 +56,22 @@ static const uint8_t prefix_seg[8] = {
     /* indexed by (byte >> 3) & 7 for 26 2E 36 3E */
     0, 0, 0, 0, S_ES, S_CS, S_SS, S_DS,
 };
+
+/* x87 encodings the host raises #UD for (checked natively, every ModRM):
+ * bit (ModRM - C0) of x87_ud_reg[opcode - D8] for register forms, bit
+ * ModRM.reg of x87_ud_mem[opcode - D8] for memory forms (D9 /1, DB /4,
+ * DB /6, DD /5 are reserved; SDM vol. 2, table A-7 to A-22). */
+static const uint64_t x87_ud_reg[8] = {
+    0x0000000000000000ull,
+    0x000080cc00fe0000ull,
+    0xfffffdff00000000ull,
+    0xff0000e000000000ull,
+    0x0000000000000000ull,
+    0xffff000000000000ull,
+    0x00000000fd000000ull,
+    0xff0000fe00000000ull,
+};
+static const uint8_t x87_ud_mem[8] = { 0, 0x02, 0, 0x50, 0, 0x20, 0, 0 };
 
 /* VEX/EVEX map 1 opcodes that take an imm8 (SDM vol. 2, table A-3). */
 static inline int vex_map1_imm8(unsigned op)
@@ -285,6 +312,9 @@ enum decode_status x86_decode(struct insn *in, const uint8_t *bytes, size_t avai
             }
             break;
         case SP_X87:
+            if (mod == 3 ? (x87_ud_reg[c & 7] >> (modrm & 63)) & 1
+                         : (x87_ud_mem[c & 7] >> r3) & 1)
+                goto out_ud;
             op = OP_X87;
             break;
         case SP_8F:
@@ -352,6 +382,12 @@ enum decode_status x86_decode(struct insn *in, const uint8_t *bytes, size_t avai
                 op = OP_LMSW;
                 form[0] = O_Rw;
             } else {
+                /* monitor/mwait, clac/stac, xgetbv/xsetbv, monitorx/mwaitx
+                 * with 66/F2/F3: #UD on the host (checked natively) */
+                if ((pfx & (PFX_OPSIZE | PFX_REP | PFX_REPNE)) &&
+                    ((modrm >= 0xc8 && modrm <= 0xcb) || modrm == 0xd0 || modrm == 0xd1 ||
+                     modrm == 0xfa || modrm == 0xfb))
+                    goto out_ud;
                 switch (modrm) {
                 case 0xc8: op = OP_MONITOR; break;
                 case 0xc9: op = OP_MWAIT; break;
@@ -414,7 +450,11 @@ enum decode_status x86_decode(struct insn *in, const uint8_t *bytes, size_t avai
                     form[0] = w ? O_Mdq : O_Mq;
                     flags |= F_LOCK;
                 } else if (r3 >= 3 && r3 <= 5) {
-                    op = OP_OTHER;          /* xrstors, xsavec, xsaves */
+                    /* xrstors, xsavec, xsaves; #UD with 66/F2/F3 on the
+                     * host (checked natively) */
+                    if (pfx & (PFX_OPSIZE | PFX_REP | PFX_REPNE))
+                        goto out_ud;
+                    op = OP_OTHER;
                     form[0] = O_Mx;
                 } else {
                     goto out_ud;            /* VMX: Intel only */
@@ -463,6 +503,12 @@ enum decode_status x86_decode(struct insn *in, const uint8_t *bytes, size_t avai
     }
     if (vex)
         opsize = w ? 8 : 4;
+    /* AMD ignores REX.W on far pointers in memory: lss/lfs/lgs and far
+     * jmp/call through memory take m16:32 (checked natively; Intel would
+     * take m16:64) */
+    if (w && m64 && (op == OP_LSS || op == OP_LFS || op == OP_LGS || op == OP_CALL_FAR ||
+                     op == OP_JMP_FAR))
+        opsize = opsz_pfx ? 2 : 4;
 
     /* LOCK needs a lockable instruction with a memory destination
      * (SDM vol. 2, LOCK). */
