@@ -51,7 +51,7 @@ static void splitter_flush(struct json_splitter *s)
 
 static bool is_delimiter(char c)
 {
-    return strchr(" \t\r\n{}[]\",:", c) != NULL;
+    return strchr(" \t\r\n{}[]\"',:", c) != NULL;
 }
 
 /* Refuses the value being read; the rest of it is skipped, not stored. */
@@ -90,7 +90,7 @@ void json_splitter_feed(struct json_splitter *s, const char *buf, size_t len)
                 s->escape = false;
             } else if (c == '\\') {
                 s->escape = true;
-            } else if (c == '"') {
+            } else if (c == s->quote) {
                 s->in_string = false;
                 if (s->depth == 0) {
                     splitter_flush(s);
@@ -100,7 +100,10 @@ void json_splitter_feed(struct json_splitter *s, const char *buf, size_t len)
         }
         switch (c) {
         case '"':
+        case '\'':
+            /* QEMU takes single-quoted strings too. */
             s->in_string = true;
+            s->quote = c;
             break;
         case '{':
         case '[':
@@ -124,98 +127,26 @@ void json_splitter_feed(struct json_splitter *s, const char *buf, size_t len)
     }
 }
 
-/* ---- numbers beyond int64 ----
+/* ---- markers ----
  *
- * QEMU's parser keeps an integer that does not fit int64 as a uint64 when
- * it fits that, else as a double; json-glib would wrap it.  Before parsing,
- * such a literal is rewritten: a double gets ".0" so json-glib reads a
- * double, and a uint64 becomes a string that starts with a private-use
- * character and this process's random tag, which the writer turns back
- * into the exact number.  A client cannot forge the tag, so no string it
- * sends is ever written back as a number.
+ * What json-glib cannot hold is carried through it as a string that starts
+ * with a private-use character and this process's random tag (see
+ * qmp-json-check.c, which writes them, and append_string, which turns them
+ * back): a uint64 beyond int64 ("TAG" + digits, the whole string) and a
+ * NUL character inside a string ("TAG" + "N").  A client cannot forge the
+ * tag, so nothing it sends is changed on the way back.
  */
 
-static char u64_tag[32];
+static char marker_tag[32];
 
-static const char *u64_marker(void)
+const char *qmp_json_marker(void)
 {
-    if (!u64_tag[0]) {
+    if (!marker_tag[0]) {
         /* U+E000 in UTF-8, then 16 random hex digits and ':'. */
-        g_snprintf(u64_tag, sizeof(u64_tag), "\xee\x80\x80%08x%08x:",
+        g_snprintf(marker_tag, sizeof(marker_tag), "\xee\x80\x80%08x%08x:",
                    g_random_int(), g_random_int());
     }
-    return u64_tag;
-}
-
-static void widen_number(GString *out, const char *tok, size_t n)
-{
-    g_autofree char *lit = g_strndup(tok, n);
-    bool integer = !strpbrk(lit, ".eE");
-    char *end;
-
-    if (!integer) {
-        g_string_append(out, lit);
-        return;
-    }
-    errno = 0;
-    (void)g_ascii_strtoll(lit, &end, 10);
-    if (errno != ERANGE) {
-        g_string_append(out, lit);
-        return;
-    }
-    if (lit[0] != '-') {
-        errno = 0;
-        (void)g_ascii_strtoull(lit, &end, 10);
-        if (errno != ERANGE) {
-            /* As a JSON string: \uE000 then the tag's ASCII part. */
-            g_string_append_printf(out, "\"\\ue000%s%s\"", u64_marker() + 3, lit);
-            return;
-        }
-    }
-    g_string_append_printf(out, "%s.0", lit);
-}
-
-char *qmp_json_widen_numbers(const char *text, size_t len)
-{
-    GString *out = g_string_sized_new(len + 16);
-    size_t i = 0;
-
-    while (i < len) {
-        char c = text[i];
-
-        if (c == '"' || c == '\'') {
-            /* Copy a string (QEMU accepts single quotes too) verbatim. */
-            size_t j = i + 1;
-
-            while (j < len && text[j] != c) {
-                j += (text[j] == '\\' && j + 1 < len) ? 2 : 1;
-            }
-            j = MIN(j + 1, len);
-            g_string_append_len(out, text + i, j - i);
-            i = j;
-        } else if (c == '-' || g_ascii_isdigit(c)) {
-            size_t j = i + 1;
-
-            while (j < len && (g_ascii_isdigit(text[j]) || strchr(".eE+-", text[j]))) {
-                j++;
-            }
-            widen_number(out, text + i, j - i);
-            i = j;
-        } else if (g_ascii_isalpha(c)) {
-            /* A bareword (true, null, or garbage) is never a number. */
-            size_t j = i;
-
-            while (j < len && (g_ascii_isalnum(text[j]) || text[j] == '_')) {
-                j++;
-            }
-            g_string_append_len(out, text + i, j - i);
-            i = j;
-        } else {
-            g_string_append_c(out, c);
-            i++;
-        }
-    }
-    return g_string_free(out, FALSE);
+    return marker_tag;
 }
 
 /* ---- the writer ---- */
@@ -225,9 +156,10 @@ char *qmp_json_widen_numbers(const char *text, size_t len)
 static void append_string(GString *out, const char *s)
 {
     const char *end = s + strlen(s);
+    size_t tag_len = marker_tag[0] ? strlen(marker_tag) : 0;
 
-    if (u64_tag[0] && g_str_has_prefix(s, u64_tag)) {
-        g_string_append(out, s + strlen(u64_tag));
+    if (tag_len && g_str_has_prefix(s, marker_tag) && g_ascii_isdigit(s[tag_len])) {
+        g_string_append(out, s + tag_len);      /* a uint64 */
         return;
     }
 
@@ -238,6 +170,12 @@ static void append_string(GString *out, const char *s)
         if (cp == (gunichar)-1 || cp == (gunichar)-2) {
             g_string_append(out, "\\uFFFD");
             s++;
+            continue;
+        }
+        if (tag_len && cp == 0xe000 && !strncmp(s, marker_tag, tag_len) &&
+            s[tag_len] == 'N') {
+            g_string_append(out, "\\u0000");
+            s += tag_len + 1;
             continue;
         }
         s = g_utf8_next_char(s);

@@ -40,6 +40,7 @@ struct json_splitter {
     GString *buf;
     unsigned depth;
     bool in_string, escape, in_scalar;
+    char quote;                     /* the quote that opened the string */
     bool overflow;                  /* dropping the rest of an oversized value */
     /* One complete value (text, len), or error != NULL for a limit hit. */
     void (*emit)(void *opaque, const char *text, size_t len, const char *error);
@@ -55,9 +56,18 @@ void json_splitter_destroy(struct json_splitter *s);
 
 /* A JSON value in QEMU's spelling: ": " and ", ", \uXXXX for non-ASCII. */
 char *qmp_to_json(JsonNode *node);
-/* text with integer literals beyond int64 rewritten so that json-glib
- * keeps them as QEMU does (uint64 exactly, else a double); see qmp-json.c. */
-char *qmp_json_widen_numbers(const char *text, size_t len);
+/*
+ * Checks one JSON text as QEMU's lexer and parser would.  On an error,
+ * returns NULL and sets *desc to QEMU's words ("JSON parse error, stray
+ * '@'"); after a lexing error *resume < len is where QEMU's lexer would
+ * start reading again, as new input.  Otherwise returns the text for
+ * json-glib, rewritten so that nothing is lost through it: integers beyond
+ * int64 stay exact (uint64) or become doubles as in QEMU, and NUL
+ * characters survive (qmp-json-check.c).
+ */
+char *qmp_json_prepare(const char *text, size_t len, char **desc, size_t *resume);
+/* The private tag of the rewritten forms (qmp-json.c). */
+const char *qmp_json_marker(void);
 
 /* One client's state: negotiation and its input splitter. */
 struct qmp_session;
