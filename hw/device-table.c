@@ -29,6 +29,12 @@ static const struct dev_prop isa_serial_props[] = {
 };
 
 /* 0x501 and 2: the port kvm-unit-tests and QEMU's default use. */
+static const struct dev_prop pvpanic_props[] = {
+    { "events", DEV_PROP_UINT8, "3", NULL },
+    { "ioport", DEV_PROP_UINT16, "1285", NULL },
+    { NULL },
+};
+
 static const struct dev_prop isa_debug_exit_props[] = {
     { "iobase", DEV_PROP_UINT32, "1281", NULL },
     { "iosize", DEV_PROP_UINT32, "2", NULL },
@@ -103,6 +109,8 @@ static const struct device_type device_types[] = {
       .props = isa_debugcon_props, .realize = debugcon_realize },
     { .name = "pc-testdev", .bus = "ISA", .category = DEV_CAT_MISC,
       .props = no_props, .realize = pc_testdev_realize },
+    { .name = "pvpanic", .bus = "ISA", .category = DEV_CAT_MISC,
+      .props = pvpanic_props, .realize = pvpanic_realize },
 
     /* Built by later issues: named here so -device refuses them clearly. */
     { .name = "virtio-blk-pci", .bus = "PCI", .category = DEV_CAT_STORAGE,

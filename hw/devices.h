@@ -24,6 +24,8 @@ int debugcon_realize(struct machine *m, const struct dev_config *cfg, GError **e
 /* pc-testdev: the port and MMIO test device of kvm-unit-tests. */
 int pc_testdev_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
 
+/* pvpanic: ioport (0x505), events (3); guest panic reports. */
+int pvpanic_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
 /* -M pc's ACPI PM registers and power button (PIIX4 layout, 0x600 and 0xb2). */
 int acpi_pm_create(GError **errp);
 

@@ -50,12 +50,28 @@ static const struct qmp_schema_type reset_data = {
     .meta = QMP_META_OBJECT, .members = shutdown_members,
 };
 
+static const char *const panic_action_values[] = { "pause", "poweroff", "run", NULL };
+static const struct qmp_schema_type panic_action = {
+    .meta = QMP_META_ENUM, .values = panic_action_values,
+};
+static const struct qmp_member panic_members[] = {
+    { "action", &panic_action }, { "info", &qmp_type_any, true }, { NULL },
+};
+static const struct qmp_schema_type panic_data = {
+    .meta = QMP_META_OBJECT, .members = panic_members,
+};
+static const struct qmp_schema_type crashloaded_data = {
+    .meta = QMP_META_OBJECT, .members = panic_members,
+};
+
 const struct qmp_event_def qmp_events[] = {
     { "SHUTDOWN", &shutdown_data },
     { "POWERDOWN", NULL },
     { "RESET", &reset_data },
     { "STOP", NULL },
     { "RESUME", NULL },
+    { "GUEST_PANICKED", &panic_data },
+    { "GUEST_CRASHLOADED", &crashloaded_data },
     { NULL },
 };
 

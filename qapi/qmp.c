@@ -340,10 +340,34 @@ static void event_broadcast(JsonObject *ev)
     }
 }
 
+/*
+ * Events from threads without the big lock wait here, in order, for the
+ * main thread: an idle callback sends them, and qmp_cleanup_all() sends
+ * what is left before the monitors close, so an event raised just before
+ * the VM ends (a triple fault under -no-reboot) still reaches clients.
+ */
+static GMutex deferred_lock;
+static GQueue deferred_events = G_QUEUE_INIT;
+
+static void deferred_flush(void)
+{
+    for (;;) {
+        JsonObject *ev;
+
+        g_mutex_lock(&deferred_lock);
+        ev = g_queue_pop_head(&deferred_events);
+        g_mutex_unlock(&deferred_lock);
+        if (!ev) {
+            return;
+        }
+        event_broadcast(ev);
+        json_object_unref(ev);
+    }
+}
+
 static gboolean event_deferred(gpointer data)
 {
-    event_broadcast(data);
-    json_object_unref(data);
+    deferred_flush();
     return G_SOURCE_REMOVE;
 }
 
@@ -367,9 +391,13 @@ void qmp_event_emit(const char *name, JsonObject *data)
      * waits for that vCPU to park.  The main loop sends the event instead.
      */
     if (!bql_locked()) {
-        g_idle_add(event_deferred, ev);
+        g_mutex_lock(&deferred_lock);
+        g_queue_push_tail(&deferred_events, ev);
+        g_mutex_unlock(&deferred_lock);
+        g_idle_add(event_deferred, NULL);
         return;
     }
+    deferred_flush();       /* earlier events first */
     event_broadcast(ev);
     json_object_unref(ev);
 }
@@ -408,6 +436,17 @@ static void on_vm_request(void *opaque, enum vm_request req, enum shutdown_cause
 
     if (req == VM_REQUEST_POWERDOWN) {
         qmp_event_emit("POWERDOWN", NULL);
+        return;
+    }
+    if (req == VM_REQUEST_PANIC_PAUSE || req == VM_REQUEST_PANIC_POWEROFF ||
+        req == VM_REQUEST_CRASHLOADED) {
+        data = json_object_new();
+        json_object_set_string_member(data, "action",
+                                      req == VM_REQUEST_PANIC_PAUSE ? "pause"
+                                      : req == VM_REQUEST_PANIC_POWEROFF ? "poweroff"
+                                                                         : "run");
+        qmp_event_emit(req == VM_REQUEST_CRASHLOADED ? "GUEST_CRASHLOADED"
+                                                     : "GUEST_PANICKED", data);
         return;
     }
     data = json_object_new();
@@ -471,6 +510,7 @@ int monitor_new_qmp(struct chardev *chr, GError **errp)
 
 void qmp_cleanup_all(void)
 {
+    deferred_flush();
     for (unsigned i = 0; monitors && i < monitors->len; i++) {
         struct qmp_monitor *mon = g_ptr_array_index(monitors, i);
 

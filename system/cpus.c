@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "accel/accel.h"
@@ -78,6 +79,19 @@ static void *cpu_thread(void *opaque)
         if (vm_exit_requested()) {
             cpu->stop = true;
         }
+        /* A pause the guest caused (poweroff with -no-shutdown, a panic):
+         * do not enter the guest again before the main loop pauses. */
+        while (vm_pause_pending() && cpus_running && !cpus_quit && !vm_exit_requested()) {
+            struct timespec ts;
+
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&cpus_cond, &cpus_lock, &ts);
+        }
         switch (why) {
         case VCPU_EXIT_KICKED:
             break;
@@ -89,7 +103,7 @@ static void *cpu_thread(void *opaque)
             break;
         case VCPU_EXIT_SHUTDOWN:
             /* Triple fault: a reset, or the end with -no-reboot. */
-            vm_request_reset(SHUTDOWN_CAUSE_SUBSYSTEM_RESET);
+            vm_request_reset(SHUTDOWN_CAUSE_GUEST_RESET);
             break;
         case VCPU_EXIT_ERROR:
             vm_request_exit(1, SHUTDOWN_CAUSE_HOST_ERROR);

@@ -21,6 +21,7 @@ static atomic_bool exit_req;
 static atomic_int exit_status;
 static atomic_int exit_cause;
 static atomic_bool shutdown_pause_req;
+static atomic_bool panic_pause_req;
 static atomic_bool reset_req;
 static atomic_int signal_no;
 static atomic_int signal_pid;
@@ -183,6 +184,28 @@ void vm_request_signal_exit(int signo, int pid)
     main_loop_wakeup();
 }
 
+void vm_request_panic(void)
+{
+    if (no_shutdown) {
+        notify_request(VM_REQUEST_PANIC_PAUSE, SHUTDOWN_CAUSE_GUEST_PANIC);
+        atomic_store(&panic_pause_req, true);
+        main_loop_wakeup();
+        return;
+    }
+    notify_request(VM_REQUEST_PANIC_POWEROFF, SHUTDOWN_CAUSE_GUEST_PANIC);
+    vm_request_exit(0, SHUTDOWN_CAUSE_GUEST_PANIC);
+}
+
+void vm_report_crashloaded(void)
+{
+    notify_request(VM_REQUEST_CRASHLOADED, SHUTDOWN_CAUSE_NONE);
+}
+
+bool vm_pause_pending(void)
+{
+    return atomic_load(&shutdown_pause_req) || atomic_load(&panic_pause_req);
+}
+
 bool vm_exit_requested(void)
 {
     return atomic_load(&exit_req);
@@ -220,8 +243,14 @@ bool vm_handle_requests(int *status)
         *status = atomic_load(&exit_status);
         return true;
     }
-    if (atomic_exchange(&shutdown_pause_req, false)) {
+    /* Paused first, then the request dropped: vCPUs wait on it meanwhile. */
+    if (atomic_load(&shutdown_pause_req)) {
         vm_stop(RUN_STATE_SHUTDOWN);
+        atomic_store(&shutdown_pause_req, false);
+    }
+    if (atomic_load(&panic_pause_req)) {
+        vm_stop(RUN_STATE_GUEST_PANICKED);
+        atomic_store(&panic_pause_req, false);
     }
     if (atomic_exchange(&reset_req, false) && cpu_ctl) {
         bool was_running = runstate_is_running();

@@ -27,7 +27,7 @@ enum shutdown_cause {
     SHUTDOWN_CAUSE_GUEST_SHUTDOWN, /* "guest-shutdown": poweroff, isa-debug-exit */
     SHUTDOWN_CAUSE_GUEST_RESET,  /* "guest-reset" */
     SHUTDOWN_CAUSE_GUEST_PANIC,  /* "guest-panic" */
-    SHUTDOWN_CAUSE_SUBSYSTEM_RESET, /* "subsystem-reset": triple fault */
+    SHUTDOWN_CAUSE_SUBSYSTEM_RESET, /* "subsystem-reset" */
     SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET, /* "host-qmp-system-reset": monitor system_reset */
 };
 
@@ -51,6 +51,9 @@ enum vm_request {
     VM_REQUEST_SHUTDOWN,
     VM_REQUEST_RESET,
     VM_REQUEST_POWERDOWN,   /* the power button was pressed (cause NONE) */
+    VM_REQUEST_PANIC_PAUSE,     /* guest panicked; the VM pauses (-no-shutdown) */
+    VM_REQUEST_PANIC_POWEROFF,  /* guest panicked; the VM powers off */
+    VM_REQUEST_CRASHLOADED,     /* guest loaded a crash kernel; it runs on */
 };
 typedef void (*vm_request_listener_fn)(void *opaque, enum vm_request req,
                                        enum shutdown_cause cause);
@@ -79,6 +82,18 @@ void runstate_set_power_button(void (*press)(void *opaque), void *opaque);
 bool vm_request_powerdown(void);
 /* A signal: the message "terminating on signal N from pid P" and exit 0. */
 void vm_request_signal_exit(int signo, int pid);
+
+/*
+ * A guest panic (pvpanic): with -no-shutdown the VM pauses in
+ * "guest-panicked", else it powers off with reason guest-panic, as QEMU's
+ * default panic action does.  Any thread, big lock held.
+ */
+void vm_request_panic(void);
+/* The guest says it loaded a crash kernel: only an event. */
+void vm_report_crashloaded(void);
+/* True while a pause asked from the guest side is pending (vCPU threads
+ * stop entering the guest until the main loop has paused them). */
+bool vm_pause_pending(void);
 
 /* Main thread: consumes pending requests.  True when the VM must end. */
 bool vm_handle_requests(int *exit_status);

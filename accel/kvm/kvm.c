@@ -255,13 +255,13 @@ static enum vcpu_exit kvm_run_vcpu(struct vcpu *cpu)
         switch (run->exit_reason) {
         case KVM_EXIT_IO:
             kvm_handle_io(run);
-            if (vm_exit_requested()) {
+            if (vm_exit_requested() || vm_pause_pending()) {
                 return VCPU_EXIT_KICKED;    /* the guest powered off: stop here */
             }
             break;
         case KVM_EXIT_MMIO:
             kvm_handle_mmio(run);
-            if (vm_exit_requested()) {
+            if (vm_exit_requested() || vm_pause_pending()) {
                 return VCPU_EXIT_KICKED;
             }
             break;

@@ -125,6 +125,10 @@ static char *vm_line(struct vm *vm)
             char *line = g_strndup(vm->in->str, nl - vm->in->str);
 
             g_string_erase(vm->in, 0, nl - vm->in->str + 2);
+            /* QMP_TEST_TRACE=1 shows the transcript while debugging. */
+            if (g_getenv("QMP_TEST_TRACE")) {
+                g_printerr("<< %s\n", line);
+            }
             return line;
         }
         g_assert_cmpint(g_get_monotonic_time(), <, deadline);
@@ -802,6 +806,106 @@ static void test_kvm(void)
     vm_free(&vm);
 }
 
+static int vm_exit_status(struct vm *vm)
+{
+    int status = vm_wait(vm);
+
+    g_assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/*
+ * The events a guest causes, in QEMU 7.2's order and words: a pvpanic
+ * panic (poweroff, or a pause with -no-shutdown), a poweroff under
+ * -no-shutdown, a triple fault with -no-reboot, and SIGTERM.
+ */
+static void test_guest_events(void)
+{
+    struct vm vm;
+    g_autofree char *l1 = NULL, *l2 = NULL, *l3 = NULL, *l4 = NULL;
+
+    vm_machine = "pc";
+    vm_kernel = "panic.elf";
+    if (!vm_start(&vm, "-device pvpanic")) {
+        goto out;
+    }
+    l1 = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    vm_send(&vm, "{\"execute\": \"cont\"}");
+    expect_event(&vm, "\"event\": \"RESUME\"}");
+    expect(&vm, NULL, "{\"return\": {}}");
+    expect_event(&vm, "\"event\": \"GUEST_PANICKED\", \"data\": {\"action\": \"poweroff\"}}");
+    expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, "
+                      "\"reason\": \"guest-panic\"}}");
+    g_assert_cmpint(vm_exit_status(&vm), ==, 0);
+    vm_free(&vm);
+
+    g_assert_true(vm_start(&vm, "-device pvpanic -no-shutdown"));
+    l2 = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    vm_send(&vm, "{\"execute\": \"cont\"}");
+    expect_event(&vm, "\"event\": \"RESUME\"}");
+    expect(&vm, NULL, "{\"return\": {}}");
+    expect_event(&vm, "\"event\": \"GUEST_PANICKED\", \"data\": {\"action\": \"pause\"}}");
+    expect_event(&vm, "\"event\": \"STOP\"}");
+    expect(&vm, "{\"execute\": \"query-status\"}",
+           "{\"return\": {\"status\": \"guest-panicked\", \"singlestep\": false, "
+           "\"running\": false}}");
+    expect(&vm, "{\"execute\": \"cont\"}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Resetting the Virtual Machine is required\"}}");
+    vm_quit(&vm);
+    vm_free(&vm);
+
+    /* The power button under -no-shutdown: SHUTDOWN, then paused. */
+    vm_kernel = "powerbtn.elf";
+    g_assert_true(vm_start(&vm, "-no-shutdown"));
+    l3 = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    vm_send(&vm, "{\"execute\": \"cont\"}");
+    expect_event(&vm, "\"event\": \"RESUME\"}");
+    expect(&vm, NULL, "{\"return\": {}}");
+    vm_send(&vm, "{\"execute\": \"system_powerdown\"}");
+    expect_event(&vm, "\"event\": \"POWERDOWN\"}");
+    expect(&vm, NULL, "{\"return\": {}}");
+    expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, "
+                      "\"reason\": \"guest-shutdown\"}}");
+    expect_event(&vm, "\"event\": \"STOP\"}");
+    expect(&vm, "{\"execute\": \"query-status\"}",
+           "{\"return\": {\"status\": \"shutdown\", \"singlestep\": false, "
+           "\"running\": false}}");
+    vm_quit(&vm);
+    vm_free(&vm);
+
+    /* A triple fault with -no-reboot ends the VM as a guest reset. */
+    vm_kernel = "triple-fault.elf";
+    g_assert_true(vm_start(&vm, "-no-reboot"));
+    l4 = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    vm_send(&vm, "{\"execute\": \"cont\"}");
+    expect_event(&vm, "\"event\": \"RESUME\"}");
+    expect(&vm, NULL, "{\"return\": {}}");
+    expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, "
+                      "\"reason\": \"guest-reset\"}}");
+    g_assert_cmpint(vm_exit_status(&vm), ==, 0);
+    vm_free(&vm);
+
+    /* SIGTERM: host-signal, exit status 0. */
+    vm_kernel = "hello.elf";
+    g_assert_true(vm_start(&vm, NULL));
+    g_free(l1);
+    l1 = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    kill(vm.pid, SIGTERM);
+    expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
+                      "\"reason\": \"host-signal\"}}");
+    g_assert_cmpint(vm_exit_status(&vm), ==, 0);
+    vm_free(&vm);
+out:
+    vm_machine = "microvm";
+    vm_kernel = "hello.elf";
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -819,6 +923,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/qom", test_qom);
     g_test_add_func("/qmp/powerdown", test_powerdown);
     g_test_add_func("/qmp/kvm", test_kvm);
+    g_test_add_func("/qmp/guest-events", test_guest_events);
     g_test_add_func("/qmp/many-clients", test_many_clients);
     g_test_add_func("/qmp/oversized", test_oversized);
     g_test_add_func("/qmp/disconnect-mid-command", test_disconnect_mid_command);
