@@ -17,6 +17,8 @@
  */
 #include <string.h>
 
+#include <stdio.h>
+
 #include "accel/accel.h"
 #include "accel/tcg/tcg-cpu.h"
 #include "accel/tcg/tcg-internal.h"
@@ -184,6 +186,11 @@ static void tcg_vcpu_destroy(struct vcpu *vcpu)
 
     if (!p) {
         return;
+    }
+    /* For tests/bench/cpu.py: host instructions per guest instruction. */
+    if (g_getenv("HYVM_TCG_STATS")) {
+        fprintf(stderr, "hyvm: tcg: vCPU %u retired %llu instructions\n", vcpu->index,
+                (unsigned long long)p->cpu.icount);
     }
     tcg_blocks_free(p->cpu.blocks);
     g_free(p);

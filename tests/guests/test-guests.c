@@ -64,6 +64,10 @@ static const struct guest_case cases[] = {
     { "exceptions", "exceptions", { NULL }, 1, { "exceptions: all 5 checks passed" } },
     { "exceptions-traps", "exceptions", { "-append", "traps=1", NULL }, 1,
       { "exceptions: all 8 checks passed" }, NULL, true },
+    /* The benchmark's integer workload (tests/bench/cpu.py): the same
+     * checksums as on hardware and on QEMU. */
+    { "workload", "workload", { NULL }, 1,
+      { "workload: 1 iterations, crc32 c90cb56c, sort 7dff7675" } },
 };
 
 struct run_result {
