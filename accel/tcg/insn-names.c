@@ -1,4 +1,6 @@
 /* Lower-case names of the operations of insn-ops.h, for logs and tests. */
+#include <glib.h>
+
 #include "accel/tcg/insn.h"
 
 static const char *const insn_op_names[OP__MAX] = {
@@ -7,23 +9,26 @@ static const char *const insn_op_names[OP__MAX] = {
 #undef INSN_OP_NAME
 };
 
+/* Built once, on first use, by whichever thread logs first. */
 const char *insn_op_name(unsigned op)
 {
     static char lower[OP__MAX][16];
-    static int ready;
+    static gsize ready;
 
-    if (op >= OP__MAX)
+    if (op >= OP__MAX) {
         return "?";
-    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
+    }
+    if (g_once_init_enter(&ready)) {
         for (unsigned i = 0; i < OP__MAX; i++) {
             const char *s = insn_op_names[i];
             unsigned j;
 
-            for (j = 0; s[j] && j < sizeof(lower[i]) - 1; j++)
-                lower[i][j] = (char)(s[j] >= 'A' && s[j] <= 'Z' ? s[j] + 32 : s[j]);
+            for (j = 0; s[j] && j < sizeof(lower[i]) - 1; j++) {
+                lower[i][j] = g_ascii_tolower(s[j]);
+            }
             lower[i][j] = 0;
         }
-        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+        g_once_init_leave(&ready, 1);
     }
     return lower[op];
 }
