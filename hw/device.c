@@ -11,6 +11,8 @@
 
 #include <json-glib/json-glib.h>
 
+#include "qapi/qmp.h"
+
 #include "hw/device.h"
 #include "system/error.h"
 #include "system/keyval.h"
@@ -100,27 +102,30 @@ static char *prop_check_text(const struct dev_prop *p, const char *value, GError
 }
 
 /* Checks a JSON-typed value against the property, QEMU's input-visitor
- * wording, and returns its text form.  json-glib keeps every integer as
- * gint64 (one past G_MAXINT64 comes back negative), so a negative number
- * is "not a uint64" here. */
+ * wording, and returns its text form.  Integers above G_MAXINT64 arrive
+ * as qmp_json_prepare()'s uint64 form; a double is "not a uint64". */
 static char *prop_check_json(const struct dev_prop *p, JsonNode *n, GError **errp)
 {
     GType vt = JSON_NODE_HOLDS_VALUE(n) ? json_node_get_value_type(n) : G_TYPE_INVALID;
+    uint64_t big;
+    bool is_big = vt == G_TYPE_STRING && qmp_json_u64(json_node_get_string(n), &big);
 
     if (prop_is_uint(p->type) || p->type == DEV_PROP_SIZE) {
-        gint64 v = vt == G_TYPE_INT64 ? json_node_get_int(n) : -1;
-
-        if (v < 0) {
+        /* Like QEMU's input visitor, a negative int64 is taken modulo 2^64
+         * and then found out of range (or not, for a uint64). */
+        if (vt == G_TYPE_INT64) {
+            big = (uint64_t)json_node_get_int(n);
+        } else if (!is_big) {
             g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Parameter '%s' expects uint64",
                         p->name);
             return NULL;
         }
-        if ((uint64_t)v > prop_max(p->type)) {
+        if (big > prop_max(p->type)) {
             g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Parameter '%s' expects %s",
                         p->name, prop_ctype(p->type));
             return NULL;
         }
-        return g_strdup_printf("%" G_GINT64_FORMAT, v);
+        return g_strdup_printf("%" G_GUINT64_FORMAT, big);
     }
     if (p->type == DEV_PROP_BOOL) {
         if (vt != G_TYPE_BOOLEAN) {
@@ -130,7 +135,7 @@ static char *prop_check_json(const struct dev_prop *p, JsonNode *n, GError **err
         }
         return g_strdup(json_node_get_boolean(n) ? "on" : "off");
     }
-    if (vt != G_TYPE_STRING) {
+    if (vt != G_TYPE_STRING || is_big) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Parameter '%s' expects string",
                     p->name);
         return NULL;
@@ -261,137 +266,78 @@ static bool json_check_nesting(const char *text, GError **errp)
     return true;
 }
 
-/* Where json-glib is in the text, from its signals: enough to word its
- * errors the way QEMU's parser does, and to catch what it lets through
- * (a second value after the object, a repeated key). */
+/* Members of the top-level object as json-glib reads them: it keeps the
+ * last of repeated keys, QEMU refuses them, so the count tells. */
 struct json_watch {
-    GString *open;          /* '{' / '[' of each container being read */
-    unsigned roots;         /* top-level values started */
-    unsigned root_members;  /* members read into the top-level object */
+    unsigned depth;
+    unsigned root_members;
 };
 
-static void json_watch_start(struct json_watch *w, char c)
+static void on_container_start(JsonParser *p, gpointer data)
 {
-    if (!w->open->len) {
-        w->roots++;
-    }
-    g_string_append_c(w->open, c);
+    ((struct json_watch *)data)->depth++;
 }
 
-static void json_watch_end(struct json_watch *w)
+static void on_container_end(JsonParser *p, gpointer container, gpointer data)
 {
-    if (w->open->len) {
-        g_string_truncate(w->open, w->open->len - 1);
-    }
-}
-
-static void on_object_start(JsonParser *p, gpointer data)
-{
-    json_watch_start(data, '{');
-}
-
-static void on_array_start(JsonParser *p, gpointer data)
-{
-    json_watch_start(data, '[');
+    ((struct json_watch *)data)->depth--;
 }
 
 static void on_object_member(JsonParser *p, JsonObject *o, gchar *name, gpointer data)
 {
     struct json_watch *w = data;
 
-    if (w->open->len == 1) {
+    if (w->depth == 1) {
         w->root_members++;
     }
-}
-
-static void on_container_end(JsonParser *p, gpointer container, gpointer data)
-{
-    json_watch_end(data);
-}
-
-/*
- * QEMU's "JSON parse error, ..." detail for a json-glib failure.  The codes
- * say little (most failures are PARSE or INVALID_BAREWORD), so the scanner's
- * own words decide between the rest; hyvm never calls setlocale(), so they
- * are json-glib's untranslated English.
- */
-static const char *json_error_detail(const struct json_watch *w, const GError *e)
-{
-    const char *msg = e->message;
-    bool in_array = w->open->len && w->open->str[w->open->len - 1] == '[';
-
-    if (w->roots > 1 || (w->roots && !w->open->len)) {
-        return "unexpected text after the object";
-    }
-    if (e->domain == JSON_PARSER_ERROR) {
-        switch (e->code) {
-        case JSON_PARSER_ERROR_MISSING_COLON:
-            return "missing : in object pair";
-        case JSON_PARSER_ERROR_TRAILING_COMMA:
-            return "expecting value";
-        case JSON_PARSER_ERROR_MISSING_COMMA:
-            return in_array ? "expecting ',' or ']'" : "expecting ',' or '}'";
-        case JSON_PARSER_ERROR_INVALID_BAREWORD:
-            if (strstr(msg, "expected string constant")) {
-                return "expecting string as key";
-            }
-            if (strstr(msg, "expected value")) {
-                return "expecting value";
-            }
-            /* json-glib's word for the input ending after a value. */
-            return in_array ? "expecting ',' or ']'" : "expecting ',' or '}'";
-        default:
-            break;
-        }
-    }
-    if (strstr(msg, "unterminated string")) {
-        return "missing terminating quote";
-    }
-    if (strstr(msg, "constant")) {
-        return "invalid number";
-    }
-    return "expecting value";
 }
 
 /* Parses text as one JSON object; returns its root node's object (owned by
  * the parser) or NULL with *errp set in QEMU's wording. */
 static JsonObject *json_read_object(JsonParser *parser, const char *text, GError **errp)
 {
-    struct json_watch w = { .open = g_string_new(NULL) };
+    struct json_watch w = { 0 };
     g_autoptr(GError) err = NULL;
-    JsonObject *o = NULL;
+    g_autofree char *checked = NULL;
+    char *desc = NULL;
+    size_t rest;
     JsonNode *root;
-    bool ok;
 
     if (!json_check_nesting(text, errp)) {
-        g_string_free(w.open, TRUE);
         return NULL;
     }
-    g_signal_connect(parser, "object-start", G_CALLBACK(on_object_start), &w);
-    g_signal_connect(parser, "array-start", G_CALLBACK(on_array_start), &w);
+    /* QEMU's JSON grammar and words (qapi/qmp-json-check.c); json-glib
+     * then reads the checked text, rewritten so nothing is lost. */
+    checked = qmp_json_prepare(text, strlen(text), &desc, &rest);
+    if (!checked || rest < strlen(text)) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "%s",
+                    checked ? "Expecting at most one JSON value" : desc);
+        g_free(desc);
+        return NULL;
+    }
+    g_signal_connect(parser, "object-start", G_CALLBACK(on_container_start), &w);
+    g_signal_connect(parser, "array-start", G_CALLBACK(on_container_start), &w);
     g_signal_connect(parser, "object-member", G_CALLBACK(on_object_member), &w);
     g_signal_connect(parser, "object-end", G_CALLBACK(on_container_end), &w);
     g_signal_connect(parser, "array-end", G_CALLBACK(on_container_end), &w);
-    ok = json_parser_load_from_data(parser, text, -1, &err);
-    g_signal_handlers_disconnect_by_data(parser, &w);
-    root = ok ? json_parser_get_root(parser) : NULL;
-    if (!ok) {
+    if (!json_parser_load_from_data(parser, checked, -1, &err)) {
+        /* Not reached for checked text; a backstop in QEMU's form. */
+        g_signal_handlers_disconnect_by_data(parser, &w);
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "JSON parse error, %s",
-                    json_error_detail(&w, err));
-    } else if (w.roots > 1) {
-        /* json-glib stops quietly after a second complete value. */
-        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
-                    "JSON parse error, unexpected text after the object");
-    } else if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "JSON parse error, expecting '{'");
-    } else if (json_object_get_size(json_node_get_object(root)) != w.root_members) {
-        /* json-glib keeps the last of repeated keys; QEMU refuses them. */
-        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "JSON parse error, duplicate key");
-    } else {
-        o = json_node_get_object(root);
+                    err->message);
+        return NULL;
     }
-    g_string_free(w.open, TRUE);
-    return o;
+    g_signal_handlers_disconnect_by_data(parser, &w);
+    root = json_parser_get_root(parser);
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "JSON parse error, expecting '{'");
+        return NULL;
+    }
+    if (json_object_get_size(json_node_get_object(root)) != w.root_members) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "JSON parse error, duplicate key");
+        return NULL;
+    }
+    return json_node_get_object(root);
 }
 
 static struct dev_config *dev_config_from_json(const char *optarg, GError **errp)

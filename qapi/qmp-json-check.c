@@ -9,6 +9,7 @@
  *   lexing  - any byte that cannot continue a token is an error at once:
  *             "stray 'TOKEN'" with the token's text up to that byte;
  *   parsing - in document order, the first of: "expecting value",
+ *             "premature EOI",
  *             "invalid keyword 'x'", "key is not a string in object",
  *             "missing : in object pair", "expected separator in dict",
  *             "expected separator in list", and the string checks
@@ -384,7 +385,7 @@ static void parse_object(struct json_check *c)
         }
         k = next(c);
         if (k->type != TOK_COLON) {
-            check_error(c, "missing : in object pair");
+            check_error(c, k->type == TOK_END ? "premature EOI" : "missing : in object pair");
             return;
         }
         g_string_append_c(c->out, ':');
@@ -397,7 +398,7 @@ static void parse_object(struct json_check *c)
             return;
         }
         if (k->type != TOK_COMMA) {
-            check_error(c, "expected separator in dict");
+            check_error(c, k->type == TOK_END ? "premature EOI" : "expected separator in dict");
             return;
         }
         g_string_append_c(c->out, ',');
@@ -424,7 +425,7 @@ static void parse_array(struct json_check *c)
             return;
         }
         if (k->type != TOK_COMMA) {
-            check_error(c, "expected separator in list");
+            check_error(c, k->type == TOK_END ? "premature EOI" : "expected separator in list");
             return;
         }
         g_string_append_c(c->out, ',');
@@ -469,6 +470,10 @@ static bool parse_value(struct json_check *c)
             check_error(c, "invalid keyword '%.*s'", (int)k->len, s);
         }
         break;
+    case TOK_END:
+        /* Only -device's JSON can end early: QMP input is whole values. */
+        check_error(c, "premature EOI");
+        break;
     default:
         check_error(c, "expecting value");
         break;
@@ -484,8 +489,9 @@ char *qmp_json_prepare(const char *text, size_t len, char **desc, size_t *resume
         .out = g_string_sized_new(len + 16),
     };
 
-    if (lex(&c)) {
-        parse_value(&c);
+    if (lex(&c) && parse_value(&c) && c.pos < c.toks->len) {
+        /* Tokens after the value: the caller decides (QMP never has any). */
+        c.resume = g_array_index(c.toks, struct tok, c.pos).start;
     }
     g_array_free(c.toks, TRUE);
     *resume = c.resume;

@@ -149,6 +149,18 @@ const char *qmp_json_marker(void)
     return marker_tag;
 }
 
+bool qmp_json_u64(const char *s, uint64_t *v)
+{
+    size_t tag_len = marker_tag[0] ? strlen(marker_tag) : 0;
+    char *end;
+
+    if (!tag_len || !g_str_has_prefix(s, marker_tag) || !g_ascii_isdigit(s[tag_len])) {
+        return false;
+    }
+    *v = g_ascii_strtoull(s + tag_len, &end, 10);
+    return !*end;
+}
+
 /* ---- the writer ---- */
 
 /* QEMU writes printable ASCII as is and everything else as \uXXXX

@@ -10,6 +10,7 @@
 #define HYVM_QMP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -60,7 +61,8 @@ char *qmp_to_json(JsonNode *node);
  * Checks one JSON text as QEMU's lexer and parser would.  On an error,
  * returns NULL and sets *desc to QEMU's words ("JSON parse error, stray
  * '@'"); after a lexing error *resume < len is where QEMU's lexer would
- * start reading again, as new input.  Otherwise returns the text for
+ * start reading again, as new input.  Otherwise returns the text of the
+ * first value (*resume: where a second one starts, or len) for
  * json-glib, rewritten so that nothing is lost through it: integers beyond
  * int64 stay exact (uint64) or become doubles as in QEMU, and NUL
  * characters survive (qmp-json-check.c).
@@ -68,6 +70,9 @@ char *qmp_to_json(JsonNode *node);
 char *qmp_json_prepare(const char *text, size_t len, char **desc, size_t *resume);
 /* The private tag of the rewritten forms (qmp-json.c). */
 const char *qmp_json_marker(void);
+/* True, with *v, when a string node's text is a rewritten uint64 above
+ * G_MAXINT64 (a number the client sent, not a string). */
+bool qmp_json_u64(const char *s, uint64_t *v);
 
 /* One client's state: negotiation and its input splitter. */
 struct qmp_session;

@@ -451,14 +451,23 @@ static void test_devices(void)
          "-device {\"driver\": \"isa-debugcon\", \"chardev\": 5}: Parameter 'chardev' expects "
          "string");
     FAIL("-device '{\"driver\": \"isa-debug-exit\"} x'",
-         "-device {\"driver\": \"isa-debug-exit\"} x: JSON parse error, unexpected text after "
-         "the object");
+         "-device {\"driver\": \"isa-debug-exit\"} x: Expecting at most one JSON value");
+    FAIL("-device '{\"driver\": \"isa-debug-exit\", \"iobase\": 0x10}'",
+         "-device {\"driver\": \"isa-debug-exit\", \"iobase\": 0x10}: JSON parse error, "
+         "expected separator in dict");
+    FAIL("-device '{\"driver\": \"isa-debug-exit\", \"iobase\": 9223372036854775808}'",
+         "-device {\"driver\": \"isa-debug-exit\", \"iobase\": 9223372036854775808}: "
+         "Parameter 'iobase' expects uint32_t");
+    FAIL("-device '{\"driver\": \"isa-debug-exit\", \"id\": \"\\x\"}'",
+         "-device {\"driver\": \"isa-debug-exit\", \"id\": \"\\x\"}: JSON parse error, "
+         "invalid escape sequence in string");
     FAIL("-device '{\"driver\" \"isa-debug-exit\"}'",
          "-device {\"driver\" \"isa-debug-exit\"}: JSON parse error, missing : in object pair");
     FAIL("-device '{\"driver\": \"isa-debug-exit\"'",
-         "-device {\"driver\": \"isa-debug-exit\": JSON parse error, expecting ',' or '}'");
+         "-device {\"driver\": \"isa-debug-exit\": JSON parse error, premature EOI");
     FAIL("-device '{\"driver\": \"isa-debug-exit'",
-         "-device {\"driver\": \"isa-debug-exit: JSON parse error, missing terminating quote");
+         "-device {\"driver\": \"isa-debug-exit: JSON parse error, stray "
+         "'\"isa-debug-exit'");
     FAIL("-device '{\"driver\": \"isa-debug-exit\", \"iobase\": [1, {\"a\": 2}]}'",
          "-device {\"driver\": \"isa-debug-exit\", \"iobase\": [1, {\"a\": 2}]}: Parameter "
          "'iobase' expects uint64");
