@@ -93,6 +93,7 @@ enum decode_status x86_decode(struct insn *in, const uint8_t *bytes, size_t avai
     unsigned rr = 0, rx = 0, rb = 0, w = 0;        /* REX/VEX R X B W as 0/8 or 0/1 */
     unsigned modrm = 0, mod = 0, reg = 0, rm = 0;
     unsigned flags, op, opsize, adsize, lock_ok = 0, nform;
+    bool lock_ud = false;
     uint8_t form[3];
     unsigned opsz_pfx;
     struct dec_entry tmp;
@@ -511,9 +512,11 @@ enum decode_status x86_decode(struct insn *in, const uint8_t *bytes, size_t avai
         opsize = opsz_pfx ? 2 : 4;
 
     /* LOCK needs a lockable instruction with a memory destination
-     * (SDM vol. 2, LOCK). */
+     * (SDM vol. 2, LOCK).  The #UD comes after the whole instruction is
+     * fetched: a fetch fault or the 15-byte #GP wins over it, as on the
+     * host. */
     if ((pfx & PFX_LOCK) && !lock_ok && (!(flags & F_LOCK) || mod == 3 || !(flags & F_MODRM)))
-        goto out_ud;
+        lock_ud = true;
 
     /* ModRM memory operand: SIB and displacement (SDM vol. 2, 2.1.5). */
     if ((flags & F_MODRM) && mod != 3) {
@@ -816,6 +819,8 @@ enum decode_status x86_decode(struct insn *in, const uint8_t *bytes, size_t avai
     in->vex_w = vex_w & 1;
     in->vex_vvvv = (uint8_t)vvvv;
     in->len = (uint8_t)i;
+    if (lock_ud)
+        goto out_ud;
     /* a fixed-size copy is one vector move; only bytes[0..avail) are read */
     if (avail >= INSN_MAX_LEN)
         memcpy(in->bytes, bytes, INSN_MAX_LEN);

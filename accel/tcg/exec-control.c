@@ -242,14 +242,17 @@ static bool real_like(const struct tcg_cpu *cpu)
 }
 
 /*
- * The operand size of a far jmp/call: REX.W asks for m16:64, which Intel
- * has and AMD does not (APM vol. 3, JMP (Far) and CALL (Far): the AMD host
- * reads m16:32 and pushes 32-bit values, as the differential tester shows).
+ * The offset size of a far jmp/call pointer: REX.W asks for m16:64, which
+ * Intel has and AMD does not (APM vol. 3, JMP (Far) and CALL (Far): the AMD
+ * host reads m16:32; a far CALL still pushes 8-byte values then, see
+ * exec_call_far).
  */
 static unsigned far_size(const struct tcg_cpu *cpu, const struct insn *in)
 {
-    if (cpu->mode == MODE_LONG64 && in->op_size == 8 && !tcg_host_is_intel()) {
-        return 4;
+    if (cpu->mode == MODE_LONG64 && (in->rex & 8)) {
+        /* REX.W wins over 66, then AMD takes m16:32 (with or without 66,
+         * measured on Zen 4). */
+        return tcg_host_is_intel() ? 8 : 4;
     }
     return in->op_size;
 }
@@ -327,7 +330,11 @@ enum tcg_status exec_call_far(struct tcg_cpu *cpu, const struct insn *in)
         return s;
     }
     if (!real_like(cpu)) {
-        return tcg_far_jump(cpu, sel, off, true, size);
+        /* AMD with REX.W: the pointer is m16:32 (the decoder's operand
+         * size) but CS and the return address are pushed as 8 bytes each
+         * (measured on Zen 4). */
+        return tcg_far_jump(cpu, sel, off, true,
+                            cpu->mode == MODE_LONG64 && (in->rex & 8) ? 8 : size);
     }
     if (off > cpu->st.seg[S_CS].limit) {
         return tcg_raise_err(cpu, EXC_GP, 0);
@@ -452,7 +459,12 @@ enum tcg_status exec_bound(struct tcg_cpu *cpu, const struct insn *in)
         return tcg_raise(cpu, EXC_UD);
     }
     ea = tcg_ea(cpu, in);
-    if ((s = tcg_mem_read(cpu, in->mem.seg, ea, b, 2 * size)) != TCG_OK) {
+    /* Two reads, lower bound first, each with its own limit check and
+     * the second's offset wrapping at the address size: the AMD host
+     * faults on the lower one's page before the upper one's #GP. */
+    if ((s = tcg_mem_read(cpu, in->mem.seg, ea, b, size)) != TCG_OK ||
+        (s = tcg_mem_read(cpu, in->mem.seg, (ea + size) & tcg_size_mask(in->addr_size),
+                          b + size, size)) != TCG_OK) {
         return s;
     }
     idx = tcg_reg_read(cpu, in->ops[0].reg, size, false);

@@ -20,6 +20,7 @@
 #include "system/log.h"
 #include "system/main-loop.h"
 #include "system/memory.h"
+#include "system/runstate.h"
 
 #define SEL_RPL(s) ((s) & 3u)
 #define SEL_TI 4u
@@ -298,24 +299,57 @@ static bool rip_fits(bool is64, uint64_t rip, uint32_t limit)
     return is64 ? canonical(rip) : rip <= limit;
 }
 
+/*
+ * One push of a far CALL.  flat64: the pushes happen in 64-bit mode while
+ * the instruction began outside it, so rSP is a flat 64-bit address (no SS
+ * base or limit; a non-canonical one is #SS(0), SDM vol. 3, 3.3.7.1).
+ */
+static enum tcg_status far_push(struct tcg_cpu *cpu, bool flat64, unsigned asz, uint64_t *sp,
+                                uint64_t val, unsigned size)
+{
+    uint64_t nsp = (*sp - size) & mask_of(asz);
+    enum tcg_status st;
+
+    if (flat64) {
+        if (!canonical(nsp) || !canonical(nsp + size - 1)) {
+            return tcg_raise_err(cpu, EXC_SS, 0);
+        }
+        st = tcg_write_lin(cpu, nsp, &val, size);
+    } else {
+        st = tcg_mem_write(cpu, S_SS, nsp, &val, size);
+    }
+    if (st == TCG_OK) {
+        *sp = nsp;
+    }
+    return st;
+}
+
+/*
+ * The order of a far CALL's steps differs by vendor.  Intel checks the new
+ * rip against the target's limit before it pushes, on the stack of the
+ * mode the call starts in.  AMD (APM vol. 3, CALL (Far), "CALLF_PROTECTED"
+ * pseudocode) loads CS first, then pushes CS and rIP as the new mode
+ * pushes (a call from 16/32-bit code into a 64-bit segment pushes at the
+ * flat RSP; into a 16/32-bit segment with SS.B), and only then checks the
+ * new rip, so a #GP(0) for the offset comes after the return address was
+ * stored (CS and rSP are restored, the stored bytes stay).
+ */
 enum tcg_status tcg_far_jump(struct tcg_cpu *cpu, uint16_t sel, uint64_t off, bool is_call,
                              unsigned op_size)
 {
+    const bool amd = !tcg_host_is_intel();
     struct x86_segment ncs;
     enum tcg_status st;
     uint64_t rip = off & mask_of(op_size);
     uint64_t d, addr;
+    bool is64 = false, fits;
 
     if (!prot_mode(cpu)) {
         ncs = cpu->st.seg[S_CS];
         ncs.selector = sel;
         ncs.base = (uint64_t)sel << 4;
-        if (rip > ncs.limit) {
-            return tcg_raise_err(cpu, EXC_GP, 0);
-        }
+        fits = rip <= ncs.limit;
     } else {
-        bool is64;
-
         st = check_code_seg(cpu, sel, &d, &addr, false);
         if (st != TCG_OK) {
             return st;
@@ -323,26 +357,36 @@ enum tcg_status tcg_far_jump(struct tcg_cpu *cpu, uint16_t sel, uint64_t off, bo
         desc_to_seg(&ncs, (uint16_t)((sel & ~3u) | cpu->cpl), d);
         ncs.type |= TYPE_ACCESSED;
         is64 = (cpu->st.efer & EFER_LMA) && ncs.l;
-        if (!rip_fits(is64, rip, ncs.limit)) {
-            return tcg_raise_err(cpu, EXC_GP, 0);
-        }
-        st = set_accessed(cpu, addr, &d);
-        if (st != TCG_OK) {
-            return st;
+        fits = rip_fits(is64, rip, ncs.limit);
+        if (fits || amd) {
+            st = set_accessed(cpu, addr, &d);
+            if (st != TCG_OK) {
+                return st;
+            }
         }
     }
+    if (!fits && !(amd && is_call)) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
     if (is_call) {
-        /* Both pushes on the old stack before anything else changes. */
-        uint64_t old_sp = cpu->st.regs[R_ESP];
+        /* Both pushes before anything else changes: a fault leaves rSP
+         * and CS as they were. */
+        bool to64 = amd && prot_mode(cpu) ? is64 : cpu->mode == MODE_LONG64;
+        unsigned asz = to64 ? 8 : (cpu->st.seg[S_SS].db ? 4 : 2);
+        bool flat64 = to64 && cpu->mode != MODE_LONG64;
+        uint64_t sp = cpu->st.regs[R_ESP] & mask_of(asz);
 
-        st = tcg_push(cpu, cpu->st.seg[S_CS].selector, op_size);
+        st = far_push(cpu, flat64, asz, &sp, cpu->st.seg[S_CS].selector, op_size);
         if (st == TCG_OK) {
-            st = tcg_push(cpu, cpu->next_rip, op_size);
+            st = far_push(cpu, flat64, asz, &sp, cpu->next_rip, op_size);
         }
         if (st != TCG_OK) {
-            cpu->st.regs[R_ESP] = old_sp;
             return st;
         }
+        if (!fits) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        tcg_reg_write(cpu, R_ESP, asz, false, sp);
     }
     cpu->st.seg[S_CS] = ncs;
     cpu->st.rip = rip;
@@ -350,17 +394,42 @@ enum tcg_status tcg_far_jump(struct tcg_cpu *cpu, uint16_t sel, uint64_t off, bo
     return TCG_JUMPED;
 }
 
+/*
+ * Far RET.  AMD reads the CS slot before the rip slot, and when the
+ * selector's RPL differs from CPL (a return to another privilege level,
+ * or a #GP to come) it reads the outer SS and rSP slots too (SS first),
+ * all before any descriptor check, so their faults come first; measured
+ * on Zen 4, consistent with the APM's RETF pseudocode popping everything
+ * before READ_DESCRIPTOR.
+ */
 enum tcg_status tcg_far_return(struct tcg_cpu *cpu, unsigned op_size, uint16_t imm)
 {
     unsigned asz = cpu->mode == MODE_LONG64 ? 8 : (cpu->st.seg[S_SS].db ? 4 : 2);
     uint64_t sp = cpu->st.regs[R_ESP] & mask_of(asz);
     uint64_t rip = 0, csel = 0, d, addr;
+    uint64_t cs_off = (sp + op_size) & mask_of(asz);
     struct x86_segment ncs;
     enum tcg_status st;
 
-    st = tcg_mem_read(cpu, S_SS, sp, &rip, op_size);
-    if (st == TCG_OK) {
-        st = tcg_mem_read(cpu, S_SS, (sp + op_size) & mask_of(asz), &csel, op_size);
+    if (!tcg_host_is_intel()) {
+        st = tcg_mem_read(cpu, S_SS, cs_off, &csel, op_size);
+        if (st == TCG_OK) {
+            st = tcg_mem_read(cpu, S_SS, sp, &rip, op_size);
+        }
+        if (st == TCG_OK && prot_mode(cpu) && SEL_RPL(csel) != cpu->cpl) {
+            uint64_t osp = (sp + 2ull * op_size + imm) & mask_of(asz);
+            uint64_t ossel = 0, orsp = 0;
+
+            st = tcg_mem_read(cpu, S_SS, (osp + op_size) & mask_of(asz), &ossel, op_size);
+            if (st == TCG_OK) {
+                st = tcg_mem_read(cpu, S_SS, osp, &orsp, op_size);
+            }
+        }
+    } else {
+        st = tcg_mem_read(cpu, S_SS, sp, &rip, op_size);
+        if (st == TCG_OK) {
+            st = tcg_mem_read(cpu, S_SS, cs_off, &csel, op_size);
+        }
     }
     if (st != TCG_OK) {
         return st;
@@ -388,7 +457,16 @@ enum tcg_status tcg_far_return(struct tcg_cpu *cpu, unsigned op_size, uint16_t i
         }
         ncs.type |= TYPE_ACCESSED;
     }
-    tcg_reg_write(cpu, R_ESP, asz, false, sp + 2ull * op_size + imm);
+    if (asz != 8 && prot_mode(cpu) && (cpu->st.efer & EFER_LMA) && ncs.l &&
+        !tcg_host_is_intel()) {
+        /* AMD updates rSP as the new mode does: a return from 16/32-bit
+         * code into a 64-bit segment adds to the whole RSP, carries out of
+         * SP/ESP included (measured on Zen 4; the pops above still wrap
+         * within the old stack size). */
+        cpu->st.regs[R_ESP] += 2ull * op_size + imm;
+    } else {
+        tcg_reg_write(cpu, R_ESP, asz, false, sp + 2ull * op_size + imm);
+    }
     cpu->st.seg[S_CS] = ncs;
     cpu->st.rip = rip;
     tcg_cpu_mode_changed(cpu);
@@ -599,6 +677,11 @@ static enum tcg_status port_io(struct tcg_cpu *cpu, const struct insn *in, bool 
     bql_unlock();
     if (!is_write) {
         tcg_reg_write(cpu, R_EAX, size, false, val);
+    }
+    /* A write that powered the machine off or paused it (isa-debug-exit,
+     * ACPI S5, pvpanic) is the last instruction the guest runs. */
+    if (is_write && (vm_exit_requested() || vm_pause_pending())) {
+        return TCG_STOP;
     }
     return TCG_OK;
 }
@@ -1232,6 +1315,12 @@ static enum tcg_status load_far_ptr(struct tcg_cpu *cpu, const struct insn *in, 
     if (!in->has_mem) {
         return tcg_raise(cpu, EXC_UD);
     }
+    if (cpu->mode == MODE_LONG64 && (in->rex & 8)) {
+        /* AMD ignores REX.W here, with or without 66: the pointer is
+         * m16:32 and the register write is 32 bits (APM vol. 3, LSS;
+         * measured on Zen 4); Intel reads m16:64. */
+        size = tcg_host_is_intel() ? 8 : 4;
+    }
     ea = tcg_ea(cpu, in);
     st = tcg_mem_read(cpu, in->mem.seg, ea, &off, size);
     if (st == TCG_OK) {
@@ -1269,6 +1358,41 @@ enum tcg_status exec_lgs(struct tcg_cpu *cpu, const struct insn *in)
 enum tcg_status exec_lss(struct tcg_cpu *cpu, const struct insn *in)
 {
     return load_far_ptr(cpu, in, S_SS);
+}
+
+/*
+ * ARPL r/m16, r16 (SDM vol. 2, ARPL): raises the RPL of the destination
+ * selector to the source's, ZF telling whether it did; no other flag
+ * changes.  The decoder gives #UD in real mode and MOVSXD in 64-bit mode;
+ * vm86 is #UD too.  Unlike the read-modify-writes of the ALU, the AMD
+ * host reads the destination as a plain read and writes it only when the
+ * RPL changes (a read-only segment or page faults only then).
+ */
+enum tcg_status exec_arpl(struct tcg_cpu *cpu, const struct insn *in)
+{
+    uint64_t d, s;
+    enum tcg_status st;
+
+    if (!prot_mode(cpu)) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    st = tcg_src_read(cpu, in, 0, 2, &d);
+    if (st == TCG_OK) {
+        st = tcg_src_read(cpu, in, 1, 2, &s);
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+    if ((d & 3) < (s & 3)) {
+        st = tcg_op_write(cpu, in, 0, (d & ~3ull) | (s & 3));
+        if (st != TCG_OK) {
+            return st;
+        }
+        tcg_flags_set(cpu, RFLAGS_ZF, RFLAGS_ZF);
+    } else {
+        tcg_flags_set(cpu, RFLAGS_ZF, 0);
+    }
+    return TCG_OK;
 }
 
 /* ---- exception and interrupt delivery (SDM vol. 3, 6.12 and 6.14) ---- */

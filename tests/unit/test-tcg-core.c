@@ -4,7 +4,8 @@
  * guest RAM (32-bit, PAE, 4-level), accessed/dirty bits, #PF error codes,
  * the TLB and its flushes, accesses across pages, MMIO, instruction fetch
  * across a page, descriptor loads and far jumps, and the invalidation of
- * decoded blocks by stores into code.
+ * decoded blocks by stores into code, and the order of checks of
+ * read-modify-write operands and far transfers.
  *
  * Guest RAM is 16 MiB at 0, shared by every test; each test builds the
  * structures it uses from scratch.
@@ -1151,6 +1152,125 @@ static void test_smc_alias(void)
     free_cpu(cpu);
 }
 
+/* ---- the order of checks the differential tester measured on the host ---- */
+
+/*
+ * Read-modify-write destinations are checked for writing before the read
+ * (a read-only segment is #GP(0), a read-only page #PF with W, no D bit);
+ * ARPL is no read-modify-write; LDS..LSS ignore REX.W on AMD; AMD's far
+ * CALL stores the return address before it checks the new offset, and its
+ * far RET reads the outer SS:rSP slots before any descriptor check.
+ */
+static void test_check_order(void)
+{
+    struct tcg_cpu *cpu = new_cpu();
+    const bool intel = tcg_host_is_intel();
+    /* cs: overrides on a readable code segment (type 0xb) at [0x101000],
+     * a page that is not present: the RMWs are #GP(0) before any read,
+     * the reads are #PF. */
+    static const uint8_t add_cs[] = { 0x2e, 0x01, 0x05, 0x00, 0x10, 0x10, 0x00 };
+    static const uint8_t cmp_cs[] = { 0x2e, 0x3b, 0x05, 0x00, 0x10, 0x10, 0x00 };
+    static const uint8_t inc_cs[] = { 0x2e, 0xff, 0x05, 0x00, 0x10, 0x10, 0x00 };
+    static const uint8_t shl_cs[] = { 0x2e, 0xd1, 0x25, 0x00, 0x10, 0x10, 0x00 };
+    static const uint8_t bts_cs[] = { 0x2e, 0x0f, 0xab, 0x05, 0x00, 0x10, 0x10, 0x00 };
+    static const uint8_t bt_cs[] = { 0x2e, 0x0f, 0xa3, 0x05, 0x00, 0x10, 0x10, 0x00 };
+    static const uint8_t arpl_cs[] = { 0x2e, 0x63, 0x1d, 0x20, 0x00, 0x10, 0x00 };
+    /* lfs rbx, [0x100010] with REX.W */
+    static const uint8_t lfs_w[] = { 0x48, 0x0f, 0xb4, 0x1c, 0x25, 0x10, 0x00, 0x10, 0x00 };
+    uint32_t v = 0;
+
+    clear_ram();
+    build_32(cpu);
+    put32(0x11000 + 0x300 * 4, 0x300000 | P | RW | US);    /* the code */
+    cpu->st.regs[R_EAX] = 1;
+    ASSERT_EXC(cpu, step_bytes(cpu, add_cs, sizeof(add_cs)), EXC_GP, 0);
+    ASSERT_EXC(cpu, step_bytes(cpu, inc_cs, sizeof(inc_cs)), EXC_GP, 0);
+    ASSERT_EXC(cpu, step_bytes(cpu, shl_cs, sizeof(shl_cs)), EXC_GP, 0);
+    ASSERT_EXC(cpu, step_bytes(cpu, bts_cs, sizeof(bts_cs)), EXC_GP, 0);
+    g_assert_cmphex(cpu->st.rip, ==, 0x300000);
+    ASSERT_EXC(cpu, step_bytes(cpu, cmp_cs, sizeof(cmp_cs)), EXC_PF, 0);
+    ASSERT_EXC(cpu, step_bytes(cpu, bt_cs, sizeof(bt_cs)), EXC_PF, 0);
+    g_assert_cmphex(cpu->exc.cr2, ==, 0x101000);
+
+    /* ARPL reads its destination plainly and writes it only to raise the
+     * RPL: through cs: a selector that keeps its RPL is fine. */
+    put32(0x200020, 0x0013);
+    cpu->st.regs[R_EBX] = 0x2;
+    cpu->st.rflags |= RFLAGS_ZF;
+    g_assert_cmpint(step_bytes(cpu, arpl_cs, sizeof(arpl_cs)), ==, TCG_OK);
+    g_assert_false(cpu->st.rflags & RFLAGS_ZF);
+    put32(0x200020, 0x0010);
+    ASSERT_EXC(cpu, step_bytes(cpu, arpl_cs, sizeof(arpl_cs)), EXC_GP, 0);
+    cpu->st.regs[R_EAX] = 0xffff0010;
+    cpu->st.regs[R_EBX] = 0x3;
+    g_assert_cmpint(step_bytes(cpu, (const uint8_t[]){ 0x63, 0xd8 }, 2), ==, TCG_OK);
+    g_assert_cmphex(cpu->st.regs[R_EAX], ==, 0xffff0013);
+    g_assert_true(cpu->st.rflags & RFLAGS_ZF);
+
+    /* The read half of an RMW of a read-only page: without CR0.WP a
+     * supervisor may write it; a user gets #PF P|W|U before any read, and
+     * the accessed/dirty bits of the leaf stay clear. */
+    g_assert_cmpint(tcg_mem_read_rmw(cpu, S_DS, 0x102000, &v, 4), ==, TCG_OK);
+    tcg_tlb_flush(cpu);
+    put32(0x11000 + 0x102 * 4, 0x202000 | P | US);
+    cpu->cpl = 3;
+    ASSERT_EXC(cpu, tcg_mem_read_rmw(cpu, S_DS, 0x102000, &v, 4), EXC_PF, 7);
+    g_assert_cmphex(cpu->exc.cr2, ==, 0x102000);
+    g_assert_cmphex(get32(0x11408) & (A | D), ==, 0);
+    ASSERT_EXC(cpu, tcg_mem_read_rmw(cpu, S_DS, 0x101000, &v, 4), EXC_PF, 6);
+    /* On a writable page it reads, and sets D as the write will. */
+    put32(0x200020, 0xcafe);
+    g_assert_cmpint(tcg_mem_read_rmw(cpu, S_DS, 0x100020, &v, 4), ==, TCG_OK);
+    g_assert_cmphex(v, ==, 0xcafe);
+    g_assert_cmphex(get32(0x11400) & (A | D), ==, A | D);
+    free_cpu(cpu);
+
+    /* LFS with REX.W in 64-bit mode: m16:32 on AMD, m16:64 on Intel. */
+    cpu = new_cpu();
+    clear_ram();
+    build_4level(cpu);
+    put64(0x12000 + 8, 0x200000 | P | RW | US | PS);    /* the code at 0x300000 */
+    put64(0x200010, 0xabcd000011223344ull);     /* the AMD selector (0) at +4 */
+    put64(0x200018, 0);                         /* the Intel selector (0) at +8 */
+    cpu->st.regs[R_EBX] = ~0ull;
+    g_assert_cmpint(step_bytes(cpu, lfs_w, sizeof(lfs_w)), ==, TCG_OK);
+    g_assert_cmphex(cpu->st.regs[R_EBX], ==, intel ? 0xabcd000011223344ull : 0x11223344);
+    g_assert_true(cpu->st.seg[S_FS].unusable);
+    free_cpu(cpu);
+
+    /* Far CALL to 0x48 (32-bit code, limit 0xffff) past the limit. */
+    cpu = new_cpu();
+    clear_ram();
+    build_gdt(cpu);
+    put64(GDT + 0x48, 0x00409a000000ffffull);
+    cpu->st.gdt.limit = 0x4f;
+    cpu->st.regs[R_ESP] = 0x9000;
+    cpu->next_rip = 0x2007;
+    put64(0x8ff8, 0);
+    ASSERT_EXC(cpu, tcg_far_jump(cpu, 0x48, 0x20000, true, 4), EXC_GP, 0);
+    g_assert_cmphex(cpu->st.regs[R_ESP], ==, 0x9000);
+    g_assert_cmphex(cpu->st.seg[S_CS].selector, ==, 0x08);
+    g_assert_cmphex(get64(0x8ff8), ==, intel ? 0 : 0x0000000800002007ull);
+    /* Inside the limit it goes. */
+    g_assert_cmpint(tcg_far_jump(cpu, 0x48, 0xfff0, true, 4), ==, TCG_JUMPED);
+    g_assert_cmphex(cpu->st.rip, ==, 0xfff0);
+    g_assert_cmphex(cpu->st.regs[R_ESP], ==, 0x8ff8);
+
+    /* Far RET to RPL 3 at CPL 0 with the outer slots past SS.limit: AMD
+     * reads them first (#SS(0)); Intel checks the selector first. */
+    cpu->st.seg[S_SS].limit = 0x8fff;
+    cpu->st.regs[R_ESP] = 0x8ff0;
+    put32(0x8ff0, 0x1000);
+    put32(0x8ff4, 0x0b);
+    if (intel) {
+        ASSERT_EXC(cpu, tcg_far_return(cpu, 4, 0x100), EXC_GP, 0x08);
+    } else {
+        ASSERT_EXC(cpu, tcg_far_return(cpu, 4, 0x100), EXC_SS, 0);
+    }
+    g_assert_cmphex(cpu->st.regs[R_ESP], ==, 0x8ff0);
+    free_cpu(cpu);
+}
+
 int main(int argc, char **argv)
 {
     g_autoptr(GError) err = NULL;
@@ -1183,6 +1303,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcg-core/stop", test_stop);
     g_test_add_func("/tcg-core/smc", test_smc);
     g_test_add_func("/tcg-core/smc-alias", test_smc_alias);
+    g_test_add_func("/tcg-core/check-order", test_check_order);
     ret = g_test_run();
     ram_free_all();
     return ret;
