@@ -10,6 +10,7 @@
 
 #include "accel/accel.h"
 #include "chardev/chardev.h"
+#include "hw/device.h"
 #include "machine/machine.h"
 #include "qapi/monitor.h"
 #include "qapi/qmp-internal.h"
@@ -324,17 +325,49 @@ static JsonNode *qmp_screendump(JsonObject *args, GError **errp)
     return NULL;
 }
 
+/* QEMU's answer for the ISA devices hyvm has: their bus takes no
+ * hot-plug.  Other buses come with hot-plug itself. */
+static void device_hotplug_error(const struct device_type *t, GError **errp)
+{
+    if (!strcmp(t->bus, "ISA")) {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                    "Bus 'isa.0' does not support hotplugging");
+    } else {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                    "device_add and device_del are not supported yet: hyvm has no "
+                    "hot-plug for %s devices", t->bus);
+    }
+}
+
 static JsonNode *qmp_device_add(JsonObject *args, GError **errp)
 {
-    g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
-                "device_add is not supported yet: hyvm has no device hot-plug");
+    const char *driver = json_object_get_string_member(args, "driver");
+    const struct device_type *t = device_type_find(driver);
+
+    if (!t) {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                    "'%s' is not a valid device model name", driver);
+        return NULL;
+    }
+    device_hotplug_error(t, errp);
     return NULL;
 }
 
 static JsonNode *qmp_device_del(JsonObject *args, GError **errp)
 {
-    g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
-                "device_del is not supported yet: hyvm has no device hot-unplug");
+    const char *id = json_object_get_string_member(args, "id");
+    struct machine *m = machine_current();
+    const struct hyvm_config *cfg = m ? m->cfg : NULL;
+
+    for (guint i = 0; cfg && cfg->devices && i < cfg->devices->len; i++) {
+        const struct dev_config *d = g_ptr_array_index(cfg->devices, i);
+
+        if (d->id && !strcmp(d->id, id)) {
+            device_hotplug_error(d->type, errp);
+            return NULL;
+        }
+    }
+    g_set_error(errp, QMP_ERROR, QMP_ERROR_DEVICE_NOT_FOUND, "Device '%s' not found", id);
     return NULL;
 }
 

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -64,6 +65,13 @@ static int connect_unix(const char *path)
 /* Starts hyvm; with second_qmp, a second -qmp monitor listens on
  * vm->sock2_path so two clients can talk to it at once (QEMU's socket
  * chardev accepts one client at a time). */
+/* A test that fails mid-way must not leave its VM running (meson would
+ * wait for the VM's inherited output until the test times out). */
+static void vm_child_setup(gpointer data)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static bool vm_start_with(struct vm *vm, const char *extra, bool second_qmp)
 {
     g_autoptr(GError) err = NULL;
@@ -93,7 +101,7 @@ static bool vm_start_with(struct vm *vm, const char *extra, bool second_qmp)
     g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, &err));
     g_assert_true(g_spawn_async(NULL, argv, NULL,
                                 G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL,
-                                NULL, NULL, &vm->pid, &err));
+                                vm_child_setup, NULL, &vm->pid, &err));
     vm->fd = -1;
     for (int i = 0; i < 500 && vm->fd < 0; i++) {
         vm->fd = connect_unix(vm->sock_path);
@@ -906,6 +914,53 @@ out:
     vm_kernel = "hello.elf";
 }
 
+/* The remaining commands of the table, as QEMU 7.2 answers them. */
+static void test_more_commands(void)
+{
+    struct vm vm;
+    g_autofree char *greeting = NULL, *version = NULL, *want_version = NULL;
+    const char *v;
+
+    if (!vm_start(&vm, "-device isa-debug-exit,id=dbg")) {
+        return;
+    }
+    greeting = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    /* query-version returns the greeting's version object. */
+    v = strstr(greeting, "{\"qemu\": ");
+    g_assert_nonnull(v);
+    want_version = g_strdup_printf("{\"return\": %.*s}",
+                                   (int)(strstr(v, ", \"capabilities\"") - v), v);
+    vm_send(&vm, "{\"execute\": \"query-version\"}");
+    version = vm_line(&vm);
+    g_assert_cmpstr(version, ==, want_version);
+    expect(&vm, "{\"execute\": \"query-block\"}", "{\"return\": []}");
+    expect(&vm, "{\"execute\": \"query-blockstats\"}", "{\"return\": []}");
+    expect(&vm, "{\"execute\": \"query-uuid\"}",
+           "{\"return\": {\"UUID\": \"00000000-0000-0000-0000-000000000000\"}}");
+    /* system_reset: RESET before the return. */
+    vm_send(&vm, "{\"execute\": \"system_reset\", \"id\": \"r\"}");
+    expect_event(&vm, "\"event\": \"RESET\", \"data\": {\"guest\": false, "
+                      "\"reason\": \"host-qmp-system-reset\"}}");
+    expect(&vm, NULL, "{\"return\": {}, \"id\": \"r\"}");
+    expect(&vm, "{\"execute\": \"screendump\", \"arguments\": {\"filename\": \"/x.ppm\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"There is no console to take a screendump from\"}}");
+    expect(&vm, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"nosuch\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"'nosuch' is not a valid device model name\"}}");
+    expect(&vm, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"isa-debug-exit\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Bus 'isa.0' does not support hotplugging\"}}");
+    expect(&vm, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"dbg\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Bus 'isa.0' does not support hotplugging\"}}");
+    expect(&vm, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"nope\"}}",
+           "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device 'nope' not found\"}}");
+    vm_quit(&vm);
+    vm_free(&vm);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -924,6 +979,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/powerdown", test_powerdown);
     g_test_add_func("/qmp/kvm", test_kvm);
     g_test_add_func("/qmp/guest-events", test_guest_events);
+    g_test_add_func("/qmp/more-commands", test_more_commands);
     g_test_add_func("/qmp/many-clients", test_many_clients);
     g_test_add_func("/qmp/oversized", test_oversized);
     g_test_add_func("/qmp/disconnect-mid-command", test_disconnect_mid_command);
