@@ -212,12 +212,22 @@ void diff_soft_run(struct diff_soft *s, const struct diff_case *c,
     memset(res, 0, offsetof(struct diff_result, data));
 
     /* Until RIP leaves the bytes (a rep string stays on its own bytes
-     * until done; a read-back sequence moves through them) or CS changes. */
+     * until done; a read-back sequence moves through them) or CS changes
+     * to code outside them: a far jump whose target falls inside the
+     * case's own bytes runs on there natively, so it does here too. */
     for (steps = 0; steps < MAX_STEPS; steps++) {
+        uint64_t lin;
+
         st = tcg_step(cpu);
         if (st != TCG_OK && st != TCG_JUMPED)
             break;
-        if (cpu->st.rip - start >= c->len || cpu->st.seg[S_CS].selector != cs)
+        if (cpu->st.seg[S_CS].selector == cs) {
+            if (cpu->st.rip - start >= c->len)
+                break;
+            continue;
+        }
+        lin = cpu->st.seg[S_CS].base + cpu->st.rip;
+        if (lin - DIFF_INSN_ADDR >= c->len)
             break;
     }
     if (st == TCG_EXCEPTION) {
