@@ -33,25 +33,6 @@
 #include "accel/tcg/tcg-cpu.h"
 #include "system/log.h"
 
-#define RFLAGS_IOPL (3ull << 12)
-#define RFLAGS_VM (1ull << 17)
-
-static unsigned ip_size(const struct tcg_cpu *cpu, const struct insn *in)
-{
-    if (cpu->mode == MODE_LONG64 && in->op_size != 2) {
-        return 8;
-    }
-    return in->op_size;
-}
-
-static unsigned stack_addr_size(const struct tcg_cpu *cpu)
-{
-    if (cpu->mode == MODE_LONG64) {
-        return 8;
-    }
-    return cpu->st.seg[S_SS].db ? 4 : 2;
-}
-
 /* A new rip must be canonical in 64-bit mode and within CS.limit
  * elsewhere, real mode included (SDM vol. 2A JMP, "Operation"). */
 static bool target_ok(const struct tcg_cpu *cpu, uint64_t t)
@@ -67,7 +48,7 @@ static bool target_ok(const struct tcg_cpu *cpu, uint64_t t)
 /* Jumps to target, truncated to the width of rip. */
 static enum tcg_status branch(struct tcg_cpu *cpu, const struct insn *in, uint64_t target)
 {
-    target &= tcg_size_mask(ip_size(cpu, in));
+    target &= tcg_size_mask(tcg_near_op_size(cpu, in));
     if (!target_ok(cpu, target)) {
         return tcg_raise_err(cpu, EXC_GP, 0);
     }
@@ -170,7 +151,7 @@ enum tcg_status exec_loopne(struct tcg_cpu *cpu, const struct insn *in)
  */
 enum tcg_status exec_call(struct tcg_cpu *cpu, const struct insn *in)
 {
-    unsigned size = ip_size(cpu, in);
+    unsigned size = tcg_near_op_size(cpu, in);
     uint64_t t;
     enum tcg_status s = near_target(cpu, in, &t);
 
@@ -201,7 +182,7 @@ enum tcg_status exec_call(struct tcg_cpu *cpu, const struct insn *in)
 /* Releases n bytes of stack after a return (stack address size). */
 static void sp_release(struct tcg_cpu *cpu, uint64_t n)
 {
-    unsigned asz = stack_addr_size(cpu);
+    unsigned asz = tcg_stack_addr_size(cpu);
 
     tcg_reg_write(cpu, R_ESP, asz, false,
                   (cpu->st.regs[R_ESP] + n) & tcg_size_mask(asz));
@@ -215,7 +196,7 @@ static uint64_t ret_imm(const struct insn *in)
 /* SDM vol. 2B RET (near), with the optional imm16. */
 enum tcg_status exec_ret(struct tcg_cpu *cpu, const struct insn *in)
 {
-    unsigned size = ip_size(cpu, in);
+    unsigned size = tcg_near_op_size(cpu, in);
     uint64_t old_sp = cpu->st.regs[R_ESP];
     uint64_t t;
     enum tcg_status s;

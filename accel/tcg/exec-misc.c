@@ -23,9 +23,6 @@
 #include "arch/x86/cpu-models.h"
 
 #define RFLAGS_IOPL_SHIFT 12
-#define RFLAGS_VM (1ull << 17)
-#define RFLAGS_VIF (1ull << 19)
-#define RFLAGS_VIP (1ull << 20)
 
 enum tcg_status exec_clc(struct tcg_cpu *cpu, const struct insn *in)
 {
@@ -180,22 +177,6 @@ static void put_vendor(struct x86_cpuid_entry *e, const uint32_t v[3])
     e->ecx = v[2];
 }
 
-static struct x86_cpuid_entry *add(struct x86_cpuid_entry *out, unsigned *n, unsigned max,
-                                   uint32_t fn, uint32_t idx, bool has_index)
-{
-    struct x86_cpuid_entry *e;
-
-    if (*n >= max) {
-        return NULL;
-    }
-    e = &out[(*n)++];
-    memset(e, 0, sizeof(*e));
-    e->function = fn;
-    e->index = idx;
-    e->has_index = has_index;
-    return e;
-}
-
 /*
  * The leaves the software CPU offers, for x86_cpu_build_cpuid()'s
  * "supported" argument:
@@ -223,38 +204,38 @@ unsigned tcg_cpuid_supported(struct x86_cpuid_entry *out, unsigned max)
     vendor[0] = b;
     vendor[1] = d;
     vendor[2] = c;
-    if ((e = add(out, &n, max, 0, 0, false))) {
+    if ((e = x86_cpuid_add(out, &n, max, 0, 0, false))) {
         e->eax = 7;
         put_vendor(e, vendor);
     }
     __cpuid(1, a, b, c, d);
-    if ((e = add(out, &n, max, 1, 0, false))) {
+    if ((e = x86_cpuid_add(out, &n, max, 1, 0, false))) {
         e->eax = a & 0x0fff3fff;
         e->ebx = (8u << 8) | (1u << 16);
         e->ecx = F1_ECX;
         e->edx = F1_EDX;
     }
-    if ((e = add(out, &n, max, 7, 0, true))) {
+    if ((e = x86_cpuid_add(out, &n, max, 7, 0, true))) {
         e->ebx = F7_EBX;
     }
-    if ((e = add(out, &n, max, 0x80000000, 0, false))) {
+    if ((e = x86_cpuid_add(out, &n, max, 0x80000000, 0, false))) {
         e->eax = 0x80000008;
         put_vendor(e, vendor);
     }
-    if ((e = add(out, &n, max, 0x80000001, 0, false))) {
+    if ((e = x86_cpuid_add(out, &n, max, 0x80000001, 0, false))) {
         e->eax = a & 0x0fff3fff;
         e->ecx = FX_ECX;
         e->edx = FX_EDX;
     }
     for (unsigned l = 0; l < 3; l++) {
-        if ((e = add(out, &n, max, 0x80000002 + l, 0, false))) {
+        if ((e = x86_cpuid_add(out, &n, max, 0x80000002 + l, 0, false))) {
             memcpy(&e->eax, brand + 16 * l, 4);
             memcpy(&e->ebx, brand + 16 * l + 4, 4);
             memcpy(&e->ecx, brand + 16 * l + 8, 4);
             memcpy(&e->edx, brand + 16 * l + 12, 4);
         }
     }
-    if ((e = add(out, &n, max, 0x80000008, 0, false))) {
+    if ((e = x86_cpuid_add(out, &n, max, 0x80000008, 0, false))) {
         e->eax = 0x3028;
     }
     return n;

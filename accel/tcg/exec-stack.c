@@ -25,33 +25,6 @@
 
 #include "accel/tcg/tcg-cpu.h"
 
-#define RFLAGS_IOPL (3ull << 12)
-#define RFLAGS_NT (1ull << 14)
-#define RFLAGS_RF (1ull << 16)
-#define RFLAGS_VM (1ull << 17)
-#define RFLAGS_AC (1ull << 18)
-#define RFLAGS_VIF (1ull << 19)
-#define RFLAGS_VIP (1ull << 20)
-#define RFLAGS_ID (1ull << 21)
-
-/* Width of a push or pop (see the conventions above). */
-static unsigned stack_op_size(const struct tcg_cpu *cpu, const struct insn *in)
-{
-    if (cpu->mode == MODE_LONG64 && in->op_size != 2) {
-        return 8;
-    }
-    return in->op_size;
-}
-
-/* The stack's address size: 64 in 64-bit mode, else SS.B (SDM vol. 1, 6.2.3). */
-static unsigned stack_addr_size(const struct tcg_cpu *cpu)
-{
-    if (cpu->mode == MODE_LONG64) {
-        return 8;
-    }
-    return cpu->st.seg[S_SS].db ? 4 : 2;
-}
-
 /* rSP (or rBP) moved by delta within the stack address size: the bits above
  * it are kept, as a 16-bit stack changes only SP. */
 static uint64_t sp_move(uint64_t sp, uint64_t delta, uint64_t am)
@@ -107,7 +80,7 @@ static void set_sp(struct tcg_cpu *cpu, uint64_t sp, unsigned asz)
  */
 enum tcg_status exec_push(struct tcg_cpu *cpu, const struct insn *in)
 {
-    unsigned size = stack_op_size(cpu, in);
+    unsigned size = tcg_near_op_size(cpu, in);
     const struct operand *op = &in->ops[0];
     uint64_t v;
     enum tcg_status s;
@@ -138,7 +111,7 @@ enum tcg_status exec_push(struct tcg_cpu *cpu, const struct insn *in)
  */
 enum tcg_status exec_pop(struct tcg_cpu *cpu, const struct insn *in)
 {
-    unsigned size = stack_op_size(cpu, in);
+    unsigned size = tcg_near_op_size(cpu, in);
     uint64_t old_sp = cpu->st.regs[R_ESP];
     uint64_t v;
     enum tcg_status s;
@@ -166,7 +139,7 @@ enum tcg_status exec_pop(struct tcg_cpu *cpu, const struct insn *in)
 enum tcg_status exec_pusha(struct tcg_cpu *cpu, const struct insn *in)
 {
     unsigned size = in->op_size == 2 ? 2 : 4;
-    unsigned asz = stack_addr_size(cpu);
+    unsigned asz = tcg_stack_addr_size(cpu);
     uint64_t am = tcg_size_mask(asz);
     uint64_t sp = cpu->st.regs[R_ESP];
     enum tcg_status s;
@@ -193,7 +166,7 @@ enum tcg_status exec_pusha(struct tcg_cpu *cpu, const struct insn *in)
 enum tcg_status exec_popa(struct tcg_cpu *cpu, const struct insn *in)
 {
     unsigned size = in->op_size == 2 ? 2 : 4;
-    unsigned asz = stack_addr_size(cpu);
+    unsigned asz = tcg_stack_addr_size(cpu);
     uint64_t am = tcg_size_mask(asz);
     uint64_t sp = cpu->st.regs[R_ESP];
     uint64_t v;
@@ -231,7 +204,7 @@ static unsigned iopl(const struct tcg_cpu *cpu)
  */
 enum tcg_status exec_pushf(struct tcg_cpu *cpu, const struct insn *in)
 {
-    unsigned size = stack_op_size(cpu, in);
+    unsigned size = tcg_near_op_size(cpu, in);
     uint64_t f = cpu->st.rflags & ~(RFLAGS_VM | RFLAGS_RF);
 
     if (in_vm86(cpu) && iopl(cpu) < 3) {
@@ -262,7 +235,7 @@ enum tcg_status exec_pushf(struct tcg_cpu *cpu, const struct insn *in)
 
 enum tcg_status exec_popf(struct tcg_cpu *cpu, const struct insn *in)
 {
-    unsigned size = stack_op_size(cpu, in);
+    unsigned size = tcg_near_op_size(cpu, in);
     uint64_t old_sp = cpu->st.regs[R_ESP];
     uint64_t v, mask = POPF_BITS;
     uint64_t f = cpu->st.rflags;
@@ -315,8 +288,8 @@ enum tcg_status exec_popf(struct tcg_cpu *cpu, const struct insn *in)
  */
 enum tcg_status exec_enter(struct tcg_cpu *cpu, const struct insn *in)
 {
-    unsigned size = stack_op_size(cpu, in);
-    unsigned asz = stack_addr_size(cpu);
+    unsigned size = tcg_near_op_size(cpu, in);
+    unsigned asz = tcg_stack_addr_size(cpu);
     uint64_t am = tcg_size_mask(asz);
     uint64_t alloc = in->ops[0].imm & 0xffff;
     unsigned level = in->ops[1].imm & 31;
@@ -358,8 +331,8 @@ enum tcg_status exec_enter(struct tcg_cpu *cpu, const struct insn *in)
  * (operand size). */
 enum tcg_status exec_leave(struct tcg_cpu *cpu, const struct insn *in)
 {
-    unsigned size = stack_op_size(cpu, in);
-    unsigned asz = stack_addr_size(cpu);
+    unsigned size = tcg_near_op_size(cpu, in);
+    unsigned asz = tcg_stack_addr_size(cpu);
     uint64_t am = tcg_size_mask(asz);
     uint64_t sp = (cpu->st.regs[R_ESP] & ~am) | (cpu->st.regs[R_EBP] & am);
     uint64_t v;

@@ -33,7 +33,6 @@
 #include "system/memory.h"
 
 #define STRING_CHUNK 4096
-#define RFLAGS_VM (1ull << 17)
 
 struct str_op {
     unsigned size;      /* element width */

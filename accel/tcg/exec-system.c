@@ -1397,13 +1397,6 @@ enum tcg_status exec_arpl(struct tcg_cpu *cpu, const struct insn *in)
 
 /* ---- exception and interrupt delivery (SDM vol. 3, 6.12 and 6.14) ---- */
 
-#define RFLAGS_IOPL (3ull << 12)
-#define RFLAGS_NT (1ull << 14)
-#define RFLAGS_RF (1ull << 16)
-#define RFLAGS_VIF (1ull << 19)
-#define RFLAGS_VIP (1ull << 20)
-#define RFLAGS_ID (1ull << 21)
-
 /* The error code naming IDT entry vec (SDM vol. 3, 6.13, figure 6-7). */
 static inline uint32_t idt_err(unsigned vec, uint32_t ext)
 {

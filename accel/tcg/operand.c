@@ -193,18 +193,6 @@ enum tcg_status tcg_op_write(struct tcg_cpu *cpu, const struct insn *in, unsigne
     }
 }
 
-/*
- * The stack address size: 64 bits in 64-bit mode, else SS.B (SDM vol. 1,
- * 6.2.3 and vol. 3, 3.4.5 "D/B flag").
- */
-static inline unsigned stack_addr_size(const struct tcg_cpu *cpu)
-{
-    if (cpu->mode == MODE_LONG64) {
-        return 8;
-    }
-    return cpu->st.seg[S_SS].db ? 4 : 2;
-}
-
 static inline void set_sp(struct tcg_cpu *cpu, unsigned asz, uint64_t sp)
 {
     tcg_reg_write(cpu, R_ESP, asz, false, sp);
@@ -213,7 +201,7 @@ static inline void set_sp(struct tcg_cpu *cpu, unsigned asz, uint64_t sp)
 /* The store happens before RSP changes, so a fault leaves RSP as it was. */
 enum tcg_status tcg_push(struct tcg_cpu *cpu, uint64_t val, unsigned size)
 {
-    unsigned asz = stack_addr_size(cpu);
+    unsigned asz = tcg_stack_addr_size(cpu);
     uint64_t sp = (cpu->st.regs[R_ESP] - size) & size_mask(asz);
     enum tcg_status st = tcg_mem_write(cpu, S_SS, sp, &val, size);
 
@@ -225,7 +213,7 @@ enum tcg_status tcg_push(struct tcg_cpu *cpu, uint64_t val, unsigned size)
 
 enum tcg_status tcg_pop(struct tcg_cpu *cpu, uint64_t *val, unsigned size)
 {
-    unsigned asz = stack_addr_size(cpu);
+    unsigned asz = tcg_stack_addr_size(cpu);
     uint64_t sp = cpu->st.regs[R_ESP] & size_mask(asz);
     uint64_t v = 0;
     enum tcg_status st;

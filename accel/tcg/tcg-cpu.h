@@ -138,6 +138,26 @@ enum tcg_status tcg_dst_read(struct tcg_cpu *cpu, const struct insn *in, unsigne
 /* Register access by number and size (1, 2, 4, 8); hi8 for AH..BH. */
 uint64_t tcg_reg_read(const struct tcg_cpu *cpu, unsigned reg, unsigned size, bool hi8);
 void tcg_reg_write(struct tcg_cpu *cpu, unsigned reg, unsigned size, bool hi8, uint64_t v);
+/* The stack's address size: 8 in 64-bit mode, else SS.B (SDM vol. 1,
+ * 6.2.3). */
+static inline unsigned tcg_stack_addr_size(const struct tcg_cpu *cpu)
+{
+    if (cpu->mode == MODE_LONG64) {
+        return 8;
+    }
+    return cpu->st.seg[S_SS].db ? 4 : 2;
+}
+
+/* Width of a near branch's rIP or of a push/pop: 64-bit mode makes
+ * everything but a 66-prefixed form 8 bytes (SDM vol. 1, 6.2.5; 3.6). */
+static inline unsigned tcg_near_op_size(const struct tcg_cpu *cpu, const struct insn *in)
+{
+    if (cpu->mode == MODE_LONG64 && in->op_size != 2) {
+        return 8;
+    }
+    return in->op_size;
+}
+
 /* Stack push/pop of size bytes with SS, the stack address size and wrap. */
 enum tcg_status tcg_push(struct tcg_cpu *cpu, uint64_t val, unsigned size);
 enum tcg_status tcg_pop(struct tcg_cpu *cpu, uint64_t *val, unsigned size);

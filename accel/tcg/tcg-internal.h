@@ -24,9 +24,6 @@
  */
 #define TLB_CODE 0x80
 
-#define RFLAGS_AC (1ull << 18)
-#define RFLAGS_VM (1ull << 17)
-
 #define MSR_IA32_TSC 0x10
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082

@@ -343,8 +343,8 @@ static uint32_t supported_word(const struct x86_cpuid_entry *sup, unsigned nsup,
     return e ? *entry_reg((struct x86_cpuid_entry *)e, feature_words[w].reg) : 0;
 }
 
-static struct x86_cpuid_entry *out_add(struct x86_cpuid_entry *out, unsigned *n, unsigned max,
-                                       uint32_t fn, uint32_t index, bool has_index)
+struct x86_cpuid_entry *x86_cpuid_add(struct x86_cpuid_entry *out, unsigned *n, unsigned max,
+                                      uint32_t fn, uint32_t index, bool has_index)
 {
     struct x86_cpuid_entry *e;
 
@@ -446,7 +446,7 @@ int x86_cpu_build_cpuid(const struct x86_cpu_def *d,
     if (m->from_accel) {
         /* Every leaf the accelerator offers, with the feature words replaced. */
         for (unsigned i = 0; i < nsupported; i++) {
-            e = out_add(out, n, max, supported[i].function, supported[i].index,
+            e = x86_cpuid_add(out, n, max, supported[i].function, supported[i].index,
                         supported[i].has_index);
             if (!e) {
                 goto too_many;
@@ -465,13 +465,13 @@ int x86_cpu_build_cpuid(const struct x86_cpu_def *d,
     }
 
     /* A named model: its own leaves, each word already filtered. */
-    if (!(e = out_add(out, n, max, 0, 0, false))) {
+    if (!(e = x86_cpuid_add(out, n, max, 0, 0, false))) {
         goto too_many;
     }
     e->eax = m->level;
     put_vendor(e, m->vendor ? m->vendor : "AuthenticAMD");
     if (m->level >= 1) {
-        if (!(e = out_add(out, n, max, 1, 0, false))) {
+        if (!(e = x86_cpuid_add(out, n, max, 1, 0, false))) {
             goto too_many;
         }
         /* EAX: stepping 3:0, model 7:4 (+ext 19:16), family 11:8 (+ext 27:20). */
@@ -486,7 +486,7 @@ int x86_cpu_build_cpuid(const struct x86_cpu_def *d,
         e->edx = want[word_of(1, REG_EDX)];
     }
     if (m->level >= 7) {
-        if (!(e = out_add(out, n, max, 7, 0, true))) {
+        if (!(e = x86_cpuid_add(out, n, max, 7, 0, true))) {
             goto too_many;
         }
         e->ebx = want[word_of(7, REG_EBX)];
@@ -494,14 +494,14 @@ int x86_cpu_build_cpuid(const struct x86_cpu_def *d,
         e->edx = want[word_of(7, REG_EDX)];
     }
     if (m->xlevel >= 0x80000000) {
-        if (!(e = out_add(out, n, max, 0x80000000, 0, false))) {
+        if (!(e = x86_cpuid_add(out, n, max, 0x80000000, 0, false))) {
             goto too_many;
         }
         e->eax = m->xlevel;
         put_vendor(e, m->vendor ? m->vendor : "AuthenticAMD");
     }
     if (m->xlevel >= 0x80000001) {
-        if (!(e = out_add(out, n, max, 0x80000001, 0, false))) {
+        if (!(e = x86_cpuid_add(out, n, max, 0x80000001, 0, false))) {
             goto too_many;
         }
         e->eax = cpuid_find(out, *n, 1, 0) ? cpuid_find(out, *n, 1, 0)->eax : 0;
@@ -513,7 +513,7 @@ int x86_cpu_build_cpuid(const struct x86_cpu_def *d,
 
         strncpy(id, m->model_id, sizeof(id) - 1);
         for (unsigned l = 0; l < 3; l++) {
-            if (!(e = out_add(out, n, max, 0x80000002 + l, 0, false))) {
+            if (!(e = x86_cpuid_add(out, n, max, 0x80000002 + l, 0, false))) {
                 goto too_many;
             }
             memcpy(&e->eax, id + l * 16, 4);
@@ -525,7 +525,7 @@ int x86_cpu_build_cpuid(const struct x86_cpu_def *d,
     if (m->xlevel >= 0x80000008) {
         const struct x86_cpuid_entry *s = cpuid_find(supported, nsupported, 0x80000008, 0);
 
-        if (!(e = out_add(out, n, max, 0x80000008, 0, false))) {
+        if (!(e = x86_cpuid_add(out, n, max, 0x80000008, 0, false))) {
             goto too_many;
         }
         /* Physical and linear address widths: the host's, or 40/48 bits. */

@@ -34,4 +34,8 @@ int x86_cpu_build_cpuid(const struct x86_cpu_def *d,
                         const struct x86_cpuid_entry *supported, unsigned nsupported,
                         struct x86_cpuid_entry *out, unsigned *n, GError **errp);
 
+/* Appends a zeroed leaf fn/index to out[] (n used of max); NULL when full. */
+struct x86_cpuid_entry *x86_cpuid_add(struct x86_cpuid_entry *out, unsigned *n, unsigned max,
+                                      uint32_t fn, uint32_t index, bool has_index);
+
 #endif

@@ -101,6 +101,14 @@ struct x86_cpu_state {
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_DF (1ull << 10)
 #define RFLAGS_OF (1ull << 11)
+#define RFLAGS_IOPL (3ull << 12)
+#define RFLAGS_NT (1ull << 14)
+#define RFLAGS_RF (1ull << 16)
+#define RFLAGS_VM (1ull << 17)
+#define RFLAGS_AC (1ull << 18)
+#define RFLAGS_VIF (1ull << 19)
+#define RFLAGS_VIP (1ull << 20)
+#define RFLAGS_ID (1ull << 21)
 
 #define MSR_IA32_APICBASE 0x1b
 #define MSR_IA32_APICBASE_BSP (1ull << 8)
