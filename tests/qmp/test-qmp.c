@@ -178,6 +178,19 @@ static void expect_event(struct vm *vm, const char *tail)
     }
 }
 
+/* The greeting, negotiation and cont (RESUME before the return): a VM
+ * started with -S, now running. */
+static void vm_begin(struct vm *vm)
+{
+    g_autofree char *greeting = vm_line(vm);
+
+    g_assert_true(g_str_has_prefix(greeting, "{\"QMP\": "));
+    expect(vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    vm_send(vm, "{\"execute\": \"cont\"}");
+    expect_event(vm, "\"event\": \"RESUME\"}");
+    expect(vm, NULL, "{\"return\": {}}");
+}
+
 static int vm_wait(struct vm *vm)
 {
     int status = -1;
@@ -771,12 +784,7 @@ static void test_powerdown(void)
     }
     vm_kernel = "hello.elf";
     vm_machine = "microvm";
-    g_free(greeting);
-    greeting = vm_line(&vm);
-    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
-    vm_send(&vm, "{\"execute\": \"cont\"}");
-    expect_event(&vm, "\"event\": \"RESUME\"}");
-    expect(&vm, NULL, "{\"return\": {}}");
+    vm_begin(&vm);
     vm_send(&vm, "{\"execute\": \"system_powerdown\", \"id\": 7}");
     expect_event(&vm, "\"event\": \"POWERDOWN\"}");
     expect(&vm, NULL, "{\"return\": {}, \"id\": 7}");
@@ -830,18 +838,14 @@ static int vm_exit_status(struct vm *vm)
 static void test_guest_events(void)
 {
     struct vm vm;
-    g_autofree char *l1 = NULL, *l2 = NULL, *l3 = NULL, *l4 = NULL;
+    g_autofree char *greeting = NULL;
 
     vm_machine = "pc";
     vm_kernel = "panic.elf";
     if (!vm_start(&vm, "-device pvpanic")) {
         goto out;
     }
-    l1 = vm_line(&vm);
-    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
-    vm_send(&vm, "{\"execute\": \"cont\"}");
-    expect_event(&vm, "\"event\": \"RESUME\"}");
-    expect(&vm, NULL, "{\"return\": {}}");
+    vm_begin(&vm);
     expect_event(&vm, "\"event\": \"GUEST_PANICKED\", \"data\": {\"action\": \"poweroff\"}}");
     expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, "
                       "\"reason\": \"guest-panic\"}}");
@@ -849,11 +853,7 @@ static void test_guest_events(void)
     vm_free(&vm);
 
     g_assert_true(vm_start(&vm, "-device pvpanic -no-shutdown"));
-    l2 = vm_line(&vm);
-    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
-    vm_send(&vm, "{\"execute\": \"cont\"}");
-    expect_event(&vm, "\"event\": \"RESUME\"}");
-    expect(&vm, NULL, "{\"return\": {}}");
+    vm_begin(&vm);
     expect_event(&vm, "\"event\": \"GUEST_PANICKED\", \"data\": {\"action\": \"pause\"}}");
     expect_event(&vm, "\"event\": \"STOP\"}");
     expect(&vm, "{\"execute\": \"query-status\"}",
@@ -868,11 +868,7 @@ static void test_guest_events(void)
     /* The power button under -no-shutdown: SHUTDOWN, then paused. */
     vm_kernel = "powerbtn.elf";
     g_assert_true(vm_start(&vm, "-no-shutdown"));
-    l3 = vm_line(&vm);
-    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
-    vm_send(&vm, "{\"execute\": \"cont\"}");
-    expect_event(&vm, "\"event\": \"RESUME\"}");
-    expect(&vm, NULL, "{\"return\": {}}");
+    vm_begin(&vm);
     vm_send(&vm, "{\"execute\": \"system_powerdown\"}");
     expect_event(&vm, "\"event\": \"POWERDOWN\"}");
     expect(&vm, NULL, "{\"return\": {}}");
@@ -888,11 +884,7 @@ static void test_guest_events(void)
     /* A triple fault with -no-reboot ends the VM as a guest reset. */
     vm_kernel = "triple-fault.elf";
     g_assert_true(vm_start(&vm, "-no-reboot"));
-    l4 = vm_line(&vm);
-    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
-    vm_send(&vm, "{\"execute\": \"cont\"}");
-    expect_event(&vm, "\"event\": \"RESUME\"}");
-    expect(&vm, NULL, "{\"return\": {}}");
+    vm_begin(&vm);
     expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, "
                       "\"reason\": \"guest-reset\"}}");
     g_assert_cmpint(vm_exit_status(&vm), ==, 0);
@@ -901,8 +893,7 @@ static void test_guest_events(void)
     /* SIGTERM: host-signal, exit status 0. */
     vm_kernel = "hello.elf";
     g_assert_true(vm_start(&vm, NULL));
-    g_free(l1);
-    l1 = vm_line(&vm);
+    greeting = vm_line(&vm);
     expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
     kill(vm.pid, SIGTERM);
     expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
