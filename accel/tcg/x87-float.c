@@ -483,21 +483,43 @@ struct x87_float x87_div(struct x87_ctx *ctx, struct x87_float a, struct x87_flo
     return round_pack80(ctx, pc_bits(ctx), sign, ua.exp - ub.exp, q);
 }
 
+/*
+ * A one-operand operation on an unsupported encoding or a signalling NaN
+ * (SDM vol. 1, 8.2.2 and table 4-7): #IA, the NaN quieted when the
+ * exception is masked, else nothing stored.  True with *res when a was
+ * one of these.
+ */
+static bool unary_invalid(struct x87_ctx *ctx, struct x87_float a, const struct unp *ua,
+                          struct x87_float *res)
+{
+    if (ua->cls == C_BAD) {
+        *res = finish_invalid(ctx, a);
+        return true;
+    }
+    if (ua->cls != C_SNAN) {
+        return false;
+    }
+    set_flags(ctx, X87_SW_IE);
+    if (!masked(ctx, X87_SW_IE)) {
+        ctx->no_store = true;
+        *res = a;
+    } else {
+        *res = quiet(a);
+    }
+    return true;
+}
+
 struct x87_float x87_sqrt(struct x87_ctx *ctx, struct x87_float a)
 {
     ctx->sw &= ~X87_SW_C1;
     ctx->no_store = false;
     struct unp ua = unpack(a);
+    struct x87_float res;
+
+    if (unary_invalid(ctx, a, &ua, &res)) {
+        return res;
+    }
     switch (ua.cls) {
-    case C_BAD:
-        return finish_invalid(ctx, a);
-    case C_SNAN:
-        set_flags(ctx, X87_SW_IE);
-        if (!masked(ctx, X87_SW_IE)) {
-            ctx->no_store = true;
-            return a;
-        }
-        return quiet(a);
     case C_QNAN:
         return a;
     case C_ZERO:
@@ -568,16 +590,12 @@ struct x87_float x87_rndint(struct x87_ctx *ctx, struct x87_float a)
     ctx->sw &= ~X87_SW_C1;
     ctx->no_store = false;
     struct unp ua = unpack(a);
+    struct x87_float res;
+
+    if (unary_invalid(ctx, a, &ua, &res)) {
+        return res;
+    }
     switch (ua.cls) {
-    case C_BAD:
-        return finish_invalid(ctx, a);
-    case C_SNAN:
-        set_flags(ctx, X87_SW_IE);
-        if (!masked(ctx, X87_SW_IE)) {
-            ctx->no_store = true;
-            return a;
-        }
-        return quiet(a);
     case C_QNAN:
     case C_ZERO:
     case C_INF:

@@ -209,6 +209,25 @@ static int vm_wait(struct vm *vm)
     return status;
 }
 
+/* The VM's exit status; it must have exited, not died of a signal. */
+static int vm_exit_status(struct vm *vm)
+{
+    int status = vm_wait(vm);
+
+    g_assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* quit: SHUTDOWN (host-qmp-quit) before the return, then exit status 0. */
+static void vm_quit(struct vm *vm)
+{
+    vm_send(vm, "{\"execute\": \"quit\"}");
+    expect_event(vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
+                     "\"reason\": \"host-qmp-quit\"}}");
+    expect(vm, NULL, "{\"return\": {}}");
+    g_assert_cmpint(vm_exit_status(vm), ==, 0);
+}
+
 static void vm_free(struct vm *vm)
 {
     if (vm->fd >= 0) {
@@ -289,13 +308,7 @@ static void test_transcript(void)
     expect(&vm, NULL, "{\"return\": {\"UUID\": \"00000000-0000-0000-0000-000000000000\"}}");
     expect(&vm, NULL, "{\"return\": []}");
 
-    vm_send(&vm, "{\"execute\": \"quit\"}");
-    expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
-                      "\"reason\": \"host-qmp-quit\"}}");
-    expect(&vm, NULL, "{\"return\": {}}");
-    int status = vm_wait(&vm);
-    g_assert_true(WIFEXITED(status));
-    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    vm_quit(&vm);
     vm_free(&vm);
 }
 
@@ -321,11 +334,7 @@ static void test_reconnect(void)
            "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
            "\"Expecting capabilities negotiation with 'qmp_capabilities'\"}}");
     expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
-    vm_send(&vm, "{\"execute\": \"quit\"}");
-    expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
-                      "\"reason\": \"host-qmp-quit\"}}");
-    expect(&vm, NULL, "{\"return\": {}}");
-    vm_wait(&vm);
+    vm_quit(&vm);
     vm_free(&vm);
 }
 
@@ -378,11 +387,7 @@ static void test_queries(void)
                  "\"arguments\": {\"command-line\": \"info chardev\"}}");
     hmp = vm_line(&vm);
     g_assert_cmpstr(hmp, ==, want_hmp);
-    vm_send(&vm, "{\"execute\": \"quit\"}");
-    expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
-                      "\"reason\": \"host-qmp-quit\"}}");
-    expect(&vm, NULL, "{\"return\": {}}");
-    vm_wait(&vm);
+    vm_quit(&vm);
     vm_free(&vm);
 }
 
@@ -426,17 +431,6 @@ static void expect_greeting(struct vm *vm)
 
     g_assert_true(g_str_has_prefix(line, "{\"QMP\": {\"version\": "));
     g_assert_true(g_str_has_suffix(line, "\"capabilities\": [\"oob\"]}}"));
-}
-
-static void vm_quit(struct vm *vm)
-{
-    vm_send(vm, "{\"execute\": \"quit\"}");
-    expect_event(vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
-                     "\"reason\": \"host-qmp-quit\"}}");
-    expect(vm, NULL, "{\"return\": {}}");
-    int status = vm_wait(vm);
-    g_assert_true(WIFEXITED(status));
-    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
 }
 
 /* 200 clients come and go on one monitor while a client of another keeps
@@ -790,12 +784,7 @@ static void test_powerdown(void)
     expect(&vm, NULL, "{\"return\": {}, \"id\": 7}");
     expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, "
                       "\"reason\": \"guest-shutdown\"}}");
-    {
-        int status = vm_wait(&vm);
-
-        g_assert_true(WIFEXITED(status));
-        g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-    }
+    g_assert_cmpint(vm_exit_status(&vm), ==, 0);
     vm_free(&vm);
 }
 
@@ -820,14 +809,6 @@ static void test_kvm(void)
     expect(&vm, NULL, "{\"return\": {}}");
     vm_quit(&vm);
     vm_free(&vm);
-}
-
-static int vm_exit_status(struct vm *vm)
-{
-    int status = vm_wait(vm);
-
-    g_assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
 }
 
 /*
