@@ -2,7 +2,8 @@
  * The const table from operation to handler (DESIGN.md, "The software CPU",
  * 2).  Each family lists its handlers in exec-FAMILY.def as
  *   H(OP_NAME, handler_function)
- * and defines them in exec-FAMILY.c; this file only gathers them.  An
+ * and defines them in exec-FAMILY.c; this file only gathers them (the
+ * families of part 2 are included once their .def exists).  An
  * operation with no entry is NULL here and raises #UD (cpu-exec.c).
  */
 #include "accel/tcg/tcg-cpu.h"
@@ -18,6 +19,18 @@
 #include "accel/tcg/exec-string.def"
 #include "accel/tcg/exec-misc.def"
 #include "accel/tcg/exec-system.def"
+#if __has_include("accel/tcg/exec-syscall.def")
+#include "accel/tcg/exec-syscall.def"
+#endif
+#if __has_include("accel/tcg/exec-x87.def")
+#include "accel/tcg/exec-x87.def"
+#endif
+#if __has_include("accel/tcg/exec-fpstate.def")
+#include "accel/tcg/exec-fpstate.def"
+#endif
+#if __has_include("accel/tcg/exec-sse.def")
+#include "accel/tcg/exec-sse.def"
+#endif
 #undef H
 
 const tcg_exec_fn tcg_exec_table[OP__MAX] = {
@@ -32,5 +45,17 @@ const tcg_exec_fn tcg_exec_table[OP__MAX] = {
 #include "accel/tcg/exec-string.def"
 #include "accel/tcg/exec-misc.def"
 #include "accel/tcg/exec-system.def"
+#if __has_include("accel/tcg/exec-syscall.def")
+#include "accel/tcg/exec-syscall.def"
+#endif
+#if __has_include("accel/tcg/exec-x87.def")
+#include "accel/tcg/exec-x87.def"
+#endif
+#if __has_include("accel/tcg/exec-fpstate.def")
+#include "accel/tcg/exec-fpstate.def"
+#endif
+#if __has_include("accel/tcg/exec-sse.def")
+#include "accel/tcg/exec-sse.def"
+#endif
 #undef H
 };

@@ -49,12 +49,33 @@ static int tcg_add_ram(uint64_t gpa, uint64_t size, void *hva, GError **errp)
     return 0;
 }
 
+/*
+ * x86_cpu_state keeps the x87 registers in stack order (ST(i), as FXSAVE
+ * and KVM do); the software CPU keeps them by physical number R(i), which
+ * MMX aliases and pushes and pops do not move.  to_phys picks the direction.
+ */
+static void fpu_rotate(struct x86_fpu_state *f, bool to_phys)
+{
+    unsigned top = (f->fsw >> 11) & 7;
+    __typeof__(f->st[0]) tmp[8];
+
+    for (unsigned i = 0; i < 8; i++) {
+        if (to_phys) {
+            tmp[(top + i) & 7] = f->st[i];
+        } else {
+            tmp[i] = f->st[(top + i) & 7];
+        }
+    }
+    memcpy(f->st, tmp, sizeof(tmp));
+}
+
 /* Loads st and recomputes everything derived from it. */
 static void tcg_load_state(struct tcg_vcpu *p, const struct x86_cpu_state *st)
 {
     struct tcg_cpu *cpu = &p->cpu;
 
     cpu->st = *st;
+    fpu_rotate(&cpu->st.fpu, true);
     cpu->st.rflags |= RFLAGS_FIXED;
     /* Derive the CPL from CS rather than from the previous mode. */
     cpu->mode = MODE_PROT32;
@@ -161,6 +182,7 @@ static int tcg_get_state(struct vcpu *vcpu, struct x86_cpu_state *st)
     struct tcg_vcpu *p = vcpu->accel_priv;
 
     *st = p->cpu.st;
+    fpu_rotate(&st->fpu, false);
     st->halted = p->halted;
     return 0;
 }

@@ -35,10 +35,18 @@ struct x86_dtable {
 /* x87 and SSE registers in the form "info registers" prints them. */
 struct x86_fpu_state {
     uint16_t fcw, fsw;
-    uint8_t ftw;                /* abridged: bit i set = st(i) register valid */
+    uint8_t ftw;                /* abridged, as FXSAVE: bit i set = physical
+                                 * register R(i) valid */
     uint32_t mxcsr;
+    /* ST(0)..ST(7) in stack order, as FXSAVE stores them (st[0] is R(TOP)).
+     * The software CPU keeps physical order while it runs and converts in
+     * get/set_state (tcg.c). */
     struct { uint64_t mant; uint16_t exp; } st[8];
     struct { uint64_t lo, hi; } xmm[16];
+    /* Last x87 instruction: opcode (11 bits), instruction and data pointers
+     * (64-bit offsets; selectors kept for the 32-bit FXSAVE/FSTENV forms). */
+    uint16_t fop, fcs, fds;
+    uint64_t fip, fdp;
 };
 
 struct x86_cpu_state {
