@@ -56,6 +56,8 @@ struct accel_ops {
     void (*set_irq)(unsigned gsi, int level);
     /* optional */
     void (*vcpu_destroy)(struct vcpu *cpu);
+    /* Raises the vCPU's NMI pin (monitor "inject-nmi"); any thread. */
+    void (*vcpu_nmi)(struct vcpu *cpu);
     void (*cleanup)(void);
 };
 

@@ -105,7 +105,15 @@ struct i8254 {
     void *opaque;
     int irq_level;          /* the level last given to irq() */
     uint64_t irq_ticks;     /* counter 0's edges are delivered up to here */
+    void (*changed)(void *opaque);  /* after a guest write to 0x40-0x43 */
+    void *changed_opaque;
 };
+
+void i8254_set_change_hook(struct i8254 *pit, void (*fn)(void *opaque), void *opaque)
+{
+    pit->changed = fn;
+    pit->changed_opaque = opaque;
+}
 
 int64_t i8254_host_clock_ns(void)
 {
@@ -552,6 +560,9 @@ static void i8254_write(void *opaque, uint64_t offset, uint64_t val, unsigned si
     /* Counter 0 may have been reprogrammed: its edges count from now. */
     if (offset == 0 || offset + size > 3) {
         pit_irq_restart(s, now);
+    }
+    if (s->changed) {
+        s->changed(s->changed_opaque);
     }
 }
 

@@ -31,7 +31,8 @@ int64_t i8254_host_clock_ns(void);
  * only when the level changes, the first time from here (the reset state,
  * mode 3, has OUT high).  NULL with errp set when a port is already claimed.
  * Guest writes can move the next event: the caller re-arms its timer from
- * i8254_next_event_ns() after port accesses as well as after updates.
+ * i8254_next_event_ns() after port writes (i8254_set_change_hook) as well
+ * as after updates.
  */
 struct i8254 *i8254_create(int64_t (*clock_ns)(void), void (*irq)(void *opaque, int level),
                            void *opaque, GError **errp);
@@ -49,5 +50,9 @@ int64_t i8254_next_event_ns(struct i8254 *pit);
  * period collapse into one rising edge, as edge-triggered PICs would see).
  */
 void i8254_update(struct i8254 *pit, int64_t now_ns);
+
+/* fn(opaque) runs after each guest write to ports 0x40-0x43 (under the
+ * big lock), so the owner of the timer can re-arm it. */
+void i8254_set_change_hook(struct i8254 *pit, void (*fn)(void *opaque), void *opaque);
 
 #endif

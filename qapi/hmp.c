@@ -304,6 +304,22 @@ static void hmp_system_reset(struct hmp_ctx *x, const char *args)
     }
 }
 
+static void hmp_nmi(struct hmp_ctx *x, const char *args)
+{
+    struct machine *m = machine_current();
+
+    if (!hmp_no_args(x, args)) {
+        return;
+    }
+    if (!m || !m->accel || !m->accel->vcpu_nmi) {
+        hmp_printf(x, "Error: this command is not currently supported\n");
+        return;
+    }
+    for (unsigned i = 0; i < m->ncpus && m->cpus; i++) {
+        m->accel->vcpu_nmi(m->cpus[i]);
+    }
+}
+
 static void hmp_system_powerdown(struct hmp_ctx *x, const char *args)
 {
     if (!hmp_no_args(x, args)) {
@@ -342,6 +358,7 @@ static const struct hmp_cmd hmp_cmds[] = {
       "start gdbserver on given device (default 'tcp::1234'), stop with 'none'", hmp_gdbserver },
     { "help|?", "[cmd]", "show the help", hmp_help },
     { "info", "[subcommand]", "show various information about the system state", hmp_info },
+    { "nmi", "", "inject an NMI", hmp_nmi },
     { "quit|q", "", "quit the emulator", hmp_quit },
     { "stop|s", "", "stop emulation", hmp_stop },
     { "system_powerdown", "", "send system power down event", hmp_system_powerdown },

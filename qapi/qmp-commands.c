@@ -317,6 +317,22 @@ static JsonNode *qmp_system_powerdown(JsonObject *args, GError **errp)
     return empty_return();
 }
 
+/* NMI to every vCPU, as QEMU's x86 machines do. */
+static JsonNode *qmp_inject_nmi(JsonObject *args, GError **errp)
+{
+    struct machine *m = machine_current();
+
+    if (!m || !m->accel || !m->accel->vcpu_nmi) {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
+                    "this command is not currently supported");
+        return NULL;
+    }
+    for (unsigned i = 0; i < m->ncpus && m->cpus; i++) {
+        m->accel->vcpu_nmi(m->cpus[i]);
+    }
+    return empty_return();
+}
+
 static JsonNode *qmp_screendump(JsonObject *args, GError **errp)
 {
     /* QEMU's words when no graphical console exists. */
@@ -405,6 +421,7 @@ static const struct qmp_command qmp_commands[] = {
     { "quit", qmp_quit },
     { "system_reset", qmp_system_reset },
     { "system_powerdown", qmp_system_powerdown },
+    { "inject-nmi", qmp_inject_nmi },
     { "screendump", qmp_screendump, &qmp_args_screendump },
     { "device_add", qmp_device_add, &qmp_args_device_add, .extra_args_ok = true },
     { "device_del", qmp_device_del, &qmp_args_device_del },

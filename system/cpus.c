@@ -37,6 +37,16 @@ static void cpu_kick(struct vcpu *cpu)
     cpus_machine->accel->vcpu_kick(cpu);
 }
 
+void cpus_wake(struct vcpu *cpu)
+{
+    pthread_mutex_lock(&cpus_lock);
+    if (cpus_woken) {
+        cpus_woken[cpu->index] = true;
+    }
+    pthread_cond_broadcast(&cpus_cond);
+    pthread_mutex_unlock(&cpus_lock);
+}
+
 /* Parks until allowed to run; false when the thread must end. */
 static bool cpu_wait_runnable(struct vcpu *cpu)
 {

@@ -30,6 +30,10 @@ int cpus_create(struct machine *m, GError **errp);
 /* Starts the threads; they stay parked until cpus_resume_all(). */
 int cpus_start_threads(struct machine *m, GError **errp);
 /* Main thread, big lock held.  pause waits until every vCPU is parked. */
+/* Any thread: a vCPU sleeping after VCPU_EXIT_HALTED calls vcpu_run again
+ * (an interrupt line rose).  Takes the vCPU lock; callers may hold the big
+ * lock, never the other way round. */
+void cpus_wake(struct vcpu *cpu);
 void cpus_pause_all(void);
 void cpus_resume_all(void);
 /* Stops and joins every vCPU thread, then lets the backend free them. */

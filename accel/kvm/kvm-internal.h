@@ -32,6 +32,7 @@ int kvm_vm_irq_line(int vm_fd, unsigned irq, int level);
 int kvm_create_vcpu(int vm_fd, unsigned long id);
 /* KVM_RUN: not retried; -EINTR means kicked. */
 int kvm_vcpu_run(int vcpu_fd);
+int kvm_vcpu_nmi(int vcpu_fd);
 int kvm_vcpu_get_regs(int vcpu_fd, struct kvm_regs *r);
 int kvm_vcpu_set_regs(int vcpu_fd, const struct kvm_regs *r);
 int kvm_vcpu_get_sregs(int vcpu_fd, struct kvm_sregs *s);

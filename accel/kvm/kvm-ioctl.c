@@ -91,6 +91,11 @@ int kvm_create_vcpu(int vm_fd, unsigned long id)
     return kvm_ioctl(vm_fd, KVM_CREATE_VCPU, (void *)id);
 }
 
+int kvm_vcpu_nmi(int vcpu_fd)
+{
+    return kvm_ioctl(vcpu_fd, KVM_NMI, NULL);
+}
+
 int kvm_vcpu_run(int vcpu_fd)
 {
     return kvm_ioctl(vcpu_fd, KVM_RUN, NULL);

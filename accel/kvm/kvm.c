@@ -40,6 +40,7 @@
 struct kvm_vcpu_priv {
     int fd;
     struct kvm_run *run;
+    bool nmi_pending;       /* inject-nmi: KVM_NMI before the next KVM_RUN */
 };
 
 static struct {
@@ -242,7 +243,17 @@ static enum vcpu_exit kvm_run_vcpu(struct vcpu *cpu)
     struct kvm_run *run = p->run;
 
     for (;;) {
-        int ret = kvm_vcpu_run(p->fd);
+        int ret;
+
+        /* KVM_NMI is a vCPU ioctl: issued here, on the vCPU's thread. */
+        if (__atomic_exchange_n(&p->nmi_pending, false, __ATOMIC_ACQ_REL)) {
+            ret = kvm_vcpu_nmi(p->fd);
+            if (ret < 0) {
+                kvm_report(cpu, "KVM_NMI failed: %s", g_strerror(-ret));
+                return VCPU_EXIT_ERROR;
+            }
+        }
+        ret = kvm_vcpu_run(p->fd);
 
         if (ret == -EINTR || ret == -EAGAIN) {
             atomic_store((_Atomic uint8_t *)&run->immediate_exit, 0);
@@ -290,6 +301,19 @@ static enum vcpu_exit kvm_run_vcpu(struct vcpu *cpu)
             kvm_report(cpu, "KVM: unexpected exit reason %u", run->exit_reason);
             return VCPU_EXIT_ERROR;
         }
+    }
+}
+
+static void kvm_vcpu_kick(struct vcpu *cpu);
+
+static void kvm_vcpu_nmi_request(struct vcpu *cpu)
+{
+    struct kvm_vcpu_priv *p = cpu->accel_priv;
+
+    if (p) {
+        __atomic_store_n(&p->nmi_pending, true, __ATOMIC_RELEASE);
+        kvm_vcpu_kick(cpu);
+        cpus_wake(cpu);
     }
 }
 
@@ -367,6 +391,7 @@ const struct accel_ops accel_kvm_ops = {
     .vcpu_init = kvm_vcpu_init,
     .vcpu_run = kvm_run_vcpu,
     .vcpu_kick = kvm_vcpu_kick,
+    .vcpu_nmi = kvm_vcpu_nmi_request,
     .get_state = kvm_get_state,
     .set_state = kvm_set_state,
     .set_irq = kvm_set_irq,

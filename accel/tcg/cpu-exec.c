@@ -159,6 +159,19 @@ static inline void retire(struct tcg_cpu *cpu, const struct insn *in, enum tcg_s
     cpu->icount++;
 }
 
+/*
+ * STI, MOV SS and POP SS hold off external interrupts until the next
+ * instruction has run (SDM vol. 3, 6.8.3), so that "sti; hlt" and a stack
+ * switch in two instructions are safe.  STI does so even when IF was set
+ * already: one instruction's delay is invisible to a guest.
+ */
+static inline bool makes_shadow(const struct insn *in)
+{
+    return in->op == OP_STI ||
+           ((in->op == OP_MOV_SREG || in->op == OP_POP) && in->ops[0].kind == OPK_SREG &&
+            in->ops[0].reg == S_SS);
+}
+
 enum tcg_status tcg_step(struct tcg_cpu *cpu)
 {
     struct insn in;
@@ -171,6 +184,9 @@ enum tcg_status tcg_step(struct tcg_cpu *cpu)
     cpu->next_rip = rip_after(cpu, cpu->st.rip, in.len);
     st = exec_insn(cpu, &in);
     retire(cpu, &in, st);
+    if (st != TCG_EXCEPTION && makes_shadow(&in)) {
+        cpu->irq_inhibit = true;
+    }
     return st;
 }
 
@@ -238,7 +254,8 @@ static struct tcg_block *build_block(struct tcg_cpu *cpu, uint64_t gpa, const ui
             break;
         }
         pos += b->insn[n].len;
-        if (ends_block(b->insn[n++].op)) {
+        n++;
+        if (ends_block(b->insn[n - 1].op) || makes_shadow(&b->insn[n - 1])) {
             break;
         }
     }
@@ -292,6 +309,12 @@ static enum tcg_status run_block(struct tcg_cpu *cpu, struct tcg_block *b, const
     if (st != TCG_OK) {
         retire(cpu, in, st);
     }
+    /* A shadowing instruction ends its block: shadow if that one ran (in
+     * stops on the last insn run when it did not return TCG_OK, or when
+     * its page was written). */
+    if ((in == end || (in == end - 1 && st != TCG_EXCEPTION)) && makes_shadow(end - 1)) {
+        cpu->irq_inhibit = true;
+    }
     tcg_blocks_leave(cpu->blocks);
     return st;
 }
@@ -308,6 +331,14 @@ enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
         enum tcg_status st;
         uint8_t *host;
 
+        if (cpu->irq_inhibit) {
+            /* The instruction in the shadow runs before any interrupt. */
+            cpu->irq_inhibit = false;
+            goto step;
+        }
+        if (cpu->irq_req && (cpu->st.rflags & RFLAGS_IF)) {
+            return TCG_STOP;    /* the caller takes the interrupt */
+        }
         if (mode == MODE_LONG64) {
             lin = rip;
             if (!canonical(lin)) {

@@ -90,6 +90,30 @@ struct tcg_cpu {
      * tcg_cpuid_supported()), owned by tcg.c; NULL: tcg_cpuid_supported(). */
     const struct x86_cpuid_entry *cpuid;
     unsigned ncpuid;
+    /* External interrupts (cpu-exec.c, interrupts.c).  irq_req mirrors the
+     * INTR pin, written by the interrupt controller under the big lock and
+     * read by the loop between blocks; irq_inhibit is the one-instruction
+     * shadow after STI, MOV SS and POP SS (SDM vol. 3, 6.8.3); nmi_blocked
+     * is set from NMI delivery until the next IRET (6.7.1). */
+    volatile bool irq_req;
+    bool irq_inhibit;
+    bool nmi_blocked;
+    /* Debug registers and MSRs of the system instructions (exec-system.c,
+     * exec-syscall.c, mmu.c; issue 6).  Zero is the reset state of each:
+     * the *_x fields hold the MSR XOR its power-on value. */
+    uint8_t dbg_data_hits;         /* B0-B3 of data breakpoints this insn hit */
+    bool dbg_rf_loaded;            /* this insn loaded RFLAGS.RF (IRET): keep it */
+    uint64_t msr_pat_x;            /* IA32_PAT (0x277) ^ 0x0007040600070406 */
+    uint64_t msr_mtrr_def_type;    /* 0x2ff */
+    uint64_t msr_mtrr_var[16];     /* PHYSBASE0, PHYSMASK0, ... (0x200-0x20f) */
+    uint64_t msr_mtrr_fixed[11];   /* 0x250, 0x258, 0x259, 0x268-0x26f */
+    uint64_t msr_misc_enable_x;    /* IA32_MISC_ENABLE (0x1a0) ^ its reset value */
+    uint64_t msr_spec_ctrl;        /* 0x48 */
+    uint64_t msr_mcg_status;       /* 0x17a */
+    uint64_t msr_tsc_adjust;       /* 0x3b */
+    uint64_t msr_amd_hwcr_x;       /* HWCR (0xc0010015) ^ its reset value */
+    uint64_t msr_amd_syscfg;       /* 0xc0010010 */
+    uint64_t msr_amd_de_cfg;       /* 0xc0011029 */
 };
 
 /* Access kinds for the MMU. */
@@ -251,5 +275,39 @@ enum tcg_status tcg_iret(struct tcg_cpu *cpu, unsigned op_size);
 /* Far RET: pops rip and CS (op_size bytes each), then imm more bytes of
  * stack; same-privilege returns only for now.  Returns TCG_JUMPED. */
 enum tcg_status tcg_far_return(struct tcg_cpu *cpu, unsigned op_size, uint16_t imm);
+
+/* ---- exec-syscall.c ---- (system instructions, issue 6) */
+/* Bit `bit` of register reg (0 eax, 1 ebx, 2 ecx, 3 edx) of CPUID leaf
+ * (subleaf 0) as the guest sees it: "as the CPU model advertises". */
+bool tcg_cpuid_has(const struct tcg_cpu *cpu, uint32_t leaf, unsigned reg, unsigned bit);
+/* The guest's CPUID vendor is AuthenticAMD (or Hygon): picks the vendor's
+ * rules where Intel and AMD differ (SYSCALL, SYSENTER, MSRs). */
+bool tcg_guest_is_amd(const struct tcg_cpu *cpu);
+/*
+ * Debug hooks for the dispatch loop (SDM vol. 3, chapter 18).  Needed only
+ * while tcg_debug_active(): DR7 enables a breakpoint, or TF or RF is set.
+ *   tcg_debug_before(): before fetching the instruction at CS:rIP.  An
+ *     instruction breakpoint there (RF clear) returns TCG_EXCEPTION with a
+ *     #DB fault in cpu->exc (soft 0, rIP unchanged): deliver it.
+ *   tcg_debug_after(cpu, old_rflags): after an instruction completed (not
+ *     after TCG_EXCEPTION) and retired (rIP already advanced); old_rflags
+ *     is RFLAGS before it ran.  Clears RF; TCG_EXCEPTION is a #DB trap for
+ *     single step (TF was set in old_rflags) and/or the data breakpoints
+ *     it hit (DR6 updated): deliver it, rIP stays at the next instruction.
+ */
+enum tcg_status tcg_debug_before(struct tcg_cpu *cpu);
+enum tcg_status tcg_debug_after(struct tcg_cpu *cpu, uint64_t old_rflags);
+/* mmu.c: records the data breakpoints an access hits (dbg_data_hits). */
+void tcg_debug_check_data(struct tcg_cpu *cpu, uint64_t lin, unsigned size, bool write);
+static inline bool tcg_debug_active(const struct tcg_cpu *cpu)
+{
+    return (cpu->st.dr[7] & 0xff) || (cpu->st.rflags & (RFLAGS_TF | RFLAGS_RF));
+}
+
+/* ---- exec-system.c ---- (issue 6) */
+/* The I/O permission check of IN/OUT/INS/OUTS for size bytes at port (SDM
+ * vol. 1, 19.5): with CPL > IOPL or in vm86 the TSS I/O bitmap decides;
+ * #GP(0) when it denies. */
+enum tcg_status tcg_io_check(struct tcg_cpu *cpu, uint16_t port, unsigned size);
 
 #endif

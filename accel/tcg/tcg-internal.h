@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <glib.h>
 
 #include "accel/tcg/tcg-cpu.h"
 
@@ -103,5 +104,19 @@ enum tcg_status tcg_read_cr(struct tcg_cpu *cpu, unsigned n, uint64_t *val);
 enum tcg_status tcg_write_cr(struct tcg_cpu *cpu, unsigned n, uint64_t val);
 enum tcg_status tcg_read_dr(struct tcg_cpu *cpu, unsigned n, uint64_t *val);
 enum tcg_status tcg_write_dr(struct tcg_cpu *cpu, unsigned n, uint64_t val);
+
+/* ---- interrupts.c ---- (the userspace i8259 + i8254; big lock held
+ * except for tcg_irqchip_ack, which takes it) */
+struct machine;
+struct vcpu;
+int tcg_irqchip_init(struct machine *m, GError **errp);
+void tcg_irqchip_set_irq(unsigned gsi, int level);
+/* The interrupt-acknowledge cycle: the vector, or -1 if INTR fell. */
+int tcg_irqchip_ack(void);
+void tcg_irqchip_reset(void);
+
+/* ---- tcg.c ---- */
+/* The vCPU's INTR pin is now level (wakes it from HLT when raised). */
+void tcg_vcpu_set_intr(struct vcpu *vcpu, bool level);
 
 #endif

@@ -26,12 +26,15 @@
 #include "system/cpus.h"
 #include "system/error.h"
 #include "system/main-loop.h"
+#include "system/log.h"
+#include "system/runstate.h"
 
 struct tcg_vcpu {
     struct tcg_cpu cpu;
     volatile bool kick;         /* set by vcpu_kick, read by the loop */
     bool halted;                /* HLT, or an AP waiting for a SIPI */
     bool shutdown;              /* reported an exception: stopped until reset */
+    bool nmi_pending;           /* inject-nmi, taken at the next boundary */
 };
 
 static int tcg_probe(const struct accel_host_facts *host, bool strict, char **why)
@@ -41,7 +44,7 @@ static int tcg_probe(const struct accel_host_facts *host, bool strict, char **wh
 
 static int tcg_init(struct machine *m, GError **errp)
 {
-    return 0;
+    return tcg_irqchip_init(m, errp);
 }
 
 static int tcg_add_ram(uint64_t gpa, uint64_t size, void *hva, GError **errp)
@@ -130,41 +133,82 @@ static void tcg_report_triple_fault(struct vcpu *vcpu, struct tcg_cpu *cpu,
     bql_unlock();
 }
 
+static bool take_interrupt(struct tcg_vcpu *p);
+
+/* Delivers the exception the loop returned; false after a triple fault. */
+static bool deliver_or_shut_down(struct vcpu *vcpu, struct tcg_vcpu *p)
+{
+    struct tcg_exception first = p->cpu.exc;
+    uint64_t rip = p->cpu.st.rip;
+
+    if (tcg_deliver_exception(&p->cpu)) {
+        return true;
+    }
+    tcg_report_triple_fault(vcpu, &p->cpu, &first, rip);
+    p->shutdown = true;     /* like a CPU in shutdown: once, until reset */
+    return false;
+}
+
+/*
+ * Runs the guest until a kick, a HLT with nothing to wake it, or the end.
+ * External interrupts are taken here, between blocks: the loop returns
+ * TCG_STOP when INTR is up and IF is set, and a halted CPU wakes when one
+ * is delivered.  A TCG_STOP an I/O access asked for (the VM is ending or
+ * pausing) returns at once so that no further instruction runs.
+ */
 static enum vcpu_exit tcg_vcpu_run(struct vcpu *vcpu)
 {
     struct tcg_vcpu *p = vcpu->accel_priv;
-    enum tcg_status st;
 
-    if (p->kick) {
-        p->kick = false;
-        return VCPU_EXIT_KICKED;
-    }
-    if (p->halted || p->shutdown) {
-        return VCPU_EXIT_HALTED;    /* nothing can wake it before interrupts exist */
-    }
     for (;;) {
-        struct tcg_exception first;
+        enum tcg_status st;
         uint64_t rip;
 
-        st = tcg_run(&p->cpu, &p->kick);
-        if (st != TCG_EXCEPTION) {
-            break;
+        if (p->kick) {
+            p->kick = false;
+            return VCPU_EXIT_KICKED;
         }
-        first = p->cpu.exc;
+        if (p->shutdown) {
+            return VCPU_EXIT_HALTED;
+        }
         rip = p->cpu.st.rip;
-        if (!tcg_deliver_exception(&p->cpu)) {
-            tcg_report_triple_fault(vcpu, &p->cpu, &first, rip);
-            p->shutdown = true;     /* like a CPU in shutdown: once, until reset */
+        if (!take_interrupt(p)) {
+            tcg_report_triple_fault(vcpu, &p->cpu, &p->cpu.exc, rip);
+            p->shutdown = true;
             return VCPU_EXIT_SHUTDOWN;
         }
+        if (p->halted) {
+            return VCPU_EXIT_HALTED;
+        }
+        st = tcg_run(&p->cpu, &p->kick);
+        switch (st) {
+        case TCG_EXCEPTION:
+            if (!deliver_or_shut_down(vcpu, p)) {
+                return VCPU_EXIT_SHUTDOWN;
+            }
+            break;
+        case TCG_HALT:
+            p->halted = true;
+            break;
+        default:
+            if (!p->kick && p->cpu.irq_req && (p->cpu.st.rflags & RFLAGS_IF) &&
+                !vm_exit_requested() && !vm_pause_pending()) {
+                break;      /* stopped for the interrupt: take it */
+            }
+            p->kick = false;
+            return VCPU_EXIT_KICKED;
+        }
     }
-    switch (st) {
-    case TCG_HALT:
-        p->halted = true;
-        return VCPU_EXIT_HALTED;
-    default:
-        p->kick = false;
-        return VCPU_EXIT_KICKED;
+}
+
+static void tcg_vcpu_nmi(struct vcpu *vcpu)
+{
+    struct tcg_vcpu *p = vcpu->accel_priv;
+
+    if (p) {
+        __atomic_store_n(&p->nmi_pending, true, __ATOMIC_RELEASE);
+        __atomic_store_n(&p->kick, true, __ATOMIC_RELEASE);
+        cpus_wake(vcpu);
     }
 }
 
@@ -197,9 +241,59 @@ static int tcg_set_state(struct vcpu *vcpu, const struct x86_cpu_state *st)
     return 0;
 }
 
-/* No interrupt controller model under the software CPU yet (part 2). */
 static void tcg_set_irq(unsigned gsi, int level)
 {
+    tcg_irqchip_set_irq(gsi, level);
+}
+
+void tcg_vcpu_set_intr(struct vcpu *vcpu, bool level)
+{
+    struct tcg_vcpu *p = vcpu->accel_priv;
+
+    if (!p) {
+        return;
+    }
+    __atomic_store_n(&p->cpu.irq_req, level, __ATOMIC_RELEASE);
+    if (level) {
+        cpus_wake(vcpu);
+    }
+}
+
+/*
+ * Takes a pending external interrupt if the CPU accepts one now (IF set,
+ * no STI/MOV SS shadow): the acknowledge cycle, then IDT delivery as for
+ * a fault at the current RIP (SDM vol. 3, 6.4.1), which also ends HLT.
+ * False when the delivery itself could not be done (a triple fault).
+ */
+static bool take_interrupt(struct tcg_vcpu *p)
+{
+    struct tcg_cpu *cpu = &p->cpu;
+    int vec;
+
+    /* NMI: not masked by IF, held off by MOV SS's shadow and while an
+     * earlier NMI's handler runs, until its IRET (SDM vol. 3, 6.7.1). */
+    if (__atomic_load_n(&p->nmi_pending, __ATOMIC_ACQUIRE) && !cpu->nmi_blocked &&
+        !cpu->irq_inhibit) {
+        __atomic_store_n(&p->nmi_pending, false, __ATOMIC_RELAXED);
+        p->halted = false;
+        cpu->nmi_blocked = true;
+        cpu->exc = (struct tcg_exception){ .vector = EXC_NMI };
+        log_mask(LOG_INT, "tcg: NMI\n");
+        return tcg_deliver_exception(cpu);
+    }
+
+    if (!__atomic_load_n(&cpu->irq_req, __ATOMIC_ACQUIRE) || cpu->irq_inhibit ||
+        !(cpu->st.rflags & RFLAGS_IF)) {
+        return true;
+    }
+    vec = tcg_irqchip_ack();
+    if (vec < 0) {
+        return true;
+    }
+    p->halted = false;
+    cpu->exc = (struct tcg_exception){ .vector = (uint8_t)vec };
+    log_mask(LOG_INT, "tcg: external interrupt, vector 0x%02x\n", vec);
+    return tcg_deliver_exception(cpu);
 }
 
 static void tcg_vcpu_destroy(struct vcpu *vcpu)
@@ -228,6 +322,7 @@ const struct accel_ops accel_tcg_ops = {
     .vcpu_init = tcg_vcpu_init,
     .vcpu_run = tcg_vcpu_run,
     .vcpu_kick = tcg_vcpu_kick,
+    .vcpu_nmi = tcg_vcpu_nmi,
     .get_state = tcg_get_state,
     .set_state = tcg_set_state,
     .set_irq = tcg_set_irq,

@@ -788,6 +788,32 @@ static void test_powerdown(void)
     vm_free(&vm);
 }
 
+/*
+ * inject-nmi reaches the guest: timer-irq.elf in mode=nmi installs its
+ * NMI gate, says so through pvpanic (GUEST_CRASHLOADED) and sleeps with
+ * interrupts disabled; the NMI handler ends it with exit code 0x2a.
+ */
+static void test_nmi(void)
+{
+    struct vm vm;
+
+    vm_kernel = "timer-irq.elf";
+    vm_machine = "pc";
+    if (!vm_start(&vm, "-device pvpanic -device isa-debug-exit,iobase=0xf4,iosize=0x04 "
+                        "-append mode=nmi")) {
+        vm_kernel = "hello.elf";
+        vm_machine = "microvm";
+        return;
+    }
+    vm_kernel = "hello.elf";
+    vm_machine = "microvm";
+    vm_begin(&vm);
+    expect_event(&vm, "\"event\": \"GUEST_CRASHLOADED\", \"data\": {\"action\": \"run\"}}");
+    expect(&vm, "{\"execute\": \"inject-nmi\"}", "{\"return\": {}}");
+    g_assert_cmpint(vm_exit_status(&vm), ==, (0x2a << 1) | 1);
+    vm_free(&vm);
+}
+
 /* Under -accel kvm, query-kvm says so and the VM runs and quits the same. */
 static void test_kvm(void)
 {
@@ -949,6 +975,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/schema", test_schema);
     g_test_add_func("/qmp/qom", test_qom);
     g_test_add_func("/qmp/powerdown", test_powerdown);
+    g_test_add_func("/qmp/nmi", test_nmi);
     g_test_add_func("/qmp/kvm", test_kvm);
     g_test_add_func("/qmp/guest-events", test_guest_events);
     g_test_add_func("/qmp/more-commands", test_more_commands);
