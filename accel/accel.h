@@ -58,6 +58,9 @@ struct accel_ops {
     void (*vcpu_destroy)(struct vcpu *cpu);
     /* Raises the vCPU's NMI pin (monitor "inject-nmi"); any thread. */
     void (*vcpu_nmi)(struct vcpu *cpu);
+    /* System reset of what the accelerator models besides the vCPUs (its
+     * interrupt controllers); main thread, vCPUs parked. */
+    void (*reset)(void);
     void (*cleanup)(void);
 };
 

@@ -161,6 +161,9 @@ static void cpus_reset_cb(void)
 {
     struct machine *m = &the_machine;
 
+    if (m->accel->reset) {
+        m->accel->reset();
+    }
     if (m->has_boot_state && m->ncpus) {
         m->accel->set_state(m->cpus[0], &m->boot_state);
     }

@@ -319,6 +319,32 @@ static enum tcg_status run_block(struct tcg_cpu *cpu, struct tcg_block *b, const
     return st;
 }
 
+/*
+ * One instruction with the debug checks around it (SDM vol. 3, 18.3):
+ * instruction breakpoints before it, single step and data breakpoints
+ * after it.  Used instead of blocks while tcg_debug_active().
+ */
+static enum tcg_status debug_step(struct tcg_cpu *cpu)
+{
+    uint64_t old_rflags = cpu->st.rflags;
+    enum tcg_status st = tcg_debug_before(cpu), after;
+
+    if (st != TCG_OK) {
+        cpu->exc.soft = 0;
+        return st;
+    }
+    st = tcg_step(cpu);
+    if (st == TCG_EXCEPTION) {
+        return st;
+    }
+    after = tcg_debug_after(cpu, old_rflags);
+    if (after == TCG_EXCEPTION) {
+        cpu->exc.soft = 0;
+        return after;
+    }
+    return st;
+}
+
 enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
 {
     const bool *hit = tcg_blocks_hit(cpu->blocks);
@@ -338,6 +364,13 @@ enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
         }
         if (cpu->irq_req && (cpu->st.rflags & RFLAGS_IF)) {
             return TCG_STOP;    /* the caller takes the interrupt */
+        }
+        if (__builtin_expect(tcg_debug_active(cpu), 0)) {
+            st = debug_step(cpu);
+            if (st != TCG_OK && st != TCG_JUMPED) {
+                return st;
+            }
+            continue;
         }
         if (mode == MODE_LONG64) {
             lin = rip;

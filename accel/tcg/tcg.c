@@ -238,6 +238,9 @@ static int tcg_set_state(struct vcpu *vcpu, const struct x86_cpu_state *st)
     tcg_load_state(p, st);
     p->halted = st->halted;
     p->shutdown = false;
+    /* A loaded state starts outside any shadow or NMI handler. */
+    p->cpu.irq_inhibit = false;
+    p->cpu.nmi_blocked = false;
     return 0;
 }
 
@@ -323,6 +326,7 @@ const struct accel_ops accel_tcg_ops = {
     .vcpu_run = tcg_vcpu_run,
     .vcpu_kick = tcg_vcpu_kick,
     .vcpu_nmi = tcg_vcpu_nmi,
+    .reset = tcg_irqchip_reset,
     .get_state = tcg_get_state,
     .set_state = tcg_set_state,
     .set_irq = tcg_set_irq,
