@@ -35,7 +35,7 @@ enum {
 
 /* Variant numbers (index into dec_variants). */
 enum {
-    V_0FB8, V_0FBC, V_0FBD, V_0F78, V_0F79, V_0F38F0, V_0F38F1, V_0F38F6, V_0FC3,
+    V_0FB8, V_0FBC, V_0FBD, V_0F78, V_0F79, V_0F38F0, V_0F38F1, V_0F38F6, V_0F3882, V_0FC3,
 };
 
 /* The eight ALU operations share a row shape: Eb,Gb Ev,Gv Gb,Eb Gv,Ev AL,Ib rAX,Iz. */
@@ -306,7 +306,9 @@ const struct dec_entry dec_map1[256] = {
 const struct dec_entry dec_map2[256] = {
     R16(0x00, SSE), R16(0x10, SSE), R16(0x20, SSE), R16(0x30, SSE),
     R16(0x40, SSE), R16(0x50, SSE), R16(0x60, SSE), R16(0x70, SSE),
-    R16(0x80, SSE), R16(0x90, SSE), R16(0xa0, SSE), R16(0xb0, SSE),
+    [0x80] = SSE, [0x81] = SSE, [0x82] = VAR(V_0F3882, M), [0x83] = SSE,
+    [0x84] = SSE, [0x85] = SSE, [0x86] = SSE, [0x87] = SSE, R8(0x88, SSE),
+    R16(0x90, SSE), R16(0xa0, SSE), R16(0xb0, SSE),
     R16(0xc0, SSE), R16(0xd0, SSE), R16(0xe0, SSE),
     [0xf0] = VAR(V_0F38F0, M),
     [0xf1] = VAR(V_0F38F1, M),
@@ -401,6 +403,8 @@ const struct dec_entry dec_variants[][4] = {
                    UDM, D(CRC32, M, Gy, Ev, NONE) },
     /* movnti with 66/F2/F3: #UD on the host (checked natively) */
     [V_0FC3] = { D(MOV, M | F_MEM, My, Gy, NONE), UDM, UDM, UDM },
+    /* invpcid r32/64, m128: 66 only, memory only (SDM vol. 2, INVPCID) */
+    [V_0F3882] = { UDM, D(INVPCID, M | F_MEM, Gy, Mdq, NONE), UDM, UDM },
     [V_0F38F6] = { UDM, D(ADCX, M, Gy, Ey, NONE),
                    D(ADOX, M, Gy, Ey, NONE), UDM },
 };
