@@ -6,12 +6,15 @@
  *
  * Threads: main thread only; the table is constant.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hw/device.h"
 #include "hw/devices.h"
+#include "hw/pci.h"
+#include "system/error.h"
 
 #define CHARDEV_DESC "ID of a chardev to use as a backend"
 #define DRIVE_DESC "Node name or ID of a block device to use as a backend"
@@ -50,6 +53,38 @@ static const struct dev_prop isa_debugcon_props[] = {
 };
 
 static const struct dev_prop no_props[] = {
+    { NULL },
+};
+
+/* QEMU's pci-testdev property list; the PCIe and ACPI ones do nothing here. */
+static const struct dev_prop pci_testdev_props[] = {
+    { "acpi-index", DEV_PROP_UINT32, "0", NULL },
+    { "addr", DEV_PROP_STR, NULL, ADDR_DESC },
+    { "membar", DEV_PROP_SIZE, "0", NULL },
+    { "multifunction", DEV_PROP_BOOL, "false", "on/off" },
+    { "rombar", DEV_PROP_UINT32, "1", NULL },
+    { "romfile", DEV_PROP_STR, NULL, NULL },
+    { "romsize", DEV_PROP_UINT32, "4294967295", NULL },
+    { "x-pcie-extcap-init", DEV_PROP_BOOL, "true", "on/off" },
+    { "x-pcie-lnksta-dllla", DEV_PROP_BOOL, "true", "on/off" },
+    { NULL },
+};
+
+/*
+ * The PIT as QEMU names it for -global: kvm-pit under KVM's in-kernel
+ * irqchip, isa-pit otherwise.  lost_tick_policy is QEMU's LostTickPolicy
+ * ("discard", "delay", "slew"); kvm-unit-tests sets it to discard.
+ */
+static const char *const lost_tick_policies[] = { "discard", "delay", "slew", NULL };
+
+static const struct dev_prop kvm_pit_props[] = {
+    { "iobase", DEV_PROP_UINT32, "4294967295", NULL },
+    { "lost_tick_policy", DEV_PROP_STR, "delay", NULL, "LostTickPolicy", lost_tick_policies },
+    { NULL },
+};
+
+static const struct dev_prop isa_pit_props[] = {
+    { "iobase", DEV_PROP_UINT32, "4294967295", NULL },
     { NULL },
 };
 
@@ -111,6 +146,9 @@ static const struct device_type device_types[] = {
       .props = no_props, .realize = pc_testdev_realize },
     { .name = "pvpanic", .bus = "ISA", .category = DEV_CAT_MISC,
       .props = pvpanic_props, .realize = pvpanic_realize },
+    { .name = "pci-testdev", .bus = "PCI", .category = DEV_CAT_MISC,
+      .desc = "PCI Test Device", .props = pci_testdev_props,
+      .realize = pci_testdev_realize },
 
     /* Built by later issues: named here so -device refuses them clearly. */
     { .name = "virtio-blk-pci", .bus = "PCI", .category = DEV_CAT_STORAGE,
@@ -143,6 +181,26 @@ static const struct device_type device_types[] = {
       .props = no_props },
 };
 
+/* QEMU's message for a type that exists but -device cannot create. */
+static int device_not_pluggable(struct machine *m, const struct dev_config *cfg,
+                                GError **errp)
+{
+    g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                "Parameter 'driver' expects a pluggable device type");
+    return -EINVAL;
+}
+
+/*
+ * Types the board creates itself: -global and "-device NAME,help" know
+ * them, "-device help" does not list them and -device refuses them.
+ */
+static const struct device_type board_types[] = {
+    { .name = "kvm-pit", .bus = "ISA", .category = DEV_CAT_UNCATEGORIZED,
+      .props = kvm_pit_props, .realize = device_not_pluggable },
+    { .name = "isa-pit", .bus = "ISA", .category = DEV_CAT_UNCATEGORIZED,
+      .props = isa_pit_props, .realize = device_not_pluggable },
+};
+
 static const char *const category_names[DEV_CAT__MAX] = {
     [DEV_CAT_CONTROLLER] = "Controller/Bridge/Hub devices",
     [DEV_CAT_USB] = "USB devices",
@@ -164,6 +222,11 @@ const struct device_type *device_type_find(const char *name)
 
         if (!strcmp(t->name, name) || (t->alias && !strcmp(t->alias, name))) {
             return t;
+        }
+    }
+    for (unsigned i = 0; i < G_N_ELEMENTS(board_types); i++) {
+        if (!strcmp(board_types[i].name, name)) {
+            return &board_types[i];
         }
     }
     return NULL;
@@ -260,7 +323,8 @@ void device_print_props(const struct device_type *t)
         const struct dev_prop *p = g_ptr_array_index(props, i);
         GString *line = g_string_new(NULL);
 
-        g_string_append_printf(line, "  %s=<%s>", p->name, prop_type_name(p->type));
+        g_string_append_printf(line, "  %s=<%s>", p->name,
+                               p->enum_name ? p->enum_name : prop_type_name(p->type));
         if (p->desc || p->defval) {
             while (line->len < 24) {
                 g_string_append_c(line, ' ');

@@ -97,6 +97,11 @@ static char *prop_check_text(const struct dev_prop *p, const char *value, GError
         }
         return g_strdup_printf("%" G_GUINT64_FORMAT, v);
     default:
+        if (p->choices && !g_strv_contains((const char *const *)p->choices, value)) {
+            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                        "Parameter '%s' does not accept value '%s'", p->name, value);
+            return NULL;
+        }
         return g_strdup(value);
     }
 }

@@ -31,6 +31,10 @@ struct dev_prop {
     enum dev_prop_type type;
     const char *defval;      /* printed by "DRIVER,help"; NULL for none */
     const char *desc;
+    /* An enum (QEMU's QAPI enums, e.g. LostTickPolicy): its name for
+     * "DRIVER,help" and the values it takes, NULL-terminated; NULL else. */
+    const char *enum_name;
+    const char *const *choices;
 };
 
 /* Categories print in this order under "-device help", as QEMU's. */

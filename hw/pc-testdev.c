@@ -8,9 +8,14 @@
  *   port 0xe8-0xeb     the same register again, seen one byte at a time
  *                      (string I/O tests)
  *   port 0x2000-0x2017 one byte per interrupt line: writing v sets GSI n to
- *                      !!v, reads return 0
+ *                      !!v, reads return 0.  QEMU raises ISA IRQ n, which is
+ *                      GSI n on -M pc, and aborts on lines 16-23 (its ISA
+ *                      bus has 16); hyvm drives the IOAPIC's GSI 16-23
  *   MMIO 0xff000000    64 KiB of plain memory behind MMIO exits (emulator
  *                      tests of instructions that touch MMIO)
+ *
+ * Unaligned and straddling port accesses reach these handlers split as
+ * QEMU splits them under KVM (system/memory.c); QEMU's TCG drops them.
  *
  * Threads: all handlers run on vCPU threads with the big lock held.
  */

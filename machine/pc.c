@@ -5,6 +5,7 @@
  * later issues and their options are refused by name until then.
  */
 #include "hw/devices.h"
+#include "hw/pci.h"
 #include "machine/machine-internal.h"
 
 /* RAM above this goes above 4 GiB, as QEMU's pc does for -m >= 3.5G. */
@@ -43,7 +44,16 @@ static int pc_init(struct machine *m, GError **errp)
     if (ret < 0) {
         return ret;
     }
-    return machine_create_devices(m, errp);
+    ret = pci_host_create_pc(m, errp);
+    if (ret < 0) {
+        return ret;
+    }
+    ret = machine_create_devices(m, errp);
+    if (ret < 0) {
+        return ret;
+    }
+    pci_firmware_setup();
+    return 0;
 }
 
 const struct machine_type machine_pc = {

@@ -2,8 +2,8 @@
  * Guest RAM and the port/MMIO registry behind io_pio() and io_mmio().
  *
  * Threads: the main thread registers regions while building the machine;
- * afterwards the tables are only read (by vCPU threads, under the big lock
- * for the handlers themselves).
+ * afterwards PCI BAR writes add and remove regions, and io_pio()/io_mmio()
+ * read the tables, all with the big lock held.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -192,6 +192,28 @@ int io_register_mmio(uint64_t base, uint64_t len, const char *name,
                      const struct io_ops *ops, void *opaque, GError **errp)
 {
     return io_space_add(&mmio_space, base, len, name, ops, opaque, errp);
+}
+
+static int io_space_remove(struct io_space *s, uint64_t base, uint64_t len)
+{
+    for (unsigned i = 0; i < s->n; i++) {
+        if (s->r[i].base == base && s->r[i].len == len) {
+            memmove(&s->r[i], &s->r[i + 1], (s->n - i - 1) * sizeof(*s->r));
+            s->n--;
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+int io_unregister_pio(uint16_t base, uint16_t len)
+{
+    return io_space_remove(&pio_space, base, len);
+}
+
+int io_unregister_mmio(uint64_t base, uint64_t len)
+{
+    return io_space_remove(&mmio_space, base, len);
 }
 
 void io_unregister_all(void)

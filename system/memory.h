@@ -7,8 +7,9 @@
  * registry of handlers (DESIGN.md, "One I/O path").
  *
  * Threads: regions are registered at machine creation on the main thread,
- * before any vCPU runs, and are read-only afterwards.  Handlers run with the
- * big lock held (system/main-loop.h).
+ * before any vCPU runs; afterwards only PCI BAR programming adds or removes
+ * them, with the big lock held, as every dispatch also holds it.  Handlers
+ * run with the big lock held (system/main-loop.h).
  */
 #ifndef HYVM_MEMORY_H
 #define HYVM_MEMORY_H
@@ -57,6 +58,14 @@ int io_register_pio(uint16_t base, uint16_t len, const char *name,
 int io_register_mmio(uint64_t base, uint64_t len, const char *name,
                      const struct io_ops *ops, void *opaque, GError **errp);
 void io_unregister_all(void);
+/*
+ * Removes the one region registered at exactly [base, base+len): PCI BARs
+ * move when the guest reprograms them.  -ENOENT when there is none.  Called
+ * with the big lock held (a BAR write comes from a vCPU), so no dispatch
+ * runs concurrently; a handler may call it for its own or another region.
+ */
+int io_unregister_pio(uint16_t base, uint16_t len);
+int io_unregister_mmio(uint64_t base, uint64_t len);
 
 /*
  * The dispatch both accelerators call.  data points at size bytes in guest

@@ -690,6 +690,12 @@ static const char *cs_known_diff(enum cpu_mode mode, const uint8_t *b, size_t n,
                 pfx_has(mode, b, ci->size, 0x66))
                 return "host: 0F AE memory forms with F2/F3/66 are #UD";
             break;
+        case X86_INS_INVPCID:
+            /* 66 0F 38 82 with F2/F3: #UD on the host (checked natively:
+             * SIGILL, where 66 alone at CPL 3 is #GP) */
+            if (pfx_has(mode, b, ci->size, 0xf2) || pfx_has(mode, b, ci->size, 0xf3))
+                return "host: invpcid with F2/F3 is #UD";
+            break;
         case X86_INS_XGETBV: case X86_INS_XSETBV: case X86_INS_MONITOR: case X86_INS_MWAIT:
         case X86_INS_CLAC: case X86_INS_STAC:
             /* with 66/F2/F3: #UD on the host, checked natively */
@@ -1153,7 +1159,8 @@ static const struct hand_case hand_cases[] = {
     { L64, "0f ae 10", OP_LDMXCSR, 3, "m4", NULL, 4 },
     { L64, "0f ae 20", OP_XSAVE, 3, "m0", NULL, 4 },
     { L64, "66 0f ae 38", OP_CLFLUSH, 4, "m1", NULL, 2 },
-    { L64, "66 0f 38 82 00", OP_SSE, 5, NULL, NULL, 2 },    /* invpcid: length only */
+    { L64, "66 0f 38 82 00", OP_INVPCID, 5, "r0.4 m16", "3 0 ff 1 0", 4 },
+    { P32, "66 0f 38 82 18", OP_INVPCID, 5, "r3.4 m16", "3 0 ff 1 0", 4 },
     /* x87, SSE, AVX: length */
     { L64, "d9 c0", OP_X87, 2, "", NULL, 4 },
     { L64, "dd 04 24", OP_X87, 3, "", "2 4 ff 1 0", 4 },
