@@ -165,11 +165,13 @@ static inline void retire(struct tcg_cpu *cpu, const struct insn *in, enum tcg_s
  * switch in two instructions are safe.  STI does so even when IF was set
  * already: one instruction's delay is invisible to a guest.
  */
-static inline bool makes_shadow(const struct insn *in)
+static inline unsigned makes_shadow(const struct insn *in)
 {
-    return in->op == OP_STI ||
-           ((in->op == OP_MOV_SREG || in->op == OP_POP) && in->ops[0].kind == OPK_SREG &&
-            in->ops[0].reg == S_SS);
+    if (in->op == OP_STI) {
+        return TCG_SHADOW_STI;
+    }
+    return (in->op == OP_MOV_SREG || in->op == OP_POP) && in->ops[0].kind == OPK_SREG &&
+           in->ops[0].reg == S_SS ? TCG_SHADOW_SS : 0;
 }
 
 enum tcg_status tcg_step(struct tcg_cpu *cpu)
@@ -184,8 +186,8 @@ enum tcg_status tcg_step(struct tcg_cpu *cpu)
     cpu->next_rip = rip_after(cpu, cpu->st.rip, in.len);
     st = exec_insn(cpu, &in);
     retire(cpu, &in, st);
-    if (st != TCG_EXCEPTION && makes_shadow(&in)) {
-        cpu->irq_inhibit = true;
+    if (st != TCG_EXCEPTION) {
+        cpu->irq_inhibit = (uint8_t)makes_shadow(&in);
     }
     return st;
 }
@@ -204,7 +206,7 @@ static bool ends_block(unsigned op)
     case OP_CALL: case OP_CALL_FAR: case OP_RET: case OP_RET_FAR:
     case OP_INT: case OP_INT3: case OP_INTO: case OP_INT1: case OP_IRET: case OP_BOUND:
     case OP_SYSCALL: case OP_SYSRET: case OP_SYSENTER: case OP_SYSEXIT: case OP_RSM:
-    case OP_HLT: case OP_MOV_CR: case OP_LMSW: case OP_CLTS: case OP_WRMSR:
+    case OP_HLT: case OP_MOV_CR: case OP_MOV_DR: case OP_LMSW: case OP_CLTS: case OP_WRMSR:
     case OP_INVLPG: case OP_INVPCID: case OP_MOV_SREG: case OP_LSS:
     case OP_POPF: case OP_STI: case OP_XSETBV: case OP_MWAIT:
     case OP_UD0: case OP_UD1: case OP_UD2: case OP_INVALID: case OP_OTHER:
@@ -312,8 +314,8 @@ static enum tcg_status run_block(struct tcg_cpu *cpu, struct tcg_block *b, const
     /* A shadowing instruction ends its block: shadow if that one ran (in
      * stops on the last insn run when it did not return TCG_OK, or when
      * its page was written). */
-    if ((in == end || (in == end - 1 && st != TCG_EXCEPTION)) && makes_shadow(end - 1)) {
-        cpu->irq_inhibit = true;
+    if (in == end || (in == end - 1 && st != TCG_EXCEPTION)) {
+        cpu->irq_inhibit = (uint8_t)makes_shadow(end - 1);
     }
     tcg_blocks_leave(cpu->blocks);
     return st;
@@ -333,8 +335,15 @@ static enum tcg_status debug_step(struct tcg_cpu *cpu)
         cpu->exc.soft = 0;
         return st;
     }
+    cpu->irq_inhibit = 0;
     st = tcg_step(cpu);
     if (st == TCG_EXCEPTION) {
+        return st;
+    }
+    /* MOV SS / POP SS hold debug traps (single step, data breakpoints)
+     * until after the next instruction (SDM vol. 3, 6.8.3): TF is still
+     * set then, and tcg_debug_after() reports them together. */
+    if (cpu->irq_inhibit == TCG_SHADOW_SS) {
         return st;
     }
     after = tcg_debug_after(cpu, old_rflags);
@@ -357,12 +366,7 @@ enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
         enum tcg_status st;
         uint8_t *host;
 
-        if (cpu->irq_inhibit) {
-            /* The instruction in the shadow runs before any interrupt. */
-            cpu->irq_inhibit = false;
-            goto step;
-        }
-        if (cpu->irq_req && (cpu->st.rflags & RFLAGS_IF)) {
+        if (!cpu->irq_inhibit && cpu->irq_req && (cpu->st.rflags & RFLAGS_IF)) {
             return TCG_STOP;    /* the caller takes the interrupt */
         }
         if (__builtin_expect(tcg_debug_active(cpu), 0)) {
@@ -371,6 +375,11 @@ enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
                 return st;
             }
             continue;
+        }
+        if (cpu->irq_inhibit) {
+            /* The instruction in the shadow runs before any interrupt. */
+            cpu->irq_inhibit = 0;
+            goto step;
         }
         if (mode == MODE_LONG64) {
             lin = rip;

@@ -33,6 +33,8 @@
 #include "accel/tcg/tcg-cpu.h"
 #include "system/log.h"
 
+#define RF_IOPL (3ull << 12)
+
 /* A new rip must be canonical in 64-bit mode and within CS.limit
  * elsewhere, real mode included (SDM vol. 2A JMP, "Operation"). */
 static bool target_ok(const struct tcg_cpu *cpu, uint64_t t)
@@ -353,21 +355,28 @@ enum tcg_status exec_ret_far(struct tcg_cpu *cpu, const struct insn *in)
 }
 
 /*
- * SDM vol. 2A IRET, real-address mode: pop ip, cs, flags.  A 32-bit iret
- * keeps VM, VIF, VIP and the reserved bits (EFLAGS = popped & 257FD5H |
- * EFLAGS & 1A0000H); a 16-bit one replaces bits 15:0.  Protected mode and
- * vm86 belong to part 2 (task and privilege changes).
+ * SDM vol. 2A IRET.  Real-address mode and vm86 with IOPL 3 pop ip, cs,
+ * flags.  A 32-bit iret keeps VM, VIF, VIP and the reserved bits (EFLAGS =
+ * popped & 257FD5H | EFLAGS & 1A0000H), and in vm86 IOPL too (1A3000H); a
+ * 16-bit one replaces bits 15:0 (but IOPL in vm86).  vm86 with IOPL < 3 is
+ * #GP(0), VME not being offered.  Protected and IA-32e mode (privilege
+ * changes, task returns, returns to vm86) are tcg_iret() in exec-system.c.
+ * Any IRET ends the blocking of NMIs (SDM vol. 3, 6.7.1).
  */
 enum tcg_status exec_iret(struct tcg_cpu *cpu, const struct insn *in)
 {
     unsigned size = in->op_size;
     uint64_t old_sp = cpu->st.regs[R_ESP];
-    uint64_t off, sel, fl;
+    uint64_t off, sel, fl, keep;
+    bool vm86 = (cpu->st.cr0 & CR0_PE) && cpu->mode != MODE_LONG64 &&
+                (cpu->st.rflags & RFLAGS_VM);
     enum tcg_status s;
 
-    if (cpu->st.cr0 & CR0_PE) {
-        log_mask(LOG_UNIMP, "tcg: iret in protected mode is not implemented yet (#UD)\n");
-        return tcg_raise(cpu, EXC_UD);
+    if ((cpu->st.cr0 & CR0_PE) && !vm86) {
+        return tcg_iret(cpu, size);
+    }
+    if (vm86 && (cpu->st.rflags & RFLAGS_IOPL) != RFLAGS_IOPL) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
     }
     if ((s = tcg_pop(cpu, &off, size)) != TCG_OK ||
         (s = tcg_pop(cpu, &sel, size)) != TCG_OK ||
@@ -381,11 +390,15 @@ enum tcg_status exec_iret(struct tcg_cpu *cpu, const struct insn *in)
         return tcg_raise_err(cpu, EXC_GP, 0);
     }
     if (size == 2) {
-        cpu->st.rflags = (cpu->st.rflags & ~0xffffull) | (fl & 0xffff);
+        keep = ~0xffffull | (vm86 ? RF_IOPL : 0);
+        cpu->st.rflags = (cpu->st.rflags & keep) | (fl & ~keep & 0xffff);
     } else {
-        cpu->st.rflags = (fl & 0x257fd5) | (cpu->st.rflags & 0x1a0000);
+        keep = 0x1a0000ull | (vm86 ? RF_IOPL : 0);
+        cpu->st.rflags = (fl & 0x257fd5 & ~keep) | (cpu->st.rflags & keep);
     }
     cpu->st.rflags = (cpu->st.rflags & ~0x8028ull) | RFLAGS_FIXED;
+    cpu->nmi_blocked = false;
+    cpu->dbg_rf_loaded = true;
     return far_jump_real(cpu, (uint16_t)sel, off);
 }
 

@@ -93,17 +93,6 @@ static void reg_step(struct tcg_cpu *cpu, unsigned r, const struct str_op *o)
 /* Protected mode with CPL > IOPL, or vm86: the I/O permission bitmap in
  * the TSS decides, which is part 2's; until then such an access is
  * #GP(0) (SDM vol. 1, 19.5). */
-static bool io_allowed(const struct tcg_cpu *cpu)
-{
-    if (!(cpu->st.cr0 & CR0_PE)) {
-        return true;
-    }
-    if (cpu->mode != MODE_LONG64 && (cpu->st.rflags & RFLAGS_VM)) {
-        return false;
-    }
-    return cpu->cpl <= ((cpu->st.rflags >> 12) & 3);
-}
-
 static void pio(uint16_t port, void *data, unsigned size, bool is_write)
 {
     bool held = bql_locked();
@@ -225,8 +214,10 @@ static enum tcg_status str_run(struct tcg_cpu *cpu, const struct insn *in, enum 
             o.size = 4;
             o.delta = (cpu->st.rflags & RFLAGS_DF) ? -(uint64_t)4 : 4;
         }
-        if (!io_allowed(cpu)) {
-            return tcg_raise_err(cpu, EXC_GP, 0);
+        /* CPL > IOPL or vm86: the TSS I/O bitmap decides (SDM vol. 1, 19.5) */
+        s = tcg_io_check(cpu, (uint16_t)cpu->st.regs[R_EDX], o.size);
+        if (s != TCG_OK) {
+            return s;
         }
     }
     if (!o.rep) {

@@ -3,8 +3,10 @@
  * (issue 6, item 3): SYSCALL/SYSRET, SYSENTER/SYSEXIT, RDPMC, RDPID,
  * MONITOR/MWAIT, RSM and INVPCID; the lookup of CPUID feature bits the
  * guest was offered (tcg_cpuid_has); and the debug-register machinery of
- * SDM vol. 3, chapter 18: instruction and data breakpoints and single
- * step, as hooks the dispatch loop calls around an instruction.
+ * SDM vol. 3, chapter 18: instruction, data and I/O breakpoints, single
+ * step (with DEBUGCTL.BTF), as hooks the dispatch loop calls around an
+ * instruction (tcg-cpu.h says when).  MOV DR, DR7.GD and the RF image of
+ * faults are exec-system.c's.
  *
  * Where Intel and AMD differ (SYSCALL outside 64-bit mode, SYSENTER in
  * long mode, SYSRET with a non-canonical RCX) the vendor the guest's CPUID
@@ -384,9 +386,36 @@ void tcg_debug_check_data(struct tcg_cpu *cpu, uint64_t lin, unsigned size, bool
     }
 }
 
+/* A #DB the debug registers raise; the handler it enters may use them,
+ * so DR7.GD goes (18.2.4). */
+/* I/O breakpoints (18.2.4, R/W = 10b, only with CR4.DE): the port range
+ * of bp i is its DR aligned down to its length, as for data. */
+void tcg_debug_check_io(struct tcg_cpu *cpu, uint16_t port, unsigned size)
+{
+    const uint64_t dr7 = cpu->st.dr[7];
+
+    if (!(cpu->st.cr4 & CR4_DE)) {
+        return;
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        uint64_t len, a;
+
+        if (!dr7_on(dr7, i) || dr7_rw(dr7, i) != 2) {
+            continue;
+        }
+        len = dr7_len(dr7, i);
+        a = (cpu->st.dr[i] & 0xffff) & ~(len - 1);
+        if (port < a + len && a < (uint64_t)port + size) {
+            cpu->dbg_data_hits |= 1u << i;
+        }
+    }
+}
+
 static enum tcg_status raise_db(struct tcg_cpu *cpu)
 {
     enum tcg_status st = tcg_raise(cpu, EXC_DB);
+
+    cpu->st.dr[7] &= ~(1ull << 13);
 
     cpu->exc.soft = 0;
     return st;
@@ -428,12 +457,19 @@ enum tcg_status tcg_debug_before(struct tcg_cpu *cpu)
  * single-step trap of an instruction that began with TF set (18.3.1.2,
  * 18.3.1.4) are one #DB trap with DR6 naming them.  RF, which only spares
  * one instruction from its breakpoint, is cleared once an instruction
- * completes, unless that instruction (IRET) loaded it.
+ * completes, unless that instruction (IRET) loaded it.  cpu->next_rip
+ * must still be the fall-through rIP of the instruction (for BTF).
  */
 enum tcg_status tcg_debug_after(struct tcg_cpu *cpu, uint64_t old_rflags)
 {
     unsigned hits = cpu->dbg_data_hits;
     bool step = old_rflags & RFLAGS_TF;
+
+    /* DEBUGCTL.BTF: single step on branches only (18.4.4), that is on an
+     * instruction that did not fall through to the next one. */
+    if (step && (cpu->msr_debugctl & 2) && cpu->st.rip == cpu->next_rip) {
+        step = false;
+    }
 
     cpu->dbg_data_hits = 0;
     if ((old_rflags & RFLAGS_RF) && !cpu->dbg_rf_loaded) {

@@ -1,19 +1,21 @@
 /*
- * System instructions of the software CPU, as far as the test guests need
- * them from their Multiboot entry (issue 5, item 4): port I/O through the
- * shared dispatch, HLT, descriptor-table registers, segment loads with the
- * protected-mode checks, far transfers to code segments, control and debug
- * registers, the MSRs of long mode, the small 64-bit helpers (SWAPGS,
- * RD/WR FS/GS base, XGETBV/XSETBV), and the delivery of exceptions and
- * software interrupts through the IDT with IRET back (real, protected and
- * IA-32e mode, #DF and shutdown).  Call gates, task gates and switches,
- * vm86 and SYSCALL/SYSENTER come with part 2.
+ * System instructions of the software CPU (issues 5 and 6): port I/O
+ * through the shared dispatch with the TSS I/O permission bitmap, HLT,
+ * descriptor-table registers, LAR/LSL/VERR/VERW, segment loads with the
+ * protected-mode checks, far transfers to code segments, through call
+ * gates (with the stack switch to an inner level and the far return to an
+ * outer one) and to tasks (TSS and task gates, SDM vol. 3, 7.3), control
+ * and debug registers, the MSRs Linux and its firmware use, the small
+ * 64-bit helpers (SWAPGS, RD/WR FS/GS base, XGETBV/XSETBV), and the
+ * delivery of exceptions and interrupts through the IDT (real, protected,
+ * vm86 and IA-32e mode; interrupt, trap and task gates; #DF and shutdown)
+ * with every form of IRET back.  SYSCALL/SYSENTER and the debug hooks are
+ * exec-syscall.c's.
  *
  * Threads: handlers run on the vCPU thread that owns the struct tcg_cpu;
  * device access takes the big lock around io_pio().
  */
 #include <string.h>
-#include <x86intrin.h>
 
 #include "accel/tcg/tcg-cpu.h"
 #include "accel/tcg/tcg-internal.h"
@@ -261,17 +263,14 @@ static enum tcg_status check_code_seg(struct tcg_cpu *cpu, uint16_t sel, uint64_
     dpl = DESC_DPL(*d);
     type = DESC_TYPE(*d);
     if (!DESC_S(*d)) {
-        log_mask(LOG_UNIMP, "tcg: far transfer through a gate or TSS (selector 0x%x, "
-                 "type %u) is not implemented\n", sel, type);
         return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
     }
     if (!(type & TYPE_CODE)) {
         return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
     }
     if (is_ret) {
-        /* Same privilege only for now: RPL = CPL (5.8.6). */
-        if (SEL_RPL(sel) != cpu->cpl) {
-            log_mask(LOG_UNIMP, "tcg: far return to another privilege level\n");
+        /* A return goes to the same or an outer level: RPL >= CPL (5.8.6). */
+        if (SEL_RPL(sel) < cpu->cpl) {
             return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
         }
         if ((type & TYPE_CONFORMING) ? dpl > SEL_RPL(sel) : dpl != SEL_RPL(sel)) {
@@ -324,6 +323,235 @@ static enum tcg_status far_push(struct tcg_cpu *cpu, bool flat64, unsigned asz, 
     return st;
 }
 
+static enum tcg_status task_switch(struct tcg_cpu *cpu, uint16_t sel, int why,
+                                   uint64_t ret_rip);
+static enum tcg_status task_trap(struct tcg_cpu *cpu);
+static enum tcg_status push_lin(struct tcg_cpu *cpu, uint64_t base, uint64_t *sp,
+                                uint64_t mask, uint64_t v, unsigned size);
+static enum tcg_status tss_stack(struct tcg_cpu *cpu, unsigned n, unsigned ist, uint64_t *sp,
+                                 uint16_t *ss, uint32_t ext);
+
+/*
+ * The stack segment of an inner level, from the TSS for a call gate
+ * (5.8.5): #TS(selector) unless a writable data segment at DPL = RPL =
+ * cpl, #SS(selector) if absent.
+ */
+static enum tcg_status inner_stack_seg(struct tcg_cpu *cpu, uint16_t sel, unsigned cpl,
+                                       struct x86_segment *out, uint64_t *d, uint64_t *addr)
+{
+    enum tcg_status st;
+
+    if ((sel & ~3u) == 0) {
+        return tcg_raise_err(cpu, EXC_TS, 0);
+    }
+    st = read_desc(cpu, sel, d, addr);
+    if (st != TCG_OK) {
+        return tcg_raise_err(cpu, EXC_TS, SEL_ERR(sel));
+    }
+    if (SEL_RPL(sel) != cpl || DESC_DPL(*d) != cpl || !DESC_S(*d) ||
+        (DESC_TYPE(*d) & TYPE_CODE) || !(DESC_TYPE(*d) & TYPE_RW)) {
+        return tcg_raise_err(cpu, EXC_TS, SEL_ERR(sel));
+    }
+    if (!DESC_P(*d)) {
+        return tcg_raise_err(cpu, EXC_SS, SEL_ERR(sel));
+    }
+    desc_to_seg(out, sel, *d);
+    return TCG_OK;
+}
+
+/*
+ * A far CALL to an inner level through a call gate (5.8.5): the new stack
+ * from the TSS gets the caller's SS and rSP, the gate's count of
+ * parameters copied from the caller's stack (none in IA-32e mode), then
+ * CS and the return rIP, all of the gate's size.  Nothing changes unless
+ * every push succeeds.
+ */
+static enum tcg_status gate_call_inner(struct tcg_cpu *cpu, const struct x86_segment *ncs,
+                                       uint64_t off, unsigned gsize, unsigned nparams)
+{
+    const bool lma = cpu->st.efer & EFER_LMA;
+    const unsigned old_cpl = cpu->cpl, new_cpl = ncs->dpl;
+    const enum cpu_mode old_mode = cpu->mode;
+    unsigned oasz = tcg_stack_addr_size(cpu);
+    uint64_t params[31], nsp, mask, sd = 0, sa = 0;
+    struct x86_segment nss;
+    uint16_t ss_sel;
+    enum tcg_status st;
+
+    st = tss_stack(cpu, new_cpl, 0, &nsp, &ss_sel, 0);
+    if (st != TCG_OK) {
+        return st;
+    }
+    if (lma) {
+        memset(&nss, 0, sizeof(nss));
+        nss.selector = (uint16_t)new_cpl;
+        nss.unusable = true;
+        nss.dpl = new_cpl;
+        mask = ~0ull;
+        if (!canonical(nsp)) {
+            return tcg_raise_err(cpu, EXC_SS, 0);
+        }
+    } else {
+        st = inner_stack_seg(cpu, ss_sel, new_cpl, &nss, &sd, &sa);
+        if (st != TCG_OK) {
+            return st;
+        }
+        mask = nss.db ? 0xffffffffull : 0xffffull;
+        nsp &= mask;
+    }
+    for (unsigned i = 0; i < nparams && st == TCG_OK; i++) {
+        params[i] = 0;
+        st = tcg_mem_read(cpu, S_SS, (cpu->st.regs[R_ESP] + i * gsize) & mask_of(oasz),
+                          &params[i], gsize);
+    }
+    cpu->cpl = new_cpl;
+    if (lma) {
+        cpu->mode = MODE_LONG64;
+    }
+    if (st == TCG_OK) {
+        st = push_lin(cpu, nss.base, &nsp, mask, cpu->st.seg[S_SS].selector, gsize);
+    }
+    if (st == TCG_OK) {
+        st = push_lin(cpu, nss.base, &nsp, mask, cpu->st.regs[R_ESP], gsize);
+    }
+    for (unsigned i = nparams; i > 0 && st == TCG_OK; i--) {
+        st = push_lin(cpu, nss.base, &nsp, mask, params[i - 1], gsize);
+    }
+    if (st == TCG_OK) {
+        st = push_lin(cpu, nss.base, &nsp, mask, cpu->st.seg[S_CS].selector, gsize);
+    }
+    if (st == TCG_OK) {
+        st = push_lin(cpu, nss.base, &nsp, mask, cpu->next_rip, gsize);
+    }
+    if (st == TCG_OK && !lma) {
+        st = set_accessed(cpu, sa, &sd);
+        nss.type |= TYPE_ACCESSED;
+    }
+    cpu->mode = old_mode;
+    if (st != TCG_OK) {
+        cpu->cpl = old_cpl;
+        return st;
+    }
+    cpu->st.seg[S_CS] = *ncs;
+    cpu->st.seg[S_SS] = nss;
+    if (mask == 0xffffull) {
+        tcg_reg_write(cpu, R_ESP, 2, false, nsp);
+    } else {
+        cpu->st.regs[R_ESP] = nsp;
+    }
+    cpu->st.rip = off;
+    tcg_cpu_mode_changed(cpu);
+    return TCG_JUMPED;
+}
+
+/*
+ * Far JMP/CALL through a call gate (SDM vol. 3, 5.8.3 to 5.8.5; vol. 2,
+ * CALL and JMP): the gate's DPL against CPL and RPL, then the target code
+ * segment, whose DPL may be lower than CPL only for a CALL to a
+ * non-conforming segment (a stack switch).
+ */
+static enum tcg_status far_gate(struct tcg_cpu *cpu, uint16_t gsel, uint64_t g, uint64_t gaddr,
+                                bool is_call)
+{
+    const bool lma = cpu->st.efer & EFER_LMA;
+    const unsigned gsize = lma ? 8 : (DESC_TYPE(g) & 8) ? 4 : 2;
+    uint16_t csel = (uint16_t)(g >> 16);
+    uint64_t off = (g & 0xffff) | (gsize > 2 ? ((g >> 48) & 0xffff) << 16 : 0);
+    uint64_t cd, caddr, hi = 0;
+    struct x86_segment ncs;
+    unsigned new_cpl, type;
+    enum tcg_status st;
+
+    if (DESC_DPL(g) < cpu->cpl || DESC_DPL(g) < SEL_RPL(gsel)) {
+        return tcg_raise_err(cpu, EXC_GP, SEL_ERR(gsel));
+    }
+    if (!DESC_P(g)) {
+        return tcg_raise_err(cpu, EXC_NP, SEL_ERR(gsel));
+    }
+    if (lma) {
+        /* The 16-byte gate: offset 63:32, then a zero type field (5.8.3.1). */
+        uint64_t limit = (gsel & SEL_TI) ? cpu->st.seg[S_LDTR].limit : cpu->st.gdt.limit;
+
+        if ((uint64_t)(gsel & ~7u) + 15 > limit) {
+            return tcg_raise_err(cpu, EXC_GP, SEL_ERR(gsel));
+        }
+        st = tcg_read_lin_sys(cpu, gaddr + 8, &hi, 8);
+        if (st != TCG_OK) {
+            return st;
+        }
+        if ((hi >> 40) & 0x1f) {
+            return tcg_raise_err(cpu, EXC_GP, SEL_ERR(gsel));
+        }
+        off |= (hi & 0xffffffffull) << 32;
+    }
+    if ((csel & ~3u) == 0) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    st = read_desc(cpu, csel, &cd, &caddr);
+    if (st != TCG_OK) {
+        return st;
+    }
+    type = DESC_TYPE(cd);
+    if (!DESC_S(cd) || !(type & TYPE_CODE) || DESC_DPL(cd) > cpu->cpl ||
+        (lma && (!DESC_L(cd) || DESC_DB(cd))) ||
+        (!is_call && !(type & TYPE_CONFORMING) && DESC_DPL(cd) != cpu->cpl)) {
+        return tcg_raise_err(cpu, EXC_GP, SEL_ERR(csel));
+    }
+    if (!DESC_P(cd)) {
+        return tcg_raise_err(cpu, EXC_NP, SEL_ERR(csel));
+    }
+    new_cpl = (type & TYPE_CONFORMING) ? cpu->cpl : DESC_DPL(cd);
+    desc_to_seg(&ncs, (uint16_t)((csel & ~3u) | new_cpl), cd);
+    ncs.type |= TYPE_ACCESSED;
+    if (gsize == 2) {
+        off &= 0xffff;
+    }
+    if (!rip_fits(lma, off, ncs.limit)) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    st = set_accessed(cpu, caddr, &cd);
+    if (st != TCG_OK) {
+        return st;
+    }
+    if (is_call && new_cpl < cpu->cpl) {
+        return gate_call_inner(cpu, &ncs, off, gsize, lma ? 0 : (unsigned)(g >> 32) & 0x1f);
+    }
+    if (is_call) {
+        uint64_t old_sp = cpu->st.regs[R_ESP];
+
+        st = tcg_push(cpu, cpu->st.seg[S_CS].selector, gsize);
+        if (st == TCG_OK) {
+            st = tcg_push(cpu, cpu->next_rip, gsize);
+        }
+        if (st != TCG_OK) {
+            cpu->st.regs[R_ESP] = old_sp;
+            return st;
+        }
+    }
+    cpu->st.seg[S_CS] = ncs;
+    cpu->st.rip = off;
+    tcg_cpu_mode_changed(cpu);
+    return TCG_JUMPED;
+}
+
+/* Far JMP/CALL to a TSS or a task gate: DPL >= CPL and RPL (7.3 step 2). */
+static enum tcg_status far_task(struct tcg_cpu *cpu, uint16_t sel, uint64_t d, bool is_call)
+{
+    enum tcg_status st;
+
+    if (DESC_DPL(d) < cpu->cpl || DESC_DPL(d) < SEL_RPL(sel)) {
+        return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+    }
+    if (!DESC_P(d)) {
+        return tcg_raise_err(cpu, EXC_NP, SEL_ERR(sel));
+    }
+    if (DESC_TYPE(d) == 5) {
+        sel = (uint16_t)(d >> 16);
+    }
+    st = task_switch(cpu, sel, is_call ? 1 : 0, cpu->next_rip);
+    return st == TCG_OK ? task_trap(cpu) : st;
+}
+
 /*
  * The order of a far CALL's steps differs by vendor.  Intel checks the new
  * rip against the target's limit before it pushes, on the stack of the
@@ -344,6 +572,22 @@ enum tcg_status tcg_far_jump(struct tcg_cpu *cpu, uint16_t sel, uint64_t off, bo
     uint64_t d, addr;
     bool is64 = false, fits;
 
+    if (prot_mode(cpu) && (sel & ~3u) != 0) {
+        const bool lma = cpu->st.efer & EFER_LMA;
+
+        st = read_desc(cpu, sel, &d, &addr);
+        if (st != TCG_OK) {
+            return st;
+        }
+        /* A TSS or a task gate: a task switch (7.3); none in IA-32e mode. */
+        if (!lma && !DESC_S(d) && (DESC_TYPE(d) == 5 || (DESC_TYPE(d) & 5) == 1)) {
+            return far_task(cpu, sel, d, is_call);
+        }
+        /* A call gate: 16/32-bit (types 4, 0xc), 64-bit in IA-32e mode (5.8.3). */
+        if (!DESC_S(d) && (DESC_TYPE(d) == 0xc || (!lma && DESC_TYPE(d) == 4))) {
+            return far_gate(cpu, sel, d, addr, is_call);
+        }
+    }
     if (!prot_mode(cpu)) {
         ncs = cpu->st.seg[S_CS];
         ncs.selector = sel;
@@ -390,6 +634,98 @@ enum tcg_status tcg_far_jump(struct tcg_cpu *cpu, uint16_t sel, uint64_t off, bo
     }
     cpu->st.seg[S_CS] = ncs;
     cpu->st.rip = rip;
+    tcg_cpu_mode_changed(cpu);
+    return TCG_JUMPED;
+}
+
+/* Data segments the new, outer CPL may not use become null (SDM vol. 2,
+ * RET and IRET). */
+static void null_inner_data_segs(struct tcg_cpu *cpu, unsigned cpl)
+{
+    static const unsigned segs[] = { S_ES, S_DS, S_FS, S_GS };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(segs); i++) {
+        struct x86_segment *s = &cpu->st.seg[segs[i]];
+
+        if (!s->unusable && (!(s->type & TYPE_CODE) || !(s->type & TYPE_CONFORMING)) &&
+            s->dpl < cpl) {
+            s->selector = 0;
+            s->unusable = true;
+        }
+    }
+}
+
+/*
+ * A far RET to an outer level (5.8.6; vol. 2 RET, "RETURN-TO-OUTER-
+ * PRIVILEGE-LEVEL"): after rIP and CS, and imm bytes of parameters, come
+ * rSP and SS of the caller; imm is released from both stacks.  The CS
+ * descriptor d (at addr) has passed check_code_seg().
+ */
+static enum tcg_status far_return_outer(struct tcg_cpu *cpu, unsigned op_size, uint16_t imm,
+                                        uint64_t sp, unsigned asz, uint64_t rip, uint16_t csel,
+                                        uint64_t d, uint64_t addr)
+{
+    const bool lma = cpu->st.efer & EFER_LMA;
+    const unsigned rpl = SEL_RPL(csel);
+    uint64_t osp = (sp + 2ull * op_size + imm) & mask_of(asz);
+    uint64_t nsp = 0, nss_sel = 0, sd = 0, sa = 0;
+    struct x86_segment ncs, nss;
+    enum tcg_status st;
+
+    st = tcg_mem_read(cpu, S_SS, osp, &nsp, op_size);
+    if (st == TCG_OK) {
+        st = tcg_mem_read(cpu, S_SS, (osp + op_size) & mask_of(asz), &nss_sel, op_size);
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+    nss_sel &= 0xffff;
+    desc_to_seg(&ncs, csel, d);
+    if ((nss_sel & ~3u) == 0) {
+        /* Null SS: only for 64-bit code below CPL 3. */
+        if (!lma || !ncs.l || rpl == 3) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        memset(&nss, 0, sizeof(nss));
+        nss.selector = (uint16_t)nss_sel;
+        nss.unusable = true;
+        nss.dpl = rpl;
+    } else {
+        st = read_desc(cpu, (uint16_t)nss_sel, &sd, &sa);
+        if (st != TCG_OK) {
+            return st;
+        }
+        if (SEL_RPL(nss_sel) != rpl || DESC_DPL(sd) != rpl || !DESC_S(sd) ||
+            (DESC_TYPE(sd) & TYPE_CODE) || !(DESC_TYPE(sd) & TYPE_RW)) {
+            return tcg_raise_err(cpu, EXC_GP, SEL_ERR(nss_sel));
+        }
+        if (!DESC_P(sd)) {
+            return tcg_raise_err(cpu, EXC_SS, SEL_ERR(nss_sel));
+        }
+        desc_to_seg(&nss, (uint16_t)nss_sel, sd);
+    }
+    if (!rip_fits(lma && ncs.l, rip & mask_of(op_size), ncs.limit)) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    st = set_accessed(cpu, addr, &d);
+    if (st == TCG_OK && sa) {
+        st = set_accessed(cpu, sa, &sd);
+        nss.type |= TYPE_ACCESSED;
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+    ncs.type |= TYPE_ACCESSED;
+    cpu->st.seg[S_CS] = ncs;
+    cpu->st.seg[S_SS] = nss;
+    if (lma && ncs.l) {
+        cpu->st.regs[R_ESP] = nsp + imm;
+    } else {
+        tcg_reg_write(cpu, R_ESP, nss.db ? 4 : 2, false, nsp + imm);
+    }
+    cpu->st.rip = rip & mask_of(op_size);
+    cpu->cpl = rpl;
+    null_inner_data_segs(cpu, rpl);
     tcg_cpu_mode_changed(cpu);
     return TCG_JUMPED;
 }
@@ -447,6 +783,9 @@ enum tcg_status tcg_far_return(struct tcg_cpu *cpu, unsigned op_size, uint16_t i
         if (st != TCG_OK) {
             return st;
         }
+        if (SEL_RPL(csel) > cpu->cpl) {
+            return far_return_outer(cpu, op_size, imm, sp, asz, rip, (uint16_t)csel, d, addr);
+        }
         desc_to_seg(&ncs, (uint16_t)csel, d);
         if (!rip_fits((cpu->st.efer & EFER_LMA) && ncs.l, rip, ncs.limit)) {
             return tcg_raise_err(cpu, EXC_GP, 0);
@@ -482,6 +821,27 @@ enum tcg_status tcg_far_return(struct tcg_cpu *cpu, unsigned op_size, uint16_t i
                    CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_UMIP | \
                    CR4_FSGSBASE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP)
 
+/*
+ * CR4 bits of features the CPU model may lack: setting one it does not
+ * offer is #GP(0), as on a processor without it (SDM vol. 3, 2.5).  The
+ * x87/SSE/XSAVE enables are left to their own files.
+ */
+static bool cr4_offered(const struct tcg_cpu *cpu, uint64_t set)
+{
+    static const struct { uint64_t bit; uint32_t leaf; uint8_t reg, b; } need[] = {
+        { CR4_VME, 1, 3, 1 }, { CR4_PVI, 1, 3, 1 }, { CR4_DE, 1, 3, 2 },
+        { CR4_FSGSBASE, 7, 1, 0 }, { CR4_SMEP, 7, 1, 7 }, { CR4_SMAP, 7, 1, 20 },
+        { CR4_UMIP, 7, 2, 2 },
+    };
+
+    for (unsigned i = 0; set && i < G_N_ELEMENTS(need); i++) {
+        if ((set & need[i].bit) && !tcg_cpuid_has(cpu, need[i].leaf, need[i].reg, need[i].b)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 enum tcg_status tcg_read_cr(struct tcg_cpu *cpu, unsigned n, uint64_t *val)
 {
     switch (n) {
@@ -516,6 +876,10 @@ static enum tcg_status write_cr0(struct tcg_cpu *cpu, uint64_t val)
     if (((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD))) {
         return tcg_raise_err(cpu, EXC_GP, 0);
     }
+    /* Paging stays on while PCIDs are in use (SDM vol. 2, MOV CR). */
+    if (!(val & CR0_PG) && (cpu->st.cr4 & CR4_PCIDE)) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
     if ((val & CR0_PG) && !(old & CR0_PG) && (cpu->st.efer & EFER_LME)) {
         /* Activating IA-32e mode (SDM vol. 3, 10.8.5): PAE must be on
          * and CS.L clear. */
@@ -546,24 +910,48 @@ enum tcg_status tcg_write_cr(struct tcg_cpu *cpu, unsigned n, uint64_t val)
     case 2:
         cpu->st.cr2 = val;
         return TCG_OK;
-    case 3:
+    case 3: {
+        /*
+         * With CR4.PCIDE, bit 63 asks to keep the new PCID's TLB entries
+         * (SDM vol. 3, 4.10.4.1) and is not stored.  The TLB here is not
+         * tagged by PCID, so it keeps entries only when nothing changes;
+         * flushing more than asked is always allowed.
+         */
+        bool keep = false;
+
         if (cpu->st.efer & EFER_LMA) {
+            if ((cpu->st.cr4 & CR4_PCIDE) && (val >> 63)) {
+                keep = true;
+                val &= ~(1ull << 63);
+            }
             if (val & ~((1ull << TCG_PHYS_BITS) - 1)) {
                 return tcg_raise_err(cpu, EXC_GP, 0);
             }
         } else {
             val &= 0xffffffffull;
         }
+        if (!keep || val != cpu->st.cr3) {
+            tcg_tlb_flush(cpu);
+        }
         cpu->st.cr3 = val;
-        tcg_tlb_flush(cpu);
         return TCG_OK;
+    }
     case 4: {
         uint64_t old = cpu->st.cr4;
 
-        if (val & ~CR4_VALID) {
+        if (val & ~(CR4_VALID | CR4_PCIDE)) {
             return tcg_raise_err(cpu, EXC_GP, 0);
         }
         if ((cpu->st.efer & EFER_LMA) && !(val & CR4_PAE)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        if (!cr4_offered(cpu, val & ~old)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        /* PCIDE (4.10.1): offered, IA-32e mode, and set only with CR3[11:0] = 0. */
+        if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) &&
+            (!tcg_cpuid_has(cpu, 1, 2, 17) || !(cpu->st.efer & EFER_LMA) ||
+             (cpu->st.cr3 & 0xfff))) {
             return tcg_raise_err(cpu, EXC_GP, 0);
         }
         cpu->st.cr4 = val;
@@ -584,38 +972,51 @@ enum tcg_status tcg_write_cr(struct tcg_cpu *cpu, unsigned n, uint64_t val)
 }
 
 /*
- * Debug registers (SDM vol. 3, 18.2): kept in the state, so a guest reads
- * back what it wrote, but no breakpoint fires yet (logged under -d unimp
- * when DR7 enables one).  DR4/DR5 alias DR6/DR7 unless CR4.DE.
+ * Debug registers (SDM vol. 3, 18.2).  DR4/DR5 alias DR6/DR7 unless CR4.DE.
+ * With DR7.GD set, any MOV DR is a #DB fault with DR6.BD set, and GD is
+ * cleared so the handler may use them (18.2.4).  The breakpoints
+ * themselves fire through tcg_debug_before/after (exec-syscall.c).
  */
 #define DR6_FIXED 0xffff0ff0ull
 #define DR7_FIXED 0x400ull
+#define DR6_BD (1ull << 13)
+#define DR7_GD (1ull << 13)
 
-enum tcg_status tcg_read_dr(struct tcg_cpu *cpu, unsigned n, uint64_t *val)
+static enum tcg_status dr_index(struct tcg_cpu *cpu, unsigned *n)
 {
-    if (n == 4 || n == 5) {
+    if (*n == 4 || *n == 5) {
         if (cpu->st.cr4 & CR4_DE) {
             return tcg_raise(cpu, EXC_UD);
         }
-        n += 2;
+        *n += 2;
     }
-    if (n > 7) {
+    if (*n > 7) {
         return tcg_raise(cpu, EXC_UD);
     }
-    *val = cpu->st.dr[n];
+    if (cpu->st.dr[7] & DR7_GD) {
+        cpu->st.dr[6] |= DR6_BD;
+        cpu->st.dr[7] &= ~DR7_GD;
+        return tcg_raise(cpu, EXC_DB);
+    }
     return TCG_OK;
+}
+
+enum tcg_status tcg_read_dr(struct tcg_cpu *cpu, unsigned n, uint64_t *val)
+{
+    enum tcg_status st = dr_index(cpu, &n);
+
+    if (st == TCG_OK) {
+        *val = cpu->st.dr[n];
+    }
+    return st;
 }
 
 enum tcg_status tcg_write_dr(struct tcg_cpu *cpu, unsigned n, uint64_t val)
 {
-    if (n == 4 || n == 5) {
-        if (cpu->st.cr4 & CR4_DE) {
-            return tcg_raise(cpu, EXC_UD);
-        }
-        n += 2;
-    }
-    if (n > 7) {
-        return tcg_raise(cpu, EXC_UD);
+    enum tcg_status st = dr_index(cpu, &n);
+
+    if (st != TCG_OK) {
+        return st;
     }
     if (cpu->mode != MODE_LONG64) {
         val &= 0xffffffffull;
@@ -627,10 +1028,6 @@ enum tcg_status tcg_write_dr(struct tcg_cpu *cpu, unsigned n, uint64_t val)
         val = (val & 0x1e00full) | DR6_FIXED;       /* B0-B3, BD, BS, BT, RTM */
     } else if (n == 7) {
         val = (val & ~0xd800ull & 0xffffffffull) | DR7_FIXED;
-        if (val & 0xff) {
-            log_mask(LOG_UNIMP, "tcg: DR7 0x%llx enables breakpoints, which do not fire "
-                     "yet\n", (unsigned long long)val);
-        }
     }
     cpu->st.dr[n] = val;
     return TCG_OK;
@@ -644,21 +1041,61 @@ static inline enum tcg_status need_cpl0(struct tcg_cpu *cpu)
 }
 
 /*
+ * The I/O permission bitmap (SDM vol. 1, 19.5.2): in protected mode with
+ * CPL > IOPL, and always in vm86, every bit of the ports accessed must be
+ * clear in the bitmap at the I/O map base of a 32/64-bit TSS; bits past
+ * the TSS limit count as set.  The two bytes holding the port's bits are
+ * read as the processor reads them, as supervisor (implicit) accesses.
+ */
+enum tcg_status tcg_io_check(struct tcg_cpu *cpu, uint16_t port, unsigned size)
+{
+    const struct x86_segment *tr = &cpu->st.seg[S_TR];
+    bool vm86 = cpu->mode != MODE_LONG64 && (cpu->st.rflags & RFLAGS_VM);
+    uint64_t mask = cpu->st.efer & EFER_LMA ? ~0ull : 0xffffffffull;
+    uint16_t base = 0, bits = 0;
+    enum tcg_status st;
+
+    if (__builtin_expect((cpu->st.dr[7] & 0xff) != 0, 0)) {
+        tcg_debug_check_io(cpu, port, size);        /* reported after the insn */
+    }
+    if (!(cpu->st.cr0 & CR0_PE) ||
+        (!vm86 && cpu->cpl <= ((cpu->st.rflags & RFLAGS_IOPL) >> 12))) {
+        return TCG_OK;
+    }
+    /* A TR never loaded (the null selector of reset) counts as no TSS:
+     * the reset TR's base 0 would put the bitmap at 0. */
+    if (tr->unusable || !tr->present || (tr->selector & ~3u) == 0 ||
+        (tr->type & ~2u) != 9 || tr->limit < 0x67 || size == 0 || size > 4) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    st = tcg_read_lin_sys(cpu, (tr->base + 0x66) & mask, &base, 2);
+    if (st != TCG_OK) {
+        return st;
+    }
+    if ((uint64_t)base + port / 8 + 1 > tr->limit) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    st = tcg_read_lin_sys(cpu, (tr->base + base + port / 8) & mask, &bits, 2);
+    if (st != TCG_OK) {
+        return st;
+    }
+    if ((bits >> (port & 7)) & ((1u << size) - 1)) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    return TCG_OK;
+}
+
+/*
  * IN/OUT (SDM vol. 2): E4-E7 take the port as imm8, EC-EF in DX; bit 0 of
- * the opcode picks byte or the operand size.  In protected mode with
- * CPL > IOPL the TSS I/O bitmap decides; without a TSS model yet that is
- * #GP(0).
+ * the opcode picks byte or the operand size.
  */
 static enum tcg_status port_io(struct tcg_cpu *cpu, const struct insn *in, bool is_write)
 {
     unsigned size = (in->opcode & 1) ? (in->op_size == 2 ? 2 : 4) : 1;
     uint16_t port;
     uint32_t val = 0;
+    enum tcg_status st;
 
-    if ((prot_mode(cpu) && cpu->cpl > ((cpu->st.rflags >> 12) & 3)) ||
-        (cpu->st.rflags & RFLAGS_VM)) {
-        return tcg_raise_err(cpu, EXC_GP, 0);
-    }
     if (in->opcode & 8) {
         port = (uint16_t)cpu->st.regs[R_EDX];
     } else {
@@ -668,6 +1105,10 @@ static enum tcg_status port_io(struct tcg_cpu *cpu, const struct insn *in, bool 
                 port = in->ops[i].imm & 0xff;
             }
         }
+    }
+    st = tcg_io_check(cpu, port, size);
+    if (st != TCG_OK) {
+        return st;
     }
     if (is_write) {
         val = (uint32_t)cpu->st.regs[R_EAX];
@@ -832,6 +1273,138 @@ static enum tcg_status read_sel_operand(struct tcg_cpu *cpu, const struct insn *
     }
     *sel = (uint16_t)v;
     return st;
+}
+
+/* ---- LAR, LSL, VERR, VERW (SDM vol. 2, each instruction's page) ---- */
+
+/*
+ * The descriptor sel names, for the instructions that answer with ZF
+ * instead of faulting: *found is false for a null selector or one beyond
+ * its table; a page fault on the table still faults.
+ */
+static enum tcg_status probe_desc(struct tcg_cpu *cpu, uint16_t sel, uint64_t *d, bool *found)
+{
+    const struct x86_segment *ldt = &cpu->st.seg[S_LDTR];
+    uint64_t addr;
+
+    *found = false;
+    if ((sel & ~3u) == 0 || ((sel & SEL_TI) && (ldt->unusable || !ldt->present))) {
+        return TCG_OK;
+    }
+    if ((uint64_t)(sel & ~7u) + 7 > ((sel & SEL_TI) ? ldt->limit : cpu->st.gdt.limit)) {
+        return TCG_OK;
+    }
+    *found = true;
+    return read_desc(cpu, sel, d, &addr);
+}
+
+/* The privilege rule of LAR/LSL/VERR: DPL >= CPL and DPL >= RPL, except
+ * for conforming code segments. */
+static bool desc_visible(const struct tcg_cpu *cpu, uint16_t sel, uint64_t d)
+{
+    unsigned type = DESC_TYPE(d);
+
+    if (DESC_S(d) && (type & TYPE_CODE) && (type & TYPE_CONFORMING)) {
+        return true;
+    }
+    return DESC_DPL(d) >= cpu->cpl && DESC_DPL(d) >= SEL_RPL(sel);
+}
+
+/* System types LAR (lar true) or LSL accept, legacy and IA-32e mode. */
+static bool sys_type_ok(const struct tcg_cpu *cpu, unsigned type, bool lar)
+{
+    if (cpu->st.efer & EFER_LMA) {
+        return type == 2 || type == 9 || type == 0xb || (lar && type == 0xc);
+    }
+    switch (type) {
+    case 1: case 2: case 3: case 9: case 0xb:
+        return true;
+    case 4: case 5: case 0xc:
+        return lar;     /* gates have no limit */
+    default:
+        return false;
+    }
+}
+
+static enum tcg_status lar_lsl(struct tcg_cpu *cpu, const struct insn *in, bool lar)
+{
+    uint64_t v = 0, d = 0;
+    enum tcg_status st;
+    bool found, ok;
+
+    if (!prot_mode(cpu)) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    st = tcg_op_read(cpu, in, 1, &v);
+    if (st == TCG_OK) {
+        st = probe_desc(cpu, (uint16_t)v, &d, &found);
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+    ok = found && (DESC_S(d) || sys_type_ok(cpu, DESC_TYPE(d), lar)) &&
+         desc_visible(cpu, (uint16_t)v, d);
+    tcg_flags_set(cpu, RFLAGS_ZF, ok ? RFLAGS_ZF : 0);
+    if (!ok) {
+        return TCG_OK;
+    }
+    if (lar) {
+        v = (d >> 32) & (in->op_size == 2 ? 0xff00ull : 0xf0ff00ull);
+    } else {
+        struct x86_segment s;
+
+        desc_to_seg(&s, (uint16_t)v, d);
+        v = s.limit;
+    }
+    return tcg_op_write(cpu, in, 0, v);
+}
+
+enum tcg_status exec_lar(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return lar_lsl(cpu, in, true);
+}
+
+enum tcg_status exec_lsl(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return lar_lsl(cpu, in, false);
+}
+
+/* VERR/VERW: ZF = the segment is readable/writable at CPL and RPL. */
+static enum tcg_status verr_verw(struct tcg_cpu *cpu, const struct insn *in, bool write)
+{
+    enum tcg_status st;
+    uint64_t d = 0;
+    uint16_t sel;
+    bool found, ok;
+
+    if (!prot_mode(cpu)) {
+        return tcg_raise(cpu, EXC_UD);
+    }
+    st = read_sel_operand(cpu, in, &sel);
+    if (st == TCG_OK) {
+        st = probe_desc(cpu, sel, &d, &found);
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+    ok = found && DESC_S(d) && desc_visible(cpu, sel, d);
+    if (ok && write) {
+        ok = !(DESC_TYPE(d) & TYPE_CODE) && (DESC_TYPE(d) & TYPE_RW);
+    } else if (ok) {
+        ok = !(DESC_TYPE(d) & TYPE_CODE) || (DESC_TYPE(d) & TYPE_RW);
+    }
+    tcg_flags_set(cpu, RFLAGS_ZF, ok ? RFLAGS_ZF : 0);
+    return TCG_OK;
+}
+
+enum tcg_status exec_verr(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return verr_verw(cpu, in, false);
+}
+
+enum tcg_status exec_verw(struct tcg_cpu *cpu, const struct insn *in)
+{
+    return verr_verw(cpu, in, true);
 }
 
 enum tcg_status exec_lldt(struct tcg_cpu *cpu, const struct insn *in)
@@ -1011,16 +1584,135 @@ enum tcg_status exec_mov_dr(struct tcg_cpu *cpu, const struct insn *in)
 
 /* ---- MSRs ---- */
 
+/*
+ * The MSRs a Linux kernel and its firmware touch (issue 6, item 3), each
+ * as SDM vol. 4 (Intel) or the APM / BKDG (AMD) define it; those that
+ * belong to a feature exist only when the guest's CPUID offers it, as on
+ * a processor without the feature.  Anything else is #GP(0).
+ */
+#define MSR_PLATFORM_ID 0x17
+#define MSR_TSC_ADJUST 0x3b
+#define MSR_SPEC_CTRL 0x48
+#define MSR_PRED_CMD 0x49
+#define MSR_UCODE_REV 0x8b
+#define MSR_MTRRCAP 0xfe
+#define MSR_ARCH_CAPABILITIES 0x10a
+#define MSR_MCG_CAP 0x179
+#define MSR_MCG_STATUS 0x17a
+#define MSR_MISC_ENABLE 0x1a0
+#define MSR_MTRR_PHYS_FIRST 0x200
+#define MSR_MTRR_PHYS_LAST 0x20f
+#define MSR_PAT 0x277
+#define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_DEBUGCTL 0x1d9
+#define MSR_AMD_SYSCFG 0xc0010010
+#define MSR_AMD_HWCR 0xc0010015
+#define MSR_AMD_DE_CFG 0xc0011029
+
+#define PAT_RESET 0x0007040600070406ull
+/* Fast strings on; branch trace and PEBS unavailable (SDM vol. 4, 2.1). */
+#define MISC_ENABLE_RESET 0x1801ull
+#define MISC_ENABLE_RO 0x1800ull
+/* HWCR.TscFreqSel (bit 24): the TSC counts at the P0 rate (Linux warns
+ * otherwise); read-only. */
+#define HWCR_RESET (1ull << 24)
+/* What ARCH_CAPABILITIES reports: an interpreter has no Meltdown, L1TF,
+ * MDS, TAA or page-size-change machine checks (RDCL_NO, SKIP_L1DFL_VMENTRY,
+ * MDS_NO, PSCHANGE_MC_NO, TAA_NO). */
+#define ARCH_CAP_VALUE 0x169ull
+
 /* EFER bits a guest may write: SCE, LME, NXE (LMA follows CR0.PG). */
 #define EFER_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
 
-static uint64_t guest_tsc(const struct tcg_cpu *cpu)
+#define PHYS_ADDR_MASK ((1ull << TCG_PHYS_BITS) - 1)
+
+/* The TSC as rdtsc reads it (exec-misc.c). */
+static uint64_t guest_tsc(struct tcg_cpu *cpu)
 {
-    return __rdtsc() + cpu->tsc_offset;
+    return tcg_guest_tsc(cpu);
+}
+
+static void set_guest_tsc(struct tcg_cpu *cpu, uint64_t v)
+{
+    tcg_set_guest_tsc(cpu, v);
+}
+
+/* The memory types a PAT entry or MTRR may hold: UC WC WT WP WB (UC-
+ * only in the PAT). */
+static bool mem_type_ok(unsigned t, bool pat)
+{
+    return t == 0 || t == 1 || t == 4 || t == 5 || t == 6 || (pat && t == 7);
+}
+
+static bool bytes_are_types(uint64_t v, bool pat)
+{
+    for (unsigned i = 0; i < 8; i++) {
+        if (!mem_type_ok((v >> (8 * i)) & 0xff, pat)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The fixed-range MTRRs in the order of msr_mtrr_fixed[], or -1. */
+static int mtrr_fixed_index(uint32_t msr)
+{
+    if (msr == 0x250) {
+        return 0;
+    }
+    if (msr == 0x258 || msr == 0x259) {
+        return (int)msr - 0x258 + 1;
+    }
+    if (msr >= 0x268 && msr <= 0x26f) {
+        return (int)msr - 0x268 + 3;
+    }
+    return -1;
+}
+
+static bool has_spec_ctrl(const struct tcg_cpu *cpu)
+{
+    return tcg_cpuid_has(cpu, 7, 3, 26) || tcg_cpuid_has(cpu, 7, 3, 27) ||
+           tcg_cpuid_has(cpu, 7, 3, 31) || tcg_cpuid_has(cpu, 0x80000008, 1, 14) ||
+           tcg_cpuid_has(cpu, 0x80000008, 1, 15) || tcg_cpuid_has(cpu, 0x80000008, 1, 24);
+}
+
+static bool has_tsc_aux(const struct tcg_cpu *cpu)
+{
+    return tcg_cpuid_has(cpu, 0x80000001, 3, 27) || tcg_cpuid_has(cpu, 7, 2, 22);
+}
+
+static enum tcg_status msr_unknown(struct tcg_cpu *cpu, const char *op, uint32_t msr)
+{
+    log_mask(LOG_UNIMP, "tcg: %s 0x%x: unknown MSR, #GP\n", op, msr);
+    return tcg_raise_err(cpu, EXC_GP, 0);
+}
+
+/* The MSRs of AMD processors only; false when msr is none of them. */
+static bool amd_msr_read(struct tcg_cpu *cpu, uint32_t msr, uint64_t *v)
+{
+    switch (msr) {
+    case MSR_AMD_HWCR: *v = cpu->msr_amd_hwcr_x ^ HWCR_RESET; return true;
+    case MSR_AMD_SYSCFG: *v = cpu->msr_amd_syscfg; return true;
+    case MSR_AMD_DE_CFG: *v = cpu->msr_amd_de_cfg; return true;
+    default: return false;
+    }
 }
 
 static enum tcg_status msr_read(struct tcg_cpu *cpu, uint32_t msr, uint64_t *v)
 {
+    int fixed = mtrr_fixed_index(msr);
+
+    if (msr >= MSR_MTRR_PHYS_FIRST && msr <= MSR_MTRR_PHYS_LAST) {
+        *v = cpu->msr_mtrr_var[msr - MSR_MTRR_PHYS_FIRST];
+        return TCG_OK;
+    }
+    if (fixed >= 0) {
+        *v = cpu->msr_mtrr_fixed[fixed];
+        return TCG_OK;
+    }
+    if ((msr >> 16) == 0xc001 && tcg_guest_is_amd(cpu) && amd_msr_read(cpu, msr, v)) {
+        return TCG_OK;
+    }
     switch (msr) {
     case MSR_EFER: *v = cpu->st.efer; break;
     case MSR_STAR: *v = cpu->msr_star; break;
@@ -1030,80 +1722,261 @@ static enum tcg_status msr_read(struct tcg_cpu *cpu, uint32_t msr, uint64_t *v)
     case MSR_FS_BASE: *v = cpu->st.seg[S_FS].base; break;
     case MSR_GS_BASE: *v = cpu->st.seg[S_GS].base; break;
     case MSR_KERNEL_GS_BASE: *v = cpu->msr_kernel_gs_base; break;
-    case MSR_TSC_AUX: *v = cpu->msr_tsc_aux; break;
     case MSR_IA32_TSC: *v = guest_tsc(cpu); break;
     case MSR_IA32_APICBASE: *v = cpu->st.apic_base; break;
     case MSR_SYSENTER_CS: *v = cpu->msr_sysenter_cs; break;
     case MSR_SYSENTER_ESP: *v = cpu->msr_sysenter_esp; break;
     case MSR_SYSENTER_EIP: *v = cpu->msr_sysenter_eip; break;
+    case MSR_PAT: *v = cpu->msr_pat_x ^ PAT_RESET; break;
+    /* VCNT 8 variable ranges, fixed ranges and write-combining (bits 8, 10). */
+    case MSR_MTRRCAP: *v = 0x508; break;
+    case MSR_MTRR_DEF_TYPE: *v = cpu->msr_mtrr_def_type; break;
+    case MSR_MISC_ENABLE: *v = cpu->msr_misc_enable_x ^ MISC_ENABLE_RESET; break;
+    case MSR_MCG_CAP: *v = 0; break;      /* no banks, no MCG_CTL */
+    case MSR_MCG_STATUS: *v = cpu->msr_mcg_status; break;
+    case MSR_DEBUGCTL: *v = cpu->msr_debugctl; break;
+    /* Microcode revision 1 in bits 63:32 (Intel) or patch level 0 (AMD). */
+    case MSR_UCODE_REV: *v = tcg_guest_is_amd(cpu) ? 0 : 1ull << 32; break;
+    case MSR_PLATFORM_ID:
+        if (tcg_guest_is_amd(cpu)) {
+            return msr_unknown(cpu, "rdmsr", msr);
+        }
+        *v = 0;
+        break;
+    case MSR_TSC_AUX:
+        if (!has_tsc_aux(cpu)) {
+            return msr_unknown(cpu, "rdmsr", msr);
+        }
+        *v = cpu->msr_tsc_aux;
+        break;
+    case MSR_TSC_ADJUST:
+        if (!tcg_cpuid_has(cpu, 7, 1, 1)) {
+            return msr_unknown(cpu, "rdmsr", msr);
+        }
+        *v = cpu->msr_tsc_adjust;
+        break;
+    case MSR_SPEC_CTRL:
+        if (!has_spec_ctrl(cpu)) {
+            return msr_unknown(cpu, "rdmsr", msr);
+        }
+        *v = cpu->msr_spec_ctrl;
+        break;
+    case MSR_ARCH_CAPABILITIES:
+        if (!tcg_cpuid_has(cpu, 7, 3, 29)) {
+            return msr_unknown(cpu, "rdmsr", msr);
+        }
+        *v = ARCH_CAP_VALUE;
+        break;
     default:
-        log_mask(LOG_UNIMP, "tcg: rdmsr 0x%x: unknown MSR, #GP\n", msr);
+        /* PRED_CMD is write-only. */
+        return msr_unknown(cpu, "rdmsr", msr);
+    }
+    return TCG_OK;
+}
+
+static enum tcg_status write_efer(struct tcg_cpu *cpu, uint64_t v)
+{
+    uint64_t old = cpu->st.efer;
+
+    if ((v & ~(EFER_WRITABLE | EFER_LMA)) ||
+        ((v & EFER_NXE) && !tcg_cpuid_has(cpu, 0x80000001, 3, 20)) ||
+        ((v & EFER_LME) && !tcg_cpuid_has(cpu, 0x80000001, 3, 29))) {
         return tcg_raise_err(cpu, EXC_GP, 0);
     }
+    /* LME may not change while paging is on (SDM vol. 3, 10.8.5). */
+    if ((cpu->st.cr0 & CR0_PG) && ((v ^ old) & EFER_LME)) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    cpu->st.efer = (v & EFER_WRITABLE) | (old & EFER_LMA);
+    if ((old ^ cpu->st.efer) & EFER_NXE) {
+        tcg_tlb_flush(cpu);
+    }
+    tcg_cpu_mode_changed(cpu);
+    return TCG_OK;
+}
+
+/* The MTRRs (SDM vol. 3, 12.11.2): valid memory types, no reserved bits. */
+static enum tcg_status write_mtrr(struct tcg_cpu *cpu, uint32_t msr, uint64_t v)
+{
+    int fixed = mtrr_fixed_index(msr);
+
+    if (fixed >= 0) {
+        if (!bytes_are_types(v, false)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        cpu->msr_mtrr_fixed[fixed] = v;
+        return TCG_OK;
+    }
+    if (msr == MSR_MTRR_DEF_TYPE) {
+        if ((v & ~0xcffull) || !mem_type_ok(v & 0xff, false)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        cpu->msr_mtrr_def_type = v;
+        return TCG_OK;
+    }
+    if (msr & 1) {          /* PHYSMASKn: V in bit 11, the mask above */
+        if (v & ~((PHYS_ADDR_MASK & ~0xfffull) | 0x800)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+    } else if ((v & ~((PHYS_ADDR_MASK & ~0xfffull) | 0xff)) || !mem_type_ok(v & 0xff, false)) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    cpu->msr_mtrr_var[msr - MSR_MTRR_PHYS_FIRST] = v;
+    return TCG_OK;
+}
+
+static bool amd_msr_write(struct tcg_cpu *cpu, uint32_t msr, uint64_t v, enum tcg_status *st)
+{
+    *st = TCG_OK;
+    switch (msr) {
+    case MSR_AMD_HWCR:
+        cpu->msr_amd_hwcr_x = v & ~HWCR_RESET;   /* bit 24 stays set */
+        return true;
+    case MSR_AMD_SYSCFG:
+        /* The MTRR-related bits 22:18; memory encryption is not offered. */
+        if (v & ~(0x1full << 18)) {
+            *st = tcg_raise_err(cpu, EXC_GP, 0);
+        } else {
+            cpu->msr_amd_syscfg = v;
+        }
+        return true;
+    case MSR_AMD_DE_CFG:
+        cpu->msr_amd_de_cfg = v;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The base MSRs of SYSCALL, SWAPGS and the FS/GS segments must be canonical. */
+static enum tcg_status write_canonical(struct tcg_cpu *cpu, uint64_t *dst, uint64_t v)
+{
+    if (!canonical(v)) {
+        return tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    *dst = v;
     return TCG_OK;
 }
 
 static enum tcg_status msr_write(struct tcg_cpu *cpu, uint32_t msr, uint64_t v)
 {
-    switch (msr) {
-    case MSR_EFER: {
-        uint64_t old = cpu->st.efer;
+    enum tcg_status st;
 
-        if (v & ~(EFER_WRITABLE | EFER_LMA)) {
-            return tcg_raise_err(cpu, EXC_GP, 0);
-        }
-        /* LME may not change while paging is on (SDM vol. 3, 10.8.5). */
-        if ((cpu->st.cr0 & CR0_PG) && ((v ^ old) & EFER_LME)) {
-            return tcg_raise_err(cpu, EXC_GP, 0);
-        }
-        cpu->st.efer = (v & EFER_WRITABLE) | (old & EFER_LMA);
-        if ((old ^ cpu->st.efer) & EFER_NXE) {
-            tcg_tlb_flush(cpu);
-        }
-        tcg_cpu_mode_changed(cpu);
+    if ((msr >= MSR_MTRR_PHYS_FIRST && msr <= MSR_MTRR_PHYS_LAST) ||
+        msr == MSR_MTRR_DEF_TYPE || mtrr_fixed_index(msr) >= 0) {
+        return write_mtrr(cpu, msr, v);
+    }
+    if ((msr >> 16) == 0xc001 && tcg_guest_is_amd(cpu) && amd_msr_write(cpu, msr, v, &st)) {
+        return st;
+    }
+    switch (msr) {
+    case MSR_EFER: return write_efer(cpu, v);
+    case MSR_STAR: cpu->msr_star = v; return TCG_OK;
+    case MSR_LSTAR: return write_canonical(cpu, &cpu->msr_lstar, v);
+    case MSR_CSTAR: return write_canonical(cpu, &cpu->msr_cstar, v);
+    case MSR_FS_BASE: return write_canonical(cpu, &cpu->st.seg[S_FS].base, v);
+    case MSR_GS_BASE: return write_canonical(cpu, &cpu->st.seg[S_GS].base, v);
+    case MSR_KERNEL_GS_BASE: return write_canonical(cpu, &cpu->msr_kernel_gs_base, v);
+    case MSR_FMASK: cpu->msr_fmask = v & 0xffffffffull; return TCG_OK;
+    case MSR_IA32_TSC: {
+        /* A TSC write moves TSC_ADJUST by as much (SDM vol. 3, 18.17.3). */
+        uint64_t old = guest_tsc(cpu);
+
+        set_guest_tsc(cpu, v);
+        cpu->msr_tsc_adjust += v - old;
         return TCG_OK;
     }
-    case MSR_STAR: cpu->msr_star = v; return TCG_OK;
-    case MSR_LSTAR:
-    case MSR_CSTAR:
-    case MSR_FS_BASE:
-    case MSR_GS_BASE:
-    case MSR_KERNEL_GS_BASE:
-        if (!canonical(v)) {
-            return tcg_raise_err(cpu, EXC_GP, 0);
-        }
-        if (msr == MSR_LSTAR) {
-            cpu->msr_lstar = v;
-        } else if (msr == MSR_CSTAR) {
-            cpu->msr_cstar = v;
-        } else if (msr == MSR_FS_BASE) {
-            cpu->st.seg[S_FS].base = v;
-        } else if (msr == MSR_GS_BASE) {
-            cpu->st.seg[S_GS].base = v;
-        } else {
-            cpu->msr_kernel_gs_base = v;
-        }
-        return TCG_OK;
-    case MSR_FMASK: cpu->msr_fmask = v & 0xffffffffull; return TCG_OK;
-    case MSR_TSC_AUX: cpu->msr_tsc_aux = v & 0xffffffffull; return TCG_OK;
-    case MSR_IA32_TSC: cpu->tsc_offset = v - __rdtsc(); return TCG_OK;
     case MSR_IA32_APICBASE:
         /* Bits 7:0, 9 and 10 (x2APIC is not offered) and those above the
          * physical width are reserved; the BSP bit is read-only. */
-        if (v & ~(((1ull << TCG_PHYS_BITS) - 1) & ~0x6ffull)) {
+        if (v & ~(PHYS_ADDR_MASK & ~0x6ffull)) {
             return tcg_raise_err(cpu, EXC_GP, 0);
         }
         cpu->st.apic_base = (v & ~MSR_IA32_APICBASE_BSP) |
                             (cpu->st.apic_base & MSR_IA32_APICBASE_BSP);
         return TCG_OK;
     case MSR_SYSENTER_CS: cpu->msr_sysenter_cs = v & 0xffff; return TCG_OK;
-    case MSR_SYSENTER_ESP: cpu->msr_sysenter_esp = v; return TCG_OK;
-    case MSR_SYSENTER_EIP: cpu->msr_sysenter_eip = v; return TCG_OK;
+    case MSR_SYSENTER_ESP: return write_canonical(cpu, &cpu->msr_sysenter_esp, v);
+    case MSR_SYSENTER_EIP: return write_canonical(cpu, &cpu->msr_sysenter_eip, v);
+    case MSR_PAT:
+        if (!bytes_are_types(v, true)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        cpu->msr_pat_x = v ^ PAT_RESET;
+        return TCG_OK;
+    case MSR_MISC_ENABLE:
+        cpu->msr_misc_enable_x = (v | MISC_ENABLE_RO) ^ MISC_ENABLE_RESET;
+        return TCG_OK;
+    case MSR_MCG_STATUS:
+        /* RIPV, EIPV, MCIP; the others are reserved. */
+        if (v & ~7ull) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        cpu->msr_mcg_status = v;
+        return TCG_OK;
+    case MSR_UCODE_REV:
+        return TCG_OK;      /* Linux writes 0 before CPUID to read it back */
+    case MSR_DEBUGCTL:
+        /* LBR (kept, no branch records are taken) and BTF, single step on
+         * branches (tcg_debug_after); the rest is not offered. */
+        if (v & ~3ull) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        cpu->msr_debugctl = v;
+        return TCG_OK;
+    case MSR_TSC_AUX:
+        if (!has_tsc_aux(cpu) || (v >> 32)) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        cpu->msr_tsc_aux = v;
+        return TCG_OK;
+    case MSR_TSC_ADJUST:
+        if (!tcg_cpuid_has(cpu, 7, 1, 1)) {
+            return msr_unknown(cpu, "wrmsr", msr);
+        }
+        /* The TSC moves with the adjustment (18.17.3). */
+        set_guest_tsc(cpu, guest_tsc(cpu) + (v - cpu->msr_tsc_adjust));
+        cpu->msr_tsc_adjust = v;
+        return TCG_OK;
+    case MSR_SPEC_CTRL:
+        /* IBRS, STIBP, SSBD: accepted and kept; nothing speculates here. */
+        if (!has_spec_ctrl(cpu)) {
+            return msr_unknown(cpu, "wrmsr", msr);
+        }
+        if (v & ~7ull) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        cpu->msr_spec_ctrl = v;
+        return TCG_OK;
+    case MSR_PRED_CMD:
+        /* IBPB: a barrier with nothing to flush. */
+        if (!tcg_cpuid_has(cpu, 7, 3, 26) && !tcg_cpuid_has(cpu, 0x80000008, 1, 12)) {
+            return msr_unknown(cpu, "wrmsr", msr);
+        }
+        return (v & ~1ull) ? tcg_raise_err(cpu, EXC_GP, 0) : TCG_OK;
     default:
-        log_mask(LOG_UNIMP, "tcg: wrmsr 0x%x value 0x%llx: unknown MSR, #GP\n", msr,
-                 (unsigned long long)v);
+        /* MTRRcap, MCG_CAP, ARCH_CAPABILITIES and UCODE_REV's kin are
+         * read-only: #GP like an unknown MSR. */
+        log_mask(LOG_UNIMP, "tcg: wrmsr 0x%x value 0x%llx: unknown or read-only MSR, #GP\n",
+                 msr, (unsigned long long)v);
         return tcg_raise_err(cpu, EXC_GP, 0);
     }
+}
+
+void tcg_msr_reset(struct tcg_cpu *cpu)
+{
+    cpu->msr_star = cpu->msr_lstar = cpu->msr_cstar = cpu->msr_fmask = 0;
+    cpu->msr_kernel_gs_base = cpu->msr_tsc_aux = 0;
+    cpu->msr_sysenter_cs = cpu->msr_sysenter_esp = cpu->msr_sysenter_eip = 0;
+    /* Zero is the reset state of each (the *_x fields hold MSR ^ reset). */
+    cpu->msr_pat_x = cpu->msr_mtrr_def_type = cpu->msr_misc_enable_x = 0;
+    memset(cpu->msr_mtrr_var, 0, sizeof(cpu->msr_mtrr_var));
+    memset(cpu->msr_mtrr_fixed, 0, sizeof(cpu->msr_mtrr_fixed));
+    cpu->msr_spec_ctrl = cpu->msr_mcg_status = cpu->msr_tsc_adjust = 0;
+    cpu->msr_amd_hwcr_x = cpu->msr_amd_syscfg = cpu->msr_amd_de_cfg = 0;
+    cpu->msr_debugctl = 0;
+    cpu->dbg_data_hits = 0;
+    cpu->dbg_rf_loaded = false;
 }
 
 enum tcg_status exec_rdmsr(struct tcg_cpu *cpu, const struct insn *in)
@@ -1448,6 +2321,290 @@ static enum tcg_status deliver_real(struct tcg_cpu *cpu, unsigned vec, uint64_t 
     return TCG_OK;
 }
 
+/* ---- task switches (SDM vol. 3, 7.3) ---- */
+
+/* The reasons of a task switch (int, for the forward declaration above). */
+enum { TS_JMP = 0, TS_CALL = 1, TS_IRET = 2 };
+
+/* Offsets of the dynamic fields in a 32-bit and a 16-bit TSS (7.2.1, 7.6). */
+struct tss_layout {
+    unsigned link, cr3, ip, flags, regs, sregs, ldt, size, min_limit;
+};
+static const struct tss_layout tss32 = { 0, 0x1c, 0x20, 0x24, 0x28, 0x48, 0x60, 4, 0x67 };
+static const struct tss_layout tss16 = { 0, 0, 0x0e, 0x10, 0x12, 0x22, 0x2a, 2, 0x2b };
+
+static enum tcg_status tss_rw(struct tcg_cpu *cpu, uint64_t base, unsigned off, void *v,
+                              unsigned size, bool write)
+{
+    uint64_t lin = (base + off) & 0xffffffffull;
+
+    return write ? tcg_write_lin_sys(cpu, lin, v, size) : tcg_read_lin_sys(cpu, lin, v, size);
+}
+
+/* Sets (busy true) or clears the busy bit of the TSS descriptor sel names. */
+static enum tcg_status tss_set_busy(struct tcg_cpu *cpu, uint16_t sel, bool busy)
+{
+    uint64_t d, addr;
+    enum tcg_status st = read_desc(cpu, sel, &d, &addr);
+    uint8_t b;
+
+    if (st != TCG_OK) {
+        return st;
+    }
+    b = (uint8_t)(d >> 40);
+    b = busy ? (b | 2) : (b & ~2);
+    return tcg_write_lin_sys(cpu, addr + 5, &b, 1);
+}
+
+/* A segment register of the new task, checked as 7.3 step 12 says:
+ * faults are #TS(selector), #NP or #SS for an absent one. */
+static enum tcg_status task_load_seg(struct tcg_cpu *cpu, unsigned seg, uint16_t sel)
+{
+    uint64_t d, addr;
+    unsigned type, dpl;
+    enum tcg_status st;
+
+    if ((sel & ~3u) == 0) {
+        if (seg == S_CS || seg == S_SS) {
+            return tcg_raise_err(cpu, EXC_TS, SEL_ERR(sel));
+        }
+        memset(&cpu->st.seg[seg], 0, sizeof(cpu->st.seg[seg]));
+        cpu->st.seg[seg].selector = sel;
+        cpu->st.seg[seg].unusable = true;
+        return TCG_OK;
+    }
+    st = read_desc(cpu, sel, &d, &addr);
+    if (st != TCG_OK) {
+        if (cpu->exc.vector == EXC_GP) {
+            cpu->exc.vector = EXC_TS;
+        }
+        return st;
+    }
+    type = DESC_TYPE(d);
+    dpl = DESC_DPL(d);
+    if (!DESC_S(d)) {
+        return tcg_raise_err(cpu, EXC_TS, SEL_ERR(sel));
+    }
+    if (seg == S_CS) {
+        if (!(type & TYPE_CODE) ||
+            ((type & TYPE_CONFORMING) ? dpl > SEL_RPL(sel) : dpl != SEL_RPL(sel))) {
+            return tcg_raise_err(cpu, EXC_TS, SEL_ERR(sel));
+        }
+    } else if (seg == S_SS) {
+        if ((type & TYPE_CODE) || !(type & TYPE_RW) || SEL_RPL(sel) != cpu->cpl ||
+            dpl != cpu->cpl) {
+            return tcg_raise_err(cpu, EXC_TS, SEL_ERR(sel));
+        }
+    } else if (((type & TYPE_CODE) && !(type & TYPE_RW)) ||
+               ((!(type & TYPE_CODE) || !(type & TYPE_CONFORMING)) &&
+                (dpl < cpu->cpl || dpl < SEL_RPL(sel)))) {
+        return tcg_raise_err(cpu, EXC_TS, SEL_ERR(sel));
+    }
+    if (!DESC_P(d)) {
+        return tcg_raise_err(cpu, seg == S_SS ? EXC_SS : EXC_NP, SEL_ERR(sel));
+    }
+    st = set_accessed(cpu, addr, &d);
+    if (st == TCG_OK) {
+        desc_to_seg(&cpu->st.seg[seg], sel, d);
+    }
+    return st;
+}
+
+/* The LDT of the new task: null, or an LDT descriptor in the GDT. */
+static enum tcg_status task_load_ldt(struct tcg_cpu *cpu, uint16_t sel)
+{
+    struct x86_segment *ldt = &cpu->st.seg[S_LDTR];
+    uint64_t d, addr;
+    enum tcg_status st;
+
+    if ((sel & ~3u) == 0) {
+        memset(ldt, 0, sizeof(*ldt));
+        ldt->selector = sel;
+        ldt->unusable = true;
+        return TCG_OK;
+    }
+    if (sel & SEL_TI) {
+        return tcg_raise_err(cpu, EXC_TS, SEL_ERR(sel));
+    }
+    st = read_desc(cpu, sel, &d, &addr);
+    if (st != TCG_OK) {
+        if (cpu->exc.vector == EXC_GP) {
+            cpu->exc.vector = EXC_TS;
+        }
+        return st;
+    }
+    if (DESC_S(d) || DESC_TYPE(d) != 2) {
+        return tcg_raise_err(cpu, EXC_TS, SEL_ERR(sel));
+    }
+    if (!DESC_P(d)) {
+        return tcg_raise_err(cpu, EXC_TS, SEL_ERR(sel));
+    }
+    desc_to_seg(ldt, sel, d);
+    return TCG_OK;
+}
+
+/*
+ * After a JMP, CALL or IRET switched tasks: the T flag of the new 32-bit
+ * TSS (offset 64H, bit 0) asks for a #DB trap in the new task with
+ * DR6.BT set (SDM vol. 3, 7.2.1, 18.3.1.5).
+ */
+static enum tcg_status task_trap(struct tcg_cpu *cpu)
+{
+    const struct x86_segment *tr = &cpu->st.seg[S_TR];
+    uint8_t t = 0;
+
+    if (!(tr->type & 8) || tss_rw(cpu, tr->base, 0x64, &t, 1, false) != TCG_OK || !(t & 1)) {
+        return TCG_JUMPED;
+    }
+    cpu->st.dr[6] |= 1ull << 15;
+    return tcg_raise(cpu, EXC_DB);
+}
+
+/*
+ * Switches to the task whose TSS sel names, for a JMP, a CALL (or an
+ * interrupt through a task gate) or an IRET with NT set: the steps of
+ * 7.3.  The checks of the new TSS come first (#TS/#GP/#NP, nothing
+ * changed); then the current state goes into the old TSS at the return
+ * point ret_rip, the busy bits and the link change as table 7-2 says,
+ * and the new task's state is loaded.  Faults while loading its segments
+ * are taken in the new task's context, as on the processor.
+ */
+static enum tcg_status task_switch(struct tcg_cpu *cpu, uint16_t sel, int why,
+                                   uint64_t ret_rip)
+{
+    static const unsigned order32[6] = { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS };
+    const struct x86_segment *otr = &cpu->st.seg[S_TR];
+    const struct tss_layout *ol = (otr->type & 8) ? &tss32 : &tss16, *nl;
+    unsigned exc = why == TS_IRET ? EXC_TS : EXC_GP;
+    struct x86_segment ntr;
+    uint8_t tss[0x68];
+    uint64_t d, addr, fl, v;
+    uint16_t osel = otr->selector, sels[6] = { 0 }, ldt = 0;
+    unsigned type, nsregs;
+    enum tcg_status st;
+
+    if (sel & SEL_TI) {
+        return tcg_raise_err(cpu, exc, SEL_ERR(sel));
+    }
+    st = read_desc(cpu, sel, &d, &addr);
+    if (st != TCG_OK) {
+        return st;
+    }
+    type = DESC_TYPE(d);
+    if (DESC_S(d) || (type & 5) != 1 || ((type & 2) != 0) != (why == TS_IRET)) {
+        return tcg_raise_err(cpu, exc, SEL_ERR(sel));
+    }
+    if (!DESC_P(d)) {
+        return tcg_raise_err(cpu, EXC_NP, SEL_ERR(sel));
+    }
+    desc_to_seg(&ntr, sel, d);
+    nl = (type & 8) ? &tss32 : &tss16;
+    if (ntr.limit < nl->min_limit || otr->unusable || otr->limit < ol->min_limit) {
+        return tcg_raise_err(cpu, EXC_TS, SEL_ERR(sel));
+    }
+    memset(tss, 0, sizeof(tss));
+    st = tss_rw(cpu, ntr.base, 0, tss, nl->min_limit + 1, false);
+    if (st != TCG_OK) {
+        return st;
+    }
+
+    /* The old task's state (7.3 step 7); IRET leaves NT clear in it. */
+    fl = cpu->st.rflags & ~(why == TS_IRET ? RFLAGS_NT : 0);
+    st = tss_rw(cpu, otr->base, ol->ip, &ret_rip, ol->size, true);
+    if (st == TCG_OK) {
+        st = tss_rw(cpu, otr->base, ol->flags, &fl, ol->size, true);
+    }
+    for (unsigned i = 0; i < 8 && st == TCG_OK; i++) {
+        st = tss_rw(cpu, otr->base, ol->regs + i * ol->size, &cpu->st.regs[i], ol->size, true);
+    }
+    for (unsigned i = 0; i < (ol == &tss32 ? 6u : 4u) && st == TCG_OK; i++) {
+        st = tss_rw(cpu, otr->base, ol->sregs + i * ol->size,
+                    &cpu->st.seg[order32[i]].selector, 2, true);
+    }
+    /* Busy bits and the link (table 7-2). */
+    if (st == TCG_OK && why != TS_CALL) {
+        st = tss_set_busy(cpu, osel, false);
+    }
+    if (st == TCG_OK && why != TS_IRET) {
+        st = tss_set_busy(cpu, sel, true);
+        d |= 2ull << 40;
+    }
+    if (st == TCG_OK && why == TS_CALL) {
+        st = tss_rw(cpu, ntr.base, 0, &osel, 2, true);
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+
+    /* The new task (steps 8 to 12). */
+    desc_to_seg(&cpu->st.seg[S_TR], sel, d);
+    cpu->st.cr0 |= CR0_TS;
+    v = 0;
+    memcpy(&v, tss + nl->ip, nl->size);
+    cpu->st.rip = v;
+    fl = 0;
+    memcpy(&fl, tss + nl->flags, nl->size);
+    if (why == TS_CALL) {
+        fl |= RFLAGS_NT;
+    }
+    if (nl == &tss32) {
+        uint32_t cr3;
+
+        memcpy(&cr3, tss + nl->cr3, 4);
+        if ((cpu->st.cr0 & CR0_PG) && cr3 != cpu->st.cr3) {
+            cpu->st.cr3 = cr3;
+            tcg_tlb_flush(cpu);
+        }
+        cpu->st.rflags = (fl & 0x3f7fd5ull) | RFLAGS_FIXED;
+    } else {
+        cpu->st.rflags = (cpu->st.rflags & ~0xffffull) | (fl & 0x7fd5) | RFLAGS_FIXED;
+    }
+    for (unsigned i = 0; i < 8; i++) {
+        v = 0;
+        memcpy(&v, tss + nl->regs + i * nl->size, nl->size);
+        if (nl == &tss32) {
+            cpu->st.regs[i] = v;
+        } else {
+            tcg_reg_write(cpu, i, 2, false, v);
+        }
+    }
+    nsregs = nl == &tss32 ? 6 : 4;
+    for (unsigned i = 0; i < nsregs; i++) {
+        memcpy(&sels[i], tss + nl->sregs + i * nl->size, 2);
+    }
+    memcpy(&ldt, tss + nl->ldt, 2);
+    /* The selectors first, so a fault below shows the new task's. */
+    for (unsigned i = 0; i < nsregs; i++) {
+        cpu->st.seg[order32[i]].selector = sels[i];
+    }
+    if (cpu->st.rflags & RFLAGS_VM) {
+        for (unsigned i = 0; i < nsregs; i++) {
+            real_mode_seg(cpu, order32[i], sels[i]);
+        }
+        cpu->cpl = 3;
+        tcg_cpu_mode_changed(cpu);
+        return task_load_ldt(cpu, ldt);
+    }
+    st = task_load_ldt(cpu, ldt);
+    cpu->cpl = SEL_RPL(sels[1]);
+    if (st == TCG_OK) {
+        st = task_load_seg(cpu, S_CS, sels[1]);
+    }
+    if (st == TCG_OK) {
+        st = task_load_seg(cpu, S_SS, sels[2]);
+    }
+    for (unsigned i = 0; i < nsregs && st == TCG_OK; i++) {
+        if (order32[i] != S_CS && order32[i] != S_SS) {
+            st = task_load_seg(cpu, order32[i], sels[i]);
+        }
+    }
+    tcg_cpu_mode_changed(cpu);
+    if (st == TCG_OK && cpu->st.rip > cpu->st.seg[S_CS].limit) {
+        st = tcg_raise_err(cpu, EXC_GP, 0);
+    }
+    return st;
+}
+
 /* Reads the stack pointer for ring n from the TSS (7.2.1 and 8.7). */
 static enum tcg_status tss_stack(struct tcg_cpu *cpu, unsigned n, unsigned ist, uint64_t *sp,
                                  uint16_t *ss, uint32_t ext)
@@ -1482,6 +2639,41 @@ static enum tcg_status tss_stack(struct tcg_cpu *cpu, unsigned n, unsigned ist, 
     return st;
 }
 
+/* The exceptions of the fault class (SDM vol. 3, table 6-1); #DB is not
+ * one here, as an instruction breakpoint pushes RF clear. */
+static bool exc_is_fault(unsigned vec)
+{
+    switch (vec) {
+    case EXC_DE: case EXC_BR: case EXC_UD: case EXC_NM: case EXC_TS: case EXC_NP:
+    case EXC_SS: case EXC_GP: case EXC_PF: case EXC_MF: case EXC_AC: case EXC_XM:
+    case 20: case 21:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
+ * An interrupt or exception through a task gate (6.11.2, 7.3): a switch
+ * to the task, as a CALL does, then the error code on the new task's
+ * stack.
+ */
+static enum tcg_status deliver_task_gate(struct tcg_cpu *cpu, const struct tcg_exception *e,
+                                         unsigned soft, uint16_t tss_sel, uint64_t ret)
+{
+    enum tcg_status st = task_switch(cpu, tss_sel, TS_CALL, ret);
+
+    if (st == TCG_OK && e->has_error_code && !soft) {
+        unsigned size = (cpu->st.seg[S_TR].type & 8) ? 4 : 2;
+
+        st = tcg_push(cpu, e->error_code, size);
+    }
+    if (st == TCG_OK && e->vector == EXC_PF && !soft) {
+        cpu->st.cr2 = e->cr2;
+    }
+    return st;
+}
+
 /*
  * Delivers exc through the IDT once.  Nothing changes unless it succeeds;
  * a fault on the way is left in cpu->exc.  ext is the EXT bit of the error
@@ -1499,13 +2691,10 @@ static enum tcg_status deliver_once(struct tcg_cpu *cpu, const struct tcg_except
     unsigned type, gsize, new_cpl, old_cpl = cpu->cpl;
     uint16_t sel, ss_sel = 0;
     bool switch_stack;
+    const bool vm86 = !lma && (cpu->st.rflags & RFLAGS_VM);
     enum tcg_status st;
 
-    if (!prot_mode(cpu)) {
-        if (cpu->st.rflags & RFLAGS_VM) {
-            log_mask(LOG_UNIMP, "tcg: interrupt delivery from vm86 mode is not implemented\n");
-            return tcg_raise_err(cpu, EXC_GP, 0);
-        }
+    if (!(cpu->st.cr0 & CR0_PE)) {
         return deliver_real(cpu, vec, ret);
     }
     if ((uint64_t)vec * esize + esize - 1 > cpu->st.idt.limit) {
@@ -1520,11 +2709,7 @@ static enum tcg_status deliver_once(struct tcg_cpu *cpu, const struct tcg_except
     }
     type = (g >> 40) & 0x1f;            /* with the S bit, which must be 0 */
     if (lma ? (type != 0xe && type != 0xf)
-            : (type != 0x6 && type != 0x7 && type != 0xe && type != 0xf)) {
-        if (type == 0x5) {
-            log_mask(LOG_UNIMP, "tcg: task gate in the IDT (vector %u) is not implemented\n",
-                     vec);
-        }
+            : (type != 0x5 && type != 0x6 && type != 0x7 && type != 0xe && type != 0xf)) {
         return tcg_raise_err(cpu, EXC_GP, idt_err(vec, ext));
     }
     if (soft == 1 && DESC_DPL(g) < cpu->cpl) {
@@ -1532,6 +2717,9 @@ static enum tcg_status deliver_once(struct tcg_cpu *cpu, const struct tcg_except
     }
     if (!DESC_P(g)) {
         return tcg_raise_err(cpu, EXC_NP, idt_err(vec, ext));
+    }
+    if (type == 0x5) {
+        return deliver_task_gate(cpu, e, soft, (uint16_t)(g >> 16), ret);
     }
     gsize = lma ? 8 : (type & 8) ? 4 : 2;
     sel = (g >> 16) & 0xffff;
@@ -1549,6 +2737,10 @@ static enum tcg_status deliver_once(struct tcg_cpu *cpu, const struct tcg_except
     }
     if (!DESC_S(cdesc) || !(DESC_TYPE(cdesc) & TYPE_CODE) || DESC_DPL(cdesc) > cpu->cpl ||
         (lma && (!DESC_L(cdesc) || DESC_DB(cdesc)))) {
+        return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel) | ext);
+    }
+    /* From vm86 only a ring-0, non-conforming handler (6.12.1.1, 20.3.1.1). */
+    if (vm86 && (DESC_DPL(cdesc) != 0 || (DESC_TYPE(cdesc) & TYPE_CONFORMING))) {
         return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel) | ext);
     }
     if (!DESC_P(cdesc)) {
@@ -1617,6 +2809,10 @@ static enum tcg_status deliver_once(struct tcg_cpu *cpu, const struct tcg_except
         uint64_t old_sp = cpu->st.regs[R_ESP];
         uint64_t flags = cpu->st.rflags;
         uint64_t nsp = sp;
+
+        if (!soft && exc_is_fault(vec)) {
+            flags |= RFLAGS_RF;     /* 18.3.1.1: faults push RF set */
+        }
         enum cpu_mode old_mode = cpu->mode;
 
         cpu->cpl = new_cpl;
@@ -1624,7 +2820,16 @@ static enum tcg_status deliver_once(struct tcg_cpu *cpu, const struct tcg_except
             cpu->mode = MODE_LONG64;    /* 64-bit addresses for the frame */
         }
         st = TCG_OK;
-        if (lma || switch_stack) {
+        if (vm86) {
+            /* The vm86 data segments go on the ring-0 stack (6.12.1.1). */
+            static const unsigned vsegs[4] = { S_GS, S_FS, S_DS, S_ES };
+
+            for (unsigned i = 0; i < 4 && st == TCG_OK; i++) {
+                st = push_lin(cpu, ss_base, &nsp, sp_mask, cpu->st.seg[vsegs[i]].selector,
+                              gsize);
+            }
+        }
+        if (st == TCG_OK && (lma || switch_stack)) {
             if (lma || new_cpl < old_cpl) {
                 st = push_lin(cpu, ss_base, &nsp, sp_mask, cpu->st.seg[S_SS].selector, gsize);
                 if (st == TCG_OK) {
@@ -1660,6 +2865,14 @@ static enum tcg_status deliver_once(struct tcg_cpu *cpu, const struct tcg_except
     cpu->st.seg[S_CS] = ncs;
     if (switch_stack) {
         cpu->st.seg[S_SS] = nss;
+    }
+    if (vm86) {
+        static const unsigned dsegs[4] = { S_ES, S_DS, S_FS, S_GS };
+
+        for (unsigned i = 0; i < 4; i++) {
+            memset(&cpu->st.seg[dsegs[i]], 0, sizeof(cpu->st.seg[dsegs[i]]));
+            cpu->st.seg[dsegs[i]].unusable = true;
+        }
     }
     if (lma || sp_mask == ~0ull) {
         cpu->st.regs[R_ESP] = sp;
@@ -1700,10 +2913,18 @@ bool tcg_deliver_exception(struct tcg_cpu *cpu)
     for (unsigned tries = 0; tries < 3; tries++) {
         struct tcg_exception next;
 
+        /* CR2 takes the address when the #PF happens, also when its
+         * delivery faults in turn (SDM vol. 3, 4.7 and 6.15). */
+        if (cur.vector == EXC_PF && !soft) {
+            cpu->st.cr2 = cur.cr2;
+        }
         if (deliver_once(cpu, &cur, soft, ext) == TCG_OK) {
             return true;
         }
         next = cpu->exc;
+        if (next.vector == EXC_PF) {
+            cpu->st.cr2 = next.cr2;     /* even if it becomes #DF */
+        }
         if (cur.vector == EXC_DF) {
             break;      /* a fault while delivering #DF: shutdown */
         }
@@ -1721,6 +2942,39 @@ bool tcg_deliver_exception(struct tcg_cpu *cpu)
 
 /* ---- IRET in protected mode and IA-32e mode ---- */
 
+/*
+ * IRET at CPL 0 with VM set in the popped EFLAGS (SDM vol. 2, IRET,
+ * RETURN-TO-VIRTUAL-8086-MODE): ESP, SS, ES, DS, FS and GS follow the
+ * EFLAGS slot; EFLAGS is taken whole and the segments get vm86's fixed
+ * attributes at CPL 3.
+ */
+static enum tcg_status iret_to_vm86(struct tcg_cpu *cpu, uint64_t sp, unsigned asz,
+                                    uint64_t rip, uint16_t csel, uint64_t fl)
+{
+    static const unsigned segs[5] = { S_SS, S_ES, S_DS, S_FS, S_GS };
+    uint32_t v[6] = { 0 };
+    enum tcg_status st = TCG_OK;
+
+    for (unsigned i = 0; i < 6 && st == TCG_OK; i++) {
+        st = tcg_mem_read(cpu, S_SS, (sp + 12 + 4 * i) & mask_of(asz), &v[i], 4);
+    }
+    if (st != TCG_OK) {
+        return st;
+    }
+    cpu->st.rflags = (fl & 0x3f7fd5ull) | RFLAGS_FIXED;
+    real_mode_seg(cpu, S_CS, csel);
+    for (unsigned i = 0; i < 5; i++) {
+        real_mode_seg(cpu, segs[i], (uint16_t)v[i + 1]);
+    }
+    cpu->st.regs[R_ESP] = v[0];
+    cpu->st.rip = rip & 0xffff;
+    cpu->cpl = 3;
+    cpu->dbg_rf_loaded = true;
+    cpu->nmi_blocked = false;
+    tcg_cpu_mode_changed(cpu);
+    return TCG_JUMPED;
+}
+
 enum tcg_status tcg_iret(struct tcg_cpu *cpu, unsigned op_size)
 {
     const bool lma = cpu->st.efer & EFER_LMA;
@@ -1734,8 +2988,22 @@ enum tcg_status tcg_iret(struct tcg_cpu *cpu, unsigned op_size)
     enum tcg_status st;
 
     if (cpu->st.rflags & RFLAGS_NT) {
-        log_mask(LOG_UNIMP, "tcg: IRET with NT (task return) is not implemented\n");
-        return tcg_raise_err(cpu, EXC_GP, 0);
+        uint16_t link = 0;
+
+        /* A task return (7.3): to the task in the back link of this
+         * TSS; there are no tasks in IA-32e mode. */
+        if (lma) {
+            return tcg_raise_err(cpu, EXC_GP, 0);
+        }
+        st = tss_rw(cpu, cpu->st.seg[S_TR].base, 0, &link, 2, false);
+        if (st == TCG_OK) {
+            st = task_switch(cpu, link, TS_IRET, cpu->next_rip);
+        }
+        if (st == TCG_OK) {
+            cpu->nmi_blocked = false;
+            return task_trap(cpu);
+        }
+        return st;
     }
     st = tcg_mem_read(cpu, S_SS, sp, &rip, op_size);
     if (st == TCG_OK) {
@@ -1747,9 +3015,8 @@ enum tcg_status tcg_iret(struct tcg_cpu *cpu, unsigned op_size)
     if (st != TCG_OK) {
         return st;
     }
-    if ((fl & RFLAGS_VM) && !m64 && cpl == 0 && op_size == 4) {
-        log_mask(LOG_UNIMP, "tcg: IRET to vm86 mode is not implemented\n");
-        return tcg_raise_err(cpu, EXC_GP, 0);
+    if ((fl & RFLAGS_VM) && !lma && cpl == 0 && op_size == 4) {
+        return iret_to_vm86(cpu, sp, asz, rip, (uint16_t)csel, fl);
     }
     rip &= mask_of(op_size);
     csel &= 0xffff;
@@ -1837,6 +3104,8 @@ enum tcg_status tcg_iret(struct tcg_cpu *cpu, unsigned op_size)
         mask &= 0xffff;
     }
     cpu->st.rflags = (cpu->st.rflags & ~mask) | (fl & mask) | RFLAGS_FIXED;
+    cpu->dbg_rf_loaded = true;
+    cpu->nmi_blocked = false;
 
     cpu->st.seg[S_CS] = ncs;
     if (outer || m64) {
@@ -1852,18 +3121,7 @@ enum tcg_status tcg_iret(struct tcg_cpu *cpu, unsigned op_size)
     cpu->st.rip = rip;
     cpu->cpl = rpl;
     if (outer) {
-        /* Data segments the new CPL may not use become null (SDM vol. 2, IRET). */
-        static const unsigned segs[] = { S_ES, S_DS, S_FS, S_GS };
-
-        for (unsigned i = 0; i < G_N_ELEMENTS(segs); i++) {
-            struct x86_segment *s = &cpu->st.seg[segs[i]];
-
-            if (!s->unusable && (!(s->type & TYPE_CODE) || !(s->type & TYPE_CONFORMING)) &&
-                s->dpl < rpl) {
-                s->selector = 0;
-                s->unusable = true;
-            }
-        }
+        null_inner_data_segs(cpu, rpl);
     }
     tcg_cpu_mode_changed(cpu);
     return TCG_JUMPED;

@@ -38,6 +38,10 @@
 
 #define PHYS_MASK (((1ull << TCG_PHYS_BITS) - 1) & ~PAGE_MASK)
 
+/* A TLB entry bit beside TLB_W/U/X and TLB_CODE: the 4 KiB piece of a
+ * large page, which INVLPG must drop with all its pieces. */
+#define TLB_LARGE 0x40
+
 /* ---- segmentation ---- */
 
 static enum tcg_status seg_fault(struct tcg_cpu *cpu, unsigned seg)
@@ -118,13 +122,24 @@ void tcg_tlb_flush(struct tcg_cpu *cpu)
     }
 }
 
+/*
+ * INVLPG (SDM vol. 3, 4.10.4.1) drops the translation of lin's page.  A
+ * large page is cached as its 4 KiB pieces, each in its own slot, and any
+ * of them may be the one lin lies in: every large-page piece goes, which
+ * drops more than asked, as the SDM allows.
+ */
 void tcg_tlb_flush_page(struct tcg_cpu *cpu, uint64_t lin)
 {
-    /* A large page is cached as its 4 KiB pieces, each in its own slot. */
     struct tcg_tlb_entry *e = &cpu->tlb[tlb_index(lin >> 12)];
 
     if (e->vpage == lin >> 12) {
         e->vpage = ~0ull;
+    }
+    for (unsigned i = 0; i < TCG_TLB_SIZE; i++) {
+        if (cpu->tlb[i].perm & TLB_LARGE) {
+            cpu->tlb[i].vpage = ~0ull;
+            cpu->tlb[i].perm = 0;
+        }
     }
 }
 
@@ -170,7 +185,8 @@ static inline bool perm_ok(const struct tcg_cpu *cpu, unsigned perm, enum tcg_ac
         break;
     }
     /* SMAP (4.6.1): supervisor data access to a user page, unless an
-     * explicit access at CPL < 3 with EFLAGS.AC set. */
+     * explicit access at CPL < 3 with EFLAGS.AC set ("if EFLAGS.AC = 0
+     * or the access is implicit", never). */
     if (!user && (perm & TLB_U) && (cpu->st.cr4 & CR4_SMAP) &&
         (implicit || cpu->cpl == 3 || !(cpu->st.rflags & RFLAGS_AC))) {
         return false;
@@ -343,7 +359,7 @@ static enum tcg_status walk(struct tcg_cpu *cpu, uint64_t lin, enum tcg_access a
         }
     }
     w->gpa = page_base | (lin & page_mask);
-    w->perm = perm;
+    w->perm = perm | (level > 1 ? TLB_LARGE : 0);
     w->dirty = acc == ACC_WRITE || (entry & PTE_D);
     return TCG_OK;
 
@@ -449,6 +465,9 @@ static enum tcg_status read_lin(struct tcg_cpu *cpu, uint64_t lin, void *buf, un
     unsigned first;
     uint64_t gpa1;
 
+    if (__builtin_expect((cpu->st.dr[7] & 0xff) != 0, 0) && acc != ACC_EXEC) {
+        tcg_debug_check_data(cpu, lin, size, false);    /* DR7 data breakpoints */
+    }
     if (off + size <= PAGE_SIZE) {
         st = tlb_get(cpu, lin, acc, implicit, &e);
         if (st != TCG_OK) {
@@ -527,6 +546,9 @@ static enum tcg_status write_lin(struct tcg_cpu *cpu, uint64_t lin, const void *
     unsigned first, perm1;
     uint64_t gpa1;
 
+    if (__builtin_expect((cpu->st.dr[7] & 0xff) != 0, 0)) {
+        tcg_debug_check_data(cpu, lin, size, true);
+    }
     if (off + size <= PAGE_SIZE) {
         st = tlb_get(cpu, lin, ACC_WRITE, implicit, &e);
         if (st != TCG_OK) {
@@ -568,6 +590,23 @@ enum tcg_status tcg_write_lin_sys(struct tcg_cpu *cpu, uint64_t lin, const void 
     return write_lin(cpu, lin, buf, size, true);
 }
 
+/*
+ * Alignment checking (SDM vol. 3, 6.15, interrupt 17): with CR0.AM and
+ * EFLAGS.AC, an explicit data access at CPL 3 to an address not aligned
+ * to its size (words, doublewords, quadwords; 8 for the 10-byte x87
+ * formats) is #AC(0).  Implicit supervisor accesses never are.
+ */
+static inline bool misaligned(const struct tcg_cpu *cpu, uint64_t lin, unsigned size)
+{
+    unsigned align = size >= 8 ? 8 : size;
+
+    if (__builtin_expect(cpu->cpl != 3, 1) || align < 2 || size > 10 ||
+        !(cpu->st.rflags & RFLAGS_AC) || !(cpu->st.cr0 & CR0_AM)) {
+        return false;
+    }
+    return (lin & (align - 1)) != 0;
+}
+
 enum tcg_status tcg_mem_read(struct tcg_cpu *cpu, unsigned seg, uint64_t off, void *buf,
                              unsigned size)
 {
@@ -576,6 +615,9 @@ enum tcg_status tcg_mem_read(struct tcg_cpu *cpu, unsigned seg, uint64_t off, vo
 
     if (st != TCG_OK) {
         return st;
+    }
+    if (misaligned(cpu, lin, size)) {
+        return tcg_raise_err(cpu, EXC_AC, 0);
     }
     return read_lin(cpu, lin, buf, size, ACC_READ, false);
 }
@@ -595,6 +637,9 @@ enum tcg_status tcg_mem_read_rmw(struct tcg_cpu *cpu, unsigned seg, uint64_t off
     if (st != TCG_OK) {
         return st;
     }
+    if (misaligned(cpu, lin, size)) {
+        return tcg_raise_err(cpu, EXC_AC, 0);
+    }
     return read_lin(cpu, lin, buf, size, ACC_WRITE, false);
 }
 
@@ -606,6 +651,9 @@ enum tcg_status tcg_mem_write(struct tcg_cpu *cpu, unsigned seg, uint64_t off,
 
     if (st != TCG_OK) {
         return st;
+    }
+    if (misaligned(cpu, lin, size)) {
+        return tcg_raise_err(cpu, EXC_AC, 0);
     }
     return write_lin(cpu, lin, buf, size, false);
 }

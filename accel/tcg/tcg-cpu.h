@@ -96,7 +96,7 @@ struct tcg_cpu {
      * shadow after STI, MOV SS and POP SS (SDM vol. 3, 6.8.3); nmi_blocked
      * is set from NMI delivery until the next IRET (6.7.1). */
     volatile bool irq_req;
-    bool irq_inhibit;
+    uint8_t irq_inhibit;           /* 0, TCG_SHADOW_STI or TCG_SHADOW_SS */
     bool nmi_blocked;
     /* Debug registers and MSRs of the system instructions (exec-system.c,
      * exec-syscall.c, mmu.c; issue 6).  Zero is the reset state of each:
@@ -114,7 +114,13 @@ struct tcg_cpu {
     uint64_t msr_amd_hwcr_x;       /* HWCR (0xc0010015) ^ its reset value */
     uint64_t msr_amd_syscfg;       /* 0xc0010010 */
     uint64_t msr_amd_de_cfg;       /* 0xc0011029 */
+    uint64_t msr_debugctl;         /* IA32_DEBUGCTL (0x1d9): LBR, BTF */
 };
+
+/* The shadow the last instruction left: STI holds off interrupts; MOV SS
+ * and POP SS also hold off NMI and debug traps (SDM vol. 3, 6.8.3). */
+#define TCG_SHADOW_STI 1
+#define TCG_SHADOW_SS 2
 
 /* Access kinds for the MMU. */
 enum tcg_access { ACC_READ, ACC_WRITE, ACC_EXEC };
@@ -246,6 +252,20 @@ extern const tcg_exec_fn tcg_exec_table[OP__MAX];
  * software CPU implements, for x86_cpu_build_cpuid(); returns the count. */
 unsigned tcg_cpuid_supported(struct x86_cpuid_entry *out, unsigned max);
 
+/* ---- exec-misc.c: the time stamp counter (issue 6) ---- */
+/* The guest TSC's fixed frequency: 2 GHz on every host, so guests see the
+ * same machine anywhere (Linux calibrates it against the PIT). */
+#define TCG_TSC_HZ 2000000000ull
+/* The vCPU's TSC now: host CLOCK_MONOTONIC since a process-wide epoch,
+ * scaled to TCG_TSC_HZ, plus cpu->tsc_offset (IA32_TSC, rdtsc, rdtscp). */
+uint64_t tcg_guest_tsc(struct tcg_cpu *cpu);
+/* Makes the vCPU's TSC read v now (wrmsr IA32_TSC, TSC_ADJUST, reset). */
+void tcg_set_guest_tsc(struct tcg_cpu *cpu, uint64_t v);
+/* ns * TCG_TSC_HZ / 10^9 without overflow. */
+uint64_t tcg_tsc_from_ns(uint64_t ns);
+/* Tests: the clock the TSC follows (NULL: CLOCK_MONOTONIC); restarts the epoch. */
+void tcg_tsc_set_clock(uint64_t (*clock_ns)(void));
+
 /* ---- cpu-exec.c ---- */
 /* Recomputes cpu->mode and cpu->cpl after CR0, EFER or CS changed. */
 void tcg_cpu_mode_changed(struct tcg_cpu *cpu);
@@ -264,16 +284,16 @@ void tcg_code_written(struct tcg_cpu *cpu, uint64_t gpa_page);
  * mode and vm86: base = sel << 4).  Faults leave the register unchanged. */
 enum tcg_status tcg_load_seg(struct tcg_cpu *cpu, unsigned seg, uint16_t sel);
 /* Far JMP (is_call false) or far CALL to sel:off: checks the code-segment
- * descriptor (SDM vol. 3, 5.8.1-5.8.3; gates are #GP for now), for a call
+ * descriptor (SDM vol. 3, 5.8.1-5.8.3; call gates, TSS and task gates), for a call
  * pushes CS and next_rip with op_size bytes each, then loads CS, sets rip
  * (truncated to op_size) and refreshes the mode.  Returns TCG_JUMPED. */
 enum tcg_status tcg_far_jump(struct tcg_cpu *cpu, uint16_t sel, uint64_t off,
                              bool is_call, unsigned op_size);
 /* IRET in protected mode and IA-32e mode (SDM vol. 2, IRET): same and
- * outer privilege, no task return (NT) or vm86 yet.  Returns TCG_JUMPED. */
+ * outer privilege, task return (NT), return to vm86.  Returns TCG_JUMPED. */
 enum tcg_status tcg_iret(struct tcg_cpu *cpu, unsigned op_size);
 /* Far RET: pops rip and CS (op_size bytes each), then imm more bytes of
- * stack; same-privilege returns only for now.  Returns TCG_JUMPED. */
+ * stack; same and outer privilege.  Returns TCG_JUMPED. */
 enum tcg_status tcg_far_return(struct tcg_cpu *cpu, unsigned op_size, uint16_t imm);
 
 /* ---- exec-syscall.c ---- (system instructions, issue 6) */
@@ -294,11 +314,15 @@ bool tcg_guest_is_amd(const struct tcg_cpu *cpu);
  *     is RFLAGS before it ran.  Clears RF; TCG_EXCEPTION is a #DB trap for
  *     single step (TF was set in old_rflags) and/or the data breakpoints
  *     it hit (DR6 updated): deliver it, rIP stays at the next instruction.
+ *     cpu->next_rip must still be the instruction's fall-through rIP
+ *     (DEBUGCTL.BTF steps on branches only).
  */
 enum tcg_status tcg_debug_before(struct tcg_cpu *cpu);
 enum tcg_status tcg_debug_after(struct tcg_cpu *cpu, uint64_t old_rflags);
 /* mmu.c: records the data breakpoints an access hits (dbg_data_hits). */
 void tcg_debug_check_data(struct tcg_cpu *cpu, uint64_t lin, unsigned size, bool write);
+/* tcg_io_check(): the same for I/O breakpoints (R/W = 10b with CR4.DE). */
+void tcg_debug_check_io(struct tcg_cpu *cpu, uint16_t port, unsigned size);
 static inline bool tcg_debug_active(const struct tcg_cpu *cpu)
 {
     return (cpu->st.dr[7] & 0xff) || (cpu->st.rflags & (RFLAGS_TF | RFLAGS_RF));
@@ -307,7 +331,11 @@ static inline bool tcg_debug_active(const struct tcg_cpu *cpu)
 /* ---- exec-system.c ---- (issue 6) */
 /* The I/O permission check of IN/OUT/INS/OUTS for size bytes at port (SDM
  * vol. 1, 19.5): with CPL > IOPL or in vm86 the TSS I/O bitmap decides;
- * #GP(0) when it denies. */
+ * #GP(0) when it denies.  Also records I/O breakpoint hits for
+ * tcg_debug_after(). */
 enum tcg_status tcg_io_check(struct tcg_cpu *cpu, uint16_t port, unsigned size);
+/* Puts the MSRs kept in struct tcg_cpu (not in st) back to their power-on
+ * values (SDM vol. 3, table 10-1), for a machine reset. */
+void tcg_msr_reset(struct tcg_cpu *cpu);
 
 #endif

@@ -238,9 +238,11 @@ static int tcg_set_state(struct vcpu *vcpu, const struct x86_cpu_state *st)
     tcg_load_state(p, st);
     p->halted = st->halted;
     p->shutdown = false;
-    /* A loaded state starts outside any shadow or NMI handler. */
-    p->cpu.irq_inhibit = false;
+    /* A loaded state starts outside any shadow or NMI handler, with the
+     * MSRs kept outside st at their power-on values. */
+    p->cpu.irq_inhibit = 0;
     p->cpu.nmi_blocked = false;
+    tcg_msr_reset(&p->cpu);
     return 0;
 }
 
@@ -276,7 +278,7 @@ static bool take_interrupt(struct tcg_vcpu *p)
     /* NMI: not masked by IF, held off by MOV SS's shadow and while an
      * earlier NMI's handler runs, until its IRET (SDM vol. 3, 6.7.1). */
     if (__atomic_load_n(&p->nmi_pending, __ATOMIC_ACQUIRE) && !cpu->nmi_blocked &&
-        !cpu->irq_inhibit) {
+        cpu->irq_inhibit != TCG_SHADOW_SS) {
         __atomic_store_n(&p->nmi_pending, false, __ATOMIC_RELAXED);
         p->halted = false;
         cpu->nmi_blocked = true;
