@@ -1084,13 +1084,7 @@ static enum fp_feature fp_feature(const struct insn *in)
     }
 }
 
-/*
- * 0 when in is not a floating-point form of this file, 1 when it is and
- * the guest's CPUID offers it, -1 when it is #UD for want of the feature
- * (for exec_sse to check ahead of CR0.TS, as tcg_sse_int_check does).
- */
-int tcg_sse_fp_check(const struct tcg_cpu *cpu, const struct insn *in);
-
+/* tcg_sse_fp_check(): see sse.h. */
 int tcg_sse_fp_check(const struct tcg_cpu *cpu, const struct insn *in)
 {
     enum fp_feature f = fp_feature(in);

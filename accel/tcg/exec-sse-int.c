@@ -24,11 +24,6 @@
 
 #include "accel/tcg/sse.h"
 
-/* The two calls exec-sse.c makes (declared there too; not in sse.h, which
- * is the contract between the vector files' owners). */
-bool tcg_sse_int(struct tcg_cpu *cpu, const struct insn *in, enum tcg_status *st);
-int tcg_sse_int_check(const struct tcg_cpu *cpu, const struct insn *in);
-
 /* ---- the operations ---- */
 
 enum iop {
@@ -1526,6 +1521,27 @@ int tcg_sse_int_check(const struct tcg_cpu *cpu, const struct insn *in)
         return -1;
     }
     return 1;
+}
+
+/*
+ * SDM vol. 3, 13.1.4: CR4.OSFXSR = 0 "does not affect the PSHUFW, MOVNTQ,
+ * MOVNTI, PAUSE, ..." instructions, so every other form on MMX registers
+ * that is an SSE instruction (SSE, SSE2 or SSSE3 by its CPUID feature) is
+ * #UD; the MMX instructions proper are not SSE instructions.  (Vol. 3,
+ * 6.15 lists more exempt forms; see exec-sse.c's sse_check for why 13.1.4
+ * wins here.)
+ */
+bool tcg_sse_int_mmx_needs_osfxsr(const struct insn *in)
+{
+    const struct iform *f = lookup(in);
+
+    if (!f || f->op == I_NONE || !(f->fl & FL_MMX)) {
+        return false;
+    }
+    if (in->map == 1 && (in->opcode == 0x70 || in->opcode == 0xe7)) {
+        return false;                   /* PSHUFW, MOVNTQ */
+    }
+    return form_feature(in, f) != FEAT_MMX;
 }
 
 bool tcg_sse_int(struct tcg_cpu *cpu, const struct insn *in, enum tcg_status *st)

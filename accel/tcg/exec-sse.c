@@ -12,42 +12,20 @@
  *   - a form whose CPUID feature the guest lacks, or a register (memory)
  *     form of a memory-only (register-only) instruction: #UD;
  *   - CR0.EM = 1: #UD for every form, MMX included;
- *   - CR4.OSFXSR = 0: #UD for the forms that touch XMM registers or MXCSR
- *     (not for the MMX-register forms of MMX, SSE and SSSE3);
+ *   - CR4.OSFXSR = 0: #UD for the forms that touch XMM registers or MXCSR,
+ *     and for the MMX-register forms SSE, SSE2 and SSSE3 added but PSHUFW
+ *     and MOVNTQ (vol. 3, 13.1.4); the MMX instructions proper run;
  *   - CR0.TS = 1: #NM (every #UD above comes first);
  *   - forms that touch an MMX register: a pending unmasked x87 exception
  *     (FSW.ES, with CR0.NE) is #MF; once the instruction completes, the
- *     x87-to-MMX transition (TOP = 0, all tags valid); EMMS instead empties
- *     the tag word.
+ *     x87-to-MMX transition (TOP = 0, all tags valid); EMMS sets TOP to 0
+ *     too and empties the tag word.
  *
  * Threads: everything runs on the vCPU thread that owns the struct tcg_cpu.
  */
 #include <string.h>
 
 #include "accel/tcg/sse.h"
-
-/* exec-sse-int.c: the integer, move and shuffle forms; false when in is
- * not one of them. */
-bool tcg_sse_int(struct tcg_cpu *cpu, const struct insn *in, enum tcg_status *st);
-/* ... and before the CR0/CR4 checks: 1 one of its forms, 0 not, -1 #UD
- * (a feature the guest's CPUID lacks, or a register/memory form that does
- * not exist). */
-int tcg_sse_int_check(const struct tcg_cpu *cpu, const struct insn *in);
-
-/*
- * exec-sse-fp.c is helper C's and may not be in the tree yet.  When it is,
- * the call below is an ordinary (strong) reference, so the linker takes the
- * file out of the static library; before, a weak reference that is NULL
- * until something defines it.  (A weak reference alone would never pull
- * the object out of the archive.)
- */
-#if __has_include("accel/tcg/exec-sse-fp.c")
-#define SSE_FP_PRESENT(fn) true
-#else
-extern bool tcg_sse_fp(struct tcg_cpu *cpu, const struct insn *in, enum tcg_status *st)
-    __attribute__((weak));
-#define SSE_FP_PRESENT(fn) ((fn) != NULL)
-#endif
 
 #define FSW_ES 0x0080u
 #define FSW_TOP_MASK 0x3800u
@@ -69,23 +47,36 @@ void sse_xmm_set(struct tcg_cpu *cpu, unsigned n, sse_vec v)
     cpu->st.fpu.xmm[n & 15].hi = v.q[1];
 }
 
+/* The base tcg_linear() adds to an offset in seg: in 64-bit mode only FS
+ * and GS keep one (SDM vol. 3, 3.2.4). */
+static uint64_t sse_seg_base(const struct tcg_cpu *cpu, unsigned seg)
+{
+    if (seg >= S__MAX) {
+        seg = S_DS;
+    }
+    if (cpu->mode == MODE_LONG64 && seg != S_FS && seg != S_GS) {
+        return 0;
+    }
+    return cpu->st.seg[seg].base;
+}
+
 /*
  * The linear address of the memory operand, with the legacy-SSE alignment
  * rule: a 16-byte operand of an aligned form must sit on a 16-byte
- * boundary, else #GP(0) whatever the segment (SDM vol. 1, 11.6.8).
+ * boundary (of the linear address, segment base included), else #GP(0)
+ * whatever the segment (SDM vol. 1, 11.6.8).  The host checks that first:
+ * a misaligned operand that is also non-canonical, or beyond the limit of
+ * SS, is #GP(0), not #SS(0) (measured by the differential tester).
  */
 static enum tcg_status sse_mem_lin(struct tcg_cpu *cpu, const struct insn *in, unsigned size,
                                    bool align16, enum tcg_access acc, uint64_t *lin)
 {
-    enum tcg_status st = tcg_linear(cpu, in->mem.seg, tcg_ea(cpu, in), size, acc, lin);
+    uint64_t ea = tcg_ea(cpu, in);
 
-    if (st != TCG_OK) {
-        return st;
-    }
-    if (align16 && size == 16 && (*lin & 15)) {
+    if (align16 && size == 16 && ((sse_seg_base(cpu, in->mem.seg) + ea) & 15)) {
         return tcg_raise_err(cpu, EXC_GP, 0);
     }
-    return TCG_OK;
+    return tcg_linear(cpu, in->mem.seg, ea, size, acc, lin);
 }
 
 enum tcg_status sse_read_rm(struct tcg_cpu *cpu, const struct insn *in, unsigned size,
@@ -185,8 +176,8 @@ static inline bool is_emms(const struct insn *in)
 }
 
 /*
- * SDM vol. 1, 9.5.1: every MMX instruction but EMMS sets TOP to 0 and
- * marks all eight registers valid.  The host does it only when the
+ * SDM vol. 1, 9.5.1: every MMX instruction sets TOP to 0, and all but EMMS
+ * mark the eight registers valid.  The host does it only when the
  * instruction completes: a load or store that faults leaves TOP and the
  * tags as they were (measured natively, as exec-sse-fp.c found too).
  */
@@ -205,7 +196,7 @@ static enum tcg_status sse_check(struct tcg_cpu *cpu, const struct insn *in, enu
     }
     /* an integer form the CPU lacks, or a register/memory form that does
      * not exist: #UD ahead of #NM, as any invalid opcode */
-    if (tcg_sse_int_check(cpu, in) < 0) {
+    if (tcg_sse_int_check(cpu, in) < 0 || tcg_sse_fp_check(cpu, in) < 0) {
         return tcg_raise(cpu, EXC_UD);
     }
     /* EMMS takes no mandatory prefix: 66/F2/F3 0F 77 is #UD (measured) */
@@ -215,7 +206,15 @@ static enum tcg_status sse_check(struct tcg_cpu *cpu, const struct insn *in, enu
     if (cpu->st.cr0 & CR0_EM) {
         return tcg_raise(cpu, EXC_UD);
     }
-    if (k != K_MMX && !(cpu->st.cr4 & CR4_OSFXSR)) {
+    /*
+     * SDM vol. 3, 13.1.4: with OSFXSR clear every SSE instruction is #UD
+     * but PSHUFW, MOVNTQ (and the non-vector MOVNTI, fences, CLFLUSH...).
+     * Vol. 3, 6.15 (#UD) exempts the MMX-register forms of PAVGB, PINSRW,
+     * PADDQ, the SSSE3 ones and MASKMOVQ as well; the host cannot tell
+     * which text is right (Linux always sets OSFXSR), so this follows
+     * 13.1.4 word for word.
+     */
+    if (!(cpu->st.cr4 & CR4_OSFXSR) && (k != K_MMX || tcg_sse_int_mmx_needs_osfxsr(in))) {
         return tcg_raise(cpu, EXC_UD);
     }
     if (cpu->st.cr0 & CR0_TS) {
@@ -238,11 +237,13 @@ enum tcg_status exec_sse(struct tcg_cpu *cpu, const struct insn *in)
         return st;
     }
     if (is_emms(in)) {
-        /* EMMS: all tags empty (SDM vol. 2, EMMS). */
+        /* EMMS: all tags empty (SDM vol. 2, EMMS), and TOP = 0 as after
+         * any MMX instruction (vol. 3, 12.2; the host does it too). */
+        cpu->st.fpu.fsw &= (uint16_t)~FSW_TOP_MASK;
         cpu->st.fpu.ftw = 0;
         return TCG_OK;
     }
-    if (SSE_FP_PRESENT(tcg_sse_fp) && tcg_sse_fp(cpu, in, &st)) {
+    if (tcg_sse_fp(cpu, in, &st)) {
         return st;
     }
     if (tcg_sse_int(cpu, in, &st)) {

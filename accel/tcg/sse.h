@@ -17,9 +17,11 @@
  * State: XMM registers in cpu->st.fpu.xmm[0..15]; MMX register i is the
  * significand of physical x87 register R(i), cpu->st.fpu.st[i].mant (the
  * software CPU keeps st[] by physical number, see tcg.c); an MMX write
- * sets that register's exponent to 0xffff, and every MMX instruction but
- * EMMS sets TOP to 0 and marks all tags valid (ftw = 0xff); EMMS sets
- * ftw = 0.  MXCSR in cpu->st.fpu.mxcsr.
+ * sets that register's exponent to 0xffff.  Every MMX instruction, EMMS
+ * included, sets TOP to 0 (SDM vol. 3, 12.2: "each time an MMX instruction
+ * is executed, the TOS value is set to 000B"); all but EMMS mark all tags
+ * valid (ftw = 0xff), EMMS marks them all empty (ftw = 0).  MXCSR in
+ * cpu->st.fpu.mxcsr.
  */
 #ifndef HYVM_TCG_SSE_H
 #define HYVM_TCG_SSE_H
@@ -94,7 +96,9 @@ void sse_xmm_set(struct tcg_cpu *cpu, unsigned n, sse_vec v);
  * The r/m operand of an XMM form, size bytes (4, 8 or 16) into the low
  * bytes of *v (the rest zero): the register sse_rm(in), or memory at
  * tcg_ea(); align16 raises #GP(0) for a 16-byte access not 16-aligned (the
- * legacy-SSE rule for everything but the unaligned moves and scalar forms).
+ * legacy-SSE rule for everything but the unaligned moves and scalar forms),
+ * ahead of the segment-limit and canonical checks (so a misaligned SS
+ * operand past the limit or non-canonical is #GP(0), not #SS(0)).
  */
 enum tcg_status sse_read_rm(struct tcg_cpu *cpu, const struct insn *in, unsigned size,
                             bool align16, sse_vec *v);
@@ -103,6 +107,23 @@ enum tcg_status sse_read_rm(struct tcg_cpu *cpu, const struct insn *in, unsigned
  * callers wanting a full write use sse_xmm_set). */
 enum tcg_status sse_write_rm(struct tcg_cpu *cpu, const struct insn *in, unsigned size,
                              bool align16, const sse_vec *v);
+
+/* ---- exec-sse-int.c ---- */
+/*
+ * Called by exec_sse before the CR0/CR4 checks: 1 when in is one of the
+ * integer/move/shuffle forms, 0 when it is not, -1 when it is #UD whatever
+ * the control registers say (a feature the guest's CPUID lacks, or a
+ * register/memory form that does not exist).
+ */
+int tcg_sse_int_check(const struct tcg_cpu *cpu, const struct insn *in);
+/*
+ * True for a form on MMX registers that CR4.OSFXSR = 0 makes #UD: the ones
+ * SSE, SSE2 and SSSE3 added, but PSHUFW and MOVNTQ (SDM vol. 3, 13.1.4).
+ */
+bool tcg_sse_int_mmx_needs_osfxsr(const struct insn *in);
+/* Runs in when it is one of those forms (after the availability checks):
+ * true and the status in *st; false when it is not. */
+bool tcg_sse_int(struct tcg_cpu *cpu, const struct insn *in, enum tcg_status *st);
 
 /* ---- exec-sse-fp.c ---- */
 /*
@@ -113,5 +134,8 @@ enum tcg_status sse_write_rm(struct tcg_cpu *cpu, const struct insn *in, unsigne
  * the destination unchanged, as SDM vol. 1, 11.5.1 says.
  */
 bool tcg_sse_fp(struct tcg_cpu *cpu, const struct insn *in, enum tcg_status *st);
+/* 0: not a form of exec-sse-fp.c; 1: it is and the guest's CPUID offers
+ * it; -1: #UD for want of the feature (checked ahead of CR0.TS). */
+int tcg_sse_fp_check(const struct tcg_cpu *cpu, const struct insn *in);
 
 #endif

@@ -7,9 +7,10 @@
  * Each template is one encoding (prefix, map, opcode, which register file
  * ModRM.reg and ModRM.rm name).  For every template the test makes random
  * cases: ModRM register numbers, REX bits, a register or a memory operand
- * ([rsi+disp8] or [r14+disp8]; now and then misaligned, non-canonical or
+ * ([rsi+disp8] or [r14+disp8], and now and then [rbp+disp8], which is an
+ * SS operand, or [r13+disp8]; now and then misaligned, non-canonical or
  * running into a guard page), an imm8, and random XMM, MMX, general
- * registers, flags and data.  The native side loads the state with
+ * registers, x87 TOP and condition codes, flags and data.  The native side loads the state with
  * FXRSTOR64 and the registers, runs the instruction in an executable page
  * and saves everything back with FXSAVE64; an exception comes back as a
  * signal (SIGILL #UD, SIGSEGV #GP/#PF) with the x87/SSE state of that
@@ -600,6 +601,7 @@ static void make_case(const struct tmpl *t, struct icase *c)
 {
     uint64_t r = rnd();
     unsigned n = 0, rex = 0, reg, rm, mod;
+    bool bp = false;
     bool mem = (r & 3) == 0 || (t->rmk == K_G && (r & 3) == 1);
     uint64_t base = DATA + 0x100 + 16 * ((r >> 8) % 48);
     unsigned disp = 16 * ((r >> 16) % 8);
@@ -639,8 +641,12 @@ static void make_case(const struct tmpl *t, struct icase *c)
             reg = pick_field(t->regk, rex & 4, r >> 40);
         }
         if (mem) {
+            /* [rsi+disp8], or [r14+disp8] with REX.B; now and then
+             * [rbp+disp8] (an SS operand: #SS, not #GP, for a bad
+             * address) or [r13+disp8] */
             mod = 1;
-            rm = 6;                     /* [rsi+disp8], or [r14+disp8] with REX.B */
+            bp = ((r >> 52) & 3) == 0;
+            rm = bp ? 5 : 6;
         } else {
             mod = 3;
             rm = pick_field(t->rmk, rex & 1, r >> 44);
@@ -665,11 +671,12 @@ static void make_case(const struct tmpl *t, struct icase *c)
     c->len = n;
 
     rnd_fill(c->st.fx, sizeof(c->st.fx), t->fl & T_STR);
-    /* x87 control/status: exceptions masked, nothing pending, TOP 0 */
+    /* x87 control/status: exceptions masked, nothing pending; any TOP and
+     * condition codes (every MMX instruction, EMMS too, sets TOP to 0) */
     c->st.fx[FX_FCW] = 0x7f;
     c->st.fx[FX_FCW + 1] = 0x03;
     c->st.fx[FX_FSW] = 0;
-    c->st.fx[FX_FSW + 1] = 0;
+    c->st.fx[FX_FSW + 1] = (uint8_t)(rnd() & 0x7f);
     c->st.fx[FX_FTW] = (uint8_t)rnd();
     c->st.fx[FX_FTW + 1] = 0;
     memset(c->st.fx + 6, 0, 18);            /* FOP, FIP, FDP */
@@ -682,18 +689,22 @@ static void make_case(const struct tmpl *t, struct icase *c)
         c->st.regs[i] = rnd();
     }
     c->st.regs[R_ESP] = 0;
-    c->st.regs[R_ESI] = c->st.regs[R_R14] = base;
     switch (rnd() & 15) {
     case 0:
-        /* a non-canonical address: #GP(0) before any access */
-        c->st.regs[R_ESI] = c->st.regs[R_R14] = base ^ (1ull << 60);
+        /* a non-canonical address: #GP(0) (#SS(0) through rBP) before any
+         * access, but after the alignment check */
+        base ^= 1ull << 60;
         break;
     case 1:
         /* 1..15 bytes before the guard page: a wide access crosses into it */
-        c->st.regs[R_ESI] = c->st.regs[R_R14] = DATA + DATA_SIZE - disp - 1 - (rnd() % 15);
+        base = DATA + DATA_SIZE - disp - 1 - (rnd() % 15);
         break;
     default:
         break;
+    }
+    c->st.regs[R_ESI] = c->st.regs[R_R14] = base;
+    if (bp) {
+        c->st.regs[R_EBP] = c->st.regs[R_R13] = base;
     }
     if (t->fl & T_RDI) {
         c->st.regs[R_EDI] = DATA + 0x800 + (rnd() % 0x200);
@@ -719,6 +730,8 @@ static void make_case(const struct tmpl *t, struct icase *c)
 
         c->st.regs[R_ESI] ^= hi;
         c->st.regs[R_R14] ^= hi;
+        c->st.regs[R_EBP] ^= bp ? hi : 0;
+        c->st.regs[R_R13] ^= bp ? hi : 0;
         c->st.regs[R_EDI] ^= rnd() << 32;
     }
     c->st.rflags = (rnd() & 0x8d5) | 0x202;
@@ -1108,6 +1121,19 @@ static const uint8_t movdqu_ld[] = { 0xf3, 0x0f, 0x6f, 0x06 };    /* movdqu (%rs
 static const uint8_t movq_mm_ld[] = { 0x0f, 0x6f, 0x06 };         /* movq (%rsi), %mm0 */
 static const uint8_t movlpd_reg[] = { 0x66, 0x0f, 0x12, 0xc1 };   /* movlpd: memory only */
 static const uint8_t aesenc[] = { 0x66, 0x0f, 0x38, 0xdc, 0xc1 }; /* aesenc: not offered */
+static const uint8_t pshufw[] = { 0x0f, 0x70, 0xc1, 0x1b };       /* pshufw $0x1b, %mm1, %mm0 */
+static const uint8_t movntq[] = { 0x0f, 0xe7, 0x06 };             /* movntq %mm0, (%rsi) */
+static const uint8_t pavgb_mm[] = { 0x0f, 0xe0, 0xc1 };           /* pavgb %mm1, %mm0 (SSE) */
+static const uint8_t paddq_mm[] = { 0x0f, 0xd4, 0xc1 };           /* paddq %mm1, %mm0 (SSE2) */
+static const uint8_t pinsrw_mm[] = { 0x0f, 0xc4, 0xc0, 0x00 };    /* pinsrw $0, %eax, %mm0 */
+static const uint8_t maskmovq[] = { 0x0f, 0xf7, 0xc1 };           /* maskmovq %mm1, %mm0 */
+static const uint8_t palignr_mm[] = { 0x0f, 0x3a, 0x0f, 0xc1, 3 }; /* palignr $3 (SSSE3) */
+/* the alignment check against the address checks: rBP makes SS operands */
+static const uint8_t movdqa_bp_ld[] = { 0x66, 0x0f, 0x6f, 0x45, 0x00 };  /* movdqa (%rbp) */
+static const uint8_t movdqa_bp_st[] = { 0x66, 0x0f, 0x7f, 0x45, 0x00 };  /* movdqa %xmm0, (%rbp) */
+static const uint8_t movdqu_bp_ld[] = { 0xf3, 0x0f, 0x6f, 0x45, 0x00 };  /* movdqu (%rbp) */
+static const uint8_t addps_bp[] = { 0x0f, 0x58, 0x45, 0x00 };            /* addps (%rbp), %xmm0 */
+static const uint8_t movdqa_sp_ld[] = { 0x66, 0x0f, 0x6f, 0x04, 0x24 };  /* movdqa (%rsp) */
 
 #define STEP(a) step_bytes(a, sizeof(a))
 
@@ -1123,16 +1149,36 @@ static void test_availability(void)
     g_assert_cmpint(STEP(emms), ==, EXC_UD);
     cpu.st.cr0 &= ~CR0_EM;
 
-    /* CR4.OSFXSR clear: the XMM forms are #UD, the MMX-register forms run */
+    /* CR4.OSFXSR clear: the XMM forms are #UD; so are the MMX-register
+     * forms of SSE, SSE2 and SSSE3 but PSHUFW and MOVNTQ (SDM vol. 3,
+     * 13.1.4, word for word); MMX proper and EMMS run */
     cpu.st.cr4 &= ~CR4_OSFXSR;
     g_assert_cmpint(STEP(paddb_xmm), ==, EXC_UD);
     g_assert_cmpint(STEP(movq2dq), ==, EXC_UD);
     g_assert_cmpint(STEP(paddb_mm), ==, -1);
-    g_assert_cmpint(STEP(pshufb_mm), ==, -1);
+    g_assert_cmpint(STEP(emms), ==, -1);
+    g_assert_cmpint(STEP(pshufw), ==, -1);
+    g_assert_cmpint(STEP(movntq), ==, -1);
+    g_assert_cmpint(STEP(pshufb_mm), ==, EXC_UD);
+    g_assert_cmpint(STEP(palignr_mm), ==, EXC_UD);
+    g_assert_cmpint(STEP(pavgb_mm), ==, EXC_UD);
+    g_assert_cmpint(STEP(pinsrw_mm), ==, EXC_UD);
+    g_assert_cmpint(STEP(maskmovq), ==, EXC_UD);
+    g_assert_cmpint(STEP(paddq_mm), ==, EXC_UD);
     /* ... and #UD wins over #NM */
     cpu.st.cr0 |= CR0_TS;
     g_assert_cmpint(STEP(paddb_xmm), ==, EXC_UD);
+    g_assert_cmpint(STEP(pshufb_mm), ==, EXC_UD);
+    g_assert_cmpint(STEP(pshufw), ==, EXC_NM);
+    g_assert_cmpint(STEP(paddb_mm), ==, EXC_NM);
     cpu.st.cr4 |= CR4_OSFXSR;
+    g_assert_cmpint(STEP(pavgb_mm), ==, EXC_NM);
+    g_assert_cmpint(STEP(pshufb_mm), ==, EXC_NM);
+    cpu.st.cr0 &= ~CR0_TS;
+    g_assert_cmpint(STEP(pavgb_mm), ==, -1);
+    g_assert_cmpint(STEP(pshufb_mm), ==, -1);
+    g_assert_cmpint(STEP(paddq_mm), ==, -1);
+    cpu.st.cr0 |= CR0_TS;
 
     /* CR0.TS: #NM */
     g_assert_cmpint(STEP(paddb_xmm), ==, EXC_NM);
@@ -1165,6 +1211,13 @@ static void test_availability(void)
     g_assert_cmphex(cpu.st.fpu.st[0].exp, ==, 0xffff);
     g_assert_cmphex(cpu.st.fpu.st[1].exp, ==, 0x4321);
     g_assert_cmpint(STEP(emms), ==, -1);
+    g_assert_cmphex(cpu.st.fpu.ftw, ==, 0);
+    /* ... and EMMS sets TOP to 0 too (SDM vol. 3, 12.2; the host does),
+     * keeping the condition codes */
+    cpu.st.fpu.fsw = (6u << 11) | 0x4500;
+    cpu.st.fpu.ftw = 0x3c;
+    g_assert_cmpint(STEP(emms), ==, -1);
+    g_assert_cmphex(cpu.st.fpu.fsw, ==, 0x4500);
     g_assert_cmphex(cpu.st.fpu.ftw, ==, 0);
     /* XMM-only forms leave the x87 state alone */
     cpu.st.fpu.fsw = 3u << 11;
@@ -1218,6 +1271,100 @@ static void test_availability(void)
     g_assert_cmpint(STEP(movdqa_gs_ld), ==, -1);
     cpu.st.regs[R_ESI] = 0x20010;
     g_assert_cmpint(STEP(movdqa_gs_ld), ==, EXC_GP);
+
+    /* the alignment #GP(0) comes before the canonical check: a misaligned
+     * non-canonical SS operand is #GP(0), an aligned one #SS(0) (measured
+     * on the host by the differential tester); loads, stores, and the FP
+     * forms of exec-sse-fp.c alike (all through sse_read_rm/sse_write_rm) */
+    cpu.st.regs[R_EBP] = (1ull << 60) | 8;
+    g_assert_cmpint(STEP(movdqa_bp_ld), ==, EXC_GP);
+    g_assert_cmpuint(cpu.exc.error_code, ==, 0);
+    g_assert_cmpint(STEP(movdqa_bp_st), ==, EXC_GP);
+    g_assert_cmpint(STEP(addps_bp), ==, EXC_GP);
+    g_assert_cmpint(STEP(movdqu_bp_ld), ==, EXC_SS);
+    cpu.st.regs[R_ESP] = (1ull << 60) | 4;
+    g_assert_cmpint(STEP(movdqa_sp_ld), ==, EXC_GP);
+    cpu.st.regs[R_ESP] = 1ull << 60;
+    g_assert_cmpint(STEP(movdqa_sp_ld), ==, EXC_SS);
+    cpu.st.regs[R_EBP] = 1ull << 60;
+    g_assert_cmpint(STEP(movdqa_bp_ld), ==, EXC_SS);
+    g_assert_true(cpu.exc.has_error_code);
+    g_assert_cmpuint(cpu.exc.error_code, ==, 0);
+    g_assert_cmpint(STEP(movdqa_bp_st), ==, EXC_SS);
+    g_assert_cmpint(STEP(addps_bp), ==, EXC_SS);
+    cpu.st.regs[R_EBP] = 0x20000;
+    g_assert_cmpint(STEP(movdqa_bp_ld), ==, -1);
+}
+
+/*
+ * CR4.OSFXSR = 0 over every MMX-register template: SDM vol. 3, 13.1.4
+ * read word for word ("does not affect the PSHUFW, MOVNTQ, MOVNTI, ...
+ * instructions"): the forms SSE, SSE2 and SSSE3 added are #UD but PSHUFW
+ * and MOVNTQ; the MMX instructions proper run.  The list here is the SDM's
+ * (vol. 2, each instruction's CPUID column), kept apart from
+ * exec-sse-int.c's own.
+ */
+static bool osfxsr_ud_expected(const struct tmpl *t)
+{
+    /* 0F xx forms on MMX registers that SSE/SSE2 added, PSHUFW (70) and
+     * MOVNTQ (E7) left out */
+    static const uint8_t sse_mmx[] = { 0xc4, 0xc5, 0xd4, 0xd7, 0xda, 0xde, 0xe0, 0xe3,
+                                       0xe4, 0xea, 0xee, 0xf4, 0xf6, 0xf7, 0xfb };
+
+    if (t->map != 1) {
+        return true;                    /* SSSE3: PSHUFB ... PALIGNR */
+    }
+    return memchr(sse_mmx, t->op, sizeof(sse_mmx)) != NULL;
+}
+
+static void test_osfxsr_mmx(void)
+{
+    unsigned n_ud = 0, n_run = 0;
+
+    cpu_reset64();
+    cpu.st.cr4 &= ~CR4_OSFXSR;
+    for (unsigned i = 0; i < G_N_ELEMENTS(tmpls); i++) {
+        const struct tmpl *t = &tmpls[i];
+        bool ud = osfxsr_ud_expected(t);
+        uint8_t b[8];
+        unsigned n = 0, reg = 0;
+        int v;
+
+        if (t->pfx || (t->fl & (T_UD | T_A32)) || (t->regk != K_M && t->rmk != K_M)) {
+            continue;               /* not an MMX-register form */
+        }
+        if (t->fl & T_GRP) {
+            reg = (unsigned)__builtin_ctz(t->grp);
+        }
+        b[n++] = 0x0f;
+        if (t->map != 1) {
+            b[n++] = t->map == 2 ? 0x38 : 0x3a;
+        }
+        b[n++] = t->op;
+        /* MOVNTQ is memory-only: [rsi]; every other form a register one */
+        b[n++] = (uint8_t)(t->op == 0xe7 && t->map == 1 ? 0x06 : 0xc1 | (reg << 3));
+        if (t->fl & T_IMM) {
+            b[n++] = 1;
+        }
+        cpu.st.regs[R_ESI] = cpu.st.regs[R_EDI] = 0x20000;
+        cpu.st.fpu.fsw = 0;
+        v = step_bytes(b, n);
+        if (ud ? v != EXC_UD : v != -1) {
+            g_test_message("%s (0f %02x, map %u): vector %d with OSFXSR clear", t->name, t->op,
+                           t->map, v);
+            g_test_fail();
+        }
+        if (ud) {
+            n_ud++;
+        } else {
+            n_run++;
+        }
+    }
+    /* the list above covers them all: PINSRW..MASKMOVQ, PADDQ/PMULUDQ/PSUBQ
+     * and the 16 SSSE3 forms; MMX proper and PSHUFW, MOVNTQ, EMMS run */
+    g_assert_cmpuint(n_ud, ==, 15 + 16);
+    g_assert_cmpuint(n_run, >=, 40);
+    cpu.st.cr4 |= CR4_OSFXSR;
 }
 
 /* ---- a few fixed answers, so a wrong host is noticed too ---- */
@@ -1272,6 +1419,9 @@ static void test_prot32(void)
     static const uint8_t movd_st32[] = { 0x66, 0x0f, 0x7e, 0xc1 };     /* movd %xmm0, %ecx */
     static const uint8_t movq_mm32[] = { 0x0f, 0x6f, 0x0e };           /* movq (%esi), %mm1 */
     static const uint8_t maskmov32[] = { 0x66, 0x0f, 0xf7, 0xc1 };     /* maskmovdqu */
+    static const uint8_t movdqa_bp32[] = { 0x66, 0x0f, 0x6f, 0x45, 0x00 };  /* movdqa (%ebp) */
+    static const uint8_t movdqu_bp32[] = { 0xf3, 0x0f, 0x6f, 0x45, 0x00 };  /* movdqu (%ebp) */
+    static const uint8_t addps_bp32[] = { 0x0f, 0x58, 0x45, 0x00 };         /* addps (%ebp) */
     static const uint8_t bytes[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
     uint8_t out[16];
 
@@ -1319,6 +1469,28 @@ static void test_prot32(void)
     g_assert_cmpint(STEP(maskmov32), ==, EXC_GP);
     g_assert_cmpint(ram_read(0x20000, out, 16), ==, 0);
     g_assert_cmphex(out[1], ==, 2);
+
+    /* past the SS limit: #SS(0) for an aligned operand, but #GP(0) for a
+     * misaligned one of an aligned form, whose check comes first (the
+     * host's order, found by the differential tester in 16-bit mode) */
+    cpu.st.seg[S_SS].limit = 0x2000f;
+    cpu.st.regs[R_EBP] = 0x20000;
+    g_assert_cmpint(STEP(movdqa_bp32), ==, -1);
+    cpu.st.regs[R_EBP] = 0x20010;
+    g_assert_cmpint(STEP(movdqa_bp32), ==, EXC_SS);
+    g_assert_cmpint(STEP(addps_bp32), ==, EXC_SS);
+    cpu.st.regs[R_EBP] = 0x20018;
+    g_assert_cmpint(STEP(movdqa_bp32), ==, EXC_GP);
+    g_assert_cmpint(STEP(addps_bp32), ==, EXC_GP);
+    g_assert_cmpint(STEP(movdqu_bp32), ==, EXC_SS);
+    /* alignment is of the linear address: SS base 8 makes offset 8 aligned */
+    cpu.st.seg[S_SS].base = 8;
+    cpu.st.regs[R_EBP] = 0x20008;
+    g_assert_cmpint(STEP(movdqa_bp32), ==, EXC_SS);
+    cpu.st.regs[R_EBP] = 0x1fff8;
+    g_assert_cmpint(STEP(movdqa_bp32), ==, -1);
+    /* (byte 0 is MASKMOVDQU's above) */
+    g_assert_cmphex(cpu.st.fpu.xmm[0].lo, ==, 0x0807060504030211ull);
 }
 
 int main(int argc, char **argv)
@@ -1328,6 +1500,7 @@ int main(int argc, char **argv)
     have_native = native_init();
 
     g_test_add_func("/tcg-sse/availability", test_availability);
+    g_test_add_func("/tcg-sse/osfxsr-mmx-forms", test_osfxsr_mmx);
     g_test_add_func("/tcg-sse/fixed", test_fixed);
     g_test_add_func("/tcg-sse/prot32", test_prot32);
     g_test_add_data_func("/tcg-sse/native/integer-moves", "int", test_native);
