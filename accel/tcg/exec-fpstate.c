@@ -6,10 +6,10 @@
  * FXSAVE area (SDM vol. 2, FXSAVE, tables 3-43 to 3-47): FCW, FSW, the
  * abridged tag word, FOP, FIP/FCS and FDP/FDS (64-bit offsets without
  * selectors in the REX.W form), MXCSR and MXCSR_MASK, ST(0)..ST(7) in
- * 16-byte slots, XMM0-7 (XMM0-15 in 64-bit mode).  Bytes 416-511 are left
- * alone.  With CR4.OSFXSR clear MXCSR, MXCSR_MASK and the XMM registers
- * are neither saved nor restored (the SDM leaves this to the
- * implementation).
+ * 16-byte slots, XMM0-7 (XMM0-15 in 64-bit mode).  Bytes 416-511 are not
+ * written, but they are checked as part of the area.  With CR4.OSFXSR
+ * clear MXCSR, MXCSR_MASK and the XMM registers are neither saved nor
+ * restored (the SDM leaves this to the implementation).
  *
  * XSAVE family: state components x87 (bit 0) and SSE (bit 1) in the
  * standard (non-compacted) format; XSAVEC/XSAVES and the compacted form
@@ -162,29 +162,85 @@ static void img_xmm_load(struct tcg_cpu *cpu, const uint8_t *b)
 
 /* ---- memory ---- */
 
-/* Linear address of the memory operand, checked for size bytes of acc
- * access and for alignment (#GP(0)). */
-static enum tcg_status area_linear(struct tcg_cpu *cpu, const struct insn *in, unsigned size,
-                                   unsigned align, enum tcg_access acc, uint64_t *lin)
-{
-    enum tcg_status st = tcg_linear(cpu, in->mem.seg, tcg_ea(cpu, in), size, acc, lin);
+/* The memory area of a save/restore instruction: the linear address of
+ * its start, and its offset, which wraps at the address size (measured on
+ * AMD Zen 4: an FXSAVE area at offset FFC0h with 16-bit addressing goes
+ * on at offset 0). */
+struct area {
+    uint64_t lin, ea, amask;
+};
 
-    if (st != TCG_OK) {
+/*
+ * The area of the memory operand and its checks before any page is
+ * looked at (measured on AMD Zen 4): the segment or canonical check of the
+ * first 4 bytes, then the alignment (#GP(0)), then the segment or
+ * canonical check of the whole area.  So with an rSP base a misaligned
+ * area whose first 4 bytes are below the canonical boundary is #GP(0),
+ * one whose first 4 bytes cross it #SS(0).  With 16- or 32-bit addressing
+ * the offsets wrap, and the area is checked as the two runs it then is.
+ */
+static enum tcg_status area_linear(struct tcg_cpu *cpu, const struct insn *in, unsigned size,
+                                   unsigned align, enum tcg_access acc, struct area *a)
+{
+    unsigned seg = in->mem.seg;
+    uint64_t end, lin;
+    unsigned run;
+    enum tcg_status st;
+
+    a->ea = tcg_ea(cpu, in);
+    a->amask = tcg_size_mask(in->addr_size);
+    end = a->ea + size - 1;
+    if ((st = tcg_linear(cpu, seg, a->ea, 4, acc, &a->lin)) != TCG_OK) {
         return st;
     }
-    if (*lin & (align - 1)) {
+    if (a->lin & (align - 1)) {
         return tcg_raise_err(cpu, EXC_GP, 0);
     }
-    return TCG_OK;
+    if (a->amask == ~0ull || end <= a->amask) {
+        return tcg_linear(cpu, seg, a->ea, size, acc, &lin);
+    }
+    run = (unsigned)(a->amask - a->ea + 1);
+    if ((st = tcg_linear(cpu, seg, a->ea, run, acc, &lin)) != TCG_OK) {
+        return st;
+    }
+    return tcg_linear(cpu, seg, 0, size - run, acc, &lin);
 }
 
-/* Bytes [from, to) of the image. */
-static enum tcg_status area_write(struct tcg_cpu *cpu, uint64_t lin, const uint8_t *b,
+/* Linear address of byte off of the area; outside 64-bit mode linear
+ * addresses wrap at 4 GiB. */
+static uint64_t area_at(const struct tcg_cpu *cpu, const struct area *a, unsigned off)
+{
+    uint64_t lin = a->lin - a->ea + ((a->ea + off) & a->amask);
+
+    return cpu->mode == MODE_LONG64 ? lin : lin & 0xffffffffull;
+}
+
+/*
+ * FXSAVE and FXRSTOR take all 512 bytes of their area, the reserved tail
+ * too, and check its pages before any byte moves: the last byte first,
+ * then the first (measured on AMD Zen 4: the #PF of an area whose two
+ * pages are both absent reports the last byte; the segment and canonical
+ * checks of the whole area come before, in area_linear).  So a store that
+ * faults stores nothing.  The check is a read translated as the access
+ * would be (a device behind MMIO sees that read).
+ */
+static enum tcg_status area_pages(struct tcg_cpu *cpu, const struct area *a, unsigned size,
+                                  enum tcg_access acc)
+{
+    uint8_t b;
+    enum tcg_status st = tcg_read_lin(cpu, area_at(cpu, a, size - 1), &b, 1, acc);
+
+    return st == TCG_OK ? tcg_read_lin(cpu, a->lin, &b, 1, acc) : st;
+}
+
+/* Bytes [from, to) of the image, in pieces of 16 (the area is aligned to
+ * 16, so no piece crosses the wrap of the offset). */
+static enum tcg_status area_write(struct tcg_cpu *cpu, const struct area *a, const uint8_t *b,
                                   unsigned from, unsigned to)
 {
     for (unsigned off = from; off < to; off += 16) {
         unsigned n = to - off < 16 ? to - off : 16;
-        enum tcg_status st = tcg_write_lin(cpu, lin + off, b + off, n);
+        enum tcg_status st = tcg_write_lin(cpu, area_at(cpu, a, off), b + off, n);
 
         if (st != TCG_OK) {
             return st;
@@ -193,12 +249,12 @@ static enum tcg_status area_write(struct tcg_cpu *cpu, uint64_t lin, const uint8
     return TCG_OK;
 }
 
-static enum tcg_status area_read(struct tcg_cpu *cpu, uint64_t lin, uint8_t *b,
+static enum tcg_status area_read(struct tcg_cpu *cpu, const struct area *a, uint8_t *b,
                                  unsigned from, unsigned to)
 {
     for (unsigned off = from; off < to; off += 16) {
         unsigned n = to - off < 16 ? to - off : 16;
-        enum tcg_status st = tcg_read_lin(cpu, lin + off, b + off, n, ACC_READ);
+        enum tcg_status st = tcg_read_lin(cpu, area_at(cpu, a, off), b + off, n, ACC_READ);
 
         if (st != TCG_OK) {
             return st;
@@ -230,35 +286,37 @@ enum tcg_status exec_fxsave(struct tcg_cpu *cpu, const struct insn *in)
 {
     uint8_t b[FX_SIZE];
     enum tcg_status st;
-    uint64_t lin;
+    struct area a;
     bool sse = cpu->st.cr4 & CR4_OSFXSR;
 
     if ((st = fx_check(cpu)) != TCG_OK ||
-        (st = area_linear(cpu, in, FX_SIZE, 16, ACC_WRITE, &lin)) != TCG_OK) {
+        (st = area_linear(cpu, in, FX_SIZE, 16, ACC_WRITE, &a)) != TCG_OK ||
+        (st = area_pages(cpu, &a, FX_SIZE, ACC_WRITE)) != TCG_OK) {
         return st;
     }
     memset(b, 0, sizeof(b));
     img_x87_store(cpu, b, rex_w(in));
     if (!sse) {
-        st = area_write(cpu, lin, b, 0, 24);
-        return st == TCG_OK ? area_write(cpu, lin, b, 32, 160) : st;
+        st = area_write(cpu, &a, b, 0, 24);
+        return st == TCG_OK ? area_write(cpu, &a, b, 32, 160) : st;
     }
     img_mxcsr_store(cpu, b);
     img_xmm_store(cpu, b);
-    return area_write(cpu, lin, b, 0, 160 + 16 * nxmm(cpu));
+    return area_write(cpu, &a, b, 0, 160 + 16 * nxmm(cpu));
 }
 
 enum tcg_status exec_fxrstor(struct tcg_cpu *cpu, const struct insn *in)
 {
     uint8_t b[FX_SIZE];
     enum tcg_status st;
-    uint64_t lin;
+    struct area a;
     bool sse = cpu->st.cr4 & CR4_OSFXSR;
     uint32_t mxcsr;
 
     if ((st = fx_check(cpu)) != TCG_OK ||
-        (st = area_linear(cpu, in, FX_SIZE, 16, ACC_READ, &lin)) != TCG_OK ||
-        (st = area_read(cpu, lin, b, 0, 160 + 16 * nxmm(cpu))) != TCG_OK) {
+        (st = area_linear(cpu, in, FX_SIZE, 16, ACC_READ, &a)) != TCG_OK ||
+        (st = area_pages(cpu, &a, FX_SIZE, ACC_READ)) != TCG_OK ||
+        (st = area_read(cpu, &a, b, 0, 160 + 16 * nxmm(cpu))) != TCG_OK) {
         return st;
     }
     mxcsr = get32(b, 24);
@@ -299,31 +357,32 @@ enum tcg_status exec_xsave(struct tcg_cpu *cpu, const struct insn *in)
 {
     uint8_t b[XSAVE_SIZE];
     enum tcg_status st;
-    uint64_t lin, req = rfbm(cpu), bv;
+    struct area a;
+    uint64_t req = rfbm(cpu), bv;
 
     if ((st = xsave_check(cpu)) != TCG_OK ||
-        (st = area_linear(cpu, in, XSAVE_SIZE, 64, ACC_WRITE, &lin)) != TCG_OK ||
-        (st = area_read(cpu, lin, b, 512, 520)) != TCG_OK) {
+        (st = area_linear(cpu, in, XSAVE_SIZE, 64, ACC_WRITE, &a)) != TCG_OK ||
+        (st = area_read(cpu, &a, b, 512, 520)) != TCG_OK) {
         return st;
     }
     memset(b, 0, 512);
     if (req & XSTATE_X87) {
         img_x87_store(cpu, b, rex_w(in));
-        if ((st = area_write(cpu, lin, b, 0, 24)) != TCG_OK ||
-            (st = area_write(cpu, lin, b, 32, 160)) != TCG_OK) {
+        if ((st = area_write(cpu, &a, b, 0, 24)) != TCG_OK ||
+            (st = area_write(cpu, &a, b, 32, 160)) != TCG_OK) {
             return st;
         }
     }
     /* MXCSR belongs to SSE state but goes with AVX too (SDM vol. 1, 13.7). */
     if (req & (XSTATE_SSE | XSTATE_YMM)) {
         img_mxcsr_store(cpu, b);
-        if ((st = area_write(cpu, lin, b, 24, 32)) != TCG_OK) {
+        if ((st = area_write(cpu, &a, b, 24, 32)) != TCG_OK) {
             return st;
         }
     }
     if (req & XSTATE_SSE) {
         img_xmm_store(cpu, b);
-        if ((st = area_write(cpu, lin, b, 160, 160 + 16 * nxmm(cpu))) != TCG_OK) {
+        if ((st = area_write(cpu, &a, b, 160, 160 + 16 * nxmm(cpu))) != TCG_OK) {
             return st;
         }
     }
@@ -332,7 +391,7 @@ enum tcg_status exec_xsave(struct tcg_cpu *cpu, const struct insn *in)
     bv = get64(b, 512);
     bv = (bv & ~req) | (req & (XSTATE_X87 | XSTATE_SSE));
     put64(b, 512, bv);
-    return area_write(cpu, lin, b, 512, 520);
+    return area_write(cpu, &a, b, 512, 520);
 }
 
 enum tcg_status exec_xsaveopt(struct tcg_cpu *cpu, const struct insn *in)
@@ -361,12 +420,13 @@ enum tcg_status exec_xrstor(struct tcg_cpu *cpu, const struct insn *in)
 {
     uint8_t b[XSAVE_SIZE];
     enum tcg_status st;
-    uint64_t lin, req = rfbm(cpu), bv, comp;
+    struct area a;
+    uint64_t req = rfbm(cpu), bv, comp;
     uint32_t mxcsr;
 
     if ((st = xsave_check(cpu)) != TCG_OK ||
-        (st = area_linear(cpu, in, XSAVE_SIZE, 64, ACC_READ, &lin)) != TCG_OK ||
-        (st = area_read(cpu, lin, b, 0, XSAVE_SIZE)) != TCG_OK) {
+        (st = area_linear(cpu, in, XSAVE_SIZE, 64, ACC_READ, &a)) != TCG_OK ||
+        (st = area_read(cpu, &a, b, 0, XSAVE_SIZE)) != TCG_OK) {
         return st;
     }
     bv = get64(b, 512);

@@ -196,14 +196,91 @@ static enum tcg_status mem_wr(struct tcg_cpu *cpu, const struct insn *in, uint64
     return tcg_mem_write(cpu, in->mem.seg, ea, buf, size);
 }
 
-/* Byte runs longer than one access (environments, FNSAVE images). */
+/*
+ * Checks size bytes at offset off of the memory operand for an access of
+ * kind acc (segment limit or canonical address, then the page) without
+ * moving a byte to or from the FPU.  The check is a read done as the
+ * access would be translated: a device behind MMIO sees that read, as
+ * with the other probes of the software CPU.
+ */
+static enum tcg_status mem_probe(struct tcg_cpu *cpu, const struct insn *in, uint64_t off,
+                                 unsigned size, enum tcg_access acc)
+{
+    uint64_t ea = (tcg_ea(cpu, in) + off) & tcg_size_mask(in->addr_size), lin;
+    uint8_t b[16];
+    enum tcg_status st = tcg_linear(cpu, in->mem.seg, ea, size, acc, &lin);
+
+    return st == TCG_OK ? tcg_read_lin(cpu, lin, b, size, acc) : st;
+}
+
+/*
+ * The 10-byte formats (m80 real and BCD) go as 8 bytes and then 2: the
+ * segment or canonical check and the page of the first 8 bytes come first
+ * (measured on AMD Zen 4: an m80 operand whose first 8 bytes are on an
+ * absent page below the canonical boundary or a segment limit is a #PF
+ * there, one whose first 8 bytes cross it is #GP).  Then the whole
+ * operand is accessed as one, so a store that faults stores nothing.
+ */
+static enum tcg_status m80_first(struct tcg_cpu *cpu, const struct insn *in, unsigned size,
+                                 enum tcg_access acc)
+{
+    return size == 10 ? mem_probe(cpu, in, 0, 8, acc) : TCG_OK;
+}
+
+/*
+ * The destination of a store the FPU suppresses.  An unmasked exception
+ * (IE, OE, UE or a stack fault) leaves the destination alone, but it is
+ * still checked for writing first: a segment, canonical or page fault on
+ * it wins and FSW stays as it was (measured on AMD Zen 4).
+ */
+static enum tcg_status store_probe(struct tcg_cpu *cpu, const struct insn *in, unsigned size)
+{
+    enum tcg_status st = m80_first(cpu, in, size, ACC_WRITE);
+
+    return st == TCG_OK ? mem_probe(cpu, in, 0, size, ACC_WRITE) : st;
+}
+
+/*
+ * Environment and FNSAVE images (measured on AMD Zen 4): the first field
+ * (FCW: 2 bytes in the 16-bit formats, 4 in the 32-bit ones) is accessed
+ * first, then the last byte of the image is checked, each with its
+ * segment limit or canonical check and then its page; only then does any
+ * byte move.  So an image straddling the canonical boundary or a segment
+ * limit faults on its first field's page when that is not mapped, and an
+ * image that faults anywhere stores nothing.  An image of at most 108
+ * bytes has its pages among those two checks.
+ */
+static enum tcg_status image_check(struct tcg_cpu *cpu, const struct insn *in, unsigned size,
+                                   unsigned first, enum tcg_access acc)
+{
+    enum tcg_status st = mem_probe(cpu, in, 0, first, acc);
+
+    return st == TCG_OK ? mem_probe(cpu, in, size - 1, 1, acc) : st;
+}
+
+/* Bytes of an image in pieces of up to 16 that do not cross the wrap of
+ * the address size (each field is addressed on its own). */
+static unsigned piece_len(const struct insn *in, uint64_t ea, unsigned pos, unsigned size)
+{
+    uint64_t amask = tcg_size_mask(in->addr_size), off = (ea + pos) & amask;
+    unsigned n = size - pos < 16 ? size - pos : 16;
+
+    if (amask != ~0ull && amask - off + 1 < n) {
+        n = (unsigned)(amask - off + 1);
+    }
+    return n;
+}
+
 static enum tcg_status mem_rd_n(struct tcg_cpu *cpu, const struct insn *in, void *buf,
                                 unsigned size)
 {
-    for (unsigned off = 0; off < size; off += 16) {
-        unsigned n = size - off < 16 ? size - off : 16;
-        enum tcg_status st = mem_rd(cpu, in, off, (uint8_t *)buf + off, n);
+    uint64_t ea = tcg_ea(cpu, in);
 
+    for (unsigned off = 0, n; off < size; off += n) {
+        enum tcg_status st;
+
+        n = piece_len(in, ea, off, size);
+        st = mem_rd(cpu, in, off, (uint8_t *)buf + off, n);
         if (st != TCG_OK) {
             return st;
         }
@@ -214,10 +291,13 @@ static enum tcg_status mem_rd_n(struct tcg_cpu *cpu, const struct insn *in, void
 static enum tcg_status mem_wr_n(struct tcg_cpu *cpu, const struct insn *in,
                                 const void *buf, unsigned size)
 {
-    for (unsigned off = 0; off < size; off += 16) {
-        unsigned n = size - off < 16 ? size - off : 16;
-        enum tcg_status st = mem_wr(cpu, in, off, (const uint8_t *)buf + off, n);
+    uint64_t ea = tcg_ea(cpu, in);
 
+    for (unsigned off = 0, n; off < size; off += n) {
+        enum tcg_status st;
+
+        n = piece_len(in, ea, off, size);
+        st = mem_wr(cpu, in, off, (const uint8_t *)buf + off, n);
         if (st != TCG_OK) {
             return st;
         }
@@ -445,8 +525,8 @@ static enum tcg_status load_push(struct tcg_cpu *cpu, const struct insn *in, uns
     f80 v;
 
     ctx_start(cpu, &c);
-    st = mem_rd(cpu, in, 0, b, size);
-    if (st != TCG_OK) {
+    if ((st = m80_first(cpu, in, size, ACC_READ)) != TCG_OK ||
+        (st = mem_rd(cpu, in, 0, b, size)) != TCG_OK) {
         return st;
     }
     memcpy(&raw, b, 8);
@@ -488,6 +568,19 @@ static enum tcg_status load_push(struct tcg_cpu *cpu, const struct insn *in, uns
     return TCG_OK;
 }
 
+/* An unmasked exception stops a store: the destination is checked all
+ * the same (store_probe), then only FSW changes. */
+static enum tcg_status suppressed_store(struct tcg_cpu *cpu, const struct insn *in,
+                                        const struct x87_ctx *c, unsigned size)
+{
+    enum tcg_status st = store_probe(cpu, in, size);
+
+    if (st == TCG_OK) {
+        sw_commit(cpu, c, X87_SW_C1);
+    }
+    return st;
+}
+
 /* FST/FSTP m32/m64/m80. */
 static enum tcg_status store_real(struct tcg_cpu *cpu, const struct insn *in, unsigned size,
                                   bool pop)
@@ -499,8 +592,7 @@ static enum tcg_status store_real(struct tcg_cpu *cpu, const struct insn *in, un
     ctx_start(cpu, &c);
     if (!st_valid(cpu, 0)) {
         if (!stack_underflow(&c)) {
-            sw_commit(cpu, &c, X87_SW_C1);
-            return TCG_OK;
+            return suppressed_store(cpu, in, &c, size);
         }
         c.no_store = false;
         if (size == 4) {
@@ -524,11 +616,10 @@ static enum tcg_status store_real(struct tcg_cpu *cpu, const struct insn *in, un
         f80_to_bytes(b, st_get(cpu, 0));
     }
     if (c.no_store) {
-        sw_commit(cpu, &c, X87_SW_C1);
-        return TCG_OK;
+        return suppressed_store(cpu, in, &c, size);
     }
-    st = mem_wr(cpu, in, 0, b, size);
-    if (st != TCG_OK) {
+    if ((st = m80_first(cpu, in, size, ACC_WRITE)) != TCG_OK ||
+        (st = mem_wr(cpu, in, 0, b, size)) != TCG_OK) {
         return st;
     }
     sw_commit(cpu, &c, X87_SW_C1);
@@ -549,15 +640,13 @@ static enum tcg_status store_int(struct tcg_cpu *cpu, const struct insn *in, uns
     ctx_start(cpu, &c);
     if (!st_valid(cpu, 0)) {
         if (!stack_underflow(&c)) {
-            sw_commit(cpu, &c, X87_SW_C1);
-            return TCG_OK;
+            return suppressed_store(cpu, in, &c, size);
         }
         v = (int64_t)(1ull << (size * 8 - 1));
     } else {
         v = x87_to_int(&c, st_get(cpu, 0), size * 8, truncate);
         if (c.no_store) {
-            sw_commit(cpu, &c, X87_SW_C1);
-            return TCG_OK;
+            return suppressed_store(cpu, in, &c, size);
         }
     }
     st = mem_wr(cpu, in, 0, &v, size);
@@ -582,8 +671,7 @@ static enum tcg_status store_bcd(struct tcg_cpu *cpu, const struct insn *in)
     ctx_start(cpu, &c);
     if (!st_valid(cpu, 0)) {
         if (!stack_underflow(&c)) {
-            sw_commit(cpu, &c, X87_SW_C1);
-            return TCG_OK;
+            return suppressed_store(cpu, in, &c, 10);
         }
         memcpy(b, indefinite, 10);
     } else {
@@ -597,8 +685,7 @@ static enum tcg_status store_bcd(struct tcg_cpu *cpu, const struct insn *in)
         if ((t.sw & X87_SW_IE) || n > 999999999999999999ull) {
             c.sw = (uint16_t)((c.sw & ~X87_SW_C1) | X87_SW_IE);
             if (!ie_masked(&c)) {
-                sw_commit(cpu, &c, X87_SW_C1);
-                return TCG_OK;
+                return suppressed_store(cpu, in, &c, 10);
             }
             memcpy(b, indefinite, 10);
         } else {
@@ -610,8 +697,8 @@ static enum tcg_status store_bcd(struct tcg_cpu *cpu, const struct insn *in)
             b[9] = (a.sign_exp & 0x8000) ? 0x80 : 0;
         }
     }
-    st = mem_wr(cpu, in, 0, b, 10);
-    if (st != TCG_OK) {
+    if ((st = m80_first(cpu, in, 10, ACC_WRITE)) != TCG_OK ||
+        (st = mem_wr(cpu, in, 0, b, 10)) != TCG_OK) {
         return st;
     }
     sw_commit(cpu, &c, X87_SW_C1);
@@ -740,6 +827,12 @@ static unsigned env_size(const struct insn *in)
     return env_is16(in) ? 14 : 28;
 }
 
+/* The size of the first field, FCW, in the image (see image_check). */
+static unsigned env_first(const struct insn *in)
+{
+    return env_is16(in) ? 2 : 4;
+}
+
 /* Loads an environment image; the tag word only says empty or not, the
  * rest is recomputed from the registers (SDM vol. 1, 8.1.7). */
 static void env_load(struct tcg_cpu *cpu, const struct insn *in, const uint8_t *b)
@@ -791,7 +884,7 @@ static void env_load(struct tcg_cpu *cpu, const struct insn *in, const uint8_t *
 static enum tcg_status fnstenv(struct tcg_cpu *cpu, const struct insn *in, bool save)
 {
     uint8_t b[28 + 80];
-    unsigned n = env_store(cpu, in, b);
+    unsigned n = env_store(cpu, in, b), size = n + (save ? 80 : 0);
     enum tcg_status st;
 
     if (save) {
@@ -800,8 +893,8 @@ static enum tcg_status fnstenv(struct tcg_cpu *cpu, const struct insn *in, bool 
             f80_to_bytes(b + n + 10 * j, st_get(cpu, j));
         }
     }
-    st = mem_wr_n(cpu, in, b, n + (save ? 80 : 0));
-    if (st != TCG_OK) {
+    if ((st = image_check(cpu, in, size, env_first(in), ACC_WRITE)) != TCG_OK ||
+        (st = mem_wr_n(cpu, in, b, size)) != TCG_OK) {
         return st;
     }
     if (save) {
@@ -819,10 +912,11 @@ static enum tcg_status fnstenv(struct tcg_cpu *cpu, const struct insn *in, bool 
 static enum tcg_status fldenv(struct tcg_cpu *cpu, const struct insn *in, bool restore)
 {
     uint8_t b[28 + 80];
-    unsigned n = env_size(in);
-    enum tcg_status st = mem_rd_n(cpu, in, b, n + (restore ? 80 : 0));
+    unsigned n = env_size(in), size = n + (restore ? 80 : 0);
+    enum tcg_status st;
 
-    if (st != TCG_OK) {
+    if ((st = image_check(cpu, in, size, env_first(in), ACC_READ)) != TCG_OK ||
+        (st = mem_rd_n(cpu, in, b, size)) != TCG_OK) {
         return st;
     }
     env_load(cpu, in, b);
@@ -1191,6 +1285,38 @@ static void d9_misc(struct tcg_cpu *cpu, struct x87_ctx *c, unsigned modrm, uint
     }
 }
 
+/*
+ * C1 of the instructions for which the SDM leaves it undefined, or says
+ * otherwise than the processor does (measured on AMD Zen 4, the processor
+ * the software CPU follows where the SDM leaves a choice; kept in this
+ * one place):
+ *  - FCOMI, FCOMIP, FUCOMI, FUCOMIP and FCMOVcc keep C1, unless they meet
+ *    a stack fault, which clears it as everywhere (masked or not).  The
+ *    SDM has the FCOMI family clear C1 always: that is kept for a host
+ *    whose vendor is Intel.
+ *  - FNOP keeps C1.
+ *  - FFREE and FFREEP clear C1.
+ * Returns the FSW condition bits sw_commit() takes from the instruction.
+ */
+enum c1_form { C1_FCOMI, C1_FCMOV, C1_FNOP, C1_FFREE };
+
+static uint16_t c1_rule(enum c1_form form, const struct x87_ctx *c)
+{
+    switch (form) {
+    case C1_FCOMI:
+        if (tcg_host_is_intel()) {
+            return X87_SW_C1;
+        }
+        /* fall through */
+    case C1_FCMOV:
+        return (c->sw & X87_SW_SF) ? X87_SW_C1 : 0;
+    case C1_FNOP:
+        return 0;
+    default:
+        return X87_SW_C1;
+    }
+}
+
 /* The register forms (mod = 3). */
 static enum tcg_status x87_reg(struct tcg_cpu *cpu, const struct insn *in)
 {
@@ -1245,6 +1371,7 @@ static enum tcg_status x87_reg(struct tcg_cpu *cpu, const struct insn *in)
             fxch(cpu, &c, i);
             break;
         case 2:     /* FNOP */
+            ccmask = c1_rule(C1_FNOP, &c);
             break;
         case 3:
             /* FSTP1 alias: with ST(0) empty the host just pops, with no
@@ -1270,6 +1397,7 @@ static enum tcg_status x87_reg(struct tcg_cpu *cpu, const struct insn *in)
             } else if (fcmov_cond(cpu, opc, r)) {
                 st_put(cpu, 0, st_get(cpu, i));
             }
+            ccmask = c1_rule(C1_FCMOV, &c);
         } else if (opc == 0xda) {   /* DA E9: FUCOMPP */
             compare(cpu, &c, st_valid(cpu, 0) && st_valid(cpu, 1), st_get(cpu, 0),
                     st_get(cpu, 1), true, 2, false);
@@ -1288,13 +1416,15 @@ static enum tcg_status x87_reg(struct tcg_cpu *cpu, const struct insn *in)
         } else {            /* FUCOMI (E8), FCOMI (F0) */
             compare(cpu, &c, st_valid(cpu, 0) && st_valid(cpu, i), st_get(cpu, 0),
                     st_get(cpu, i), r == 5, 0, true);
+            ccmask = c1_rule(C1_FCOMI, &c);
         }
         break;
     case 0xdd:
         switch (r) {
         case 0:     /* FFREE */
             cpu->st.fpu.ftw &= ~(1u << phys(cpu, i));
-            return TCG_OK;
+            ccmask = c1_rule(C1_FFREE, &c);
+            break;
         case 1:     /* FXCH4 alias */
             fxch(cpu, &c, i);
             break;
@@ -1314,7 +1444,8 @@ static enum tcg_status x87_reg(struct tcg_cpu *cpu, const struct insn *in)
         case 0:     /* FFREEP: free ST(i), then a pop frees ST(0) too */
             cpu->st.fpu.ftw &= ~(1u << phys(cpu, i));
             st_pop(cpu);
-            return TCG_OK;
+            ccmask = c1_rule(C1_FFREE, &c);
+            break;
         case 1:     /* FXCH7 alias */
             fxch(cpu, &c, i);
             break;
@@ -1328,6 +1459,7 @@ static enum tcg_status x87_reg(struct tcg_cpu *cpu, const struct insn *in)
         default:    /* FUCOMIP (E8), FCOMIP (F0) */
             compare(cpu, &c, st_valid(cpu, 0) && st_valid(cpu, i), st_get(cpu, 0),
                     st_get(cpu, i), r == 5, 1, true);
+            ccmask = c1_rule(C1_FCOMI, &c);
             break;
         }
         break;

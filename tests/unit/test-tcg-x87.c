@@ -1239,7 +1239,9 @@ static void test_fault_atomic(void)
         before = cpu.st.fpu;
         load(codes[i], lens[i]);
         ASSERT_EXC(run_to(CODE + lens[i], 10), EXC_PF);
-        g_assert_cmphex(cpu.exc.cr2, ==, 0x200000);
+        /* FXRSTOR checks the last byte of its area first (measured on AMD
+         * Zen 4), the others fault on their first byte */
+        g_assert_cmphex(cpu.exc.cr2, ==, codes[i] == fxrstor ? 0x2001ff : 0x200000);
         g_assert_cmphex(cpu.st.rip, ==, CODE + 5);
         g_assert_cmpmem(&cpu.st.fpu, sizeof(before), &before, sizeof(before));
     }
@@ -1279,6 +1281,335 @@ static void test_prot32(void)
     g_assert_cmphex(e[5], ==, 0);                  /* no memory operand yet */
     /* after FNSTENV all exceptions are masked */
     g_assert_cmphex(cpu.st.fpu.fcw, ==, 0x037f);
+}
+
+/* ---- rules measured on the AMD Zen 4 host (mismatches of the tester) ---- */
+
+/* A full stack, R(p) = 2^p, TOP = 6, with the given words. */
+static void fpu_fill(uint16_t cw, uint16_t sw, uint8_t ftw)
+{
+    cpu.st.fpu.fcw = cw;
+    cpu.st.fpu.fsw = (uint16_t)(sw | 6u << X87_SW_TOP_SHIFT);
+    cpu.st.fpu.ftw = ftw;
+    for (unsigned p = 0; p < 8; p++) {
+        cpu.st.fpu.st[p].mant = 1ull << 63;
+        cpu.st.fpu.st[p].exp = (uint16_t)(0x3fff + p);
+    }
+}
+
+/*
+ * C1 (exec-x87.c, c1_rule): FCOMI/FCOMIP/FUCOMI/FUCOMIP and FCMOVcc keep
+ * it but for a stack fault, FNOP keeps it, FFREE/FFREEP clear it.  Checked
+ * as rules, then against the host when it is not Intel's (the SDM has the
+ * FCOMI family clear C1, which the software CPU does on an Intel host).
+ */
+static void test_c1_rules(void)
+{
+    enum { KEEP, KEEP_SF, CLEAR };
+    static const struct { uint8_t op[2]; bool comi; int rule; } forms[] = {
+        { { 0xdb, 0xf1 }, true, KEEP_SF },      /* fcomi st, st(1) */
+        { { 0xdb, 0xe9 }, true, KEEP_SF },      /* fucomi st, st(1) */
+        { { 0xdf, 0xf1 }, true, KEEP_SF },      /* fcomip st, st(1) */
+        { { 0xdf, 0xe9 }, true, KEEP_SF },      /* fucomip st, st(1) */
+        { { 0xda, 0xc1 }, false, KEEP_SF },     /* fcmovb */
+        { { 0xda, 0xc9 }, false, KEEP_SF },     /* fcmove */
+        { { 0xda, 0xd1 }, false, KEEP_SF },     /* fcmovbe */
+        { { 0xda, 0xd9 }, false, KEEP_SF },     /* fcmovu */
+        { { 0xdb, 0xc1 }, false, KEEP_SF },     /* fcmovnb */
+        { { 0xdb, 0xc9 }, false, KEEP_SF },     /* fcmovne */
+        { { 0xdb, 0xd1 }, false, KEEP_SF },     /* fcmovnbe */
+        { { 0xdb, 0xd9 }, false, KEEP_SF },     /* fcmovnu */
+        { { 0xd9, 0xd0 }, false, KEEP },        /* fnop */
+        { { 0xdd, 0xc1 }, false, CLEAR },       /* ffree st(1) */
+        { { 0xdf, 0xc1 }, false, CLEAR },       /* ffreep st(1) */
+    };
+    /* R7 = ST(1) empty: a stack fault for the two-operand forms */
+    static const uint8_t ftws[] = { 0xff, 0x7f };
+    static const uint16_t cws2[] = { 0x037f, 0x037e };
+    bool intel = tcg_host_is_intel();
+    struct dstate s;
+
+    for (unsigned f = 0; f < G_N_ELEMENTS(forms); f++) {
+        for (unsigned k = 0; k < 8; k++) {
+            uint16_t c1 = (k & 1) ? X87_SW_C1 : 0, want;
+            bool fault = ftws[(k >> 1) & 1] != 0xff && forms[f].rule == KEEP_SF;
+
+            cpu_reset(MODE_LONG64);
+            fpu_fill(cws2[(k >> 2) & 1], c1, ftws[(k >> 1) & 1]);
+            cpu.st.rflags = 0x2 | ((k & 2) ? RFLAGS_CF | RFLAGS_ZF : 0);
+            g_assert_cmpint(run_code(forms[f].op, 2), ==, TCG_OK);
+            want = forms[f].rule == CLEAR ? 0 : forms[f].rule == KEEP ? c1 :
+                   fault || (forms[f].comi && intel) ? 0 : c1;
+            g_assert_cmphex(cpu.st.fpu.fsw & X87_SW_C1, ==, want);
+            g_assert_cmphex(cpu.st.fpu.fsw & X87_SW_SF, ==, fault ? X87_SW_SF : 0);
+        }
+    }
+    /* a NaN operand (IE, no stack fault) keeps C1 in FCOMI and FCMOV */
+    for (unsigned f = 0; f < 12; f++) {
+        cpu_reset(MODE_LONG64);
+        fpu_fill(0x037e, X87_SW_C1, 0xff);
+        cpu.st.fpu.st[7].mant = 0xa000000000000000ull;      /* ST(1) = SNaN */
+        cpu.st.fpu.st[7].exp = 0x7fff;
+        g_assert_cmpint(run_code(forms[f].op, 2), ==, TCG_OK);
+        g_assert_cmphex(cpu.st.fpu.fsw & X87_SW_C1, ==, forms[f].comi && intel ? 0 : X87_SW_C1);
+    }
+
+    if (!host_exec_ok() || intel) {
+        return;
+    }
+    cpu_reset(MODE_LONG64);
+    failures = 0;
+    for (unsigned f = 0; f < G_N_ELEMENTS(forms); f++) {
+        insn_failures = 0;
+        for (unsigned k = 0; k < 4 * NVAL; k++) {
+            base_state(&s, k, k / 3 + f, k + f);
+            s.cc |= (k & 1) ? X87_SW_C1 : 0;
+            s.valid = (k & 6) == 6 ? 1 : 0xff;
+            diff_run(forms[f].op, 2, &s);
+        }
+    }
+    g_assert_cmpuint(failures, ==, 0);
+}
+
+/* Runs mov imm64, %rax; then insn (ModRM (%rax)) from the current state;
+ * the status of the insn. */
+static enum tcg_status run_at(uint64_t addr, const uint8_t *insn, size_t ilen)
+{
+    uint8_t code[32] = { 0x48, 0xb8 };
+
+    memcpy(code + 2, &addr, 8);
+    memcpy(code + 10, insn, ilen);
+    load(code, 10 + ilen);
+    return run_to(CODE + 10 + ilen, 10);
+}
+
+/*
+ * A store that an unmasked exception (IE, a stack fault, OE or UE) stops
+ * still checks its destination first: an unmapped page is #PF (with W in
+ * the error code), a non-canonical address #GP, and FSW and the stack stay
+ * as they were (measured on AMD Zen 4).  With a good destination the
+ * exception is only recorded and nothing is written.
+ */
+static void test_suppressed_store(void)
+{
+    static const struct { uint8_t op[2]; bool plain; } forms[] = {
+        { { 0xdf, 0x10 }, false },      /* fist m16 */
+        { { 0xdf, 0x18 }, false },      /* fistp m16 */
+        { { 0xdb, 0x10 }, false },      /* fist m32 */
+        { { 0xdb, 0x18 }, false },      /* fistp m32 */
+        { { 0xdf, 0x38 }, false },      /* fistp m64 */
+        { { 0xdf, 0x08 }, false },      /* fisttp m16 */
+        { { 0xdb, 0x08 }, false },      /* fisttp m32 */
+        { { 0xdd, 0x08 }, false },      /* fisttp m64 */
+        { { 0xdf, 0x30 }, false },      /* fbstp m80 */
+        { { 0xd9, 0x10 }, false },      /* fst m32 */
+        { { 0xd9, 0x18 }, false },      /* fstp m32 */
+        { { 0xdd, 0x10 }, false },      /* fst m64 */
+        { { 0xdd, 0x18 }, false },      /* fstp m64 */
+        { { 0xdb, 0x38 }, true },       /* fstp m80: only a stack fault stops it */
+    };
+    /* ST(0): SNaN (IE), empty (stack fault, IE), 2^+16000 with OE unmasked,
+     * 2^-16000 with UE unmasked (the last two for FST m32/m64 only) */
+    static const struct { uint16_t cw, exp; uint8_t ftw; uint16_t flag; } cases[] = {
+        { 0x037e, 0x7fff, 0xff, X87_SW_IE },
+        { 0x037e, 0x3fff, 0xbf, X87_SW_IE | X87_SW_SF },
+        { 0x0377, 0x7e7f, 0xff, X87_SW_OE },
+        { 0x036f, 0x017f, 0xff, X87_SW_UE },
+    };
+    static const uint64_t bad[] = { 0x200000, 0x8000000000000000ull };
+
+    for (unsigned f = 0; f < G_N_ELEMENTS(forms); f++) {
+        for (unsigned c = 0; c < G_N_ELEMENTS(cases); c++) {
+            struct x86_fpu_state before;
+            uint8_t mem[16];
+
+            if ((forms[f].plain && c != 1) || (c >= 2 && forms[f].op[0] != 0xd9 &&
+                                              (forms[f].op[0] != 0xdd || forms[f].op[1] < 0x10))) {
+                continue;
+            }
+            for (unsigned b = 0; b < 3; b++) {
+                cpu_reset(MODE_LONG64);
+                fpu_fill(cases[c].cw, X87_SW_C1, cases[c].ftw);
+                cpu.st.fpu.st[6].exp = cases[c].exp;   /* ST(0) = R6 */
+                cpu.st.fpu.st[6].mant = cases[c].exp == 0x7fff ? 0xa000000000000000ull
+                                                               : 1ull << 63;
+                before = cpu.st.fpu;
+                memset(ram(DATA), 0x5a, 16);
+                if (b < 2) {
+                    enum tcg_status st = run_at(bad[b], forms[f].op, 2);
+
+                    ASSERT_EXC(st, b == 0 ? EXC_PF : EXC_GP);
+                    if (b == 0) {
+                        g_assert_cmphex(cpu.exc.cr2, ==, bad[0]);
+                        g_assert_cmphex(cpu.exc.error_code & 2, ==, 2);    /* a write */
+                    }
+                    g_assert_cmpmem(&cpu.st.fpu, sizeof(before), &before, sizeof(before));
+                    continue;
+                }
+                g_assert_cmpint(run_at(DATA, forms[f].op, 2), ==, TCG_OK);
+                memcpy(mem, ram(DATA), 16);
+                for (unsigned i = 0; i < 16; i++) {
+                    g_assert_cmphex(mem[i], ==, 0x5a);
+                }
+                g_assert_cmphex(cpu.st.fpu.fsw & cases[c].flag, ==, cases[c].flag);
+                g_assert_cmphex(cpu.st.fpu.fsw & X87_SW_ES, ==, X87_SW_ES);
+                g_assert_cmphex(cpu.st.fpu.fsw & X87_SW_TOP, ==, 6u << X87_SW_TOP_SHIFT);
+                g_assert_cmphex(cpu.st.fpu.ftw, ==, cases[c].ftw);
+            }
+        }
+    }
+}
+
+/* The state of the FPU is still what it was (a faulting image access). */
+#define ASSERT_FPU_SAME(b) g_assert_cmpmem(&cpu.st.fpu, sizeof(b), &(b), sizeof(b))
+
+/* True if the n bytes at gpa are all v. */
+static bool ram_all(uint64_t gpa, unsigned n, uint8_t v)
+{
+    const uint8_t *p = ram(gpa);
+
+    for (unsigned i = 0; i < n; i++) {
+        if (p[i] != v) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * The images of FNSTENV/FNSAVE/FLDENV/FRSTOR (first field, then last byte)
+ * and FXSAVE/FXRSTOR (whole area's segment and canonical checks,
+ * alignment, then the last byte's page, then the first's) as measured on
+ * AMD Zen 4: the fault comes before any byte moves, so nothing is stored
+ * and the FPU keeps its state.  In 64-bit mode here only the first 2 MiB
+ * are mapped.
+ */
+static void test_image_faults(void)
+{
+    static const uint8_t fnsave[] = { 0xdd, 0x30 }, fnstenv[] = { 0xd9, 0x30 };
+    static const uint8_t frstor[] = { 0xdd, 0x20 }, fldenv[] = { 0xd9, 0x20 };
+    static const uint8_t fnstenv16[] = { 0x66, 0xd9, 0x30 }, fldenv16[] = { 0x66, 0xd9, 0x20 };
+    static const uint8_t fxsave[] = { 0x0f, 0xae, 0x00 }, fxrstor[] = { 0x0f, 0xae, 0x08 };
+    static const uint8_t fldt[] = { 0xdb, 0x28 }, fstpt[] = { 0xdb, 0x38 };
+    static const uint8_t fbld[] = { 0xdf, 0x20 }, fbstp[] = { 0xdf, 0x30 };
+    static const struct {
+        const uint8_t *op;
+        size_t len;
+        uint64_t addr;
+        uint8_t vec;
+        uint64_t cr2;
+    } cases[] = {
+        /* the last byte is checked after the first field: its cr2 */
+        { fnsave, 2, 0x1ffff0, EXC_PF, 0x20005b },
+        { fnstenv, 2, 0x1ffffc, EXC_PF, 0x200017 },
+        { frstor, 2, 0x1ffff0, EXC_PF, 0x20005b },
+        { fldenv, 2, 0x1ffffc, EXC_PF, 0x200017 },
+        /* the canonical boundary: the first field's page faults first,
+         * unless the field itself crosses (4 bytes in the 32-bit format) */
+        { fnsave, 2, 0x7ffffffffff0ull, EXC_PF, 0x7ffffffffff0ull },
+        { frstor, 2, 0x7ffffffffffcull, EXC_PF, 0x7ffffffffffcull },
+        { fldenv, 2, 0x7ffffffffffcull, EXC_PF, 0x7ffffffffffcull },
+        { fldenv16, 3, 0x7ffffffffffeull, EXC_PF, 0x7ffffffffffeull },
+        { fnstenv16, 3, 0x7ffffffffffeull, EXC_PF, 0x7ffffffffffeull },
+        { fnstenv, 2, 0x7ffffffffffeull, EXC_GP, 0 },
+        { fldenv16, 3, 0x7fffffffffffull, EXC_GP, 0 },
+        /* FXSAVE/FXRSTOR: the reserved tail counts; the last byte first */
+        { fxsave, 3, 0x1ffe40, EXC_PF, 0x20003f },
+        { fxrstor, 3, 0x1ffe40, EXC_PF, 0x20003f },
+        { fxsave, 3, 0x200fc0, EXC_PF, 0x2011bf },
+        { fxsave, 3, 0x7ffffffffff0ull, EXC_GP, 0 },
+        { fxrstor, 3, 0x7ffffffffff0ull, EXC_GP, 0 },
+        /* m80: the first 8 bytes, then the whole 10 */
+        { fldt, 2, 0x7ffffffffff8ull, EXC_PF, 0x7ffffffffff8ull },
+        { fbld, 2, 0x7ffffffffff8ull, EXC_PF, 0x7ffffffffff8ull },
+        { fstpt, 2, 0x7ffffffffff8ull, EXC_PF, 0x7ffffffffff8ull },
+        { fbstp, 2, 0x7ffffffffff8ull, EXC_PF, 0x7ffffffffff8ull },
+        { fldt, 2, 0x7ffffffffffaull, EXC_GP, 0 },
+        { fstpt, 2, 0x7ffffffffffaull, EXC_GP, 0 },
+        { fstpt, 2, 0x1ffff8, EXC_PF, 0x200000 },
+        { fbstp, 2, 0x1ffffe, EXC_PF, 0x200000 },
+    };
+    /* movabs $0x8000000000000008, %rsp; fxsave (%rsp) */
+    static const uint8_t fxsave_ss[] = { 0x48, 0xbc, 0x08, 0, 0, 0, 0, 0, 0, 0x80,
+                                         0x0f, 0xae, 0x04, 0x24 };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        struct x86_fpu_state before;
+
+        cpu_reset(MODE_LONG64);
+        fpu_fill(0x0362, X87_SW_C3, 0xff);
+        before = cpu.st.fpu;
+        memset(ram(0x1ff000), 0x5a, 0x1000);
+        ASSERT_EXC(run_at(cases[i].addr, cases[i].op, cases[i].len), cases[i].vec);
+        if (cases[i].vec == EXC_PF) {
+            g_assert_cmphex(cpu.exc.cr2, ==, cases[i].cr2);
+        }
+        g_assert_true(ram_all(0x1ff000, 0x1000, 0x5a));
+        ASSERT_FPU_SAME(before);
+    }
+    /* FXSAVE with an rSP base: the first 4 bytes' canonical check, then
+     * the alignment, then the whole area's check */
+    static const struct { uint64_t rsp; uint8_t vec; } ss_cases[] = {
+        { 0x8000000000000008ull, EXC_SS },      /* misaligned, starts non-canonical */
+        { 0x7ffffffffffdull, EXC_SS },          /* misaligned, first 4 bytes cross */
+        { 0x7ffffffffffcull, EXC_GP },          /* misaligned, ends non-canonical */
+        { 0x7ffffffffff8ull, EXC_GP },
+        { 0x7fffffffff08ull, EXC_GP },
+        { 0x7ffffffffff0ull, EXC_SS },          /* aligned, ends non-canonical */
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(ss_cases); i++) {
+        uint8_t code[sizeof(fxsave_ss)];
+
+        memcpy(code, fxsave_ss, sizeof(code));
+        memcpy(code + 2, &ss_cases[i].rsp, 8);
+        cpu_reset(MODE_LONG64);
+        ASSERT_EXC(RUN(code), ss_cases[i].vec);
+    }
+}
+
+/* Outside 64-bit mode: an image straddling the segment limit is #GP with
+ * nothing stored; the FXSAVE area's offset wraps with 16-bit addressing. */
+static void test_image_limit(void)
+{
+    static const uint8_t fnsave[] = { 0xdd, 0x37 };                 /* fnsave (%edi) */
+    static const uint8_t fnstenv[] = { 0xd9, 0x37 };                /* fnstenv (%edi) */
+    static const uint8_t fxsave16[] = { 0x67, 0x0f, 0xae, 0x45, 0xc2 };  /* fxsave -0x3e(%di) */
+    static const uint8_t fxrstor16[] = { 0x67, 0x0f, 0xae, 0x4d, 0xc2 }; /* fxrstor -0x3e(%di) */
+    static const uint8_t fxsave_esp[] = { 0x0f, 0xae, 0x04, 0x24 };      /* fxsave (%esp) */
+    struct x86_fpu_state before;
+
+    for (unsigned i = 0; i < 2; i++) {
+        cpu_reset(MODE_PROT32);
+        fpu_fill(0x0362, X87_SW_C3, 0xff);
+        before = cpu.st.fpu;
+        cpu.st.seg[S_DS].limit = DATA + 0x3f;
+        cpu.st.regs[R_EDI] = DATA + (i ? 0x30 : 0);
+        memset(ram(DATA), 0x5a, 0x100);
+        ASSERT_EXC(i ? RUN(fnstenv) : RUN(fnsave), EXC_GP);
+        g_assert_true(ram_all(DATA, 0x100, 0x5a));
+        ASSERT_FPU_SAME(before);
+    }
+
+    /* a misaligned area that ends beyond the SS limit: #GP, not #SS */
+    cpu_reset(MODE_PROT32);
+    cpu.st.seg[S_SS].limit = DATA + 0x1ff;
+    cpu.st.regs[R_ESP] = DATA + 8;
+    ASSERT_EXC(RUN(fxsave_esp), EXC_GP);
+    cpu.st.regs[R_ESP] = DATA + 0x10;
+    ASSERT_EXC(RUN(fxsave_esp), EXC_SS);
+
+    /* 16-bit addressing: offsets wrap, within a 64 KiB limit */
+    cpu_reset(MODE_PROT32);
+    cpu.st.seg[S_DS].limit = 0xffff;
+    cpu.st.fpu.xmm[0].lo = 0x1122334455667788ull;
+    cpu.st.regs[R_EDI] = 0x1234fffe;            /* DI = FFFEh: the area at FFC0h */
+    g_assert_cmpint(RUN(fxsave16), ==, TCG_OK);
+    g_assert_cmphex(*ram(0xffc0), ==, 0x7f);    /* FCW */
+    /* XMM0 at area offset 160: offset 10060h wraps to 60h */
+    g_assert_cmphex(*(uint64_t *)ram(0x60), ==, 0x1122334455667788ull);
+    cpu.st.fpu.xmm[0].lo = 0;
+    g_assert_cmpint(RUN(fxrstor16), ==, TCG_OK);
+    g_assert_cmphex(cpu.st.fpu.xmm[0].lo, ==, 0x1122334455667788ull);
 }
 
 /* ---- which instructions wait: #MF on the host is SIGFPE ---- */
@@ -1411,5 +1742,9 @@ int main(int argc, char **argv)
     g_test_add_func("/tcg-x87/fpstate-faults", test_fpstate_faults);
     g_test_add_func("/tcg-x87/fault-atomic", test_fault_atomic);
     g_test_add_func("/tcg-x87/prot32", test_prot32);
+    g_test_add_func("/tcg-x87/c1-rules", test_c1_rules);
+    g_test_add_func("/tcg-x87/suppressed-store", test_suppressed_store);
+    g_test_add_func("/tcg-x87/image-faults", test_image_faults);
+    g_test_add_func("/tcg-x87/image-limit", test_image_limit);
     return g_test_run();
 }
