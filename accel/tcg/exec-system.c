@@ -2129,24 +2129,29 @@ enum tcg_status exec_xsetbv(struct tcg_cpu *cpu, const struct insn *in)
 }
 
 /* STAC/CLAC: RFLAGS.AC at CPL 0 (SMAP, SDM vol. 2). */
+/* STAC/CLAC: #UD, not #GP, outside CPL 0 or without SMAP (SDM vol. 2,
+ * STAC "Protected Mode Exceptions"). */
+static bool smap_insn_ok(const struct tcg_cpu *cpu)
+{
+    return cpu->cpl == 0 && tcg_cpuid_has(cpu, 7, 1, 20);
+}
+
 enum tcg_status exec_stac(struct tcg_cpu *cpu, const struct insn *in)
 {
-    enum tcg_status st = need_cpl0(cpu);
-
-    if (st == TCG_OK) {
-        cpu->st.rflags |= RFLAGS_AC;
+    if (!smap_insn_ok(cpu)) {
+        return tcg_raise(cpu, EXC_UD);
     }
-    return st;
+    cpu->st.rflags |= RFLAGS_AC;
+    return TCG_OK;
 }
 
 enum tcg_status exec_clac(struct tcg_cpu *cpu, const struct insn *in)
 {
-    enum tcg_status st = need_cpl0(cpu);
-
-    if (st == TCG_OK) {
-        cpu->st.rflags &= ~RFLAGS_AC;
+    if (!smap_insn_ok(cpu)) {
+        return tcg_raise(cpu, EXC_UD);
     }
-    return st;
+    cpu->st.rflags &= ~RFLAGS_AC;
+    return TCG_OK;
 }
 
 /* MOV Sreg, r/m16 and MOV r/m, Sreg (a register destination takes the

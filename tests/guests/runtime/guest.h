@@ -98,6 +98,7 @@ void putchar(int c);
 void puts(const char *s);        /* no newline added */
 /* %c %s %d %u %x %p, with l/ll, a width and '0' padding. */
 void printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vprintf(const char *fmt, va_list ap);
 __attribute__((noreturn)) void exit(int code);
 
 /* The value of "key=..." on the kernel command line after the kernel path,

@@ -139,11 +139,8 @@ static void print_num(uint64_t v, unsigned base, int width, char pad, int neg)
     }
 }
 
-void printf(const char *fmt, ...)
+void vprintf(const char *fmt, va_list ap)
 {
-    va_list ap;
-
-    va_start(ap, fmt);
     for (; *fmt; fmt++) {
         char pad = ' ';
         int width = 0, lng = 0;
@@ -202,6 +199,14 @@ void printf(const char *fmt, ...)
             break;
         }
     }
+}
+
+void printf(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
     va_end(ap);
 }
 
