@@ -4,20 +4,23 @@
  * cpuid, rdtsc/rdtscp, rdrand/rdseed, salc (Intel SDM vol. 2, each
  * instruction's page).
  *
- * CPUID answers from cpu->cpuid, the table x86_cpu_build_cpuid() made for
- * the -cpu model, filtered by tcg_cpuid_supported() below: the leaves and
- * feature bits the software CPU implements.  Without a table (unit tests)
- * it answers from tcg_cpuid_supported() itself.
+ * CPUID answers from cpu->cpuid, the table tcg_cpu_setup_cpuid()
+ * (tcg-cpuid.c) made for the -cpu model over tcg_cpuid_supported(): the
+ * leaves and feature bits the software CPU implements.  Without a table
+ * (unit tests) it answers from tcg_cpuid_supported() itself.  The TSC
+ * follows the host's monotonic clock at a fixed TCG_TSC_HZ.
  *
  * Operand conventions this file relies on: rdrand/rdseed write ops[0] (a
  * register of in->op_size); the others use no operands.
  *
- * Threads: runs on the vCPU thread that owns cpu.  No state of its own.
+ * Threads: runs on the vCPU thread that owns cpu.  Its one piece of
+ * shared state is the TSC epoch, set once by whichever vCPU reads the TSC
+ * first (under a mutex) and read-only after that.
  */
-#include <cpuid.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
-#include <x86intrin.h>
+#include <time.h>
 
 #include "accel/tcg/tcg-cpu.h"
 #include "arch/x86/cpu-models.h"
@@ -142,105 +145,6 @@ enum tcg_status exec_ud(struct tcg_cpu *cpu, const struct insn *in)
 
 /* ---- CPUID ---- */
 
-/* Feature bits the software CPU implements, by leaf and register (SDM vol.
- * 2A CPUID, tables 3-10, 3-11, 3-8; AMD APM vol. 3, E.4.2). */
-#define F1_EDX ((1u << 3) |   /* pse: 4 MiB pages (mmu.c) */ \
-                (1u << 4) |   /* tsc: rdtsc */ \
-                (1u << 5) |   /* msr: rdmsr/wrmsr */ \
-                (1u << 6) |   /* pae: 64-bit paging entries */ \
-                (1u << 8) |   /* cx8: cmpxchg8b */ \
-                (1u << 9) |   /* apic: the userspace LAPIC */ \
-                (1u << 13) |  /* pge: the TLB flushes globals too, which is allowed */ \
-                (1u << 15) |  /* cmov */ \
-                (1u << 17) |  /* pse36 (mmu.c) */ \
-                (1u << 19))   /* clflush */
-#define F1_ECX ((1u << 13) |  /* cx16: cmpxchg16b */ \
-                (1u << 22) |  /* movbe */ \
-                (1u << 23) |  /* popcnt */ \
-                (1u << 30))   /* rdrand */
-#define F7_EBX ((1u << 0) |   /* fsgsbase: rd/wr fs/gs base (exec-system.c) */ \
-                (1u << 3) |   /* bmi1: andn bextr blsi blsmsk blsr tzcnt */ \
-                (1u << 8) |   /* bmi2: bzhi mulx pdep pext rorx sarx shlx shrx */ \
-                (1u << 9) |   /* erms: rep movsb/stosb are fine to use */ \
-                (1u << 18) |  /* rdseed */ \
-                (1u << 19))   /* adx: adcx adox */
-#define FX_EDX ((1u << 20) |  /* nx (mmu.c) */ \
-                (1u << 27) |  /* rdtscp */ \
-                (1u << 29))   /* lm */
-#define FX_ECX ((1u << 0) |   /* lahf-lm: lahf/sahf in 64-bit mode */ \
-                (1u << 5))    /* abm: lzcnt */
-
-static void put_vendor(struct x86_cpuid_entry *e, const uint32_t v[3])
-{
-    e->ebx = v[0];
-    e->edx = v[1];
-    e->ecx = v[2];
-}
-
-/*
- * The leaves the software CPU offers, for x86_cpu_build_cpuid()'s
- * "supported" argument:
- *   0            highest basic leaf 7; the host's vendor string (the
- *                undefined flags follow the host's vendor, see flags.c)
- *   1            the host's family/model/stepping; CLFLUSH size 64 bytes,
- *                one logical processor, APIC ID 0; F1_EDX, F1_ECX
- *   7.0          F7_EBX
- *   80000000     highest extended leaf 80000008; the vendor again
- *   80000001     the signature of leaf 1; FX_EDX, FX_ECX
- *   80000002-4   the brand string "hyvm software CPU"
- *   80000008     40 physical, 48 linear address bits
- * Not yet: x87/MMX/SSE/XSAVE, sysenter/syscall (part 2), PAT, MCE/MCA;
- * their bits come with the code that runs them.  Returns how many
- * entries it wrote (at most max).
- */
-unsigned tcg_cpuid_supported(struct x86_cpuid_entry *out, unsigned max)
-{
-    static const char brand[48] = "hyvm software CPU";
-    uint32_t a, b, c, d, vendor[3];
-    unsigned n = 0;
-    struct x86_cpuid_entry *e;
-
-    __cpuid(0, a, b, c, d);
-    vendor[0] = b;
-    vendor[1] = d;
-    vendor[2] = c;
-    if ((e = x86_cpuid_add(out, &n, max, 0, 0, false))) {
-        e->eax = 7;
-        put_vendor(e, vendor);
-    }
-    __cpuid(1, a, b, c, d);
-    if ((e = x86_cpuid_add(out, &n, max, 1, 0, false))) {
-        e->eax = a & 0x0fff3fff;
-        e->ebx = (8u << 8) | (1u << 16);
-        e->ecx = F1_ECX;
-        e->edx = F1_EDX;
-    }
-    if ((e = x86_cpuid_add(out, &n, max, 7, 0, true))) {
-        e->ebx = F7_EBX;
-    }
-    if ((e = x86_cpuid_add(out, &n, max, 0x80000000, 0, false))) {
-        e->eax = 0x80000008;
-        put_vendor(e, vendor);
-    }
-    if ((e = x86_cpuid_add(out, &n, max, 0x80000001, 0, false))) {
-        e->eax = a & 0x0fff3fff;
-        e->ecx = FX_ECX;
-        e->edx = FX_EDX;
-    }
-    for (unsigned l = 0; l < 3; l++) {
-        if ((e = x86_cpuid_add(out, &n, max, 0x80000002 + l, 0, false))) {
-            memcpy(&e->eax, brand + 16 * l, 4);
-            memcpy(&e->ebx, brand + 16 * l + 4, 4);
-            memcpy(&e->ecx, brand + 16 * l + 8, 4);
-            memcpy(&e->edx, brand + 16 * l + 12, 4);
-        }
-    }
-    if ((e = x86_cpuid_add(out, &n, max, 0x80000008, 0, false))) {
-        e->eax = 0x3028;
-    }
-    return n;
-}
-
 static const struct x86_cpuid_entry *cpuid_find(const struct x86_cpuid_entry *t, unsigned n,
                                                 uint32_t fn, uint32_t idx)
 {
@@ -253,51 +157,81 @@ static const struct x86_cpuid_entry *cpuid_find(const struct x86_cpuid_entry *t,
 }
 
 /*
- * SDM vol. 2A CPUID.  A leaf above the highest of its range: Intel parts
- * answer with the highest basic leaf, AMD ones with zeros (APM vol. 3,
- * CPUID); which one follows the vendor the table names.  A leaf in range
- * that the table lacks reads as zeros.
+ * A leaf above the highest of its range.  With a model's table, as QEMU's
+ * TCG does for every vendor: the highest basic leaf (same subleaf), except
+ * in the hypervisor range up to its own top (SDM vol. 2A CPUID: "invalid
+ * EAX input returns the data of the highest basic leaf").  Without one
+ * (the bare supported set of the unit tests), as the host's vendor does:
+ * Intel parts the highest basic leaf, AMD ones zeros (APM vol. 3, CPUID).
+ */
+static uint32_t cpuid_clamp(const struct x86_cpuid_entry *t, unsigned n, bool model,
+                            uint32_t fn)
+{
+    const struct x86_cpuid_entry *l0 = cpuid_find(t, n, 0, 0);
+    const struct x86_cpuid_entry *x0 = cpuid_find(t, n, 0x80000000, 0);
+    const struct x86_cpuid_entry *h0 = cpuid_find(t, n, 0x40000000, 0);
+    uint32_t level = l0 ? l0->eax : 0;
+    /* "GenuineIntel" in ebx, edx, ecx. */
+    bool intel = l0 && l0->ebx == 0x756e6547 && l0->edx == 0x49656e69 &&
+                 l0->ecx == 0x6c65746e;
+    uint32_t over = model || intel ? level : 0xffffffff;
+
+    if (fn & 0x80000000) {
+        return !x0 || fn > x0->eax ? over : fn;
+    }
+    if (model && h0 && fn >= 0x40000000 && fn <= h0->eax) {
+        return fn;
+    }
+    return fn > level ? over : fn;
+}
+
+/*
+ * SDM vol. 2A CPUID.  Most answers come from cpu->cpuid, the table the
+ * -cpu model gave this vCPU; a few follow the running vCPU:
+ *   01H:ECX.OSXSAVE    CR4.OSXSAVE where XSAVE is offered
+ *   0DH.0/1:EBX        the XSAVE area size for the current XCR0
+ *   0BH, 1FH           subleaves past the last level: type 0, the subleaf
+ *                      number in ECX and the x2APIC ID in EDX
  */
 enum tcg_status exec_cpuid(struct tcg_cpu *cpu, const struct insn *in)
 {
-    struct x86_cpuid_entry local[16];
-    const struct x86_cpuid_entry *t = cpu->cpuid, *e, *l0, *x0;
+    struct x86_cpuid_entry local[32];
+    const struct x86_cpuid_entry *t = cpu->cpuid, *e;
     unsigned n = cpu->ncpuid;
     uint32_t fn = (uint32_t)cpu->st.regs[R_EAX], idx = (uint32_t)cpu->st.regs[R_ECX];
     uint32_t r[4] = { 0, 0, 0, 0 };
-    bool intel;
 
     (void)in;
     if (!t) {
-        n = tcg_cpuid_supported(local, 16);
+        n = tcg_cpuid_supported(local, G_N_ELEMENTS(local));
         t = local;
     }
-    l0 = cpuid_find(t, n, 0, 0);
-    x0 = cpuid_find(t, n, 0x80000000, 0);
-    /* "GenuineIntel" in ebx, edx, ecx. */
-    intel = l0 && l0->ebx == 0x756e6547 && l0->edx == 0x49656e69 && l0->ecx == 0x6c65746e;
-    if (fn < 0x80000000) {
-        if (l0 && fn > l0->eax) {
-            fn = intel ? l0->eax : 0xffffffff;
-        }
-    } else if (fn < 0x90000000) {
-        if (!x0 || fn > x0->eax) {
-            fn = intel && l0 ? l0->eax : 0xffffffff;
-        }
-    }
+    fn = cpuid_clamp(t, n, cpu->cpuid != NULL, fn);
     e = cpuid_find(t, n, fn, idx);
     if (e) {
         r[0] = e->eax;
         r[1] = e->ebx;
         r[2] = e->ecx;
         r[3] = e->edx;
+    } else if (fn == 0xb || fn == 0x1f) {
+        const struct x86_cpuid_entry *s0 = cpuid_find(t, n, fn, 0);
+
+        if (s0 && s0->ebx) {
+            r[2] = idx & 0xff;
+            r[3] = s0->edx;
+        }
     }
     if (fn == 1) {
-        /* OSXSAVE mirrors CR4.OSXSAVE where XSAVE is offered. */
         r[2] &= ~(1u << 27);
         if ((r[2] & (1u << 26)) && (cpu->st.cr4 & CR4_OSXSAVE)) {
             r[2] |= 1u << 27;
         }
+    }
+    if (fn == 0xd && idx <= 1 && e && r[1]) {
+        const struct x86_cpuid_entry *s0 = cpuid_find(t, n, 0xd, 0);
+        uint64_t comps = s0 ? ((uint64_t)s0->edx << 32 | s0->eax) : 1;
+
+        r[1] = x86_xsave_size((cpu->xcr0 & comps) | 1);
     }
     tcg_reg_write(cpu, R_EAX, 4, false, r[0]);
     tcg_reg_write(cpu, R_EBX, 4, false, r[1]);
@@ -306,7 +240,65 @@ enum tcg_status exec_cpuid(struct tcg_cpu *cpu, const struct insn *in)
     return TCG_OK;
 }
 
-/* ---- time stamp counter and random numbers ---- */
+/* ---- time stamp counter (SDM vol. 3, 18.17) ---- */
+
+/*
+ * The guest's TSC runs at TCG_TSC_HZ and follows the host's
+ * CLOCK_MONOTONIC, so guest time keeps pace with the host whatever speed
+ * the interpreter runs at: tsc = ns since the epoch scaled to TCG_TSC_HZ,
+ * plus the vCPU's tsc_offset.  One epoch for every vCPU (the first call),
+ * so vCPUs whose TSC was set to the same value stay in step.
+ */
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint64_t (*tsc_clock)(void) = monotonic_ns;
+static uint64_t tsc_epoch;
+static bool tsc_epoch_set;
+
+void tcg_tsc_set_clock(uint64_t (*clock_ns)(void))
+{
+    tsc_clock = clock_ns ? clock_ns : monotonic_ns;
+    __atomic_store_n(&tsc_epoch_set, false, __ATOMIC_RELEASE);
+}
+
+uint64_t tcg_tsc_from_ns(uint64_t ns)
+{
+    return (uint64_t)((unsigned __int128)ns * TCG_TSC_HZ / 1000000000u);
+}
+
+/* Ticks since the epoch, which the first caller sets. */
+static uint64_t tsc_ticks(void)
+{
+    uint64_t now = tsc_clock();
+
+    if (!__atomic_load_n(&tsc_epoch_set, __ATOMIC_ACQUIRE)) {
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+        pthread_mutex_lock(&lock);
+        if (!tsc_epoch_set) {
+            tsc_epoch = now;
+            __atomic_store_n(&tsc_epoch_set, true, __ATOMIC_RELEASE);
+        }
+        pthread_mutex_unlock(&lock);
+    }
+    return tcg_tsc_from_ns(now > tsc_epoch ? now - tsc_epoch : 0);
+}
+
+uint64_t tcg_guest_tsc(struct tcg_cpu *cpu)
+{
+    return tsc_ticks() + cpu->tsc_offset;
+}
+
+void tcg_set_guest_tsc(struct tcg_cpu *cpu, uint64_t v)
+{
+    cpu->tsc_offset = v - tsc_ticks();
+}
 
 /* CR4.TSD makes rdtsc/rdtscp #GP(0) outside ring 0 (SDM vol. 2B RDTSC). */
 static bool tsc_allowed(const struct tcg_cpu *cpu)
@@ -320,27 +312,28 @@ static void put_edx_eax(struct tcg_cpu *cpu, uint64_t v)
     tcg_reg_write(cpu, R_EDX, 4, false, (uint32_t)(v >> 32));
 }
 
-/* The guest's TSC: the host's plus the vCPU's offset. */
 enum tcg_status exec_rdtsc(struct tcg_cpu *cpu, const struct insn *in)
 {
     (void)in;
     if (!tsc_allowed(cpu)) {
         return tcg_raise_err(cpu, EXC_GP, 0);
     }
-    put_edx_eax(cpu, __rdtsc() + cpu->tsc_offset);
+    put_edx_eax(cpu, tcg_guest_tsc(cpu));
     return TCG_OK;
 }
 
-/* rdtscp: also ECX = IA32_TSC_AUX[31:0]. */
+/* rdtscp: #UD unless the model offers it (CPUID.80000001H:EDX.RDTSCP[27]);
+ * also ECX = IA32_TSC_AUX[31:0]. */
 enum tcg_status exec_rdtscp(struct tcg_cpu *cpu, const struct insn *in)
 {
-    unsigned aux;
-
     (void)in;
+    if (!tcg_cpuid_has(cpu, 0x80000001, 3, 27)) {
+        return tcg_raise(cpu, EXC_UD);
+    }
     if (!tsc_allowed(cpu)) {
         return tcg_raise_err(cpu, EXC_GP, 0);
     }
-    put_edx_eax(cpu, __rdtscp(&aux) + cpu->tsc_offset);
+    put_edx_eax(cpu, tcg_guest_tsc(cpu));
     tcg_reg_write(cpu, R_ECX, 4, false, (uint32_t)cpu->msr_tsc_aux);
     return TCG_OK;
 }

@@ -17,6 +17,7 @@
  */
 #include <string.h>
 
+#include "accel/tcg/interrupts.h"
 #include "accel/tcg/tcg-cpu.h"
 #include "accel/tcg/tcg-internal.h"
 #include "system/log.h"
@@ -858,7 +859,7 @@ enum tcg_status tcg_read_cr(struct tcg_cpu *cpu, unsigned n, uint64_t *val)
         *val = cpu->st.cr4;
         return TCG_OK;
     case 8:
-        *val = cpu->st.cr8 & 0xf;
+        *val = tcg_apic_get_cr8(cpu);     /* TPR[7:4] (SDM vol. 3, 11.8.6) */
         return TCG_OK;
     default:
         return tcg_raise(cpu, EXC_UD);
@@ -964,7 +965,7 @@ enum tcg_status tcg_write_cr(struct tcg_cpu *cpu, unsigned n, uint64_t val)
         if (val & ~0xfull) {
             return tcg_raise_err(cpu, EXC_GP, 0);
         }
-        cpu->st.cr8 = val;
+        tcg_apic_set_cr8(cpu, (uint8_t)val);
         return TCG_OK;
     default:
         return tcg_raise(cpu, EXC_UD);
@@ -1605,6 +1606,7 @@ enum tcg_status exec_mov_dr(struct tcg_cpu *cpu, const struct insn *in)
 #define MSR_PAT 0x277
 #define MSR_MTRR_DEF_TYPE 0x2ff
 #define MSR_DEBUGCTL 0x1d9
+#define MSR_TSC_DEADLINE 0x6e0
 #define MSR_AMD_SYSCFG 0xc0010010
 #define MSR_AMD_HWCR 0xc0010015
 #define MSR_AMD_DE_CFG 0xc0011029
@@ -1767,6 +1769,13 @@ static enum tcg_status msr_read(struct tcg_cpu *cpu, uint32_t msr, uint64_t *v)
         }
         *v = ARCH_CAP_VALUE;
         break;
+    case MSR_TSC_DEADLINE:
+        /* Present with CPUID.01H:ECX.TSC_Deadline[24] (SDM vol. 3, 11.5.4.1). */
+        if (!tcg_cpuid_has(cpu, 1, 2, 24)) {
+            return msr_unknown(cpu, "rdmsr", msr);
+        }
+        *v = tcg_apic_get_tsc_deadline(cpu);
+        break;
     default:
         /* PRED_CMD is write-only. */
         return msr_unknown(cpu, "rdmsr", msr);
@@ -1892,8 +1901,19 @@ static enum tcg_status msr_write(struct tcg_cpu *cpu, uint32_t msr, uint64_t v)
         if (v & ~(PHYS_ADDR_MASK & ~0x6ffull)) {
             return tcg_raise_err(cpu, EXC_GP, 0);
         }
-        cpu->st.apic_base = (v & ~MSR_IA32_APICBASE_BSP) |
-                            (cpu->st.apic_base & MSR_IA32_APICBASE_BSP);
+        v = (v & ~MSR_IA32_APICBASE_BSP) | (cpu->st.apic_base & MSR_IA32_APICBASE_BSP);
+        if (v != cpu->st.apic_base) {
+            /* The APIC page moves or goes: no TLB entry may keep it. */
+            cpu->st.apic_base = v;
+            tcg_apic_set_base(cpu, v);
+            tcg_tlb_flush(cpu);
+        }
+        return TCG_OK;
+    case MSR_TSC_DEADLINE:
+        if (!tcg_cpuid_has(cpu, 1, 2, 24)) {
+            return msr_unknown(cpu, "wrmsr", msr);
+        }
+        tcg_apic_set_tsc_deadline(cpu, v);
         return TCG_OK;
     case MSR_SYSENTER_CS: cpu->msr_sysenter_cs = v & 0xffff; return TCG_OK;
     case MSR_SYSENTER_ESP: return write_canonical(cpu, &cpu->msr_sysenter_esp, v);
@@ -2092,8 +2112,8 @@ enum tcg_status exec_wrgsbase(struct tcg_cpu *cpu, const struct insn *in)
     return fsgsbase(cpu, in, S_GS, true);
 }
 
-/* XCR0: x87 always, SSE and AVX state may be enabled (SDM vol. 1, 13.3). */
-#define XCR0_SUPPORTED 7ull
+/* XCR0: x87 always, and SSE; no AVX state (SDM vol. 1, 13.3). */
+#define XCR0_SUPPORTED 3ull     /* x87 and SSE: CPUID leaf 0xD (tcg-cpuid.c) */
 
 enum tcg_status exec_xgetbv(struct tcg_cpu *cpu, const struct insn *in)
 {

@@ -21,7 +21,11 @@
 
 #include "accel/accel.h"
 #include "accel/tcg/tcg-cpu.h"
+#include "accel/tcg/tcg-cpuid.h"
 #include "accel/tcg/tcg-internal.h"
+#include "arch/x86/cpu-models.h"
+#include "machine/machine.h"
+#include "system/config.h"
 #include "arch/x86/cpu.h"
 #include "system/cpus.h"
 #include "system/error.h"
@@ -88,6 +92,17 @@ static void tcg_load_state(struct tcg_vcpu *p, const struct x86_cpu_state *st)
     tcg_blocks_flush(cpu->blocks);
 }
 
+/* The CPUID the guest sees: the -cpu model, limited to what the software
+ * CPU implements, with the -smp topology (tcg-cpuid.c). */
+static int setup_cpuid(struct tcg_vcpu *p, struct vcpu *vcpu, GError **errp)
+{
+    const struct hyvm_config *cfg = vcpu->m->cfg;
+    struct x86_cpu_topo topo = { cfg->smp_sockets, cfg->smp_dies, cfg->smp_cores,
+                                 cfg->smp_threads };
+
+    return tcg_cpu_setup_cpuid(&p->cpu, vcpu->m->cpu_def, vcpu->index, &topo, errp);
+}
+
 static int tcg_vcpu_init(struct vcpu *vcpu, GError **errp)
 {
     struct tcg_vcpu *p = g_new0(struct tcg_vcpu, 1);
@@ -95,6 +110,11 @@ static int tcg_vcpu_init(struct vcpu *vcpu, GError **errp)
 
     p->cpu.vcpu = vcpu;
     p->cpu.blocks = tcg_blocks_new();
+    if (setup_cpuid(p, vcpu, errp) < 0) {
+        tcg_blocks_free(p->cpu.blocks);
+        g_free(p);
+        return -1;
+    }
     x86_cpu_state_reset(&st, vcpu->index == 0);
     tcg_load_state(p, &st);
     p->halted = vcpu->index != 0;
@@ -314,6 +334,7 @@ static void tcg_vcpu_destroy(struct vcpu *vcpu)
                 (unsigned long long)p->cpu.icount);
     }
     tcg_blocks_free(p->cpu.blocks);
+    tcg_cpu_free_cpuid(&p->cpu);
     g_free(p);
     vcpu->accel_priv = NULL;
 }

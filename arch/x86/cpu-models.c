@@ -1,15 +1,19 @@
 /*
  * -cpu: the CPU models and the CPUID the guest sees.
  *
- * A model is a vendor, a family/model/stepping, the highest basic and
- * extended leaves and a set of feature bits.  "-cpu MODEL,+a,-b,c=on"
- * changes bits; x86_cpu_build_cpuid() then ands them with what the
- * accelerator can run and warns about each requested bit it cannot, as
- * QEMU does with its default check=on.
+ * A model is a vendor, a family/model/stepping, the lowest basic and
+ * extended leaves it answers and a set of feature bits.  "-cpu
+ * MODEL,+a,-b,c=on,vendor=..." changes them; x86_cpu_build_cpuid_opts()
+ * then ands the bits with what the accelerator can run (warning about each
+ * one it cannot, as QEMU does with its default check=on) and lays out every
+ * leaf QEMU 7.2's TCG answers for the model: the oracle is
+ * "qemu-system-x86_64 -accel tcg -cpu qemu64 -smp ..." with a guest that
+ * prints CPUID (the constants in tests/unit/test-cpu-models.c).
  *
  * Threads: main thread, at start-up.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/x86/cpu-models.h"
@@ -82,48 +86,74 @@ static const struct cpu_feature cpu_features[] = {
     { "tce", 0x80000001, REG_ECX, 17 }, { "nodeid-msr", 0x80000001, REG_ECX, 19 },
     { "tbm", 0x80000001, REG_ECX, 21 }, { "topoext", 0x80000001, REG_ECX, 22 },
     { "perfctr-core", 0x80000001, REG_ECX, 23 }, { "perfctr-nb", 0x80000001, REG_ECX, 24 },
+    /* CPUID.0DH.1:EAX (QEMU's FEAT_XSAVE) and CPUID.06H:EAX */
+    { "xsaveopt", 0xd, REG_EAX, 0 }, { "xsavec", 0xd, REG_EAX, 1 },
+    { "xgetbv1", 0xd, REG_EAX, 2 }, { "xsaves", 0xd, REG_EAX, 3 },
+    { "arat", 6, REG_EAX, 2 },
 };
+#define NR_FEATURES (sizeof(cpu_features) / sizeof(cpu_features[0]))
+
 #define NR_FEATURES (sizeof(cpu_features) / sizeof(cpu_features[0]))
 
 /* The leaves a model fills feature bits in, and their registers. */
 struct feature_word {
-    uint32_t leaf;
+    uint32_t leaf, index;
     uint8_t reg;
 };
 static const struct feature_word feature_words[] = {
-    { 1, REG_EDX }, { 1, REG_ECX }, { 7, REG_EBX }, { 7, REG_ECX }, { 7, REG_EDX },
-    { 0x80000001, REG_EDX }, { 0x80000001, REG_ECX },
+    { 1, 0, REG_EDX }, { 1, 0, REG_ECX }, { 7, 0, REG_EBX }, { 7, 0, REG_ECX },
+    { 7, 0, REG_EDX }, { 0x80000001, 0, REG_EDX }, { 0x80000001, 0, REG_ECX },
+    { 0xd, 1, REG_EAX }, { 6, 0, REG_EAX },
 };
 #define NR_WORDS (sizeof(feature_words) / sizeof(feature_words[0]))
+enum { W_1_EDX, W_1_ECX, W_7_EBX, W_7_ECX, W_7_EDX, W_X1_EDX, W_X1_ECX, W_XSAVE, W_6_EAX };
+
+#define F1_ECX_XSAVE (1u << 26)
+#define F1_ECX_HYPERVISOR (1u << 31)
+#define F1_EDX_PSE36 (1u << 17)
+#define F1_EDX_HT (1u << 28)
+#define FX_EDX_LM (1u << 29)
+#define FX_ECX_CMP_LEGACY (1u << 1)
+#define FX_ECX_SVM (1u << 2)
+#define F7_ECX_LA57 (1u << 16)
+#define F1_ECX_AVX (1u << 28)
+/* CPUID.01H:EDX bits AMD repeats in 80000001H:EDX (APM vol. 3, E.4.2):
+ * fpu..apic, mtrr..pat, pse36, mmx, fxsr. */
+#define AMD_EDX_ALIASES 0x0183f3ffu
 
 struct cpu_model {
     const char *name;
     const char *desc;
-    const char *vendor;       /* 12 bytes, NULL: take the host's */
+    const char *vendor;       /* 12 bytes; NULL: none (all zeros, as QEMU's base) */
     bool from_accel;          /* host, max: everything the accelerator runs */
-    uint32_t level, xlevel;
+    bool kvm_only;            /* host */
+    uint32_t level, xlevel;   /* the least; features may raise them (QEMU's min-level) */
     unsigned family, model, stepping;
     const char *model_id;
     uint32_t words[NR_WORDS];
 };
 
-/* CPUID.01H:EDX of QEMU's "PPRO" base that qemu64 builds on. */
-#define PPRO_EDX 0x0183f9ffu  /* fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat */
+/* CPUID.01H:EDX of QEMU's PPRO_FEATURES: fpu de pse tsc msr pae mce cx8 apic
+ * sep pge cmov pat mmx fxsr sse sse2. */
+#define PPRO_EDX 0x0781abfdu
+#define QEMU64_VENDOR "AuthenticAMD"
 static const struct cpu_model cpu_models[] = {
-    { "base", "base CPU model type with no features enabled", NULL, false,
-      0, 0, 0, 0, 0, "", { 0 } },
-    { "host", "processor with all supported host features", NULL, true,
-      0, 0, 0, 0, 0, NULL, { 0 } },
-    { "max", "Enables all features supported by the accelerator in the current host",
-      NULL, true, 0, 0, 0, 0, 0, NULL, { 0 } },
     /* qemu64: AMD family 15 model 107, as QEMU 7.2 defines it. */
-    { "qemu64", "QEMU Virtual CPU version 2.5+", "AuthenticAMD", false,
+    { "qemu64", "QEMU Virtual CPU version 2.5+", QEMU64_VENDOR, false, false,
       0xd, 0x8000000a, 15, 107, 1, "QEMU Virtual CPU version 2.5+",
-      { PPRO_EDX | (1u << 17) | (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26),
-        (1u << 0) | (1u << 13),                  /* pni cx16 */
+      { PPRO_EDX | (1u << 12) | (1u << 14) | F1_EDX_PSE36 | (1u << 19), /* mtrr mca clflush */
+        (1u << 0) | (1u << 13) | F1_ECX_HYPERVISOR,     /* pni cx16 */
         0, 0, 0,
-        (1u << 11) | (1u << 20) | (1u << 29),    /* syscall nx lm */
-        (1u << 0) | (1u << 2) } },               /* lahf-lm svm */
+        (1u << 11) | (1u << 20) | FX_EDX_LM,            /* syscall nx lm */
+        (1u << 0) | FX_ECX_SVM } },                     /* lahf-lm svm */
+    { "base", "base CPU model type with no features enabled", NULL, false, false,
+      0, 0, 0, 0, 0, "", { 0 } },
+    { "host", "processor with all supported host features ", NULL, true, true,
+      0, 0, 0, 0, 0, NULL, { 0 } },
+    /* Under TCG, QEMU's max keeps qemu64's identity with another name. */
+    { "max", "Enables all features supported by the accelerator in the current host",
+      QEMU64_VENDOR, true, false, 0xd, 0x8000000a, 15, 107, 1, "QEMU TCG CPU version 2.5+",
+      { 0 } },
 };
 #define NR_MODELS (sizeof(cpu_models) / sizeof(cpu_models[0]))
 
@@ -135,6 +165,12 @@ struct feature_change {
 struct x86_cpu_def {
     const struct cpu_model *model;
     GArray *changes;          /* struct feature_change, in command-line order */
+    /* Property overrides; has_* false: the model's. */
+    char vendor[13];
+    char *model_id;
+    bool has_vendor, has_family, has_model, has_stepping, has_level, has_xlevel;
+    unsigned family, model_num, stepping;
+    uint32_t level, xlevel;
 };
 
 static int word_of(uint32_t leaf, uint8_t reg)
@@ -170,12 +206,16 @@ static int feature_find(const char *name)
     return -1;
 }
 
+/* "qemu64-v1" is the versioned name of "qemu64" (QEMU's -cpu help lists both). */
 static const struct cpu_model *model_find(const char *name)
 {
     for (unsigned i = 0; i < NR_MODELS; i++) {
         if (!strcmp(cpu_models[i].name, name)) {
             return &cpu_models[i];
         }
+    }
+    if (!strcmp(name, "qemu64-v1")) {
+        return &cpu_models[0];
     }
     return NULL;
 }
@@ -194,6 +234,82 @@ static int def_add_change(struct x86_cpu_def *d, const char *name, bool on, GErr
     c.on = on;
     g_array_append_val(d->changes, c);
     return 0;
+}
+
+static bool bad_value(const struct x86_cpu_def *d, const char *name, const char *val,
+                      GError **errp)
+{
+    g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                "can't apply global %s-x86_64-cpu.%s=%s: Property '.%s' doesn't take value "
+                "'%s'", d->model->name, name, val, name, val);
+    return false;
+}
+
+static bool parse_num(const char *s, uint64_t max, uint64_t *v)
+{
+    char *end;
+
+    if (!*s || *s == '-') {
+        return false;
+    }
+    *v = g_ascii_strtoull(s, &end, 0);
+    return !*end && *v <= max;
+}
+
+/*
+ * The identity properties QEMU's x86 CPU has (target/i386 "vendor",
+ * "model-id", "family", "model", "stepping", "level", "xlevel").  Returns
+ * false with *errp set when name is one of them and the value is bad; sets
+ * *known when name is one of them.
+ */
+static bool def_set_prop(struct x86_cpu_def *d, const char *name, const char *val,
+                         bool *known, GError **errp)
+{
+    uint64_t v;
+
+    *known = true;
+    if (!strcmp(name, "vendor")) {
+        if (strlen(val) != 12) {
+            return bad_value(d, name, val, errp);
+        }
+        memcpy(d->vendor, val, 13);
+        d->has_vendor = true;
+    } else if (!strcmp(name, "model-id")) {
+        g_free(d->model_id);
+        d->model_id = g_strdup(val);
+    } else if (!strcmp(name, "family")) {
+        if (!parse_num(val, 0xff + 0xf, &v)) {
+            return bad_value(d, name, val, errp);
+        }
+        d->family = v;
+        d->has_family = true;
+    } else if (!strcmp(name, "model")) {
+        if (!parse_num(val, 0xff, &v)) {
+            return bad_value(d, name, val, errp);
+        }
+        d->model_num = v;
+        d->has_model = true;
+    } else if (!strcmp(name, "stepping")) {
+        if (!parse_num(val, 0xf, &v)) {
+            return bad_value(d, name, val, errp);
+        }
+        d->stepping = v;
+        d->has_stepping = true;
+    } else if (!strcmp(name, "level") || !strcmp(name, "xlevel")) {
+        if (!parse_num(val, 0xffffffffu, &v)) {
+            return bad_value(d, name, val, errp);
+        }
+        if (name[0] == 'l') {
+            d->level = v;
+            d->has_level = true;
+        } else {
+            d->xlevel = v;
+            d->has_xlevel = true;
+        }
+    } else {
+        *known = false;
+    }
+    return true;
 }
 
 struct x86_cpu_def *x86_cpu_parse(const char *spec, GError **errp)
@@ -216,7 +332,7 @@ struct x86_cpu_def *x86_cpu_parse(const char *spec, GError **errp)
     for (unsigned i = 1; parts[i]; i++) {
         const char *p = parts[i];
         const char *eq = strchr(p, '=');
-        bool on;
+        bool on, known;
 
         if (!*p) {
             continue;
@@ -237,12 +353,14 @@ struct x86_cpu_def *x86_cpu_parse(const char *spec, GError **errp)
         {
             g_autofree char *name = g_strndup(p, eq - p);
 
+            if (!def_set_prop(d, name, eq + 1, &known, errp)) {
+                goto fail;
+            }
+            if (known) {
+                continue;
+            }
             if (feature_find(name) < 0) {
-                if (!strcmp(name, "check") || !strcmp(name, "enforce") ||
-                    !strcmp(name, "model-id") || !strcmp(name, "vendor") ||
-                    !strcmp(name, "family") || !strcmp(name, "model") ||
-                    !strcmp(name, "stepping") || !strcmp(name, "level") ||
-                    !strcmp(name, "xlevel")) {
+                if (!strcmp(name, "check") || !strcmp(name, "enforce")) {
                     g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
                                 "-cpu %s: CPU property '%s' is not supported yet", spec, name);
                     goto fail;
@@ -274,6 +392,7 @@ void x86_cpu_def_free(struct x86_cpu_def *d)
 {
     if (d) {
         g_array_free(d->changes, TRUE);
+        g_free(d->model_id);
         g_free(d);
     }
 }
@@ -289,6 +408,8 @@ static int feature_cmp(const void *a, const void *b)
                   cpu_features[*(const unsigned *)b].name);
 }
 
+/* QEMU 7.2's layout: the named model as an alias and its -v1 version, then
+ * base, host and max; then the flags, sorted, wrapped before column 76. */
 void x86_cpu_print_help(void)
 {
     unsigned idx[NR_FEATURES];
@@ -296,7 +417,14 @@ void x86_cpu_print_help(void)
 
     printf("Available CPUs:\n");
     for (unsigned i = 0; i < NR_MODELS; i++) {
-        printf("x86 %-20s  %s\n", cpu_models[i].name, cpu_models[i].desc);
+        const struct cpu_model *m = &cpu_models[i];
+
+        if (!m->from_accel && m->vendor) {
+            printf("x86 %-20s  %s\n", m->name, "(alias configured by machine type)");
+            printf("x86 %s-v1%-*s  %s\n", m->name, (int)(17 - strlen(m->name)), "", m->desc);
+        } else {
+            printf("x86 %-20s  %s\n", m->name, m->desc);
+        }
     }
     printf("\nRecognized CPUID flags:\n");
     for (unsigned i = 0; i < NR_FEATURES; i++) {
@@ -338,7 +466,8 @@ static const struct x86_cpuid_entry *cpuid_find(const struct x86_cpuid_entry *t,
 
 static uint32_t supported_word(const struct x86_cpuid_entry *sup, unsigned nsup, unsigned w)
 {
-    const struct x86_cpuid_entry *e = cpuid_find(sup, nsup, feature_words[w].leaf, 0);
+    const struct x86_cpuid_entry *e = cpuid_find(sup, nsup, feature_words[w].leaf,
+                                                 feature_words[w].index);
 
     return e ? *entry_reg((struct x86_cpuid_entry *)e, feature_words[w].reg) : 0;
 }
@@ -359,8 +488,12 @@ struct x86_cpuid_entry *x86_cpuid_add(struct x86_cpuid_entry *out, unsigned *n, 
     return e;
 }
 
+/* Leaf 0 and 80000000H spell the vendor in EBX, EDX, ECX. */
 static void put_vendor(struct x86_cpuid_entry *e, const char *v)
 {
+    if (!v) {
+        return;
+    }
     memcpy(&e->ebx, v, 4);
     memcpy(&e->edx, v + 4, 4);
     memcpy(&e->ecx, v + 8, 4);
@@ -391,26 +524,31 @@ static bool def_requested(const struct x86_cpu_def *d, unsigned f)
 /*
  * Model bits an accelerator may lack without a warning: QEMU's KVM defaults
  * turn svm, acpi and monitor off for every model, so "-cpu qemu64" (which
- * lists svm) is quiet on a host whose KVM offers no nested SVM.
+ * lists svm) is quiet on a host whose KVM offers no nested SVM; the
+ * software CPU has no SVM either and stays as quiet as QEMU's TCG.
  */
 static bool feature_quiet(const char *name)
 {
     return !strcmp(name, "svm") || !strcmp(name, "acpi") || !strcmp(name, "monitor");
 }
 
-int x86_cpu_build_cpuid(const struct x86_cpu_def *d,
-                        const struct x86_cpuid_entry *supported, unsigned nsupported,
-                        struct x86_cpuid_entry *out, unsigned *n, GError **errp)
+/* The model's words with the command line's changes, and'ed with sup[]. */
+static void compute_words(const struct x86_cpu_def *d, const struct x86_cpuid_entry *supported,
+                          unsigned nsupported, const struct x86_cpuid_opts *o,
+                          uint32_t want[NR_WORDS])
 {
     const struct cpu_model *m = d->model;
-    unsigned max = *n;
-    uint32_t want[NR_WORDS], sup[NR_WORDS];
-    struct x86_cpuid_entry *e;
+    uint32_t sup[NR_WORDS];
 
-    *n = 0;
     for (unsigned w = 0; w < NR_WORDS; w++) {
         sup[w] = supported_word(supported, nsupported, w);
         want[w] = m->from_accel ? sup[w] : m->words[w];
+    }
+    /* The hypervisor bit is ours to give (SDM: reserved for hypervisor use);
+     * every model but base sets it, as QEMU's do. */
+    sup[W_1_ECX] |= F1_ECX_HYPERVISOR;
+    if (m->from_accel) {
+        want[W_1_ECX] |= F1_ECX_HYPERVISOR;
     }
     for (unsigned i = 0; i < d->changes->len; i++) {
         const struct feature_change *c = &g_array_index(d->changes, struct feature_change, i);
@@ -423,116 +561,519 @@ int x86_cpu_build_cpuid(const struct x86_cpu_def *d,
             want[w] &= ~(1u << f->bit);
         }
     }
-    /* The hypervisor bit is ours to give (SDM: reserved for hypervisor use). */
-    want[word_of(1, REG_ECX)] |= 1u << 31;
-    sup[word_of(1, REG_ECX)] |= 1u << 31;
     for (unsigned i = 0; i < NR_FEATURES; i++) {
         const struct cpu_feature *f = &cpu_features[i];
         int w = word_of(f->leaf, f->reg);
         uint32_t bit = 1u << f->bit;
 
-        if ((want[w] & bit) && !(sup[w] & bit) && !def_requested(d, i) &&
-            feature_quiet(f->name)) {
-            want[w] &= ~bit;
+        if (!(want[w] & bit) || (sup[w] & bit)) {
             continue;
         }
-        if ((want[w] & bit) && !(sup[w] & bit)) {
-            warn_report("host doesn't support requested feature: CPUID.%02XH:%s.%s [bit %u]",
-                        f->leaf, reg_name(f->reg), f->name, f->bit);
-            want[w] &= ~bit;
+        want[w] &= ~bit;
+        if (o->quiet || (!def_requested(d, i) && feature_quiet(f->name))) {
+            continue;
         }
+        warn_report("%s doesn't support requested feature: CPUID.%02XH:%s.%s [bit %u]",
+                    o->accel ? o->accel : "host", f->leaf, reg_name(f->reg), f->name, f->bit);
     }
+}
 
-    if (m->from_accel) {
-        /* Every leaf the accelerator offers, with the feature words replaced. */
-        for (unsigned i = 0; i < nsupported; i++) {
-            e = x86_cpuid_add(out, n, max, supported[i].function, supported[i].index,
-                        supported[i].has_index);
-            if (!e) {
-                goto too_many;
-            }
-            *e = supported[i];
-            if (e->has_index && e->index) {
-                continue;
-            }
-            for (unsigned w = 0; w < NR_WORDS; w++) {
-                if (feature_words[w].leaf == e->function) {
-                    *entry_reg(e, feature_words[w].reg) = want[w];
-                }
-            }
-        }
-        return 0;
-    }
+/* ---- topology (QEMU's include/hw/i386/topology.h numbering) ---- */
 
-    /* A named model: its own leaves, each word already filtered. */
-    if (!(e = x86_cpuid_add(out, n, max, 0, 0, false))) {
-        goto too_many;
-    }
-    e->eax = m->level;
-    put_vendor(e, m->vendor ? m->vendor : "AuthenticAMD");
-    if (m->level >= 1) {
-        if (!(e = x86_cpuid_add(out, n, max, 1, 0, false))) {
-            goto too_many;
-        }
-        /* EAX: stepping 3:0, model 7:4 (+ext 19:16), family 11:8 (+ext 27:20). */
-        e->eax = (m->stepping & 0xf) | ((m->model & 0xf) << 4) | ((m->model >> 4) << 16);
-        e->eax |= (m->family > 15 ? 15 : m->family) << 8;
-        if (m->family > 15) {
-            e->eax |= (m->family - 15) << 20;
-        }
-        /* EBX: CLFLUSH line size in 8-byte units, one logical processor. */
-        e->ebx = (8 << 8) | (1 << 16);
-        e->ecx = want[word_of(1, REG_ECX)];
-        e->edx = want[word_of(1, REG_EDX)];
-    }
-    if (m->level >= 7) {
-        if (!(e = x86_cpuid_add(out, n, max, 7, 0, true))) {
-            goto too_many;
-        }
-        e->ebx = want[word_of(7, REG_EBX)];
-        e->ecx = want[word_of(7, REG_ECX)];
-        e->edx = want[word_of(7, REG_EDX)];
-    }
-    if (m->xlevel >= 0x80000000) {
-        if (!(e = x86_cpuid_add(out, n, max, 0x80000000, 0, false))) {
-            goto too_many;
-        }
-        e->eax = m->xlevel;
-        put_vendor(e, m->vendor ? m->vendor : "AuthenticAMD");
-    }
-    if (m->xlevel >= 0x80000001) {
-        if (!(e = x86_cpuid_add(out, n, max, 0x80000001, 0, false))) {
-            goto too_many;
-        }
-        e->eax = cpuid_find(out, *n, 1, 0) ? cpuid_find(out, *n, 1, 0)->eax : 0;
-        e->ecx = want[word_of(0x80000001, REG_ECX)];
-        e->edx = want[word_of(0x80000001, REG_EDX)];
-    }
-    if (m->xlevel >= 0x80000004 && m->model_id) {
-        char id[48] = { 0 };
+/* Bits that hold IDs 0..count-1. */
+static unsigned topo_width(unsigned count)
+{
+    return count > 1 ? 32 - __builtin_clz(count - 1) : 0;
+}
 
-        strncpy(id, m->model_id, sizeof(id) - 1);
-        for (unsigned l = 0; l < 3; l++) {
-            if (!(e = x86_cpuid_add(out, n, max, 0x80000002 + l, 0, false))) {
-                goto too_many;
-            }
-            memcpy(&e->eax, id + l * 16, 4);
-            memcpy(&e->ebx, id + l * 16 + 4, 4);
-            memcpy(&e->ecx, id + l * 16 + 8, 4);
-            memcpy(&e->edx, id + l * 16 + 12, 4);
+struct topo_shape {
+    unsigned dies, cores, threads;      /* per package, per die, per core */
+    unsigned core_off, die_off, pkg_off;
+};
+
+static struct topo_shape topo_shape(const struct x86_cpu_topo *t)
+{
+    struct topo_shape s = { 1, 1, 1, 0, 0, 0 };
+
+    if (t) {
+        s.dies = t->dies ? t->dies : 1;
+        s.cores = t->cores ? t->cores : 1;
+        s.threads = t->threads ? t->threads : 1;
+    }
+    s.core_off = topo_width(s.threads);
+    s.die_off = s.core_off + topo_width(s.cores);
+    s.pkg_off = s.die_off + topo_width(s.dies);
+    return s;
+}
+
+uint32_t x86_topo_apicid(const struct x86_cpu_topo *topo, unsigned index)
+{
+    struct topo_shape s = topo_shape(topo);
+    unsigned smt = index % s.threads;
+    unsigned core = (index / s.threads) % s.cores;
+    unsigned die = (index / (s.threads * s.cores)) % s.dies;
+    unsigned pkg = index / (s.threads * s.cores * s.dies);
+
+    if (!topo) {
+        return index;
+    }
+    return (pkg << s.pkg_off) | (die << s.die_off) | (core << s.core_off) | smt;
+}
+
+/* ---- XSAVE (SDM vol. 1, 13.4 and 13.2) ---- */
+
+#define XSAVE_LEGACY_AND_HEADER 576u
+#define XSAVE_AVX_OFFSET 576u
+#define XSAVE_AVX_SIZE 256u
+
+uint32_t x86_xsave_size(uint64_t xcr0)
+{
+    return (xcr0 & 4) ? XSAVE_AVX_OFFSET + XSAVE_AVX_SIZE : XSAVE_LEGACY_AND_HEADER;
+}
+
+/* ---- the leaves of a named model ---- */
+
+/* Everything a leaf is made of: the model's identity after the command line. */
+struct layout {
+    char vendor[12];
+    bool has_vendor, intel, amd;
+    uint32_t level, xlevel, signature;
+    char model_id[48];
+    uint32_t want[NR_WORDS];
+    uint64_t xcr0_mask;       /* state components the model's XSAVE covers */
+    unsigned phys_bits;
+    struct topo_shape topo;
+    uint32_t apic_id;
+    unsigned threads_per_pkg;  /* QEMU's nr_cores * nr_threads (per die) */
+};
+
+static uint32_t signature(unsigned family, unsigned model, unsigned stepping)
+{
+    /* EAX: stepping 3:0, model 7:4 (+ext 19:16), family 11:8 (+ext 27:20). */
+    uint32_t eax = (stepping & 0xf) | ((model & 0xf) << 4) | (((model >> 4) & 0xf) << 16);
+
+    eax |= (family > 15 ? 15 : family) << 8;
+    if (family > 15) {
+        eax |= (family - 15) << 20;
+    }
+    return eax;
+}
+
+static void layout_init(struct layout *l, const struct x86_cpu_def *d,
+                        const struct x86_cpuid_entry *sup, unsigned nsup,
+                        const struct x86_cpuid_opts *o)
+{
+    const struct cpu_model *m = d->model;
+    const char *vendor = d->has_vendor ? d->vendor : m->vendor;
+    const char *id = d->model_id ? d->model_id : m->model_id;
+    const struct x86_cpuid_entry *xs = cpuid_find(sup, nsup, 0xd, 0);
+
+    memset(l, 0, sizeof(*l));
+    compute_words(d, sup, nsup, o, l->want);
+    if (vendor) {
+        memcpy(l->vendor, vendor, 12);
+        l->has_vendor = true;
+        l->intel = !memcmp(vendor, "GenuineIntel", 12);
+        l->amd = !memcmp(vendor, "AuthenticAMD", 12);
+    }
+    l->signature = signature(d->has_family ? d->family : m->family,
+                             d->has_model ? d->model_num : m->model,
+                             d->has_stepping ? d->stepping : m->stepping);
+    if (id) {
+        memcpy(l->model_id, id, strnlen(id, sizeof(l->model_id)));
+    }
+    /* XSAVE covers x87 and SSE, and AVX with avx; only what the accelerator saves. */
+    if (l->want[W_1_ECX] & F1_ECX_XSAVE) {
+        l->xcr0_mask = 3 | ((l->want[W_1_ECX] & F1_ECX_AVX) ? 4 : 0);
+        l->xcr0_mask &= xs ? ((uint64_t)xs->edx << 32 | xs->eax) : 3;
+    }
+    /* QEMU's min-level rule: a leaf with features set is within reach. */
+    l->level = m->level;
+    l->xlevel = m->xlevel;
+    for (unsigned w = 0; w < NR_WORDS; w++) {
+        uint32_t leaf = feature_words[w].leaf;
+
+        if (!l->want[w]) {
+            continue;
+        }
+        if (leaf & 0x80000000) {
+            l->xlevel = l->xlevel > leaf ? l->xlevel : leaf;
+        } else if (l->level < leaf) {
+            l->level = leaf;
         }
     }
-    if (m->xlevel >= 0x80000008) {
-        const struct x86_cpuid_entry *s = cpuid_find(supported, nsupported, 0x80000008, 0);
+    if (l->xcr0_mask && l->level < 0xd) {
+        l->level = 0xd;
+    }
+    if ((l->want[W_X1_ECX] & FX_ECX_SVM) && l->xlevel < 0x8000000a) {
+        l->xlevel = 0x8000000a;
+    }
+    l->topo = topo_shape(o->topo);
+    /* Several dies need leaf 1FH: QEMU raises the level for them, but not for AMD. */
+    if (l->topo.dies > 1 && !l->amd && l->level < 0x1f) {
+        l->level = 0x1f;
+    }
+    if (d->has_level) {
+        l->level = d->level;
+    }
+    if (d->has_xlevel) {
+        l->xlevel = d->xlevel;
+    }
+    /* QEMU's TCG default: 40 physical address bits; 32-bit parts 36 with PSE36. */
+    l->phys_bits = (l->want[W_X1_EDX] & FX_EDX_LM) ? 40
+                   : (l->want[W_1_EDX] & F1_EDX_PSE36) ? 36 : 32;
+    l->apic_id = x86_topo_apicid(o->topo, o->index);
+    l->threads_per_pkg = l->topo.cores * l->topo.threads;
+}
 
-        if (!(e = x86_cpuid_add(out, n, max, 0x80000008, 0, false))) {
-            goto too_many;
-        }
-        /* Physical and linear address widths: the host's, or 40/48 bits. */
-        e->eax = s ? (s->eax & 0xffff) : 0x3028;
+/* Appends leaf fn.idx to out[] as e, or fails the builder when out[] is full. */
+#define ADD(fn, idx, has_idx) \
+    do { \
+        if (!(e = x86_cpuid_add(out, n, max, (fn), (idx), (has_idx)))) { \
+            return -1; \
+        } \
+    } while (0)
+
+/* CPUID.02H descriptors QEMU 7.2 reports for its legacy caches:
+ * 0x2c 32K L1d, 0x30 32K L1i, 0x7d 2M L2, 0x4d 16M L3. */
+static int add_leaf2(const struct layout *l, struct x86_cpuid_entry *out, unsigned *n,
+                     unsigned max)
+{
+    struct x86_cpuid_entry *e;
+
+    ADD(2, 0, false);
+    if (!l->amd) {
+        e->eax = 1;
+        e->ecx = 0x4d;
+        e->edx = 0x002c307d;
     }
     return 0;
-too_many:
-    g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "too many CPUID leaves for the model");
-    return -1;
+}
+
+/*
+ * CPUID.04H (SDM vol. 2A, table 3-8): QEMU's legacy caches, 32K 8-way L1d
+ * and L1i, 4M 16-way L2, 16M 16-way L3, 64-byte lines.  EAX[31:26] is the
+ * cores per die less one; [25:14] the APIC IDs sharing the cache less one:
+ * one for L1 (QEMU 7.2), a core's threads for L2, a die for L3.  AMD
+ * vendors answer zeros (QEMU's vendor_cpuid_only).
+ */
+static int add_leaf4(const struct layout *l, struct x86_cpuid_entry *out, unsigned *n,
+                     unsigned max)
+{
+    static const struct { uint32_t eax, ebx, ecx, edx; } caches[4] = {
+        { 0x121, 0x01c0003f, 0x3f, 1 },     /* L1d: type 1 level 1 self-init */
+        { 0x122, 0x01c0003f, 0x3f, 1 },     /* L1i */
+        { 0x143, 0x03c0003f, 0xfff, 1 },    /* L2 */
+        { 0x163, 0x03c0003f, 0x3fff, 6 },   /* L3: inclusive, complex indexing */
+    };
+    unsigned sharing[4] = { 1, 1, l->topo.threads, 1u << l->topo.die_off };
+    struct x86_cpuid_entry *e;
+
+    for (unsigned i = 0; i <= 4; i++) {
+        ADD(4, i, true);
+        if (l->amd || i == 4) {
+            continue;
+        }
+        e->eax = caches[i].eax | ((l->topo.cores - 1) << 26) | ((sharing[i] - 1) << 14);
+        e->ebx = caches[i].ebx;
+        e->ecx = caches[i].ecx;
+        e->edx = caches[i].edx;
+    }
+    return 0;
+}
+
+/* CPUID.0BH and 1FH (SDM vol. 2A): one subleaf per level, x2APIC ID in EDX.
+ * Level types: 1 SMT, 2 core, 5 die; subleaves past the last are type 0. */
+static int add_topology(const struct layout *l, uint32_t fn, struct x86_cpuid_entry *out,
+                        unsigned *n, unsigned max)
+{
+    const struct topo_shape *t = &l->topo;
+    bool v2 = fn == 0x1f;
+    struct {
+        uint32_t shift, count, type;
+    } lv[3] = {
+        { t->core_off, t->threads, 1 },
+        { v2 ? t->die_off : t->pkg_off, t->cores * t->threads, 2 },
+        { t->pkg_off, t->dies * t->cores * t->threads, 5 },
+    };
+    unsigned nlv = v2 ? 3 : 2;
+    struct x86_cpuid_entry *e;
+
+    for (unsigned i = 0; i <= nlv; i++) {
+        ADD(fn, i, true);
+        if (v2 && t->dies < 2) {
+            continue;       /* QEMU: 1FH only describes several dies */
+        }
+        e->ecx = i;
+        e->edx = l->apic_id;
+        if (i < nlv) {
+            e->eax = lv[i].shift;
+            e->ebx = lv[i].count & 0xffff;
+            e->ecx |= lv[i].type << 8;
+        }
+    }
+    return 0;
+}
+
+/* CPUID.0DH (SDM vol. 2A, 13.2): EBX is the size for the XCR0 at reset
+ * (x87 only); a running vCPU answers for its own XCR0. */
+static int add_xsave(const struct layout *l, struct x86_cpuid_entry *out, unsigned *n,
+                     unsigned max)
+{
+    struct x86_cpuid_entry *e;
+
+    ADD(0xd, 0, true);
+    if (!l->xcr0_mask) {
+        ADD(0xd, 1, true);
+        return 0;
+    }
+    e->eax = (uint32_t)l->xcr0_mask;
+    e->ebx = x86_xsave_size(1);
+    e->ecx = x86_xsave_size(l->xcr0_mask);
+    e->edx = (uint32_t)(l->xcr0_mask >> 32);
+    ADD(0xd, 1, true);
+    e->eax = l->want[W_XSAVE];
+    e->ebx = x86_xsave_size(1);
+    if (l->xcr0_mask & 4) {
+        ADD(0xd, 2, true);
+        e->eax = XSAVE_AVX_SIZE;
+        e->ebx = XSAVE_AVX_OFFSET;
+    }
+    return 0;
+}
+
+/*
+ * CPUID.15H/16H (SDM vol. 2A) for Intel vendors whose level reaches them:
+ * TSC = crystal * EBX / EAX, and the nominal frequency in MHz.
+ */
+static int add_tsc_leaves(const struct layout *l, uint64_t hz, struct x86_cpuid_entry *out,
+                          unsigned *n, unsigned max)
+{
+    uint64_t crystal = hz % 25000000 ? 1000000 : 25000000;
+    struct x86_cpuid_entry *e;
+
+    if (!l->intel || !hz) {
+        return 0;
+    }
+    if (l->level >= 0x15) {
+        ADD(0x15, 0, false);
+        e->eax = 1;
+        e->ebx = hz / crystal;
+        e->ecx = crystal;
+    }
+    if (l->level >= 0x16) {
+        ADD(0x16, 0, false);
+        e->eax = hz / 1000000;
+        e->ebx = hz / 1000000;
+        e->ecx = 100;
+    }
+    return 0;
+}
+
+static int add_basic(const struct layout *l, const struct x86_cpuid_opts *o,
+                     struct x86_cpuid_entry *out, unsigned *n, unsigned max)
+{
+    struct x86_cpuid_entry *e;
+
+    ADD(0, 0, false);
+    e->eax = l->level;
+    if (l->has_vendor) {
+        put_vendor(e, l->vendor);
+    }
+    if (l->level >= 1) {
+        ADD(1, 0, false);
+        e->eax = l->signature;
+        /* EBX: APIC ID 31:24, logical processors 23:16, CLFLUSH 8 quadwords. */
+        e->ebx = (l->apic_id << 24) | (8 << 8);
+        e->ecx = l->want[W_1_ECX];
+        e->edx = l->want[W_1_EDX];
+        if (l->threads_per_pkg > 1) {
+            e->ebx |= (l->threads_per_pkg & 0xff) << 16;
+            e->edx |= F1_EDX_HT;
+        }
+    }
+    if (l->level >= 2 && add_leaf2(l, out, n, max) < 0) {
+        return -1;
+    }
+    if (l->level >= 4 && add_leaf4(l, out, n, max) < 0) {
+        return -1;
+    }
+    if (l->level >= 5) {
+        /* MONITOR/MWAIT: QEMU's default EMX and IBE, no line sizes. */
+        ADD(5, 0, false);
+        e->ecx = 3;
+    }
+    if (l->level >= 6) {
+        ADD(6, 0, false);
+        e->eax = l->want[W_6_EAX];
+    }
+    if (l->level >= 7) {
+        ADD(7, 0, true);
+        e->ebx = l->want[W_7_EBX];
+        e->ecx = l->want[W_7_ECX];
+        e->edx = l->want[W_7_EDX];
+    }
+    if (l->level >= 0xb && add_topology(l, 0xb, out, n, max) < 0) {
+        return -1;
+    }
+    if (l->level >= 0xd && add_xsave(l, out, n, max) < 0) {
+        return -1;
+    }
+    if (add_tsc_leaves(l, o->tsc_hz, out, n, max) < 0) {
+        return -1;
+    }
+    if (l->level >= 0x1f && add_topology(l, 0x1f, out, n, max) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int add_extended(const struct layout *l, struct x86_cpuid_entry *out, unsigned *n,
+                        unsigned max)
+{
+    struct x86_cpuid_entry *e;
+
+    if (l->xlevel < 0x80000000) {
+        return 0;
+    }
+    ADD(0x80000000, 0, false);
+    e->eax = l->xlevel;
+    if (l->has_vendor) {
+        put_vendor(e, l->vendor);
+    }
+    if (l->xlevel >= 0x80000001) {
+        ADD(0x80000001, 0, false);
+        e->eax = l->signature;
+        e->ecx = l->want[W_X1_ECX];
+        e->edx = l->want[W_X1_EDX];
+        if (l->amd) {
+            e->edx |= l->want[W_1_EDX] & AMD_EDX_ALIASES;
+        }
+        /* CmpLegacy, except for Intel: Linux drops the thread count with it. */
+        if (l->threads_per_pkg > 1 && !l->intel) {
+            e->ecx |= FX_ECX_CMP_LEGACY;
+        }
+    }
+    for (uint32_t i = 0; i < 3 && l->xlevel >= 0x80000002 + i; i++) {
+        ADD(0x80000002 + i, 0, false);
+        memcpy(&e->eax, l->model_id + i * 16, 4);
+        memcpy(&e->ebx, l->model_id + i * 16 + 4, 4);
+        memcpy(&e->ecx, l->model_id + i * 16 + 8, 4);
+        memcpy(&e->edx, l->model_id + i * 16 + 12, 4);
+    }
+    if (l->xlevel >= 0x80000005) {
+        /* L1 TLBs and caches (APM vol. 3, E.4.4): QEMU's legacy AMD values,
+         * 64K 2-way L1d and L1i, 255-entry fully associative TLBs. */
+        ADD(0x80000005, 0, false);
+        e->eax = 0x01ff01ff;
+        e->ebx = 0x01ff01ff;
+        e->ecx = 0x40020140;
+        e->edx = 0x40020140;
+    }
+    if (l->xlevel >= 0x80000006) {
+        /* L2 TLB and L2/L3 caches: 512K 16-way L2, 16M 16-way L3 (ECX, EDX). */
+        ADD(0x80000006, 0, false);
+        e->ebx = 0x42004200;
+        e->ecx = 0x02008140;
+        e->edx = 0x00808140;
+    }
+    if (l->xlevel >= 0x80000007) {
+        ADD(0x80000007, 0, false);
+    }
+    if (l->xlevel >= 0x80000008) {
+        ADD(0x80000008, 0, false);
+        e->eax = l->phys_bits;
+        if (l->want[W_X1_EDX] & FX_EDX_LM) {
+            e->eax |= (l->want[W_7_ECX] & F7_ECX_LA57) ? 0x3900 : 0x3000;
+        }
+        /* ECX: APIC ID bits of the package 15:12, threads in it less one 7:0. */
+        if (l->threads_per_pkg > 1) {
+            e->ecx = (l->topo.pkg_off << 12) | ((l->threads_per_pkg - 1) & 0xff);
+        }
+    }
+    for (uint32_t fn = 0x80000009; fn <= l->xlevel && fn <= 0x8000000a; fn++) {
+        ADD(fn, 0, false);      /* SVM's leaf stays empty: no SVM is offered */
+    }
+    return 0;
+}
+
+static int build_named(const struct x86_cpu_def *d, const struct x86_cpuid_entry *sup,
+                       unsigned nsup, const struct x86_cpuid_opts *o,
+                       struct x86_cpuid_entry *out, unsigned *n, unsigned max)
+{
+    struct layout l;
+    struct x86_cpuid_entry *e;
+
+    layout_init(&l, d, sup, nsup, o);
+    if (add_basic(&l, o, out, n, max) < 0) {
+        return -1;
+    }
+    if (o->hv_vendor) {
+        ADD(0x40000000, 0, false);
+        /* The hypervisor signature runs EBX, ECX, EDX (unlike leaf 0's). */
+        e->eax = 0x40000001;
+        memcpy(&e->ebx, o->hv_vendor, 4);
+        memcpy(&e->ecx, o->hv_vendor + 4, 4);
+        memcpy(&e->edx, o->hv_vendor + 8, 4);
+        ADD(0x40000001, 0, false);
+    }
+    return add_extended(&l, out, n, max);
+}
+
+/* host and max under KVM: every leaf the accelerator offers, the feature
+ * words replaced by the filtered ones. */
+static int build_from_accel(const struct x86_cpu_def *d, const struct x86_cpuid_entry *sup,
+                            unsigned nsup, const struct x86_cpuid_opts *o,
+                            struct x86_cpuid_entry *out, unsigned *n, unsigned max)
+{
+    uint32_t want[NR_WORDS];
+    struct x86_cpuid_entry *e;
+
+    compute_words(d, sup, nsup, o, want);
+    for (unsigned i = 0; i < nsup; i++) {
+        ADD(sup[i].function, sup[i].index, sup[i].has_index);
+        *e = sup[i];
+        for (unsigned w = 0; w < NR_WORDS; w++) {
+            if (feature_words[w].leaf == e->function &&
+                (!e->has_index || e->index == feature_words[w].index)) {
+                *entry_reg(e, feature_words[w].reg) = want[w];
+            }
+        }
+    }
+    return 0;
+}
+
+int x86_cpu_build_cpuid_opts(const struct x86_cpu_def *d,
+                             const struct x86_cpuid_entry *supported, unsigned nsupported,
+                             const struct x86_cpuid_opts *opts,
+                             struct x86_cpuid_entry *out, unsigned *n, GError **errp)
+{
+    const struct cpu_model *m = d->model;
+    unsigned max = *n;
+    int ret;
+
+    *n = 0;
+    if (m->kvm_only && opts->no_host) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "CPU model '%s' requires KVM or HVF", m->name);
+        return -1;
+    }
+    if (m->from_accel && !(opts->synth_max && !m->kvm_only)) {
+        ret = build_from_accel(d, supported, nsupported, opts, out, n, max);
+    } else {
+        ret = build_named(d, supported, nsupported, opts, out, n, max);
+    }
+    if (ret < 0) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "too many CPUID leaves for the model");
+    }
+    return ret;
+}
+
+int x86_cpu_build_cpuid(const struct x86_cpu_def *d,
+                        const struct x86_cpuid_entry *supported, unsigned nsupported,
+                        struct x86_cpuid_entry *out, unsigned *n, GError **errp)
+{
+    static const struct x86_cpuid_opts kvm_like = { .accel = "host" };
+
+    return x86_cpu_build_cpuid_opts(d, supported, nsupported, &kvm_like, out, n, errp);
 }

@@ -1342,7 +1342,7 @@ static void test_cpuid(void)
     g_assert_true(R(EDX) & (1u << 15));         /* cmov */
     g_assert_true(R(EDX) & (1u << 8));          /* cx8 */
     g_assert_true(R(EDX) & (1u << 4));          /* tsc */
-    g_assert_false(R(EDX) & (1u << 25));        /* no sse yet */
+    g_assert_true(R(EDX) & (1u << 25));         /* sse */
     g_assert_true(R(ECX) & (1u << 13));         /* cx16 */
     g_assert_true(R(ECX) & (1u << 30));         /* rdrand */
     cpuid(7, 0);
