@@ -149,6 +149,9 @@ static const struct guest_case cases[] = {
     /* PCI configuration mechanism #1, BARs and pci-testdev's protocol. */
     { "pci", "pci", { "-M", "pc", "-device", "pci-testdev", NULL }, 1,
       { "pci: all 32 checks passed" } },
+    /* The local APIC: self IPI, TPR (CR8), one-shot timer. */
+    { "apic32", "apic32", { NULL }, 1, { "apic32: 12 passed, 0 failed, 0 skipped" }, NULL, true },
+    { "apic64", "apic64", { NULL }, 1, { "apic64: 13 passed, 0 failed, 0 skipped" }, NULL, true },
 };
 
 struct run_result {
