@@ -8,23 +8,27 @@
  *   (6 LVT entries, no CMCI, no EOI-broadcast suppression), a writable
  *   xAPIC ID, APR and RRD not implemented (APR reads 0, RRD is an illegal
  *   register), accesses narrower than 32 bits read 0 and write nothing.
- * - A reserved offset sets ESR "illegal register address" (bit 7); errors
- *   gather in a hidden register that a write to the ESR latches into the
- *   readable one ("Error Handling"), and raise the error LVT's interrupt.
- * - Software disable (SVR[8] = 0) masks every LVT entry and keeps the
- *   mask bits set while it lasts; fixed interrupts are then not accepted
- *   and nothing in the IRR is delivered ("Local APIC State After It Has
- *   Been Software Disabled").  Global disable (IA32_APIC_BASE[11] = 0)
- *   returns the APIC to its reset state until it is enabled again.
+ * - Where QEMU 7.2 departs from the SDM, this follows the SDM (and KVM):
+ *   reserved LVT and ICR bits read 0; vectors 0-15 are refused with an
+ *   illegal-vector error (QEMU delivers them); errors gather in a hidden
+ *   register that a write to the ESR latches into the readable one, and
+ *   raise the error LVT's interrupt ("Error Handling"; QEMU's ESR never
+ *   clears); software disable (SVR[8] = 0) masks every LVT entry and keeps
+ *   the mask bits set while it lasts ("Local APIC State After It Has Been
+ *   Software Disabled"); a globally disabled APIC (IA32_APIC_BASE[11] = 0)
+ *   returns to its reset state and may be enabled again (QEMU refuses).
+ * - While software disabled, fixed interrupts are not accepted and nothing
+ *   in the IRR is delivered.
  * - Interrupt acceptance is instantaneous: delivery status bits read 0.
  * - IPIs reach this APIC only (self, all-including-self, or a destination
  *   that matches its physical or logical ID); the others, and INIT, SIPI
  *   and SMI, are logged as not implemented until SMP (issue 7).
  * - The timer counts a 1 GHz bus clock through the divider (QEMU's rate).
- *   One-shot and periodic counts are computed from the time TMICT was
- *   written; TSC-deadline mode keeps the deadline as a clock time the
- *   caller computed from the guest TSC.  Periodic interrupts are at least
- *   LAPIC_MIN_PERIOD_NS apart; ticks missed meanwhile collapse into one.
+ *   One-shot and periodic counts are computed from the time the count
+ *   started; a switch between the two keeps the count going.  TSC-deadline
+ *   mode keeps the deadline as a clock time the caller computed from the
+ *   guest TSC.  Periodic interrupts are at least LAPIC_MIN_PERIOD_NS apart;
+ *   ticks missed meanwhile collapse into one.
  *
  * Threads: big lock held everywhere (see hw/lapic.h).
  */
@@ -54,7 +58,6 @@ static const uint32_t lvt_writable[NR_LVT] = {
 /* ICR low bits a write keeps: vector, delivery mode, destination mode,
  * level, trigger mode, destination shorthand (delivery status reads 0). */
 #define ICR_LO_WRITABLE 0x000ccfffu
-#define BUS_HZ 1000000000ll
 
 struct lapic {
     int64_t (*clock_ns)(void);
@@ -76,7 +79,8 @@ struct lapic {
 
     uint32_t tmict, tdcr;
     unsigned shift;             /* log2 of the divider */
-    int64_t load_ns;            /* clock time of the TMICT write */
+    int64_t load_ns;            /* clock time the current count started */
+    bool stopped;               /* a one-shot ran out, then became periodic */
     int64_t done_ns;            /* timer events up to here are delivered */
     uint64_t deadline_tsc;      /* IA32_TSC_DEADLINE; 0: disarmed */
     int64_t deadline_ns;
@@ -418,7 +422,7 @@ static int64_t count_expiry_after(const struct lapic *s, int64_t t)
 {
     int64_t p = period_ns(s), e;
 
-    if (!s->tmict || timer_mode(s) == LAPIC_TIMER_TSC_DEADLINE) {
+    if (!s->tmict || s->stopped || timer_mode(s) == LAPIC_TIMER_TSC_DEADLINE) {
         return -1;
     }
     if (timer_mode(s) != LAPIC_TIMER_PERIODIC) {
@@ -472,15 +476,20 @@ int64_t lapic_next_event_ns(struct lapic *s)
     return e;
 }
 
+/* Counts since load_ns. */
+static uint64_t elapsed_ticks(const struct lapic *s, int64_t now)
+{
+    return now > s->load_ns ? (uint64_t)(now - s->load_ns) >> s->shift : 0;
+}
+
 static uint32_t current_count(const struct lapic *s)
 {
-    int64_t now = now_ns(s);
     uint64_t t;
 
-    if (!s->tmict || timer_mode(s) == LAPIC_TIMER_TSC_DEADLINE) {
+    if (!s->tmict || s->stopped || timer_mode(s) == LAPIC_TIMER_TSC_DEADLINE) {
         return 0;
     }
-    t = now > s->load_ns ? (uint64_t)(now - s->load_ns) >> s->shift : 0;
+    t = elapsed_ticks(s, now_ns(s));
     if (timer_mode(s) == LAPIC_TIMER_PERIODIC) {
         return s->tmict - (uint32_t)(t % s->tmict);
     }
@@ -502,9 +511,7 @@ static void write_tdcr(struct lapic *s, uint32_t val)
 
     /* Keep the count where it is: re-base the load time for the new rate. */
     if (s->tmict && now > s->load_ns) {
-        uint64_t ticks = (uint64_t)(now - s->load_ns) >> s->shift;
-
-        s->load_ns = now - (int64_t)(ticks << shift);
+        s->load_ns = now - (int64_t)(elapsed_ticks(s, now) << shift);
     }
     s->tdcr = val & 0xb;
     s->shift = shift;
@@ -518,6 +525,7 @@ static void write_tmict(struct lapic *s, uint32_t val)
         return;
     }
     s->tmict = val;
+    s->stopped = false;
     s->load_ns = s->done_ns = now_ns(s);
     notify_timer(s);
 }
@@ -543,6 +551,41 @@ void lapic_set_tsc_deadline(struct lapic *s, uint64_t tsc, int64_t deadline_ns)
     notify_timer(s);
 }
 
+/*
+ * The count goes on across a switch between one-shot and periodic mode:
+ * a periodic count becomes a one-shot from the current period's start, and
+ * a one-shot that already ran out stays at 0 (KVM's behaviour, which
+ * kvm-unit-tests' apic test checks).  Into or out of TSC-deadline mode the
+ * timer is disarmed ("TSC-Deadline Mode").
+ */
+static void timer_mode_change(struct lapic *s, uint32_t old, uint32_t val, int64_t now)
+{
+    unsigned from = old & TIMER_MODE_MASK, to = val & TIMER_MODE_MASK;
+    uint64_t t;
+
+    /* The reserved mode 11b counts as a one-shot. */
+    from = from == TIMER_MODE_MASK ? LAPIC_TIMER_ONESHOT : from;
+    to = to == TIMER_MODE_MASK ? LAPIC_TIMER_ONESHOT : to;
+    if (from == to) {
+        return;
+    }
+    if (from == LAPIC_TIMER_TSC_DEADLINE || to == LAPIC_TIMER_TSC_DEADLINE) {
+        s->tmict = 0;
+        s->deadline_tsc = 0;
+        s->stopped = false;
+        return;
+    }
+    if (!s->tmict || s->stopped) {
+        return;
+    }
+    t = elapsed_ticks(s, now);
+    if (from == LAPIC_TIMER_PERIODIC) {
+        s->load_ns += (int64_t)((t - t % s->tmict) << s->shift);
+    } else if (t >= s->tmict) {
+        s->stopped = true;
+    }
+}
+
 /* ---- registers ---- */
 
 static void write_lvt(struct lapic *s, unsigned i, uint32_t val)
@@ -554,15 +597,11 @@ static void write_lvt(struct lapic *s, unsigned i, uint32_t val)
         val |= LAPIC_LVT_MASKED;
     }
     if (i == LVT_TIMER) {
+        int64_t now = now_ns(s);
+
         /* Deliver what fell due under the old entry first. */
-        lapic_timer_update(s, now_ns(s));
-        if (((old ^ val) & TIMER_MODE_MASK) &&
-            ((old & TIMER_MODE_MASK) == LAPIC_TIMER_TSC_DEADLINE ||
-             (val & TIMER_MODE_MASK) == LAPIC_TIMER_TSC_DEADLINE)) {
-            /* Switching into or out of TSC-deadline mode disarms the timer. */
-            s->tmict = 0;
-            s->deadline_tsc = 0;
-        }
+        lapic_timer_update(s, now);
+        timer_mode_change(s, old, val, now);
     }
     if (i == LVT_LINT0 || i == LVT_LINT1) {
         val |= old & LAPIC_LVT_REMOTE_IRR;
@@ -749,6 +788,7 @@ static void reset_regs(struct lapic *s)
         s->lvt[LVT_LINT0] = LAPIC_DM_EXTINT << 8;
     }
     s->tmict = s->tdcr = 0;
+    s->stopped = false;
     s->shift = divide_shift(0);
     s->load_ns = s->done_ns = now;
     s->deadline_tsc = 0;

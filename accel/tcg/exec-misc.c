@@ -189,6 +189,7 @@ static uint32_t cpuid_clamp(const struct x86_cpuid_entry *t, unsigned n, bool mo
  * SDM vol. 2A CPUID.  Most answers come from cpu->cpuid, the table the
  * -cpu model gave this vCPU; a few follow the running vCPU:
  *   01H:ECX.OSXSAVE    CR4.OSXSAVE where XSAVE is offered
+ *   01H:EDX.APIC       clear while IA32_APIC_BASE's enable bit is
  *   0DH.0/1:EBX        the XSAVE area size for the current XCR0
  *   0BH, 1FH           subleaves past the last level: type 0, the subleaf
  *                      number in ECX and the x2APIC ID in EDX
@@ -225,6 +226,10 @@ enum tcg_status exec_cpuid(struct tcg_cpu *cpu, const struct insn *in)
         r[2] &= ~(1u << 27);
         if ((r[2] & (1u << 26)) && (cpu->st.cr4 & CR4_OSXSAVE)) {
             r[2] |= 1u << 27;
+        }
+        /* a globally disabled local APIC is not there (SDM vol. 3, 11.4.3) */
+        if (!(cpu->st.apic_base & MSR_IA32_APICBASE_ENABLE)) {
+            r[3] &= ~(1u << 9);
         }
     }
     if (fn == 0xd && idx <= 1 && e && r[1]) {

@@ -146,8 +146,9 @@ static void apic_rearm(void *opaque)
     if (!chip.apic_timer) {
         return;
     }
+    /* A TSC deadline far away may be INT64_MAX: round up without overflow. */
     next = lapic_next_event_ns(chip.apic);
-    g_source_set_ready_time(chip.apic_timer, next < 0 ? -1 : (next + 999) / 1000);
+    g_source_set_ready_time(chip.apic_timer, next < 0 ? -1 : next / 1000 + (next % 1000 != 0));
 }
 
 static gboolean apic_timer_dispatch(GSource *src, GSourceFunc cb, gpointer data)

@@ -65,6 +65,7 @@ static const struct tcg_feature tcg_features[] = {
     { 1, 0, ECX, 20, YES },         /* sse4.2 (exec-sse-int.c) */
     { 1, 0, ECX, 22, YES },         /* movbe (exec-mov.c) */
     { 1, 0, ECX, 23, YES },         /* popcnt (exec-bits.c) */
+    { 1, 0, ECX, 24, YES },         /* tsc-deadline: LAPIC timer mode, MSR 0x6e0 (hw/lapic.c) */
     { 1, 0, ECX, 26, YES },         /* xsave (exec-fpstate.c; xgetbv, xsetbv: exec-system.c) */
     { 1, 0, ECX, 30, YES },         /* rdrand (exec-misc.c) */
     /* CPUID.06H:EAX */

@@ -105,7 +105,8 @@ enum tcg_status tcg_write_cr(struct tcg_cpu *cpu, unsigned n, uint64_t val);
 enum tcg_status tcg_read_dr(struct tcg_cpu *cpu, unsigned n, uint64_t *val);
 enum tcg_status tcg_write_dr(struct tcg_cpu *cpu, unsigned n, uint64_t val);
 
-/* ---- interrupts.c ---- (the userspace i8259 + i8254; big lock held
+/* ---- interrupts.c ---- (the userspace i8259, i8254 and local APIC, see
+ * interrupts.h for the APIC calls; big lock held
  * except for tcg_irqchip_ack, which takes it) */
 struct machine;
 struct vcpu;

@@ -6,10 +6,10 @@
  *
  * Exceptions are delivered through the IDT (exec-system.c); one that
  * cannot be, even as #DF, ends the run as a triple fault does under KVM,
- * with the registers printed.  There are no external interrupts yet:
- * set_irq does nothing (no guest of part 1 enables interrupts), and
- * application processors stay in wait-for-SIPI, since there is no LAPIC
- * to send one.
+ * with the registers printed.  External interrupts come from the
+ * userspace i8259, i8254 and vCPU 0's local APIC (interrupts.c) and are
+ * taken between blocks; NMI from inject-nmi.  Application processors stay
+ * in wait-for-SIPI until SMP exists (INIT/SIPI are only logged).
  *
  * Threads: init, add_ram and vcpu_init on the main thread at start-up;
  * vcpu_run on the vCPU's thread; get/set_state with the vCPU parked (or,

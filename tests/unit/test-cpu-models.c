@@ -832,6 +832,7 @@ static void check_against(const char *spec, const struct x86_cpu_topo *topo,
     unsigned n = build_opts(spec, topo, 0, t, G_N_ELEMENTS(t));
 
     memset(&test_cpu, 0, sizeof(test_cpu));
+    x86_cpu_state_reset(&test_cpu.st, true);   /* APIC enabled, as after RESET */
     for (unsigned i = 0; i < nq; i++) {
         uint32_t r[4], want[4];
 
@@ -909,6 +910,7 @@ static void test_apic_ids(void)
     g_assert_cmpuint(x86_topo_apicid(&s2d2c3, 7), ==, (1u << 3) | 1);
 
     memset(&test_cpu, 0, sizeof(test_cpu));
+    x86_cpu_state_reset(&test_cpu.st, true);   /* APIC enabled, as after RESET */
     n = build_opts("qemu64,vendor=GenuineIntel", &s2d2c3, 7, t, G_N_ELEMENTS(t));
     run_cpuid(&test_cpu, t, n, 1, 0, r);
     g_assert_cmphex(r[1] >> 24, ==, 9);
@@ -947,6 +949,7 @@ static void test_xsave_dynamic(void)
                     0);
     x86_cpu_def_free(d);
     memset(&test_cpu, 0, sizeof(test_cpu));
+    x86_cpu_state_reset(&test_cpu.st, true);   /* APIC enabled, as after RESET */
     run_cpuid(&test_cpu, t, n, 0xd, 0, r);
     g_assert_cmphex(r[0], ==, 7);
     g_assert_cmphex(r[1], ==, 0x240);
@@ -977,6 +980,7 @@ static void test_tsc_leaves(void)
     uint32_t r[4];
 
     memset(&test_cpu, 0, sizeof(test_cpu));
+    x86_cpu_state_reset(&test_cpu.st, true);   /* APIC enabled, as after RESET */
     run_cpuid(&test_cpu, t, n, 0x15, 0, r);
     g_assert_cmpuint((uint64_t)r[2] * r[1] / r[0], ==, TCG_TSC_HZ);
     run_cpuid(&test_cpu, t, n, 0x16, 0, r);
@@ -1016,6 +1020,7 @@ static void test_tcg_qemu64(void)
     uint32_t x1edx = tcg_word(0x80000001, 0, 3) | (f1edx & 0x0183f3ff);
 
     memset(cpu, 0, sizeof(*cpu));
+    x86_cpu_state_reset(&cpu->st, true);        /* APIC enabled, as after RESET */
     g_assert_cmpint(tcg_cpu_setup_cpuid(cpu, NULL, 0, NULL, NULL), ==, 0);
     for (unsigned i = 0; i < G_N_ELEMENTS(qemu64_1); i++) {
         const struct qemu_leaf *q = &qemu64_1[i];
@@ -1065,6 +1070,7 @@ static void test_tcg_max(void)
     uint32_t r[4];
 
     memset(cpu, 0, sizeof(*cpu));
+    x86_cpu_state_reset(&cpu->st, true);        /* APIC enabled, as after RESET */
     g_assert_cmpint(tcg_cpu_setup_cpuid(cpu, d, 0, NULL, NULL), ==, 0);
     x86_cpu_def_free(d);
     for (unsigned i = 0; i < G_N_ELEMENTS(words); i++) {
@@ -1105,6 +1111,7 @@ static void child_tcg_warns(void)
                                           NULL);
 
     memset(&test_cpu, 0, sizeof(test_cpu));
+    x86_cpu_state_reset(&test_cpu.st, true);   /* APIC enabled, as after RESET */
     g_assert_cmpint(tcg_cpu_setup_cpuid(&test_cpu, d, 0, NULL, NULL), ==, 0);
     /* QEMU warns again for every vCPU */
     g_assert_cmpint(tcg_cpu_setup_cpuid(&test_cpu, d, 1, NULL, NULL), ==, 0);
@@ -1137,6 +1144,7 @@ static void test_tcg_host(void)
     struct x86_cpu_def *d = x86_cpu_parse("host", NULL);
 
     memset(&test_cpu, 0, sizeof(test_cpu));
+    x86_cpu_state_reset(&test_cpu.st, true);   /* APIC enabled, as after RESET */
     g_assert_cmpint(tcg_cpu_setup_cpuid(&test_cpu, d, 0, NULL, &err), <, 0);
     g_assert_cmpstr(err->message, ==, "CPU model 'host' requires KVM or HVF");
     g_assert_null(test_cpu.cpuid);
@@ -1150,6 +1158,7 @@ static void test_tcg_rdtscp_ud(void)
 
     memset(&in, 0, sizeof(in));
     memset(&test_cpu, 0, sizeof(test_cpu));
+    x86_cpu_state_reset(&test_cpu.st, true);   /* APIC enabled, as after RESET */
     g_assert_cmpint(tcg_cpu_setup_cpuid(&test_cpu, NULL, 0, NULL, NULL), ==, 0);
     g_assert_cmpint(tcg_exec_table[OP_RDTSCP](&test_cpu, &in), ==, TCG_EXCEPTION);
     g_assert_cmpuint(test_cpu.exc.vector, ==, EXC_UD);
@@ -1183,6 +1192,7 @@ static void test_tsc_scaled(void)
 
     memset(&in, 0, sizeof(in));
     memset(cpu, 0, sizeof(*cpu));
+    x86_cpu_state_reset(&cpu->st, true);        /* APIC enabled, as after RESET */
     g_assert_cmpuint(tcg_tsc_from_ns(1000000000ull), ==, TCG_TSC_HZ);
     g_assert_cmpuint(tcg_tsc_from_ns(1), ==, TCG_TSC_HZ / 1000000000ull);
     /* a century of nanoseconds does not overflow */
@@ -1222,6 +1232,7 @@ static void test_tsc_monotonic(void)
     uint64_t last;
 
     memset(cpu, 0, sizeof(*cpu));
+    x86_cpu_state_reset(&cpu->st, true);        /* APIC enabled, as after RESET */
     tcg_set_guest_tsc(cpu, 0);
     last = tcg_guest_tsc(cpu);
     for (unsigned i = 0; i < 100000; i++) {
@@ -1260,6 +1271,7 @@ static void test_no_hv_leaf(void)
                     ==, 0);
     x86_cpu_def_free(d);
     memset(&test_cpu, 0, sizeof(test_cpu));
+    x86_cpu_state_reset(&test_cpu.st, true);   /* APIC enabled, as after RESET */
     run_cpuid(&test_cpu, t, n, 0x40000000, 0, r);
     g_assert_cmphex(r[1], ==, 1);               /* leaf 7's EBX: fsgsbase */
 }
@@ -1274,6 +1286,7 @@ static void test_props(void)
     char s[49] = { 0 };
 
     memset(&test_cpu, 0, sizeof(test_cpu));
+    x86_cpu_state_reset(&test_cpu.st, true);   /* APIC enabled, as after RESET */
     run_cpuid(&test_cpu, t, n, 0, 0, r);
     g_assert_cmphex(r[0], ==, 0x14);
     g_assert_cmphex(r[1], ==, 0x756e6547);      /* "Genu" */

@@ -17,6 +17,7 @@
 #include "accel/tcg/interrupts.h"
 #include "accel/tcg/tcg-cpu.h"
 #include "accel/tcg/tcg-internal.h"
+#include "arch/x86/cpu-models.h"
 #include "hw/lapic.h"
 #include "machine/machine.h"
 #include "system/main-loop.h"
@@ -531,6 +532,47 @@ static void test_timer_periodic(void)
     g_assert_cmpint(lapic_next_event_ns(apic), ==, fake_now + LAPIC_MIN_PERIOD_NS);
 }
 
+/* Switching between one-shot and periodic keeps the count going (the
+ * sequence of kvm-unit-tests' test_apic_change_mode). */
+static void test_timer_mode_change(void)
+{
+    fresh_enabled();
+    wr(LAPIC_TDCR, 0xb);
+    wr(LAPIC_LVT_TIMER, 0x55);
+    wr(LAPIC_TMICT, 1000);
+    wr(LAPIC_LVT_TIMER, 0x55 | LAPIC_TIMER_PERIODIC);
+    g_assert_cmphex(rd(LAPIC_TMICT), ==, 1000);
+    /* One-shot halfway, then periodic: it goes on from 400 and wraps. */
+    wr(LAPIC_LVT_TIMER, 0x55);
+    wr(LAPIC_TMICT, 1000);
+    fake_now = 600;
+    wr(LAPIC_LVT_TIMER, 0x55 | LAPIC_TIMER_PERIODIC);
+    g_assert_cmphex(rd(LAPIC_TMCCT), ==, 400);
+    fake_now = 1000;
+    g_assert_cmphex(rd(LAPIC_TMCCT), ==, 1000);
+    g_assert_cmpint(lapic_ack(apic), ==, 0x55);
+    wr(LAPIC_EOI, 0);
+    /* Periodic, second period at 700, then one-shot: 300 to go, then 0. */
+    fake_now = 1700;
+    wr(LAPIC_LVT_TIMER, 0x55);
+    g_assert_cmphex(rd(LAPIC_TMCCT), ==, 300);
+    g_assert_cmpint(lapic_next_event_ns(apic), ==, 2000);
+    fake_now = 2000;
+    g_assert_cmphex(rd(LAPIC_TMCCT), ==, 0);
+    g_assert_cmpint(lapic_ack(apic), ==, 0x55);
+    wr(LAPIC_EOI, 0);
+    /* A one-shot that ran out stays at 0 as periodic, until TMICT is written. */
+    fake_now = 2500;
+    wr(LAPIC_LVT_TIMER, 0x55 | LAPIC_TIMER_PERIODIC);
+    g_assert_cmphex(rd(LAPIC_TMCCT), ==, 0);
+    g_assert_cmpint(lapic_next_event_ns(apic), ==, -1);
+    fake_now = 5000;
+    g_assert_cmpint(lapic_pending(apic), ==, -1);
+    wr(LAPIC_TMICT, 1000);
+    g_assert_cmphex(rd(LAPIC_TMCCT), ==, 1000);
+    g_assert_cmpint(lapic_next_event_ns(apic), ==, 5000 + LAPIC_MIN_PERIOD_NS);
+}
+
 /* A one-shot that expires while masked never interrupts. */
 static void test_timer_masked_oneshot(void)
 {
@@ -761,6 +803,91 @@ static void test_irqchip_tsc_deadline(void)
     g_assert_cmphex(tcg_apic_get_tsc_deadline(&cpu), ==, 0);
     g_assert_cmpint(tcg_irqchip_ack(), ==, 0x58);
     wr(LAPIC_EOI, 0);
+    /* The farthest deadline is armed and stays so (no overflow on the way). */
+    tcg_apic_set_tsc_deadline(&cpu, UINT64_MAX);
+    fake_now += 1000000000000ll;
+    g_assert_cmphex(tcg_apic_get_tsc_deadline(&cpu), ==, UINT64_MAX);
+    g_assert_cmpint(tcg_irqchip_ack(), ==, -1);
+    tcg_apic_set_tsc_deadline(&cpu, 0);
+}
+
+static enum tcg_status msr(struct tcg_cpu *cpu, bool write, uint32_t idx, uint64_t *v)
+{
+    struct insn in;
+    enum tcg_status st;
+
+    memset(&in, 0, sizeof(in));
+    cpu->st.regs[R_ECX] = idx;
+    cpu->st.regs[R_EAX] = (uint32_t)*v;
+    cpu->st.regs[R_EDX] = *v >> 32;
+    st = tcg_exec_table[write ? OP_WRMSR : OP_RDMSR](cpu, &in);
+    *v = (cpu->st.regs[R_EDX] << 32) | (uint32_t)cpu->st.regs[R_EAX];
+    return st;
+}
+
+/* RDMSR/WRMSR and MOV CR8 as exec-system.c runs them for vCPU 0. */
+static void test_irqchip_instructions(void)
+{
+    /* A model with TSC-deadline (CPUID.01H:ECX[24]), and one without. */
+    static const struct x86_cpuid_entry with[] = {
+        { .function = 0, .eax = 1, .ebx = 0x756e6547, .edx = 0x49656e69, .ecx = 0x6c65746e },
+        { .function = 1, .ecx = 1u << 24, .edx = 1u << 9 },
+    };
+    static const struct x86_cpuid_entry without[] = {
+        { .function = 0, .eax = 1, .ebx = 0x756e6547, .edx = 0x49656e69, .ecx = 0x6c65746e },
+        { .function = 1, .edx = 1u << 9 },
+    };
+    struct tcg_cpu cpu;
+    uint64_t v, tsc;
+
+    memset(&cpu, 0, sizeof(cpu));
+    cpu.cpuid = with;
+    cpu.ncpuid = G_N_ELEMENTS(with);
+    cpu.st.apic_base = 0xfee00900;
+    irqchip_fresh();
+    wr(LAPIC_SVR, 0x1ff);
+    wr(LAPIC_LVT_LINT0, LAPIC_LVT_MASKED);
+    /* MOV CR8 reaches the TPR and back. */
+    g_assert_cmpint(tcg_write_cr(&cpu, 8, 0xb), ==, TCG_OK);
+    g_assert_cmphex(rd(LAPIC_TPR), ==, 0xb0);
+    wr(LAPIC_TPR, 0x30);
+    g_assert_cmpint(tcg_read_cr(&cpu, 8, &v), ==, TCG_OK);
+    g_assert_cmphex(v, ==, 3);
+    wr(LAPIC_TPR, 0);
+    /* IA32_TSC_DEADLINE through WRMSR/RDMSR. */
+    wr(LAPIC_LVT_TIMER, 0x59 | LAPIC_TIMER_TSC_DEADLINE);
+    tsc = tcg_guest_tsc(&cpu);
+    v = tsc + 20000;                        /* 10 us */
+    g_assert_cmpint(msr(&cpu, true, 0x6e0, &v), ==, TCG_OK);
+    v = 0;
+    g_assert_cmpint(msr(&cpu, false, 0x6e0, &v), ==, TCG_OK);
+    g_assert_cmphex(v, ==, tsc + 20000);
+    fake_now += 10000;
+    g_assert_true(vec_bit(LAPIC_IRR, 0x59));
+    g_assert_cmpint(tcg_irqchip_ack(), ==, 0x59);
+    wr(LAPIC_EOI, 0);
+    v = 1;
+    g_assert_cmpint(msr(&cpu, false, 0x6e0, &v), ==, TCG_OK);
+    g_assert_cmphex(v, ==, 0);
+    /* Not offered by the model: #GP(0). */
+    cpu.cpuid = without;
+    cpu.ncpuid = G_N_ELEMENTS(without);
+    g_assert_cmpint(msr(&cpu, false, 0x6e0, &v), ==, TCG_EXCEPTION);
+    g_assert_cmpint(cpu.exc.vector, ==, EXC_GP);
+    /* IA32_APIC_BASE: disable unmaps the page, enable maps it again. */
+    v = 0xfee00000;
+    g_assert_cmpint(msr(&cpu, true, 0x1b, &v), ==, TCG_OK);
+    g_assert_cmphex(rd(LAPIC_VER), ==, 0);
+    v = 0;
+    g_assert_cmpint(msr(&cpu, false, 0x1b, &v), ==, TCG_OK);
+    g_assert_cmphex(v, ==, 0xfee00100);
+    v = 0xfee00800;
+    g_assert_cmpint(msr(&cpu, true, 0x1b, &v), ==, TCG_OK);
+    g_assert_cmphex(rd(LAPIC_VER), ==, LAPIC_VERSION);
+    /* Reserved bit 10 (x2APIC mode, not offered): #GP(0). */
+    v = 0xfee00c00;
+    g_assert_cmpint(msr(&cpu, true, 0x1b, &v), ==, TCG_EXCEPTION);
+    g_assert_cmphex(rd(LAPIC_VER), ==, LAPIC_VERSION);
 }
 
 int main(int argc, char **argv)
@@ -780,6 +907,7 @@ int main(int argc, char **argv)
     g_test_add_func("/lapic/timer-oneshot", test_timer_oneshot);
     g_test_add_func("/lapic/timer-divider", test_timer_divider);
     g_test_add_func("/lapic/timer-periodic", test_timer_periodic);
+    g_test_add_func("/lapic/timer-mode-change", test_timer_mode_change);
     g_test_add_func("/lapic/timer-masked-oneshot", test_timer_masked_oneshot);
     g_test_add_func("/lapic/timer-tsc-deadline", test_timer_tsc_deadline);
     /* interrupts.c: these share one set of chips, created by the first. */
@@ -787,5 +915,6 @@ int main(int argc, char **argv)
     g_test_add_func("/lapic/irqchip/apic-base", test_irqchip_apic_base);
     g_test_add_func("/lapic/irqchip/cr8", test_irqchip_cr8);
     g_test_add_func("/lapic/irqchip/tsc-deadline", test_irqchip_tsc_deadline);
+    g_test_add_func("/lapic/irqchip/instructions", test_irqchip_instructions);
     return g_test_run();
 }
