@@ -13,6 +13,16 @@
  * are offsets in the LDT segments (based at the data area and the code
  * page), and the operand-size defaults swap (66 selects 32 bits).
  *
+ * x87, MMX and SSE..SSE4.2 (issue 6, item 7) use the same machinery:
+ * their templates name the x87/SSE state to set up (diff-gen-fp.c makes
+ * it: control words, MXCSR, a stack with tags, registers from a pool so
+ * that operands are often equal), the type of the memory operand's value,
+ * the fixed ModRM of forms like fld1, and the software CPU's files and
+ * the host features a group needs (test-diff.c skips the group until
+ * both are there).  A 16-byte operand that must be aligned is, but one
+ * time in sixteen (#GP); no size prefix is made up (a 66 would be a
+ * mandatory prefix), but a stray 66 before x87 opcodes now and then.
+ *
  * Threads: no state beyond the caller's struct diff_rng.
  */
 #include <string.h>
@@ -66,6 +76,10 @@ enum kind {
     K_FARPTR,       /* jmp/call ptr16:32 */
     K_FARIND,       /* jmp/call m16:off */
     K_FARRET,       /* retf */
+    K_PCMPESTR,     /* pcmpestri/m: lengths in rAX and rDX */
+    K_MASKMOV,      /* maskmovq/maskmovdqu: stores at DS:rDI */
+    K_FPSAVE,       /* fnstenv/fnsave/fxsave: the image's pointers not compared */
+    K_FXRSTOR,      /* fxrstor: a whole FXSAVE image to load */
 };
 
 /* Template flags. */
@@ -78,6 +92,9 @@ enum kind {
 #define T_NOW   0x40    /* never REX.W (cmpxchg8b) */
 #define T_CC    0x80    /* condition code in the low opcode bits */
 #define T_F9    0x100   /* a fixed ModRM byte 0xF9 follows (rdtscp) */
+#define T_PIECES 0x400  /* a memory operand read in pieces: see cr2_any */
+#define T_WAIT  0x800   /* an FWAIT (9B) first: the waiting form of FNSTSW...,
+                         * which takes a pending #MF there */
 #define T_SOUP  0x200   /* redundant prefixes in front, in any order, with
                          * a REX among them (ignored unless it comes last;
                          * SDM vol. 2, 2.2.1), up to past 15 bytes */
@@ -104,11 +121,69 @@ struct diff_tmpl {
     int8_t ext;
     uint8_t sizes, form, imm, pfx, kind;
     uint16_t flags;
-    uint16_t undef;
+    uint16_t undef;         /* x87 templates: the FSW condition bits instead */
+    /* x87, MMX and SSE (issue 6, item 7), zero elsewhere: */
+    uint8_t fpk;            /* enum diff_fpkind: the state to set up and compare */
+    uint8_t fv;             /* enum diff_fpval: values of the operands */
+    uint16_t msz;           /* memory operand bytes (0: the operand size) */
+    uint8_t fixrm;          /* a fixed register form: ModRM.rm + 1 */
+    uint8_t need;           /* DIFF_NEED_*: the software CPU's files */
+    uint8_t host;           /* enum diff_host_feat */
 };
 
 #define T(g, o, d, m, map, opc, ext, sz, f, im, pfx, k, fl, un) \
-    { g, OP_##o, d, m, map, opc, ext, sz, f, im, pfx, k, fl, un }
+    { g, OP_##o, d, m, map, opc, ext, sz, f, im, pfx, k, fl, un, 0, 0, 0, 0, 0, 0 }
+
+/* x87 (SDM vol. 2, table A-7 to A-22): a memory form (/ext, values fv of
+ * msz bytes), a register form on ST(i) (/ext), a fixed ModRM byte.  un:
+ * the FSW condition bits the SDM leaves undefined or that the vendors set
+ * differently (compared on AMD only, as the undefined flags are): C1 of
+ * FCOMI and FCMOVcc, which AMD leaves alone and the SDM says are cleared;
+ * FPREM's quotient bits after an invalid operand. */
+#define FC0 0x0100
+#define FC1 0x0200
+#define FC2 0x0400
+#define FC3 0x4000
+#define FC023 (FC0 | FC2 | FC3)
+#define FCALL (FC0 | FC1 | FC2 | FC3)
+#define NX87 DIFF_NEED_X87
+#define X87M(g, d, opc, ext, fv, msz, un) \
+    { g, OP_X87, d, MB, 0, opc, ext, Z32, F_RM_MEM, I_NONE, 0, K_PLAIN, 0, un, \
+      FPK_X87, fv, msz, 0, NX87, DIFF_HOST_NONE }
+#define X87R(g, d, opc, ext, un) \
+    { g, OP_X87, d, MB, 0, opc, ext, Z32, F_RM_REG, I_NONE, 0, K_PLAIN, 0, un, \
+      FPK_X87, FV_F80, 0, 0, NX87, DIFF_HOST_NONE }
+#define X87F(g, d, opc, modrm, un) \
+    { g, OP_X87, d, MB, 0, opc, ((modrm) >> 3) & 7, Z32, F_RM_REG, I_NONE, 0, K_PLAIN, 0, \
+      un, FPK_X87, FV_F80, 0, ((modrm) & 7) + 1, NX87, DIFF_HOST_NONE }
+
+/* MMX and SSE: o the decoder's name (OP_MMX for the 0F 60-7F and D0-FF
+ * forms without a mandatory prefix, else OP_SSE), op the opcode in map mp,
+ * f the ModRM form, im an imm8, fv the values, msz the memory operand's
+ * size, fl T_A16 where a 16-byte operand must be aligned (#GP). */
+#define NSI (DIFF_NEED_SSE | DIFF_NEED_SSEINT)
+#define NSF (DIFF_NEED_SSE | DIFF_NEED_SSEFP)
+#define XV(g, o, d, need, host, fpk, sz, mp, pfx, op, ext, f, im, k, fv, msz, fl) \
+    { g, OP_##o, d, MB, mp, op, ext, sz, f, im, pfx, k, fl, 0, fpk, fv, msz, 0, need, host }
+#define MMX(g, d, host, mp, op, f, im, msz) \
+    XV(g, MMX, d, NSI, host, FPK_MMX, Z32, mp, 0, op, -1, f, im, K_PLAIN, FV_INT, msz, 0)
+#define MMX3(g, d, mp, op, f, im) \
+    XV(g, SSE, d, NSI, DIFF_HOST_SSSE3, FPK_MMX, Z32, mp, 0, op, -1, f, im, K_PLAIN, FV_INT, 8, 0)
+#define SI(g, d, host, mp, pfx, op, f, im, msz, fl) \
+    XV(g, SSE, d, NSI, host, FPK_SSE, Z32, mp, pfx, op, -1, f, im, K_PLAIN, FV_INT, msz, fl)
+#define SFP(g, d, host, mp, pfx, op, f, im, fv, msz, fl) \
+    XV(g, SSE, d, NSF, host, FPK_SSE, Z32, mp, pfx, op, -1, f, im, K_PLAIN, fv, msz, fl)
+/* The four forms of an arithmetic opcode: ps, pd, ss, sd. */
+#define SF4(g, n, op, host) \
+    SFP(g, n "ps", host, 1, 0x00, op, F_RM, I_NONE, FV_PS, 16, T_A16), \
+    SFP(g, n "pd", host, 1, 0x66, op, F_RM, I_NONE, FV_PD, 16, T_A16), \
+    SFP(g, n "ss", host, 1, 0xf3, op, F_RM, I_NONE, FV_F32, 4, 0), \
+    SFP(g, n "sd", host, 1, 0xf2, op, F_RM, I_NONE, FV_F64, 8, 0)
+#define H0 DIFF_HOST_NONE
+#define H3 DIFF_HOST_SSE3
+#define HS3 DIFF_HOST_SSSE3
+#define H41 DIFF_HOST_SSE41
+#define H42 DIFF_HOST_SSE42
 
 /* The eight classic ALU operations share ten encodings each: r/m,r and
  * r,r/m in both sizes, the accumulator forms at base+4/+5, and group 1
@@ -370,6 +445,433 @@ static const struct diff_tmpl tmpls[] = {
     T("call_far", CALL_FAR, "call m16:off", MB, 0, 0xff, 3, ZV, F_RM_MEM, I_NONE, 0x00, K_FARIND, 0, 0),
     T("ret_far", RET_FAR, "retf", MB, 0, 0xcb, -1, ZV, F_NONE, I_NONE, 0x00, K_FARRET, 0, 0),
     T("ret_far", RET_FAR, "retf imm16", MB, 0, 0xca, -1, ZV, F_NONE, I_16, 0x00, K_FARRET, 0, 0),
+
+    /* ---- x87 ---- */
+    X87M("x87-add", "fadd m32fp", 0xd8, 0, FV_F32, 4, FC023),
+    X87M("x87-add", "fadd m64fp", 0xdc, 0, FV_F64, 8, FC023),
+    X87R("x87-add", "fadd st, st(i)", 0xd8, 0, FC023),
+    X87R("x87-add", "fadd st(i), st", 0xdc, 0, FC023),
+    X87R("x87-add", "faddp st(i), st", 0xde, 0, FC023),
+    X87M("x87-add", "fiadd m32int", 0xda, 0, FV_I32, 4, FC023),
+    X87M("x87-add", "fiadd m16int", 0xde, 0, FV_I16, 2, FC023),
+    X87M("x87-mul", "fmul m32fp", 0xd8, 1, FV_F32, 4, FC023),
+    X87M("x87-mul", "fmul m64fp", 0xdc, 1, FV_F64, 8, FC023),
+    X87R("x87-mul", "fmul st, st(i)", 0xd8, 1, FC023),
+    X87R("x87-mul", "fmul st(i), st", 0xdc, 1, FC023),
+    X87R("x87-mul", "fmulp st(i), st", 0xde, 1, FC023),
+    X87M("x87-mul", "fimul m32int", 0xda, 1, FV_I32, 4, FC023),
+    X87M("x87-mul", "fimul m16int", 0xde, 1, FV_I16, 2, FC023),
+    X87M("x87-sub", "fsub m32fp", 0xd8, 4, FV_F32, 4, FC023),
+    X87M("x87-sub", "fsubr m32fp", 0xd8, 5, FV_F32, 4, FC023),
+    X87M("x87-sub", "fsub m64fp", 0xdc, 4, FV_F64, 8, FC023),
+    X87M("x87-sub", "fsubr m64fp", 0xdc, 5, FV_F64, 8, FC023),
+    X87R("x87-sub", "fsub st, st(i)", 0xd8, 4, FC023),
+    X87R("x87-sub", "fsubr st, st(i)", 0xd8, 5, FC023),
+    X87R("x87-sub", "fsubr st(i), st (dc e0+i)", 0xdc, 4, FC023),
+    X87R("x87-sub", "fsub st(i), st (dc e8+i)", 0xdc, 5, FC023),
+    X87R("x87-sub", "fsubrp st(i), st (de e0+i)", 0xde, 4, FC023),
+    X87R("x87-sub", "fsubp st(i), st (de e8+i)", 0xde, 5, FC023),
+    X87M("x87-sub", "fisub m32int", 0xda, 4, FV_I32, 4, FC023),
+    X87M("x87-sub", "fisubr m32int", 0xda, 5, FV_I32, 4, FC023),
+    X87M("x87-sub", "fisub m16int", 0xde, 4, FV_I16, 2, FC023),
+    X87M("x87-sub", "fisubr m16int", 0xde, 5, FV_I16, 2, FC023),
+    X87M("x87-div", "fdiv m32fp", 0xd8, 6, FV_F32, 4, FC023),
+    X87M("x87-div", "fdivr m32fp", 0xd8, 7, FV_F32, 4, FC023),
+    X87M("x87-div", "fdiv m64fp", 0xdc, 6, FV_F64, 8, FC023),
+    X87M("x87-div", "fdivr m64fp", 0xdc, 7, FV_F64, 8, FC023),
+    X87R("x87-div", "fdiv st, st(i)", 0xd8, 6, FC023),
+    X87R("x87-div", "fdivr st, st(i)", 0xd8, 7, FC023),
+    X87R("x87-div", "fdivr st(i), st (dc f0+i)", 0xdc, 6, FC023),
+    X87R("x87-div", "fdiv st(i), st (dc f8+i)", 0xdc, 7, FC023),
+    X87R("x87-div", "fdivrp st(i), st (de f0+i)", 0xde, 6, FC023),
+    X87R("x87-div", "fdivp st(i), st (de f8+i)", 0xde, 7, FC023),
+    X87M("x87-div", "fidiv m32int", 0xda, 6, FV_I32, 4, FC023),
+    X87M("x87-div", "fidivr m32int", 0xda, 7, FV_I32, 4, FC023),
+    X87M("x87-div", "fidiv m16int", 0xde, 6, FV_I16, 2, FC023),
+    X87M("x87-div", "fidivr m16int", 0xde, 7, FV_I16, 2, FC023),
+    X87M("x87-ld", "fld m32fp", 0xd9, 0, FV_F32, 4, FC023),
+    X87M("x87-ld", "fld m64fp", 0xdd, 0, FV_F64, 8, FC023),
+    X87M("x87-ld", "fld m80fp", 0xdb, 5, FV_F80, 10, FC023),
+    X87R("x87-ld", "fld st(i)", 0xd9, 0, FC023),
+    X87M("x87-ld", "fild m16int", 0xdf, 0, FV_I16, 2, FC023),
+    X87M("x87-ld", "fild m32int", 0xdb, 0, FV_I32, 4, FC023),
+    X87M("x87-ld", "fild m64int", 0xdf, 5, FV_I64, 8, FC023),
+    X87M("x87-ld", "fbld m80bcd", 0xdf, 4, FV_BCD, 10, FC023),
+    X87M("x87-st", "fst m32fp", 0xd9, 2, FV_NONE, 4, FC023),
+    X87M("x87-st", "fstp m32fp", 0xd9, 3, FV_NONE, 4, FC023),
+    X87M("x87-st", "fst m64fp", 0xdd, 2, FV_NONE, 8, FC023),
+    X87M("x87-st", "fstp m64fp", 0xdd, 3, FV_NONE, 8, FC023),
+    X87M("x87-st", "fstp m80fp", 0xdb, 7, FV_NONE, 10, FC023),
+    X87R("x87-st", "fst st(i)", 0xdd, 2, FC023),
+    X87R("x87-st", "fstp st(i)", 0xdd, 3, FC023),
+    X87M("x87-st", "fist m16int", 0xdf, 2, FV_NONE, 2, FC023),
+    X87M("x87-st", "fistp m16int", 0xdf, 3, FV_NONE, 2, FC023),
+    X87M("x87-st", "fist m32int", 0xdb, 2, FV_NONE, 4, FC023),
+    X87M("x87-st", "fistp m32int", 0xdb, 3, FV_NONE, 4, FC023),
+    X87M("x87-st", "fistp m64int", 0xdf, 7, FV_NONE, 8, FC023),
+    X87M("x87-st", "fisttp m16int", 0xdf, 1, FV_NONE, 2, FC023),
+    X87M("x87-st", "fisttp m32int", 0xdb, 1, FV_NONE, 4, FC023),
+    X87M("x87-st", "fisttp m64int", 0xdd, 1, FV_NONE, 8, FC023),
+    X87M("x87-st", "fbstp m80bcd", 0xdf, 6, FV_NONE, 10, FC023),
+    X87M("x87-com", "fcom m32fp", 0xd8, 2, FV_F32, 4, 0),
+    X87M("x87-com", "fcomp m32fp", 0xd8, 3, FV_F32, 4, 0),
+    X87M("x87-com", "fcom m64fp", 0xdc, 2, FV_F64, 8, 0),
+    X87M("x87-com", "fcomp m64fp", 0xdc, 3, FV_F64, 8, 0),
+    X87R("x87-com", "fcom st(i)", 0xd8, 2, 0),
+    X87R("x87-com", "fcomp st(i)", 0xd8, 3, 0),
+    X87F("x87-com", "fcompp", 0xde, 0xd9, 0),
+    X87R("x87-com", "fucom st(i)", 0xdd, 4, 0),
+    X87R("x87-com", "fucomp st(i)", 0xdd, 5, 0),
+    X87F("x87-com", "fucompp", 0xda, 0xe9, 0),
+    X87M("x87-com", "ficom m32int", 0xda, 2, FV_I32, 4, 0),
+    X87M("x87-com", "ficomp m32int", 0xda, 3, FV_I32, 4, 0),
+    X87M("x87-com", "ficom m16int", 0xde, 2, FV_I16, 2, 0),
+    X87M("x87-com", "ficomp m16int", 0xde, 3, FV_I16, 2, 0),
+    X87R("x87-comi", "fcomi st, st(i)", 0xdb, 6, FC1),
+    X87R("x87-comi", "fucomi st, st(i)", 0xdb, 5, FC1),
+    X87R("x87-comi", "fcomip st, st(i)", 0xdf, 6, FC1),
+    X87R("x87-comi", "fucomip st, st(i)", 0xdf, 5, FC1),
+    X87R("x87-fcmov", "fcmovb", 0xda, 0, FCALL),
+    X87R("x87-fcmov", "fcmove", 0xda, 1, FCALL),
+    X87R("x87-fcmov", "fcmovbe", 0xda, 2, FCALL),
+    X87R("x87-fcmov", "fcmovu", 0xda, 3, FCALL),
+    X87R("x87-fcmov", "fcmovnb", 0xdb, 0, FCALL),
+    X87R("x87-fcmov", "fcmovne", 0xdb, 1, FCALL),
+    X87R("x87-fcmov", "fcmovnbe", 0xdb, 2, FCALL),
+    X87R("x87-fcmov", "fcmovnu", 0xdb, 3, FCALL),
+    X87R("x87-fxch", "fxch st(i)", 0xd9, 1, FC023),
+    /* The encodings the opcode map leaves reserved that the x87 has always
+     * run as aliases: fxch4, fxch7, fcom2, fcomp3, fcomp5, fstp1, fstp8,
+     * fstp9 (AMD and Intel alike; QEMU runs them too). */
+    X87R("x87-alias", "fxch4 (dd c8+i)", 0xdd, 1, FC023),
+    X87R("x87-alias", "fxch7 (df c8+i)", 0xdf, 1, FC023),
+    X87R("x87-alias", "fcom2 (dc d0+i)", 0xdc, 2, 0),
+    X87R("x87-alias", "fcomp3 (dc d8+i)", 0xdc, 3, 0),
+    X87R("x87-alias", "fcomp5 (de d0+i)", 0xde, 2, 0),
+    X87R("x87-alias", "fstp1 (d9 d8+i)", 0xd9, 3, FC023),
+    X87R("x87-alias", "fstp8 (df d0+i)", 0xdf, 2, FC023),
+    X87R("x87-alias", "fstp9 (df d8+i)", 0xdf, 3, FC023),
+    X87F("x87-const", "fld1", 0xd9, 0xe8, FC023),
+    X87F("x87-const", "fldl2t", 0xd9, 0xe9, FC023),
+    X87F("x87-const", "fldl2e", 0xd9, 0xea, FC023),
+    X87F("x87-const", "fldpi", 0xd9, 0xeb, FC023),
+    X87F("x87-const", "fldlg2", 0xd9, 0xec, FC023),
+    X87F("x87-const", "fldln2", 0xd9, 0xed, FC023),
+    X87F("x87-const", "fldz", 0xd9, 0xee, FC023),
+    X87F("x87-misc", "fchs", 0xd9, 0xe0, FC023),
+    X87F("x87-misc", "fabs", 0xd9, 0xe1, FC023),
+    X87F("x87-misc", "ftst", 0xd9, 0xe4, 0),
+    X87F("x87-misc", "fxam", 0xd9, 0xe5, 0),
+    X87F("x87-prem", "fprem", 0xd9, 0xf8, FC0 | FC1 | FC3),
+    X87F("x87-prem", "fprem1", 0xd9, 0xf5, FC0 | FC1 | FC3),
+    X87F("x87-scale", "fscale", 0xd9, 0xfd, FC023),
+    X87F("x87-scale", "fxtract", 0xd9, 0xf4, FC023),
+    X87F("x87-rndsqrt", "frndint", 0xd9, 0xfc, FC023),
+    X87F("x87-rndsqrt", "fsqrt", 0xd9, 0xfa, FC023),
+    X87F("x87-trans", "f2xm1", 0xd9, 0xf0, FC023),
+    X87F("x87-trans", "fyl2x", 0xd9, 0xf1, FC023),
+    X87F("x87-trans", "fptan", 0xd9, 0xf2, FC0 | FC3),
+    X87F("x87-trans", "fpatan", 0xd9, 0xf3, FC023),
+    X87F("x87-trans", "fyl2xp1", 0xd9, 0xf9, FC023),
+    X87F("x87-trans", "fsin", 0xd9, 0xfe, FC0 | FC3),
+    X87F("x87-trans", "fcos", 0xd9, 0xff, FC0 | FC3),
+    X87F("x87-trans", "fsincos", 0xd9, 0xfb, FC0 | FC3),
+    X87M("x87-ctl", "fnstsw m16", 0xdd, 7, FV_NONE, 2, FCALL),
+    X87F("x87-ctl", "fnstsw ax", 0xdf, 0xe0, FCALL),
+    X87M("x87-ctl", "fnstcw m16", 0xd9, 7, FV_NONE, 2, FCALL),
+    X87M("x87-ctl", "fldcw m16", 0xd9, 5, FV_FCW, 2, FCALL),
+    X87F("x87-ctl", "fnclex", 0xdb, 0xe2, FCALL),
+    X87F("x87-ctl", "fninit", 0xdb, 0xe3, 0),
+    X87F("x87-ctl", "fincstp", 0xd9, 0xf7, FC023),
+    X87F("x87-ctl", "fdecstp", 0xd9, 0xf6, FC023),
+    X87R("x87-ctl", "ffree st(i)", 0xdd, 0, FCALL),
+    X87R("x87-ctl", "ffreep st(i) (df c0+i)", 0xdf, 0, FCALL),
+    X87F("x87-ctl", "fnop", 0xd9, 0xd0, FCALL),
+    /* The 8087/287 controls, which every x87 since the 387 runs as FNOP:
+     * fneni, fndisi, fnsetpm. */
+    X87F("x87-ctl", "fneni (db e0)", 0xdb, 0xe0, FCALL),
+    X87F("x87-ctl", "fndisi (db e1)", 0xdb, 0xe1, FCALL),
+    X87F("x87-ctl", "fnsetpm (db e4)", 0xdb, 0xe4, FCALL),
+    { "x87-ctl", OP_X87, "fwait", MB, 0, 0x9b, -1, Z32, F_NONE, I_NONE, 0, K_PLAIN, 0, 0,
+      FPK_X87, FV_F80, 0, 0, NX87, H0 },
+    { "x87-state", OP_X87, "fnstenv m14/28", MB, 0, 0xd9, 6, Z32, F_RM_MEM, I_NONE, 0,
+      K_FPSAVE, T_PIECES, 0, FPK_X87, FV_NONE, 28, 0, NX87 | DIFF_NEED_FPSTATE, H0 },
+    { "x87-state", OP_X87, "fnsave m94/108", MB, 0, 0xdd, 6, Z32, F_RM_MEM, I_NONE, 0,
+      K_FPSAVE, T_PIECES, 0, FPK_X87, FV_NONE, 108, 0, NX87 | DIFF_NEED_FPSTATE, H0 },
+    { "x87-state", OP_FXSAVE, "fxsave m512 (rex.w: fxsave64)", MB, 1, 0xae, 0, Z3264, F_RM_MEM,
+      I_NONE, 0, K_FPSAVE, T_A16 | T_PIECES, 0, FPK_X87, FV_NONE, 512, 0,
+      NX87 | DIFF_NEED_FPSTATE, H0 },
+    { "x87-state", OP_FXRSTOR, "fxrstor m512 (rex.w: fxrstor64)", MB, 1, 0xae, 1, Z3264,
+      F_RM_MEM, I_NONE, 0, K_FXRSTOR, T_A16 | T_PIECES, 0, FPK_X87, FV_NONE, 512, 0,
+      NX87 | DIFF_NEED_FPSTATE, H0 },
+    { "x87-wait", OP_X87, "fstsw ax (9b df e0)", MB, 0, 0xdf, 4, Z32, F_RM_REG, I_NONE, 0,
+      K_PLAIN, T_WAIT, FCALL, FPK_X87, FV_F80, 0, 1, NX87, H0 },
+    { "x87-wait", OP_X87, "fstsw m16 (9b dd /7)", MB, 0, 0xdd, 7, Z32, F_RM_MEM, I_NONE, 0,
+      K_PLAIN, T_WAIT, FCALL, FPK_X87, FV_NONE, 2, 0, NX87, H0 },
+    { "x87-wait", OP_X87, "fstcw m16 (9b d9 /7)", MB, 0, 0xd9, 7, Z32, F_RM_MEM, I_NONE, 0,
+      K_PLAIN, T_WAIT, FCALL, FPK_X87, FV_NONE, 2, 0, NX87, H0 },
+    { "x87-wait", OP_X87, "fclex (9b db e2)", MB, 0, 0xdb, 4, Z32, F_RM_REG, I_NONE, 0,
+      K_PLAIN, T_WAIT, FCALL, FPK_X87, FV_F80, 0, 3, NX87, H0 },
+    { "x87-wait", OP_X87, "finit (9b db e3)", MB, 0, 0xdb, 4, Z32, F_RM_REG, I_NONE, 0,
+      K_PLAIN, T_WAIT, 0, FPK_X87, FV_F80, 0, 4, NX87, H0 },
+    { "x87-wait", OP_X87, "fstenv m14/28 (9b d9 /6)", MB, 0, 0xd9, 6, Z32, F_RM_MEM, I_NONE, 0,
+      K_FPSAVE, T_WAIT | T_PIECES, 0, FPK_X87, FV_NONE, 28, 0, NX87 | DIFF_NEED_FPSTATE, H0 },
+    { "x87-wait", OP_X87, "fsave m94/108 (9b dd /6)", MB, 0, 0xdd, 6, Z32, F_RM_MEM, I_NONE, 0,
+      K_FPSAVE, T_WAIT | T_PIECES, 0, FPK_X87, FV_NONE, 108, 0, NX87 | DIFF_NEED_FPSTATE, H0 },
+    { "x87-env", OP_X87, "fldenv m14/28", MB, 0, 0xd9, 4, Z32, F_RM_MEM, I_NONE, 0, K_PLAIN,
+      T_PIECES, 0, FPK_X87, FV_NONE, 28, 0, NX87, H0 },
+    { "x87-env", OP_X87, "frstor m94/108", MB, 0, 0xdd, 4, Z32, F_RM_MEM, I_NONE, 0, K_PLAIN,
+      T_PIECES, 0, FPK_X87, FV_NONE, 108, 0, NX87, H0 },
+
+    /* ---- MMX ---- */
+    XV("mmx-mov", MMX, "movd/movq mm, r/m", NSI, H0, FPK_MMX, Z3264, 1, 0, 0x6e, -1, F_RM,
+       I_NONE, K_PLAIN, FV_INT, 0, 0),
+    XV("mmx-mov", MMX, "movd/movq r/m, mm", NSI, H0, FPK_MMX, Z3264, 1, 0, 0x7e, -1, F_RM,
+       I_NONE, K_PLAIN, FV_INT, 0, 0),
+    MMX("mmx-mov", "movq mm, mm/m64", H0, 1, 0x6f, F_RM, I_NONE, 8),
+    MMX("mmx-mov", "movq mm/m64, mm", H0, 1, 0x7f, F_RM, I_NONE, 8),
+    MMX("mmx-mov", "movntq m64, mm", H0, 1, 0xe7, F_RM_MEM, I_NONE, 8),
+    MMX("mmx-mov", "emms", H0, 1, 0x77, F_NONE, I_NONE, 0),
+    XV("mmx-mov", MMX, "maskmovq mm, mm", NSI, H0, FPK_MMX, Z32, 1, 0, 0xf7, -1, F_RM_REG,
+       I_NONE, K_MASKMOV, FV_INT, 8, 0),
+#define MMXA(op, d) MMX("mmx-arith", d, H0, 1, op, F_RM, I_NONE, 8)
+    MMXA(0xfc, "paddb"), MMXA(0xfd, "paddw"), MMXA(0xfe, "paddd"), MMXA(0xd4, "paddq"),
+    MMXA(0xec, "paddsb"), MMXA(0xed, "paddsw"), MMXA(0xdc, "paddusb"), MMXA(0xdd, "paddusw"),
+    MMXA(0xf8, "psubb"), MMXA(0xf9, "psubw"), MMXA(0xfa, "psubd"), MMXA(0xfb, "psubq"),
+    MMXA(0xe8, "psubsb"), MMXA(0xe9, "psubsw"), MMXA(0xd8, "psubusb"), MMXA(0xd9, "psubusw"),
+    MMXA(0xd5, "pmullw"), MMXA(0xe5, "pmulhw"), MMXA(0xf5, "pmaddwd"), MMXA(0xf4, "pmuludq"),
+    MMXA(0xe4, "pmulhuw"), MMXA(0xe0, "pavgb"), MMXA(0xe3, "pavgw"), MMXA(0xda, "pminub"),
+    MMXA(0xde, "pmaxub"), MMXA(0xea, "pminsw"), MMXA(0xee, "pmaxsw"), MMXA(0xf6, "psadbw"),
+#define MMXL(op, d) MMX("mmx-logic", d, H0, 1, op, F_RM, I_NONE, 8)
+    MMXL(0xdb, "pand"), MMXL(0xdf, "pandn"), MMXL(0xeb, "por"), MMXL(0xef, "pxor"),
+    MMXL(0x74, "pcmpeqb"), MMXL(0x75, "pcmpeqw"), MMXL(0x76, "pcmpeqd"),
+    MMXL(0x64, "pcmpgtb"), MMXL(0x65, "pcmpgtw"), MMXL(0x66, "pcmpgtd"),
+#define MMXP(op, d) MMX("mmx-pack", d, H0, 1, op, F_RM, I_NONE, 8)
+    MMXP(0x63, "packsswb"), MMXP(0x6b, "packssdw"), MMXP(0x67, "packuswb"),
+    MMXP(0x60, "punpcklbw"), MMXP(0x61, "punpcklwd"), MMXP(0x62, "punpckldq"),
+    MMXP(0x68, "punpckhbw"), MMXP(0x69, "punpckhwd"), MMXP(0x6a, "punpckhdq"),
+#define MMXS(op, d) MMX("mmx-shift", d, H0, 1, op, F_RM, I_NONE, 8)
+    MMXS(0xd1, "psrlw"), MMXS(0xd2, "psrld"), MMXS(0xd3, "psrlq"), MMXS(0xe1, "psraw"),
+    MMXS(0xe2, "psrad"), MMXS(0xf1, "psllw"), MMXS(0xf2, "pslld"), MMXS(0xf3, "psllq"),
+#define MMXI(op, e, d) \
+    XV("mmx-shift", MMX, d, NSI, H0, FPK_MMX, Z32, 1, 0, op, e, F_RM_REG, I_COUNT, \
+       K_PLAIN, FV_INT, 8, 0)
+    MMXI(0x71, 2, "psrlw mm, imm8"), MMXI(0x71, 4, "psraw mm, imm8"),
+    MMXI(0x71, 6, "psllw mm, imm8"), MMXI(0x72, 2, "psrld mm, imm8"),
+    MMXI(0x72, 4, "psrad mm, imm8"), MMXI(0x72, 6, "pslld mm, imm8"),
+    MMXI(0x73, 2, "psrlq mm, imm8"), MMXI(0x73, 6, "psllq mm, imm8"),
+    MMX("mmx-misc", "pshufw mm, mm/m64, imm8", H0, 1, 0x70, F_RM, I_8, 8),
+    MMX("mmx-misc", "pinsrw mm, r32/m16, imm8", H0, 1, 0xc4, F_RM, I_8, 2),
+    MMX("mmx-misc", "pextrw r32, mm, imm8", H0, 1, 0xc5, F_RM_REG, I_8, 8),
+    MMX("mmx-misc", "pmovmskb r32, mm", H0, 1, 0xd7, F_RM_REG, I_NONE, 8),
+#define MMX3A(op, d) MMX3("mmx-ssse3", d, 2, op, F_RM, I_NONE)
+    MMX3A(0x00, "pshufb mm"), MMX3A(0x01, "phaddw mm"), MMX3A(0x02, "phaddd mm"),
+    MMX3A(0x03, "phaddsw mm"), MMX3A(0x04, "pmaddubsw mm"), MMX3A(0x05, "phsubw mm"),
+    MMX3A(0x06, "phsubd mm"), MMX3A(0x07, "phsubsw mm"), MMX3A(0x08, "psignb mm"),
+    MMX3A(0x09, "psignw mm"), MMX3A(0x0a, "psignd mm"), MMX3A(0x0b, "pmulhrsw mm"),
+    MMX3A(0x1c, "pabsb mm"), MMX3A(0x1d, "pabsw mm"), MMX3A(0x1e, "pabsd mm"),
+    MMX3("mmx-ssse3", "palignr mm, mm/m64, imm8", 3, 0x0f, F_RM, I_8),
+
+    /* ---- SSE integer, moves, shuffles ---- */
+#define SIA(op, d) SI("sse-int-arith", d, H0, 1, 0x66, op, F_RM, I_NONE, 16, T_A16)
+    SIA(0xfc, "paddb"), SIA(0xfd, "paddw"), SIA(0xfe, "paddd"), SIA(0xd4, "paddq"),
+    SIA(0xec, "paddsb"), SIA(0xed, "paddsw"), SIA(0xdc, "paddusb"), SIA(0xdd, "paddusw"),
+    SIA(0xf8, "psubb"), SIA(0xf9, "psubw"), SIA(0xfa, "psubd"), SIA(0xfb, "psubq"),
+    SIA(0xe8, "psubsb"), SIA(0xe9, "psubsw"), SIA(0xd8, "psubusb"), SIA(0xd9, "psubusw"),
+    SIA(0xd5, "pmullw"), SIA(0xe5, "pmulhw"), SIA(0xf5, "pmaddwd"), SIA(0xf4, "pmuludq"),
+    SIA(0xe4, "pmulhuw"), SIA(0xe0, "pavgb"), SIA(0xe3, "pavgw"), SIA(0xda, "pminub"),
+    SIA(0xde, "pmaxub"), SIA(0xea, "pminsw"), SIA(0xee, "pmaxsw"), SIA(0xf6, "psadbw"),
+#define SIA4(op, d) SI("sse41-int-arith", d, H41, 2, 0x66, op, F_RM, I_NONE, 16, T_A16)
+    SIA4(0x40, "pmulld"), SIA4(0x28, "pmuldq"), SIA4(0x38, "pminsb"), SIA4(0x39, "pminsd"),
+    SIA4(0x3a, "pminuw"), SIA4(0x3b, "pminud"), SIA4(0x3c, "pmaxsb"), SIA4(0x3d, "pmaxsd"),
+    SIA4(0x3e, "pmaxuw"), SIA4(0x3f, "pmaxud"), SIA4(0x41, "phminposuw"),
+    SI("sse41-int-arith", "mpsadbw", H41, 3, 0x66, 0x42, F_RM, I_8, 16, T_A16),
+#define SIA3(op, d) SI("sse-ssse3", d, HS3, 2, 0x66, op, F_RM, I_NONE, 16, T_A16)
+    SIA3(0x01, "phaddw"), SIA3(0x02, "phaddd"), SIA3(0x03, "phaddsw"),
+    SIA3(0x04, "pmaddubsw"), SIA3(0x05, "phsubw"), SIA3(0x06, "phsubd"),
+    SIA3(0x07, "phsubsw"), SIA3(0x08, "psignb"), SIA3(0x09, "psignw"), SIA3(0x0a, "psignd"),
+    SIA3(0x0b, "pmulhrsw"), SIA3(0x1c, "pabsb"), SIA3(0x1d, "pabsw"), SIA3(0x1e, "pabsd"),
+    SI("sse-ssse3", "palignr xmm, xmm/m128, imm8", HS3, 3, 0x66, 0x0f, F_RM, I_8, 16, T_A16),
+#define SIL(op, d) SI("sse-int-logic", d, H0, 1, 0x66, op, F_RM, I_NONE, 16, T_A16)
+    SIL(0xdb, "pand"), SIL(0xdf, "pandn"), SIL(0xeb, "por"), SIL(0xef, "pxor"),
+    SIL(0x74, "pcmpeqb"), SIL(0x75, "pcmpeqw"), SIL(0x76, "pcmpeqd"),
+    SIL(0x64, "pcmpgtb"), SIL(0x65, "pcmpgtw"), SIL(0x66, "pcmpgtd"),
+    SI("sse-int-logic", "pcmpeqq", H41, 2, 0x66, 0x29, F_RM, I_NONE, 16, T_A16),
+    SI("sse-int-logic", "pcmpgtq", H42, 2, 0x66, 0x37, F_RM, I_NONE, 16, T_A16),
+    SI("sse-int-logic", "ptest", H41, 2, 0x66, 0x17, F_RM, I_NONE, 16, T_A16),
+#define SIP(op, d) SI("sse-int-pack", d, H0, 1, 0x66, op, F_RM, I_NONE, 16, T_A16)
+    SIP(0x63, "packsswb"), SIP(0x6b, "packssdw"), SIP(0x67, "packuswb"),
+    SIP(0x60, "punpcklbw"), SIP(0x61, "punpcklwd"), SIP(0x62, "punpckldq"),
+    SIP(0x68, "punpckhbw"), SIP(0x69, "punpckhwd"), SIP(0x6a, "punpckhdq"),
+    SIP(0x6c, "punpcklqdq"), SIP(0x6d, "punpckhqdq"),
+    SI("sse-int-pack", "packusdw", H41, 2, 0x66, 0x2b, F_RM, I_NONE, 16, T_A16),
+#define SIX(op, d, m) SI("sse-pmovx", d, H41, 2, 0x66, op, F_RM, I_NONE, m, 0)
+    SIX(0x20, "pmovsxbw", 8), SIX(0x21, "pmovsxbd", 4), SIX(0x22, "pmovsxbq", 2),
+    SIX(0x23, "pmovsxwd", 8), SIX(0x24, "pmovsxwq", 4), SIX(0x25, "pmovsxdq", 8),
+    SIX(0x30, "pmovzxbw", 8), SIX(0x31, "pmovzxbd", 4), SIX(0x32, "pmovzxbq", 2),
+    SIX(0x33, "pmovzxwd", 8), SIX(0x34, "pmovzxwq", 4), SIX(0x35, "pmovzxdq", 8),
+#define SIS(op, d) SI("sse-int-shift", d, H0, 1, 0x66, op, F_RM, I_NONE, 16, T_A16)
+    SIS(0xd1, "psrlw"), SIS(0xd2, "psrld"), SIS(0xd3, "psrlq"), SIS(0xe1, "psraw"),
+    SIS(0xe2, "psrad"), SIS(0xf1, "psllw"), SIS(0xf2, "pslld"), SIS(0xf3, "psllq"),
+#define SII(op, e, d) \
+    XV("sse-int-shift", SSE, d, NSI, H0, FPK_SSE, Z32, 1, 0x66, op, e, F_RM_REG, I_COUNT, \
+       K_PLAIN, FV_INT, 16, 0)
+    SII(0x71, 2, "psrlw xmm, imm8"), SII(0x71, 4, "psraw xmm, imm8"),
+    SII(0x71, 6, "psllw xmm, imm8"), SII(0x72, 2, "psrld xmm, imm8"),
+    SII(0x72, 4, "psrad xmm, imm8"), SII(0x72, 6, "pslld xmm, imm8"),
+    SII(0x73, 2, "psrlq xmm, imm8"), SII(0x73, 3, "psrldq xmm, imm8"),
+    SII(0x73, 6, "psllq xmm, imm8"), SII(0x73, 7, "pslldq xmm, imm8"),
+    SI("sse-shuffle", "pshufd", H0, 1, 0x66, 0x70, F_RM, I_8, 16, T_A16),
+    SI("sse-shuffle", "pshufhw", H0, 1, 0xf3, 0x70, F_RM, I_8, 16, T_A16),
+    SI("sse-shuffle", "pshuflw", H0, 1, 0xf2, 0x70, F_RM, I_8, 16, T_A16),
+    SI("sse-shuffle", "pshufb", HS3, 2, 0x66, 0x00, F_RM, I_NONE, 16, T_A16),
+    SI("sse-shuffle", "shufps", H0, 1, 0x00, 0xc6, F_RM, I_8, 16, T_A16),
+    SI("sse-shuffle", "shufpd", H0, 1, 0x66, 0xc6, F_RM, I_8, 16, T_A16),
+    SI("sse-shuffle", "unpcklps", H0, 1, 0x00, 0x14, F_RM, I_NONE, 16, T_A16),
+    SI("sse-shuffle", "unpckhps", H0, 1, 0x00, 0x15, F_RM, I_NONE, 16, T_A16),
+    SI("sse-shuffle", "unpcklpd", H0, 1, 0x66, 0x14, F_RM, I_NONE, 16, T_A16),
+    SI("sse-shuffle", "unpckhpd", H0, 1, 0x66, 0x15, F_RM, I_NONE, 16, T_A16),
+#define SIB(mp, op, im, d) SI("sse41-blend", d, H41, mp, 0x66, op, F_RM, im, 16, T_A16)
+    SIB(3, 0x0e, I_8, "pblendw"), SIB(3, 0x0c, I_8, "blendps"), SIB(3, 0x0d, I_8, "blendpd"),
+    SIB(2, 0x14, I_NONE, "blendvps (xmm0)"), SIB(2, 0x15, I_NONE, "blendvpd (xmm0)"),
+    SIB(2, 0x10, I_NONE, "pblendvb (xmm0)"),
+    SI("sse41-blend", "insertps", H41, 3, 0x66, 0x21, F_RM, I_8, 4, 0),
+    SI("sse-insext", "pinsrw xmm, r32/m16, imm8", H0, 1, 0x66, 0xc4, F_RM, I_8, 2, 0),
+    SI("sse-insext", "pextrw r32, xmm, imm8", H0, 1, 0x66, 0xc5, F_RM_REG, I_8, 16, 0),
+    SI("sse-insext", "pextrb r/m8, xmm, imm8", H41, 3, 0x66, 0x14, F_RM, I_8, 1, 0),
+    SI("sse-insext", "pextrw r/m16, xmm, imm8", H41, 3, 0x66, 0x15, F_RM, I_8, 2, 0),
+    SI("sse-insext", "extractps r/m32, xmm, imm8", H41, 3, 0x66, 0x17, F_RM, I_8, 4, 0),
+    SI("sse-insext", "pinsrb xmm, r32/m8, imm8", H41, 3, 0x66, 0x20, F_RM, I_8, 1, 0),
+    XV("sse-insext", SSE, "pextrd/q r/m, xmm, imm8", NSI, H41, FPK_SSE, Z3264, 3, 0x66, 0x16,
+       -1, F_RM, I_8, K_PLAIN, FV_INT, 0, 0),
+    XV("sse-insext", SSE, "pinsrd/q xmm, r/m, imm8", NSI, H41, FPK_SSE, Z3264, 3, 0x66, 0x22,
+       -1, F_RM, I_8, K_PLAIN, FV_INT, 0, 0),
+#define SIM(pfx, op, f, m, fl, d) SI("sse-mov", d, H0, 1, pfx, op, f, I_NONE, m, fl)
+    SIM(0x00, 0x10, F_RM, 16, 0, "movups xmm, xmm/m128"),
+    SIM(0x00, 0x11, F_RM, 16, 0, "movups xmm/m128, xmm"),
+    SIM(0x00, 0x28, F_RM, 16, T_A16, "movaps xmm, xmm/m128"),
+    SIM(0x00, 0x29, F_RM, 16, T_A16, "movaps xmm/m128, xmm"),
+    SIM(0x66, 0x10, F_RM, 16, 0, "movupd xmm, xmm/m128"),
+    SIM(0x66, 0x11, F_RM, 16, 0, "movupd xmm/m128, xmm"),
+    SIM(0x66, 0x28, F_RM, 16, T_A16, "movapd xmm, xmm/m128"),
+    SIM(0x66, 0x29, F_RM, 16, T_A16, "movapd xmm/m128, xmm"),
+    SIM(0x66, 0x6f, F_RM, 16, T_A16, "movdqa xmm, xmm/m128"),
+    SIM(0x66, 0x7f, F_RM, 16, T_A16, "movdqa xmm/m128, xmm"),
+    SIM(0xf3, 0x6f, F_RM, 16, 0, "movdqu xmm, xmm/m128"),
+    SIM(0xf3, 0x7f, F_RM, 16, 0, "movdqu xmm/m128, xmm"),
+    XV("sse-mov", SSE, "movd/movq xmm, r/m", NSI, H0, FPK_SSE, Z3264, 1, 0x66, 0x6e, -1, F_RM,
+       I_NONE, K_PLAIN, FV_INT, 0, 0),
+    XV("sse-mov", SSE, "movd/movq r/m, xmm", NSI, H0, FPK_SSE, Z3264, 1, 0x66, 0x7e, -1, F_RM,
+       I_NONE, K_PLAIN, FV_INT, 0, 0),
+    SIM(0xf3, 0x7e, F_RM, 8, 0, "movq xmm, xmm/m64"),
+    SIM(0x66, 0xd6, F_RM, 8, 0, "movq xmm/m64, xmm"),
+    SI("sse-mov", "movq2dq xmm, mm", H0, 1, 0xf3, 0xd6, F_RM_REG, I_NONE, 8, 0),
+    SI("sse-mov", "movdq2q mm, xmm", H0, 1, 0xf2, 0xd6, F_RM_REG, I_NONE, 8, 0),
+#define SIH(pfx, op, f, m, h, d) SI("sse-mov-half", d, h, 1, pfx, op, f, I_NONE, m, 0)
+    SIH(0xf3, 0x10, F_RM, 4, H0, "movss xmm, xmm/m32"),
+    SIH(0xf3, 0x11, F_RM, 4, H0, "movss xmm/m32, xmm"),
+    SIH(0xf2, 0x10, F_RM, 8, H0, "movsd xmm, xmm/m64"),
+    SIH(0xf2, 0x11, F_RM, 8, H0, "movsd xmm/m64, xmm"),
+    SIH(0x00, 0x12, F_RM, 8, H0, "movlps xmm, m64 / movhlps"),
+    SIH(0x00, 0x13, F_RM_MEM, 8, H0, "movlps m64, xmm"),
+    SIH(0x00, 0x16, F_RM, 8, H0, "movhps xmm, m64 / movlhps"),
+    SIH(0x00, 0x17, F_RM_MEM, 8, H0, "movhps m64, xmm"),
+    SIH(0x66, 0x12, F_RM_MEM, 8, H0, "movlpd xmm, m64"),
+    SIH(0x66, 0x13, F_RM_MEM, 8, H0, "movlpd m64, xmm"),
+    SIH(0x66, 0x16, F_RM_MEM, 8, H0, "movhpd xmm, m64"),
+    SIH(0x66, 0x17, F_RM_MEM, 8, H0, "movhpd m64, xmm"),
+    SIH(0xf2, 0x12, F_RM, 8, H3, "movddup xmm, xmm/m64"),
+    SIH(0xf3, 0x16, F_RM, 16, H3, "movshdup xmm, xmm/m128"),
+    SIH(0xf3, 0x12, F_RM, 16, H3, "movsldup xmm, xmm/m128"),
+    SI("sse-movmsk", "movmskps r32, xmm", H0, 1, 0x00, 0x50, F_RM_REG, I_NONE, 16, 0),
+    SI("sse-movmsk", "movmskpd r32, xmm", H0, 1, 0x66, 0x50, F_RM_REG, I_NONE, 16, 0),
+    SI("sse-movmsk", "pmovmskb r32, xmm", H0, 1, 0x66, 0xd7, F_RM_REG, I_NONE, 16, 0),
+    XV("sse-movmsk", SSE, "maskmovdqu xmm, xmm", NSI, H0, FPK_SSE, Z32, 1, 0x66, 0xf7, -1,
+       F_RM_REG, I_NONE, K_MASKMOV, FV_INT, 16, 0),
+    SI("sse-movmsk", "movntdq m128, xmm", H0, 1, 0x66, 0xe7, F_RM_MEM, I_NONE, 16, T_A16),
+    SI("sse-movmsk", "movntps m128, xmm", H0, 1, 0x00, 0x2b, F_RM_MEM, I_NONE, 16, T_A16),
+    SI("sse-movmsk", "movntpd m128, xmm", H0, 1, 0x66, 0x2b, F_RM_MEM, I_NONE, 16, T_A16),
+    SI("sse-movmsk", "movntdqa xmm, m128", H41, 2, 0x66, 0x2a, F_RM_MEM, I_NONE, 16, T_A16),
+    SI("sse-movmsk", "lddqu xmm, m128", H3, 1, 0xf2, 0xf0, F_RM_MEM, I_NONE, 16, 0),
+    XV("sse-pcmpstr", SSE, "pcmpestrm", NSI, H42, FPK_SSE, Z3264, 3, 0x66, 0x60, -1, F_RM, I_8,
+       K_PCMPESTR, FV_STR, 16, 0),
+    XV("sse-pcmpstr", SSE, "pcmpestri", NSI, H42, FPK_SSE, Z3264, 3, 0x66, 0x61, -1, F_RM, I_8,
+       K_PCMPESTR, FV_STR, 16, 0),
+    XV("sse-pcmpstr", SSE, "pcmpistrm", NSI, H42, FPK_SSE, Z32, 3, 0x66, 0x62, -1, F_RM, I_8,
+       K_PLAIN, FV_STR, 16, 0),
+    XV("sse-pcmpstr", SSE, "pcmpistri", NSI, H42, FPK_SSE, Z32, 3, 0x66, 0x63, -1, F_RM, I_8,
+       K_PLAIN, FV_STR, 16, 0),
+    SI("sse-pclmul", "pclmulqdq", DIFF_HOST_PCLMUL, 3, 0x66, 0x44, F_RM, I_8, 16, T_A16),
+#define SLF(pfx, op, d) \
+    XV("sse-logic-fp", SSE, d, NSI | NSF, H0, FPK_SSE, Z32, 1, pfx, op, -1, F_RM, I_NONE, \
+       K_PLAIN, FV_PS, 16, T_A16)
+    SLF(0x00, 0x54, "andps"), SLF(0x00, 0x55, "andnps"), SLF(0x00, 0x56, "orps"),
+    SLF(0x00, 0x57, "xorps"), SLF(0x66, 0x54, "andpd"), SLF(0x66, 0x55, "andnpd"),
+    SLF(0x66, 0x56, "orpd"), SLF(0x66, 0x57, "xorpd"),
+    XV("sse-mxcsr", LDMXCSR, "ldmxcsr m32", DIFF_NEED_FPSTATE, H0, FPK_SSE, Z32, 1, 0, 0xae, 2,
+       F_RM_MEM, I_NONE, K_PLAIN, FV_MXCSR, 4, 0),
+    XV("sse-mxcsr", STMXCSR, "stmxcsr m32", DIFF_NEED_FPSTATE, H0, FPK_SSE, Z32, 1, 0, 0xae, 3,
+       F_RM_MEM, I_NONE, K_PLAIN, FV_NONE, 4, 0),
+
+    /* ---- SSE floating point ---- */
+    SF4("sse-fp-add", "add", 0x58, H0),
+    SF4("sse-fp-add", "sub", 0x5c, H0),
+    SFP("sse-fp-add", "addsubps", H3, 1, 0xf2, 0xd0, F_RM, I_NONE, FV_PS, 16, T_A16),
+    SFP("sse-fp-add", "addsubpd", H3, 1, 0x66, 0xd0, F_RM, I_NONE, FV_PD, 16, T_A16),
+    SFP("sse-fp-add", "haddps", H3, 1, 0xf2, 0x7c, F_RM, I_NONE, FV_PS, 16, T_A16),
+    SFP("sse-fp-add", "haddpd", H3, 1, 0x66, 0x7c, F_RM, I_NONE, FV_PD, 16, T_A16),
+    SFP("sse-fp-add", "hsubps", H3, 1, 0xf2, 0x7d, F_RM, I_NONE, FV_PS, 16, T_A16),
+    SFP("sse-fp-add", "hsubpd", H3, 1, 0x66, 0x7d, F_RM, I_NONE, FV_PD, 16, T_A16),
+    SF4("sse-fp-mul", "mul", 0x59, H0),
+    SF4("sse-fp-mul", "div", 0x5e, H0),
+    SFP("sse-fp-mul", "dpps", H41, 3, 0x66, 0x40, F_RM, I_8, FV_PS, 16, T_A16),
+    SFP("sse-fp-mul", "dppd", H41, 3, 0x66, 0x41, F_RM, I_8, FV_PD, 16, T_A16),
+    SF4("sse-fp-minmax", "min", 0x5d, H0),
+    SF4("sse-fp-minmax", "max", 0x5f, H0),
+    SF4("sse-fp-sqrt", "sqrt", 0x51, H0),
+    SFP("sse-fp-rcp", "rsqrtps", H0, 1, 0x00, 0x52, F_RM, I_NONE, FV_PS, 16, T_A16),
+    SFP("sse-fp-rcp", "rsqrtss", H0, 1, 0xf3, 0x52, F_RM, I_NONE, FV_F32, 4, 0),
+    SFP("sse-fp-rcp", "rcpps", H0, 1, 0x00, 0x53, F_RM, I_NONE, FV_PS, 16, T_A16),
+    SFP("sse-fp-rcp", "rcpss", H0, 1, 0xf3, 0x53, F_RM, I_NONE, FV_F32, 4, 0),
+    SFP("sse-fp-cmp", "cmpps", H0, 1, 0x00, 0xc2, F_RM, I_8, FV_PS, 16, T_A16),
+    SFP("sse-fp-cmp", "cmppd", H0, 1, 0x66, 0xc2, F_RM, I_8, FV_PD, 16, T_A16),
+    SFP("sse-fp-cmp", "cmpss", H0, 1, 0xf3, 0xc2, F_RM, I_8, FV_F32, 4, 0),
+    SFP("sse-fp-cmp", "cmpsd", H0, 1, 0xf2, 0xc2, F_RM, I_8, FV_F64, 8, 0),
+    SFP("sse-fp-cmp", "ucomiss", H0, 1, 0x00, 0x2e, F_RM, I_NONE, FV_F32, 4, 0),
+    SFP("sse-fp-cmp", "comiss", H0, 1, 0x00, 0x2f, F_RM, I_NONE, FV_F32, 4, 0),
+    SFP("sse-fp-cmp", "ucomisd", H0, 1, 0x66, 0x2e, F_RM, I_NONE, FV_F64, 8, 0),
+    SFP("sse-fp-cmp", "comisd", H0, 1, 0x66, 0x2f, F_RM, I_NONE, FV_F64, 8, 0),
+    SFP("sse-fp-cvt", "cvtps2pd", H0, 1, 0x00, 0x5a, F_RM, I_NONE, FV_PS, 8, 0),
+    SFP("sse-fp-cvt", "cvtpd2ps", H0, 1, 0x66, 0x5a, F_RM, I_NONE, FV_PD, 16, T_A16),
+    SFP("sse-fp-cvt", "cvtss2sd", H0, 1, 0xf3, 0x5a, F_RM, I_NONE, FV_F32, 4, 0),
+    SFP("sse-fp-cvt", "cvtsd2ss", H0, 1, 0xf2, 0x5a, F_RM, I_NONE, FV_F64, 8, 0),
+    SFP("sse-fp-cvt", "cvtdq2ps", H0, 1, 0x00, 0x5b, F_RM, I_NONE, FV_INT, 16, T_A16),
+    SFP("sse-fp-cvt", "cvtps2dq", H0, 1, 0x66, 0x5b, F_RM, I_NONE, FV_PS, 16, T_A16),
+    SFP("sse-fp-cvt", "cvttps2dq", H0, 1, 0xf3, 0x5b, F_RM, I_NONE, FV_PS, 16, T_A16),
+    SFP("sse-fp-cvt", "cvtdq2pd", H0, 1, 0xf3, 0xe6, F_RM, I_NONE, FV_INT, 8, 0),
+    SFP("sse-fp-cvt", "cvtpd2dq", H0, 1, 0xf2, 0xe6, F_RM, I_NONE, FV_PD, 16, T_A16),
+    SFP("sse-fp-cvt", "cvttpd2dq", H0, 1, 0x66, 0xe6, F_RM, I_NONE, FV_PD, 16, T_A16),
+#define SFW(pfx, op, fv, m, d) \
+    XV("sse-fp-cvtsi", SSE, d, NSF, H0, FPK_SSE, Z3264, 1, pfx, op, -1, F_RM, I_NONE, \
+       K_PLAIN, fv, m, 0)
+    SFW(0xf3, 0x2a, FV_INT, 0, "cvtsi2ss xmm, r/m"),
+    SFW(0xf2, 0x2a, FV_INT, 0, "cvtsi2sd xmm, r/m"),
+    SFW(0xf3, 0x2d, FV_F32, 4, "cvtss2si r, xmm/m32"),
+    SFW(0xf3, 0x2c, FV_F32, 4, "cvttss2si r, xmm/m32"),
+    SFW(0xf2, 0x2d, FV_F64, 8, "cvtsd2si r, xmm/m64"),
+    SFW(0xf2, 0x2c, FV_F64, 8, "cvttsd2si r, xmm/m64"),
+    SFP("sse-cvt-mmx", "cvtpi2ps xmm, mm/m64", H0, 1, 0x00, 0x2a, F_RM, I_NONE, FV_INT, 8, 0),
+    SFP("sse-cvt-mmx", "cvtps2pi mm, xmm/m64", H0, 1, 0x00, 0x2d, F_RM, I_NONE, FV_PS, 8, 0),
+    SFP("sse-cvt-mmx", "cvttps2pi mm, xmm/m64", H0, 1, 0x00, 0x2c, F_RM, I_NONE, FV_PS, 8, 0),
+    SFP("sse-cvt-mmx", "cvtpi2pd xmm, mm/m64", H0, 1, 0x66, 0x2a, F_RM, I_NONE, FV_INT, 8, 0),
+    SFP("sse-cvt-mmx", "cvtpd2pi mm, xmm/m128", H0, 1, 0x66, 0x2d, F_RM, I_NONE, FV_PD, 16,
+       T_A16),
+    SFP("sse-cvt-mmx", "cvttpd2pi mm, xmm/m128", H0, 1, 0x66, 0x2c, F_RM, I_NONE, FV_PD, 16,
+       T_A16),
+    SFP("sse41-round", "roundps", H41, 3, 0x66, 0x08, F_RM, I_8, FV_PS, 16, T_A16),
+    SFP("sse41-round", "roundpd", H41, 3, 0x66, 0x09, F_RM, I_8, FV_PD, 16, T_A16),
+    SFP("sse41-round", "roundss", H41, 3, 0x66, 0x0a, F_RM, I_8, FV_F32, 4, 0),
+    SFP("sse41-round", "roundsd", H41, 3, 0x66, 0x0b, F_RM, I_8, FV_F64, 8, 0),
 };
 
 /* ---- random numbers: xoroshiro128+ seeded through splitmix64 ---- */
@@ -419,6 +921,13 @@ void diff_fill_data(const struct diff_case *c, uint8_t *data)
 
         if (p->off < DIFF_DATA_SIZE && len <= DIFF_DATA_SIZE - p->off)
             memcpy(data + p->off, p->bytes, len);
+    }
+    if (c->fx_img && c->fx_off < DIFF_DATA_SIZE) {
+        uint8_t fx[512];
+        unsigned n = DIFF_DATA_SIZE - c->fx_off < 512 ? DIFF_DATA_SIZE - c->fx_off : 512;
+
+        diff_fx_image(&c->fx, fx);
+        memcpy(data + c->fx_off, fx, n);
     }
 }
 
@@ -573,6 +1082,16 @@ static uint64_t stack_addr(struct gen *g)
 
 /* A branch target: in the int3 page after or before the instruction, in
  * the (non-executable) data area, or anywhere. */
+/* Linux's vsyscall page, which the native child has mapped (int3 padding
+ * around its entry points) and the software side has not: a branch there
+ * would compare the host's kernel, not the CPU. */
+#define VSYSCALL_PAGE 0xffffffffff600000ull
+
+static bool host_only_page(uint64_t t)
+{
+    return (t & ~0xfffull) == VSYSCALL_PAGE;
+}
+
 static uint64_t branch_target(struct gen *g, uint64_t next)
 {
     uint64_t t;
@@ -594,7 +1113,7 @@ static uint64_t branch_target(struct gen *g, uint64_t next)
     }
     if (!g->m64)
         t &= 0xffffffffu;
-    if (t >= DIFF_INSN_ADDR && t < next)
+    if ((t >= DIFF_INSN_ADDR && t < next) || host_only_page(t))
         t = next;
     if (g->m16) {
         /* An offset in CS (based at the code page), IP-sized. */
@@ -877,6 +1396,85 @@ static uint64_t far_offset(struct gen *g)
     return off - g->cbase;
 }
 
+/*
+ * x87/MMX/SSE operands: the memory operand gets values of the template's
+ * type, and now and then the other operand is made equal to it (in whole
+ * or in some lanes), so that compares, min/max and subtractions meet
+ * equal values as often as they matter.
+ */
+static void setup_fp_operands(struct gen *g)
+{
+    const struct diff_tmpl *t = g->t;
+    struct diff_case *c = g->c;
+    struct diff_rng *r = g->r;
+    struct diff_fpu *f = &c->fpu;
+    unsigned top = (f->fsw >> 11) & 7, msz = t->msz ? t->msz : g->osz;
+    uint8_t v[64] = { 0 }, *dst = NULL;
+    unsigned lane = t->fv == FV_PD || t->fv == FV_F64 ? 8 : 4;
+
+    if (g->mem && t->fv != FV_NONE && msz <= sizeof(v)) {
+        diff_fp_fill(r, (enum diff_fpval)t->fv, v, msz);
+        add_patch(g, g->ea, v, msz);
+    }
+    if (t->fpk == FPK_X87) {
+        if (g->mem && rnd(r, 4) == 0 &&
+            (t->fv == FV_F32 || t->fv == FV_F64 || t->fv == FV_I16 || t->fv == FV_I32 ||
+             t->fv == FV_I64))
+            diff_fp_to_f80((enum diff_fpval)t->fv, v, &f->st[0].mant, &f->st[0].exp);
+        else if (!g->mem && !t->fixrm && rnd(r, 8) == 0)
+            f->st[g->rm & 7] = f->st[0];
+        return;
+    }
+    if (rnd(r, 4) || msz > 16)
+        return;
+    if (t->fpk == FPK_MMX)
+        dst = (uint8_t *)&f->st[((g->reg & 7) - top) & 7].mant;
+    else
+        dst = (uint8_t *)f->xmm[g->reg & 15];
+    if (!g->mem) {
+        if (t->fpk == FPK_MMX)
+            memcpy(v, &f->st[((g->rm & 7) - top) & 7].mant, 8);
+        else
+            memcpy(v, f->xmm[g->rm & 15], 16);
+        msz = t->fpk == FPK_MMX ? 8 : 16;
+    }
+    if (t->fpk == FPK_MMX && msz > 8)
+        msz = 8;
+    for (unsigned i = 0; i < msz; i += lane)
+        if (rnd(r, 2))
+            memcpy(dst + i, v + i, msz - i < lane ? msz - i : lane);
+}
+
+/*
+ * The bytes of an FNSTENV/FNSAVE/FXSAVE image that are not compared: the
+ * last instruction's opcode and pointers (see diff.h).  The x87 image is
+ * the 16-bit format in 16-bit mode and the 32-bit one elsewhere, 66
+ * swapping them (SDM vol. 1, 8.1.10, figures 8-9 to 8-12).
+ */
+static void set_fpsave_ignore(struct gen *g, bool had66)
+{
+    const struct diff_tmpl *t = g->t;
+    unsigned start[2] = { 12, 0 }, len[2] = { 16, 0 };
+
+    if (t->map == 1) {
+        start[0] = 6, len[0] = 18;      /* FOP, FIP (FCS), FDP (FDS) */
+        start[1] = 30, len[1] = 1;      /* MXCSR_MASK bits 16-23 */
+    } else if (g->m16 != had66) {
+        start[0] = 6, len[0] = 8;       /* 16-bit format: IP, CS|OP, DP, DS */
+    }
+    if (!g->mem || g->ea < DIFF_DATA || g->ea >= DIFF_DATA + DIFF_DATA_SIZE)
+        return;
+    for (unsigned i = 0; i < 2; i++) {
+        uint64_t off = g->ea - DIFF_DATA + start[i];
+
+        if (!len[i] || off >= DIFF_DATA_SIZE)
+            continue;
+        g->c->ign_off[i] = (uint16_t)off;
+        g->c->ign_len[i] = (uint16_t)(DIFF_DATA_SIZE - off < len[i] ? DIFF_DATA_SIZE - off
+                                                                      : len[i]);
+    }
+}
+
 /* Values for the registers an instruction uses implicitly. */
 static void setup_kind(struct gen *g)
 {
@@ -1025,6 +1623,42 @@ static void setup_kind(struct gen *g)
             c->regs[4] = set_sp(g);
         break;
     }
+    case K_PCMPESTR: {
+        /* Explicit lengths: mostly within the 16 bytes (or 8 words),
+         * now and then beyond or negative (SDM vol. 2, 4.1.3: the
+         * absolute value saturates). */
+        static const int64_t lens[] = { 0, 1, 2, 7, 8, 9, 15, 16, 17, -1, -8, -16, -17,
+                                        0x7fffffff, (int64_t)0x80000000ull };
+
+        for (unsigned i = 0; i < 2; i++) {
+            uint64_t v = rnd(r, 4) ? (uint64_t)lens[rnd(r, sizeof(lens) / sizeof(lens[0]))]
+                                   : rand_val(r);
+
+            c->regs[i ? 2 : 0] = (diff_rng_next(r) & ~0xffffffffull) | (v & 0xffffffffull);
+        }
+        break;
+    }
+    case K_FXRSTOR:
+        /* A whole image, valid but for a reserved MXCSR bit now and then
+         * (#GP, SDM vol. 2, FXRSTOR). */
+        if (g->mem && g->ea >= DIFF_DATA && g->ea < DIFF_DATA + DIFF_DATA_SIZE) {
+            c->fx_img = true;
+            c->fx_off = (uint16_t)(g->ea - DIFF_DATA);
+            diff_fp_state(r, rnd(r, 2) ? FPK_X87 : FPK_MMX, FV_F80, &c->fx);
+            if (rnd(r, 16) == 0)
+                c->fx.mxcsr |= 1u << (18 + rnd(r, 14));
+        }
+        break;
+    case K_MASKMOV: {
+        /* The store goes to DS:rDI (SDM vol. 2, MASKMOVDQU). */
+        unsigned span = t->msz ? t->msz : 16;
+        uint64_t a = DIFF_DATA + rnd(r, DIFF_DATA_SIZE - span);
+
+        if (rnd(r, 16) == 0)
+            a = DIFF_DATA + DIFF_DATA_SIZE - rnd(r, span);
+        c->regs[7] = ptr_val(g, a, g->asz);
+        break;
+    }
     case K_FARPTR:
         /* A far call pushes: a stack in the data area (a wild ESP makes
          * the host's far call into 64-bit mode hang the child). */
@@ -1123,6 +1757,8 @@ static void fixup_rel(struct gen *g, uint8_t *bytes, unsigned len)
             rel = (int32_t)diff_rng_next(g->r);
         if (rel < 0 && rel >= -(int64_t)len)
             rel = 0;
+        if (g->m64 && host_only_page(DIFF_INSN_ADDR + len + (uint64_t)rel))
+            rel = 0;
         uint32_t v = (uint32_t)rel;
 
         memcpy(bytes + g->rel_pos, &v, 4);
@@ -1135,6 +1771,10 @@ static unsigned pick_size(struct gen *g)
 {
     unsigned sizes = g->t->sizes, choice[4], n = 0;
 
+    /* x87/SSE: the operand size only picks a GPR operand's width (movd
+     * or movq, cvtsi2ss from 32 or 64 bits), by REX.W, in every mode. */
+    if (g->t->fpk)
+        return g->m64 && (sizes & Z64) && rnd(g->r, 2) ? 8 : 4;
     /* 16-bit mode: what is the default elsewhere (32, or 64 for near
      * branches) is 16 here, and 32 takes a 66 prefix. */
     if (g->m16 && (sizes == Z32 || sizes == Z64))
@@ -1158,6 +1798,7 @@ static unsigned gen_once(unsigned ti, struct diff_rng *r, const struct diff_gen_
     unsigned n = 0, opcode_pos;
     uint8_t rep = 0, vexpp;
     unsigned first_len;
+    bool x87_66 = false;
 
     memset(c, 0, sizeof(*c));
     c->tmpl = (uint16_t)ti;
@@ -1186,6 +1827,10 @@ static unsigned gen_once(unsigned ti, struct diff_rng *r, const struct diff_gen_
     if (rnd(r, t->kind == K_STR ? 2 : 4) == 0)
         c->rflags |= DIFF_FLAGS_DF;
     c->mem_seed = diff_rng_next(r);
+    if (t->fpk) {
+        c->fpu_on = true;
+        diff_fp_state(r, t->fpk, t->fv, &c->fpu);
+    }
     g.osz = pick_size(&g);
     g.asz = g.m64 ? 8 : g.m16 ? 2 : 4;
     if (rnd(r, 10) == 0 && t->kind != K_STR)
@@ -1204,6 +1849,8 @@ static unsigned gen_once(unsigned ti, struct diff_rng *r, const struct diff_gen_
     case K_ENTER: case K_LEAVE: g.pinned = 1u << 4 | 1u << 5; break;
     case K_XLAT: g.pinned = 1u << 3 | 1u << 0; break;
     case K_POPSREG: case K_FARRET: case K_FARIND: case K_FARPTR: g.pinned = 1u << 4; break;
+    case K_PCMPESTR: g.pinned = 1u << 0 | 1u << 2; break;
+    case K_MASKMOV: g.pinned = 1u << 7; break;
     default: break;
     }
     /* rsp as the base of push/pop's memory operand is legal but its value
@@ -1233,9 +1880,12 @@ static unsigned gen_once(unsigned ti, struct diff_rng *r, const struct diff_gen_
         if (t->form == F_RM_MEM || (t->form == F_RM && rnd(r, 5) < 3)) {
             unsigned acc = t->kind == K_CX8 ? 2 * g.osz : 16;
 
+            if (t->fpk)
+                acc = t->msz ? t->msz : g.osz;
+
             plan_mem(&g, acc);
         } else {
-            g.rm = rnd(r, g.nregs);
+            g.rm = t->fixrm ? t->fixrm - 1u : rnd(r, g.nregs);
             g.rexb = (uint8_t)(g.rm >> 3);
             g.modrm = (uint8_t)(0xc0 | ((g.reg & 7) << 3) | (g.rm & 7));
             /* The register form of a memory-only encoding: #UD. */
@@ -1271,7 +1921,11 @@ static unsigned gen_once(unsigned ti, struct diff_rng *r, const struct diff_gen_
 
     setup_kind(&g);
     choose_imm(&g);
+    if (t->fpk)
+        setup_fp_operands(&g);
 
+    if (t->flags & T_WAIT)
+        b[n++] = 0x9b;
     if (t->flags & T_SOUP) {
         /* Prefixes that change nothing here (segment overrides are
          * ignored in 64-bit mode; F2/F3 mean nothing to these opcodes),
@@ -1289,7 +1943,15 @@ static unsigned gen_once(unsigned ti, struct diff_rng *r, const struct diff_gen_
     /* Legacy prefixes: the ones that change the size, then a segment
      * override now and then (ignored in 64-bit mode except FS/GS), LOCK,
      * a rep for strings, and the mandatory prefix last before REX. */
-    if (!(t->flags & T_VEX)) {
+    if (t->fpk) {
+        /* No size prefix: a 66 would be a mandatory prefix here.  Before
+         * an x87 instruction it changes nothing but FLDENV/FRSTOR's
+         * format, so now and then one goes there. */
+        if (t->fpk == FPK_X87 && rnd(r, 16) == 0) {
+            b[n++] = 0x66;
+            x87_66 = true;
+        }
+    } else if (!(t->flags & T_VEX)) {
         if (g.osz == (g.m16 ? 4 : 2) && !(t->sizes == Z8) && !(g.m16 && t->pfx == 0x66))
             b[n++] = 0x66;
         else if (t->sizes == Z8 && rnd(r, 16) == 0)
@@ -1427,7 +2089,12 @@ static unsigned gen_once(unsigned ti, struct diff_rng *r, const struct diff_gen_
         break;
     default: break;
     }
-    if (o->mask_undefined)
+    c->cr2_any = (t->flags & T_PIECES) != 0;
+    if (t->kind == K_FPSAVE)
+        set_fpsave_ignore(&g, x87_66);
+    if (o->mask_undefined && t->fpk)
+        c->fsw_ignore = t->undef;
+    else if (o->mask_undefined)
         c->flags_ignore |= t->undef;
     memcpy(c->bytes, b, n);
     return n;
@@ -1465,4 +2132,18 @@ unsigned diff_tmpl_op(unsigned t)
 const char *diff_tmpl_desc(unsigned t)
 {
     return t < diff_tmpl_count() ? tmpls[t].desc : "?";
+}
+
+const char *const diff_need_files[DIFF_NEED_COUNT] = {
+    "exec-x87.c", "exec-fpstate.c", "exec-sse.c", "exec-sse-int.c", "exec-sse-fp.c",
+};
+
+unsigned diff_tmpl_needs(unsigned t)
+{
+    return t < diff_tmpl_count() ? tmpls[t].need : 0;
+}
+
+unsigned diff_tmpl_host_feat(unsigned t)
+{
+    return t < diff_tmpl_count() ? tmpls[t].host : DIFF_HOST_NONE;
 }

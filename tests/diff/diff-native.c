@@ -7,15 +7,18 @@
  * DIFF_CODE and a writable alias elsewhere, so the code page is read-only
  * to the instruction as it is to the software CPU) and the data area, with
  * inaccessible guard pages around both.  For each case it writes the bytes,
- * fills the data, loads all 16 GPRs and RFLAGS in a small trampoline and
- * jumps to the instruction.  The instruction ends in one of two ways, both
- * a signal on the alternate stack:
+ * fills the data, loads the x87/SSE state (FXRSTOR), all 16 GPRs and
+ * RFLAGS in a small trampoline and jumps to the instruction.  The
+ * instruction ends in one of two ways, both a signal on the alternate stack:
  *   - the int3 after it (or, for a branch, the int3 where it landed; or a
  *     fetch fault where it landed outside the page), or
  *   - an exception of its own: the kernel's trap number in the signal frame
- *     is the vector (SIGFPE #DE, SIGSEGV #GP/#PF, SIGBUS #SS/#AC, SIGILL #UD).
- * The handler copies the registers out of the ucontext and siglongjmps back
- * to the loop.  32-bit cases run in compatibility mode: the trampoline
+ *     is the vector (SIGFPE #DE/#MF/#XM, SIGSEGV #GP/#PF, SIGBUS #SS/#AC,
+ *     SIGILL #UD).
+ * The handler copies the registers out of the ucontext (the x87/SSE state
+ * out of the frame's FXSAVE area; a handler starts with a fresh FPU state,
+ * so nothing of a case's leaks into the loop) and siglongjmps back to the
+ * loop.  32-bit cases run in compatibility mode: the trampoline
  * far-jumps to the kernel's 32-bit user code segment (0x23), which Linux
  * keeps for 32-bit processes; the signal comes back in 64-bit mode.  16-bit
  * cases run in 16-bit protected mode: the child puts a 16-bit code segment
@@ -68,11 +71,15 @@ struct diff_native {
     int to_child, from_child;
 };
 
-/* The register image the trampoline loads: regs[16] then rflags. */
+/* The register image the trampoline loads: regs[16], rflags, and at
+ * offset 192 the FXSAVE image (SDM vol. 1, 10.5.1) of the x87/MMX/SSE
+ * state, which FXRSTOR needs 16-byte aligned. */
 struct entry_regs {
     uint64_t regs[16];
     uint64_t rflags;
+    uint8_t fx[512] __attribute__((aligned(64)));
 };
+_Static_assert(offsetof(struct entry_regs, fx) == 192, "the trampoline's offset");
 
 /*
  * Trampolines.  They never return: the case ends in the signal handler,
@@ -89,6 +96,7 @@ __asm__(
 );
 
 #define LOAD_ALL \
+    "  fxrstor64 192(%rdi)\n" \
     "  pushq 128(%rdi)\n" \
     "  popfq\n" \
     "  movq 0(%rdi), %rax\n" \
@@ -204,6 +212,23 @@ static void child_signal(int sig, siginfo_t *si, void *ucv)
     r->cs = (uint16_t)g[REG_CSGSFS];
     r->ss_valid = (uc->uc_flags & 0x2) != 0;
     r->ss = r->ss_valid ? (uint16_t)((uint64_t)g[REG_CSGSFS] >> 48) : 0;
+    /* The x87/SSE state at the signal: the kernel saved it in the frame
+     * in FXSAVE layout (the legacy area of its XSAVE image). */
+    if (uc->uc_mcontext.fpregs) {
+        const struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
+        struct diff_fpu *f = &r->fpu;
+
+        f->fcw = fp->cwd;
+        f->fsw = fp->swd;
+        f->ftw = (uint8_t)fp->ftw;
+        f->mxcsr = fp->mxcsr;
+        for (unsigned i = 0; i < 8; i++) {
+            memcpy(&f->st[i].mant, fp->_st[i].significand, 8);
+            f->st[i].exp = fp->_st[i].exponent;
+        }
+        memcpy(f->xmm, fp->_xmm, sizeof(f->xmm));
+        r->fpu_valid = true;
+    }
     /* RIP is an offset in CS; the 16-bit CS is the only one not based at 0. */
     lin = r->cs == DIFF_SEL16_CS ? DIFF_CODE + rip : rip;
     r->cr2 = 0;
@@ -231,6 +256,16 @@ static void child_signal(int sig, siginfo_t *si, void *ucv)
     siglongjmp(child_jb, 1);
 }
 
+/* The FXSAVE image of the case's starting state (FOP, FIP, FDP zero);
+ * a case that does not use the x87/SSE state gets the one FNINIT and the
+ * reset MXCSR give. */
+static void fx_image(const struct diff_case *c, uint8_t *fx)
+{
+    struct diff_fpu init = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+
+    diff_fx_image(c->fpu_on ? &c->fpu : &init, fx);
+}
+
 static void child_run_case(const struct diff_case *c, struct diff_result *r)
 {
     memset(child_code_rw + DIFF_INSN_OFF, 0xCC, 32);
@@ -239,6 +274,7 @@ static void child_run_case(const struct diff_case *c, struct diff_result *r)
     diff_fill_data(c, (uint8_t *)(uintptr_t)DIFF_DATA);
     memcpy(child_entry.regs, c->regs, sizeof(child_entry.regs));
     child_entry.rflags = (c->rflags & DIFF_FLAGS_MASK) | DIFF_FLAGS_FIXED;
+    fx_image(c, child_entry.fx);
     child_case = c;
     child_res = r;
     memset(r, 0, offsetof(struct diff_result, data));

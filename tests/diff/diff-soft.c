@@ -9,9 +9,11 @@
  * selector sees the same value.
  *
  * Each case rewrites the instruction bytes (and tells the block cache),
- * refills the data area and loads the registers, then steps until RIP
- * leaves the bytes: once, once per iteration for a string instruction with
- * a rep prefix, or once per instruction of a short sequence.
+ * refills the data area and loads the registers (and the x87/SSE state,
+ * with CR0.MP|NE and CR4.OSFXSR|OSXMMEXCPT set as Linux does), then steps
+ * until RIP leaves the bytes: once, once per iteration for a string
+ * instruction with a rep prefix, or once per instruction of a short
+ * sequence.
  *
  * Threads: guest RAM is process-global (system/memory.h); one struct
  * diff_soft exists at a time, used by the test's thread.
@@ -20,6 +22,7 @@
 #include <string.h>
 
 #include "accel/tcg/tcg-cpu.h"
+#include "arch/x86/cpu-models.h"
 #include "system/memory.h"
 #include "tests/diff/diff.h"
 
@@ -60,7 +63,30 @@
 
 struct diff_soft {
     struct tcg_cpu cpu;
+    struct x86_cpuid_entry cpuid[32];
 };
+
+/* CPUID.01H bits of the x87 and vector features (SDM vol. 2A, CPUID):
+ * fpu, mmx, fxsr, sse, sse2 in EDX; sse3, pclmulqdq, ssse3, sse4.1,
+ * sse4.2 in ECX.  The tester compares what the host runs: the software
+ * CPU's own leaves get these on even before tcg-cpuid.c offers them to a
+ * model, as the x87/SSE unit tests do. */
+#define F1_EDX_FP ((1u << 0) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26))
+#define F1_ECX_FP ((1u << 0) | (1u << 1) | (1u << 9) | (1u << 19) | (1u << 20))
+
+static void setup_cpuid(struct diff_soft *s)
+{
+    unsigned n = tcg_cpuid_supported(s->cpuid, sizeof(s->cpuid) / sizeof(s->cpuid[0]));
+
+    for (unsigned i = 0; i < n; i++) {
+        if (s->cpuid[i].function == 1) {
+            s->cpuid[i].edx |= F1_EDX_FP;
+            s->cpuid[i].ecx |= F1_ECX_FP;
+        }
+    }
+    s->cpu.cpuid = s->cpuid;
+    s->cpu.ncpuid = n;
+}
 
 static void put64(uint64_t gpa, uint64_t v)
 {
@@ -107,6 +133,7 @@ struct diff_soft *diff_soft_new(void)
     put64(LDT_LIN + (DIFF_SEL16_DS & ~7u), desc((uint32_t)DIFF_DATA, DIFF_DATA_SIZE - 1,
                                                 0xf2, 0x1));
     memset(ram_hva(DIFF_CODE, DIFF_CODE_SIZE), 0xCC, DIFF_CODE_SIZE);
+    setup_cpuid(s);
     return s;
 }
 
@@ -131,6 +158,47 @@ static void flat_seg(struct x86_segment *sg, uint16_t sel, uint8_t type)
     sg->g = true;
 }
 
+/*
+ * The x87/SSE state: the case has it in FXSAVE's stack order, the
+ * software CPU by physical register (ST(i) = R((TOP + i) & 7), see
+ * tcg.c).  A case that does not use it starts from FNINIT's state and the
+ * reset MXCSR, as the native side does.
+ */
+static void load_fpu(struct x86_fpu_state *d, const struct diff_case *c)
+{
+    const struct diff_fpu *f = &c->fpu;
+    unsigned top = (f->fsw >> 11) & 7;
+
+    d->fcw = 0x37f;
+    d->mxcsr = 0x1f80;
+    if (!c->fpu_on)
+        return;
+    d->fcw = f->fcw;
+    d->fsw = f->fsw;
+    d->ftw = f->ftw;
+    d->mxcsr = f->mxcsr;
+    for (unsigned i = 0; i < 8; i++) {
+        d->st[(top + i) & 7].mant = f->st[i].mant;
+        d->st[(top + i) & 7].exp = f->st[i].exp;
+    }
+    memcpy(d->xmm, f->xmm, sizeof(d->xmm));
+}
+
+static void store_fpu(const struct x86_fpu_state *s, struct diff_fpu *f)
+{
+    unsigned top = (s->fsw >> 11) & 7;
+
+    f->fcw = s->fcw;
+    f->fsw = s->fsw;
+    f->ftw = s->ftw;
+    f->mxcsr = s->mxcsr;
+    for (unsigned i = 0; i < 8; i++) {
+        f->st[i].mant = s->st[(top + i) & 7].mant;
+        f->st[i].exp = s->st[(top + i) & 7].exp;
+    }
+    memcpy(f->xmm, s->xmm, sizeof(f->xmm));
+}
+
 static void load_state(struct tcg_cpu *cpu, const struct diff_case *c)
 {
     struct x86_cpu_state *st = &cpu->st;
@@ -139,6 +207,7 @@ static void load_state(struct tcg_cpu *cpu, const struct diff_case *c)
     memcpy(st->regs, c->regs, sizeof(st->regs));
     st->rip = c->mode == DIFF_MODE16 ? DIFF_INSN_OFF : DIFF_INSN_ADDR;
     st->rflags = (c->rflags & DIFF_FLAGS_MASK) | DIFF_FLAGS_FIXED;
+    load_fpu(&st->fpu, c);
     st->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
     st->cr3 = PML4;
     st->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
@@ -252,5 +321,7 @@ void diff_soft_run(struct diff_soft *s, const struct diff_case *c,
     res->cs = cpu->st.seg[S_CS].selector;
     res->ss = cpu->st.seg[S_SS].selector;
     res->ss_valid = true;
+    res->fpu_valid = true;
+    store_fpu(&cpu->st.fpu, &res->fpu);
     memcpy(res->data, data, DIFF_DATA_SIZE);
 }

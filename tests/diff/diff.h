@@ -3,7 +3,8 @@
  * same registers, flags and memory on the host CPU (diff-native.c, in a
  * forked child) and on the software CPU (diff-soft.c); test-diff.c compares
  * every general register, RIP, the arithmetic flags, the data pages and the
- * exception vector.  diff-gen.c makes the cases.
+ * exception vector, and for x87/MMX/SSE cases the x87/SSE state (struct
+ * diff_fpu).  diff-gen.c (with diff-gen-fp.c) makes the cases.
  *
  * Cases run in 64-bit mode, in compatibility mode (32-bit code) and in
  * 16-bit protected mode, at CPL 3 as a Linux process does; a case is one
@@ -60,6 +61,21 @@ struct diff_patch {
 
 #define DIFF_MAX_PATCH 4
 
+/*
+ * The x87, MMX and SSE state a case starts from and ends with: what FXSAVE
+ * holds (SDM vol. 1, 10.5.1, table 10-2) but for FOP, FIP and FDP, which
+ * are not set up nor compared: AMD saves them only while an exception is
+ * pending (FSW.ES), and they say nothing about the result of the
+ * instruction; the freestanding guests check FSTENV/FXSAVE instead.
+ */
+struct diff_fpu {
+    uint16_t fcw, fsw;
+    uint8_t ftw;            /* abridged: bit i set = physical R(i) valid */
+    uint32_t mxcsr;
+    struct { uint64_t mant; uint16_t exp; } st[8];  /* ST(i), stack order */
+    uint64_t xmm[16][2];
+};
+
 /* One case: the instruction (or a short sequence: the tester runs until
  * RIP leaves the bytes) and the state it starts from. */
 /* Longer than the 15 an instruction may have, for the #GP(0) of an
@@ -81,6 +97,25 @@ struct diff_case {
      * host is not the vendor the executor matches. */
     uint16_t reg_ignore;
     uint64_t flags_ignore;
+    /* x87/SSE cases: the state is loaded and compared (with FSW bits the
+     * SDM leaves undefined masked off a host that is not AMD). */
+    bool fpu_on;
+    /* A #PF of an access of many pieces (FRSTOR, FLDENV) that crosses into
+     * an unmapped page: the order of the pieces, and so CR2, is the
+     * implementation's (SDM vol. 1, 8.1.10 says nothing of it). */
+    bool cr2_any;
+    uint16_t fsw_ignore;
+    struct diff_fpu fpu;
+    /* Data bytes not compared (offsets in the data area): the
+     * instruction and data pointers an FNSTENV/FNSAVE/FXSAVE image holds,
+     * and the host's own MXCSR_MASK bits in an FXSAVE image (AMD's MM,
+     * bit 17, which the software CPU's model does not have). */
+    uint16_t ign_off[2], ign_len[2];
+    /* FXRSTOR cases: the FXSAVE image of fx is written at fx_off of the
+     * data area (after the patches; what falls outside is left out). */
+    bool fx_img;
+    uint16_t fx_off;
+    struct diff_fpu fx;
 };
 
 enum diff_outcome {
@@ -100,6 +135,8 @@ struct diff_result {
     uint64_t rflags;
     uint16_t cs, ss;        /* selectors after the case */
     bool ss_valid;          /* native: the kernel reported SS */
+    bool fpu_valid;         /* native: the signal frame had the FPU state */
+    struct diff_fpu fpu;
     uint8_t data[DIFF_DATA_SIZE];
 };
 
@@ -116,6 +153,22 @@ unsigned diff_tmpl_count(void);
 const char *diff_tmpl_group(unsigned t);    /* test name: "add", "shl", ... */
 unsigned diff_tmpl_op(unsigned t);          /* OP_* of insn-ops.h */
 const char *diff_tmpl_desc(unsigned t);     /* form, for messages */
+/* The software CPU's files a template's handler lives in (DIFF_NEED_*):
+ * a group is skipped until they all exist.  And the host CPU features the
+ * native side needs (DIFF_HOST_*). */
+#define DIFF_NEED_X87     0x01      /* accel/tcg/exec-x87.c */
+#define DIFF_NEED_FPSTATE 0x02      /* accel/tcg/exec-fpstate.c */
+#define DIFF_NEED_SSE     0x04      /* accel/tcg/exec-sse.c */
+#define DIFF_NEED_SSEINT  0x08      /* accel/tcg/exec-sse-int.c */
+#define DIFF_NEED_SSEFP   0x10      /* accel/tcg/exec-sse-fp.c */
+#define DIFF_NEED_COUNT   5
+extern const char *const diff_need_files[DIFF_NEED_COUNT];
+unsigned diff_tmpl_needs(unsigned t);
+enum diff_host_feat {
+    DIFF_HOST_NONE, DIFF_HOST_SSE3, DIFF_HOST_SSSE3, DIFF_HOST_SSE41, DIFF_HOST_SSE42,
+    DIFF_HOST_PCLMUL,
+};
+unsigned diff_tmpl_host_feat(unsigned t);
 struct diff_gen_opts {
     bool mask_undefined;    /* the host is not AMD: don't compare undefined flags */
     bool mode16;            /* the native side can run 16-bit cases */
@@ -123,6 +176,30 @@ struct diff_gen_opts {
 /* Makes one case of template t. */
 void diff_gen_case(unsigned t, struct diff_rng *r, const struct diff_gen_opts *o,
                    struct diff_case *c);
+
+/* ---- diff-gen-fp.c: x87/SSE values and states for diff-gen.c ---- */
+enum diff_fpval {
+    FV_NONE,
+    FV_F32, FV_F64, FV_F80,             /* one float of the format */
+    FV_I16, FV_I32, FV_I64, FV_BCD,     /* x87 integer and packed-BCD loads */
+    FV_PS, FV_PD,                       /* vectors of floats (per 4/8 bytes) */
+    FV_INT,                             /* integer lanes with edge values */
+    FV_STR,                             /* PCMPxSTRx strings: few letters, NULs */
+    FV_MXCSR,                           /* an MXCSR image, reserved bits now and then */
+    FV_FCW,                             /* an x87 control word */
+};
+enum diff_fpkind { FPK_NONE, FPK_X87, FPK_MMX, FPK_SSE };
+/* Fills n bytes at out with values of type v. */
+void diff_fp_fill(struct diff_rng *r, enum diff_fpval v, uint8_t *out, unsigned n);
+/* A random starting state for an instruction of kind k whose register
+ * operands hold values of type v. */
+void diff_fp_state(struct diff_rng *r, enum diff_fpkind k, enum diff_fpval v,
+                   struct diff_fpu *f);
+/* The FXSAVE image (512 bytes, SDM vol. 1, table 10-2) of f, with FOP,
+ * FIP and FDP zero and MXCSR_MASK 0xffff. */
+void diff_fx_image(const struct diff_fpu *f, uint8_t *fx);
+/* The 80-bit value of a float32/float64/int, exact (for equal operands). */
+void diff_fp_to_f80(enum diff_fpval v, const uint8_t *in, uint64_t *mant, uint16_t *exp);
 
 /* ---- diff-disasm.c ---- */
 /* capstone's reading of c->bytes, for reports. */
