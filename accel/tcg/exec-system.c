@@ -1607,6 +1607,8 @@ enum tcg_status exec_mov_dr(struct tcg_cpu *cpu, const struct insn *in)
 #define MSR_MTRR_DEF_TYPE 0x2ff
 #define MSR_DEBUGCTL 0x1d9
 #define MSR_TSC_DEADLINE 0x6e0
+#define MSR_AMD_PERF_CTL0 0xc0010000  /* PERF_CTL0-3, then PERF_CTR0-3 */
+#define MSR_AMD_PERF_CTR3 0xc0010007
 #define MSR_AMD_SYSCFG 0xc0010010
 #define MSR_AMD_HWCR 0xc0010015
 #define MSR_AMD_DE_CFG 0xc0011029
@@ -1692,6 +1694,12 @@ static enum tcg_status msr_unknown(struct tcg_cpu *cpu, const char *op, uint32_t
 /* The MSRs of AMD processors only; false when msr is none of them. */
 static bool amd_msr_read(struct tcg_cpu *cpu, uint32_t msr, uint64_t *v)
 {
+    /* The legacy performance counters every AMD processor has (APM vol. 2,
+     * 13.2.1): kept, never counting; Linux and kvm-unit-tests write them. */
+    if (msr >= MSR_AMD_PERF_CTL0 && msr <= MSR_AMD_PERF_CTR3) {
+        *v = cpu->msr_amd_perf[msr - MSR_AMD_PERF_CTL0];
+        return true;
+    }
     switch (msr) {
     case MSR_AMD_HWCR: *v = cpu->msr_amd_hwcr_x ^ HWCR_RESET; return true;
     case MSR_AMD_SYSCFG: *v = cpu->msr_amd_syscfg; return true;
@@ -1837,6 +1845,12 @@ static enum tcg_status write_mtrr(struct tcg_cpu *cpu, uint32_t msr, uint64_t v)
 static bool amd_msr_write(struct tcg_cpu *cpu, uint32_t msr, uint64_t v, enum tcg_status *st)
 {
     *st = TCG_OK;
+    if (msr >= MSR_AMD_PERF_CTL0 && msr <= MSR_AMD_PERF_CTR3) {
+        /* counters are 48 bits wide */
+        cpu->msr_amd_perf[msr - MSR_AMD_PERF_CTL0] =
+            msr >= MSR_AMD_PERF_CTL0 + 4 ? v & ((1ull << 48) - 1) : v;
+        return true;
+    }
     switch (msr) {
     case MSR_AMD_HWCR:
         cpu->msr_amd_hwcr_x = v & ~HWCR_RESET;   /* bit 24 stays set */
@@ -1994,6 +2008,7 @@ void tcg_msr_reset(struct tcg_cpu *cpu)
     memset(cpu->msr_mtrr_fixed, 0, sizeof(cpu->msr_mtrr_fixed));
     cpu->msr_spec_ctrl = cpu->msr_mcg_status = cpu->msr_tsc_adjust = 0;
     cpu->msr_amd_hwcr_x = cpu->msr_amd_syscfg = cpu->msr_amd_de_cfg = 0;
+    memset(cpu->msr_amd_perf, 0, sizeof(cpu->msr_amd_perf));
     cpu->msr_debugctl = 0;
     cpu->dbg_data_hits = 0;
     cpu->dbg_rf_loaded = false;

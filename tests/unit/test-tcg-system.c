@@ -1422,6 +1422,7 @@ static void test_msr_misc(void)
     RDMSR_GP(cpu, 0x10a);
     /* AMD: HWCR with TscFreqSel (read-only), SYSCFG, DE_CFG; none on Intel. */
     RDMSR_GP(cpu, 0xc0010015);
+    RDMSR_GP(cpu, 0xc0010000);
     USE_BARE(cpu, false);
     g_assert_cmphex(RDMSR_OK(cpu, 0xc0010015), ==, 1ull << 24);
     WRMSR_OK(cpu, 0xc0010015, 1ull << 6);
@@ -1431,6 +1432,12 @@ static void test_msr_misc(void)
     WRMSR_GP(cpu, 0xc0010010, 1ull << 23);        /* SME not offered */
     WRMSR_OK(cpu, 0xc0011029, 2);
     g_assert_cmphex(RDMSR_OK(cpu, 0xc0011029), ==, 2);
+    /* AMD's legacy counters (PERF_CTL0-3, PERF_CTR0-3): kept, 48-bit counters */
+    WRMSR_OK(cpu, 0xc0010000, 0x430076);
+    g_assert_cmphex(RDMSR_OK(cpu, 0xc0010000), ==, 0x430076);
+    WRMSR_OK(cpu, 0xc0010007, ~0ull);
+    g_assert_cmphex(RDMSR_OK(cpu, 0xc0010007), ==, (1ull << 48) - 1);
+    RDMSR_GP(cpu, 0xc0010008);
     g_assert_cmphex(RDMSR_OK(cpu, 0x8b), ==, 0);
     (void)rdmsr(cpu, 0x17, &st);
     ASSERT_EXC(cpu, st, EXC_GP, 0);
