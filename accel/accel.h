@@ -55,6 +55,10 @@ struct accel_ops {
     int (*set_state)(struct vcpu *cpu, const struct x86_cpu_state *st);
     void (*set_irq)(unsigned gsi, int level);
     /* optional */
+    /* ORs irqs (bit n: IRQ n) into the edge/level control registers of a
+     * PIC the accelerator models itself (KVM's in-kernel irqchip owns ports
+     * 0x4d0/0x4d1); main thread, while the machine is built. */
+    void (*pic_set_level_triggered)(uint16_t irqs);
     void (*vcpu_destroy)(struct vcpu *cpu);
     /* Raises the vCPU's NMI pin (monitor "inject-nmi"); any thread. */
     void (*vcpu_nmi)(struct vcpu *cpu);

@@ -867,7 +867,8 @@ void pci_firmware_setup(void)
     }
     elcr = pci_firmware_elcr();
     /* The PIRQ lines are level-triggered and shared: mark them in the ELCR
-     * (under KVM the in-kernel PIC owns these ports; see the report). */
+     * (under KVM the in-kernel PIC owns these ports: the machine hands
+     * pci_firmware_elcr() to accel_ops.pic_set_level_triggered). */
     io_pio(ELCR_PORT, b, 2, false);
     b[0] |= elcr;
     b[1] |= elcr >> 8;

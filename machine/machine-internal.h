@@ -22,4 +22,11 @@ int x86_machine_create_serials(struct machine *m, GError **errp);
 /* Every -device, in command-line order. */
 int machine_create_devices(struct machine *m, GError **errp);
 
+/* bios-state.c: the vector table, i8259 and i8254 as SeaBIOS leaves them
+ * for a -kernel boot.  pc_bios_state_setup() writes the vector table (before
+ * the kernel is loaded); pc_bios_kernel_loaded() points the boot state at a
+ * stub that programs the chips and enters the kernel. */
+void pc_bios_state_setup(void);
+void pc_bios_kernel_loaded(struct machine *m);
+
 #endif

@@ -128,6 +128,11 @@ int machine_check_props(const struct machine *m, GError **errp)
     return 0;
 }
 
+bool machine_pit_enabled(const struct machine *m)
+{
+    return machine_prop_on(m, "pit", true);
+}
+
 /* on/off/auto property; auto and absent give dflt. */
 bool machine_prop_on(const struct machine *m, const char *name, bool dflt)
 {
@@ -156,7 +161,12 @@ int machine_load_kernel(struct machine *m, GError **errp)
         return -ENOENT;
     }
     if (multiboot_probe(buf, len)) {
-        return multiboot_load(m, path, buf, len, errp);
+        int ret = multiboot_load(m, path, buf, len, errp);
+
+        if (ret == 0 && m->type && m->type->kernel_loaded) {
+            m->type->kernel_loaded(m);
+        }
+        return ret;
     }
     /* Linux boot protocol 2.00+: "HdrS" at offset 0x202 of the setup. */
     if (len > 0x206 && !memcmp(buf + 0x202, "HdrS", 4)) {

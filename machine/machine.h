@@ -37,6 +37,8 @@ struct machine_type {
     const char *ram_id;    /* "pc.ram": the default RAM backend's id */
     /* Lays out RAM and devices; main() has created nothing else yet. */
     int (*init)(struct machine *m, GError **errp);
+    /* Optional: -kernel is in RAM and boot_state set; last changes to both. */
+    void (*kernel_loaded)(struct machine *m);
 };
 
 struct machine {
@@ -65,6 +67,10 @@ void machine_print_props(const struct machine_type *t);  /* -M NAME,help */
  */
 struct machine *machine_current(void);
 void machine_set_current(struct machine *m);
+
+/* -M pit=on|off|auto: whether the board has its i8254 (auto: yes).  The
+ * accelerator that models the PIT itself (KVM's in-kernel one) asks. */
+bool machine_pit_enabled(const struct machine *m);
 
 /* Loads -kernel/-initrd/-append into RAM and sets m->boot_state. */
 int machine_load_kernel(struct machine *m, GError **errp);

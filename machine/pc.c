@@ -1,12 +1,21 @@
 /*
- * -M pc: the i440FX PC.  This first version has RAM, the ISA serial ports,
- * the PIIX4's ACPI PM registers (power button, soft-off) and the user's
- * -device list; the chipset, firmware and PCI come with
- * later issues and their options are refused by name until then.
+ * -M pc: the i440FX PC.  So far it has RAM, the ISA serial ports, the
+ * PIIX4's ACPI PM registers (power button, soft-off), fw_cfg, the PCI host
+ * with the PIIX3 and the user's -device list, set up as SeaBIOS would leave
+ * them; the rest of the chipset and the firmware come with later issues and
+ * their options are refused by name until then.
  */
+#include <errno.h>
+#include <string.h>
+
+#include "accel/accel.h"
+#include "arch/x86/cpu-models.h"
 #include "hw/devices.h"
+#include "hw/fw-cfg.h"
 #include "hw/pci.h"
 #include "machine/machine-internal.h"
+#include "system/config.h"
+#include "system/error.h"
 
 /* RAM above this goes above 4 GiB, as QEMU's pc does for -m >= 3.5G. */
 #define PC_LOW_RAM_LIMIT 0xc0000000ull
@@ -15,7 +24,7 @@ static const struct machine_prop pc_props[] = {
     { "graphics", "bool", "Set on/off to enable/disable graphics emulation", true },
     { "acpi", "OnOffAuto", "Enable ACPI", false },
     { "hpet", "bool", "Enable HPET", false },
-    { "pit", "OnOffAuto", "Enable i8254 PIT", false },
+    { "pit", "OnOffAuto", "Enable i8254 PIT", true },
     { "smm", "OnOffAuto", "Enable SMM", false },
     { "usb", "bool", "Set on/off to enable/disable usb", false },
     { "vmport", "OnOffAuto", "Enable vmport (pc & q35)", false },
@@ -28,10 +37,48 @@ static const struct machine_prop pc_props[] = {
     { NULL }
 };
 
+/*
+ * fw_cfg as QEMU's PC fills it for a -kernel boot without firmware: what
+ * kvm-unit-tests reads (vCPU count, RAM size) and the generic items every
+ * fw_cfg has.  The ACPI, SMBIOS, e820 and boot files come with firmware.
+ */
+static int pc_fw_cfg_create(struct machine *m, GError **errp)
+{
+    const struct hyvm_config *cfg = m->cfg;
+    const struct x86_cpu_topo topo = {
+        .sockets = cfg->smp_sockets, .dies = cfg->smp_dies,
+        .cores = cfg->smp_cores, .threads = cfg->smp_threads,
+    };
+    unsigned maxcpus = MAX(MAX(cfg->smp_maxcpus, m->ncpus), 1u);
+    static const uint8_t uuid[16];
+    struct fw_cfg *fw = fw_cfg_create_io(FW_CFG_IO_BASE, errp);
+
+    if (!fw) {
+        return -EBUSY;
+    }
+    fw_cfg_add_bytes(fw, FW_CFG_UUID, uuid, sizeof(uuid));
+    fw_cfg_add_u16(fw, FW_CFG_NOGRAPHIC, cfg->nographic);
+    fw_cfg_add_u16(fw, FW_CFG_BOOT_MENU, 0);
+    fw_cfg_add_u16(fw, FW_CFG_NB_CPUS, m->ncpus);
+    /* QEMU's apic_id_limit: the last possible vCPU's APIC ID + 1. */
+    fw_cfg_add_u16(fw, FW_CFG_MAX_CPUS, x86_topo_apicid(&topo, maxcpus - 1) + 1);
+    fw_cfg_add_u64(fw, FW_CFG_RAM_SIZE, m->ram_size);
+    fw_cfg_add_u32(fw, FW_CFG_IRQ0_OVERRIDE, 1);
+    return 0;
+}
+
 static int pc_init(struct machine *m, GError **errp)
 {
-    int ret = x86_machine_setup_ram(m, PC_LOW_RAM_LIMIT, errp);
+    int ret;
 
+    /* KVM leaves its in-kernel PIT out (kvm.c); the software CPU's
+     * interrupt controllers always include one so far. */
+    if (!machine_pit_enabled(m) && !strcmp(m->accel->name, "tcg")) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
+                    "-machine pit=off: not supported yet with -accel tcg");
+        return -ENOTSUP;
+    }
+    ret = x86_machine_setup_ram(m, PC_LOW_RAM_LIMIT, errp);
     if (ret < 0) {
         return ret;
     }
@@ -44,6 +91,10 @@ static int pc_init(struct machine *m, GError **errp)
     if (ret < 0) {
         return ret;
     }
+    ret = pc_fw_cfg_create(m, errp);
+    if (ret < 0) {
+        return ret;
+    }
     ret = pci_host_create_pc(m, errp);
     if (ret < 0) {
         return ret;
@@ -53,6 +104,12 @@ static int pc_init(struct machine *m, GError **errp)
         return ret;
     }
     pci_firmware_setup();
+    /* The ELCR write above reaches only a PIC hyvm models in userspace;
+     * an accelerator with its own PIC takes the bits here. */
+    if (m->accel->pic_set_level_triggered) {
+        m->accel->pic_set_level_triggered(pci_firmware_elcr());
+    }
+    pc_bios_state_setup();
     return 0;
 }
 
@@ -62,6 +119,7 @@ const struct machine_type machine_pc = {
     .is_default = true,
     .props = pc_props,
     .init = pc_init,
+    .kernel_loaded = pc_bios_kernel_loaded,
     .max_cpus = 255,
     .hotpluggable_cpus = true,
     .ram_id = "pc.ram",
@@ -73,6 +131,7 @@ const struct machine_type machine_pc_alias = {
     .desc = "Standard PC (i440FX + PIIX, 1996)",
     .props = pc_props,
     .init = pc_init,
+    .kernel_loaded = pc_bios_kernel_loaded,
     .max_cpus = 255,
     .hotpluggable_cpus = true,
     .ram_id = "pc.ram",

@@ -27,6 +27,12 @@ int kvm_vm_set_tss_addr(int vm_fd, uint64_t addr);
 int kvm_vm_set_identity_map_addr(int vm_fd, uint64_t addr);
 int kvm_vm_create_irqchip(int vm_fd);
 int kvm_vm_create_pit2(int vm_fd);
+/* KVM_REINJECT_CONTROL: false drops PIT ticks the guest did not take in
+ * time (QEMU's lost_tick_policy=discard) instead of replaying them. */
+int kvm_vm_reinject_control(int vm_fd, bool reinject);
+/* KVM_GET_IRQCHIP / KVM_SET_IRQCHIP; chip->chip_id says which one. */
+int kvm_vm_get_irqchip(int vm_fd, struct kvm_irqchip *chip);
+int kvm_vm_set_irqchip(int vm_fd, const struct kvm_irqchip *chip);
 int kvm_vm_set_user_memory(int vm_fd, const struct kvm_userspace_memory_region *r);
 int kvm_vm_irq_line(int vm_fd, unsigned irq, int level);
 int kvm_create_vcpu(int vm_fd, unsigned long id);

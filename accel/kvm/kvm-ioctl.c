@@ -74,6 +74,23 @@ int kvm_vm_create_pit2(int vm_fd)
     return kvm_ioctl(vm_fd, KVM_CREATE_PIT2, &cfg);
 }
 
+int kvm_vm_reinject_control(int vm_fd, bool reinject)
+{
+    struct kvm_reinject_control rc = { .pit_reinject = reinject };
+
+    return kvm_ioctl(vm_fd, KVM_REINJECT_CONTROL, &rc);
+}
+
+int kvm_vm_get_irqchip(int vm_fd, struct kvm_irqchip *chip)
+{
+    return kvm_ioctl(vm_fd, KVM_GET_IRQCHIP, chip);
+}
+
+int kvm_vm_set_irqchip(int vm_fd, const struct kvm_irqchip *chip)
+{
+    return kvm_ioctl(vm_fd, KVM_SET_IRQCHIP, chip);
+}
+
 int kvm_vm_set_user_memory(int vm_fd, const struct kvm_userspace_memory_region *r)
 {
     return kvm_ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, r);

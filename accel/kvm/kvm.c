@@ -25,6 +25,7 @@
 
 #include "accel/accel.h"
 #include "accel/kvm/kvm-internal.h"
+#include "hw/device.h"
 #include "machine/machine.h"
 #include "system/cpus.h"
 #include "system/error.h"
@@ -57,6 +58,36 @@ static struct {
 static void kvm_kick_handler(int sig)
 {
     /* Only here to turn the signal into EINTR out of KVM_RUN. */
+}
+
+/*
+ * -global kvm-pit.lost_tick_policy, as QEMU's kvm-pit applies it: "delay"
+ * is KVM's own behaviour (ticks the guest missed are replayed), "discard"
+ * turns the replay off (KVM_REINJECT_CONTROL), and "slew" is refused.
+ */
+static int kvm_pit_apply_tick_policy(GError **errp)
+{
+    struct dev_config c = { .type = device_type_find("kvm-pit") };
+    const char *policy = c.type ? dev_config_str(&c, "lost_tick_policy") : NULL;
+    int ret;
+
+    if (!policy || !strcmp(policy, "delay")) {
+        return 0;
+    }
+    if (strcmp(policy, "discard")) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "kvm-pit: Lost tick policy not supported.");
+        return -EINVAL;
+    }
+    if (!kvm_check_extension(kvm.kvm_fd, KVM_CAP_REINJECT_CONTROL)) {
+        return 0;       /* as QEMU: an old kernel keeps replaying ticks */
+    }
+    ret = kvm_vm_reinject_control(kvm.vm_fd, false);
+    if (ret < 0) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "kvm-pit: Can't disable in-kernel PIT reinjection: %s", g_strerror(-ret));
+    }
+    return ret;
 }
 
 static int kvm_init(struct machine *m, GError **errp)
@@ -103,9 +134,12 @@ static int kvm_init(struct machine *m, GError **errp)
     if (kvm_check_extension(kvm.kvm_fd, KVM_CAP_IRQCHIP) &&
         kvm_vm_create_irqchip(kvm.vm_fd) == 0) {
         kvm.irqchip = true;
-        if (kvm_check_extension(kvm.kvm_fd, KVM_CAP_PIT2) &&
-            kvm_vm_create_pit2(kvm.vm_fd) < 0) {
-            warn_report("KVM: the in-kernel PIT could not be created");
+        if (machine_pit_enabled(m) && kvm_check_extension(kvm.kvm_fd, KVM_CAP_PIT2)) {
+            if (kvm_vm_create_pit2(kvm.vm_fd) < 0) {
+                warn_report("KVM: the in-kernel PIT could not be created");
+            } else if (kvm_pit_apply_tick_policy(errp) < 0) {
+                return -EINVAL;
+            }
         }
     }
     kvm.cpuid = kvm_supported_cpuid(kvm.kvm_fd, &kvm.ncpuid, errp);
@@ -353,6 +387,37 @@ static void kvm_set_irq(unsigned gsi, int level)
     kvm_vm_irq_line(kvm.vm_fd, gsi, level);
 }
 
+/*
+ * The PIC pair's edge/level control registers (ports 0x4d0/0x4d1) live in
+ * the kernel with its irqchip, so the PIRQ lines the machine's PCI set-up
+ * marks level-triggered are ORed in here.  Bits the ELCR cannot hold
+ * (IRQ 0, 1, 2, 8, 13: elcr_mask) stay clear, as a port write leaves them.
+ */
+static void kvm_pic_set_level_triggered(uint16_t irqs)
+{
+    if (!kvm.irqchip) {
+        return;
+    }
+    for (unsigned chip = KVM_IRQCHIP_PIC_MASTER; chip <= KVM_IRQCHIP_PIC_SLAVE; chip++) {
+        struct kvm_irqchip c = { .chip_id = chip };
+        uint8_t bits = irqs >> (8 * chip);
+        int ret;
+
+        if (!bits) {
+            continue;
+        }
+        ret = kvm_vm_get_irqchip(kvm.vm_fd, &c);
+        if (ret == 0) {
+            c.chip.pic.elcr |= bits & c.chip.pic.elcr_mask;
+            ret = kvm_vm_set_irqchip(kvm.vm_fd, &c);
+        }
+        if (ret < 0) {
+            warn_report("KVM: setting the %s PIC's ELCR: %s",
+                        chip == KVM_IRQCHIP_PIC_MASTER ? "master" : "slave", g_strerror(-ret));
+        }
+    }
+}
+
 static void kvm_vcpu_destroy(struct vcpu *cpu)
 {
     struct kvm_vcpu_priv *p = cpu->accel_priv;
@@ -395,6 +460,7 @@ const struct accel_ops accel_kvm_ops = {
     .get_state = kvm_get_state,
     .set_state = kvm_set_state,
     .set_irq = kvm_set_irq,
+    .pic_set_level_triggered = kvm_pic_set_level_triggered,
     .vcpu_destroy = kvm_vcpu_destroy,
     .cleanup = kvm_cleanup,
 };
