@@ -366,8 +366,8 @@ enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
         enum tcg_status st;
         uint8_t *host;
 
-        if (!cpu->irq_inhibit && cpu->irq_req && (cpu->st.rflags & RFLAGS_IF)) {
-            return TCG_STOP;    /* the caller takes the interrupt */
+        if (__builtin_expect(cpu->irq_req | cpu->nmi_req, 0) && tcg_event_ready(cpu)) {
+            return TCG_STOP;    /* the caller takes the interrupt or NMI */
         }
         if (__builtin_expect(tcg_debug_active(cpu), 0)) {
             st = debug_step(cpu);

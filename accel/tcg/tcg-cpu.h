@@ -96,6 +96,7 @@ struct tcg_cpu {
      * shadow after STI, MOV SS and POP SS (SDM vol. 3, 6.8.3); nmi_blocked
      * is set from NMI delivery until the next IRET (6.7.1). */
     volatile bool irq_req;
+    volatile bool nmi_req;         /* an NMI is pending (inject-nmi, LAPIC) */
     uint8_t irq_inhibit;           /* 0, TCG_SHADOW_STI or TCG_SHADOW_SS */
     bool nmi_blocked;
     /* Debug registers and MSRs of the system instructions (exec-system.c,
@@ -122,6 +123,17 @@ struct tcg_cpu {
  * and POP SS also hold off NMI and debug traps (SDM vol. 3, 6.8.3). */
 #define TCG_SHADOW_STI 1
 #define TCG_SHADOW_SS 2
+
+/* An NMI or external interrupt can be taken before the next instruction:
+ * the loop stops for it between blocks (an NMI held by a running NMI
+ * handler waits for its IRET, which ends a block). */
+static inline bool tcg_event_ready(const struct tcg_cpu *cpu)
+{
+    if (cpu->nmi_req && !cpu->nmi_blocked && cpu->irq_inhibit != TCG_SHADOW_SS) {
+        return true;
+    }
+    return cpu->irq_req && !cpu->irq_inhibit && (cpu->st.rflags & RFLAGS_IF);
+}
 
 /* Access kinds for the MMU. */
 enum tcg_access { ACC_READ, ACC_WRITE, ACC_EXEC };

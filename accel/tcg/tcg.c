@@ -38,7 +38,6 @@ struct tcg_vcpu {
     volatile bool kick;         /* set by vcpu_kick, read by the loop */
     bool halted;                /* HLT, or an AP waiting for a SIPI */
     bool shutdown;              /* reported an exception: stopped until reset */
-    bool nmi_pending;           /* inject-nmi, taken at the next boundary */
 };
 
 static int tcg_probe(const struct accel_host_facts *host, bool strict, char **why)
@@ -211,9 +210,9 @@ static enum vcpu_exit tcg_vcpu_run(struct vcpu *vcpu)
             p->halted = true;
             break;
         default:
-            if (!p->kick && p->cpu.irq_req && (p->cpu.st.rflags & RFLAGS_IF) &&
-                !vm_exit_requested() && !vm_pause_pending()) {
-                break;      /* stopped for the interrupt: take it */
+            if (!p->kick && tcg_event_ready(&p->cpu) && !vm_exit_requested() &&
+                !vm_pause_pending()) {
+                break;      /* stopped for the interrupt or NMI: take it */
             }
             p->kick = false;
             return VCPU_EXIT_KICKED;
@@ -226,7 +225,7 @@ static void tcg_vcpu_nmi(struct vcpu *vcpu)
     struct tcg_vcpu *p = vcpu->accel_priv;
 
     if (p) {
-        __atomic_store_n(&p->nmi_pending, true, __ATOMIC_RELEASE);
+        __atomic_store_n(&p->cpu.nmi_req, true, __ATOMIC_RELEASE);
         __atomic_store_n(&p->kick, true, __ATOMIC_RELEASE);
         cpus_wake(vcpu);
     }
@@ -262,6 +261,7 @@ static int tcg_set_state(struct vcpu *vcpu, const struct x86_cpu_state *st)
      * MSRs kept outside st at their power-on values. */
     p->cpu.irq_inhibit = 0;
     p->cpu.nmi_blocked = false;
+    p->cpu.nmi_req = false;
     tcg_msr_reset(&p->cpu);
     return 0;
 }
@@ -297,9 +297,9 @@ static bool take_interrupt(struct tcg_vcpu *p)
 
     /* NMI: not masked by IF, held off by MOV SS's shadow and while an
      * earlier NMI's handler runs, until its IRET (SDM vol. 3, 6.7.1). */
-    if (__atomic_load_n(&p->nmi_pending, __ATOMIC_ACQUIRE) && !cpu->nmi_blocked &&
+    if (__atomic_load_n(&cpu->nmi_req, __ATOMIC_ACQUIRE) && !cpu->nmi_blocked &&
         cpu->irq_inhibit != TCG_SHADOW_SS) {
-        __atomic_store_n(&p->nmi_pending, false, __ATOMIC_RELAXED);
+        __atomic_store_n(&cpu->nmi_req, false, __ATOMIC_RELAXED);
         p->halted = false;
         cpu->nmi_blocked = true;
         cpu->exc = (struct tcg_exception){ .vector = EXC_NMI };

@@ -146,6 +146,8 @@ static const struct guest_case cases[] = {
      * host clock (against the ACPI PM timer), IMR, EOI, STI shadow. */
     { "timer-irq", "timer-irq", { "-M", "pc", NULL }, 1, { "timer-irq: all passed" }, NULL,
       true },
+    { "nmi-held", "timer-irq", { "-M", "pc", "-append", "mode=nmi2", NULL }, (0x2b << 1) | 1,
+      { "timer-irq: second NMI taken after IRET" }, NULL, true },
     /* PCI configuration mechanism #1, BARs and pci-testdev's protocol. */
     { "pci", "pci", { "-M", "pc", "-device", "pci-testdev", NULL }, 1,
       { "pci: all 32 checks passed" } },

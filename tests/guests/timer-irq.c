@@ -9,7 +9,9 @@
  *     (SDM vol. 3, 6.8.3); POPF setting IF takes it at once;
  *   - with IF clear a raised line waits, and is taken at STI;
  *   - a masked IRQ (OCW1) is not delivered; EOI ends the in-service bit;
- *   - with "mode=nmi", an NMI (QMP inject-nmi) wakes HLT with IF clear.
+ *   - with "mode=nmi", an NMI (QMP inject-nmi) wakes HLT with IF clear;
+ *   - with "mode=nmi2", an NMI sent from the NMI handler (through the
+ *     local APIC) waits for the handler's IRET (SDM vol. 3, 6.7.1).
  * PIC programming: 8259A data sheet (ICW1-4, OCW1-3); PIT: 82C54 mode 2.
  */
 #include "guest.h"
@@ -120,10 +122,34 @@ static int wait_irr(void)
 static volatile uint32_t nmis;
 static volatile int nmi_exits;
 
+/* The local APIC's ICR: an NMI to APIC ID 0 (this CPU), SDM vol. 3, 11.6.1. */
+static void self_nmi(void)
+{
+    volatile uint32_t *apic = (volatile uint32_t *)0xfee00000u;
+
+    apic[0x310 / 4] = 0;
+    apic[0x300 / 4] = 4u << 8;
+}
+
 __attribute__((interrupt)) static void nmi(struct interrupt_frame *f)
 {
     (void)f;
     nmis++;
+    if (nmi_exits == 2 && nmis == 1) {
+        /* A second NMI while this handler runs is held until its IRET. */
+        self_nmi();
+        for (volatile int i = 0; i < 100000; i++) {
+        }
+        if (nmis != 1) {
+            printf("timer-irq: FAIL: NMI nested inside the NMI handler\n");
+            exit(3);
+        }
+        return;
+    }
+    if (nmi_exits == 2) {
+        printf("timer-irq: second NMI taken after IRET\n");
+        exit(0x2b);
+    }
     if (nmi_exits) {
         printf("timer-irq: NMI taken with IF clear\n");
         exit(0x2a);
@@ -155,6 +181,16 @@ int main(const struct mb_info *mbi)
     load_tables();
     if (mb_cmdline_arg(mbi, "mode", buf, sizeof(buf)) && !strncmp(buf, "nmi", 4)) {
         wait_for_nmi();
+    }
+    if (mb_cmdline_arg(mbi, "mode", buf, sizeof(buf)) && !strncmp(buf, "nmi2", 5)) {
+        nmi_exits = 2;
+        self_nmi();
+        /* Spin (no HLT, nothing else to stop the CPU): the held NMI must
+         * come right after the handler's IRET. */
+        for (volatile uint32_t i = 0; i < 20000000u; i++) {
+        }
+        printf("timer-irq: FAIL: the held NMI never came after IRET\n");
+        return 4;
     }
     outb(SMI_CMD, 0xf1);        /* ACPI on: the PM timer is read below */
     pic_init(0xff);
