@@ -71,13 +71,6 @@ static int pc_init(struct machine *m, GError **errp)
 {
     int ret;
 
-    /* KVM leaves its in-kernel PIT out (kvm.c); the software CPU's
-     * interrupt controllers always include one so far. */
-    if (!machine_pit_enabled(m) && !strcmp(m->accel->name, "tcg")) {
-        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
-                    "-machine pit=off: not supported yet with -accel tcg");
-        return -ENOTSUP;
-    }
     ret = x86_machine_setup_ram(m, PC_LOW_RAM_LIMIT, errp);
     if (ret < 0) {
         return ret;

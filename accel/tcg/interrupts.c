@@ -305,15 +305,18 @@ int tcg_irqchip_init(struct machine *m, GError **errp)
     if (!chip.pic) {
         return -1;
     }
-    chip.pit_timer = g_source_new(&pit_timer_funcs, sizeof(GSource));
-    g_source_set_name(chip.pit_timer, "i8254");
-    g_source_attach(chip.pit_timer, NULL);
-    chip.pit = i8254_create(NULL, pit_irq, NULL, errp);
-    if (!chip.pit) {
-        return -1;
+    /* -machine pit=off leaves the PIT out, as KVM's in-kernel one. */
+    if (machine_pit_enabled(m)) {
+        chip.pit_timer = g_source_new(&pit_timer_funcs, sizeof(GSource));
+        g_source_set_name(chip.pit_timer, "i8254");
+        g_source_attach(chip.pit_timer, NULL);
+        chip.pit = i8254_create(NULL, pit_irq, NULL, errp);
+        if (!chip.pit) {
+            return -1;
+        }
+        i8254_set_change_hook(chip.pit, pit_rearm, NULL);
+        pit_rearm(NULL);
     }
-    i8254_set_change_hook(chip.pit, pit_rearm, NULL);
-    pit_rearm(NULL);
     return apic_init(errp);
 }
 

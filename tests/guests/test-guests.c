@@ -146,6 +146,8 @@ static const struct guest_case cases[] = {
      * host clock (against the ACPI PM timer), IMR, EOI, STI shadow. */
     { "timer-irq", "timer-irq", { "-M", "pc", NULL }, 1, { "timer-irq: all passed" }, NULL,
       true },
+    /* -machine pit=off: the board comes up without the i8254. */
+    { "pit-off", "hello", { "-M", "pc,pit=off", NULL }, 1, { "Hello from the hello guest" } },
     { "nmi-held", "timer-irq", { "-M", "pc", "-append", "mode=nmi2", NULL }, (0x2b << 1) | 1,
       { "timer-irq: second NMI taken after IRET" }, NULL, true },
     /* PCI configuration mechanism #1, BARs and pci-testdev's protocol. */
