@@ -6,7 +6,6 @@
  * their options are refused by name until then.
  */
 #include <errno.h>
-#include <string.h>
 
 #include "accel/accel.h"
 #include "arch/x86/cpu-models.h"
