@@ -1254,9 +1254,18 @@ static enum tcg_status system_desc_load(struct tcg_cpu *cpu, uint16_t sel, unsig
         if (st != TCG_OK) {
             return st;
         }
+        /* The upper half's type field must be 0 (SDM vol. 3, figure 8-4)
+         * and the 64-bit base canonical (LLDT/LTR, 64-bit mode
+         * exceptions): #GP(selector). */
+        if (((hi >> 40) & 0x1f) != 0) {     /* bits 12:8 of the 4th dword */
+            return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+        }
     }
     desc_to_seg(out, sel, d);
     out->base |= (hi & 0xffffffffull) << 32;
+    if ((cpu->st.efer & EFER_LMA) && !canonical(out->base)) {
+        return tcg_raise_err(cpu, EXC_GP, SEL_ERR(sel));
+    }
     return TCG_OK;
 }
 

@@ -592,6 +592,41 @@ static void test_lar_long(void)
     free_cpu(cpu);
 }
 
+/* LTR in 64-bit mode reads the 16-byte descriptor: the upper half's type
+ * field must be 0 and the 64-bit base canonical, else #GP(selector). */
+static void test_ltr_long(void)
+{
+    static const struct { uint64_t hi; bool ok; } cases[] = {
+        { 0x00000000, true },
+        { 0x00007fff, true },               /* base 0x00007fff_00007000 */
+        { 0x00008000, false },              /* base 0x00008000_00007000 */
+        { 1ull << 40, false },              /* upper type field 1 */
+    };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        struct tcg_cpu *cpu = new_cpu64();
+        enum tcg_status st;
+
+        put_tss_desc(0x60, TSS, 0x67, false);
+        put64(GDT + 0x68, cases[i].hi);
+        cpu->st.regs[R_EAX] = 0x60;
+        st = EXEC(cpu, 0x0f, 0x00, 0xd8);               /* ltr ax */
+        if (cases[i].ok) {
+            if (st != TCG_OK) {
+                g_test_message("case %u: vector %u error 0x%x", i, cpu->exc.vector,
+                               cpu->exc.error_code);
+            }
+            g_assert_cmpint(st, ==, TCG_OK);
+            g_assert_cmphex(cpu->st.seg[S_TR].base, ==,
+                            ((cases[i].hi & 0xffffffffull) << 32) | TSS);
+        } else {
+            ASSERT_EXC(cpu, st, EXC_GP, 0x60);
+            g_assert_cmphex(cpu->st.seg[S_TR].selector, !=, 0x60);
+        }
+        free_cpu(cpu);
+    }
+}
+
 static void test_verr_verw(void)
 {
     struct tcg_cpu *cpu = new_cpu32();
@@ -1747,6 +1782,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcg-system/msr-tsc", test_msr_tsc);
     g_test_add_func("/tcg-system/msr-pat-mtrr", test_msr_pat_mtrr);
     g_test_add_func("/tcg-system/msr-misc", test_msr_misc);
+    g_test_add_func("/tcg-system/ltr-long", test_ltr_long);
     g_test_add_func("/tcg-system/misc-insns", test_misc_insns);
     g_test_add_func("/tcg-system/pf-codes", test_pf_codes);
     g_test_add_func("/tcg-system/pf-delivery", test_pf_delivery);
