@@ -184,6 +184,7 @@ enum tcg_status tcg_step(struct tcg_cpu *cpu)
         return st;
     }
     cpu->next_rip = rip_after(cpu, cpu->st.rip, in.len);
+    cpu->step_op = in.op;
     st = exec_insn(cpu, &in);
     retire(cpu, &in, st);
     if (st != TCG_EXCEPTION) {
@@ -345,6 +346,11 @@ static enum tcg_status debug_step(struct tcg_cpu *cpu)
      * set then, and tcg_debug_after() reports them together. */
     if (cpu->irq_inhibit == TCG_SHADOW_SS) {
         return st;
+    }
+    /* SYSCALL and SYSRET single-step by TF as they leave it (SFMASK may
+     * clear it, R11 may set it), not as they found it. */
+    if (cpu->step_op == OP_SYSCALL || cpu->step_op == OP_SYSRET) {
+        old_rflags = (old_rflags & ~RFLAGS_TF) | (cpu->st.rflags & RFLAGS_TF);
     }
     after = tcg_debug_after(cpu, old_rflags);
     if (after == TCG_EXCEPTION) {

@@ -97,6 +97,7 @@ struct tcg_cpu {
      * is set from NMI delivery until the next IRET (6.7.1). */
     volatile bool irq_req;
     volatile bool nmi_req;         /* an NMI is pending (inject-nmi, LAPIC) */
+    uint16_t step_op;              /* the operation tcg_step() ran last */
     uint8_t irq_inhibit;           /* 0, TCG_SHADOW_STI or TCG_SHADOW_SS */
     bool nmi_blocked;
     /* Debug registers and MSRs of the system instructions (exec-system.c,

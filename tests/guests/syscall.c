@@ -78,6 +78,13 @@ static void test_syscall(void)
     report(v == 1 && exc.cs == KCS && exc.rip == (ulong)sc_entry,
            "syscall with TF set and not masked: #DB at the entry point %lx:%lx (%d)",
            (unsigned long)exc.cs, (unsigned long)exc.rip, v);
+    /* SFMASK with TF: SYSCALL single-steps by TF as it leaves it, so no
+     * trap in the kernel; SYSRET sets TF again from R11 and the trap comes
+     * back in user code (as kvm-unit-tests' syscall test expects). */
+    v = run_user(u_syscall_tf, 0);
+    report(v == 1 && exc.cs == UCS64,
+           "syscall with TF masked by SFMASK: no #DB in the kernel, one in user code "
+           "%lx:%lx (%d)", (unsigned long)exc.cs, (unsigned long)exc.rip, v);
     /* Without EFER.SCE the instruction does not exist (#UD). */
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) & ~EFER_SCE);
     v = run_user(u_syscall, 0);

@@ -102,7 +102,7 @@ static const struct guest_case cases[] = {
     { "syscall32", "syscall32", { NULL }, 1,
       { "syscall32: 7 passed, 0 failed, 0 skipped" }, NULL, true },
     { "syscall64", "syscall64", { NULL }, 1,
-      { "syscall64: 9 passed, 0 failed, 0 skipped" }, NULL, true },
+      { "syscall64: 10 passed, 0 failed, 0 skipped" }, NULL, true },
     { "fpu-state32", "fpu-state32", { NULL }, 1,
       { " 0 failed", "fpu-state32: PASS: x87 fsqrt(2)",
         "fpu-state32: PASS: fxrstor after a scramble", "fpu-state32: PASS: divss 1/3 to nearest" },
