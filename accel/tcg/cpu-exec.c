@@ -25,11 +25,6 @@
 /* Operations already reported under -d unimp (one line per operation). */
 static uint8_t unimp_logged[OP__MAX];
 
-static inline bool canonical(uint64_t a)
-{
-    return (uint64_t)(((int64_t)(a << 16)) >> 16) == a;
-}
-
 static enum tcg_status unimplemented(struct tcg_cpu *cpu, const struct insn *in)
 {
     unsigned op = in->op < OP__MAX ? in->op : OP_INVALID;
@@ -106,7 +101,7 @@ static enum tcg_status fetch_decode(struct tcg_cpu *cpu, struct insn *in)
         lin2 = lin + have;
         if (cpu->mode != MODE_LONG64) {
             lin2 &= 0xffffffffull;
-        } else if (!canonical(lin2)) {
+        } else if (!tcg_canonical(lin2)) {
             return tcg_raise_err(cpu, EXC_GP, 0);
         }
         chunk = 4096 - (lin2 & 0xfff);
@@ -389,7 +384,7 @@ enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
         }
         if (mode == MODE_LONG64) {
             lin = rip;
-            if (!canonical(lin)) {
+            if (!tcg_canonical(lin)) {
                 goto step;
             }
         } else {

@@ -21,11 +21,6 @@
 #include "arch/x86/cpu-models.h"
 #include "system/log.h"
 
-static inline bool canonical(uint64_t a)
-{
-    return (uint64_t)(((int64_t)(a << 16)) >> 16) == a;
-}
-
 /* ---- CPUID lookups ---- */
 
 /*
@@ -159,7 +154,7 @@ enum tcg_status exec_sysret(struct tcg_cpu *cpu, const struct insn *in)
     if (cpu->st.efer & EFER_LMA) {
         uint64_t rip = to64 ? cpu->st.regs[R_ECX] : (uint32_t)cpu->st.regs[R_ECX];
 
-        if (to64 && !amd && !canonical(rip)) {
+        if (to64 && !amd && !tcg_canonical(rip)) {
             return tcg_raise_err(cpu, EXC_GP, 0);
         }
         cpu->st.rflags = (cpu->st.regs[R_R11] & 0x3c7fd7ull) | RFLAGS_FIXED;
@@ -217,7 +212,7 @@ enum tcg_status exec_sysexit(struct tcg_cpu *cpu, const struct insn *in)
         return tcg_raise_err(cpu, EXC_GP, 0);
     }
     if (to64) {
-        if (!canonical(cpu->st.regs[R_EDX]) || !canonical(cpu->st.regs[R_ECX])) {
+        if (!tcg_canonical(cpu->st.regs[R_EDX]) || !tcg_canonical(cpu->st.regs[R_ECX])) {
             return tcg_raise_err(cpu, EXC_GP, 0);
         }
         cpu->st.regs[R_ESP] = cpu->st.regs[R_ECX];
@@ -335,7 +330,7 @@ enum tcg_status exec_invpcid(struct tcg_cpu *cpu, const struct insn *in)
     if (type <= 1 && !pcide && (desc[0] & 0xfff) != 0) {
         return tcg_raise_err(cpu, EXC_GP, 0);
     }
-    if (type == 0 && !canonical(desc[1])) {
+    if (type == 0 && !tcg_canonical(desc[1])) {
         return tcg_raise_err(cpu, EXC_GP, 0);
     }
     tcg_tlb_flush(cpu);

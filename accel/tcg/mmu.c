@@ -49,12 +49,6 @@ static enum tcg_status seg_fault(struct tcg_cpu *cpu, unsigned seg)
     return tcg_raise_err(cpu, seg == S_SS ? EXC_SS : EXC_GP, 0);
 }
 
-/* SDM vol. 3, 3.3.7.1: bits 63:47 all equal. */
-static inline bool canonical(uint64_t a)
-{
-    return (uint64_t)(((int64_t)(a << 16)) >> 16) == a;
-}
-
 enum tcg_status tcg_linear(struct tcg_cpu *cpu, unsigned seg, uint64_t off, unsigned size,
                            enum tcg_access acc, uint64_t *lin)
 {
@@ -65,7 +59,7 @@ enum tcg_status tcg_linear(struct tcg_cpu *cpu, unsigned seg, uint64_t off, unsi
         /* SDM vol. 3, 3.2.4: only FS and GS keep a base; no limits. */
         uint64_t a = off + ((seg == S_FS || seg == S_GS) ? s->base : 0);
 
-        if (!canonical(a) || !canonical(a + (size ? size - 1 : 0))) {
+        if (!tcg_canonical(a) || !tcg_canonical(a + (size ? size - 1 : 0))) {
             return seg_fault(cpu, seg);
         }
         *lin = a;

@@ -14,6 +14,19 @@
 
 #include "accel/tcg/tcg-cpu.h"
 
+/* A 64-bit linear address is canonical: bits 63:47 all equal (SDM vol. 1,
+ * 3.3.7.1; 48-bit linear addresses, no LA57). */
+static inline bool tcg_canonical(uint64_t a)
+{
+    return (uint64_t)(((int64_t)(a << 16)) >> 16) == a;
+}
+
+/* Privileged instructions outside CPL 0: #GP(0). */
+static inline enum tcg_status tcg_need_cpl0(struct tcg_cpu *cpu)
+{
+    return cpu->cpl ? tcg_raise_err(cpu, EXC_GP, 0) : TCG_OK;
+}
+
 /* The physical-address width the software CPU implements (QEMU's TCG
  * default); paging-structure bits above it are reserved (SDM vol. 3, 4.1.4). */
 #define TCG_PHYS_BITS 40
