@@ -16,6 +16,7 @@
 #include "accel/tcg/tcg-cpu.h"
 #include "accel/tcg/tcg-internal.h"
 #include "system/memory.h"
+#include "tests/unit/guest-ram.h"
 
 #define RAM_SIZE (16u << 20)
 
@@ -49,32 +50,6 @@ static void free_cpu(struct tcg_cpu *cpu)
 static void clear_ram(void)
 {
     memset(ram_hva(0, RAM_SIZE), 0, RAM_SIZE);
-}
-
-static void put32(uint64_t gpa, uint32_t v)
-{
-    g_assert_cmpint(ram_write(gpa, &v, 4), ==, 0);
-}
-
-static void put64(uint64_t gpa, uint64_t v)
-{
-    g_assert_cmpint(ram_write(gpa, &v, 8), ==, 0);
-}
-
-static uint32_t get32(uint64_t gpa)
-{
-    uint32_t v;
-
-    g_assert_cmpint(ram_read(gpa, &v, 4), ==, 0);
-    return v;
-}
-
-static uint64_t get64(uint64_t gpa)
-{
-    uint64_t v;
-
-    g_assert_cmpint(ram_read(gpa, &v, 8), ==, 0);
-    return v;
 }
 
 /* Asserts an exception with its vector and error code. */

@@ -22,6 +22,7 @@
 #include "accel/tcg/tcg-internal.h"
 #include "arch/x86/cpu-models.h"
 #include "system/memory.h"
+#include "tests/unit/guest-ram.h"
 
 #define RAM_SIZE (16u << 20)
 
@@ -38,52 +39,6 @@
 #define US 0x4ull
 #define PS 0x80ull
 #define XD (1ull << 63)
-
-/* ---- guest RAM ---- */
-
-static void put8(uint64_t gpa, uint8_t v)
-{
-    g_assert_cmpint(ram_write(gpa, &v, 1), ==, 0);
-}
-
-static void put16(uint64_t gpa, uint16_t v)
-{
-    g_assert_cmpint(ram_write(gpa, &v, 2), ==, 0);
-}
-
-static void put32(uint64_t gpa, uint32_t v)
-{
-    g_assert_cmpint(ram_write(gpa, &v, 4), ==, 0);
-}
-
-static void put64(uint64_t gpa, uint64_t v)
-{
-    g_assert_cmpint(ram_write(gpa, &v, 8), ==, 0);
-}
-
-static uint16_t get16(uint64_t gpa)
-{
-    uint16_t v;
-
-    g_assert_cmpint(ram_read(gpa, &v, 2), ==, 0);
-    return v;
-}
-
-static uint32_t get32(uint64_t gpa)
-{
-    uint32_t v;
-
-    g_assert_cmpint(ram_read(gpa, &v, 4), ==, 0);
-    return v;
-}
-
-static uint64_t get64(uint64_t gpa)
-{
-    uint64_t v;
-
-    g_assert_cmpint(ram_read(gpa, &v, 8), ==, 0);
-    return v;
-}
 
 /* ---- CPUID tables the guest sees ---- */
 
