@@ -8,6 +8,7 @@
 
 #include "machine/machine.h"
 #include "machine/machine-internal.h"
+#include "machine/linux-boot.h"
 #include "machine/multiboot.h"
 #include "system/config.h"
 #include "system/error.h"
@@ -168,12 +169,8 @@ int machine_load_kernel(struct machine *m, GError **errp)
         }
         return ret;
     }
-    /* Linux boot protocol 2.00+: "HdrS" at offset 0x202 of the setup. */
-    if (len > 0x206 && !memcmp(buf + 0x202, "HdrS", 4)) {
-        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
-                    "-kernel %s: Linux kernels (bzImage) are not supported yet; "
-                    "this hyvm boots Multiboot images", path);
-        return -ENOTSUP;
+    if (linux_probe(buf, len)) {
+        return linux_load(m, path, buf, len, m->acpi_rsdp, errp);
     }
     g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
                 "-kernel %s: invalid kernel header: neither a Multiboot image "

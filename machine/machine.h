@@ -53,6 +53,8 @@ struct machine {
     /* The BSP's state after loading the kernel (Multiboot entry). */
     struct x86_cpu_state boot_state;
     bool has_boot_state;
+    /* Where the machine wrote the ACPI RSDP for a firmware-less boot; 0: none. */
+    uint64_t acpi_rsdp;
 };
 
 const struct machine_type *machine_type_find(const char *name);

@@ -38,6 +38,7 @@
 #define MSR_AMD_PERF_CTR3 0xc0010007
 #define MSR_AMD_SYSCFG 0xc0010010
 #define MSR_AMD_HWCR 0xc0010015
+#define MSR_AMD_INT_PENDING_MSG 0xc0010055
 #define MSR_AMD_DE_CFG 0xc0011029
 
 #define PAT_RESET 0x0007040600070406ull
@@ -122,9 +123,14 @@ static enum tcg_status msr_unknown(struct tcg_cpu *cpu, const char *op, uint32_t
 static bool amd_msr_read(struct tcg_cpu *cpu, uint32_t msr, uint64_t *v)
 {
     /* The legacy performance counters every AMD processor has (APM vol. 2,
-     * 13.2.1): kept, never counting; Linux and kvm-unit-tests write them. */
-    if (msr >= MSR_AMD_PERF_CTL0 && msr <= MSR_AMD_PERF_CTR3) {
-        *v = cpu->msr_amd_perf[msr - MSR_AMD_PERF_CTL0];
+     * 13.2.1) read as zero and take no writes, as under QEMU's TCG: Linux
+     * then sees that nothing counts and runs without a PMU ("PMU not
+     * available due to virtualization") instead of an NMI watchdog on a
+     * counter that never moves.  INT_PENDING_MSG (Linux reads it for the
+     * E400 erratum) is zero: no C1E. */
+    if ((msr >= MSR_AMD_PERF_CTL0 && msr <= MSR_AMD_PERF_CTR3) ||
+        msr == MSR_AMD_INT_PENDING_MSG) {
+        *v = 0;
         return true;
     }
     switch (msr) {
@@ -272,11 +278,9 @@ static enum tcg_status write_mtrr(struct tcg_cpu *cpu, uint32_t msr, uint64_t v)
 static bool amd_msr_write(struct tcg_cpu *cpu, uint32_t msr, uint64_t v, enum tcg_status *st)
 {
     *st = TCG_OK;
-    if (msr >= MSR_AMD_PERF_CTL0 && msr <= MSR_AMD_PERF_CTR3) {
-        /* counters are 48 bits wide */
-        cpu->msr_amd_perf[msr - MSR_AMD_PERF_CTL0] =
-            msr >= MSR_AMD_PERF_CTL0 + 4 ? v & ((1ull << 48) - 1) : v;
-        return true;
+    if ((msr >= MSR_AMD_PERF_CTL0 && msr <= MSR_AMD_PERF_CTR3) ||
+        msr == MSR_AMD_INT_PENDING_MSG) {
+        return true;        /* dropped: see amd_msr_read() */
     }
     switch (msr) {
     case MSR_AMD_HWCR:
@@ -435,7 +439,6 @@ void tcg_msr_reset(struct tcg_cpu *cpu)
     memset(cpu->msr_mtrr_fixed, 0, sizeof(cpu->msr_mtrr_fixed));
     cpu->msr_spec_ctrl = cpu->msr_mcg_status = cpu->msr_tsc_adjust = 0;
     cpu->msr_amd_hwcr_x = cpu->msr_amd_syscfg = cpu->msr_amd_de_cfg = 0;
-    memset(cpu->msr_amd_perf, 0, sizeof(cpu->msr_amd_perf));
     cpu->msr_debugctl = 0;
     cpu->dbg_data_hits = 0;
     cpu->dbg_rf_loaded = false;

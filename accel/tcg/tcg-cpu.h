@@ -116,7 +116,6 @@ struct tcg_cpu {
     uint64_t msr_amd_hwcr_x;       /* HWCR (0xc0010015) ^ its reset value */
     uint64_t msr_amd_syscfg;       /* 0xc0010010 */
     uint64_t msr_amd_de_cfg;       /* 0xc0011029 */
-    uint64_t msr_amd_perf[8];      /* K7 PERF_CTL0-3, PERF_CTR0-3 (0xc0010000-7) */
     uint64_t msr_debugctl;         /* IA32_DEBUGCTL (0x1d9): LBR, BTF */
 };
 

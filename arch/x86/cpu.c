@@ -77,6 +77,34 @@ void x86_cpu_state_flat32(struct x86_cpu_state *s, uint32_t eip)
     s->gdt.limit = 0;
 }
 
+/*
+ * 64-bit mode with paging on at cr3: CS a long-mode code segment, the data
+ * segments flat, as a loader leaves them for a kernel's 64-bit entry.  The
+ * selectors (0x10 code, 0x18 data) are the Linux boot protocol's
+ * __BOOT_CS/__BOOT_DS; the caller writes a GDT with them at gdt_base.
+ */
+void x86_cpu_state_flat64(struct x86_cpu_state *s, uint64_t rip, uint64_t cr3,
+                          uint64_t gdt_base, uint16_t gdt_limit)
+{
+    x86_cpu_state_reset(s, true);
+    s->rip = rip;
+    s->cr0 = CR0_PE | CR0_ET | CR0_PG;
+    s->cr3 = cr3;
+    s->cr4 = CR4_PAE;
+    s->efer = EFER_LME | EFER_LMA;
+    seg_set(&s->seg[S_CS], 0x10, 0, 0xffffffffu, 0xb, true, false, true);
+    s->seg[S_CS].l = true;
+    for (int i = 0; i < S__MAX; i++) {
+        if (i == S_CS || i == S_LDTR || i == S_TR) {
+            continue;
+        }
+        seg_set(&s->seg[i], 0x18, 0, 0xffffffffu, 0x3, true, true, true);
+    }
+    seg_set(&s->seg[S_TR], 0, 0, 0xffff, 0xb, false, false, false);
+    s->gdt.base = gdt_base;
+    s->gdt.limit = gdt_limit;
+}
+
 /* The descriptor's attribute bits in the layout of its high dword. */
 static unsigned seg_flags(const struct x86_segment *sg)
 {

@@ -131,6 +131,9 @@ void x86_cpu_state_reset(struct x86_cpu_state *s, bool bsp);
  * (3.2 "Machine state") requires at the entry point.
  */
 void x86_cpu_state_flat32(struct x86_cpu_state *s, uint32_t eip);
+/* 64-bit mode, paging at cr3, CS 0x10 and data 0x18 of the GDT at gdt_base. */
+void x86_cpu_state_flat64(struct x86_cpu_state *s, uint64_t rip, uint64_t cr3,
+                          uint64_t gdt_base, uint16_t gdt_limit);
 /* Prints the registers in the layout of QEMU's "info registers". */
 void x86_cpu_state_dump(const struct x86_cpu_state *s, FILE *f);
 
