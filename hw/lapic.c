@@ -20,9 +20,12 @@
  * - While software disabled, fixed interrupts are not accepted and nothing
  *   in the IRR is delivered.
  * - Interrupt acceptance is instantaneous: delivery status bits read 0.
- * - IPIs reach this APIC only (self, all-including-self, or a destination
- *   that matches its physical or logical ID); the others, and INIT, SIPI
- *   and SMI, are logged as not implemented until SMP (issue 7).
+ * - IPIs to this APIC alone (self shorthand, its own physical ID) are
+ *   delivered here; every other IPI goes whole to the owner's ipi hook,
+ *   which delivers it over the APICs it has (lapic_ipi_matches(),
+ *   lapic_deliver(); INIT and SIPI on the vCPU).  Without the hook only
+ *   this APIC's share is delivered and the rest is logged as not
+ *   implemented, as are INIT, SIPI and SMI to self.
  * - The timer counts a 1 GHz bus clock through the divider (QEMU's rate).
  *   One-shot and periodic counts are computed from the time the count
  *   started; a switch between the two keeps the count going.  TSC-deadline
@@ -196,6 +199,30 @@ void lapic_accept(struct lapic *s, unsigned vector, bool level_triggered)
     accept(s, vector, level_triggered);
 }
 
+uint8_t lapic_id(const struct lapic *s)
+{
+    return s->id;
+}
+
+/* A message from the bus ("Interrupt Sources", "Local Interrupts"). */
+bool lapic_deliver(struct lapic *s, unsigned delivery_mode, unsigned vector,
+                   bool level_triggered)
+{
+    switch (delivery_mode) {
+    case LAPIC_DM_FIXED:
+    case LAPIC_DM_LOWEST:
+        accept(s, vector, level_triggered);
+        return true;
+    case LAPIC_DM_NMI:
+        if (s->hooks.nmi) {
+            s->hooks.nmi(s->hooks.opaque);
+        }
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* The delivery of one LVT entry ("Local Vector Table"). */
 static void local_deliver(struct lapic *s, unsigned i)
 {
@@ -250,6 +277,11 @@ int lapic_pending(struct lapic *s)
         return -1;
     }
     return irrv;
+}
+
+int lapic_priority(const struct lapic *s)
+{
+    return ppr(s);
 }
 
 int lapic_ack(struct lapic *s)
@@ -340,7 +372,7 @@ void lapic_set_lint(struct lapic *s, unsigned pin, bool level)
 /* ---- IPIs ---- */
 
 /* The ICR's destination names this APIC ("Determining IPI Destination"). */
-static bool dest_is_self(const struct lapic *s, uint8_t dest, bool logical)
+bool lapic_match_dest(const struct lapic *s, uint8_t dest, bool logical)
 {
     uint8_t ldr = s->ldr >> 24;
 
@@ -356,6 +388,37 @@ static bool dest_is_self(const struct lapic *s, uint8_t dest, bool logical)
     return (dest >> 4) == (ldr >> 4) && (dest & ldr & 0xf);    /* cluster model */
 }
 
+/*
+ * The IPI may reach another APIC, so the bus delivers it, this APIC's
+ * share included: a logical destination may name several APICs, FFh names
+ * all, and lowest priority must see every candidate.
+ */
+static bool to_bus(const struct lapic *s, unsigned shorthand, uint8_t dest, bool logical)
+{
+    switch (shorthand) {
+    case LAPIC_SHORTHAND_NONE:
+        return logical || dest == 0xff || dest != s->id;
+    case LAPIC_SHORTHAND_SELF:
+        return false;
+    default:
+        return true;
+    }
+}
+
+bool lapic_ipi_matches(const struct lapic *s, const struct lapic_ipi *ipi, bool is_sender)
+{
+    switch (ipi->shorthand) {
+    case LAPIC_SHORTHAND_NONE:
+        return lapic_match_dest(s, ipi->dest, ipi->logical);
+    case LAPIC_SHORTHAND_SELF:
+        return is_sender;
+    case LAPIC_SHORTHAND_ALL:
+        return true;
+    default:
+        return !is_sender;
+    }
+}
+
 /* An ICR low write sends the IPI ("Interrupt Command Register (ICR)"). */
 static void send_ipi(struct lapic *s)
 {
@@ -366,7 +429,7 @@ static void send_ipi(struct lapic *s)
 
     switch (shorthand) {
     case 0:
-        self = dest_is_self(s, dest, (lo >> 11) & 1);
+        self = lapic_match_dest(s, dest, (lo >> 11) & 1);
         others = !self || dest == 0xff;
         break;
     case 1: self = true; break;
@@ -379,6 +442,21 @@ static void send_ipi(struct lapic *s)
     }
     if ((mode == LAPIC_DM_FIXED || mode == LAPIC_DM_LOWEST) && vector < 16) {
         apic_error(s, LAPIC_ESR_SEND_ILLEGAL_VECTOR);
+        return;
+    }
+    if (s->hooks.ipi && to_bus(s, shorthand, dest, (lo >> 11) & 1)) {
+        struct lapic_ipi ipi = {
+            .source = s->id,
+            .dest = dest,
+            .logical = (lo >> 11) & 1,
+            .shorthand = (uint8_t)shorthand,
+            .delivery_mode = (uint8_t)mode,
+            .vector = (uint8_t)vector,
+            .level = (lo >> 14) & 1,
+            .trigger_level = (lo >> 15) & 1,
+        };
+
+        s->hooks.ipi(s->hooks.opaque, &ipi);
         return;
     }
     if (others) {
@@ -823,6 +901,19 @@ static void reset_quiet(struct lapic *s)
 {
     s->base = LAPIC_DEFAULT_BASE | LAPIC_BASE_ENABLE | (s->bsp ? LAPIC_BASE_BSP : 0);
     reset_regs(s);
+}
+
+/* INIT keeps the ID and IA32_APIC_BASE; the BSP's virtual wire is a
+ * power-on set-up, so LINT0 is masked like every other entry. */
+void lapic_init_reset(struct lapic *s)
+{
+    uint8_t id = s->id;
+
+    reset_regs(s);
+    s->id = id;
+    s->lvt[LVT_LINT0] = LAPIC_LVT_MASKED;
+    notify_timer(s);
+    notify(s);
 }
 
 void lapic_reset(struct lapic *s)

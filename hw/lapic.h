@@ -11,8 +11,9 @@
  * at the APIC base, asks lapic_pending()/lapic_pic_passes() what the CPU's
  * INTR pin is after every change (the `changed` hook), runs the acknowledge
  * cycle with lapic_ack(), and arms a timer for lapic_next_event_ns().
- * There is one struct lapic per vCPU; delivery between APICs (IPIs to other
- * IDs, INIT/SIPI) is not modelled yet and is logged as unimplemented.
+ * There is one struct lapic per vCPU; delivery between APICs goes through
+ * the owner: the ipi hook hands it IPIs for other APICs, and it calls
+ * lapic_match_dest()/lapic_ipi_matches() and lapic_deliver() on the targets.
  *
  * Time is nanoseconds of the clock given at creation (the host's
  * CLOCK_MONOTONIC in hyvm, a fake one in tests).  The timer counts a 1 GHz
@@ -79,6 +80,24 @@ enum {
 
 struct lapic;
 
+/* The ICR's destination shorthand, bits 18-19 ("Interrupt Command Register (ICR)"). */
+enum {
+    LAPIC_SHORTHAND_NONE = 0, LAPIC_SHORTHAND_SELF = 1, LAPIC_SHORTHAND_ALL = 2,
+    LAPIC_SHORTHAND_OTHERS = 3,     /* all excluding self */
+};
+
+/* An IPI as the ICR describes it, for the bus between the APICs. */
+struct lapic_ipi {
+    uint8_t source;             /* the sender's APIC ID */
+    uint8_t dest;               /* ICR[63:56]; only with LAPIC_SHORTHAND_NONE */
+    bool logical;               /* destination mode */
+    uint8_t shorthand;          /* LAPIC_SHORTHAND_* */
+    uint8_t delivery_mode;      /* LAPIC_DM_*: fixed, lowest, SMI, NMI, INIT, SIPI */
+    uint8_t vector;             /* SIPI: the start page */
+    bool level;                 /* ICR[14]: assert (INIT de-assert never reaches the bus) */
+    bool trigger_level;         /* ICR[15]: level-triggered */
+};
+
 struct lapic_hooks {
     /* Any change that may move lapic_pending() or lapic_pic_passes(). */
     void (*changed)(void *opaque);
@@ -88,6 +107,18 @@ struct lapic_hooks {
     void (*timer_changed)(void *opaque);
     /* EOI of a level-triggered vector (for the IOAPIC's remote IRR); may be NULL. */
     void (*eoi)(void *opaque, unsigned vector);
+    /*
+     * An IPI that may reach another APIC: shorthand all-including-self or
+     * all-excluding-self, or no shorthand and a logical destination or a
+     * physical one other than this APIC's ID (FFh is the broadcast).  The
+     * bus delivers it to every APIC lapic_ipi_matches() names, this one
+     * included (lowest priority arbitrates among all of them), with
+     * lapic_deliver() and, for INIT and SIPI, on the vCPU.  Self IPIs and
+     * this APIC's own physical ID stay here; illegal vectors are refused
+     * here (ESR) and never reach the bus.  NULL: only this APIC is
+     * modelled, IPIs to others are logged as not implemented.
+     */
+    void (*ipi)(void *opaque, const struct lapic_ipi *ipi);
     void *opaque;
 };
 
@@ -148,6 +179,42 @@ bool lapic_pic_passes(const struct lapic *s);
 void lapic_set_lint(struct lapic *s, unsigned pin, bool level);
 /* A fixed interrupt for vector arrives from the bus (IOAPIC, MSI, later IPIs). */
 void lapic_accept(struct lapic *s, unsigned vector, bool level_triggered);
+
+/* ---- the APIC bus (SMP): what the owner of several APICs needs ---- */
+
+/* The xAPIC ID register (bits 31:24), as the guest last wrote it. */
+uint8_t lapic_id(const struct lapic *s);
+/*
+ * dest names this APIC (SDM vol. 3, "Determining IPI Destination"; the
+ * IOAPIC's and MSIs' destinations too): physical, its APIC ID; logical,
+ * the LDR under the DFR's model (flat: LDR[31:24] & dest != 0; cluster:
+ * same cluster in the high nibble, intersecting members in the low one);
+ * FFh is the broadcast in both modes.
+ */
+bool lapic_match_dest(const struct lapic *s, uint8_t dest, bool logical);
+/* The APIC s is a target of ipi; is_sender: s is the APIC that sent it. */
+bool lapic_ipi_matches(const struct lapic *s, const struct lapic_ipi *ipi, bool is_sender);
+/*
+ * The priority lowest-priority delivery arbitrates on: the PPR (0-255),
+ * lower wins ("Lowest Priority Delivery Mode"; QEMU and KVM use a
+ * priority of their own too, the SDM leaves the choice to the chipset).
+ */
+int lapic_priority(const struct lapic *s);
+/*
+ * A message from the bus (an IPI, the IOAPIC, an MSI) arrives in
+ * delivery_mode: fixed and lowest priority set vector in the IRR (TMR per
+ * level_triggered), NMI calls the nmi hook.  False for the modes the
+ * owner carries out itself: SMI, INIT, SIPI (the vCPU) and ExtINT (the
+ * i8259 answers the acknowledge).
+ */
+bool lapic_deliver(struct lapic *s, unsigned delivery_mode, unsigned vector,
+                   bool level_triggered);
+/*
+ * An INIT: the state of "Local APIC State After an INIT Reset
+ * ("Wait-for-SIPI" State)": as after power-up but the APIC ID and
+ * IA32_APIC_BASE stay, and no LVT entry is left unmasked.
+ */
+void lapic_init_reset(struct lapic *s);
 
 /*
  * The timer.  lapic_next_event_ns(): the clock time of its next interrupt,

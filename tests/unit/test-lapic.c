@@ -890,6 +890,256 @@ static void test_irqchip_instructions(void)
     g_assert_cmphex(rd(LAPIC_VER), ==, LAPIC_VERSION);
 }
 
+/* ---- the APIC bus (SMP) ---- */
+
+static struct lapic_ipi ipis[16];
+static unsigned nipis;
+
+static void on_ipi(void *opaque, const struct lapic_ipi *ipi)
+{
+    if (nipis < G_N_ELEMENTS(ipis)) {
+        ipis[nipis] = *ipi;
+    }
+    nipis++;
+}
+
+static const struct lapic_hooks bus_hooks = {
+    .changed = on_changed,
+    .nmi = on_nmi,
+    .timer_changed = on_timer_changed,
+    .eoi = on_eoi,
+    .ipi = on_ipi,
+};
+
+/* An AP's APIC, ID 2, software-enabled, whose IPIs to others go to on_ipi. */
+static void fresh_on_bus(void)
+{
+    GError *err = NULL;
+
+    io_unregister_all();
+    if (apic) {
+        lapic_free(apic);
+    }
+    fake_now = 0;
+    changes = nmis = timer_changes = eois = nipis = 0;
+    memset(ipis, 0, sizeof(ipis));
+    apic = lapic_create(2, false, fake_clock, &bus_hooks);
+    g_assert_cmpint(io_register_mmio(BASE, LAPIC_SIZE, "lapic", &lapic_mmio_ops, apic, &err),
+                    ==, 0);
+    g_assert_no_error(err);
+    wr(LAPIC_SVR, 0x1ff);
+}
+
+/* Destinations ("Determining IPI Destination"), as the IOAPIC and IPIs use them. */
+static void test_match_dest(void)
+{
+    fresh_enabled();
+    wr(LAPIC_ID, 0x05u << 24);
+    g_assert_cmpuint(lapic_id(apic), ==, 5);
+    /* Physical: the APIC ID, or FFh for all. */
+    g_assert_true(lapic_match_dest(apic, 5, false));
+    g_assert_false(lapic_match_dest(apic, 6, false));
+    g_assert_false(lapic_match_dest(apic, 0, false));
+    g_assert_true(lapic_match_dest(apic, 0xff, false));
+    /* Logical with LDR 0 (as at reset): only the broadcast. */
+    g_assert_false(lapic_match_dest(apic, 0x01, true));
+    g_assert_false(lapic_match_dest(apic, 0x05, true));
+    g_assert_true(lapic_match_dest(apic, 0xff, true));
+    /* Flat model: any common bit of the 8-bit logical ID. */
+    wr(LAPIC_LDR, 0x24u << 24);
+    g_assert_true(lapic_match_dest(apic, 0x04, true));
+    g_assert_true(lapic_match_dest(apic, 0x21, true));
+    g_assert_false(lapic_match_dest(apic, 0x01, true));
+    g_assert_false(lapic_match_dest(apic, 0x24, false));
+    /* Cluster model: cluster 3, member bit 1. */
+    wr(LAPIC_DFR, 0x0fffffff);
+    wr(LAPIC_LDR, 0x32u << 24);
+    g_assert_true(lapic_match_dest(apic, 0x32, true));
+    g_assert_true(lapic_match_dest(apic, 0x3e, true));
+    g_assert_false(lapic_match_dest(apic, 0x31, true));
+    g_assert_false(lapic_match_dest(apic, 0x22, true));
+    g_assert_true(lapic_match_dest(apic, 0xff, true));
+}
+
+/* Every IPI that may reach another APIC goes whole to the ipi hook. */
+static void test_ipi_bus(void)
+{
+    fresh_on_bus();
+    g_assert_cmpuint(lapic_id(apic), ==, 2);
+    /* Self shorthand and the own physical ID stay here. */
+    self_ipi(0x50);
+    wr(LAPIC_ICR_HI, 2u << 24);
+    wr(LAPIC_ICR_LO, 0x51);
+    g_assert_cmpuint(nipis, ==, 0);
+    g_assert_true(vec_bit(LAPIC_IRR, 0x50) && vec_bit(LAPIC_IRR, 0x51));
+    /* Another physical ID: the bus, with every field of the ICR. */
+    wr(LAPIC_ICR_HI, 3u << 24);
+    wr(LAPIC_ICR_LO, 0x52 | (LAPIC_DM_LOWEST << 8));
+    g_assert_cmpuint(nipis, ==, 1);
+    g_assert_cmpuint(ipis[0].source, ==, 2);
+    g_assert_cmpuint(ipis[0].dest, ==, 3);
+    g_assert_false(ipis[0].logical);
+    g_assert_cmpuint(ipis[0].shorthand, ==, LAPIC_SHORTHAND_NONE);
+    g_assert_cmpuint(ipis[0].delivery_mode, ==, LAPIC_DM_LOWEST);
+    g_assert_cmpuint(ipis[0].vector, ==, 0x52);
+    g_assert_false(ipis[0].trigger_level);
+    g_assert_false(vec_bit(LAPIC_IRR, 0x52));
+    /* Delivery status reads idle: the bus took it at once. */
+    g_assert_cmphex(rd(LAPIC_ICR_LO), ==, 0x152);
+    /* Broadcast, all-including-self, all-excluding-self, a logical
+     * destination (even one naming only this APIC, equal to its ID): the
+     * bus delivers, this APIC's share included. */
+    wr(LAPIC_LDR, 0x02u << 24);
+    wr(LAPIC_ICR_HI, 0xffu << 24);
+    wr(LAPIC_ICR_LO, 0x53);
+    wr(LAPIC_ICR_LO, 0x54 | (LAPIC_SHORTHAND_ALL << 18));
+    wr(LAPIC_ICR_LO, 0x55 | (LAPIC_SHORTHAND_OTHERS << 18));
+    wr(LAPIC_ICR_HI, 0x02u << 24);
+    wr(LAPIC_ICR_LO, 0x56 | (1u << 11));
+    g_assert_cmpuint(nipis, ==, 5);
+    g_assert_cmpuint(ipis[1].dest, ==, 0xff);
+    g_assert_cmpuint(ipis[2].shorthand, ==, LAPIC_SHORTHAND_ALL);
+    g_assert_cmpuint(ipis[3].shorthand, ==, LAPIC_SHORTHAND_OTHERS);
+    g_assert_true(ipis[4].logical);
+    g_assert_cmpuint(ipis[4].dest, ==, 0x02);
+    g_assert_cmphex(rd(LAPIC_IRR + 0x20), ==, (1u << 0x10) | (1u << 0x11));    /* 50h, 51h */
+    /* INIT assert, SIPI: the AP start-up Linux sends (level, assert; then
+     * the start page); INIT de-assert resyncs arbitration only. */
+    wr(LAPIC_ICR_HI, 3u << 24);
+    wr(LAPIC_ICR_LO, 0xc500);
+    wr(LAPIC_ICR_LO, 0x8500);
+    wr(LAPIC_ICR_LO, 0x0609);
+    g_assert_cmpuint(nipis, ==, 7);
+    g_assert_cmpuint(ipis[5].delivery_mode, ==, LAPIC_DM_INIT);
+    g_assert_true(ipis[5].level && ipis[5].trigger_level);
+    g_assert_cmpuint(ipis[6].delivery_mode, ==, LAPIC_DM_SIPI);
+    g_assert_cmpuint(ipis[6].vector, ==, 0x09);
+    /* An NMI IPI to another APIC. */
+    wr(LAPIC_ICR_LO, LAPIC_DM_NMI << 8);
+    g_assert_cmpuint(nipis, ==, 8);
+    g_assert_cmpuint(ipis[7].delivery_mode, ==, LAPIC_DM_NMI);
+    g_assert_cmpuint(nmis, ==, 0);
+    /* An illegal vector never leaves: ESR "send illegal vector". */
+    wr(LAPIC_ESR, 0);
+    wr(LAPIC_ICR_LO, 0x05);
+    g_assert_cmpuint(nipis, ==, 8);
+    wr(LAPIC_ESR, 0);
+    g_assert_cmphex(rd(LAPIC_ESR), ==, LAPIC_ESR_SEND_ILLEGAL_VECTOR);
+}
+
+/* What the bus asks of each APIC: is it a target? */
+static void test_ipi_matches(void)
+{
+    struct lapic_ipi ipi = { .source = 2, .dest = 2 };
+
+    fresh_on_bus();
+    wr(LAPIC_LDR, 0x02u << 24);
+    g_assert_true(lapic_ipi_matches(apic, &ipi, true));
+    ipi.dest = 3;
+    g_assert_false(lapic_ipi_matches(apic, &ipi, false));
+    ipi.dest = 0x02;
+    ipi.logical = true;
+    g_assert_true(lapic_ipi_matches(apic, &ipi, false));
+    ipi.dest = 0x05;
+    g_assert_false(lapic_ipi_matches(apic, &ipi, false));
+    /* Shorthands ignore the destination field. */
+    ipi.shorthand = LAPIC_SHORTHAND_SELF;
+    g_assert_true(lapic_ipi_matches(apic, &ipi, true));
+    g_assert_false(lapic_ipi_matches(apic, &ipi, false));
+    ipi.shorthand = LAPIC_SHORTHAND_ALL;
+    g_assert_true(lapic_ipi_matches(apic, &ipi, true));
+    g_assert_true(lapic_ipi_matches(apic, &ipi, false));
+    ipi.shorthand = LAPIC_SHORTHAND_OTHERS;
+    g_assert_false(lapic_ipi_matches(apic, &ipi, true));
+    g_assert_true(lapic_ipi_matches(apic, &ipi, false));
+}
+
+/* Messages from the bus arriving at a target APIC. */
+static void test_bus_deliver(void)
+{
+    fresh_enabled();
+    g_assert_true(lapic_deliver(apic, LAPIC_DM_FIXED, 0x61, false));
+    g_assert_true(lapic_deliver(apic, LAPIC_DM_LOWEST, 0x62, true));
+    g_assert_true(vec_bit(LAPIC_IRR, 0x61) && vec_bit(LAPIC_IRR, 0x62));
+    g_assert_false(vec_bit(LAPIC_TMR, 0x61));
+    g_assert_true(vec_bit(LAPIC_TMR, 0x62));
+    /* The level-triggered one's EOI goes out (to the IOAPIC). */
+    g_assert_cmpint(lapic_ack(apic), ==, 0x62);
+    wr(LAPIC_EOI, 0);
+    g_assert_cmpuint(eois, ==, 1);
+    g_assert_cmpuint(last_eoi, ==, 0x62);
+    g_assert_true(lapic_deliver(apic, LAPIC_DM_NMI, 0, false));
+    g_assert_cmpuint(nmis, ==, 1);
+    /* The owner's own: SMI, INIT, SIPI, ExtINT leave the APIC alone. */
+    g_assert_false(lapic_deliver(apic, LAPIC_DM_SMI, 0x63, false));
+    g_assert_false(lapic_deliver(apic, LAPIC_DM_INIT, 0x63, false));
+    g_assert_false(lapic_deliver(apic, LAPIC_DM_SIPI, 0x63, false));
+    g_assert_false(lapic_deliver(apic, LAPIC_DM_EXTINT, 0x63, false));
+    g_assert_false(vec_bit(LAPIC_IRR, 0x63));
+    g_assert_cmpuint(nmis, ==, 1);
+    /* An illegal vector is refused: ESR "receive illegal vector". */
+    wr(LAPIC_ESR, 0);
+    lapic_deliver(apic, LAPIC_DM_FIXED, 0x07, false);
+    g_assert_false(vec_bit(LAPIC_IRR, 0x07));
+    wr(LAPIC_ESR, 0);
+    g_assert_cmphex(rd(LAPIC_ESR), ==, LAPIC_ESR_RECV_ILLEGAL_VECTOR);
+    /* Software disabled: fixed interrupts are not accepted. */
+    wr(LAPIC_SVR, 0xff);
+    lapic_deliver(apic, LAPIC_DM_FIXED, 0x64, false);
+    g_assert_false(vec_bit(LAPIC_IRR, 0x64));
+}
+
+/* Lowest-priority arbitration's number: the PPR. */
+static void test_bus_priority(void)
+{
+    fresh_enabled();
+    g_assert_cmpint(lapic_priority(apic), ==, 0);
+    wr(LAPIC_TPR, 0x30);
+    g_assert_cmpint(lapic_priority(apic), ==, 0x30);
+    lapic_accept(apic, 0x52, false);
+    g_assert_cmpint(lapic_ack(apic), ==, 0x52);
+    g_assert_cmpint(lapic_priority(apic), ==, 0x50);
+    g_assert_cmpint(lapic_priority(apic), ==, (int)rd(LAPIC_PPR));
+    wr(LAPIC_EOI, 0);
+    g_assert_cmpint(lapic_priority(apic), ==, 0x30);
+}
+
+/* INIT ("Local APIC State After an INIT Reset"): as at power-up, but the
+ * ID and IA32_APIC_BASE stay. */
+static void test_init_reset(void)
+{
+    fresh_enabled();
+    wr(LAPIC_ID, 0x04u << 24);
+    wr(LAPIC_TPR, 0x20);
+    wr(LAPIC_LDR, 0x08u << 24);
+    wr(LAPIC_DFR, 0x0fffffff);
+    wr(LAPIC_LVT_TIMER, 0x40 | LAPIC_TIMER_PERIODIC);
+    wr(LAPIC_TMICT, 1000);
+    wr(LAPIC_LVT_LINT0, LAPIC_DM_EXTINT << 8);
+    lapic_accept(apic, 0x70, true);
+    lapic_set_base(apic, 0xfed00900);
+    changes = 0;
+    lapic_init_reset(apic);
+    g_assert_cmpuint(changes, >, 0);
+    g_assert_cmpuint(lapic_id(apic), ==, 4);
+    g_assert_cmphex(lapic_get_base(apic), ==, 0xfed00900);
+    /* The test's mapping is still at the old base: read through the API. */
+    g_assert_cmphex(lapic_read(apic, LAPIC_ID), ==, 0x04000000);
+    g_assert_cmphex(lapic_read(apic, LAPIC_TPR), ==, 0);
+    g_assert_cmphex(lapic_read(apic, LAPIC_LDR), ==, 0);
+    g_assert_cmphex(lapic_read(apic, LAPIC_DFR), ==, 0xffffffff);
+    g_assert_cmphex(lapic_read(apic, LAPIC_SVR), ==, 0xff);
+    g_assert_cmphex(lapic_read(apic, LAPIC_IRR + 0x30), ==, 0);
+    g_assert_cmphex(lapic_read(apic, LAPIC_TMICT), ==, 0);
+    for (unsigned off = LAPIC_LVT_TIMER; off <= LAPIC_LVT_ERROR; off += 0x10) {
+        g_assert_cmphex(lapic_read(apic, off), ==, LAPIC_LVT_MASKED);
+    }
+    g_assert_cmpint(lapic_next_event_ns(apic), ==, -1);
+    g_assert_cmpint(lapic_pending(apic), ==, -1);
+    /* Not the BSP's power-on virtual wire: the i8259 no longer passes. */
+    g_assert_false(lapic_pic_passes(apic));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -910,6 +1160,12 @@ int main(int argc, char **argv)
     g_test_add_func("/lapic/timer-mode-change", test_timer_mode_change);
     g_test_add_func("/lapic/timer-masked-oneshot", test_timer_masked_oneshot);
     g_test_add_func("/lapic/timer-tsc-deadline", test_timer_tsc_deadline);
+    g_test_add_func("/lapic/bus/match-dest", test_match_dest);
+    g_test_add_func("/lapic/bus/ipi", test_ipi_bus);
+    g_test_add_func("/lapic/bus/ipi-matches", test_ipi_matches);
+    g_test_add_func("/lapic/bus/deliver", test_bus_deliver);
+    g_test_add_func("/lapic/bus/priority", test_bus_priority);
+    g_test_add_func("/lapic/bus/init-reset", test_init_reset);
     /* interrupts.c: these share one set of chips, created by the first. */
     g_test_add_func("/lapic/irqchip/extint", test_irqchip_extint);
     g_test_add_func("/lapic/irqchip/apic-base", test_irqchip_apic_base);
