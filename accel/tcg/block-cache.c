@@ -16,8 +16,14 @@
  * The loop (cpu-exec.c) decodes the blocks and decides where they end;
  * this file keeps and drops them.
  *
- * Threads: one cache per vCPU, used on that vCPU's thread only.  A store
- * by another vCPU does not reach this cache (threaded TCG is later work).
+ * With several vCPUs each has its cache, and code is the business of all:
+ * a page any of them has blocks in is TLB_CODE in every vCPU's TLB, and a
+ * store by any vCPU drops the page's blocks from every cache (Linux patches
+ * kernel text on one CPU for all of them).
+ *
+ * Threads: a vCPU's cache is used on its thread, and other vCPUs' caches
+ * and TLBs only by the vCPU that holds the execution turn (tcg.c), while
+ * their owners wait outside guest code.
  */
 #include <string.h>
 #include <glib.h>
@@ -113,6 +119,37 @@ bool tcg_blocks_page_has_code(struct tcg_block_cache *bc, uint64_t gpa_page)
     return g_hash_table_contains(bc->pages, page_key(gpa_page));
 }
 
+bool tcg_page_has_code(struct tcg_cpu *cpu, uint64_t gpa_page)
+{
+    if (cpu->blocks && tcg_blocks_page_has_code(cpu->blocks, gpa_page)) {
+        return true;
+    }
+    for (unsigned i = 0; i < tcg_cpu_count(); i++) {
+        struct tcg_cpu *other = tcg_cpu_at(i);
+
+        if (other && other != cpu && other->blocks &&
+            tcg_blocks_page_has_code(other->blocks, gpa_page)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Drops the page's blocks from one cache. */
+static void drop_page(struct tcg_block_cache *bc, uint64_t gpa_page)
+{
+    gpointer key = page_key(gpa_page);
+    struct tcg_block *b = g_hash_table_lookup(bc->pages, key), *next;
+
+    if (b) {
+        g_hash_table_remove(bc->pages, key);
+        for (; b; b = next) {
+            next = b->pnext;
+            drop_block(bc, b);
+        }
+    }
+}
+
 struct tcg_block *tcg_blocks_lookup(struct tcg_block_cache *bc, uint64_t gpa,
                                     enum cpu_mode mode)
 {
@@ -132,7 +169,8 @@ void tcg_blocks_insert(struct tcg_cpu *cpu, struct tcg_block *b)
 
     if (bc->nblocks >= BC_MAX_BLOCKS) {
         tcg_blocks_flush(bc);
-        for (unsigned i = 0; i < TCG_TLB_SIZE; i++) {
+        /* Other vCPUs' code still needs to hear of this one's stores. */
+        for (unsigned i = 0; i < TCG_TLB_SIZE && tcg_cpu_count() <= 1; i++) {
             cpu->tlb[i].perm &= ~TLB_CODE;
         }
     }
@@ -142,8 +180,15 @@ void tcg_blocks_insert(struct tcg_cpu *cpu, struct tcg_block *b)
     *head = b;
     b->pnext = g_hash_table_lookup(bc->pages, key);
     if (!b->pnext) {
-        /* The page becomes code: stores to it must now tell us. */
+        /* The page becomes code: stores to it, by any vCPU, must now tell us. */
         tcg_tlb_mark_code(cpu, b->gpa & ~0xfffull, true);
+        for (unsigned i = 0; i < tcg_cpu_count(); i++) {
+            struct tcg_cpu *other = tcg_cpu_at(i);
+
+            if (other && other != cpu) {
+                tcg_tlb_mark_code(other, b->gpa & ~0xfffull, true);
+            }
+        }
     }
     g_hash_table_insert(bc->pages, key, b);
     bc->nblocks++;
@@ -151,21 +196,20 @@ void tcg_blocks_insert(struct tcg_cpu *cpu, struct tcg_block *b)
 
 void tcg_code_written(struct tcg_cpu *cpu, uint64_t gpa_page)
 {
-    struct tcg_block_cache *bc = cpu->blocks;
-    struct tcg_block *b, *next;
-    gpointer key = page_key(gpa_page);
-
-    if (bc) {
-        b = g_hash_table_lookup(bc->pages, key);
-        if (b) {
-            g_hash_table_remove(bc->pages, key);
-            for (; b; b = next) {
-                next = b->pnext;
-                drop_block(bc, b);
-            }
-        }
+    if (cpu->blocks) {
+        drop_page(cpu->blocks, gpa_page);
     }
     tcg_tlb_mark_code(cpu, gpa_page & ~0xfffull, false);
+    for (unsigned i = 0; i < tcg_cpu_count(); i++) {
+        struct tcg_cpu *other = tcg_cpu_at(i);
+
+        if (other && other != cpu) {
+            if (other->blocks) {
+                drop_page(other->blocks, gpa_page);
+            }
+            tcg_tlb_mark_code(other, gpa_page & ~0xfffull, false);
+        }
+    }
 }
 
 void tcg_blocks_enter(struct tcg_block_cache *bc, struct tcg_block *b)

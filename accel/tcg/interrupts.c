@@ -1,19 +1,24 @@
 /*
  * The software CPU's interrupt controllers: what KVM_CREATE_IRQCHIP and
  * KVM_CREATE_PIT2 give a KVM guest, in userspace.  The dual i8259 takes the
- * machine's ISA lines (GSI 0-15), the i8254 drives IRQ 0 from a main-loop
- * timer, and the bootstrap processor's local APIC (hw/lapic.c) sits at
- * IA32_APIC_BASE with its own main-loop timer.  The i8259's INT output is
- * the APIC's LINT0 pin; in ExtINT mode (the reset state, virtual wire) or
- * with the APIC globally disabled it reaches the CPU's INTR directly.  The
- * IOAPIC and the APICs of other vCPUs come with SMP (issue 7); the page at
- * the APIC base is vCPU 0's, which is right while only vCPU 0 runs.
+ * ISA lines (GSI 0-15 but the cascade), the IOAPIC all 24 GSIs (GSI 0, the
+ * timer, on pin 2 as ACPI's interrupt source override says), the i8254
+ * drives GSI 0 from a main-loop timer, and every vCPU has its local APIC
+ * (hw/lapic.c) with its own main-loop timer.  The i8259's INT output is the
+ * APICs' LINT0 pin; in ExtINT mode (the BSP's reset state, virtual wire) or
+ * with an APIC globally disabled it reaches that CPU's INTR directly.
+ *
+ * The APIC bus: IPIs (lapic_hooks.ipi) and IOAPIC messages reach every APIC
+ * their destination names (lowest priority picks the one with the lowest
+ * PPR); INIT and SIPI go on to the vCPU (tcg.c); EOIs of level-triggered
+ * vectors go to the IOAPIC.  The APIC page at IA32_APIC_BASE is one MMIO
+ * region that reaches the APIC of the vCPU that accesses it.
  *
  * The vCPU side is irq_req (tcg_vcpu_set_intr) and one call:
  * tcg_irqchip_ack() runs the acknowledge cycle and gives the vector (tcg.c
- * delivers it through the IDT).  irq_req is recomputed after every change
- * of either chip: the APIC has a vector above its processor priority, or
- * the i8259 asks and passes through.
+ * delivers it through the IDT).  irq_req is recomputed after every change:
+ * the APIC has a vector above its processor priority, or the i8259 asks
+ * and passes through.
  *
  * Threads: everything here runs with the big lock held: devices raising
  * lines, the timers (glib sources on the main loop), APIC register
@@ -27,6 +32,7 @@
 #include "accel/tcg/tcg-internal.h"
 #include "hw/i8254.h"
 #include "hw/i8259.h"
+#include "hw/ioapic.h"
 #include "hw/lapic.h"
 #include "machine/machine.h"
 #include "system/cpus.h"
@@ -34,30 +40,47 @@
 #include "system/main-loop.h"
 #include "system/memory.h"
 
+/* One vCPU's local APIC and its timer. */
+struct tcg_apic {
+    struct lapic *apic;
+    GSource *timer;
+    unsigned index;
+};
+
 static struct {
     struct machine *m;
     struct i8259 *pic;
     struct i8254 *pit;
     GSource *pit_timer;
-    struct lapic *apic;         /* vCPU 0's */
-    GSource *apic_timer;
+    int pit_level;
+    bool pit_gated;             /* the HPET's legacy route owns IRQ 0 */
+    struct ioapic *ioapic;
+    struct tcg_apic *apics;     /* by vCPU index */
+    unsigned napics;
     uint64_t apic_mapped;       /* base of the mapped APIC page; 0: none */
-    int64_t (*clock_ns)(void);  /* tests: a fake clock for the APIC */
+    int64_t (*clock_ns)(void);  /* tests: a fake clock for the APICs */
 } chip;
 
-static struct vcpu *vcpu0(void)
+static struct vcpu *vcpu_at(unsigned i)
 {
     struct machine *m = chip.m;
 
-    return m && m->cpus && m->ncpus ? m->cpus[0] : NULL;
+    return m && m->cpus && i < m->ncpus ? m->cpus[i] : NULL;
 }
 
-/* The APIC of a software vCPU: vCPU 0's for now (no vcpu: a unit test's). */
+static unsigned index_of(const struct tcg_cpu *cpu)
+{
+    const struct vcpu *v = cpu ? cpu->vcpu : NULL;
+
+    return v ? v->index : 0;
+}
+
+/* The APIC of a software vCPU (no vcpu: a unit test's, vCPU 0's). */
 static struct lapic *apic_of(const struct tcg_cpu *cpu)
 {
-    const struct vcpu *v = cpu->vcpu;
+    unsigned i = index_of(cpu);
 
-    return !v || v->index == 0 ? chip.apic : NULL;
+    return i < chip.napics ? chip.apics[i].apic : NULL;
 }
 
 static int64_t apic_clock(void)
@@ -65,7 +88,7 @@ static int64_t apic_clock(void)
     return chip.clock_ns ? chip.clock_ns() : i8254_host_clock_ns();
 }
 
-/* ---- vCPU 0's INTR pin ---- */
+/* ---- the vCPUs' INTR pins ---- */
 
 static bool pic_asks(void)
 {
@@ -74,33 +97,53 @@ static bool pic_asks(void)
 
 /* INTR: a deliverable APIC vector, or the i8259 through LINT0 / with the
  * APIC off (SDM vol. 3, "Local Interrupts"). */
-static void update_intr(void)
+static void update_intr(unsigned i)
 {
-    struct vcpu *v = vcpu0();
-    bool level = pic_asks();
+    struct vcpu *v = vcpu_at(i);
+    struct lapic *a = chip.apics[i].apic;
+    bool level = (pic_asks() && lapic_pic_passes(a)) || lapic_pending(a) >= 0;
 
-    if (chip.apic) {
-        level = (level && lapic_pic_passes(chip.apic)) || lapic_pending(chip.apic) >= 0;
-    }
     if (v) {
         tcg_vcpu_set_intr(v, level);
     }
 }
 
-/* The master's INT output changed: the APIC's LINT0 pin. */
+static void update_all(void)
+{
+    for (unsigned i = 0; i < chip.napics; i++) {
+        update_intr(i);
+    }
+}
+
+/* The master's INT output changed: every APIC's LINT0 pin. */
 static void intr_changed(void *opaque, bool level)
 {
-    if (chip.apic) {
-        lapic_set_lint(chip.apic, 0, level);
+    for (unsigned i = 0; i < chip.napics; i++) {
+        lapic_set_lint(chip.apics[i].apic, 0, level);
     }
-    update_intr();
+    update_all();
+}
+
+/* ---- the lines ---- */
+
+static void irq_line(unsigned gsi, int level)
+{
+    if (chip.pic && gsi < 16 && gsi != 2) {
+        i8259_set_irq(chip.pic, gsi, level);
+    }
+    if (chip.ioapic && gsi < IOAPIC_NUM_PINS) {
+        ioapic_set_irq(chip.ioapic, gsi == 0 ? 2 : gsi, level);
+    }
 }
 
 /* ---- the i8254 ---- */
 
 static void pit_irq(void *opaque, int level)
 {
-    i8259_set_irq(chip.pic, 0, level);
+    chip.pit_level = level;
+    if (!chip.pit_gated) {
+        irq_line(0, level);
+    }
 }
 
 /* Arms the timer for the PIT's next output change (glib counts the same
@@ -123,16 +166,85 @@ static GSourceFuncs pit_timer_funcs = {
     .dispatch = pit_timer_dispatch,
 };
 
-/* ---- the local APIC ---- */
+/* ---- the APIC bus ---- */
+
+static void bus_deliver_one(unsigned i, unsigned mode, uint8_t vector, bool trig_level,
+                            bool assert)
+{
+    struct vcpu *v = vcpu_at(i);
+
+    if (lapic_deliver(chip.apics[i].apic, mode, vector, trig_level)) {
+        return;     /* fixed, lowest priority, NMI */
+    }
+    switch (mode) {
+    case LAPIC_DM_INIT:
+        /* SDM vol. 3, 11.6.1: INIT resets the APIC but for its ID and base. */
+        if (assert && v) {
+            lapic_init_reset(chip.apics[i].apic);
+            tcg_vcpu_init_signal(v);
+        }
+        break;
+    case LAPIC_DM_SIPI:
+        if (v) {
+            tcg_vcpu_sipi(v, vector);
+        }
+        break;
+    default:
+        log_mask(LOG_UNIMP, "apic bus: delivery mode %u to vCPU %u is not implemented\n",
+                 mode, i);
+        break;
+    }
+}
+
+/* A message to every APIC its destination names; lowest priority picks one
+ * (SDM vol. 3, 11.6.2.4). sender: the sending vCPU, -1 for the IOAPIC. */
+static void bus_send(int sender, const struct lapic_ipi *ipi)
+{
+    int best = -1;
+
+    for (unsigned i = 0; i < chip.napics; i++) {
+        if (!lapic_ipi_matches(chip.apics[i].apic, ipi, (int)i == sender)) {
+            continue;
+        }
+        if (ipi->delivery_mode == LAPIC_DM_LOWEST) {
+            if (best < 0 ||
+                lapic_priority(chip.apics[i].apic) < lapic_priority(chip.apics[best].apic)) {
+                best = (int)i;
+            }
+            continue;
+        }
+        bus_deliver_one(i, ipi->delivery_mode, ipi->vector, ipi->trigger_level, ipi->level);
+    }
+    if (best >= 0) {
+        bus_deliver_one((unsigned)best, LAPIC_DM_LOWEST, ipi->vector, ipi->trigger_level,
+                        true);
+    }
+}
+
+static void ioapic_deliver(void *opaque, const struct ioapic_msg *m)
+{
+    struct lapic_ipi msg = {
+        .source = 0xff, .dest = m->dest, .logical = m->logical,
+        .shorthand = LAPIC_SHORTHAND_NONE, .delivery_mode = m->delivery_mode,
+        .vector = m->vector, .level = true, .trigger_level = m->level,
+    };
+
+    bus_send(-1, &msg);
+}
+
+/* ---- the local APICs ---- */
 
 static void apic_changed(void *opaque)
 {
-    update_intr();
+    const struct tcg_apic *a = opaque;
+
+    update_intr(a->index);
 }
 
 static void apic_nmi(void *opaque)
 {
-    struct vcpu *v = vcpu0();
+    const struct tcg_apic *a = opaque;
+    struct vcpu *v = vcpu_at(a->index);
 
     if (v && chip.m->accel && chip.m->accel->vcpu_nmi) {
         chip.m->accel->vcpu_nmi(v);
@@ -141,20 +253,37 @@ static void apic_nmi(void *opaque)
 
 static void apic_rearm(void *opaque)
 {
+    struct tcg_apic *a = opaque;
     int64_t next;
 
-    if (!chip.apic_timer) {
+    if (!a->timer) {
         return;
     }
     /* A TSC deadline far away may be INT64_MAX: round up without overflow. */
-    next = lapic_next_event_ns(chip.apic);
-    g_source_set_ready_time(chip.apic_timer, next < 0 ? -1 : next / 1000 + (next % 1000 != 0));
+    next = lapic_next_event_ns(a->apic);
+    g_source_set_ready_time(a->timer, next < 0 ? -1 : next / 1000 + (next % 1000 != 0));
+}
+
+static void apic_eoi(void *opaque, unsigned vector)
+{
+    if (chip.ioapic) {
+        ioapic_eoi(chip.ioapic, vector);
+    }
+}
+
+static void apic_ipi(void *opaque, const struct lapic_ipi *ipi)
+{
+    const struct tcg_apic *a = opaque;
+
+    bus_send((int)a->index, ipi);
 }
 
 static gboolean apic_timer_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 {
-    lapic_timer_update(chip.apic, apic_clock());
-    apic_rearm(NULL);
+    struct tcg_apic *a = data;
+
+    lapic_timer_update(a->apic, apic_clock());
+    apic_rearm(a);
     return G_SOURCE_CONTINUE;
 }
 
@@ -162,18 +291,46 @@ static GSourceFuncs apic_timer_funcs = {
     .dispatch = apic_timer_dispatch,
 };
 
+/* The APIC page reaches the APIC of the vCPU that accesses it. */
+static struct lapic *apic_here(void)
+{
+    return apic_of(tcg_current_cpu());
+}
+
+static uint64_t apic_page_read(void *opaque, uint64_t offset, unsigned size)
+{
+    struct lapic *a = apic_here();
+
+    return a ? lapic_mmio_ops.read(a, offset, size) : 0;
+}
+
+static void apic_page_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+    struct lapic *a = apic_here();
+
+    if (a) {
+        lapic_mmio_ops.write(a, offset, value, size);
+    }
+}
+
+static const struct io_ops apic_page_ops = {
+    .read = apic_page_read,
+    .write = apic_page_write,
+};
+
 /*
- * Maps the APIC page where IA32_APIC_BASE says, or nowhere while the APIC
- * is globally disabled (SDM vol. 3, "Local APIC Status and Location").
- * A base over another device's range leaves the page unmapped.
+ * Maps the APIC page where a's IA32_APIC_BASE says, or nowhere while it is
+ * globally disabled (SDM vol. 3, "Local APIC Status and Location").  All
+ * vCPUs share the one region: the base of the APIC written last wins.  A
+ * base over another device's range leaves the page unmapped.
  */
-static void apic_map(void)
+static void apic_map(struct lapic *a)
 {
     uint64_t want = 0;
     GError *err = NULL;
 
-    if (lapic_enabled(chip.apic)) {
-        want = lapic_get_base(chip.apic) & ~0xfffull;
+    if (lapic_enabled(a)) {
+        want = lapic_get_base(a) & ~0xfffull;
     }
     if (want == chip.apic_mapped) {
         return;
@@ -185,7 +342,7 @@ static void apic_map(void)
     if (!want) {
         return;
     }
-    if (io_register_mmio(want, LAPIC_SIZE, "lapic", &lapic_mmio_ops, chip.apic, &err) < 0) {
+    if (io_register_mmio(want, LAPIC_SIZE, "lapic", &apic_page_ops, NULL, &err) < 0) {
         log_mask(LOG_GUEST_ERROR, "lapic: cannot move to 0x%" G_GINT64_MODIFIER "x: %s\n",
                  want, err->message);
         g_clear_error(&err);
@@ -194,20 +351,26 @@ static void apic_map(void)
     chip.apic_mapped = want;
 }
 
-static int apic_init(GError **errp)
+static int apic_init(unsigned n, GError **errp)
 {
-    static const struct lapic_hooks hooks = {
-        .changed = apic_changed,
-        .nmi = apic_nmi,
-        .timer_changed = apic_rearm,
-    };
+    chip.napics = MAX(n, 1u);
+    chip.apics = g_new0(struct tcg_apic, chip.napics);
+    for (unsigned i = 0; i < chip.napics; i++) {
+        struct tcg_apic *a = &chip.apics[i];
+        const struct lapic_hooks hooks = {
+            .changed = apic_changed, .nmi = apic_nmi, .timer_changed = apic_rearm,
+            .eoi = apic_eoi, .ipi = apic_ipi, .opaque = a,
+        };
 
-    chip.apic_timer = g_source_new(&apic_timer_funcs, sizeof(GSource));
-    g_source_set_name(chip.apic_timer, "lapic");
-    g_source_attach(chip.apic_timer, NULL);
-    /* vCPU 0 is the BSP with APIC ID 0 (CPUID.1:EBX[31:24], tcg-cpuid.c). */
-    chip.apic = lapic_create(0, true, apic_clock, &hooks);
-    if (io_register_mmio(LAPIC_DEFAULT_BASE, LAPIC_SIZE, "lapic", &lapic_mmio_ops, chip.apic,
+        a->index = i;
+        a->timer = g_source_new(&apic_timer_funcs, sizeof(GSource));
+        g_source_set_callback(a->timer, NULL, a, NULL);
+        g_source_set_name(a->timer, "lapic");
+        g_source_attach(a->timer, NULL);
+        /* vCPU i has APIC ID i (CPUID.1:EBX[31:24], tcg-cpuid.c); 0 is the BSP. */
+        a->apic = lapic_create(i, i == 0, apic_clock, &hooks);
+    }
+    if (io_register_mmio(LAPIC_DEFAULT_BASE, LAPIC_SIZE, "lapic", &apic_page_ops, NULL,
                          errp) < 0) {
         return -1;
     }
@@ -252,7 +415,7 @@ void tcg_apic_set_base(struct tcg_cpu *cpu, uint64_t val)
     }
     bql_lock();
     lapic_set_base(apic, val);
-    apic_map();
+    apic_map(apic);
     bql_unlock();
 }
 
@@ -300,9 +463,16 @@ void tcg_apic_set_tsc_deadline(struct tcg_cpu *cpu, uint64_t tsc)
 
 int tcg_irqchip_init(struct machine *m, GError **errp)
 {
+    static const struct ioapic_hooks ioapic_hooks = { .deliver = ioapic_deliver };
+
     chip.m = m;
     chip.pic = i8259_create(intr_changed, NULL, errp);
     if (!chip.pic) {
+        return -1;
+    }
+    chip.ioapic = ioapic_create(0, &ioapic_hooks);
+    if (io_register_mmio(IOAPIC_DEFAULT_BASE, IOAPIC_SIZE, "ioapic", &ioapic_mmio_ops,
+                         chip.ioapic, errp) < 0) {
         return -1;
     }
     /* -machine pit=off leaves the PIT out, as KVM's in-kernel one. */
@@ -317,34 +487,40 @@ int tcg_irqchip_init(struct machine *m, GError **errp)
         i8254_set_change_hook(chip.pit, pit_rearm, NULL);
         pit_rearm(NULL);
     }
-    return apic_init(errp);
+    return apic_init(m ? m->ncpus : 1, errp);
 }
 
 void tcg_irqchip_set_irq(unsigned gsi, int level)
 {
-    /* GSI 0-15 are the ISA IRQs; GSI 2 is the PIT's on an IOAPIC, which the
-     * 8259 sees on IRQ 0 (QEMU's and ACPI's interrupt source override). */
-    if (!chip.pic || gsi >= 16) {
-        return;
+    irq_line(gsi, level);
+}
+
+void tcg_irqchip_pit_gate(bool hpet_legacy)
+{
+    chip.pit_gated = hpet_legacy;
+    if (!hpet_legacy) {
+        irq_line(0, chip.pit_level);
     }
-    i8259_set_irq(chip.pic, gsi == 2 ? 0 : gsi, level);
 }
 
 /*
- * The acknowledge cycle: ExtINT first, as it ignores priorities (the
- * i8259 answers), then the APIC's highest vector above the PPR.
+ * The acknowledge cycle of cpu's INTR: ExtINT first, as it ignores
+ * priorities (the i8259 answers), then the APIC's highest vector above
+ * the PPR.
  */
-int tcg_irqchip_ack(void)
+int tcg_irqchip_ack(struct tcg_cpu *cpu)
 {
+    struct lapic *a;
     int vec = -1;
 
     bql_lock();
-    if (pic_asks() && (!chip.apic || lapic_pic_passes(chip.apic))) {
+    a = apic_of(cpu);
+    if (a && pic_asks() && lapic_pic_passes(a)) {
         vec = i8259_ack(chip.pic);
-    } else if (chip.apic) {
-        vec = lapic_ack(chip.apic);
+    } else if (a) {
+        vec = lapic_ack(a);
     }
-    update_intr();
+    update_all();
     bql_unlock();
     return vec;
 }
@@ -354,11 +530,17 @@ void tcg_irqchip_reset(void)
     if (chip.pic) {
         i8259_reset(chip.pic);
     }
-    if (chip.apic) {
-        lapic_reset(chip.apic);
-        apic_map();
+    if (chip.ioapic) {
+        ioapic_reset(chip.ioapic);
     }
-    update_intr();
+    chip.pit_gated = false;
+    for (unsigned i = 0; i < chip.napics; i++) {
+        lapic_reset(chip.apics[i].apic);
+    }
+    if (chip.napics) {
+        apic_map(chip.apics[0].apic);
+    }
+    update_all();
 }
 
 void tcg_irqchip_set_clock(int64_t (*clock_ns)(void))

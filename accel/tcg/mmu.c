@@ -398,7 +398,7 @@ static __attribute__((noinline)) enum tcg_status tlb_fill(struct tcg_cpu *cpu, u
     e->gpa_page = w.gpa & ~PAGE_MASK;
     e->host = ram_hva(e->gpa_page, PAGE_SIZE);
     e->perm = w.perm;
-    if (cpu->blocks && tcg_blocks_page_has_code(cpu->blocks, e->gpa_page)) {
+    if (tcg_page_has_code(cpu, e->gpa_page)) {
         e->perm |= TLB_CODE;
     }
     e->dirty = w.dirty;

@@ -105,6 +105,8 @@ void tcg_blocks_free(struct tcg_block_cache *bc);
 /* Drops every block (mode or mapping changes that outlive the TLB). */
 void tcg_blocks_flush(struct tcg_block_cache *bc);
 bool tcg_blocks_page_has_code(struct tcg_block_cache *bc, uint64_t gpa_page);
+/* Any vCPU (cpu's cache first) has blocks in the page. */
+bool tcg_page_has_code(struct tcg_cpu *cpu, uint64_t gpa_page);
 
 /* ---- exec-system.c ---- */
 /*
@@ -126,11 +128,22 @@ struct vcpu;
 int tcg_irqchip_init(struct machine *m, GError **errp);
 void tcg_irqchip_set_irq(unsigned gsi, int level);
 /* The interrupt-acknowledge cycle: the vector, or -1 if INTR fell. */
-int tcg_irqchip_ack(void);
+int tcg_irqchip_ack(struct tcg_cpu *cpu);
+/* The HPET's legacy replacement route took IRQ 0 from the i8254 (on) or gave it back. */
+void tcg_irqchip_pit_gate(bool hpet_legacy);
 void tcg_irqchip_reset(void);
 
 /* ---- tcg.c ---- */
 /* The vCPU's INTR pin is now level (wakes it from HLT when raised). */
 void tcg_vcpu_set_intr(struct vcpu *vcpu, bool level);
+/* INIT and start-up IPIs reaching a vCPU (its APIC already took them). */
+void tcg_vcpu_init_signal(struct vcpu *vcpu);
+void tcg_vcpu_sipi(struct vcpu *vcpu, uint8_t vector);
+/* The software vCPU this thread runs, NULL elsewhere (the APIC page is the
+ * accessing vCPU's own). */
+struct tcg_cpu *tcg_current_cpu(void);
+/* Every vCPU created so far, in index order (NULL entries for none). */
+unsigned tcg_cpu_count(void);
+struct tcg_cpu *tcg_cpu_at(unsigned i);
 
 #endif

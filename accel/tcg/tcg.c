@@ -15,7 +15,10 @@
  * vcpu_run on the vCPU's thread; get/set_state with the vCPU parked (or,
  * for "info registers", racing benignly with it); vcpu_kick from any thread.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include <stdio.h>
 
@@ -36,9 +39,117 @@
 struct tcg_vcpu {
     struct tcg_cpu cpu;
     volatile bool kick;         /* set by vcpu_kick, read by the loop */
+    volatile bool stop;         /* leave tcg_run: a kick, or another vCPU's turn */
     bool halted;                /* HLT, or an AP waiting for a SIPI */
+    bool wait_sipi;             /* an AP after RESET or INIT (halted too) */
     bool shutdown;              /* reported an exception: stopped until reset */
+    /* INIT and start-up IPIs from other vCPUs (interrupts.c), taken by
+     * this vCPU's loop. */
+    volatile bool init_req;
+    volatile int sipi_req;      /* the vector + 1; 0: none */
 };
+
+/*
+ * The vCPUs take turns (DESIGN.md, "Threads": the software CPU may run its
+ * vCPUs round-robin): each has its thread, but only the holder of the
+ * execution turn runs guest code, so guest memory, the TLBs and the block
+ * caches see one vCPU at a time and locked instructions stay atomic.  A
+ * vCPU that waits longer than TCG_SLICE_NS asks the holder to yield; a
+ * halted vCPU waits outside the turn.  With one vCPU there is no turn.
+ */
+#define TCG_SLICE_NS 2000000
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct tcg_vcpu *holder;
+    unsigned waiters;
+    uint64_t handovers;         /* counts every take of the turn */
+    unsigned nvcpus;
+} turn = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER };
+
+static __thread struct tcg_cpu *tcg_self;
+static GPtrArray *tcg_cpus;     /* struct tcg_cpu *, by vCPU index */
+
+unsigned tcg_cpu_count(void)
+{
+    return tcg_cpus ? tcg_cpus->len : 0;
+}
+
+struct tcg_cpu *tcg_cpu_at(unsigned i)
+{
+    return tcg_cpus && i < tcg_cpus->len ? g_ptr_array_index(tcg_cpus, i) : NULL;
+}
+
+struct tcg_cpu *tcg_current_cpu(void)
+{
+    return tcg_self;
+}
+
+static void deadline_in(struct timespec *ts, long ns)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_nsec += ns;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
+/* Takes the turn; false when this vCPU was kicked meanwhile. */
+static bool turn_take(struct tcg_vcpu *p)
+{
+    if (turn.nvcpus <= 1) {
+        return true;
+    }
+    pthread_mutex_lock(&turn.lock);
+    turn.waiters++;
+    while (turn.holder && !p->kick) {
+        struct timespec ts;
+
+        deadline_in(&ts, TCG_SLICE_NS);
+        if (pthread_cond_timedwait(&turn.cond, &turn.lock, &ts) == ETIMEDOUT && turn.holder) {
+            __atomic_store_n(&turn.holder->stop, true, __ATOMIC_RELEASE);
+        }
+    }
+    turn.waiters--;
+    if (turn.holder) {
+        pthread_mutex_unlock(&turn.lock);
+        return false;
+    }
+    turn.holder = p;
+    turn.handovers++;
+    pthread_mutex_unlock(&turn.lock);
+    return true;
+}
+
+/* Gives the turn up; after a yield, waits until another vCPU took it. */
+static void turn_give(struct tcg_vcpu *p, bool yield)
+{
+    uint64_t seen;
+
+    if (turn.nvcpus <= 1) {
+        return;
+    }
+    pthread_mutex_lock(&turn.lock);
+    turn.holder = NULL;
+    seen = turn.handovers;
+    pthread_cond_broadcast(&turn.cond);
+    while (yield && turn.waiters && turn.handovers == seen && !p->kick) {
+        struct timespec ts;
+
+        deadline_in(&ts, TCG_SLICE_NS);
+        pthread_cond_timedwait(&turn.cond, &turn.lock, &ts);
+    }
+    pthread_mutex_unlock(&turn.lock);
+}
+
+static void turn_wake(void)
+{
+    pthread_mutex_lock(&turn.lock);
+    pthread_cond_broadcast(&turn.cond);
+    pthread_mutex_unlock(&turn.lock);
+}
 
 static int tcg_probe(const struct accel_host_facts *host, bool strict, char **why)
 {
@@ -116,8 +227,16 @@ static int tcg_vcpu_init(struct vcpu *vcpu, GError **errp)
     }
     x86_cpu_state_reset(&st, vcpu->index == 0);
     tcg_load_state(p, &st);
-    p->halted = vcpu->index != 0;
+    p->halted = p->wait_sipi = st.wait_for_sipi;
     vcpu->accel_priv = p;
+    turn.nvcpus = MAX(turn.nvcpus, vcpu->index + 1);
+    if (!tcg_cpus) {
+        tcg_cpus = g_ptr_array_new();
+    }
+    if (tcg_cpus->len <= vcpu->index) {
+        g_ptr_array_set_size(tcg_cpus, vcpu->index + 1);
+    }
+    g_ptr_array_index(tcg_cpus, vcpu->index) = &p->cpu;
     return 0;
 }
 
@@ -175,19 +294,62 @@ static bool deliver_or_shut_down(struct vcpu *vcpu, struct tcg_vcpu *p)
  * is delivered.  A TCG_STOP an I/O access asked for (the VM is ending or
  * pausing) returns at once so that no further instruction runs.
  */
-static enum vcpu_exit tcg_vcpu_run(struct vcpu *vcpu)
+/*
+ * INIT and SIPI as the target vCPU takes them (SDM vol. 3, 9.4.4): INIT
+ * puts an AP in the wait-for-SIPI state with the reset register values
+ * (the local APIC was reset by the sender's bus, interrupts.c); a SIPI
+ * while waiting starts it in real mode at vector << 12.
+ */
+static void take_init_sipi(struct tcg_vcpu *p)
 {
-    struct tcg_vcpu *p = vcpu->accel_priv;
+    struct x86_cpu_state st;
+    int sipi;
 
+    if (__atomic_exchange_n(&p->init_req, false, __ATOMIC_ACQ_REL)) {
+        uint64_t apic_base = p->cpu.st.apic_base;
+
+        x86_cpu_state_reset(&st, false);
+        st.apic_base = apic_base;
+        tcg_load_state(p, &st);
+        p->cpu.irq_inhibit = 0;
+        p->cpu.nmi_blocked = false;
+        p->halted = p->wait_sipi = true;
+        __atomic_store_n(&p->sipi_req, 0, __ATOMIC_RELAXED);
+        log_mask(LOG_INT, "tcg: vCPU %u: INIT\n", ((struct vcpu *)p->cpu.vcpu)->index);
+    }
+    sipi = __atomic_exchange_n(&p->sipi_req, 0, __ATOMIC_ACQ_REL);
+    if (sipi && p->wait_sipi) {
+        struct x86_segment *cs = &p->cpu.st.seg[S_CS];
+
+        cs->selector = (uint16_t)((sipi - 1) << 8);
+        cs->base = (uint64_t)(sipi - 1) << 12;
+        p->cpu.st.rip = 0;
+        p->halted = p->wait_sipi = false;
+        tcg_cpu_mode_changed(&p->cpu);
+        log_mask(LOG_INT, "tcg: vCPU %u: start-up IPI, vector 0x%02x\n",
+                 ((struct vcpu *)p->cpu.vcpu)->index, sipi - 1);
+    }
+}
+
+/* One turn of the loop below; returns with the turn still held. */
+static enum vcpu_exit tcg_vcpu_loop(struct vcpu *vcpu, struct tcg_vcpu *p)
+{
     for (;;) {
         enum tcg_status st;
         uint64_t rip;
 
         if (p->kick) {
             p->kick = false;
+            p->stop = false;
             return VCPU_EXIT_KICKED;
         }
         if (p->shutdown) {
+            return VCPU_EXIT_HALTED;
+        }
+        if (p->init_req || p->sipi_req) {
+            take_init_sipi(p);
+        }
+        if (p->wait_sipi) {
             return VCPU_EXIT_HALTED;
         }
         rip = p->cpu.st.rip;
@@ -199,7 +361,7 @@ static enum vcpu_exit tcg_vcpu_run(struct vcpu *vcpu)
         if (p->halted) {
             return VCPU_EXIT_HALTED;
         }
-        st = tcg_run(&p->cpu, &p->kick);
+        st = tcg_run(&p->cpu, &p->stop);
         switch (st) {
         case TCG_EXCEPTION:
             if (!deliver_or_shut_down(vcpu, p)) {
@@ -210,13 +372,69 @@ static enum vcpu_exit tcg_vcpu_run(struct vcpu *vcpu)
             p->halted = true;
             break;
         default:
+            if (!p->kick && p->stop) {
+                /* another vCPU's turn */
+                p->stop = false;
+                turn_give(p, true);
+                if (!turn_take(p)) {
+                    p->kick = false;
+                    return VCPU_EXIT_KICKED;
+                }
+                break;
+            }
             if (!p->kick && tcg_event_ready(&p->cpu) && !vm_exit_requested() &&
                 !vm_pause_pending()) {
                 break;      /* stopped for the interrupt or NMI: take it */
             }
             p->kick = false;
+            p->stop = false;
             return VCPU_EXIT_KICKED;
         }
+    }
+}
+
+/*
+ * Runs the guest until a kick, a HLT with nothing to wake it, or the end.
+ * External interrupts are taken here, between blocks: the loop returns
+ * TCG_STOP when INTR is up and IF is set, and a halted CPU wakes when one
+ * is delivered.  A TCG_STOP an I/O access asked for (the VM is ending or
+ * pausing) returns at once so that no further instruction runs.
+ */
+static enum vcpu_exit tcg_vcpu_run(struct vcpu *vcpu)
+{
+    struct tcg_vcpu *p = vcpu->accel_priv;
+    enum vcpu_exit why;
+
+    tcg_self = &p->cpu;
+    if (!turn_take(p)) {
+        p->kick = false;
+        p->stop = false;
+        return VCPU_EXIT_KICKED;
+    }
+    why = tcg_vcpu_loop(vcpu, p);
+    turn_give(p, false);
+    return why;
+}
+
+void tcg_vcpu_init_signal(struct vcpu *vcpu)
+{
+    struct tcg_vcpu *p = vcpu->accel_priv;
+
+    if (p) {
+        __atomic_store_n(&p->init_req, true, __ATOMIC_RELEASE);
+        __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
+        cpus_wake(vcpu);
+    }
+}
+
+void tcg_vcpu_sipi(struct vcpu *vcpu, uint8_t vector)
+{
+    struct tcg_vcpu *p = vcpu->accel_priv;
+
+    if (p) {
+        __atomic_store_n(&p->sipi_req, vector + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
+        cpus_wake(vcpu);
     }
 }
 
@@ -227,6 +445,7 @@ static void tcg_vcpu_nmi(struct vcpu *vcpu)
     if (p) {
         __atomic_store_n(&p->cpu.nmi_req, true, __ATOMIC_RELEASE);
         __atomic_store_n(&p->kick, true, __ATOMIC_RELEASE);
+        __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
         cpus_wake(vcpu);
     }
 }
@@ -237,6 +456,8 @@ static void tcg_vcpu_kick(struct vcpu *vcpu)
 
     if (p) {
         __atomic_store_n(&p->kick, true, __ATOMIC_RELEASE);
+        __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
+        turn_wake();
     }
 }
 
@@ -247,6 +468,7 @@ static int tcg_get_state(struct vcpu *vcpu, struct x86_cpu_state *st)
     *st = p->cpu.st;
     fpu_rotate(&st->fpu, false);
     st->halted = p->halted;
+    st->wait_for_sipi = p->wait_sipi;
     return 0;
 }
 
@@ -255,7 +477,10 @@ static int tcg_set_state(struct vcpu *vcpu, const struct x86_cpu_state *st)
     struct tcg_vcpu *p = vcpu->accel_priv;
 
     tcg_load_state(p, st);
-    p->halted = st->halted;
+    p->halted = st->halted || st->wait_for_sipi;
+    p->wait_sipi = st->wait_for_sipi;
+    p->init_req = false;
+    p->sipi_req = 0;
     p->shutdown = false;
     /* A loaded state starts outside any shadow or NMI handler, with the
      * MSRs kept outside st at their power-on values. */
@@ -311,7 +536,7 @@ static bool take_interrupt(struct tcg_vcpu *p)
         !(cpu->st.rflags & RFLAGS_IF)) {
         return true;
     }
-    vec = tcg_irqchip_ack();
+    vec = tcg_irqchip_ack(cpu);
     if (vec < 0) {
         return true;
     }
@@ -332,6 +557,9 @@ static void tcg_vcpu_destroy(struct vcpu *vcpu)
     if (g_getenv("HYVM_TCG_STATS")) {
         fprintf(stderr, "hyvm: tcg: vCPU %u retired %llu instructions\n", vcpu->index,
                 (unsigned long long)p->cpu.icount);
+    }
+    if (tcg_cpus && vcpu->index < tcg_cpus->len) {
+        g_ptr_array_index(tcg_cpus, vcpu->index) = NULL;
     }
     tcg_blocks_free(p->cpu.blocks);
     tcg_cpu_free_cpuid(&p->cpu);

@@ -51,6 +51,9 @@ void x86_cpu_state_reset(struct x86_cpu_state *s, bool bsp)
     s->dr[7] = 0x400;
     s->fpu.fcw = 0x37f;
     s->fpu.mxcsr = 0x1f80;
+    /* SDM vol. 3, 9.4 "Multiple-Processor (MP) Initialization": only the
+     * BSP runs after RESET; the others wait for INIT and a SIPI. */
+    s->wait_for_sipi = !bsp;
 }
 
 /*

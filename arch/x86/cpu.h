@@ -61,6 +61,7 @@ struct x86_cpu_state {
     uint64_t dr[8];             /* dr0-dr3; dr6 and dr7 at [6] and [7] */
     struct x86_fpu_state fpu;
     bool halted;                /* in HLT, waiting for an interrupt */
+    bool wait_for_sipi;         /* an AP after RESET or INIT, until a start-up IPI */
 };
 
 /* Control-register and EFER bits (Intel SDM vol. 3, 2.5 and 2.2.1). */

@@ -695,31 +695,31 @@ static void test_irqchip_extint(void)
     irqchip_fresh();
     /* Reset: LINT0 ExtINT, so the i8259 answers the acknowledge. */
     tcg_irqchip_set_irq(1, 1);
-    g_assert_cmpint(tcg_irqchip_ack(), ==, 0x21);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, 0x21);
     tcg_irqchip_set_irq(1, 0);
     pic_eoi();
-    g_assert_cmpint(tcg_irqchip_ack(), ==, -1);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, -1);
     /* ExtINT goes first, ignoring the APIC's priorities. */
     wr(LAPIC_SVR, 0x1ff);
     self_ipi(0xe0);
     tcg_irqchip_set_irq(3, 1);
-    g_assert_cmpint(tcg_irqchip_ack(), ==, 0x23);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, 0x23);
     tcg_irqchip_set_irq(3, 0);
     pic_eoi();
-    g_assert_cmpint(tcg_irqchip_ack(), ==, 0xe0);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, 0xe0);
     wr(LAPIC_EOI, 0);
     /* LINT0 masked: the i8259 no longer reaches the CPU. */
     wr(LAPIC_LVT_LINT0, LAPIC_LVT_MASKED | 0x700);
     tcg_irqchip_set_irq(4, 1);
-    g_assert_cmpint(tcg_irqchip_ack(), ==, -1);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, -1);
     /* LINT0 in fixed mode: a rising INTR (IRQ 4 masked and unmasked in
      * the i8259) becomes an APIC vector. */
     wr(LAPIC_LVT_LINT0, 0x66);
     outb_pic(0x21, 0x10);
-    g_assert_cmpint(tcg_irqchip_ack(), ==, -1);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, -1);
     outb_pic(0x21, 0x00);
-    g_assert_cmpint(tcg_irqchip_ack(), ==, 0x66);
-    g_assert_cmpint(tcg_irqchip_ack(), ==, -1);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, 0x66);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, -1);
     tcg_irqchip_set_irq(4, 0);
 }
 
@@ -732,11 +732,11 @@ static void test_irqchip_apic_base(void)
     wr(LAPIC_SVR, 0x1ff);
     wr(LAPIC_LVT_LINT0, LAPIC_LVT_MASKED);
     tcg_irqchip_set_irq(5, 1);
-    g_assert_cmpint(tcg_irqchip_ack(), ==, -1);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, -1);
     /* Globally disabled: the page is gone and the i8259 goes straight in. */
     tcg_apic_set_base(&cpu, 0xfee00100);
     g_assert_cmphex(rd(LAPIC_VER), ==, 0);
-    g_assert_cmpint(tcg_irqchip_ack(), ==, 0x25);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, 0x25);
     tcg_irqchip_set_irq(5, 0);
     pic_eoi();
     /* Enabled at another base: the page moves. */
@@ -765,10 +765,10 @@ static void test_irqchip_cr8(void)
     g_assert_cmphex(rd(LAPIC_TPR), ==, 0x70);
     g_assert_cmpint(cpu.st.cr8, ==, 7);
     self_ipi(0x71);
-    g_assert_cmpint(tcg_irqchip_ack(), ==, -1);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, -1);
     wr(LAPIC_TPR, 0x20);
     g_assert_cmpint(tcg_apic_get_cr8(&cpu), ==, 2);
-    g_assert_cmpint(tcg_irqchip_ack(), ==, 0x71);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, 0x71);
     wr(LAPIC_EOI, 0);
 }
 
@@ -787,12 +787,12 @@ static void test_irqchip_tsc_deadline(void)
     tcg_apic_set_tsc_deadline(&cpu, tsc + 2000);
     g_assert_cmphex(tcg_apic_get_tsc_deadline(&cpu), ==, tsc + 2000);
     fake_now += 999;
-    g_assert_cmpint(tcg_irqchip_ack(), ==, -1);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, -1);
     g_assert_cmphex(tcg_apic_get_tsc_deadline(&cpu), ==, tsc + 2000);
     fake_now += 1;
     g_assert_cmphex(tcg_apic_get_tsc_deadline(&cpu), ==, 0);
     g_assert_cmpuint(tcg_guest_tsc(&cpu), >=, tsc + 2000);
-    g_assert_cmpint(tcg_irqchip_ack(), ==, 0x58);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, 0x58);
     wr(LAPIC_EOI, 0);
     /* A TSC that was moved back still counts from where it reads. */
     tcg_set_guest_tsc(&cpu, 100);
@@ -801,13 +801,13 @@ static void test_irqchip_tsc_deadline(void)
     g_assert_cmphex(tcg_apic_get_tsc_deadline(&cpu), ==, 4100);
     fake_now += 1;
     g_assert_cmphex(tcg_apic_get_tsc_deadline(&cpu), ==, 0);
-    g_assert_cmpint(tcg_irqchip_ack(), ==, 0x58);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, 0x58);
     wr(LAPIC_EOI, 0);
     /* The farthest deadline is armed and stays so (no overflow on the way). */
     tcg_apic_set_tsc_deadline(&cpu, UINT64_MAX);
     fake_now += 1000000000000ll;
     g_assert_cmphex(tcg_apic_get_tsc_deadline(&cpu), ==, UINT64_MAX);
-    g_assert_cmpint(tcg_irqchip_ack(), ==, -1);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, -1);
     tcg_apic_set_tsc_deadline(&cpu, 0);
 }
 
@@ -864,7 +864,7 @@ static void test_irqchip_instructions(void)
     g_assert_cmphex(v, ==, tsc + 20000);
     fake_now += 10000;
     g_assert_true(vec_bit(LAPIC_IRR, 0x59));
-    g_assert_cmpint(tcg_irqchip_ack(), ==, 0x59);
+    g_assert_cmpint(tcg_irqchip_ack(NULL), ==, 0x59);
     wr(LAPIC_EOI, 0);
     v = 1;
     g_assert_cmpint(msr(&cpu, false, 0x6e0, &v), ==, TCG_OK);
