@@ -59,6 +59,9 @@ struct accel_ops {
      * PIC the accelerator models itself (KVM's in-kernel irqchip owns ports
      * 0x4d0/0x4d1); main thread, while the machine is built. */
     void (*pic_set_level_triggered)(uint16_t irqs);
+    /* The HPET's legacy replacement route takes IRQ 0 from the PIT the
+     * accelerator models (on) or gives it back (off); big lock held. */
+    void (*hpet_legacy)(bool on);
     void (*vcpu_destroy)(struct vcpu *cpu);
     /* Raises the vCPU's NMI pin (monitor "inject-nmi"); any thread. */
     void (*vcpu_nmi)(struct vcpu *cpu);

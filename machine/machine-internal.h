@@ -19,6 +19,12 @@ int x86_machine_setup_ram(struct machine *m, uint64_t low_limit, GError **errp);
 void x86_machine_setup_irq(struct machine *m);
 /* The ISA serial ports of -serial (and the machine's default). */
 int x86_machine_create_serials(struct machine *m, GError **errp);
+/* The MP table for m's vCPUs (MP spec 1.4), with a PCI bus or not. */
+int x86_machine_build_mptable(struct machine *m, bool has_pci, GError **errp);
+/* The HPET (-M pc,hpet=on), its legacy route gating the accelerator's PIT. */
+int x86_machine_create_hpet(struct machine *m, GError **errp);
+/* Bit n: the machine made COMn+1 (for the ACPI tables). */
+uint8_t x86_machine_serial_mask(const struct machine *m);
 /* Every -device, in command-line order. */
 int machine_create_devices(struct machine *m, GError **errp);
 

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accel/accel.h"
 #include "machine/machine.h"
 #include "machine/machine-internal.h"
 #include "machine/linux-boot.h"
 #include "machine/multiboot.h"
+#include "machine/pvh.h"
 #include "system/config.h"
 #include "system/error.h"
 #include "system/keyval.h"
@@ -134,6 +136,21 @@ bool machine_pit_enabled(const struct machine *m)
     return machine_prop_on(m, "pit", true);
 }
 
+bool machine_pic_enabled(const struct machine *m)
+{
+    return machine_prop_on(m, "pic", true);
+}
+
+bool machine_ioapic2_enabled(const struct machine *m)
+{
+    const struct machine_type *t = m->type ? machine_type_resolve(m->type) : NULL;
+
+    if (t != &machine_microvm) {
+        return false;
+    }
+    return machine_prop_on(m, "ioapic2", m->accel && !strcmp(m->accel->name, "tcg"));
+}
+
 /* on/off/auto property; auto and absent give dflt. */
 bool machine_prop_on(const struct machine *m, const char *name, bool dflt)
 {
@@ -163,6 +180,16 @@ int machine_load_kernel(struct machine *m, GError **errp)
     }
     if (multiboot_probe(buf, len)) {
         int ret = multiboot_load(m, path, buf, len, errp);
+
+        if (ret == 0 && m->type && m->type->kernel_loaded) {
+            m->type->kernel_loaded(m);
+        }
+        return ret;
+    }
+    /* An ELF with Xen's PVH entry note (an uncompressed vmlinux) boots
+     * there rather than as Multiboot's or Linux's. */
+    if (pvh_probe(buf, len)) {
+        int ret = pvh_load(m, path, buf, len, m->acpi_rsdp, errp);
 
         if (ret == 0 && m->type && m->type->kernel_loaded) {
             m->type->kernel_loaded(m);

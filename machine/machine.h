@@ -73,6 +73,12 @@ void machine_set_current(struct machine *m);
 /* -M pit=on|off|auto: whether the board has its i8254 (auto: yes).  The
  * accelerator that models the PIT itself (KVM's in-kernel one) asks. */
 bool machine_pit_enabled(const struct machine *m);
+/* -M microvm,pic=on|off|auto: the board has its i8259 pair (auto: yes). */
+bool machine_pic_enabled(const struct machine *m);
+/* -M microvm,ioapic2=...: a second IOAPIC at IOAPIC2_BASE for GSI 24-47
+ * (auto: with the software CPU's irqchip, as QEMU's split irqchip). */
+bool machine_ioapic2_enabled(const struct machine *m);
+#define IOAPIC2_BASE 0xfec10000ull
 
 /* Loads -kernel/-initrd/-append into RAM and sets m->boot_state. */
 int machine_load_kernel(struct machine *m, GError **errp);

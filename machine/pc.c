@@ -11,7 +11,9 @@
 #include "arch/x86/cpu-models.h"
 #include "hw/devices.h"
 #include "hw/fw-cfg.h"
+#include "hw/i8042.h"
 #include "hw/pci.h"
+#include "machine/acpi-build.h"
 #include "machine/machine-internal.h"
 #include "system/config.h"
 #include "system/error.h"
@@ -21,8 +23,8 @@
 
 static const struct machine_prop pc_props[] = {
     { "graphics", "bool", "Set on/off to enable/disable graphics emulation", true },
-    { "acpi", "OnOffAuto", "Enable ACPI", false },
-    { "hpet", "bool", "Enable HPET", false },
+    { "acpi", "OnOffAuto", "Enable ACPI", true },
+    { "hpet", "bool", "Enable HPET", true },
     { "pit", "OnOffAuto", "Enable i8254 PIT", true },
     { "smm", "OnOffAuto", "Enable SMM", false },
     { "usb", "bool", "Set on/off to enable/disable usb", false },
@@ -66,8 +68,23 @@ static int pc_fw_cfg_create(struct machine *m, GError **errp)
     return 0;
 }
 
+/* The ACPI tables QEMU's firmware would hand Linux: FADT with the PIIX4
+ * PM blocks, DSDT, MADT, HPET (machine/acpi-build.c). */
+static int pc_acpi_tables(struct machine *m, bool hpet, GError **errp)
+{
+    g_autofree struct acpi_build_config *ac = g_new0(struct acpi_build_config, 1);
+
+    acpi_build_config_pc(ac, m->ncpus);
+    ac->pci_mem32_start = MIN(m->ram_size, PC_LOW_RAM_LIMIT);
+    ac->hpet = hpet;
+    ac->serial_mask = x86_machine_serial_mask(m);
+    return acpi_build_tables(ac, &m->acpi_rsdp, errp);
+}
+
 static int pc_init(struct machine *m, GError **errp)
 {
+    bool acpi = machine_prop_on(m, "acpi", true);
+    bool hpet = machine_prop_on(m, "hpet", true);
     int ret;
 
     ret = x86_machine_setup_ram(m, PC_LOW_RAM_LIMIT, errp);
@@ -79,9 +96,22 @@ static int pc_init(struct machine *m, GError **errp)
     if (ret < 0) {
         return ret;
     }
-    ret = acpi_pm_create(errp);
-    if (ret < 0) {
-        return ret;
+    if (acpi) {
+        ret = acpi_pm_create(errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    /* The PIIX3's ISA devices Linux looks for: the keyboard controller
+     * (with the reset line), port 0x92, the HPET. */
+    if (!i8042_create(errp) || port92_create(errp) < 0) {
+        return -EBUSY;
+    }
+    if (hpet) {
+        ret = x86_machine_create_hpet(m, errp);
+        if (ret < 0) {
+            return ret;
+        }
     }
     ret = pc_fw_cfg_create(m, errp);
     if (ret < 0) {
@@ -102,7 +132,14 @@ static int pc_init(struct machine *m, GError **errp)
         m->accel->pic_set_level_triggered(pci_firmware_elcr());
     }
     pc_bios_state_setup();
-    return 0;
+    if (acpi) {
+        ret = pc_acpi_tables(m, hpet, errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    /* SeaBIOS always writes an MP table; Linux reads it without ACPI. */
+    return x86_machine_build_mptable(m, true, errp);
 }
 
 const struct machine_type machine_pc = {

@@ -11,8 +11,10 @@
 #include "chardev/chardev.h"
 #include "hw/device.h"
 #include "hw/devices.h"
+#include "hw/hpet.h"
 #include "hw/irq.h"
 #include "machine/machine-internal.h"
+#include "machine/mptable.h"
 #include "system/config.h"
 #include "system/error.h"
 #include "system/memory.h"
@@ -109,4 +111,41 @@ int machine_create_devices(struct machine *m, GError **errp)
         }
     }
     return 0;
+}
+
+int x86_machine_build_mptable(struct machine *m, bool has_pci, GError **errp)
+{
+    const struct mptable_config c = {
+        .ncpus = m->ncpus,
+        .ioapic_id = 0,
+        .has_pci = has_pci,
+    };
+
+    return mptable_build(&c, errp);
+}
+
+static void x86_hpet_legacy(void *opaque, bool on)
+{
+    struct machine *m = opaque;
+
+    if (m->accel->hpet_legacy) {
+        m->accel->hpet_legacy(on);
+    }
+}
+
+int x86_machine_create_hpet(struct machine *m, GError **errp)
+{
+    return hpet_create(NULL, x86_hpet_legacy, m, errp) ? 0 : -EBUSY;
+}
+
+uint8_t x86_machine_serial_mask(const struct machine *m)
+{
+    uint8_t mask = 0;
+
+    for (unsigned i = 0; i < m->cfg->serials->len && i < 4; i++) {
+        if (strcmp(g_ptr_array_index(m->cfg->serials, i), "none")) {
+            mask |= 1u << i;
+        }
+    }
+    return mask;
 }

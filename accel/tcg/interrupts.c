@@ -55,6 +55,7 @@ static struct {
     int pit_level;
     bool pit_gated;             /* the HPET's legacy route owns IRQ 0 */
     struct ioapic *ioapic;
+    struct ioapic *ioapic2;     /* -M microvm,ioapic2=on: GSI 24-47 */
     struct tcg_apic *apics;     /* by vCPU index */
     unsigned napics;
     uint64_t apic_mapped;       /* base of the mapped APIC page; 0: none */
@@ -133,6 +134,8 @@ static void irq_line(unsigned gsi, int level)
     }
     if (chip.ioapic && gsi < IOAPIC_NUM_PINS) {
         ioapic_set_irq(chip.ioapic, gsi == 0 ? 2 : gsi, level);
+    } else if (chip.ioapic2 && gsi < 2 * IOAPIC_NUM_PINS) {
+        ioapic_set_irq(chip.ioapic2, gsi - IOAPIC_NUM_PINS, level);
     }
 }
 
@@ -268,6 +271,9 @@ static void apic_eoi(void *opaque, unsigned vector)
 {
     if (chip.ioapic) {
         ioapic_eoi(chip.ioapic, vector);
+    }
+    if (chip.ioapic2) {
+        ioapic_eoi(chip.ioapic2, vector);
     }
 }
 
@@ -466,14 +472,24 @@ int tcg_irqchip_init(struct machine *m, GError **errp)
     static const struct ioapic_hooks ioapic_hooks = { .deliver = ioapic_deliver };
 
     chip.m = m;
-    chip.pic = i8259_create(intr_changed, NULL, errp);
-    if (!chip.pic) {
-        return -1;
+    /* -M microvm,pic=off leaves the i8259 out: interrupts come through the IOAPIC. */
+    if (!m || machine_pic_enabled(m)) {
+        chip.pic = i8259_create(intr_changed, NULL, errp);
+        if (!chip.pic) {
+            return -1;
+        }
     }
     chip.ioapic = ioapic_create(0, &ioapic_hooks);
     if (io_register_mmio(IOAPIC_DEFAULT_BASE, IOAPIC_SIZE, "ioapic", &ioapic_mmio_ops,
                          chip.ioapic, errp) < 0) {
         return -1;
+    }
+    if (m && machine_ioapic2_enabled(m)) {
+        chip.ioapic2 = ioapic_create(1, &ioapic_hooks);
+        if (io_register_mmio(IOAPIC2_BASE, IOAPIC_SIZE, "ioapic2", &ioapic_mmio_ops,
+                             chip.ioapic2, errp) < 0) {
+            return -1;
+        }
     }
     /* -machine pit=off leaves the PIT out, as KVM's in-kernel one. */
     if (machine_pit_enabled(m)) {
@@ -532,6 +548,9 @@ void tcg_irqchip_reset(void)
     }
     if (chip.ioapic) {
         ioapic_reset(chip.ioapic);
+    }
+    if (chip.ioapic2) {
+        ioapic_reset(chip.ioapic2);
     }
     chip.pit_gated = false;
     for (unsigned i = 0; i < chip.napics; i++) {

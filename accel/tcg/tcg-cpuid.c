@@ -251,7 +251,10 @@ int tcg_cpu_setup_cpuid(struct tcg_cpu *cpu, const struct x86_cpu_def *def, unsi
     tcg_cpu_free_cpuid(cpu);
     cpu->cpuid = t;
     cpu->ncpuid = n;
-    tcg_set_guest_tsc(cpu, 0);
+    /* Power-on: the TSC counts from the common epoch, the same on every vCPU
+     * (the first call starts it), so that Linux finds them synchronized. */
+    cpu->tsc_offset = 0;
+    (void)tcg_guest_tsc(cpu);
     return 0;
 }
 

@@ -295,40 +295,62 @@ static bool deliver_or_shut_down(struct vcpu *vcpu, struct tcg_vcpu *p)
  * pausing) returns at once so that no further instruction runs.
  */
 /*
- * INIT and SIPI as the target vCPU takes them (SDM vol. 3, 9.4.4): INIT
- * puts an AP in the wait-for-SIPI state with the reset register values
- * (the local APIC was reset by the sender's bus, interrupts.c); a SIPI
- * while waiting starts it in real mode at vector << 12.
+ * INIT and SIPI (SDM vol. 3, 9.4.4): INIT puts an AP in the wait-for-SIPI
+ * state with the reset register values (the local APIC was reset by the
+ * sender's bus, interrupts.c); a SIPI while waiting starts it in real mode
+ * at vector << 12.  A vCPU that holds the execution turn applies them to
+ * another vCPU at once (that one is outside guest code, so the order of
+ * INIT and the SIPIs after it is kept); anything else leaves a request the
+ * target's loop takes.
  */
+static void apply_init(struct tcg_vcpu *p)
+{
+    uint64_t apic_base = p->cpu.st.apic_base;
+    struct x86_cpu_state st;
+
+    x86_cpu_state_reset(&st, false);
+    st.apic_base = apic_base;
+    tcg_load_state(p, &st);
+    p->cpu.irq_inhibit = 0;
+    p->cpu.nmi_blocked = false;
+    p->halted = p->wait_sipi = true;
+    log_mask(LOG_INT, "tcg: vCPU %u: INIT\n", ((struct vcpu *)p->cpu.vcpu)->index);
+}
+
+static void apply_sipi(struct tcg_vcpu *p, unsigned vector)
+{
+    struct x86_segment *cs = &p->cpu.st.seg[S_CS];
+
+    if (!p->wait_sipi) {
+        return;     /* a SIPI to a running CPU is ignored */
+    }
+    cs->selector = (uint16_t)(vector << 8);
+    cs->base = (uint64_t)vector << 12;
+    p->cpu.st.rip = 0;
+    p->halted = p->wait_sipi = false;
+    tcg_cpu_mode_changed(&p->cpu);
+    log_mask(LOG_INT, "tcg: vCPU %u: start-up IPI, vector 0x%02x\n",
+             ((struct vcpu *)p->cpu.vcpu)->index, vector);
+}
+
 static void take_init_sipi(struct tcg_vcpu *p)
 {
-    struct x86_cpu_state st;
     int sipi;
 
     if (__atomic_exchange_n(&p->init_req, false, __ATOMIC_ACQ_REL)) {
-        uint64_t apic_base = p->cpu.st.apic_base;
-
-        x86_cpu_state_reset(&st, false);
-        st.apic_base = apic_base;
-        tcg_load_state(p, &st);
-        p->cpu.irq_inhibit = 0;
-        p->cpu.nmi_blocked = false;
-        p->halted = p->wait_sipi = true;
-        __atomic_store_n(&p->sipi_req, 0, __ATOMIC_RELAXED);
-        log_mask(LOG_INT, "tcg: vCPU %u: INIT\n", ((struct vcpu *)p->cpu.vcpu)->index);
+        apply_init(p);
     }
     sipi = __atomic_exchange_n(&p->sipi_req, 0, __ATOMIC_ACQ_REL);
-    if (sipi && p->wait_sipi) {
-        struct x86_segment *cs = &p->cpu.st.seg[S_CS];
-
-        cs->selector = (uint16_t)((sipi - 1) << 8);
-        cs->base = (uint64_t)(sipi - 1) << 12;
-        p->cpu.st.rip = 0;
-        p->halted = p->wait_sipi = false;
-        tcg_cpu_mode_changed(&p->cpu);
-        log_mask(LOG_INT, "tcg: vCPU %u: start-up IPI, vector 0x%02x\n",
-                 ((struct vcpu *)p->cpu.vcpu)->index, sipi - 1);
+    if (sipi) {
+        apply_sipi(p, (unsigned)(sipi - 1));
     }
+}
+
+/* The caller runs guest code on another vCPU than p and holds the turn. */
+static bool may_touch(const struct tcg_vcpu *p)
+{
+    return tcg_self && tcg_self != &p->cpu && turn.nvcpus > 1 &&
+           __atomic_load_n(&turn.holder, __ATOMIC_ACQUIRE) == (struct tcg_vcpu *)tcg_self;
 }
 
 /* One turn of the loop below; returns with the turn still held. */
@@ -420,22 +442,33 @@ void tcg_vcpu_init_signal(struct vcpu *vcpu)
 {
     struct tcg_vcpu *p = vcpu->accel_priv;
 
-    if (p) {
-        __atomic_store_n(&p->init_req, true, __ATOMIC_RELEASE);
-        __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
-        cpus_wake(vcpu);
+    if (!p) {
+        return;
     }
+    if (may_touch(p)) {
+        __atomic_store_n(&p->sipi_req, 0, __ATOMIC_RELEASE);
+        apply_init(p);
+    } else {
+        __atomic_store_n(&p->init_req, true, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
+    cpus_wake(vcpu);
 }
 
 void tcg_vcpu_sipi(struct vcpu *vcpu, uint8_t vector)
 {
     struct tcg_vcpu *p = vcpu->accel_priv;
 
-    if (p) {
-        __atomic_store_n(&p->sipi_req, vector + 1, __ATOMIC_RELEASE);
-        __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
-        cpus_wake(vcpu);
+    if (!p) {
+        return;
     }
+    if (may_touch(p) && !p->init_req) {
+        apply_sipi(p, vector);
+    } else {
+        __atomic_store_n(&p->sipi_req, vector + 1, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
+    cpus_wake(vcpu);
 }
 
 static void tcg_vcpu_nmi(struct vcpu *vcpu)
@@ -578,6 +611,7 @@ const struct accel_ops accel_tcg_ops = {
     .vcpu_kick = tcg_vcpu_kick,
     .vcpu_nmi = tcg_vcpu_nmi,
     .reset = tcg_irqchip_reset,
+    .hpet_legacy = tcg_irqchip_pit_gate,
     .get_state = tcg_get_state,
     .set_state = tcg_set_state,
     .set_irq = tcg_set_irq,
