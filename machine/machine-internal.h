@@ -23,6 +23,9 @@ int x86_machine_create_serials(struct machine *m, GError **errp);
 int x86_machine_build_mptable(struct machine *m, bool has_pci, GError **errp);
 /* The HPET (-M pc,hpet=on), its legacy route gating the accelerator's PIT. */
 int x86_machine_create_hpet(struct machine *m, GError **errp);
+/* The MC146818 RTC at 0x70 with the CMOS bytes of the board (pc: QEMU's
+ * pc_cmos_init; microvm: the memory sizes only), reset with the machine. */
+int x86_machine_create_rtc(struct machine *m, bool pc, GError **errp);
 /* Bit n: the machine made COMn+1 (for the ACPI tables). */
 uint8_t x86_machine_serial_mask(const struct machine *m);
 /* Every -device, in command-line order. */

@@ -204,3 +204,34 @@ int machine_load_kernel(struct machine *m, GError **errp)
                 "nor a Linux kernel", path);
     return -EINVAL;
 }
+
+struct reset_hook {
+    void (*fn)(void *opaque);
+    void *opaque;
+};
+
+void machine_add_reset(struct machine *m, void (*fn)(void *opaque), void *opaque)
+{
+    struct reset_hook h = { fn, opaque };
+
+    if (!m->reset_hooks) {
+        m->reset_hooks = g_array_new(FALSE, FALSE, sizeof(struct reset_hook));
+    }
+    g_array_append_val(m->reset_hooks, h);
+}
+
+void machine_reset(struct machine *m)
+{
+    g_autoptr(GError) err = NULL;
+
+    for (unsigned i = 0; m->reset_hooks && i < m->reset_hooks->len; i++) {
+        const struct reset_hook *h = &g_array_index(m->reset_hooks, struct reset_hook, i);
+
+        h->fn(h->opaque);
+    }
+    /* QEMU's firmware loads the kernel again from fw_cfg; a guest may have
+     * overwritten any of it. */
+    if (m->cfg && m->cfg->kernel && machine_load_kernel(m, &err) < 0) {
+        warn_report("reset: %s", err->message);
+    }
+}

@@ -55,6 +55,7 @@ struct machine {
     bool has_boot_state;
     /* Where the machine wrote the ACPI RSDP for a firmware-less boot; 0: none. */
     uint64_t acpi_rsdp;
+    GArray *reset_hooks;             /* machine_add_reset(), in order */
 };
 
 const struct machine_type *machine_type_find(const char *name);
@@ -82,6 +83,16 @@ bool machine_ioapic2_enabled(const struct machine *m);
 
 /* Loads -kernel/-initrd/-append into RAM and sets m->boot_state. */
 int machine_load_kernel(struct machine *m, GError **errp);
+
+/* fn(opaque) runs at every system reset, in the order added (main thread,
+ * vCPUs parked, big lock held).  Devices with state a reset clears add one. */
+void machine_add_reset(struct machine *m, void (*fn)(void *opaque), void *opaque);
+/*
+ * A system reset of the board: the devices' reset hooks, then -kernel and
+ * -initrd loaded again (the machine has no firmware to do it) and
+ * m->boot_state set anew.  The caller loads the vCPUs.
+ */
+void machine_reset(struct machine *m);
 
 /* E820-style RAM layout below 4 GiB as a PC has it. */
 #define PC_LOW_RAM_END 0xa0000ull       /* end of conventional memory */

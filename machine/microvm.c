@@ -24,7 +24,7 @@ static const struct machine_prop microvm_props[] = {
     { "acpi", "OnOffAuto", "Enable ACPI", true },
     { "pic", "OnOffAuto", "Enable i8259 PIC", true },
     { "pit", "OnOffAuto", "Enable i8254 PIT", true },
-    { "rtc", "OnOffAuto", "Enable MC146818 RTC", false },
+    { "rtc", "OnOffAuto", "Enable MC146818 RTC", true },
     { "ioapic2", "OnOffAuto", "Enable second IO-APIC", true },
     { "pcie", "OnOffAuto", "Enable PCIe", false },
     { "x-option-roms", "bool", "Set off to disable loading option ROMs", true },
@@ -38,13 +38,13 @@ static const struct machine_prop microvm_props[] = {
 };
 
 /* Hardware-reduced ACPI: FADT, DSDT with the GED and COM1, MADT. */
-static int microvm_acpi_tables(struct machine *m, GError **errp)
+static int microvm_acpi_tables(struct machine *m, bool rtc, GError **errp)
 {
     g_autofree struct acpi_build_config *ac = g_new0(struct acpi_build_config, 1);
 
     acpi_build_config_microvm(ac, m->ncpus);
     ac->nioapics = machine_ioapic2_enabled(m) ? 2 : 1;
-    ac->rtc = false;
+    ac->rtc = rtc;
     ac->serial_mask = machine_prop_on(m, "isa-serial", true) ? 1 : 0;
     return acpi_build_tables(ac, &m->acpi_rsdp, errp);
 }
@@ -52,6 +52,8 @@ static int microvm_acpi_tables(struct machine *m, GError **errp)
 static int microvm_init(struct machine *m, GError **errp)
 {
     bool acpi = machine_prop_on(m, "acpi", true);
+    /* QEMU's rule for rtc=auto: on, but with KVM's in-kernel irqchip. */
+    bool rtc = machine_prop_on(m, "rtc", !strcmp(m->accel->name, "tcg"));
     int ret;
 
     if (machine_ioapic2_enabled(m) && strcmp(m->accel->name, "tcg")) {
@@ -71,6 +73,12 @@ static int microvm_init(struct machine *m, GError **errp)
             return ret;
         }
     }
+    if (rtc) {
+        ret = x86_machine_create_rtc(m, false, errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
     if (acpi) {
         ret = acpi_ged_create(errp);
         if (ret < 0) {
@@ -82,7 +90,7 @@ static int microvm_init(struct machine *m, GError **errp)
         return ret;
     }
     /* Without ACPI, the MP table tells the kernel about the vCPUs and the IOAPIC. */
-    return acpi ? microvm_acpi_tables(m, errp) : x86_machine_build_mptable(m, false, errp);
+    return acpi ? microvm_acpi_tables(m, rtc, errp) : x86_machine_build_mptable(m, false, errp);
 }
 
 const struct machine_type machine_microvm = {

@@ -81,10 +81,17 @@ static int pc_acpi_tables(struct machine *m, bool hpet, GError **errp)
     return acpi_build_tables(ac, &m->acpi_rsdp, errp);
 }
 
+static void pc_i8042_reset(void *opaque)
+{
+    i8042_reset(opaque);
+    port92_reset();
+}
+
 static int pc_init(struct machine *m, GError **errp)
 {
     bool acpi = machine_prop_on(m, "acpi", true);
     bool hpet = machine_prop_on(m, "hpet", true);
+    struct i8042 *kbc;
     int ret;
 
     ret = x86_machine_setup_ram(m, PC_LOW_RAM_LIMIT, errp);
@@ -104,8 +111,14 @@ static int pc_init(struct machine *m, GError **errp)
     }
     /* The PIIX3's ISA devices Linux looks for: the keyboard controller
      * (with the reset line), port 0x92, the HPET. */
-    if (!i8042_create(errp) || port92_create(errp) < 0) {
+    kbc = i8042_create(errp);
+    if (!kbc || port92_create(errp) < 0) {
         return -EBUSY;
+    }
+    machine_add_reset(m, pc_i8042_reset, kbc);
+    ret = x86_machine_create_rtc(m, true, errp);
+    if (ret < 0) {
+        return ret;
     }
     if (hpet) {
         ret = x86_machine_create_hpet(m, errp);

@@ -13,6 +13,7 @@
 #include "hw/devices.h"
 #include "hw/hpet.h"
 #include "hw/irq.h"
+#include "hw/rtc.h"
 #include "machine/machine-internal.h"
 #include "machine/mptable.h"
 #include "system/config.h"
@@ -133,9 +134,53 @@ static void x86_hpet_legacy(void *opaque, bool on)
     }
 }
 
+static void x86_hpet_reset(void *opaque)
+{
+    hpet_reset(opaque);
+}
+
 int x86_machine_create_hpet(struct machine *m, GError **errp)
 {
-    return hpet_create(NULL, x86_hpet_legacy, m, errp) ? 0 : -EBUSY;
+    struct hpet *hpet = hpet_create(NULL, x86_hpet_legacy, m, errp);
+
+    if (!hpet) {
+        return -EBUSY;
+    }
+    machine_add_reset(m, x86_hpet_reset, hpet);
+    return 0;
+}
+
+static void x86_rtc_reset(void *opaque)
+{
+    rtc_reset(opaque);
+}
+
+int x86_machine_create_rtc(struct machine *m, bool pc, GError **errp)
+{
+    struct rtc *rtc = rtc_create(NULL, m->cfg->rtc_base, errp);
+    uint64_t below = 0, above = 0;
+
+    if (!rtc) {
+        return -EBUSY;
+    }
+    for (unsigned i = 0; i < ram_region_count(); i++) {
+        const struct ram_region *r = ram_region_get(i);
+
+        if (r->gpa < FOUR_GIB) {
+            below += r->size;
+        } else {
+            above += r->size;
+        }
+    }
+    if (pc) {
+        if (rtc_cmos_init_pc(rtc, below, above, m->ncpus, m->cfg->boot_order, errp) < 0) {
+            return -EINVAL;
+        }
+    } else {
+        rtc_cmos_init_microvm(rtc, below, above);
+    }
+    machine_add_reset(m, x86_rtc_reset, rtc);
+    return 0;
 }
 
 uint8_t x86_machine_serial_mask(const struct machine *m)

@@ -89,9 +89,11 @@ static void *cpu_thread(void *opaque)
         if (vm_exit_requested()) {
             cpu->stop = true;
         }
-        /* A pause the guest caused (poweroff with -no-shutdown, a panic):
-         * do not enter the guest again before the main loop pauses. */
-        while (vm_pause_pending() && cpus_running && !cpus_quit && !vm_exit_requested()) {
+        /* A pause or reset the guest caused (poweroff with -no-shutdown, a
+         * panic, a reset register): do not enter the guest again before the
+         * main loop pauses. */
+        while ((vm_pause_pending() || vm_reset_pending()) && cpus_running && !cpus_quit &&
+               !vm_exit_requested()) {
             struct timespec ts;
 
             clock_gettime(CLOCK_REALTIME, &ts);

@@ -155,8 +155,10 @@ static int create_monitors(const struct hyvm_config *cfg, GError **errp)
 static void cpus_pause_cb(void) { cpus_pause_all(); }
 static void cpus_resume_cb(void) { cpus_resume_all(); }
 
-/* A reset reloads the boot state into the BSP: the machine has no firmware
- * to rerun yet, so a guest reset restarts the loaded kernel. */
+/* A reset resets the board and loads the kernel again, then starts the
+ * BSP at its entry and puts the APs back to waiting for a SIPI: the
+ * machine has no firmware to rerun yet, so a guest reset restarts the
+ * kernel. */
 static void cpus_reset_cb(void)
 {
     struct machine *m = &the_machine;
@@ -164,8 +166,16 @@ static void cpus_reset_cb(void)
     if (m->accel->reset) {
         m->accel->reset();
     }
-    if (m->has_boot_state && m->ncpus) {
-        m->accel->set_state(m->cpus[0], &m->boot_state);
+    machine_reset(m);
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        struct x86_cpu_state st;
+
+        if (i == 0 && m->has_boot_state) {
+            m->accel->set_state(m->cpus[0], &m->boot_state);
+            continue;
+        }
+        x86_cpu_state_reset(&st, i == 0);
+        m->accel->set_state(m->cpus[i], &st);
     }
 }
 

@@ -96,7 +96,7 @@ static const char help_text[] =
 "-D logfile      output log to logfile (default stderr)\n"
 "-L path         set the directory for the BIOS, VGA BIOS and keymaps\n"
 "-bios file      set the filename for the BIOS (not supported yet)\n"
-"-rtc [base=utc][,clock=host][,driftfix=none]\n"
+"-rtc [base=utc|localtime|date][,clock=host][,driftfix=none]\n"
 "                the RTC defaults (others: not supported yet)\n"
 "-S              freeze CPU at startup (use 'c' to start execution)\n"
 "-no-reboot      exit instead of rebooting\n"

@@ -300,13 +300,13 @@ static enum vcpu_exit kvm_run_vcpu(struct vcpu *cpu)
         switch (run->exit_reason) {
         case KVM_EXIT_IO:
             kvm_handle_io(run);
-            if (vm_exit_requested() || vm_pause_pending()) {
-                return VCPU_EXIT_KICKED;    /* the guest powered off: stop here */
+            if (vm_exit_requested() || vm_pause_pending() || vm_reset_pending()) {
+                return VCPU_EXIT_KICKED;    /* the guest powered off or reset: stop here */
             }
             break;
         case KVM_EXIT_MMIO:
             kvm_handle_mmio(run);
-            if (vm_exit_requested() || vm_pause_pending()) {
+            if (vm_exit_requested() || vm_pause_pending() || vm_reset_pending()) {
                 return VCPU_EXIT_KICKED;
             }
             break;
@@ -374,8 +374,20 @@ static int kvm_get_state(struct vcpu *cpu, struct x86_cpu_state *st)
 static int kvm_set_state(struct vcpu *cpu, const struct x86_cpu_state *st)
 {
     struct kvm_vcpu_priv *p = cpu->accel_priv;
+    int ret = kvm_vcpu_put_state(p->fd, st);
 
-    return kvm_vcpu_put_state(p->fd, st);
+    /* With the in-kernel APIC, KVM runs INIT/SIPI itself: an AP after a
+     * reset waits for them again, the BSP runs. */
+    if (ret == 0 && kvm.irqchip) {
+        struct kvm_mp_state mp = {
+            .mp_state = st->wait_for_sipi ? KVM_MP_STATE_UNINITIALIZED : KVM_MP_STATE_RUNNABLE,
+        };
+
+        if (kvm_vcpu_set_mp_state(p->fd, &mp) < 0) {
+            return -1;
+        }
+    }
+    return ret;
 }
 
 static void kvm_set_irq(unsigned gsi, int level)

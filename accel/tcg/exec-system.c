@@ -1112,7 +1112,7 @@ static enum tcg_status port_io(struct tcg_cpu *cpu, const struct insn *in, bool 
     }
     /* A write that powered the machine off or paused it (isa-debug-exit,
      * ACPI S5, pvpanic) is the last instruction the guest runs. */
-    if (is_write && (vm_exit_requested() || vm_pause_pending())) {
+    if (is_write && (vm_exit_requested() || vm_pause_pending() || vm_reset_pending())) {
         return TCG_STOP;
     }
     return TCG_OK;

@@ -136,6 +136,9 @@ void tcg_irqchip_reset(void);
 /* ---- tcg.c ---- */
 /* The vCPU's INTR pin is now level (wakes it from HLT when raised). */
 void tcg_vcpu_set_intr(struct vcpu *vcpu, bool level);
+/* Leave the guest after the current instruction (an MMIO write ended or
+ * paused the VM: it is the last instruction the guest runs). */
+void tcg_stop_after_insn(struct tcg_cpu *cpu);
 /* INIT and start-up IPIs reaching a vCPU (its APIC already took them). */
 void tcg_vcpu_init_signal(struct vcpu *vcpu);
 void tcg_vcpu_sipi(struct vcpu *vcpu, uint8_t vector);

@@ -405,7 +405,7 @@ static enum vcpu_exit tcg_vcpu_loop(struct vcpu *vcpu, struct tcg_vcpu *p)
                 break;
             }
             if (!p->kick && tcg_event_ready(&p->cpu) && !vm_exit_requested() &&
-                !vm_pause_pending()) {
+                !vm_pause_pending() && !vm_reset_pending()) {
                 break;      /* stopped for the interrupt or NMI: take it */
             }
             p->kick = false;
@@ -436,6 +436,20 @@ static enum vcpu_exit tcg_vcpu_run(struct vcpu *vcpu)
     why = tcg_vcpu_loop(vcpu, p);
     turn_give(p, false);
     return why;
+}
+
+void tcg_stop_after_insn(struct tcg_cpu *cpu)
+{
+    struct tcg_vcpu *p = (struct tcg_vcpu *)cpu;
+
+    if (!cpu->vcpu) {
+        return;     /* a unit test's CPU: nothing waits for it */
+    }
+    __atomic_store_n(&p->kick, true, __ATOMIC_RELEASE);
+    __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
+    if (cpu->blocks) {
+        *tcg_blocks_hit(cpu->blocks) = true;
+    }
 }
 
 void tcg_vcpu_init_signal(struct vcpu *vcpu)

@@ -339,10 +339,16 @@ static void test_boot_rtc(void)
     FAIL("-rtc clock=bogus", "-rtc clock=bogus: invalid option value 'bogus'");
     FAIL("-rtc driftfix=bogus", "-rtc driftfix=bogus: invalid option value 'bogus'");
     FAIL("-rtc bogus=1", "-rtc bogus=1: Invalid parameter 'bogus'");
-    NOT_YET("-rtc base=localtime", "-rtc base=localtime: an RTC other than "
-            "base=utc,clock=host,driftfix=none is not supported yet");
-    NOT_YET("-rtc base=2006-06-17T16:01:21", "-rtc base=2006-06-17T16:01:21: an RTC other than "
-            "base=utc,clock=host,driftfix=none is not supported yet");
+    NOT_YET("-rtc clock=vm", "-rtc clock=vm: an RTC other than "
+            "clock=host,driftfix=none is not supported yet");
+    NOT_YET("-rtc driftfix=slew", "-rtc driftfix=slew: an RTC other than "
+            "clock=host,driftfix=none is not supported yet");
+    c = parse_ok("-rtc base=localtime");
+    g_assert_cmpstr(c->rtc_base, ==, "localtime");
+    config_free(c);
+    c = parse_ok("-rtc base=2006-06-17T16:01:21");
+    g_assert_cmpstr(c->rtc_base, ==, "2006-06-17T16:01:21");
+    config_free(c);
 }
 
 static void test_drives_and_net(void)

@@ -1,0 +1,339 @@
+#!/usr/bin/env python3
+"""Builds the boot-test guest from Debian's packages, cached.
+
+  tests/functional/fixtures.py OUTDIR
+
+Writes OUTDIR/vmlinuz (the kernel that linux-image-cloud-amd64 depends on
+today) and OUTDIR/initrd.gz (newc cpio, gzip: busybox-static, the ACPI
+power-button and evdev modules, and the /init below).  A second run with
+the same inputs (this script, the two package versions) does nothing.
+
+Exit status: 0 with the fixtures in place; 77 (automake's skip status, which
+test-boot.c reads as such) when this host cannot get Debian's packages
+(no apt-get, or the package is unknown or cannot be downloaded), with the
+reason on stdout; 1 on anything else.  Runs as any user; as root it runs
+`apt-get update` once when apt does not know the packages yet.
+
+The guest's /init reads one word of the kernel command line,
+hyvm.test=MODE:
+  shell     (the default) an interactive busybox shell on the console;
+            `exit` or `poweroff` powers off, and so does the ACPI power
+            button (system_powerdown)
+  poweroff  `poweroff -f` at once
+  reboot    `reboot -f` at once
+  wait      waits for the ACPI power button, then powers off
+Before that it prints, one per line:
+  HYVM-BOOT-OK
+  HYVM-UPTIME: <first field of /proc/uptime>
+  HYVM-CMDLINE: <the kernel command line>
+  HYVM-NPROC: <online CPUs>
+  HYVM-CPUS-ONLINE: <the online CPU list from sysfs>
+and for wait, HYVM-WAITING once the power button is handled.
+"""
+import fcntl
+import gzip
+import hashlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+KERNEL_META = 'linux-image-cloud-amd64'
+BUSYBOX = 'busybox-static'
+# Built as modules in Debian's cloud kernel; /init loads them for the power
+# button.  Their "depends=" modinfo names any module they need besides.
+MODULES = ['kernel/drivers/acpi/button.ko', 'kernel/drivers/input/evdev.ko']
+SKIP = 77
+
+INIT = r'''#!/bin/busybox sh
+# /init of hyvm's boot-test guest, written by tests/functional/fixtures.py.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# From here on only emergencies reach the console, so a late kernel line
+# cannot split the lines the tests read.
+echo 1 > /proc/sys/kernel/printk
+read up rest < /proc/uptime
+echo HYVM-BOOT-OK
+echo "HYVM-UPTIME: $up"
+echo "HYVM-CMDLINE: $(cat /proc/cmdline)"
+echo "HYVM-NPROC: $(nproc)"
+echo "HYVM-CPUS-ONLINE: $(cat /sys/devices/system/cpu/online)"
+
+mode=shell
+for w in $(cat /proc/cmdline); do
+    case "$w" in hyvm.test=*) mode="${w#hyvm.test=}" ;; esac
+done
+
+# busybox poweroff, reboot and halt without -f signal PID 1 (USR2, TERM,
+# USR1) and leave the rest to it: this /init does it at once.  The waits
+# below are "wait" on a background job, which a trapped signal interrupts.
+trap 'poweroff -f' USR2
+trap 'reboot -f' TERM
+trap 'halt -f' USR1
+
+# The ACPI button driver reports the power button as an input event;
+# busybox acpid maps it to PWRF/00000080, the script that powers off.
+power_button() {
+    for m in /lib/modules/*.ko; do insmod "$m"; done
+    acpid -c /etc/acpi -l /dev/null
+    # acpid opens the event devices after it forks, and a press before
+    # then is lost: wait until it holds them all (10 s at most).
+    n=$(ls /dev/input 2>/dev/null | grep -c event)
+    pid=$(pidof acpid)
+    i=0
+    while [ "$(ls -l /proc/$pid/fd 2>/dev/null | grep -c /dev/input/event)" -lt "$n" ] &&
+          [ $i -lt 200 ]; do
+        usleep 50000
+        i=$((i + 1))
+    done
+}
+
+case "$mode" in
+poweroff)
+    poweroff -f ;;
+reboot)
+    reboot -f ;;
+wait)
+    power_button
+    echo HYVM-WAITING
+    while :; do
+        sleep 3600 &
+        wait $!
+    done ;;
+shell)
+    power_button
+    echo "hyvm test guest: a busybox shell; leave with poweroff (or exit)"
+    setsid cttyhack sh &
+    wait $!
+    poweroff -f ;;
+esac
+echo "HYVM-UNKNOWN-MODE: $mode"
+poweroff -f
+'''
+
+POWER_BUTTON_ACTION = '#!/bin/sh\npoweroff -f\n'
+
+
+class Skip(Exception):
+    pass
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, **kw).stdout
+
+
+def candidate_versions(pkgs):
+    """{package: version apt would install}, from one apt-cache call."""
+    out = run(['apt-cache', 'policy'] + pkgs)
+    found = dict(re.findall(r'^(\S+):\n\s+Installed: .*\n\s+Candidate: (\S+)$', out, re.M))
+    for p in pkgs:
+        if found.get(p, '(none)') == '(none)':
+            raise Skip(f'apt has no candidate for {p}')
+    return found
+
+
+def kernel_package():
+    """The linux-image-ABI-cloud-amd64 the meta package depends on now."""
+    try:
+        out = run(['apt-cache', 'depends', KERNEL_META])
+    except subprocess.CalledProcessError as e:
+        raise Skip(f'apt-cache does not know {KERNEL_META}: {e.stderr.strip()}')
+    m = re.search(r'^\s*Depends: (linux-image-\S+)$', out, re.M)
+    if not m:
+        raise Skip(f'{KERNEL_META} depends on no linux-image package')
+    return m.group(1)
+
+
+def resolve():
+    """[(package, version)] for the kernel and busybox."""
+    for tool in ('apt-get', 'apt-cache', 'dpkg-deb'):
+        if not shutil.which(tool):
+            raise Skip(f'{tool} not found (the boot fixtures come from Debian packages)')
+    try:
+        kpkg = kernel_package()
+    except Skip:
+        # A machine that never ran apt-get update knows no packages yet.
+        if os.geteuid() != 0:
+            raise
+        subprocess.run(['apt-get', 'update', '-q'], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        kpkg = kernel_package()
+    versions = candidate_versions([kpkg, BUSYBOX])
+    return [(kpkg, versions[kpkg]), (BUSYBOX, versions[BUSYBOX])]
+
+
+def fetch_deb(pkg, ver, debdir):
+    """The .deb of pkg=ver: from apt's cache when there, else apt-get download."""
+    name = f'{pkg}_{ver.replace(":", "%3a")}_amd64.deb'
+    path = os.path.join(debdir, name)
+    if os.path.exists(path):
+        return path
+    cached = os.path.join('/var/cache/apt/archives', name)
+    if os.path.exists(cached):
+        shutil.copyfile(cached, path + '.part')
+        os.rename(path + '.part', path)
+        return path
+    r = subprocess.run(['apt-get', 'download', '-q', f'{pkg}={ver}'], cwd=debdir,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0 or not os.path.exists(path):
+        raise Skip(f'apt-get download {pkg}={ver} failed: {r.stdout.strip()[-500:]}')
+    return path
+
+
+# ---- newc cpio (the initramfs format, Documentation/driver-api/early-userspace) ----
+
+class Cpio:
+    def __init__(self):
+        self.out = io.BytesIO()
+        self.ino = 1
+
+    def _pad(self):
+        self.out.write(b'\0' * (-self.out.tell() % 4))
+
+    def add(self, name, mode, data=b'', rdev=(0, 0)):
+        fields = [self.ino, mode, 0, 0, 2 if mode & 0o040000 else 1, 0, len(data),
+                  0, 0, rdev[0], rdev[1], len(name) + 1, 0]
+        self.ino += 1
+        self.out.write(b'070701' + b''.join(b'%08X' % f for f in fields))
+        self.out.write(name.encode() + b'\0')
+        self._pad()
+        self.out.write(data)
+        self._pad()
+
+    def dir(self, name):
+        self.add(name, 0o040755)
+
+    def file(self, name, data, perm=0o644):
+        self.add(name, 0o100000 | perm, data)
+
+    def finish(self):
+        self.add('TRAILER!!!', 0)
+        return self.out.getvalue()
+
+
+def module_depends(path):
+    with open(path, 'rb') as f:
+        m = re.search(rb'depends=([^\0]*)\0', f.read())
+    return [d for d in (m.group(1).decode().split(',') if m else []) if d]
+
+
+def find_module(moddir, name):
+    for root, _, files in os.walk(moddir):
+        for f in files:
+            if f in (name + '.ko', name.replace('_', '-') + '.ko'):
+                return os.path.join(root, f)
+    raise RuntimeError(f'module {name} not found under {moddir}')
+
+
+def modules_closure(moddir):
+    todo = [os.path.join(moddir, m) for m in MODULES]
+    order = []
+    while todo:
+        path = todo.pop()
+        if path in order:
+            continue
+        deps = [find_module(moddir, d) for d in module_depends(path)]
+        missing = [d for d in deps if d not in order]
+        if missing:
+            todo += [path] + missing
+            continue
+        order.append(path)
+    return order
+
+
+def build(outdir, packages, inputs):
+    debdir = os.path.join(outdir, 'debs')
+    os.makedirs(debdir, exist_ok=True)
+    (kpkg, kver), (bpkg, bver) = packages
+    kdeb = fetch_deb(kpkg, kver, debdir)
+    bdeb = fetch_deb(bpkg, bver, debdir)
+    with tempfile.TemporaryDirectory(dir=outdir) as tmp:
+        kdir, bdir = os.path.join(tmp, 'k'), os.path.join(tmp, 'b')
+        run(['dpkg-deb', '-x', kdeb, kdir])
+        run(['dpkg-deb', '-x', bdeb, bdir])
+        abi = kpkg[len('linux-image-'):]
+        vmlinuz = os.path.join(kdir, 'boot', f'vmlinuz-{abi}')
+        moddir = os.path.join(kdir, 'lib', 'modules', abi)
+        cpio = Cpio()
+        for d in ('bin', 'dev', 'etc', 'etc/acpi', 'etc/acpi/PWRF', 'lib', 'lib/modules',
+                  'proc', 'sys', 'tmp'):
+            cpio.dir(d)
+        cpio.add('dev/console', 0o020600, rdev=(5, 1))
+        with open(os.path.join(bdir, 'bin', 'busybox'), 'rb') as f:
+            cpio.file('bin/busybox', f.read(), 0o755)
+        cpio.file('init', INIT.encode(), 0o755)
+        cpio.file('etc/acpi/PWRF/00000080', POWER_BUTTON_ACTION.encode(), 0o755)
+        # Numbered so that the shell's glob loads each after what it needs.
+        for i, path in enumerate(modules_closure(moddir)):
+            with open(path, 'rb') as f:
+                cpio.file(f'lib/modules/{i:02d}-{os.path.basename(path)}', f.read())
+        initrd = gzip.compress(cpio.finish(), mtime=0)
+        for name, data in (('initrd.gz', initrd), ('vmlinuz', None)):
+            part = os.path.join(outdir, name + '.part')
+            if data is None:
+                shutil.copyfile(vmlinuz, part)
+            else:
+                with open(part, 'wb') as f:
+                    f.write(data)
+            os.rename(part, os.path.join(outdir, name))
+    # Only the packages of the current inputs stay.
+    for f in os.listdir(debdir):
+        if os.path.join(debdir, f) not in (kdeb, bdeb):
+            os.unlink(os.path.join(debdir, f))
+    with open(os.path.join(outdir, 'inputs.part'), 'w') as f:
+        f.write(inputs)
+    os.rename(os.path.join(outdir, 'inputs.part'), os.path.join(outdir, 'inputs'))
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        return 1
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    with open(__file__, 'rb') as f:
+        script_hash = hashlib.sha256(f.read()).hexdigest()
+    stamp = os.path.join(outdir, 'inputs')
+    have = all(os.path.exists(os.path.join(outdir, n)) for n in ('vmlinuz', 'initrd.gz'))
+    # Tests run in parallel: one builds, the others wait for it.
+    with open(os.path.join(outdir, '.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            packages = resolve()
+        except Skip as e:
+            old = read(stamp)
+            if have and old and script_hash in old:
+                # No apt here, but what an earlier run built still stands.
+                print(f'fixtures: using {outdir} as built ({e})')
+                return 0
+            print(f'fixtures: cannot build the boot guest: {e}')
+            return SKIP
+        inputs = f'script {script_hash}\n' + ''.join(f'{p} {v}\n' for p, v in packages)
+        if have and read(stamp) == inputs:
+            return 0
+        try:
+            build(outdir, packages, inputs)
+        except Skip as e:
+            print(f'fixtures: cannot build the boot guest: {e}')
+            return SKIP
+        print(f'fixtures: built {outdir} from ' + ', '.join(f'{p} {v}' for p, v in packages))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
