@@ -176,7 +176,7 @@ static int lb_load_initrd(struct machine *m, const char *kpath, const uint8_t *h
 
     if (!g_file_get_contents(path, (char **)&data, &len, &err)) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
-                    "could not load initrd '%s': %s", path, err->message);
+                    "could not load initial ram disk '%s': %s", path, err->message);
         return -ENOENT;
     }
     /* Boot protocol before 2.03 has no initrd_addr_max: 0x37ffffff then. */
@@ -212,8 +212,12 @@ int linux_load(struct machine *m, const char *path, const uint8_t *buf, size_t l
     size_t kernel_off, kernel_len;
     int ret;
 
-    if (len < 0x264 || !linux_probe(buf, len)) {
+    if (!linux_probe(buf, len)) {
         return lb_fail(path, errp, -EINVAL, "not a Linux kernel (no setup header)");
+    }
+    if (len < 0x264) {
+        return lb_fail(path, errp, -EINVAL, "truncated: the file (%zu bytes) ends in the "
+                       "setup header", len);
     }
     version = ld16(buf + HDR_VERSION);
     if (ld16(buf + HDR_BOOT_FLAG) != 0xaa55) {

@@ -14,9 +14,11 @@
 #include "hw/i8042.h"
 #include "hw/pci.h"
 #include "machine/acpi-build.h"
+#include "machine/e820.h"
 #include "machine/machine-internal.h"
 #include "system/config.h"
 #include "system/error.h"
+#include "system/memory.h"
 
 /* RAM above this goes above 4 GiB, as QEMU's pc does for -m >= 3.5G. */
 #define PC_LOW_RAM_LIMIT 0xc0000000ull
@@ -38,10 +40,38 @@ static const struct machine_prop pc_props[] = {
     { NULL }
 };
 
+static void pc_fw_cfg_reset(void *opaque)
+{
+    fw_cfg_reset(opaque);
+}
+
+/*
+ * "etc/e820": the RAM ranges as QEMU lists them for SeaBIOS (which adds
+ * its own reserved areas): 20-byte entries of address, length and type.
+ */
+static int pc_fw_cfg_e820(struct fw_cfg *fw, GError **errp)
+{
+    uint8_t table[RAM_MAX_REGIONS * 20] = { 0 };
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < ram_region_count() && i < RAM_MAX_REGIONS; i++) {
+        const struct ram_region *r = ram_region_get(i);
+        uint8_t *e = table + 20 * n++;
+
+        for (unsigned b = 0; b < 8; b++) {
+            e[b] = r->gpa >> (8 * b);
+            e[8 + b] = r->size >> (8 * b);
+        }
+        e[16] = E820_RAM;
+    }
+    return fw_cfg_add_file(fw, "etc/e820", table, 20 * n, errp);
+}
+
 /*
  * fw_cfg as QEMU's PC fills it for a -kernel boot without firmware: what
- * kvm-unit-tests reads (vCPU count, RAM size) and the generic items every
- * fw_cfg has.  The ACPI, SMBIOS, e820 and boot files come with firmware.
+ * kvm-unit-tests reads (vCPU count, RAM size), the generic items every
+ * fw_cfg has and the RAM map.  The ACPI, SMBIOS and boot files and the
+ * kernel items come with firmware.
  */
 static int pc_fw_cfg_create(struct machine *m, GError **errp)
 {
@@ -57,6 +87,7 @@ static int pc_fw_cfg_create(struct machine *m, GError **errp)
     if (!fw) {
         return -EBUSY;
     }
+    machine_add_reset(m, pc_fw_cfg_reset, fw);
     fw_cfg_add_bytes(fw, FW_CFG_UUID, uuid, sizeof(uuid));
     fw_cfg_add_u16(fw, FW_CFG_NOGRAPHIC, cfg->nographic);
     fw_cfg_add_u16(fw, FW_CFG_BOOT_MENU, 0);
@@ -65,7 +96,7 @@ static int pc_fw_cfg_create(struct machine *m, GError **errp)
     fw_cfg_add_u16(fw, FW_CFG_MAX_CPUS, x86_topo_apicid(&topo, maxcpus - 1) + 1);
     fw_cfg_add_u64(fw, FW_CFG_RAM_SIZE, m->ram_size);
     fw_cfg_add_u32(fw, FW_CFG_IRQ0_OVERRIDE, 1);
-    return 0;
+    return pc_fw_cfg_e820(fw, errp);
 }
 
 /* The ACPI tables QEMU's firmware would hand Linux: FADT with the PIIX4
