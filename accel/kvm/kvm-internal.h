@@ -27,6 +27,8 @@ int kvm_vm_set_tss_addr(int vm_fd, uint64_t addr);
 int kvm_vm_set_identity_map_addr(int vm_fd, uint64_t addr);
 int kvm_vm_create_irqchip(int vm_fd);
 int kvm_vm_create_pit2(int vm_fd);
+/* KVM_GET_PIT2/KVM_SET_PIT2: the HPET's legacy route silences the PIT's IRQ 0. */
+int kvm_vm_set_pit_hpet_legacy(int vm_fd, bool on);
 /* KVM_REINJECT_CONTROL: false drops PIT ticks the guest did not take in
  * time (QEMU's lost_tick_policy=discard) instead of replaying them. */
 int kvm_vm_reinject_control(int vm_fd, bool reinject);

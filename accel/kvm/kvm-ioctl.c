@@ -74,6 +74,18 @@ int kvm_vm_create_pit2(int vm_fd)
     return kvm_ioctl(vm_fd, KVM_CREATE_PIT2, &cfg);
 }
 
+int kvm_vm_set_pit_hpet_legacy(int vm_fd, bool on)
+{
+    struct kvm_pit_state2 ps;
+    int ret = kvm_ioctl(vm_fd, KVM_GET_PIT2, &ps);
+
+    if (ret < 0) {
+        return ret;
+    }
+    ps.flags = on ? ps.flags | KVM_PIT_FLAGS_HPET_LEGACY : ps.flags & ~KVM_PIT_FLAGS_HPET_LEGACY;
+    return kvm_ioctl(vm_fd, KVM_SET_PIT2, &ps);
+}
+
 int kvm_vm_reinject_control(int vm_fd, bool reinject)
 {
     struct kvm_reinject_control rc = { .pit_reinject = reinject };

@@ -50,6 +50,7 @@ static struct {
     unsigned next_slot;
     unsigned max_slots;
     bool irqchip;
+    bool pit;                   /* the in-kernel PIT exists */
     const struct x86_cpu_def *cpu_def;
     struct x86_cpuid_entry *cpuid;
     unsigned ncpuid;
@@ -137,8 +138,11 @@ static int kvm_init(struct machine *m, GError **errp)
         if (machine_pit_enabled(m) && kvm_check_extension(kvm.kvm_fd, KVM_CAP_PIT2)) {
             if (kvm_vm_create_pit2(kvm.vm_fd) < 0) {
                 warn_report("KVM: the in-kernel PIT could not be created");
-            } else if (kvm_pit_apply_tick_policy(errp) < 0) {
-                return -EINVAL;
+            } else {
+                kvm.pit = true;
+                if (kvm_pit_apply_tick_policy(errp) < 0) {
+                    return -EINVAL;
+                }
             }
         }
     }
@@ -390,6 +394,16 @@ static int kvm_set_state(struct vcpu *cpu, const struct x86_cpu_state *st)
     return ret;
 }
 
+/* The HPET's legacy replacement route: the in-kernel PIT stops driving IRQ 0
+ * (KVM_PIT_FLAGS_HPET_LEGACY), as QEMU's kvm-pit does. */
+static void kvm_hpet_legacy(bool on)
+{
+    if (kvm.pit && kvm_vm_set_pit_hpet_legacy(kvm.vm_fd, on) < 0) {
+        log_mask(LOG_UNIMP, "KVM: cannot %s the PIT for the HPET's legacy route\n",
+                 on ? "silence" : "restore");
+    }
+}
+
 static void kvm_set_irq(unsigned gsi, int level)
 {
     if (!kvm.irqchip) {
@@ -471,6 +485,7 @@ const struct accel_ops accel_kvm_ops = {
     .vcpu_nmi = kvm_vcpu_nmi_request,
     .get_state = kvm_get_state,
     .set_state = kvm_set_state,
+    .hpet_legacy = kvm_hpet_legacy,
     .set_irq = kvm_set_irq,
     .pic_set_level_triggered = kvm_pic_set_level_triggered,
     .vcpu_destroy = kvm_vcpu_destroy,
