@@ -438,6 +438,24 @@ static enum vcpu_exit tcg_vcpu_run(struct vcpu *vcpu)
     return why;
 }
 
+/*
+ * PAUSE (SDM vol. 2B): a spin-wait hint.  A vCPU spinning on a lock that a
+ * vCPU waiting for the turn holds cannot win before that one runs, so with
+ * another vCPU waiting it gives the turn up at the end of the block instead
+ * of spinning out its slice.
+ */
+enum tcg_status exec_pause(struct tcg_cpu *cpu, const struct insn *in)
+{
+    struct tcg_vcpu *p = (struct tcg_vcpu *)cpu;
+
+    (void)in;
+    if (turn.nvcpus > 1 && __atomic_load_n(&turn.waiters, __ATOMIC_RELAXED) &&
+        tcg_self == cpu) {
+        __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
+    }
+    return TCG_OK;
+}
+
 void tcg_stop_after_insn(struct tcg_cpu *cpu)
 {
     struct tcg_vcpu *p = (struct tcg_vcpu *)cpu;
