@@ -29,9 +29,9 @@ static const struct machine_prop microvm_props[] = {
     { "pcie", "OnOffAuto", "Enable PCIe", false },
     { "x-option-roms", "bool", "Set off to disable loading option ROMs", true },
     { "auto-kernel-cmdline", "bool", "Set off to disable adding virtio-mmio devices to the kernel cmdline", true },
-    { "kernel", "string", "Linux kernel image file", false },
-    { "initrd", "string", "Linux initial ramdisk file", false },
-    { "append", "string", "Linux kernel command line", false },
+    { "kernel", "string", "Linux kernel image file", true },
+    { "initrd", "string", "Linux initial ramdisk file", true },
+    { "append", "string", "Linux kernel command line", true },
     { "smm", "OnOffAuto", "Enable SMM", false },
     { "memory-backend", "link<memory-backend>", "Set RAM backend", false },
     { NULL }

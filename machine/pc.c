@@ -32,9 +32,9 @@ static const struct machine_prop pc_props[] = {
     { "usb", "bool", "Set on/off to enable/disable usb", false },
     { "vmport", "OnOffAuto", "Enable vmport (pc & q35)", false },
     { "kernel-irqchip", "on|off|split", "Configure KVM in-kernel irqchip", false },
-    { "kernel", "string", "Linux kernel image file", false },
-    { "initrd", "string", "Linux initial ramdisk file", false },
-    { "append", "string", "Linux kernel command line", false },
+    { "kernel", "string", "Linux kernel image file", true },
+    { "initrd", "string", "Linux initial ramdisk file", true },
+    { "append", "string", "Linux kernel command line", true },
     { "firmware", "string", "Firmware image", false },
     { "memory-backend", "link<memory-backend>", "Set RAM backend", false },
     { NULL }

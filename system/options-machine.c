@@ -75,6 +75,16 @@ int opt_machine(struct parse_state *s)
     if (type) {
         strv_set(&s->c->machine, type);
     }
+    /* -machine kernel=,initrd=,append= are -kernel, -initrd and -append. */
+    if (kv_get(kv, "kernel")) {
+        strv_set(&s->c->kernel, kv_get(kv, "kernel"));
+    }
+    if (kv_get(kv, "initrd")) {
+        strv_set(&s->c->initrd, kv_get(kv, "initrd"));
+    }
+    if (kv_get(kv, "append")) {
+        strv_set(&s->c->append, kv_get(kv, "append"));
+    }
     g_free(s->machine_ctx);
     s->machine_ctx = g_strdup_printf("%s %s", s->opt, s->arg);
     for (unsigned i = 0; i < kv->n; i++) {

@@ -312,6 +312,20 @@ static void test_kernel(void)
             "hyvm boots -kernel Multiboot images");
 }
 
+/* -machine kernel=,initrd=,append= are the same as -kernel, -initrd and -append. */
+static void test_machine_kernel(void)
+{
+    struct hyvm_config *c = parse_ok("-M microvm,kernel=/k,initrd=/i,append=quiet");
+
+    g_assert_cmpstr(c->kernel, ==, "/k");
+    g_assert_cmpstr(c->initrd, ==, "/i");
+    g_assert_cmpstr(c->append, ==, "quiet");
+    config_free(c);
+    c = parse_ok("-kernel /first -M pc,kernel=/second");
+    g_assert_cmpstr(c->kernel, ==, "/second");
+    config_free(c);
+}
+
 static void test_boot_rtc(void)
 {
     struct hyvm_config *c = parse_ok("-boot order=cd,once=n,strict=on,menu=off -rtc base=utc");
@@ -664,6 +678,7 @@ int main(int argc, char **argv)
     g_test_add_func("/options/cpu", test_cpu);
     g_test_add_func("/options/kernel", test_kernel);
     g_test_add_func("/options/boot-rtc", test_boot_rtc);
+    g_test_add_func("/options/machine-kernel", test_machine_kernel);
     g_test_add_func("/options/drives-net", test_drives_and_net);
     g_test_add_func("/options/devices", test_devices);
     g_test_add_func("/options/chardevs", test_chardevs);
