@@ -315,15 +315,25 @@ static void test_kernel(void)
 /* -machine kernel=,initrd=,append= are the same as -kernel, -initrd and -append. */
 static void test_machine_kernel(void)
 {
-    struct hyvm_config *c = parse_ok("-M microvm,kernel=/k,initrd=/i,append=quiet");
+    g_autoptr(GError) err = NULL;
+    g_autofree char *path = NULL, *args = NULL;
+    struct hyvm_config *c;
+    int fd = g_file_open_tmp("hyvm-test-kernel-XXXXXX", &path, &err);
 
-    g_assert_cmpstr(c->kernel, ==, "/k");
+    g_assert_no_error(err);
+    close(fd);
+    args = g_strdup_printf("-M microvm,kernel=%s,initrd=/i,append=quiet", path);
+    c = parse_ok(args);
+    g_assert_cmpstr(c->kernel, ==, path);
     g_assert_cmpstr(c->initrd, ==, "/i");
     g_assert_cmpstr(c->append, ==, "quiet");
     config_free(c);
-    c = parse_ok("-kernel /first -M pc,kernel=/second");
-    g_assert_cmpstr(c->kernel, ==, "/second");
+    g_free(args);
+    args = g_strdup_printf("-kernel /nonexistent -M pc,kernel=%s", path);
+    c = parse_ok(args);
+    g_assert_cmpstr(c->kernel, ==, path);
     config_free(c);
+    unlink(path);
 }
 
 static void test_boot_rtc(void)
