@@ -165,8 +165,26 @@ static int lb_write_gdt(void)
     return ram_write(LB_GDT, gdt, sizeof(gdt));
 }
 
+/* Where the kernel runs, loaded at LB_KERNEL_ADDR (boot.rst, "pref_address"). */
+static uint64_t lb_runtime_start(const uint8_t *hdr, uint16_t version)
+{
+    uint64_t pref = version >= 0x20a ? ld32(hdr + HDR_PREF_ADDRESS) |
+                                       (uint64_t)ld32(hdr + HDR_PREF_ADDRESS + 4) << 32
+                                     : LB_KERNEL_ADDR;
+    uint64_t align = ld32(hdr + HDR_KERNEL_ALIGNMENT);
+
+    if (!hdr[HDR_RELOCATABLE]) {
+        return pref;
+    }
+    pref = MAX(pref, LB_KERNEL_ADDR);
+    if (align && !(align & (align - 1))) {
+        pref = (pref + align - 1) & ~(align - 1);
+    }
+    return pref;
+}
+
 static int lb_load_initrd(struct machine *m, const char *kpath, const uint8_t *hdr,
-                          uint16_t version, uint8_t *zp, GError **errp)
+                          uint16_t version, uint64_t kernel_end, uint8_t *zp, GError **errp)
 {
     const char *path = m->cfg->initrd;
     g_autofree uint8_t *data = NULL;
@@ -183,7 +201,7 @@ static int lb_load_initrd(struct machine *m, const char *kpath, const uint8_t *h
     max = version >= 0x203 ? ld32(hdr + HDR_INITRD_ADDR_MAX) : 0x37ffffff;
     max = MIN(max + 1, low_ram_top());
     addr = len < max ? (max - len) & ~0xfffull : 0;
-    if (addr < LB_KERNEL_ADDR + ld32(hdr + HDR_INIT_SIZE)) {
+    if (addr < kernel_end) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
                     "-kernel %s: the initrd '%s' (%zu bytes) does not fit below 0x%" PRIx64
                     " after the kernel: give the guest more memory (-m)", kpath, path,
@@ -209,6 +227,7 @@ int linux_load(struct machine *m, const char *path, const uint8_t *buf, size_t l
     uint16_t version;
     unsigned setup_sects, n, hdr_end;
     uint32_t cmdline_max, init_size;
+    uint64_t runtime_start;
     size_t kernel_off, kernel_len;
     int ret;
 
@@ -246,11 +265,16 @@ int linux_load(struct machine *m, const char *path, const uint8_t *buf, size_t l
                        "of protected-mode kernel, the file has 0x%zx",
                        (uint64_t)ld32(buf + HDR_SYSSIZE) * 16, kernel_len);
     }
+    /* boot.rst, "init_size": the kernel needs init_size bytes from its
+     * runtime start, where a relocatable kernel moves itself (its preferred
+     * address, aligned) and a fixed one runs (the preferred address). */
     init_size = ld32(buf + HDR_INIT_SIZE);
-    if (LB_KERNEL_ADDR + MAX(init_size, kernel_len) > low_ram_top()) {
-        return lb_fail(path, errp, -ENOSPC, "the kernel needs 0x%" PRIx64 " bytes of RAM from "
-                       "1 MiB; give the guest more memory (-m)",
-                       (uint64_t)MAX(init_size, kernel_len));
+    runtime_start = lb_runtime_start(buf, version);
+    if (LB_KERNEL_ADDR + kernel_len > low_ram_top() ||
+        runtime_start + init_size > low_ram_top()) {
+        return lb_fail(path, errp, -ENOSPC, "the kernel needs RAM up to 0x%" PRIx64 "; give "
+                       "the guest more memory (-m)",
+                       (uint64_t)MAX(LB_KERNEL_ADDR + kernel_len, runtime_start + init_size));
     }
 
     /* The zero page starts as zeroes with the image's setup header copied in
@@ -274,7 +298,9 @@ int linux_load(struct machine *m, const char *path, const uint8_t *buf, size_t l
     st32(zp + HDR_CMD_LINE_PTR, LB_CMDLINE);
 
     if (cfg && cfg->initrd) {
-        ret = lb_load_initrd(m, path, buf, version, zp, errp);
+        ret = lb_load_initrd(m, path, buf, version,
+                             MAX(LB_KERNEL_ADDR + kernel_len, runtime_start + init_size), zp,
+                             errp);
         if (ret < 0) {
             return ret;
         }
