@@ -156,6 +156,23 @@ static const struct guest_case cases[] = {
     /* The local APIC: self IPI, TPR (CR8), one-shot timer. */
     { "apic32", "apic32", { NULL }, 1, { "apic32: 12 passed, 0 failed, 0 skipped" }, NULL, true },
     { "apic64", "apic64", { NULL }, 1, { "apic64: 13 passed, 0 failed, 0 skipped" }, NULL, true },
+    /* SMP: INIT and two SIPIs start the APs through a real-mode trampoline
+     * (each sees its own APIC ID), then fixed IPIs by physical ID, the
+     * all-excluding-self shorthand, an IPI from each AP to the BSP, the
+     * logical flat model, lowest priority, and INIT stopping a running AP
+     * that a new SIPI restarts.  The 32-bit build's IRET is more than KVM
+     * without hardware virtualization emulates. */
+    { "smp32", "smp32", { "-smp", "4", "-append", "cpus=4", NULL }, 1,
+      { "smp32: 15 passed, 0 failed, 0 skipped" }, NULL, true },
+    { "smp64", "smp64", { "-smp", "4", "-append", "cpus=4", NULL }, 1,
+      { "smp64: 15 passed, 0 failed, 0 skipped" } },
+    { "smp64-pc", "smp64", { "-M", "pc", "-smp", "4", "-append", "cpus=4", NULL }, 1,
+      { "smp64: 15 passed, 0 failed, 0 skipped" } },
+    { "smp32-pc-8", "smp32", { "-M", "pc", "-smp", "8", "-append", "cpus=8", NULL }, 1,
+      { "smp32: 15 passed, 0 failed, 0 skipped", "smp32: AP 6: APIC ID" }, NULL, true },
+    /* One AP: no peer to watch while INIT stops it, so that check is skipped. */
+    { "smp64-2", "smp64", { "-smp", "2", "-append", "cpus=2", NULL }, 1,
+      { "smp64: 11 passed, 0 failed, 1 skipped" } },
 };
 
 struct run_result {

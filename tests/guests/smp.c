@@ -1,0 +1,531 @@
+/*
+ * SMP bring-up and inter-processor interrupts through the local APICs in
+ * xAPIC mode (SDM vol. 3, "Multiple-Processor (MP) Initialization" and
+ * "Issuing Interprocessor Interrupts"; the MP specification 1.4, B.4).
+ * Run with "-smp N -append cpus=N".
+ *
+ * The BSP copies smp-trampoline.S below 1 MiB and starts the APs with
+ * INIT and two start-up IPIs to all excluding self.  Each AP enters the
+ * same mode as the BSP, counts itself with LOCK XADD, records the APIC ID
+ * its own APIC page shows, sets its logical ID for the flat model and
+ * waits in HLT with interrupts on, doing what the BSP asks in ap_cmd[].
+ * Then: fixed IPIs by physical ID, the all-excluding-self shorthand, an
+ * IPI from each AP to the BSP, the logical flat model, lowest priority,
+ * and INIT stopping a running AP that a new SIPI restarts.
+ *
+ * Every wait is bounded by a loop count: a missing IPI is a failed check,
+ * not a hang.  Built as smp32 and smp64.
+ */
+#include "x86.h"
+
+#define APIC_BASE_ADDR 0xfee00000ul
+#define APIC_ID 0x20
+#define APIC_TPR 0x80
+#define APIC_EOI 0xb0
+#define APIC_LDR 0xd0
+#define APIC_DFR 0xe0
+#define APIC_SVR 0xf0
+#define APIC_ICR_LO 0x300
+#define APIC_ICR_HI 0x310
+#define APIC_LVT_LINT0 0x350
+#define APIC_LVT_LINT1 0x360
+
+/* ICR fields ("Interrupt Command Register (ICR)"). */
+#define ICR_FIXED (0u << 8)
+#define ICR_LOWEST (1u << 8)
+#define ICR_INIT (5u << 8)
+#define ICR_SIPI (6u << 8)
+#define ICR_LOGICAL (1u << 11)
+#define ICR_BUSY (1u << 12)
+#define ICR_ASSERT (1u << 14)
+#define ICR_LEVEL_TRIG (1u << 15)
+#define ICR_ALL_BUT_SELF (3u << 18)
+
+#define SMP_TRAMP_BASE 0x8000u  /* as in smp-trampoline.S */
+#define VEC_IPI 0x40
+#define VEC_WAKE 0x41
+#define MAX_CPUS 16             /* APIC IDs counted per ID below this */
+#define STACK_SLOTS 32          /* AP starts, restarts included */
+#define AP_STACK_SIZE 4096
+#define SPIN_MAX 20000000ul
+
+enum { CMD_IDLE, CMD_SPIN, CMD_IPI_BSP };
+
+struct smp_tramp_params {
+    uint16_t gdt_limit;
+    uint32_t gdt_base;
+    uint16_t pad0;
+    uint16_t idt_limit;
+    uint64_t idt_base;
+    uint16_t pad1[3];
+    uint32_t cr3, entry, stacks, stack_size, nslots, next_slot;
+} __attribute__((packed));
+
+extern const uint8_t smp_tramp_start[], smp_tramp_end[], smp_tramp_params[];
+
+static uint8_t ap_stacks[STACK_SLOTS][AP_STACK_SIZE] __attribute__((aligned(16)));
+
+/* Written by the APs. */
+static volatile unsigned arrived;                       /* LOCK XADD */
+static volatile uint32_t arrival_id[STACK_SLOTS];       /* APIC ID of the n-th arrival */
+static volatile uint32_t arrival_cpuid[STACK_SLOTS];    /* CPUID.1:EBX[31:24] there */
+static volatile unsigned starts[MAX_CPUS];              /* by APIC ID */
+static volatile unsigned ipis[MAX_CPUS];                /* VEC_IPI taken, by APIC ID */
+static volatile unsigned long spins[MAX_CPUS];          /* CMD_SPIN loops */
+/* Written by the BSP. */
+static volatile unsigned ap_cmd[MAX_CPUS];
+static volatile unsigned bsp_id;
+
+static volatile uint32_t *apic_reg(unsigned off)
+{
+    return (volatile uint32_t *)(APIC_BASE_ADDR + off);
+}
+
+static uint32_t apic_read(unsigned off)
+{
+    return *apic_reg(off);
+}
+
+static void apic_write(unsigned off, uint32_t v)
+{
+    *apic_reg(off) = v;
+}
+
+static unsigned my_apic_id(void)
+{
+    return apic_read(APIC_ID) >> 24;
+}
+
+static void cpu_relax(void)
+{
+    __asm__ volatile("pause" : : : "memory");
+}
+
+/* Waits until *p reaches at least want; whether it did. */
+static int wait_at_least(volatile unsigned *p, unsigned want)
+{
+    for (unsigned long i = 0; *p < want && i < SPIN_MAX; i++) {
+        cpu_relax();
+    }
+    return *p >= want;
+}
+
+static void delay(unsigned long n)
+{
+    for (unsigned long i = 0; i < n; i++) {
+        cpu_relax();
+    }
+}
+
+/* Sends an IPI and waits (bounded) for the APIC to take the next one. */
+static int send_ipi(unsigned dest, uint32_t lo)
+{
+    apic_write(APIC_ICR_HI, dest << 24);
+    apic_write(APIC_ICR_LO, lo);
+    for (unsigned long i = 0; i < SPIN_MAX; i++) {
+        if (!(apic_read(APIC_ICR_LO) & ICR_BUSY)) {
+            return 1;
+        }
+        cpu_relax();
+    }
+    return 0;
+}
+
+static void on_ipi(struct exc_frame *f)
+{
+    unsigned id = my_apic_id();
+
+    if (id < MAX_CPUS) {
+        __atomic_fetch_add(&ipis[id], 1, __ATOMIC_SEQ_CST);
+    }
+    apic_write(APIC_EOI, 0);
+}
+
+/* Only wakes the AP from HLT to read its command. */
+static void on_wake(struct exc_frame *f)
+{
+    apic_write(APIC_EOI, 0);
+}
+
+/* The APIC software enabled, priority 0, the LINT pins masked; the flat
+ * logical model with one bit per APIC ID below 8 ("Logical Destination Mode"). */
+static void apic_setup(unsigned id)
+{
+    apic_write(APIC_SVR, 0x100 | 0xff);
+    apic_write(APIC_TPR, 0);
+    apic_write(APIC_LVT_LINT0, 0x10000);
+    apic_write(APIC_LVT_LINT1, 0x10000);
+    apic_write(APIC_DFR, 0xffffffffu);
+    apic_write(APIC_LDR, id < 8 ? 1u << (24 + id) : 0);
+}
+
+void smp_ap_main(void);
+
+/* Where the trampoline lands, on the AP's own stack; never returns. */
+void smp_ap_main(void)
+{
+    unsigned id = my_apic_id(), n;
+
+    apic_setup(id);
+    /* LOCK XADD: every arrival gets a slot of its own. */
+    n = __atomic_fetch_add(&arrived, 1, __ATOMIC_SEQ_CST);
+    if (n < STACK_SLOTS) {
+        arrival_id[n] = id;
+        arrival_cpuid[n] = cpuid(1, 0).b >> 24;
+    }
+    if (id >= MAX_CPUS) {
+        for (;;) {
+            __asm__ volatile("cli; hlt");
+        }
+    }
+    __atomic_fetch_add(&starts[id], 1, __ATOMIC_SEQ_CST);
+    for (;;) {
+        unsigned cmd;
+
+        /* IF clear while deciding to sleep: STI's shadow lets HLT start
+         * before an interrupt sent meanwhile is taken (SDM vol. 3, 6.8.3). */
+        __asm__ volatile("cli" : : : "memory");
+        cmd = ap_cmd[id];
+        if (cmd == CMD_SPIN) {
+            __asm__ volatile("sti" : : : "memory");
+            while (ap_cmd[id] == CMD_SPIN) {
+                spins[id]++;
+            }
+        } else if (cmd == CMD_IPI_BSP) {
+            ap_cmd[id] = CMD_IDLE;
+            send_ipi(bsp_id, ICR_FIXED | ICR_ASSERT | VEC_IPI);
+            __asm__ volatile("sti" : : : "memory");
+        } else {
+            __asm__ volatile("sti; hlt" : : : "memory");
+        }
+    }
+}
+
+static void setup_trampoline(void)
+{
+    struct smp_tramp_params *p;
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) gdtr = { 0, 0 }, idtr = { 0, 0 };
+
+    memcpy((void *)(ulong)SMP_TRAMP_BASE, smp_tramp_start, smp_tramp_end - smp_tramp_start);
+    p = (struct smp_tramp_params *)(ulong)(SMP_TRAMP_BASE + (smp_tramp_params - smp_tramp_start));
+    __asm__ volatile("sgdt %0" : "=m"(gdtr));
+    __asm__ volatile("sidt %0" : "=m"(idtr));
+    p->gdt_limit = gdtr.limit;
+    p->gdt_base = gdtr.base;
+    p->idt_limit = idtr.limit;
+    p->idt_base = idtr.base;
+    p->cr3 = read_cr3();
+    p->entry = (uint32_t)(ulong)smp_ap_main;
+    p->stacks = (uint32_t)(ulong)ap_stacks;
+    p->stack_size = AP_STACK_SIZE;
+    p->nslots = STACK_SLOTS;
+    p->next_slot = 0;
+}
+
+/* INIT, then two start-up IPIs (MP spec B.4; SDM vol. 3, "Typical AP
+ * Initialization Sequence"); dest_lo: the shorthand or 0. */
+static int start_aps(unsigned dest, uint32_t dest_lo)
+{
+    int ok = send_ipi(dest, dest_lo | ICR_INIT | ICR_ASSERT | ICR_LEVEL_TRIG);
+
+    ok &= send_ipi(dest, dest_lo | ICR_INIT | ICR_LEVEL_TRIG);  /* de-assert */
+    delay(10000);
+    ok &= send_ipi(dest, dest_lo | ICR_SIPI | ICR_ASSERT | (SMP_TRAMP_BASE >> 12));
+    delay(1000);
+    ok &= send_ipi(dest, dest_lo | ICR_SIPI | ICR_ASSERT | (SMP_TRAMP_BASE >> 12));
+    return ok;
+}
+
+static unsigned ncpus;
+static unsigned ap_ids[MAX_CPUS];   /* the APs that arrived, by APIC ID */
+static unsigned nap;
+
+static void test_bringup(void)
+{
+    unsigned want = ncpus - 1, seen = 0, distinct = 1, own = 1, once = 1;
+
+    report(start_aps(0, ICR_ALL_BUT_SELF), "INIT and two SIPIs sent to all excluding self");
+    wait_at_least(&arrived, want);
+    delay(200000);      /* a straggler or an AP started twice would show now */
+    report(arrived == want, "%u APs arrived (want %u)", arrived, want);
+    for (unsigned n = 0; n < arrived && n < STACK_SLOTS; n++) {
+        uint32_t id = arrival_id[n];
+
+        if (id == 0 || id >= ncpus || (seen & (1u << id))) {
+            distinct = 0;
+        } else {
+            seen |= 1u << id;
+            ap_ids[nap++] = id;
+        }
+        if (arrival_cpuid[n] != id) {
+            own = 0;
+        }
+        printf("%s: AP %u: APIC ID %u, CPUID initial APIC ID %u\n", test_name, n, (unsigned)id,
+               (unsigned)arrival_cpuid[n]);
+    }
+    report(distinct && seen == ((1u << ncpus) - 2),
+           "APIC IDs distinct and 1..%u (mask %x)", ncpus - 1, seen);
+    report(own, "each AP reads its own APIC ID at FEE00020h (its CPUID initial APIC ID)");
+    for (unsigned i = 0; i < nap; i++) {
+        once &= starts[ap_ids[i]] == 1;
+    }
+    report(nap && once, "each AP started once: the second SIPI is ignored");
+}
+
+/* The ipis[] of every APIC ID below MAX_CPUS, copied. */
+static void snapshot(unsigned *out)
+{
+    for (unsigned i = 0; i < MAX_CPUS; i++) {
+        out[i] = ipis[i];
+    }
+}
+
+/* ipis[] grew by want[i] for each ID i (unset entries: 0). */
+static int grew_by(const unsigned *before, const unsigned *want)
+{
+    int ok = 1;
+
+    for (unsigned i = 0; i < MAX_CPUS; i++) {
+        if (ipis[i] - before[i] != want[i]) {
+            printf("%s: APIC ID %u: %u IPIs, want %u\n", test_name, i, ipis[i] - before[i],
+                   want[i]);
+            ok = 0;
+        }
+    }
+    return ok;
+}
+
+static void test_fixed(void)
+{
+    unsigned before[MAX_CPUS], want[MAX_CPUS] = { 0 };
+    int sent = 1;
+
+    snapshot(before);
+    for (unsigned round = 1; round <= 3; round++) {
+        for (unsigned i = 0; i < nap; i++) {
+            sent &= send_ipi(ap_ids[i], ICR_FIXED | ICR_ASSERT | VEC_IPI);
+            sent &= wait_at_least(&ipis[ap_ids[i]], before[ap_ids[i]] + round);
+        }
+    }
+    delay(100000);
+    for (unsigned i = 0; i < nap; i++) {
+        want[ap_ids[i]] = 3;
+    }
+    report(sent && grew_by(before, want),
+           "fixed IPI by physical APIC ID: each AP takes each of 3 exactly once");
+
+    snapshot(before);
+    sent = send_ipi(0, ICR_ALL_BUT_SELF | ICR_FIXED | ICR_ASSERT | VEC_IPI);
+    for (unsigned i = 0; i < nap; i++) {
+        sent &= wait_at_least(&ipis[ap_ids[i]], before[ap_ids[i]] + 1);
+        want[ap_ids[i]] = 1;
+    }
+    delay(100000);
+    report(sent && grew_by(before, want), "all-excluding-self reaches every AP, not the BSP");
+}
+
+static void test_to_bsp(void)
+{
+    unsigned before = ipis[bsp_id];
+    int ok = 1;
+
+    for (unsigned i = 0; i < nap; i++) {
+        ap_cmd[ap_ids[i]] = CMD_IPI_BSP;
+        ok &= send_ipi(ap_ids[i], ICR_FIXED | ICR_ASSERT | VEC_WAKE);
+        ok &= wait_at_least(&ipis[bsp_id], before + i + 1);
+    }
+    delay(100000);
+    report(ok && ipis[bsp_id] - before == nap, "an IPI from each AP reaches the BSP: %u of %u",
+           ipis[bsp_id] - before, nap);
+}
+
+static void test_logical(void)
+{
+    unsigned before[MAX_CPUS], want[MAX_CPUS] = { 0 };
+    unsigned mask = 0, got = 0;
+    int sent = 1;
+
+    /* The odd APIC IDs: a strict subset of the APs from 3 CPUs on. */
+    for (unsigned i = 0; i < nap; i++) {
+        if ((ap_ids[i] & 1) && ap_ids[i] < 8) {
+            mask |= 1u << ap_ids[i];
+            want[ap_ids[i]] = 1;
+        }
+    }
+    snapshot(before);
+    sent = send_ipi(mask, ICR_LOGICAL | ICR_FIXED | ICR_ASSERT | VEC_IPI);
+    for (unsigned i = 0; i < MAX_CPUS; i++) {
+        if (want[i]) {
+            sent &= wait_at_least(&ipis[i], before[i] + 1);
+        }
+    }
+    delay(100000);
+    report(mask && sent && grew_by(before, want),
+           "logical flat destination %x reaches exactly those APs", mask);
+
+    /* Lowest priority among the same APs: one of them takes it. */
+    snapshot(before);
+    sent = send_ipi(mask, ICR_LOGICAL | ICR_LOWEST | ICR_ASSERT | VEC_IPI);
+    for (unsigned long n = 0; n < SPIN_MAX && !got; n++) {
+        for (unsigned i = 0; i < MAX_CPUS; i++) {
+            got |= ipis[i] - before[i];
+        }
+        cpu_relax();
+    }
+    delay(100000);
+    got = 0;
+    for (unsigned i = 0; i < MAX_CPUS; i++) {
+        unsigned d = ipis[i] - before[i];
+
+        got += d;
+        if (d && !(mask & (1u << i))) {
+            got = 100;
+        }
+    }
+    report(mask && sent && got == 1, "lowest priority to %x: exactly one of them takes it (%u)",
+           mask, got);
+}
+
+/*
+ * Waits until spins[id] has grown by n and the BSP has seen it move at
+ * least `steps` times: where vCPUs take turns (hyvm's software CPU), each
+ * move seen is another turn of that AP's, and the others had theirs in
+ * between.  Whether it did.
+ */
+static int spins_grow(unsigned id, unsigned long n, unsigned steps)
+{
+    unsigned long start = spins[id], last = start;
+    unsigned seen = 0;
+
+    for (unsigned long i = 0; i < SPIN_MAX; i++) {
+        unsigned long now = spins[id];
+
+        if (now != last) {
+            seen++;
+            last = now;
+        }
+        if (now - start >= n && seen >= steps) {
+            return 1;
+        }
+        cpu_relax();
+    }
+    return 0;
+}
+
+/* Lets n TSC ticks go by (bounded by the loop count too). */
+static void tsc_wait(uint64_t n)
+{
+    uint64_t start = rdtsc();
+
+    for (unsigned long i = 0; i < SPIN_MAX && rdtsc() - start < n; i++) {
+        cpu_relax();
+    }
+}
+
+/*
+ * Long enough for every vCPU to run, whether they take turns (hyvm's
+ * software CPU) or the host schedules their threads: many turns of the
+ * spinning peer, then some 100 ms at a few GHz with the peer still running.
+ */
+static int window(unsigned peer)
+{
+    int ok = spins_grow(peer, 200000, 8);
+
+    tsc_wait(300000000ull);
+    return ok && spins_grow(peer, 1000, 2);
+}
+
+static void test_init_restart(void)
+{
+    unsigned target, peer, starts_before, arrived_before;
+    unsigned long s1, s2;
+    int ok;
+
+    if (nap < 2) {
+        report_skip("INIT and restart: needs 2 APs (-smp 3 or more)");
+        return;
+    }
+    target = ap_ids[0];
+    peer = ap_ids[1];
+    ap_cmd[target] = CMD_SPIN;
+    ap_cmd[peer] = CMD_SPIN;
+    send_ipi(target, ICR_FIXED | ICR_ASSERT | VEC_WAKE);
+    send_ipi(peer, ICR_FIXED | ICR_ASSERT | VEC_WAKE);
+    ok = spins_grow(target, 1000, 1) && spins_grow(peer, 1000, 1);
+    report(ok, "APs %u and %u running a loop", target, peer);
+    if (!ok) {
+        ap_cmd[target] = ap_cmd[peer] = CMD_IDLE;
+        return;
+    }
+    /* INIT to a running AP: it waits for a SIPI.  Its loop count must
+     * stand still while the peer's goes on. */
+    starts_before = starts[target];
+    arrived_before = arrived;
+    ok = send_ipi(target, ICR_INIT | ICR_ASSERT | ICR_LEVEL_TRIG);
+    ok &= send_ipi(target, ICR_INIT | ICR_LEVEL_TRIG);
+    /* INIT may reach it only after its thread runs again (QEMU): a window
+     * before the first count too. */
+    ok &= window(peer);
+    s1 = spins[target];
+    ok &= window(peer);
+    s2 = spins[target];
+    report(ok && s1 == s2, "INIT stops a running AP: %lu then %lu loops while its peer ran",
+           s1, s2);
+    /* A start-up IPI by physical ID: back through the trampoline. */
+    ap_cmd[target] = CMD_IDLE;
+    ap_cmd[peer] = CMD_IDLE;
+    send_ipi(peer, ICR_FIXED | ICR_ASSERT | VEC_WAKE);
+    ok = send_ipi(target, ICR_SIPI | ICR_ASSERT | (SMP_TRAMP_BASE >> 12));
+    ok &= wait_at_least(&starts[target], starts_before + 1);
+    delay(100000);
+    report(ok && starts[target] == starts_before + 1 && arrived == arrived_before + 1 &&
+           arrival_id[arrived_before % STACK_SLOTS] == target,
+           "a SIPI restarts it at the trampoline: %u starts", starts[target]);
+    /* And it takes IPIs again (its APIC was reset by INIT). */
+    {
+        unsigned before = ipis[target];
+
+        ok = send_ipi(target, ICR_FIXED | ICR_ASSERT | VEC_IPI);
+        ok &= wait_at_least(&ipis[target], before + 1);
+        report(ok && ipis[target] == before + 1, "the restarted AP takes a fixed IPI");
+    }
+}
+
+int main(const struct mb_info *mbi)
+{
+    char buf[16];
+    uint32_t n;
+
+    x86_parse_args(mbi);
+    test_name = MODE_BITS == 64 ? "smp64" : "smp32";
+    if (!mb_cmdline_arg(mbi, "cpus", buf, sizeof(buf)) || parse_uint(buf, &n) || n < 2 ||
+        n > MAX_CPUS) {
+        printf("%s: give cpus=N (2..%u) as for -smp N\n", test_name, MAX_CPUS);
+        return 0x55;
+    }
+    ncpus = n;
+    x86_setup();
+    /* The i8259 stays quiet: all its lines masked (OCW1). */
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
+    bsp_id = my_apic_id();
+    apic_setup(bsp_id);
+    set_handler(VEC_IPI, on_ipi);
+    set_handler(VEC_WAKE, on_wake);
+    setup_trampoline();
+    __asm__ volatile("sti");
+    report(bsp_id == 0, "BSP APIC ID %u", bsp_id);
+    test_bringup();
+    if (!nap) {
+        return report_summary();
+    }
+    test_fixed();
+    test_to_bsp();
+    test_logical();
+    test_init_restart();
+    __asm__ volatile("cli");
+    return report_summary();
+}
