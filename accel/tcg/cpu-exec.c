@@ -116,12 +116,36 @@ static enum tcg_status fetch_decode(struct tcg_cpu *cpu, struct insn *in)
     }
 }
 
+/* The handler that runs in: one specialised to its operand form, its
+ * table entry, or the #UD of an operation not implemented. */
+static inline tcg_exec_fn handler_of(const struct insn *in)
+{
+    tcg_exec_fn fn = tcg_fast_handler(in);
+
+    if (fn) {
+        return fn;
+    }
+    fn = tcg_exec_table[in->op < OP__MAX ? in->op : OP_INVALID];
+    return fn ? fn : unimplemented;
+}
+
 static inline enum tcg_status exec_insn(struct tcg_cpu *cpu, const struct insn *in)
 {
-    tcg_exec_fn fn = tcg_exec_table[in->op < OP__MAX ? in->op : OP_INVALID];
-
-    return fn ? fn(cpu, in) : unimplemented(cpu, in);
+    return handler_of(in)(cpu, in);
 }
+
+/*
+ * A block as built here carries, after its n instructions, their n
+ * handlers, looked up once when it is decoded (block-cache.c only keeps
+ * and frees the allocation whole).
+ */
+static inline tcg_exec_fn *block_handlers(struct tcg_block *b)
+{
+    return (tcg_exec_fn *)(void *)(b->insn + b->n);
+}
+
+#define BLOCK_ALLOC(n) \
+    (sizeof(struct tcg_block) + (n) * (sizeof(struct insn) + sizeof(tcg_exec_fn)))
 
 /* INT n, INT3 and INTO are traps that check the gate's DPL; INT1 is a trap only. */
 static unsigned soft_kind(const struct insn *in, const struct tcg_cpu *cpu)
@@ -192,13 +216,15 @@ enum tcg_status tcg_step(struct tcg_cpu *cpu)
  * Operations after which the next instruction is not simply the next one
  * in the page, or is decoded or run differently: control transfers, and
  * whatever changes the mode, the mapping, the interrupt state or faults
- * by design.
+ * by design.  Conditional branches (Jcc, JrCXZ, LOOPcc) do not end a
+ * block: taken, they return TCG_JUMPED and the loop leaves the block
+ * there; not taken, the block goes on with the next instruction, which
+ * saves a block lookup for every branch that falls through.
  */
 static bool ends_block(unsigned op)
 {
     switch (op) {
-    case OP_JMP: case OP_JMP_FAR: case OP_JCC: case OP_JCXZ:
-    case OP_LOOP: case OP_LOOPE: case OP_LOOPNE:
+    case OP_JMP: case OP_JMP_FAR:
     case OP_CALL: case OP_CALL_FAR: case OP_RET: case OP_RET_FAR:
     case OP_INT: case OP_INT3: case OP_INTO: case OP_INT1: case OP_IRET: case OP_BOUND:
     case OP_SYSCALL: case OP_SYSRET: case OP_SYSENTER: case OP_SYSEXIT: case OP_RSM:
@@ -242,7 +268,7 @@ static struct tcg_block *build_block(struct tcg_cpu *cpu, uint64_t gpa, const ui
     struct tcg_block *b;
     unsigned n = 0;
 
-    b = g_malloc(sizeof(*b) + BC_MAX_INSNS * sizeof(struct insn));
+    b = g_malloc(BLOCK_ALLOC(BC_MAX_INSNS));
     while (n < BC_MAX_INSNS && pos < avail) {
         size_t need = 0;
         enum decode_status ds = x86_decode(&b->insn[n], host + pos, avail - pos, mode, &need);
@@ -262,10 +288,13 @@ static struct tcg_block *build_block(struct tcg_cpu *cpu, uint64_t gpa, const ui
         return NULL;
     }
     if (n < BC_MAX_INSNS) {
-        b = g_realloc(b, sizeof(*b) + n * sizeof(struct insn));
+        b = g_realloc(b, BLOCK_ALLOC(n));
     }
     b->gpa = gpa;
     b->n = n;
+    for (unsigned i = 0; i < n; i++) {
+        block_handlers(b)[i] = handler_of(&b->insn[i]);
+    }
     b->bytes = pos;
     b->mode = mode;
     tcg_blocks_insert(cpu, b);
@@ -279,6 +308,7 @@ static struct tcg_block *build_block(struct tcg_cpu *cpu, uint64_t gpa, const ui
 static enum tcg_status run_block(struct tcg_cpu *cpu, struct tcg_block *b, const bool *hit)
 {
     const struct insn *in = b->insn, *end = b->insn + b->n;
+    tcg_exec_fn *fn = block_handlers(b);
     /* A block never changes the mode before its last instruction. */
     const uint64_t rip_mask = b->mode == MODE_LONG64 ? ~0ull : 0xffffffffull;
     uint64_t rip = cpu->st.rip;
@@ -292,9 +322,9 @@ static enum tcg_status run_block(struct tcg_cpu *cpu, struct tcg_block *b, const
                  (unsigned long long)b->gpa, b->n);
     }
     tcg_blocks_enter(cpu->blocks, b);
-    for (; in < end; in++) {
+    for (; in < end; in++, fn++) {
         cpu->next_rip = (rip + in->len) & rip_mask;
-        st = exec_insn(cpu, in);
+        st = (*fn)(cpu, in);
         if (st != TCG_OK) {
             break;
         }

@@ -31,7 +31,9 @@ static unsigned op_size(const struct insn *in)
 
 enum alu_kind { K_ADD, K_OR, K_ADC, K_SBB, K_AND, K_SUB, K_XOR, K_CMP, K_TEST };
 
-static enum tcg_status alu2(struct tcg_cpu *cpu, const struct insn *in, enum alu_kind k)
+/* Inlined into each handler, so that k folds to one case. */
+static inline __attribute__((always_inline)) enum tcg_status
+alu2(struct tcg_cpu *cpu, const struct insn *in, enum alu_kind k)
 {
     unsigned size = op_size(in);
     uint64_t m = tcg_size_mask(size);
@@ -79,7 +81,9 @@ enum tcg_status exec_cmp(struct tcg_cpu *cpu, const struct insn *in) { return al
 enum tcg_status exec_test(struct tcg_cpu *cpu, const struct insn *in) { return alu2(cpu, in, K_TEST); }
 
 /* INC/DEC leave CF alone (SDM vol. 2, INC, DEC). */
-static enum tcg_status incdec(struct tcg_cpu *cpu, const struct insn *in, bool dec)
+/* Inlined into each handler, so that k folds to one case. */
+static inline __attribute__((always_inline)) enum tcg_status
+incdec(struct tcg_cpu *cpu, const struct insn *in, bool dec)
 {
     unsigned size = op_size(in);
     uint64_t cf = cpu->st.rflags & RFLAGS_CF;

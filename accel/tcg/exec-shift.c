@@ -52,7 +52,9 @@ static uint64_t flag_if(bool c, uint64_t f) { return c ? f : 0; }
 
 enum shift_kind { S_ROL, S_ROR, S_RCL, S_RCR, S_SHL, S_SHR, S_SAR };
 
-static enum tcg_status shift(struct tcg_cpu *cpu, const struct insn *in, enum shift_kind k)
+/* Inlined into each handler, so that k folds to one case. */
+static inline __attribute__((always_inline)) enum tcg_status
+shift(struct tcg_cpu *cpu, const struct insn *in, enum shift_kind k)
 {
     unsigned size = op_size(in), bits = size * 8;
     uint64_t m = tcg_size_mask(size), a, cnt, r;

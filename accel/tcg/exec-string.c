@@ -27,6 +27,7 @@
  * big lock around io_pio().
  */
 #include <string.h>
+#include <glib.h>
 
 #include "accel/tcg/tcg-cpu.h"
 #include "system/main-loop.h"
@@ -202,6 +203,90 @@ static enum tcg_status str_once(struct tcg_cpu *cpu, const struct str_op *o, enu
     return tcg_raise(cpu, EXC_UD);
 }
 
+/*
+ * REP MOVS and REP STOS upward (DF = 0) over RAM the TLB already maps: as
+ * many whole elements as fit before either page ends, before the offsets
+ * wrap at the address size, and within rCX and the budget, in one go.
+ * None of them could fault (both ranges pass the segment checks and hit
+ * the TLB with the access allowed), so memory and registers end up as
+ * the element loop leaves them.  Returns the elements done; 0 when the
+ * next element needs that loop (a TLB miss, MMIO, an element across a
+ * page, a segment limit, alignment checking, data breakpoints, decoded
+ * code in the destination page).
+ */
+static uint64_t str_bulk(struct tcg_cpu *cpu, const struct str_op *o, enum str_kind k,
+                         uint64_t cx, uint64_t budget)
+{
+    const uint64_t sz = o->size;
+    uint64_t di = reg_addr(cpu, R_EDI, o), si = reg_addr(cpu, R_ESI, o);
+    uint64_t n = cx < budget ? cx : budget, dlin, slin = 0, bytes;
+    uint8_t *d, *src = NULL;
+
+    if (o->delta != sz || (cpu->cpl == 3 && (cpu->st.rflags & RFLAGS_AC) &&
+                           (cpu->st.cr0 & CR0_AM))) {
+        return 0;
+    }
+    if (o->asz < 8) {
+        n = MIN(n, (o->am - di + 1) / sz);
+        if (k == K_MOVS) {
+            n = MIN(n, (o->am - si + 1) / sz);
+        }
+    }
+    if (n == 0 || tcg_linear(cpu, S_ES, di, sz, ACC_WRITE, &dlin) != TCG_OK) {
+        return 0;
+    }
+    n = MIN(n, (4096 - (dlin & 0xfff)) / sz);
+    if (k == K_MOVS) {
+        if (tcg_linear(cpu, o->src_seg, si, sz, ACC_READ, &slin) != TCG_OK) {
+            return 0;
+        }
+        n = MIN(n, (4096 - (slin & 0xfff)) / sz);
+    }
+    if (n < 2) {
+        return 0;
+    }
+    bytes = n * sz;
+    /* The whole ranges against the segment limits (linear addresses as above). */
+    if (tcg_linear(cpu, S_ES, di, bytes, ACC_WRITE, &dlin) != TCG_OK ||
+        (k == K_MOVS && tcg_linear(cpu, o->src_seg, si, bytes, ACC_READ, &slin) != TCG_OK)) {
+        return 0;
+    }
+    d = tcg_tlb_host(cpu, dlin, bytes, ACC_WRITE);
+    if (k == K_MOVS) {
+        src = tcg_tlb_host(cpu, slin, bytes, ACC_READ);
+    }
+    if (!d || (k == K_MOVS && !src)) {
+        return 0;
+    }
+    if (k == K_STOS) {
+        uint64_t v = cpu->st.regs[R_EAX];
+
+        if (sz == 1) {
+            memset(d, (int)(v & 0xff), bytes);
+        } else {
+            for (uint64_t i = 0; i < n; i++) {
+                memcpy(d + i * sz, &v, sz);
+            }
+        }
+    } else if (d <= src || src + bytes <= d) {
+        /* Apart, or the destination below the source: a forward copy
+         * reads every element before any store reaches it. */
+        memmove(d, src, bytes);
+    } else {
+        /* The destination overlaps above the source: element by element,
+         * as the processor does, repeating the pattern. */
+        for (uint64_t i = 0; i < n; i++) {
+            memmove(d + i * sz, src + i * sz, sz);
+        }
+    }
+    if (k == K_MOVS) {
+        tcg_reg_write(cpu, R_ESI, o->asz, false, (si + bytes) & o->am);
+    }
+    tcg_reg_write(cpu, R_EDI, o->asz, false, (di + bytes) & o->am);
+    tcg_reg_write(cpu, R_ECX, o->asz, false, (cx - n) & o->am);
+    return n;
+}
+
 static enum tcg_status str_run(struct tcg_cpu *cpu, const struct insn *in, enum str_kind k)
 {
     struct str_op o;
@@ -228,6 +313,14 @@ static enum tcg_status str_run(struct tcg_cpu *cpu, const struct insn *in, enum 
 
         if (cx == 0) {
             return TCG_OK;
+        }
+        if (k == K_MOVS || k == K_STOS) {
+            uint64_t done = str_bulk(cpu, &o, k, cx, STRING_CHUNK - n);
+
+            if (done) {
+                n += done - 1;
+                continue;
+            }
         }
         if ((s = str_once(cpu, &o, k)) != TCG_OK) {
             return s;

@@ -16,6 +16,7 @@
 #include "accel/tcg/tcg-internal.h"
 #include "system/main-loop.h"
 #include "system/memory.h"
+#include "system/runstate.h"
 
 #define PAGE_SIZE 4096u
 #define PAGE_MASK 0xfffull
@@ -49,8 +50,10 @@ static enum tcg_status seg_fault(struct tcg_cpu *cpu, unsigned seg)
     return tcg_raise_err(cpu, seg == S_SS ? EXC_SS : EXC_GP, 0);
 }
 
-enum tcg_status tcg_linear(struct tcg_cpu *cpu, unsigned seg, uint64_t off, unsigned size,
-                           enum tcg_access acc, uint64_t *lin)
+/* Inline into the memory accesses below, which run for every memory operand. */
+static inline __attribute__((always_inline)) enum tcg_status
+linear(struct tcg_cpu *cpu, unsigned seg, uint64_t off, unsigned size, enum tcg_access acc,
+       uint64_t *lin)
 {
     const struct x86_segment *s = &cpu->st.seg[seg < S__MAX ? seg : S_DS];
     uint64_t end = off + (size ? size - 1 : 0);
@@ -95,6 +98,12 @@ enum tcg_status tcg_linear(struct tcg_cpu *cpu, unsigned seg, uint64_t off, unsi
     }
     *lin = (s->base + off) & 0xffffffffull;
     return TCG_OK;
+}
+
+enum tcg_status tcg_linear(struct tcg_cpu *cpu, unsigned seg, uint64_t off, unsigned size,
+                           enum tcg_access acc, uint64_t *lin)
+{
+    return linear(cpu, seg, off, size, acc, lin);
 }
 
 /* ---- the TLB ---- */
@@ -437,11 +446,43 @@ enum tcg_status tcg_translate_exec(struct tcg_cpu *cpu, uint64_t lin, uint64_t *
 
 /* ---- the accesses ---- */
 
+/* memcpy of the usual operand sizes as one load and one store, not a call. */
+static inline void copy_bytes(void *dst, const void *src, unsigned size)
+{
+    switch (size) {
+    case 1:
+        memcpy(dst, src, 1);
+        break;
+    case 2:
+        memcpy(dst, src, 2);
+        break;
+    case 4:
+        memcpy(dst, src, 4);
+        break;
+    case 8:
+        memcpy(dst, src, 8);
+        break;
+    default:
+        memcpy(dst, src, size);
+        break;
+    }
+}
+
 static void mmio(uint64_t gpa, void *buf, unsigned size, bool is_write)
 {
     bql_lock();
     io_mmio(gpa, buf, size, is_write);
     bql_unlock();
+    /* A write that powered the machine off, reset it with -no-reboot or
+     * paused it (the GED's sleep and reset registers) is the last
+     * instruction the guest runs, as for port I/O (exec-system.c). */
+    if (is_write && (vm_exit_requested() || vm_pause_pending() || vm_reset_pending())) {
+        struct tcg_cpu *cpu = tcg_current_cpu();
+
+        if (cpu) {
+            tcg_stop_after_insn(cpu);
+        }
+    }
 }
 
 /* In legacy modes linear addresses wrap at 4 GiB. */
@@ -468,7 +509,7 @@ static enum tcg_status read_lin(struct tcg_cpu *cpu, uint64_t lin, void *buf, un
             return st;
         }
         if (e->host) {
-            memcpy(buf, e->host + off, size);
+            copy_bytes(buf, e->host + off, size);
         } else {
             mmio(e->gpa_page + off, buf, size, false);
         }
@@ -549,7 +590,7 @@ static enum tcg_status write_lin(struct tcg_cpu *cpu, uint64_t lin, const void *
             return st;
         }
         if (e->host && !(e->perm & TLB_CODE)) {
-            memcpy(e->host + off, buf, size);
+            copy_bytes(e->host + off, buf, size);
         } else {
             write_page(cpu, e->gpa_page, e->perm, off, buf, size);
         }
@@ -601,11 +642,53 @@ static inline bool misaligned(const struct tcg_cpu *cpu, uint64_t lin, unsigned 
     return (lin & (align - 1)) != 0;
 }
 
+/*
+ * The common case of an explicit access, inline: no data breakpoint armed,
+ * within one page, a TLB hit on RAM (and, for a store, no decoded code in
+ * the page).  Anything else goes to read_lin()/write_lin(), which check
+ * the same again and do the rest.
+ */
+static inline __attribute__((always_inline)) struct tcg_tlb_entry *
+tlb_hit_ram(struct tcg_cpu *cpu, uint64_t lin, unsigned size, enum tcg_access acc)
+{
+    struct tcg_tlb_entry *e = &cpu->tlb[tlb_index(lin >> 12)];
+
+    if (__builtin_expect((cpu->st.dr[7] & 0xff) != 0, 0) ||
+        (lin & PAGE_MASK) + size > PAGE_SIZE) {
+        return NULL;
+    }
+    if (e->vpage != lin >> 12 || !e->host ||
+        !perm_ok(cpu, e->perm, acc, cpu->cpl == 3, false) ||
+        (acc == ACC_WRITE && (!e->dirty || (e->perm & TLB_CODE)))) {
+        return NULL;
+    }
+    return e;
+}
+
+uint8_t *tcg_tlb_host(struct tcg_cpu *cpu, uint64_t lin, unsigned size, enum tcg_access acc)
+{
+    struct tcg_tlb_entry *e = tlb_hit_ram(cpu, lin, size, acc);
+
+    return e ? e->host + (lin & PAGE_MASK) : NULL;
+}
+
+static inline __attribute__((always_inline)) enum tcg_status
+read_lin_fast(struct tcg_cpu *cpu, uint64_t lin, void *buf, unsigned size, enum tcg_access acc)
+{
+    struct tcg_tlb_entry *e = tlb_hit_ram(cpu, lin, size, acc);
+
+    if (__builtin_expect(e != NULL, 1)) {
+        copy_bytes(buf, e->host + (lin & PAGE_MASK), size);
+        return TCG_OK;
+    }
+    return read_lin(cpu, lin, buf, size, acc, false);
+}
+
 enum tcg_status tcg_mem_read(struct tcg_cpu *cpu, unsigned seg, uint64_t off, void *buf,
                              unsigned size)
 {
     uint64_t lin;
-    enum tcg_status st = tcg_linear(cpu, seg, off, size, ACC_READ, &lin);
+    enum tcg_status st = linear(cpu, seg, off, size, ACC_READ, &lin);
 
     if (st != TCG_OK) {
         return st;
@@ -613,7 +696,7 @@ enum tcg_status tcg_mem_read(struct tcg_cpu *cpu, unsigned seg, uint64_t off, vo
     if (misaligned(cpu, lin, size)) {
         return tcg_raise_err(cpu, EXC_AC, 0);
     }
-    return read_lin(cpu, lin, buf, size, ACC_READ, false);
+    return read_lin_fast(cpu, lin, buf, size, ACC_READ);
 }
 
 /*
@@ -626,7 +709,7 @@ enum tcg_status tcg_mem_read_rmw(struct tcg_cpu *cpu, unsigned seg, uint64_t off
                                  unsigned size)
 {
     uint64_t lin;
-    enum tcg_status st = tcg_linear(cpu, seg, off, size, ACC_WRITE, &lin);
+    enum tcg_status st = linear(cpu, seg, off, size, ACC_WRITE, &lin);
 
     if (st != TCG_OK) {
         return st;
@@ -634,20 +717,26 @@ enum tcg_status tcg_mem_read_rmw(struct tcg_cpu *cpu, unsigned seg, uint64_t off
     if (misaligned(cpu, lin, size)) {
         return tcg_raise_err(cpu, EXC_AC, 0);
     }
-    return read_lin(cpu, lin, buf, size, ACC_WRITE, false);
+    return read_lin_fast(cpu, lin, buf, size, ACC_WRITE);
 }
 
 enum tcg_status tcg_mem_write(struct tcg_cpu *cpu, unsigned seg, uint64_t off,
                               const void *buf, unsigned size)
 {
+    struct tcg_tlb_entry *e;
     uint64_t lin;
-    enum tcg_status st = tcg_linear(cpu, seg, off, size, ACC_WRITE, &lin);
+    enum tcg_status st = linear(cpu, seg, off, size, ACC_WRITE, &lin);
 
     if (st != TCG_OK) {
         return st;
     }
     if (misaligned(cpu, lin, size)) {
         return tcg_raise_err(cpu, EXC_AC, 0);
+    }
+    e = tlb_hit_ram(cpu, lin, size, ACC_WRITE);
+    if (__builtin_expect(e != NULL, 1)) {
+        copy_bytes(e->host + (lin & PAGE_MASK), buf, size);
+        return TCG_OK;
     }
     return write_lin(cpu, lin, buf, size, false);
 }

@@ -11,87 +11,6 @@
 #include "accel/tcg/tcg-cpu.h"
 #include "accel/tcg/tcg-internal.h"
 
-static inline uint64_t size_mask(unsigned size)
-{
-    return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
-}
-
-/*
- * AH, CH, DH and BH are bits 15:8 of registers 0..3; the decoder names
- * them either by their encoding (4..7) or by the register they live in, so
- * only the low two bits count (SDM vol. 1, 3.4.1.1).
- */
-static inline uint64_t reg_read(const struct tcg_cpu *cpu, unsigned reg, unsigned size,
-                                bool hi8)
-{
-    if (hi8) {
-        return (cpu->st.regs[reg & 3] >> 8) & 0xff;
-    }
-    return cpu->st.regs[reg & 15] & size_mask(size);
-}
-
-uint64_t tcg_reg_read(const struct tcg_cpu *cpu, unsigned reg, unsigned size, bool hi8)
-{
-    return reg_read(cpu, reg, size, hi8);
-}
-
-/*
- * SDM vol. 1, 3.4.1.1: a 32-bit result is zero-extended to 64 bits; 8- and
- * 16-bit results leave the rest of the register alone.
- */
-static inline void reg_write(struct tcg_cpu *cpu, unsigned reg, unsigned size, bool hi8,
-                             uint64_t v)
-{
-    uint64_t *r;
-
-    if (hi8) {
-        r = &cpu->st.regs[reg & 3];
-        *r = (*r & ~0xff00ull) | ((v & 0xff) << 8);
-        return;
-    }
-    r = &cpu->st.regs[reg & 15];
-    switch (size) {
-    case 1:
-        *r = (*r & ~0xffull) | (v & 0xff);
-        break;
-    case 2:
-        *r = (*r & ~0xffffull) | (v & 0xffff);
-        break;
-    case 4:
-        *r = v & 0xffffffffull;
-        break;
-    default:
-        *r = v;
-        break;
-    }
-}
-
-void tcg_reg_write(struct tcg_cpu *cpu, unsigned reg, unsigned size, bool hi8, uint64_t v)
-{
-    reg_write(cpu, reg, size, hi8, v);
-}
-
-/*
- * SDM vol. 2, 2.1.5 and 2.2.1.6: base + index * scale + disp, computed
- * modulo the address size; a RIP-relative base is the address of the next
- * instruction (truncated to 32 bits under a 67h prefix).
- */
-uint64_t tcg_ea(struct tcg_cpu *cpu, const struct insn *in)
-{
-    const struct insn_mem *m = &in->mem;
-    uint64_t ea = (uint64_t)m->disp;
-
-    if (m->base == INSN_REG_RIP) {
-        ea += cpu->next_rip;
-    } else if (m->base != INSN_REG_NONE) {
-        ea += cpu->st.regs[m->base & 15];
-    }
-    if (m->index != INSN_REG_NONE) {
-        ea += cpu->st.regs[m->index & 15] * (uint64_t)m->scale;
-    }
-    return ea & size_mask(in->addr_size);
-}
-
 static enum tcg_status mem_operand_read(struct tcg_cpu *cpu, const struct insn *in,
                                         unsigned size, uint64_t *val)
 {
@@ -111,20 +30,20 @@ static enum tcg_status mem_operand_read(struct tcg_cpu *cpu, const struct insn *
     return st;
 }
 
-enum tcg_status tcg_op_read(struct tcg_cpu *cpu, const struct insn *in, unsigned i,
-                            uint64_t *val)
+enum tcg_status tcg_op_read_slow(struct tcg_cpu *cpu, const struct insn *in, unsigned i,
+                                 uint64_t *val)
 {
     const struct operand *op = &in->ops[i & 3];
 
     if (__builtin_expect(op->kind == OPK_REG, 1)) {
-        *val = reg_read(cpu, op->reg, op->size, op->hi8);
+        *val = tcg_reg_read(cpu, op->reg, op->size, op->hi8);
         return TCG_OK;
     }
     switch (op->kind) {
     case OPK_MEM:
         return mem_operand_read(cpu, in, op->size, val);
     case OPK_IMM:
-        *val = op->imm & size_mask(op->size ? op->size : 8);
+        *val = op->imm & tcg_size_mask(op->size ? op->size : 8);
         return TCG_OK;
     case OPK_REL:
     case OPK_FARPTR:
@@ -147,8 +66,8 @@ enum tcg_status tcg_op_read(struct tcg_cpu *cpu, const struct insn *in, unsigned
     }
 }
 
-enum tcg_status tcg_dst_read(struct tcg_cpu *cpu, const struct insn *in, unsigned i,
-                             unsigned size, uint64_t *val)
+enum tcg_status tcg_dst_read_slow(struct tcg_cpu *cpu, const struct insn *in, unsigned i,
+                                  unsigned size, uint64_t *val)
 {
     const struct operand *op = &in->ops[i & 3];
     uint64_t v = 0;
@@ -159,18 +78,18 @@ enum tcg_status tcg_dst_read(struct tcg_cpu *cpu, const struct insn *in, unsigne
     }
     st = tcg_mem_read_rmw(cpu, in->mem.seg, tcg_ea(cpu, in), &v, size > 8 ? 8 : size);
     if (st == TCG_OK) {
-        *val = v & size_mask(size);
+        *val = v & tcg_size_mask(size);
     }
     return st;
 }
 
-enum tcg_status tcg_op_write(struct tcg_cpu *cpu, const struct insn *in, unsigned i,
-                             uint64_t val)
+enum tcg_status tcg_op_write_slow(struct tcg_cpu *cpu, const struct insn *in, unsigned i,
+                                  uint64_t val)
 {
     const struct operand *op = &in->ops[i & 3];
 
     if (__builtin_expect(op->kind == OPK_REG, 1)) {
-        reg_write(cpu, op->reg, op->size, op->hi8, val);
+        tcg_reg_write(cpu, op->reg, op->size, op->hi8, val);
         return TCG_OK;
     }
     switch (op->kind) {
@@ -202,7 +121,7 @@ static inline void set_sp(struct tcg_cpu *cpu, unsigned asz, uint64_t sp)
 enum tcg_status tcg_push(struct tcg_cpu *cpu, uint64_t val, unsigned size)
 {
     unsigned asz = tcg_stack_addr_size(cpu);
-    uint64_t sp = (cpu->st.regs[R_ESP] - size) & size_mask(asz);
+    uint64_t sp = (cpu->st.regs[R_ESP] - size) & tcg_size_mask(asz);
     enum tcg_status st = tcg_mem_write(cpu, S_SS, sp, &val, size);
 
     if (st == TCG_OK) {
@@ -214,7 +133,7 @@ enum tcg_status tcg_push(struct tcg_cpu *cpu, uint64_t val, unsigned size)
 enum tcg_status tcg_pop(struct tcg_cpu *cpu, uint64_t *val, unsigned size)
 {
     unsigned asz = tcg_stack_addr_size(cpu);
-    uint64_t sp = cpu->st.regs[R_ESP] & size_mask(asz);
+    uint64_t sp = cpu->st.regs[R_ESP] & tcg_size_mask(asz);
     uint64_t v = 0;
     enum tcg_status st;
 

@@ -160,27 +160,30 @@ enum tcg_status tcg_mem_write(struct tcg_cpu *cpu, unsigned seg, uint64_t off,
  * processor does (added by the diff-fix thread). */
 enum tcg_status tcg_mem_read_rmw(struct tcg_cpu *cpu, unsigned seg, uint64_t off,
                                  void *buf, unsigned size);
+/* The host address of size bytes at lin when the TLB already maps them, in
+ * one page of RAM, for an explicit access acc at the current CPL (a store:
+ * the D bit is set and the page holds no decoded code), and no data
+ * breakpoint is armed; else NULL, and the caller takes the ordinary path
+ * (which walks, faults, or reaches MMIO).  For bulk string moves. */
+uint8_t *tcg_tlb_host(struct tcg_cpu *cpu, uint64_t lin, unsigned size, enum tcg_access acc);
 /* Drops every TLB entry (CR3 write, CR0.PG/CR4 paging bits, mode switch). */
 void tcg_tlb_flush(struct tcg_cpu *cpu);
 void tcg_tlb_flush_page(struct tcg_cpu *cpu, uint64_t lin);
 
 /* ---- operand.c ---- */
-/* Effective address (offset within the segment) of insn->mem. */
-uint64_t tcg_ea(struct tcg_cpu *cpu, const struct insn *in);
 /* Operand i of in, zero-extended; writes follow the x86-64 rule that a
- * 32-bit register write zeroes bits 63:32, 8/16-bit writes merge. */
-enum tcg_status tcg_op_read(struct tcg_cpu *cpu, const struct insn *in,
-                            unsigned i, uint64_t *val);
-enum tcg_status tcg_op_write(struct tcg_cpu *cpu, const struct insn *in,
-                             unsigned i, uint64_t val);
+ * 32-bit register write zeroes bits 63:32, 8/16-bit writes merge.  The
+ * inline forms (below the flags) take register operands without a call;
+ * the _slow forms take every kind. */
+enum tcg_status tcg_op_read_slow(struct tcg_cpu *cpu, const struct insn *in,
+                                 unsigned i, uint64_t *val);
+enum tcg_status tcg_op_write_slow(struct tcg_cpu *cpu, const struct insn *in,
+                                  unsigned i, uint64_t val);
 /* Operand i as the destination of a read-modify-write, truncated to size
  * bytes: a memory operand is read with tcg_mem_read_rmw(), anything else
  * as tcg_src_read() does (added by the diff-fix thread). */
-enum tcg_status tcg_dst_read(struct tcg_cpu *cpu, const struct insn *in, unsigned i,
-                             unsigned size, uint64_t *val);
-/* Register access by number and size (1, 2, 4, 8); hi8 for AH..BH. */
-uint64_t tcg_reg_read(const struct tcg_cpu *cpu, unsigned reg, unsigned size, bool hi8);
-void tcg_reg_write(struct tcg_cpu *cpu, unsigned reg, unsigned size, bool hi8, uint64_t v);
+enum tcg_status tcg_dst_read_slow(struct tcg_cpu *cpu, const struct insn *in, unsigned i,
+                                  unsigned size, uint64_t *val);
 /* The stack's address size: 8 in 64-bit mode, else SS.B (SDM vol. 1,
  * 6.2.3). */
 static inline unsigned tcg_stack_addr_size(const struct tcg_cpu *cpu)
@@ -205,14 +208,9 @@ static inline unsigned tcg_near_op_size(const struct tcg_cpu *cpu, const struct 
 enum tcg_status tcg_push(struct tcg_cpu *cpu, uint64_t val, unsigned size);
 enum tcg_status tcg_pop(struct tcg_cpu *cpu, uint64_t *val, unsigned size);
 
-/* ---- flags.c ---- (res, a, b already truncated to size bytes) */
-void tcg_flags_add(struct tcg_cpu *cpu, uint64_t a, uint64_t b, uint64_t carry_in,
-                   uint64_t res, unsigned size);
-void tcg_flags_sub(struct tcg_cpu *cpu, uint64_t a, uint64_t b, uint64_t borrow_in,
-                   uint64_t res, unsigned size);
-void tcg_flags_logic(struct tcg_cpu *cpu, uint64_t res, unsigned size);
-/* True if condition cc (0..15: o no b ae e ne be a s ns p np l ge le g) holds. */
-bool tcg_cond(const struct tcg_cpu *cpu, unsigned cc);
+/* ---- flags (res, a, b already truncated to size bytes) ----
+ * Inline: every arithmetic instruction sets flags and every Jcc tests
+ * them, so a call each time is a good part of the interpreter's cost. */
 /* The arithmetic status flags (CF PF AF ZF SF OF). */
 #define TCG_FLAGS_ARITH ((uint64_t)0x8d5)
 /* All-ones in the low size bytes (size 1, 2, 4, 8) and its sign bit. */
@@ -224,19 +222,230 @@ static inline uint64_t tcg_size_sign(unsigned size)
 {
     return 1ull << (size * 8 - 1);
 }
+
 /* rflags = (rflags & ~mask) | (bits & mask). */
-void tcg_flags_set(struct tcg_cpu *cpu, uint64_t mask, uint64_t bits);
-/* The SF, ZF and PF bits a result of size bytes gives. */
-uint64_t tcg_flags_szp(uint64_t res, unsigned size);
+static inline void tcg_flags_set(struct tcg_cpu *cpu, uint64_t mask, uint64_t bits)
+{
+    cpu->st.rflags = (cpu->st.rflags & ~mask) | (bits & mask);
+}
+
+/* The SF, ZF and PF bits a result of size bytes gives.  PF: the low byte
+ * of the result has an even number of 1 bits. */
+static inline uint64_t tcg_flags_szp(uint64_t res, unsigned size)
+{
+    uint64_t f = __builtin_parity((unsigned)(res & 0xff)) ? 0 : RFLAGS_PF;
+
+    res &= tcg_size_mask(size);
+    if (res == 0) {
+        f |= RFLAGS_ZF;
+    }
+    if (res & tcg_size_sign(size)) {
+        f |= RFLAGS_SF;
+    }
+    return f;
+}
+
+/*
+ * a + b + carry_in = res.  The carry out of each bit position is
+ * (a & b) | ((a | b) & ~res); CF is the one out of the top bit, AF the one
+ * out of bit 3.  OF: both inputs have the same sign and the result differs.
+ */
+static inline void tcg_flags_add(struct tcg_cpu *cpu, uint64_t a, uint64_t b,
+                                 uint64_t carry_in, uint64_t res, unsigned size)
+{
+    uint64_t sign = tcg_size_sign(size);
+    uint64_t carries = (a & b) | ((a | b) & ~res);
+    uint64_t f = tcg_flags_szp(res, size);
+
+    (void)carry_in;     /* folded into res already */
+    if (carries & sign) {
+        f |= RFLAGS_CF;
+    }
+    if ((a ^ b ^ res) & 0x10) {
+        f |= RFLAGS_AF;
+    }
+    if ((a ^ res) & (b ^ res) & sign) {
+        f |= RFLAGS_OF;
+    }
+    tcg_flags_set(cpu, TCG_FLAGS_ARITH, f);
+}
+
+/*
+ * a - b - borrow_in = res.  The borrow out of each bit position is
+ * (~a & b) | (~(a ^ b) & res).  OF: the inputs differ in sign and the
+ * result's sign differs from a's.
+ */
+static inline void tcg_flags_sub(struct tcg_cpu *cpu, uint64_t a, uint64_t b,
+                                 uint64_t borrow_in, uint64_t res, unsigned size)
+{
+    uint64_t sign = tcg_size_sign(size);
+    uint64_t borrows = (~a & b) | (~(a ^ b) & res);
+    uint64_t f = tcg_flags_szp(res, size);
+
+    (void)borrow_in;
+    if (borrows & sign) {
+        f |= RFLAGS_CF;
+    }
+    if ((a ^ b ^ res) & 0x10) {
+        f |= RFLAGS_AF;
+    }
+    if ((a ^ b) & (a ^ res) & sign) {
+        f |= RFLAGS_OF;
+    }
+    tcg_flags_set(cpu, TCG_FLAGS_ARITH, f);
+}
+
+/* AND, OR, XOR, TEST: CF = OF = 0, SF ZF PF from the result.  AF is
+ * undefined; AMD and Intel both clear it. */
+static inline void tcg_flags_logic(struct tcg_cpu *cpu, uint64_t res, unsigned size)
+{
+    tcg_flags_set(cpu, TCG_FLAGS_ARITH, tcg_flags_szp(res, size));
+}
+
+/* True if condition cc (0..15: o no b ae e ne be a s ns p np l ge le g)
+ * holds (SDM vol. 1, table B-1); the odd codes negate the even one below. */
+static inline bool tcg_cond(const struct tcg_cpu *cpu, unsigned cc)
+{
+    uint64_t f = cpu->st.rflags;
+    bool of = f & RFLAGS_OF, cf = f & RFLAGS_CF, zf = f & RFLAGS_ZF;
+    bool sf = f & RFLAGS_SF, pf = f & RFLAGS_PF;
+    bool r;
+
+    switch ((cc >> 1) & 7) {
+    case 0: r = of; break;
+    case 1: r = cf; break;
+    case 2: r = zf; break;
+    case 3: r = cf || zf; break;
+    case 4: r = sf; break;
+    case 5: r = pf; break;
+    case 6: r = sf != of; break;
+    default: r = zf || sf != of; break;
+    }
+    return (cc & 1) ? !r : r;
+}
+
 /* The host CPU's CPUID vendor is GenuineIntel: where the vendors set
  * undefined flags differently this picks the rule (only AMD Zen's rules are
  * implemented and measured so far). */
 bool tcg_host_is_intel(void);
+
+/* ---- operands, inline (operand.c has the rest) ---- */
+/* Register access by number and size (1, 2, 4, 8); hi8 for AH..BH.  AH,
+ * CH, DH and BH are bits 15:8 of registers 0..3; the decoder names them
+ * either by their encoding (4..7) or by the register they live in, so only
+ * the low two bits count (SDM vol. 1, 3.4.1.1). */
+static inline uint64_t tcg_reg_read(const struct tcg_cpu *cpu, unsigned reg, unsigned size,
+                                    bool hi8)
+{
+    if (hi8) {
+        return (cpu->st.regs[reg & 3] >> 8) & 0xff;
+    }
+    return cpu->st.regs[reg & 15] & tcg_size_mask(size);
+}
+
+/* SDM vol. 1, 3.4.1.1: a 32-bit result is zero-extended to 64 bits; 8- and
+ * 16-bit results leave the rest of the register alone. */
+static inline void tcg_reg_write(struct tcg_cpu *cpu, unsigned reg, unsigned size, bool hi8,
+                                 uint64_t v)
+{
+    uint64_t *r;
+
+    if (hi8) {
+        r = &cpu->st.regs[reg & 3];
+        *r = (*r & ~0xff00ull) | ((v & 0xff) << 8);
+        return;
+    }
+    r = &cpu->st.regs[reg & 15];
+    switch (size) {
+    case 1:
+        *r = (*r & ~0xffull) | (v & 0xff);
+        break;
+    case 2:
+        *r = (*r & ~0xffffull) | (v & 0xffff);
+        break;
+    case 4:
+        *r = v & 0xffffffffull;
+        break;
+    default:
+        *r = v;
+        break;
+    }
+}
+
+/*
+ * Effective address (offset within the segment) of insn->mem (SDM vol. 2,
+ * 2.1.5 and 2.2.1.6): base + index * scale + disp, computed modulo the
+ * address size; a RIP-relative base is the address of the next
+ * instruction (truncated to 32 bits under a 67h prefix).
+ */
+static inline uint64_t tcg_ea(struct tcg_cpu *cpu, const struct insn *in)
+{
+    const struct insn_mem *m = &in->mem;
+    uint64_t ea = (uint64_t)m->disp;
+
+    if (m->base == INSN_REG_RIP) {
+        ea += cpu->next_rip;
+    } else if (m->base != INSN_REG_NONE) {
+        ea += cpu->st.regs[m->base & 15];
+    }
+    if (m->index != INSN_REG_NONE) {
+        ea += cpu->st.regs[m->index & 15] * (uint64_t)m->scale;
+    }
+    return ea & tcg_size_mask(in->addr_size);
+}
+
+static inline enum tcg_status tcg_op_read(struct tcg_cpu *cpu, const struct insn *in,
+                                          unsigned i, uint64_t *val)
+{
+    const struct operand *op = &in->ops[i & 3];
+
+    if (__builtin_expect(op->kind == OPK_REG, 1)) {
+        *val = tcg_reg_read(cpu, op->reg, op->size, op->hi8);
+        return TCG_OK;
+    }
+    return tcg_op_read_slow(cpu, in, i, val);
+}
+
+static inline enum tcg_status tcg_op_write(struct tcg_cpu *cpu, const struct insn *in,
+                                           unsigned i, uint64_t val)
+{
+    const struct operand *op = &in->ops[i & 3];
+
+    if (__builtin_expect(op->kind == OPK_REG, 1)) {
+        tcg_reg_write(cpu, op->reg, op->size, op->hi8, val);
+        return TCG_OK;
+    }
+    return tcg_op_write_slow(cpu, in, i, val);
+}
+
 /* Operand i as a source of size bytes: an immediate is taken as the
  * decoder's sign-extended imm truncated to size, anything else through
  * tcg_op_read() and truncated. */
-enum tcg_status tcg_src_read(struct tcg_cpu *cpu, const struct insn *in, unsigned i,
-                             unsigned size, uint64_t *val);
+static inline enum tcg_status tcg_src_read(struct tcg_cpu *cpu, const struct insn *in,
+                                           unsigned i, unsigned size, uint64_t *val)
+{
+    const struct operand *o = &in->ops[i & 3];
+    enum tcg_status st;
+
+    if (o->kind == OPK_IMM) {
+        /* The decoder sign-extends imm8/imm32 to 64 bits where the encoding
+         * does (SDM vol. 2, 2.2.1.5); the operation sees size bytes. */
+        *val = o->imm & tcg_size_mask(size);
+        return TCG_OK;
+    }
+    st = tcg_op_read(cpu, in, i, val);
+    *val &= tcg_size_mask(size);
+    return st;
+}
+
+static inline enum tcg_status tcg_dst_read(struct tcg_cpu *cpu, const struct insn *in,
+                                           unsigned i, unsigned size, uint64_t *val)
+{
+    if (in->ops[i & 3].kind != OPK_MEM) {
+        return tcg_src_read(cpu, in, i, size, val);
+    }
+    return tcg_dst_read_slow(cpu, in, i, size, val);
+}
 
 /* ---- exceptions ---- */
 static inline enum tcg_status tcg_raise(struct tcg_cpu *cpu, unsigned vec)
@@ -259,6 +468,12 @@ static inline enum tcg_status tcg_raise_err(struct tcg_cpu *cpu, unsigned vec,
 /* ---- exec-table.c ---- */
 typedef enum tcg_status (*tcg_exec_fn)(struct tcg_cpu *cpu, const struct insn *in);
 extern const tcg_exec_fn tcg_exec_table[OP__MAX];
+/* exec-fast.c: a handler specialised to in's operand form (MOV, MOVZX,
+ * LEA and the two-operand ALU operations on 32/64-bit registers,
+ * immediates and memory; Jcc per condition) that does exactly what the
+ * table's handler does, or NULL; the loop asks once per decoded
+ * instruction. */
+tcg_exec_fn tcg_fast_handler(const struct insn *in);
 
 /* ---- exec-misc.c ---- */
 /* Fills out[] (up to max) with the CPUID leaves and feature bits the
