@@ -28,6 +28,7 @@
 #include "machine/machine.h"
 #include "system/config.h"
 #include "system/error.h"
+#include "system/le.h"
 #include "system/memory.h"
 
 /* boot_params offsets (Documentation/arch/x86/zero-page.rst). */
@@ -75,29 +76,6 @@
 #define LB_KERNEL_ADDR 0x100000ull
 /* QEMU's value for a loader it does not name in the boot protocol's list. */
 #define LB_LOADER_TYPE 0xb0
-
-static uint16_t ld16(const uint8_t *p)
-{
-    return p[0] | (uint16_t)p[1] << 8;
-}
-
-static uint32_t ld32(const uint8_t *p)
-{
-    return ld16(p) | (uint32_t)ld16(p + 2) << 16;
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = v >> (8 * i);
-    }
-}
-
-static void st64(uint8_t *p, uint64_t v)
-{
-    st32(p, v);
-    st32(p + 4, v >> 32);
-}
 
 bool linux_probe(const uint8_t *buf, size_t len)
 {

@@ -15,6 +15,7 @@
 #include "machine/e820.h"
 #include "machine/mptable.h"
 #include "system/error.h"
+#include "system/le.h"
 #include "system/memory.h"
 
 /* 4.1, table 4-1: the floating pointer structure, 16 bytes. */
@@ -86,19 +87,6 @@ struct mp_writer {
     unsigned entries;        /* configuration table entries */
     bool overflow;
 };
-
-static void st16(uint8_t *p, uint16_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = v >> (8 * i);
-    }
-}
 
 /* Room for one entry of size bytes, or NULL once the area is full. */
 static uint8_t *mp_entry(struct mp_writer *w, size_t size)

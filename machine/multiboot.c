@@ -29,6 +29,7 @@
 #include "machine/multiboot.h"
 #include "system/config.h"
 #include "system/error.h"
+#include "system/le.h"
 #include "system/memory.h"
 
 /* 3.1.1: the header lies 32-bit aligned inside the first 8192 bytes. */
@@ -129,39 +130,6 @@ struct mb_loader {
     uint64_t entry;
     uint64_t cursor;         /* next free guest address behind the image */
 };
-
-static uint32_t ld16(const uint8_t *p)
-{
-    return p[0] | (uint32_t)p[1] << 8;
-}
-
-static uint32_t ld32(const uint8_t *p)
-{
-    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-    return ld32(p) | (uint64_t)ld32(p + 4) << 32;
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = v >> (8 * i);
-    }
-}
-
-static void st64(uint8_t *p, uint64_t v)
-{
-    st32(p, v);
-    st32(p + 4, v >> 32);
-}
-
-static uint64_t align_up(uint64_t v, uint64_t a)
-{
-    return (v + a - 1) & ~(a - 1);
-}
 
 /* Offset of a valid header (magic, and flags + checksum summing to zero). */
 static bool mb_find_header(const uint8_t *buf, size_t len, size_t *off)

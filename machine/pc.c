@@ -18,6 +18,7 @@
 #include "machine/machine-internal.h"
 #include "system/config.h"
 #include "system/error.h"
+#include "system/le.h"
 #include "system/memory.h"
 
 /* RAM above this goes above 4 GiB, as QEMU's pc does for -m >= 3.5G. */
@@ -58,11 +59,9 @@ static int pc_fw_cfg_e820(struct fw_cfg *fw, GError **errp)
         const struct ram_region *r = ram_region_get(i);
         uint8_t *e = table + 20 * n++;
 
-        for (unsigned b = 0; b < 8; b++) {
-            e[b] = r->gpa >> (8 * b);
-            e[8 + b] = r->size >> (8 * b);
-        }
-        e[16] = E820_RAM;
+        st64(e, r->gpa);
+        st64(e + 8, r->size);
+        st32(e + 16, E820_RAM);
     }
     return fw_cfg_add_file(fw, "etc/e820", table, 20 * n, errp);
 }

@@ -19,6 +19,7 @@
 #include "machine/pvh.h"
 #include "system/config.h"
 #include "system/error.h"
+#include "system/le.h"
 #include "system/memory.h"
 
 /* ELF (System V gABI; the i386 and x86-64 psABIs for the machine numbers). */
@@ -74,39 +75,6 @@ struct pvh_loader {
     uint64_t entry;
     uint64_t image_end;
 };
-
-static uint32_t ld16(const uint8_t *p)
-{
-    return p[0] | (uint32_t)p[1] << 8;
-}
-
-static uint32_t ld32(const uint8_t *p)
-{
-    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-    return ld32(p) | (uint64_t)ld32(p + 4) << 32;
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = v >> (8 * i);
-    }
-}
-
-static void st64(uint8_t *p, uint64_t v)
-{
-    st32(p, v);
-    st32(p + 4, v >> 32);
-}
-
-static uint64_t align_up(uint64_t v, uint64_t a)
-{
-    return (v + a - 1) & ~(a - 1);
-}
 
 /* A field of the ELF32 or ELF64 layout, whichever the file has. */
 static uint64_t ld_word(const struct pvh_loader *l, const uint8_t *p, unsigned off32,
