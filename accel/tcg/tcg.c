@@ -295,8 +295,8 @@ static bool deliver_or_shut_down(struct vcpu *vcpu, struct tcg_vcpu *p)
  * pausing) returns at once so that no further instruction runs.
  */
 /*
- * INIT and SIPI (SDM vol. 3, 9.4.4): INIT puts an AP in the wait-for-SIPI
- * state with the reset register values (the local APIC was reset by the
+ * INIT and SIPI (SDM vol. 3, 9.4.4): INIT gives the reset register values
+ * and puts an AP in the wait-for-SIPI state (the local APIC was reset by the
  * sender's bus, interrupts.c); a SIPI while waiting starts it in real mode
  * at vector << 12.  A vCPU that holds the execution turn applies them to
  * another vCPU at once (that one is outside guest code, so the order of
@@ -306,14 +306,16 @@ static bool deliver_or_shut_down(struct vcpu *vcpu, struct tcg_vcpu *p)
 static void apply_init(struct tcg_vcpu *p)
 {
     uint64_t apic_base = p->cpu.st.apic_base;
+    bool bsp = apic_base & MSR_IA32_APICBASE_BSP;
     struct x86_cpu_state st;
 
-    x86_cpu_state_reset(&st, false);
+    /* The BSP restarts at the reset vector; an AP waits for a SIPI. */
+    x86_cpu_state_reset(&st, bsp);
     st.apic_base = apic_base;
     tcg_load_state(p, &st);
     p->cpu.irq_inhibit = 0;
     p->cpu.nmi_blocked = false;
-    p->halted = p->wait_sipi = true;
+    p->halted = p->wait_sipi = st.wait_for_sipi;
     log_mask(LOG_INT, "tcg: vCPU %u: INIT\n", ((struct vcpu *)p->cpu.vcpu)->index);
 }
 
