@@ -31,7 +31,7 @@
 #include "accel/tcg/tcg-cpu.h"
 #include "accel/tcg/tcg-internal.h"
 
-#define BC_HASH_BITS 12
+#define BC_HASH_BITS 16
 #define BC_HASH_SIZE (1u << BC_HASH_BITS)
 /* Past this many blocks the cache starts again from empty. */
 #define BC_MAX_BLOCKS 32768
