@@ -67,6 +67,7 @@ struct vm {
     gint64 dead_end_seen;           /* when the console first showed one */
     bool exited;
     int wait_status;
+    bool failed;                    /* vm_report() said why; test_boot() fails the case */
 };
 
 /* ---- fixtures ---- */
@@ -222,7 +223,7 @@ static const struct {
     { "reboot: System halted", "poweroff found no way to power off (ACPI \\_S5?)" },
 };
 
-/* Fails the case, saying why, with the tails of the console and stderr. */
+/* Marks the VM's run failed, saying why, with the tails of the console and stderr. */
 static void vm_report(struct vm *vm, const char *fmt, ...)
 {
     va_list ap;
@@ -247,7 +248,7 @@ static void vm_report(struct vm *vm, const char *fmt, ...)
             g_test_message("hint: \"%s\": %s", hints[i].line, hints[i].hint);
         }
     }
-    g_test_fail();
+    vm->failed = true;
 }
 
 /* Reads what fd has; false at EOF or error (then fd is closed). */
@@ -704,6 +705,27 @@ static void boot_powerdown(struct vm *vm, const struct boot_test *t)
     }
 }
 
+static void run_case(struct vm *vm, const struct boot_test *t)
+{
+    switch (t->kind) {
+    case CASE_SMP1:
+        boot_smp(vm, t, 1);
+        break;
+    case CASE_SMP2:
+        boot_smp(vm, t, 2);
+        break;
+    case CASE_APPEND:
+        boot_append(vm, t);
+        break;
+    case CASE_REBOOT:
+        boot_reboot(vm, t);
+        break;
+    case CASE_POWERDOWN:
+        boot_powerdown(vm, t);
+        break;
+    }
+}
+
 static void test_boot(gconstpointer data)
 {
     const struct boot_test *t = data;
@@ -716,21 +738,21 @@ static void test_boot(gconstpointer data)
     if (!fixtures_ready()) {
         return;
     }
-    switch (t->kind) {
-    case CASE_SMP1:
-        boot_smp(&vm, t, 1);
-        break;
-    case CASE_SMP2:
-        boot_smp(&vm, t, 2);
-        break;
-    case CASE_APPEND:
-        boot_append(&vm, t);
-        break;
-    case CASE_REBOOT:
-        boot_reboot(&vm, t);
-        break;
-    case CASE_POWERDOWN:
-        boot_powerdown(&vm, t);
+    for (int attempt = 0;; attempt++) {
+        run_case(&vm, t);
+        if (!vm.failed) {
+            break;
+        }
+        /* The one failure that is the host's, not the machine's: on a loaded
+         * host the kernel cannot calibrate the TSC against the PIT, and on
+         * microvm (no HPET, no PM timer) it then stalls, under QEMU as well.
+         * Such a boot is tried once more; anything else fails the case. */
+        if (attempt == 0 && strstr(vm.console->str, "tsc: Unable to calibrate against PIT")) {
+            g_test_message("the TSC calibration failed (host load): booting once more");
+            vm_free(&vm);
+            continue;
+        }
+        g_test_fail();
         break;
     }
     g_test_message("%s: %.1f s of %d s", g_test_get_path(),
