@@ -13,44 +13,13 @@
 #include "system/config.h"
 #include "system/error.h"
 #include "system/memory.h"
+#include "tests/unit/image-bytes.h"
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
 #define PATH "/images/kernel.elf"
 
 /* ---- building images ---- */
-
-static void put16(GByteArray *b, size_t off, uint16_t v)
-{
-    b->data[off] = v;
-    b->data[off + 1] = v >> 8;
-}
-
-static void put32(GByteArray *b, size_t off, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        b->data[off + i] = v >> (8 * i);
-    }
-}
-
-static void put64(GByteArray *b, size_t off, uint64_t v)
-{
-    put32(b, off, v);
-    put32(b, off + 4, v >> 32);
-}
-
-static uint32_t rd32(uint64_t gpa)
-{
-    uint32_t v = 0;
-
-    g_assert_cmpint(ram_read(gpa, &v, 4), ==, 0);
-    return GUINT32_FROM_LE(v);
-}
-
-static uint64_t rd64(uint64_t gpa)
-{
-    return rd32(gpa) | (uint64_t)rd32(gpa + 4) << 32;
-}
 
 static char *rdstr(uint64_t gpa)
 {
