@@ -1,12 +1,19 @@
 #!/bin/sh
 # Installs the Debian 12 packages hyvm needs to build and test.
-#   scripts/install-deps.sh          build and test dependencies
+#   scripts/install-deps.sh          build dependencies
+#   scripts/install-deps.sh --test   and the test oracles (qemu-img, QEMU)
 # Runs apt-get as root, or through sudo when not root.  Does nothing when
 # every package is already installed.
 set -eu
 
 PACKAGES="gcc libc6-dev make meson ninja-build pkg-config python3 \
-libglib2.0-dev libjson-glib-dev libcapstone-dev binutils gcc-multilib socat"
+libglib2.0-dev libjson-glib-dev libcapstone-dev binutils gcc-multilib socat \
+zlib1g-dev libzstd-dev libaio-dev"
+# The image tests check hyvm-img against qemu-img and hold images with
+# qemu-system-x86_64 (test oracles only; hyvm never runs them).
+if [ "${1:-}" = "--test" ]; then
+    PACKAGES="$PACKAGES qemu-utils qemu-system-x86"
+fi
 
 missing=""
 for p in $PACKAGES; do

@@ -5,7 +5,7 @@
 # Logs: build/meson-logs/testlog.json and build-asan/meson-logs/testlog.json.
 set -eu
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --test
 status=0
 scripts/build.sh build
 meson test -C build --print-errorlogs || status=1
