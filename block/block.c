@@ -221,25 +221,17 @@ static const char *bdrv_probe_file(struct bdrv *file, GError **errp)
     return bdrv_probe_format(buf, n, file->filename);
 }
 
-static struct bdrv *bdrv_open_format(const char *filename, const char *fmt,
-                                     const struct kv_list *opts, int flags, GError **errp)
+struct bdrv *bdrv_open_on(struct bdrv *file, const char *fmt, const struct kv_list *opts,
+                          int flags, GError **errp)
 {
     const struct block_driver *drv = NULL;
-    struct kv_list *file_opts, *own_opts;
-    struct bdrv *file, *bs;
+    struct kv_list *own_opts;
+    struct bdrv *bs;
     int ret;
 
     if (fmt && !(drv = bdrv_find_format(fmt))) {
         g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL, "Unknown driver '%s'", fmt);
-        return NULL;
-    }
-    if (drv && drv->is_protocol) {
-        return bdrv_open_file(filename, opts, flags, errp);
-    }
-    file_opts = bdrv_child_opts(opts, "file");
-    file = bdrv_open_file(filename, file_opts, flags, errp);
-    kv_free(file_opts);
-    if (!file) {
+        bdrv_unref(file);
         return NULL;
     }
     if (!drv) {
@@ -256,11 +248,11 @@ static struct bdrv *bdrv_open_format(const char *filename, const char *fmt,
             return NULL;
         }
         if (!strcmp(probed, "raw")) {
-            bdrv_warn_probed_raw(filename);
+            bdrv_warn_probed_raw(file->filename);
             flags |= BDRV_O_PROBED_RAW;
         }
     }
-    bs = bdrv_new_node(drv, filename, flags);
+    bs = bdrv_new_node(drv, file->filename, flags);
     bs->file = file;
     bs->request_alignment = file->request_alignment;
     own_opts = bdrv_child_opts(opts, NULL);
@@ -275,6 +267,29 @@ static struct bdrv *bdrv_open_format(const char *filename, const char *fmt,
         return NULL;
     }
     return bs;
+}
+
+static struct bdrv *bdrv_open_format(const char *filename, const char *fmt,
+                                     const struct kv_list *opts, int flags, GError **errp)
+{
+    const struct block_driver *drv = fmt ? bdrv_find_format(fmt) : NULL;
+    struct kv_list *file_opts;
+    struct bdrv *file;
+
+    if (fmt && !drv) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL, "Unknown driver '%s'", fmt);
+        return NULL;
+    }
+    if (drv && drv->is_protocol) {
+        return bdrv_open_file(filename, opts, flags, errp);
+    }
+    file_opts = bdrv_child_opts(opts, "file");
+    file = bdrv_open_file(filename, file_opts, flags, errp);
+    kv_free(file_opts);
+    if (!file) {
+        return NULL;
+    }
+    return bdrv_open_on(file, fmt, opts, flags, errp);
 }
 
 struct bdrv *bdrv_open(const char *filename, const char *fmt, const struct kv_list *opts,

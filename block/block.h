@@ -191,6 +191,10 @@ const char *const *bdrv_format_names(void);
  */
 struct bdrv *bdrv_open(const char *filename, const char *fmt, const struct kv_list *opts,
                        int flags, GError **errp);
+/* Opens a format node over file, taking over the caller's reference to it
+ * (dropped on failure); fmt NULL probes. */
+struct bdrv *bdrv_open_on(struct bdrv *file, const char *fmt, const struct kv_list *opts,
+                          int flags, GError **errp);
 /* Opens only the protocol node ("file" or "host_device" for block devices). */
 struct bdrv *bdrv_open_file(const char *filename, const struct kv_list *opts, int flags,
                             GError **errp);

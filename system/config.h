@@ -52,7 +52,9 @@ struct hyvm_config {
     int log_mask;                  /* -d */
     char *boot_order;              /* -boot order= (validated) */
     char *rtc_base;                /* -rtc base=utc|localtime|DATE */
-    bool snapshot;
+    bool snapshot;                 /* -snapshot: every drive gets an overlay */
+    GPtrArray *drives;             /* char *: -drive optargs, validated */
+    GPtrArray *blockdevs;          /* char *: -blockdev optargs (dotted keys or JSON) */
 };
 
 /*

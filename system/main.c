@@ -11,6 +11,7 @@
 
 #include "accel/accel.h"
 #include "arch/x86/cpu-models.h"
+#include "block/drive.h"
 #include "chardev/chardev.h"
 #include "machine/machine.h"
 #include "machine/machine-internal.h"
@@ -220,6 +221,11 @@ static int create_vm(struct hyvm_config *cfg, GError **errp)
             return -1;
         }
     }
+    /*    Disks too: -blockdev nodes, then -drive backends, images opened
+     *    and locked before the guest can run. */
+    if (drives_init(cfg, errp) < 0) {
+        return -1;
+    }
     /* 4. The accelerator: -accel list, or auto. */
     m->accel = accel_choose((const char *const *)cfg->accels->pdata, cfg->accels->len,
                             &accel_default_host, errp);
@@ -300,6 +306,8 @@ fail:
     status = 1;
 out:
     cpus_destroy_all(&the_machine);
+    /* After the vCPUs stop: images are flushed and closed clean. */
+    drives_close();
     qmp_cleanup_all();
     monitor_cleanup_all();
     chardev_cleanup_all();

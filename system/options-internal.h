@@ -80,6 +80,7 @@ int opt_rtc(struct parse_state *s);
 /* options-storage-net.c */
 int opt_drive(struct parse_state *s);
 int opt_disk_shortcut(struct parse_state *s);
+int opt_blockdev(struct parse_state *s);
 int opt_snapshot(struct parse_state *s);
 int opt_netdev(struct parse_state *s);
 int opt_nic(struct parse_state *s);

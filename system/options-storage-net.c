@@ -1,7 +1,8 @@
 /*
- * -drive, the disk shortcuts (-hda, -cdrom, -blockdev...), -snapshot, -netdev,
- * -nic and -net.  Disks and networks come with later issues: the arguments
- * are checked with QEMU's messages, then refused as not supported yet.
+ * -drive, -blockdev, the disk shortcuts (-hda, -cdrom...), -snapshot, -netdev,
+ * -nic and -net.  Drives are checked here with QEMU's messages and opened at
+ * start-up (block/drive.c); disks on IDE and networks come with later
+ * issues and are refused as not supported yet.
  *
  * Threads: main thread, while parsing the command line.
  */
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "block/drive.h"
 #include "system/config.h"
 #include "system/keyval.h"
 #include "system/options-internal.h"
@@ -111,7 +113,30 @@ int opt_drive(struct parse_state *s)
         BAD(s, "Could not open '%s': %s", v, g_strerror(errno));
         goto out;
     }
-    NOT_YET(s, "drives (disk images) are not supported yet");
+    {
+        struct drive_mode m;
+        GError *err = NULL;
+
+        if (drive_mode_parse(kv, s->c->snapshot, &m, &err) < 0) {
+            BAD(s, "%s", err->message);
+            g_error_free(err);
+            goto out;
+        }
+    }
+    /* QEMU's default interface on pc is IDE, which hyvm has no disk for yet;
+     * virtio-blk comes with the virtio devices. */
+    v = kv_get(kv, "if");
+    if (!v || !strcmp(v, "ide") || !strcmp(v, "scsi") || !strcmp(v, "floppy")) {
+        NOT_YET(s, "%s disks are not supported yet; use if=none (a drive for -device)",
+                v ? v : "IDE (the default if=ide)");
+        goto out;
+    }
+    if (strcmp(v, "none")) {
+        NOT_YET(s, "if=%s is not supported yet; use if=none", v);
+        goto out;
+    }
+    g_ptr_array_add(s->c->drives, g_strdup(s->arg));
+    ret = 0;
 out:
     kv_free(kv);
     return ret;
@@ -119,7 +144,34 @@ out:
 
 int opt_disk_shortcut(struct parse_state *s)
 {
-    return NOT_YET(s, "drives (disk images) are not supported yet");
+    return NOT_YET(s, "IDE and floppy disks are not supported yet; use -drive if=none");
+}
+
+int opt_blockdev(struct parse_state *s)
+{
+    GError *err = NULL;
+    struct kv_list *kv = blockdev_parse(s->arg, &err);
+    struct drive_mode m;
+    int ret = -1;
+
+    if (!kv) {
+        BAD(s, "%s", err->message);
+        g_error_free(err);
+        return -1;
+    }
+    if (!kv_get(kv, "driver")) {
+        BAD(s, "Parameter 'driver' is missing");
+    } else if (!kv_get(kv, "node-name")) {
+        BAD(s, "'node-name' must be specified for the root node");
+    } else if (drive_mode_parse(kv, false, &m, &err) < 0) {
+        BAD(s, "%s", err->message);
+        g_error_free(err);
+    } else {
+        g_ptr_array_add(s->c->blockdevs, g_strdup(s->arg));
+        ret = 0;
+    }
+    kv_free(kv);
+    return ret;
 }
 
 int opt_snapshot(struct parse_state *s)

@@ -190,7 +190,7 @@ static const struct option_def options[] = {
     { "cdrom", true, opt_disk_shortcut },
     { "fda", true, opt_disk_shortcut },
     { "fdb", true, opt_disk_shortcut },
-    { "blockdev", true, opt_disk_shortcut },
+    { "blockdev", true, opt_blockdev },
     { "snapshot", false, opt_snapshot },
     { "netdev", true, opt_netdev },
     { "nic", true, opt_nic },
@@ -287,6 +287,8 @@ static struct hyvm_config *config_new(void)
     c->monitors = g_ptr_array_new_with_free_func(g_free);
     c->mons = g_ptr_array_new_with_free_func(g_free);
     c->qmps = g_ptr_array_new_with_free_func(g_free);
+    c->drives = g_ptr_array_new_with_free_func(g_free);
+    c->blockdevs = g_ptr_array_new_with_free_func(g_free);
     c->default_serial = c->default_monitor = c->default_parallel = true;
     return c;
 }
@@ -393,7 +395,7 @@ struct hyvm_config *config_parse(int argc, char **argv, GError **errp)
         if (a[0] != '-' || !a[1]) {
             /* A bare argument is QEMU's disk image for IDE disk 0. */
             g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
-                        "%s: drives (disk images) are not supported yet", a);
+                        "%s: IDE disks are not supported yet; use -drive if=none", a);
             ret = -1;
             break;
         }
@@ -456,6 +458,8 @@ void config_free(struct hyvm_config *c)
     g_ptr_array_free(c->monitors, TRUE);
     g_ptr_array_free(c->mons, TRUE);
     g_ptr_array_free(c->qmps, TRUE);
+    g_ptr_array_free(c->drives, TRUE);
+    g_ptr_array_free(c->blockdevs, TRUE);
     g_free(c->display);
     g_free(c->vga);
     g_free(c->pidfile);

@@ -87,10 +87,10 @@ static void test_option_spelling(void)
 
     FAIL("-foo", "-foo: invalid option");
     FAIL("--foo", "--foo: invalid option");
-    NOT_YET("-", "-: drives (disk images) are not supported yet");
+    NOT_YET("-", "-: IDE disks are not supported yet; use -drive if=none");
     FAIL("-m", "-m: requires an argument");
     FAIL("-S -kernel", "-kernel: requires an argument");
-    NOT_YET("disk.img", "disk.img: drives (disk images) are not supported yet");
+    NOT_YET("disk.img", "disk.img: IDE disks are not supported yet; use -drive if=none");
     NOT_YET("-gdb tcp::1234", "-gdb tcp::1234: this option is not supported yet");
     NOT_YET("-s", "-s: this option is not supported yet");
     /* -vnc none starts no server (kvm-unit-tests passes it); a display is
@@ -389,9 +389,33 @@ static void test_drives_and_net(void)
          "expects 'on' or 'off'");
     FAIL("-drive file=x,bogus=1", "-drive file=x,bogus=1: Invalid parameter 'bogus'");
     NOT_YET("-drive file=/dev/null,if=virtio,format=raw", "-drive file=/dev/null,if=virtio,"
-            "format=raw: drives (disk images) are not supported yet");
-    NOT_YET("-hda x.img", "-hda x.img: drives (disk images) are not supported yet");
-    NOT_YET("-cdrom x.iso", "-cdrom x.iso: drives (disk images) are not supported yet");
+            "format=raw: if=virtio is not supported yet; use if=none");
+    NOT_YET("-drive file=/dev/null,format=raw", "-drive file=/dev/null,format=raw: IDE (the "
+            "default if=ide) disks are not supported yet; use if=none (a drive for -device)");
+    NOT_YET("-hda x.img", "-hda x.img: IDE and floppy disks are not supported yet; use -drive "
+            "if=none");
+    NOT_YET("-cdrom x.iso", "-cdrom x.iso: IDE and floppy disks are not supported yet; use "
+            "-drive if=none");
+    FAIL("-drive file=/dev/null,if=none,aio=native", "-drive file=/dev/null,if=none,aio=native: "
+         "aio=native was specified, but it requires cache.direct=on, which was not specified.");
+    FAIL("-drive file=/dev/null,if=none,force-share=on", "-drive file=/dev/null,if=none,"
+         "force-share=on: force-share=on can only be used with read-only images");
+    FAIL("-drive file=/dev/null,if=none,cache.direct=maybe", "-drive file=/dev/null,if=none,"
+         "cache.direct=maybe: Parameter 'cache.direct' expects 'on' or 'off'");
+    FAIL("-drive file=/dev/null,if=none,detect-zeroes=x", "-drive file=/dev/null,if=none,"
+         "detect-zeroes=x: invalid parameter value: x");
+    FAIL("-blockdev node-name=a", "-blockdev node-name=a: Parameter 'driver' is missing");
+    FAIL("-blockdev driver=raw,file=x", "-blockdev driver=raw,file=x: 'node-name' must be "
+         "specified for the root node");
+    {
+        struct hyvm_config *c = parse_ok("-drive file=/dev/null,if=none,format=raw,id=d0 "
+                                         "-blockdev '{\"driver\":\"file\",\"node-name\":"
+                                         "\"f0\",\"filename\":\"/dev/null\"}'");
+
+        g_assert_cmpuint(c->drives->len, ==, 1);
+        g_assert_cmpuint(c->blockdevs->len, ==, 1);
+        config_free(c);
+    }
 
     FAIL("-netdev user", "-netdev user: Parameter 'id' is missing");
     FAIL("-netdev bogus,id=n0", "-netdev bogus,id=n0: Parameter 'type' does not accept value "
