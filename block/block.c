@@ -314,7 +314,7 @@ struct bdrv *bdrv_open(const char *filename, const char *fmt, const struct kv_li
 
 /* The backing file's path: as recorded when absolute (or when the image's
  * own name has no directory), else relative to the image's directory. */
-static char *bdrv_backing_path(struct bdrv *bs)
+char *bdrv_backing_path(struct bdrv *bs)
 {
     char *dir;
     char *path;

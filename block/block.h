@@ -202,6 +202,9 @@ struct bdrv *bdrv_open_file(const char *filename, const struct kv_list *opts, in
  * relative to bs's own directory; sets bs->backing.  A chain that loops fails. */
 int bdrv_open_backing(struct bdrv *bs, GError **errp);
 void bdrv_unref(struct bdrv *bs);
+/* The backing file as opened: bs->backing_file relative to bs's directory
+ * (qemu-img info's "full-backing-filename"). */
+char *bdrv_backing_path(struct bdrv *bs);
 void bdrv_ref(struct bdrv *bs);
 
 /* The probe: the format name of the file's first bytes ("raw" when none). */
