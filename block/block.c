@@ -15,17 +15,19 @@
 #include <unistd.h>
 
 #include "block/block.h"
+#include "block/file-lock.h"
 
 /*
  * The drivers.  Formats with a probe come first in the order they are
  * asked; raw has none and is what remains (QEMU's rule: a probe that finds
  * nothing guesses raw, with a warning).
  */
-/* Weak while the drivers land one by one this session; strong after. */
+/* qcow2 weak while it lands this session (a weak reference does not pull
+ * the member out of the static library); strong after. */
 extern const struct block_driver bdrv_qcow2 __attribute__((weak));
-extern const struct block_driver bdrv_raw __attribute__((weak));
-extern const struct block_driver bdrv_file __attribute__((weak));
-extern const struct block_driver bdrv_host_device __attribute__((weak));
+extern const struct block_driver bdrv_raw;
+extern const struct block_driver bdrv_file;
+extern const struct block_driver bdrv_host_device;
 
 static const struct block_driver *const bdrv_formats[] = {
     &bdrv_qcow2,
@@ -50,10 +52,10 @@ const struct block_driver *bdrv_find_format(const char *name)
             return bdrv_formats[i];
         }
     }
-    if (!strcmp(name, "file") && &bdrv_file) {
+    if (!strcmp(name, "file")) {
         return &bdrv_file;
     }
-    if (!strcmp(name, "host_device") && &bdrv_host_device) {
+    if (!strcmp(name, "host_device")) {
         return &bdrv_host_device;
     }
     return NULL;
@@ -247,7 +249,8 @@ struct bdrv *bdrv_open_on(struct bdrv *file, const char *fmt, const struct kv_li
             bdrv_unref(file);
             return NULL;
         }
-        if (!strcmp(probed, "raw")) {
+        /* As QEMU: the warning is for those who could write sector 0. */
+        if (!strcmp(probed, "raw") && (flags & BDRV_O_RDWR)) {
             bdrv_warn_probed_raw(file->filename);
             flags |= BDRV_O_PROBED_RAW;
         }
@@ -258,6 +261,14 @@ struct bdrv *bdrv_open_on(struct bdrv *file, const char *fmt, const struct kv_li
     own_opts = bdrv_child_opts(opts, NULL);
     ret = drv->open(bs, own_opts, flags, errp);
     kv_free(own_opts);
+    /* A format with metadata (not raw) keeps others from writing or
+     * resizing under it, as QEMU's locks say (block/file-lock.h). */
+    if (ret >= 0 && drv != &bdrv_raw) {
+        ret = bdrv_file_lock_metadata(bs, errp);
+        if (ret < 0 && bs->drv->close) {
+            bs->drv->close(bs);
+        }
+    }
     if (ret < 0) {
         if (bs->backing) {
             bdrv_unref(bs->backing);
