@@ -120,7 +120,7 @@ int bdrv_pwritev(struct bdrv *bs, uint64_t off, uint64_t bytes, struct iovec *io
         return ret;
     }
     if (bs->read_only) {
-        return -EACCES;
+        return -EPERM;
     }
     if (!bs->drv->pwritev) {
         return -ENOTSUP;
@@ -191,7 +191,7 @@ int bdrv_pwrite_zeroes(struct bdrv *bs, uint64_t off, uint64_t bytes, int flags)
         return ret;
     }
     if (bs->read_only) {
-        return -EACCES;
+        return -EPERM;
     }
     if (bs->drv->pwrite_zeroes) {
         ret = bs->drv->pwrite_zeroes(bs, off, bytes, flags);
@@ -213,7 +213,7 @@ int bdrv_pwrite_compressed(struct bdrv *bs, uint64_t off, uint64_t bytes, const 
         return ret;
     }
     if (bs->read_only) {
-        return -EACCES;
+        return -EPERM;
     }
     if (!bs->drv->pwrite_compressed) {
         return -ENOTSUP;
@@ -229,7 +229,7 @@ int bdrv_discard(struct bdrv *bs, uint64_t off, uint64_t bytes)
         return ret;
     }
     if (bs->read_only) {
-        return -EACCES;
+        return -EPERM;
     }
     /* A discard is advice: a node that cannot is not an error. */
     if (!bs->drv->discard) {
@@ -289,7 +289,7 @@ int bdrv_truncate(struct bdrv *bs, uint64_t size, bool shrink, const char *preal
     }
     if (bs->read_only) {
         g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_ACCES, "Image is read-only");
-        return -EACCES;
+        return -EPERM;
     }
     return bs->drv->truncate(bs, size, shrink, prealloc, errp);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "block/block-backend.h"
 #include "block/drive.h"
 #include "system/config.h"
 #include "system/error.h"
@@ -369,52 +370,50 @@ static struct bdrv *blockdev_open(const struct kv_list *kv, GError **errp)
     return bs;
 }
 
-/* Drives by id, until the backends take them over. */
-struct drive {
-    char *id;
-    struct bdrv *bs;
-    struct drive_mode mode;
-};
-static GPtrArray *drive_list;
+/* Backends made for -drive, closed at exit. */
+static GPtrArray *drive_backends;
 
+/* Makes the named backend of a -drive over bs (NULL: an empty drive); takes
+ * over the caller's reference to bs. */
 static int drive_attach(const char *id, struct bdrv *bs, const struct drive_mode *m,
-                        const struct kv_list *kv, GError **errp)
+                        GError **errp)
 {
-    struct drive *d;
+    struct blk *blk;
 
-    if (!drive_list) {
-        drive_list = g_ptr_array_new();
+    if (blk_by_name(id)) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Duplicate ID '%s' for drive", id);
+        bdrv_unref(bs);
+        return -1;
     }
-    for (unsigned i = 0; i < drive_list->len; i++) {
-        d = g_ptr_array_index(drive_list, i);
-        if (!strcmp(d->id, id)) {
-            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Duplicate ID '%s' for drive", id);
-            return -1;
-        }
+    blk = blk_new(bs, (m->flags & BDRV_O_RDWR) ? BLK_PERM_WRITE : 0);
+    bdrv_unref(bs);
+    if (!blk_set_name(blk, id, errp)) {
+        blk_unref(blk);
+        return -1;
     }
-    d = g_new0(struct drive, 1);
-    d->id = g_strdup(id);
-    d->bs = bs;
-    d->mode = *m;
-    g_ptr_array_add(drive_list, d);
+    blk_set_enable_write_cache(blk, m->writeback);
+    blk_set_detect_zeroes(blk, (enum blk_detect_zeroes)m->detect_zeroes);
+    if (!drive_backends) {
+        drive_backends = g_ptr_array_new();
+    }
+    g_ptr_array_add(drive_backends, blk);
     return 0;
 }
 
 void drives_close(void)
 {
-    for (unsigned i = 0; drive_list && i < drive_list->len; i++) {
-        struct drive *d = g_ptr_array_index(drive_list, i);
+    for (unsigned i = 0; drive_backends && i < drive_backends->len; i++) {
+        struct blk *blk = g_ptr_array_index(drive_backends, i);
 
-        if (d->bs) {
-            bdrv_flush(d->bs);
-            bdrv_unref(d->bs);
+        blk_drain(blk);
+        if (blk_bs(blk)) {
+            blk_flush(blk);
         }
-        g_free(d->id);
-        g_free(d);
+        blk_unref(blk);
     }
-    if (drive_list) {
-        g_ptr_array_free(drive_list, TRUE);
-        drive_list = NULL;
+    if (drive_backends) {
+        g_ptr_array_free(drive_backends, TRUE);
+        drive_backends = NULL;
     }
     for (unsigned i = 0; blockdev_nodes && i < blockdev_nodes->len; i++) {
         struct bdrv *bs = g_ptr_array_index(blockdev_nodes, i);
@@ -459,10 +458,7 @@ static int drive_init_one(const char *arg, bool global_snapshot, unsigned *none_
             goto out;
         }
     }
-    ret = drive_attach(id, bs, &m, kv, errp);
-    if (ret < 0 && bs) {
-        bdrv_unref(bs);
-    }
+    ret = drive_attach(id, bs, &m, errp);
 out:
     kv_free(kv);
     return ret;

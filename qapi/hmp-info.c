@@ -3,11 +3,13 @@
  *
  * Threads: main thread, big lock held (called from hmp.c).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "block/block-backend.h"
 #include "chardev/chardev.h"
 #include "hyvm-version.h"
 #include "machine/machine.h"
@@ -144,10 +146,76 @@ static void hmp_info_chardev(struct hmp_ctx *x, const char *args)
     }
 }
 
-/* Nothing to list until the block and network issues: QEMU prints nothing
- * for a VM without drives or NICs. */
+/* One drive as QEMU 7.2's "info block" shows it (a drive no guest device
+ * holds is a removable one with its tray closed). */
+static void hmp_block_entry(struct hmp_ctx *x, struct blk *blk)
+{
+    struct bdrv *bs = blk_bs(blk);
+    unsigned depth = 0;
+
+    if (!bs) {
+        hmp_printf(x, "%s: [not inserted]\n", blk_name(blk));
+        hmp_printf(x, "    Removable device: not locked, tray closed\n");
+        return;
+    }
+    hmp_printf(x, "%s (%s): %s (%s%s)\n", blk_name(blk), bs->node_name, bs->filename,
+               bs->drv->name, blk_is_read_only(blk) ? ", read-only" : "");
+    hmp_printf(x, "    Removable device: not locked, tray closed\n");
+    hmp_printf(x, "    Cache mode:       %s%s%s\n",
+               blk_enable_write_cache(blk) ? "writeback" : "writethrough",
+               (bs->flags & BDRV_O_NOCACHE) ? ", direct" : "",
+               (bs->flags & BDRV_O_NO_FLUSH) ? ", ignore flushes" : "");
+    if (bs->backing_file[0]) {
+        g_autofree char *full = bdrv_backing_path(bs);
+
+        for (struct bdrv *b = bs->backing; b; b = b->backing) {
+            depth++;
+        }
+        hmp_printf(x, "    Backing file:     %s (chain depth: %u)\n", full, depth);
+    }
+}
+
 static void hmp_info_block(struct hmp_ctx *x, const char *args)
 {
+    const char *want = args && *args ? args : NULL;
+    bool first = true;
+
+    for (struct blk *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
+        if (want && strcmp(want, blk_name(blk))) {
+            continue;
+        }
+        if (!first) {
+            hmp_printf(x, "\n");
+        }
+        first = false;
+        hmp_block_entry(x, blk);
+    }
+    if (want && first) {
+        hmp_printf(x, "Device '%s' not found\n", want);
+    }
+}
+
+static void hmp_info_blockstats(struct hmp_ctx *x, const char *args)
+{
+    if (!hmp_no_args(x, args)) {
+        return;
+    }
+    for (struct blk *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
+        const struct blk_stats *st = blk_get_stats(blk);
+        int64_t idle = blk_idle_time_ns(blk);
+
+        hmp_printf(x, "%s: rd_bytes=%" PRIu64 " wr_bytes=%" PRIu64 " rd_operations=%" PRIu64
+                   " wr_operations=%" PRIu64 " flush_operations=%" PRIu64
+                   " wr_total_time_ns=%" PRIu64 " rd_total_time_ns=%" PRIu64
+                   " flush_total_time_ns=%" PRIu64 " rd_merged=%" PRIu64
+                   " wr_merged=%" PRIu64 " idle_time_ns=%" PRId64 "\n",
+                   blk_name(blk), st->nr_bytes[BLK_ACCT_READ], st->nr_bytes[BLK_ACCT_WRITE],
+                   st->nr_ops[BLK_ACCT_READ], st->nr_ops[BLK_ACCT_WRITE],
+                   st->nr_ops[BLK_ACCT_FLUSH], st->total_time_ns[BLK_ACCT_WRITE],
+                   st->total_time_ns[BLK_ACCT_READ], st->total_time_ns[BLK_ACCT_FLUSH],
+                   st->merged[BLK_ACCT_READ], st->merged[BLK_ACCT_WRITE],
+                   idle < 0 ? 0 : idle);
+    }
 }
 
 static void hmp_info_network(struct hmp_ctx *x, const char *args)
@@ -168,6 +236,7 @@ const struct hmp_cmd hmp_info_cmds[] = {
     { "block", "[-n] [-v] [device]",
       "show info of one block device or all block devices "
       "(-n: show named nodes; -v: show details)", hmp_info_block },
+    { "blockstats", "", "show block device statistics", hmp_info_blockstats },
     { "chardev", "", "show the character devices", hmp_info_chardev },
     { "cpus", "", "show infos for each CPU", hmp_info_cpus },
     { "network", "", "show the network state", hmp_info_network },

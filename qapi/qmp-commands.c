@@ -13,6 +13,7 @@
 #include "hw/device.h"
 #include "machine/machine.h"
 #include "qapi/monitor.h"
+#include "qapi/qmp-block.h"
 #include "qapi/qmp-internal.h"
 #include "qapi/qmp-types.h"
 #include "qapi/qom.h"
@@ -24,11 +25,6 @@
 static JsonNode *empty_return(void)
 {
     return json_node_init_object(json_node_alloc(), json_object_new());
-}
-
-static JsonNode *empty_list(void)
-{
-    return json_node_init_array(json_node_alloc(), json_array_new());
 }
 
 bool qmp_check_args(const struct qmp_command *cmd, JsonObject *args, GError **errp)
@@ -123,11 +119,6 @@ static JsonNode *qmp_query_uuid(JsonObject *args, GError **errp)
     /* No -uuid yet: QEMU reports the nil UUID when none was given. */
     json_object_set_string_member(o, "UUID", "00000000-0000-0000-0000-000000000000");
     return json_node_init_object(json_node_alloc(), o);
-}
-
-static JsonNode *qmp_query_empty_list(JsonObject *args, GError **errp)
-{
-    return empty_list();
 }
 
 /*
@@ -414,8 +405,14 @@ static const struct qmp_command qmp_commands[] = {
     { "query-hotpluggable-cpus", qmp_query_hotpluggable_cpus, NULL,
       &qmp_ret_hotpluggable_cpus },
     { "query-chardev", qmp_query_chardev, NULL, &qmp_ret_chardev },
-    { "query-block", qmp_query_empty_list, NULL, &qmp_ret_block },
-    { "query-blockstats", qmp_query_empty_list, NULL, &qmp_ret_blockstats },
+    { "query-block", qmp_query_block, NULL, &qmp_ret_block },
+    { "query-blockstats", qmp_query_blockstats, NULL, &qmp_ret_blockstats },
+    { "block_resize", qmp_block_resize, &qmp_args_block_resize },
+    { "blockdev-snapshot-sync", qmp_blockdev_snapshot_sync,
+      &qmp_args_blockdev_snapshot_sync },
+    { "eject", qmp_eject, &qmp_args_eject },
+    { "blockdev-change-medium", qmp_blockdev_change_medium,
+      &qmp_args_blockdev_change_medium },
     { "stop", qmp_stop },
     { "cont", qmp_cont },
     { "quit", qmp_quit },

@@ -39,6 +39,17 @@ OBJECT(qmp_args_device_add, { "driver", STR }, { "bus", STR, OPT }, { "id", STR,
 OBJECT(qmp_args_device_del, { "id", STR });
 OBJECT(qmp_args_qom_list, { "path", STR });
 OBJECT(qmp_args_qom_get, { "path", STR }, { "property", STR });
+OBJECT(qmp_args_block_resize, { "device", STR, OPT }, { "node-name", STR, OPT },
+       { "size", INT });
+ENUM(new_image_mode, "existing", "absolute-paths");
+OBJECT(qmp_args_blockdev_snapshot_sync, { "device", STR, OPT }, { "node-name", STR, OPT },
+       { "snapshot-file", STR }, { "snapshot-node-name", STR, OPT }, { "format", STR, OPT },
+       { "mode", &new_image_mode, OPT });
+OBJECT(qmp_args_eject, { "device", STR, OPT }, { "id", STR, OPT }, { "force", BOOL, OPT });
+ENUM(read_only_mode, "retain", "read-only", "read-write");
+OBJECT(qmp_args_blockdev_change_medium, { "device", STR, OPT }, { "id", STR, OPT },
+       { "filename", STR }, { "format", STR, OPT }, { "force", BOOL, OPT },
+       { "read-only-mode", &read_only_mode, OPT });
 
 /* ---- returns ---- */
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -931,6 +932,131 @@ out:
     vm_kernel = "hello.elf";
 }
 
+/* The reply to cmd, which must be a "return". */
+static JsonNode *vm_return(struct vm *vm, const char *cmd)
+{
+    g_autofree char *line = NULL;
+
+    vm_send(vm, cmd);
+    line = vm_line(vm);
+    return parse_return(line);
+}
+
+/* query-block's entry for device, or NULL. */
+static JsonObject *block_info(JsonNode *ret, const char *device)
+{
+    JsonArray *a = json_node_get_array(ret);
+
+    for (unsigned i = 0; i < json_array_get_length(a); i++) {
+        JsonObject *o = json_array_get_object_element(a, i);
+
+        if (!strcmp(json_object_get_string_member(o, "device"), device)) {
+            return o;
+        }
+    }
+    return NULL;
+}
+
+static int64_t file_size(const char *path)
+{
+    struct stat st;
+
+    g_assert_cmpint(stat(path, &st), ==, 0);
+    return st.st_size;
+}
+
+/* -drive if=none backends as QMP sees them: query-block/-blockstats,
+ * block_resize, eject and blockdev-change-medium, QEMU 7.2's errors. */
+static void test_block_commands(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("hyvm-qmp-blk-XXXXXX", NULL);
+    g_autofree char *img = g_build_filename(dir, "d0.raw", NULL);
+    g_autofree char *args = NULL, *cmd = NULL, *greeting = NULL;
+    g_autoptr(JsonNode) ret = NULL, ret2 = NULL, ret3 = NULL, stats = NULL;
+    JsonObject *d0, *ins, *image;
+    struct vm vm;
+    char zero[4096] = { 0 };
+
+    g_assert_true(g_file_set_contents(img, zero, sizeof(zero), NULL));
+    g_assert_cmpint(truncate(img, 1 << 20), ==, 0);
+    args = g_strdup_printf("-drive file=%s,if=none,format=raw,id=d0 -drive if=none,id=empty",
+                           img);
+    if (!vm_start(&vm, args)) {
+        return;
+    }
+    greeting = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+
+    ret = vm_return(&vm, "{\"execute\": \"query-block\"}");
+    d0 = block_info(ret, "d0");
+    g_assert_nonnull(d0);
+    ins = json_object_get_object_member(d0, "inserted");
+    g_assert_nonnull(ins);
+    g_assert_cmpstr(json_object_get_string_member(ins, "drv"), ==, "raw");
+    g_assert_cmpstr(json_object_get_string_member(ins, "file"), ==, img);
+    g_assert_false(json_object_get_boolean_member(ins, "ro"));
+    g_assert_true(json_object_get_boolean_member(
+        json_object_get_object_member(ins, "cache"), "writeback"));
+    image = json_object_get_object_member(ins, "image");
+    g_assert_cmpint(json_object_get_int_member(image, "virtual-size"), ==, 1 << 20);
+    g_assert_cmpstr(json_object_get_string_member(image, "format"), ==, "raw");
+    /* An empty drive is listed without "inserted". */
+    g_assert_nonnull(block_info(ret, "empty"));
+    g_assert_false(json_object_has_member(block_info(ret, "empty"), "inserted"));
+
+    {
+        g_autofree char *want = g_strdup_printf(
+            "{\"return\": \"d0 (%s): %s (raw)\\r\\n    Removable device: not locked, tray "
+            "closed\\r\\n    Cache mode:       writeback\\r\\n\\r\\nempty: [not inserted]"
+            "\\r\\n    Removable device: not locked, tray closed\\r\\n\"}",
+            json_object_get_string_member(ins, "node-name"), img);
+
+        expect(&vm, "{\"execute\": \"human-monitor-command\", \"arguments\": "
+                    "{\"command-line\": \"info block\"}}", want);
+    }
+    stats = vm_return(&vm, "{\"execute\": \"query-blockstats\"}");
+    g_assert_cmpuint(json_array_get_length(json_node_get_array(stats)), ==, 2);
+    g_assert_true(json_object_has_member(
+        json_object_get_object_member(json_array_get_object_element(
+            json_node_get_array(stats), 0), "stats"), "rd_operations"));
+
+    expect(&vm, "{\"execute\": \"block_resize\", \"arguments\": {\"device\": \"d0\", "
+                "\"size\": 2097152}}", "{\"return\": {}}");
+    g_assert_cmpint(file_size(img), ==, 2 << 20);
+    expect(&vm, "{\"execute\": \"block_resize\", \"arguments\": {\"device\": \"nope\", "
+                "\"size\": 1}}", "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                "\"Cannot find device='nope' nor node-name=''\"}}");
+    expect(&vm, "{\"execute\": \"eject\", \"arguments\": {\"device\": \"nope\"}}",
+           "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": "
+           "\"Device 'nope' not found\"}}");
+
+    expect(&vm, "{\"execute\": \"eject\", \"arguments\": {\"device\": \"d0\"}}",
+           "{\"return\": {}}");
+    ret2 = vm_return(&vm, "{\"execute\": \"query-block\"}");
+    g_assert_false(json_object_has_member(block_info(ret2, "d0"), "inserted"));
+    expect(&vm, "{\"execute\": \"block_resize\", \"arguments\": {\"device\": \"d0\", "
+                "\"size\": 1}}", "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                "\"Device 'd0' has no medium\"}}");
+
+    cmd = g_strdup_printf("{\"execute\": \"blockdev-change-medium\", \"arguments\": "
+                          "{\"device\": \"d0\", \"filename\": \"%s\", \"format\": \"raw\", "
+                          "\"read-only-mode\": \"read-only\"}}", img);
+    expect(&vm, cmd, "{\"return\": {}}");
+    ret3 = vm_return(&vm, "{\"execute\": \"query-block\"}");
+    ins = json_object_get_object_member(block_info(ret3, "d0"), "inserted");
+    g_assert_nonnull(ins);
+    g_assert_true(json_object_get_boolean_member(ins, "ro"));
+    g_assert_cmpint(json_object_get_int_member(json_object_get_object_member(ins, "image"),
+                                               "virtual-size"), ==, 2 << 20);
+    expect(&vm, "{\"execute\": \"block_resize\", \"arguments\": {\"device\": \"d0\", "
+                "\"size\": 1048576}}", "{\"error\": {\"class\": \"GenericError\", "
+                "\"desc\": \"Image is read-only\"}}");
+    vm_quit(&vm);
+    vm_free(&vm);
+    unlink(img);
+    rmdir(dir);
+}
+
 /* The remaining commands of the table, as QEMU 7.2 answers them. */
 static void test_more_commands(void)
 {
@@ -998,6 +1124,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/kvm", test_kvm);
     g_test_add_func("/qmp/guest-events", test_guest_events);
     g_test_add_func("/qmp/more-commands", test_more_commands);
+    g_test_add_func("/qmp/block-commands", test_block_commands);
     g_test_add_func("/qmp/many-clients", test_many_clients);
     g_test_add_func("/qmp/oversized", test_oversized);
     g_test_add_func("/qmp/disconnect-mid-command", test_disconnect_mid_command);
