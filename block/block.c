@@ -22,9 +22,7 @@
  * asked; raw has none and is what remains (QEMU's rule: a probe that finds
  * nothing guesses raw, with a warning).
  */
-/* qcow2 weak while it lands this session (a weak reference does not pull
- * the member out of the static library); strong after. */
-extern const struct block_driver bdrv_qcow2 __attribute__((weak));
+extern const struct block_driver bdrv_qcow2;
 extern const struct block_driver bdrv_raw;
 extern const struct block_driver bdrv_file;
 extern const struct block_driver bdrv_host_device;
@@ -48,7 +46,7 @@ static unsigned bdrv_node_counter;
 const struct block_driver *bdrv_find_format(const char *name)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(bdrv_formats); i++) {
-        if (bdrv_formats[i] && !strcmp(bdrv_formats[i]->name, name)) {
+        if (!strcmp(bdrv_formats[i]->name, name)) {
             return bdrv_formats[i];
         }
     }
@@ -74,7 +72,7 @@ const char *bdrv_probe_format(const uint8_t *buf, size_t len, const char *filena
     for (size_t i = 0; i < G_N_ELEMENTS(bdrv_formats); i++) {
         int score;
 
-        if (!bdrv_formats[i] || !bdrv_formats[i]->probe) {
+        if (!bdrv_formats[i]->probe) {
             continue;
         }
         score = bdrv_formats[i]->probe(buf, len, filename);

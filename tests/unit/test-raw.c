@@ -16,27 +16,6 @@
 extern const struct block_driver bdrv_file;
 extern const struct block_driver bdrv_raw;
 
-/*
- * The probe needs a format that recognises its header.  Until (unless) the
- * qcow2 driver is linked in, this stand-in answers qcow2's probe as QEMU's
- * does: the magic "QFI\xfb" and a version of 2 or more.
- */
-static int stand_in_qcow2_probe(const uint8_t *buf, size_t len, const char *filename)
-{
-    uint32_t version;
-
-    if (len < 8 || memcmp(buf, "QFI\xfb", 4)) {
-        return 0;
-    }
-    memcpy(&version, buf + 4, 4);
-    return GUINT32_FROM_BE(version) >= 2 ? 100 : 0;
-}
-
-__attribute__((weak)) const struct block_driver bdrv_qcow2 = {
-    .name = "qcow2",
-    .probe = stand_in_qcow2_probe,
-};
-
 static char *tmpdir;
 
 static struct bdrv *new_node(const struct block_driver *drv, const char *path, int flags)
