@@ -244,6 +244,23 @@ static struct bdrv *lookup_bs(JsonObject *args, struct blk **blkp, GError **errp
     return NULL;
 }
 
+/* Whether a -blockdev node or any node under a backend has that name. */
+static bool node_name_in_use(const char *name)
+{
+    if (drive_find_node(name)) {
+        return true;
+    }
+    for (struct blk *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
+        for (struct bdrv *bs = blk_bs(blk); bs; bs = bs->backing) {
+            if (!strcmp(bs->node_name, name) ||
+                (bs->file && !strcmp(bs->file->node_name, name))) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* ---- block_resize ---- */
 
 JsonNode *qmp_block_resize(JsonObject *args, GError **errp)
@@ -375,7 +392,7 @@ JsonNode *qmp_blockdev_snapshot_sync(JsonObject *args, GError **errp)
                     bs->node_name);
         return NULL;
     }
-    if (new_name && (drive_find_node(new_name) || !*new_name)) {
+    if (new_name && (!*new_name || node_name_in_use(new_name))) {
         g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC, "Duplicate nodes with node-name='%s'",
                     new_name);
         return NULL;

@@ -1051,6 +1051,28 @@ static void test_block_commands(void)
     expect(&vm, "{\"execute\": \"block_resize\", \"arguments\": {\"device\": \"d0\", "
                 "\"size\": 1048576}}", "{\"error\": {\"class\": \"GenericError\", "
                 "\"desc\": \"Image is read-only\"}}");
+    /* An external snapshot: d0 now goes to a qcow2 overlay over the raw
+     * image, read-only as the medium it covers. */
+    {
+        g_autofree char *ov = g_build_filename(dir, "ov.qcow2", NULL);
+        g_autofree char *snap = g_strdup_printf(
+            "{\"execute\": \"blockdev-snapshot-sync\", \"arguments\": {\"device\": \"d0\", "
+            "\"snapshot-file\": \"%s\", \"snapshot-node-name\": \"ov\"}}", ov);
+        g_autoptr(JsonNode) r = NULL;
+        JsonObject *i;
+
+        expect(&vm, snap, "{\"return\": {}}");
+        r = vm_return(&vm, "{\"execute\": \"query-block\"}");
+        i = json_object_get_object_member(block_info(r, "d0"), "inserted");
+        g_assert_cmpstr(json_object_get_string_member(i, "drv"), ==, "qcow2");
+        g_assert_cmpstr(json_object_get_string_member(i, "node-name"), ==, "ov");
+        g_assert_cmpstr(json_object_get_string_member(i, "backing_file"), ==, img);
+        g_assert_cmpint(json_object_get_int_member(i, "backing_file_depth"), ==, 1);
+        g_assert_true(g_file_test(ov, G_FILE_TEST_EXISTS));
+        expect(&vm, snap, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                          "\"Duplicate nodes with node-name='ov'\"}}");
+        unlink(ov);
+    }
     vm_quit(&vm);
     vm_free(&vm);
     unlink(img);
