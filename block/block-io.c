@@ -256,10 +256,18 @@ int bdrv_flush(struct bdrv *bs)
 
 int64_t bdrv_length(struct bdrv *bs)
 {
+    int64_t len;
+
     if (!bs->drv) {
         return -ENOMEDIUM;
     }
-    return bs->drv->length(bs);
+    len = bs->drv->length(bs);
+    /* QEMU counts every node in whole sectors: a file of 1000 bytes is a
+     * 1024-byte disk whose tail reads zeroes. */
+    if (len > 0 && len % BDRV_SECTOR_SIZE) {
+        len += BDRV_SECTOR_SIZE - len % BDRV_SECTOR_SIZE;
+    }
+    return len;
 }
 
 int64_t bdrv_allocated_size(struct bdrv *bs)
@@ -332,6 +340,22 @@ int bdrv_block_status(struct bdrv *bs, uint64_t off, uint64_t bytes, uint64_t *p
     if (*pnum == 0 || *pnum > bytes) {
         /* A driver must make progress and stay in range; keep callers safe. */
         *pnum = bytes;
+    }
+    /* Data a format maps to its protocol file may sit in a hole there
+     * (preallocated, never written): QEMU asks the file and reports those
+     * bytes as zeroes too, so map and convert see them as such. */
+    if ((ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID | BDRV_BLOCK_ZERO)) ==
+            (BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID) &&
+        f && f != bs && f->drv->is_protocol) {
+        uint64_t fnum = 0;
+        int fret = bdrv_block_status(f, m, *pnum, &fnum, NULL, NULL);
+
+        if (fret == 0 && fnum == 0) {
+            ret |= BDRV_BLOCK_ZERO; /* wholly past the file's end */
+        } else if (fret > 0 && (fret & BDRV_BLOCK_ZERO)) {
+            *pnum = MIN(*pnum, fnum);
+            ret |= BDRV_BLOCK_ZERO;
+        }
     }
     /* As QEMU: what reads data or zeroes from this node is allocated here;
      * the rest of a node without a backing (or past its backing's end)

@@ -84,11 +84,12 @@ const char *bdrv_probe_format(const uint8_t *buf, size_t len, const char *filena
     return best ? best->name : "raw";
 }
 
+/* As QEMU's host_device probe: block and character devices. */
 bool bdrv_is_block_device(const char *filename)
 {
     struct stat st;
 
-    return stat(filename, &st) == 0 && S_ISBLK(st.st_mode);
+    return stat(filename, &st) == 0 && (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode));
 }
 
 static struct bdrv *bdrv_new_node(const struct block_driver *drv, const char *filename,

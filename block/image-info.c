@@ -24,8 +24,10 @@ static void image_info_snapshots(struct bdrv *bs, JsonBuilder *b)
             const struct bdrv_snapshot *sn = &list[i];
 
             json_builder_begin_object(b);
-            json_builder_set_member_name(b, "icount");
-            json_builder_add_int_value(b, (int64_t)sn->icount);
+            if (sn->icount != UINT64_MAX) {
+                json_builder_set_member_name(b, "icount");
+                json_builder_add_int_value(b, (int64_t)sn->icount);
+            }
             json_builder_set_member_name(b, "vm-clock-nsec");
             json_builder_add_int_value(b, (int64_t)(sn->vm_clock_nsec % 1000000000));
             json_builder_set_member_name(b, "name");
@@ -77,10 +79,6 @@ static void image_info_members(struct bdrv *bs, JsonBuilder *b, bool with_backin
         json_builder_set_member_name(b, "actual-size");
         json_builder_add_int_value(b, actual);
     }
-    if (bs->encrypted) {
-        json_builder_set_member_name(b, "encrypted");
-        json_builder_add_boolean_value(b, true);
-    }
     if (bs->drv->info_specific) {
         json_builder_set_member_name(b, "format-specific");
         json_builder_begin_object(b);
@@ -99,6 +97,10 @@ static void image_info_members(struct bdrv *bs, JsonBuilder *b, bool with_backin
         json_builder_add_string_value(b, full);
         json_builder_set_member_name(b, "backing-filename");
         json_builder_add_string_value(b, bs->backing_file);
+    }
+    if (bs->encrypted) {
+        json_builder_set_member_name(b, "encrypted");
+        json_builder_add_boolean_value(b, true);
     }
     json_builder_set_member_name(b, "dirty-flag");
     json_builder_add_boolean_value(b, bs->drv->is_dirty ? bs->drv->is_dirty(bs) : false);
