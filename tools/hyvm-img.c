@@ -1,6 +1,7 @@
 /*
  * hyvm-img: qemu-img's command line.  main() finds the subcommand and hands
- * it its arguments; each lives in img-NAME.c.
+ * it its arguments; each lives in img-NAME.c, and what they share in
+ * img-common.c.
  *
  * Threads: main thread.
  */
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "hyvm-version.h"
+#include "tools/img-common.h"
 #include "tools/img.h"
 
 struct img_cmd {
@@ -23,41 +25,40 @@ static const struct img_cmd img_cmds[] = {
     { "rebase", img_rebase },   { "resize", img_resize },
 };
 
-static void img_usage(FILE *f)
-{
-    fprintf(f, "hyvm-img version " HYVM_VERSION " (qemu-img " HYVM_QEMU_VERSION
-               " command line)\n"
-               "usage: hyvm-img [standard options] command [command options]\n"
-               "QEMU disk image utility\n\n"
-               "    '-h', '--help'       display this help and exit\n"
-               "    '-V', '--version'    output version information and exit\n\n"
-               "Command syntax: as qemu-img's; commands:\n");
-    for (size_t i = 0; i < sizeof(img_cmds) / sizeof(img_cmds[0]); i++) {
-        fprintf(f, "  %s\n", img_cmds[i].name);
-    }
-}
-
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "hyvm-img: Not enough arguments\n"
-                        "Try 'hyvm-img --help' for more information\n");
-        return 1;
-    }
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        img_usage(stdout);
-        return 0;
-    }
-    if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
-        printf("hyvm-img version " HYVM_VERSION "\n");
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof(img_cmds) / sizeof(img_cmds[0]); i++) {
-        if (!strcmp(argv[1], img_cmds[i].name)) {
-            return img_cmds[i].run(argc - 1, argv + 1);
+    int i = 1;
+
+    img_set_progname(argv[0]);
+    /* Standard options before the command: -h, -V; -T/--trace takes an
+     * argument and is accepted and ignored (no trace events here). */
+    while (i < argc && argv[i][0] == '-') {
+        const char *a = argv[i];
+
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            img_help();
+        } else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+            printf("%s version " HYVM_VERSION " (qemu-img " HYVM_QEMU_VERSION
+                   " command line)\n", img_progname());
+            return 0;
+        } else if (!strcmp(a, "-T") || !strcmp(a, "--trace")) {
+            if (i + 1 >= argc) {
+                img_missing_argument(a);
+            }
+            i += 2;
+        } else if (!strncmp(a, "--trace=", 8) || (!strncmp(a, "-T", 2) && a[2])) {
+            i++;
+        } else {
+            img_unrecognized_option(a);
         }
     }
-    fprintf(stderr, "hyvm-img: Command not found: %s\n"
-                    "Try 'hyvm-img --help' for more information\n", argv[1]);
-    return 1;
+    if (i >= argc) {
+        img_error_exit("Not enough arguments");
+    }
+    for (size_t c = 0; c < sizeof(img_cmds) / sizeof(img_cmds[0]); c++) {
+        if (!strcmp(argv[i], img_cmds[c].name)) {
+            return img_cmds[c].run(argc - i, argv + i);
+        }
+    }
+    img_error_exit("Command not found: %s", argv[i]);
 }
