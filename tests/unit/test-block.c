@@ -35,7 +35,13 @@ static void run_ok(const char *fmt, ...)
     va_start(ap, fmt);
     cmd = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    g_assert_true(g_spawn_command_line_sync(cmd, NULL, NULL, &status, NULL));
+    g_autofree char *out = NULL, *err = NULL;
+
+    /* Output captured: the test's stdout is TAP. */
+    g_assert_true(g_spawn_command_line_sync(cmd, &out, &err, &status, NULL));
+    if (status != 0) {
+        g_test_message("%s: %s%s", cmd, out, err);
+    }
     g_assert_cmpint(status, ==, 0);
 }
 
