@@ -263,9 +263,11 @@ int64_t bdrv_length(struct bdrv *bs)
     }
     len = bs->drv->length(bs);
     /* QEMU counts every node in whole sectors: a file of 1000 bytes is a
-     * 1024-byte disk whose tail reads zeroes. */
+     * 1024-byte disk whose tail reads zeroes, while a format's own size
+     * (a qcow2 header's) loses its partial sector. */
     if (len > 0 && len % BDRV_SECTOR_SIZE) {
-        len += BDRV_SECTOR_SIZE - len % BDRV_SECTOR_SIZE;
+        len -= len % BDRV_SECTOR_SIZE;
+        len += bs->drv->is_protocol ? BDRV_SECTOR_SIZE : 0;
     }
     return len;
 }

@@ -51,6 +51,14 @@ struct qcow2_cache *qcow2_cache_create(struct bdrv *bs, unsigned n)
     return c;
 }
 
+/* The metadata kind this cache holds: what its write-backs overwrite. */
+static unsigned cache_kind(struct qcow2_cache *c)
+{
+    struct qcow2_state *s = c->bs->opaque;
+
+    return c == s->l2_cache ? QCOW2_OL_ACTIVE_L2 : QCOW2_OL_REFCOUNT_BLOCK;
+}
+
 static int cache_entry_write_nf(struct qcow2_cache *c, struct qcow2_cache_entry *e,
                                 bool flushed)
 {
@@ -65,6 +73,10 @@ static int cache_entry_write_nf(struct qcow2_cache *c, struct qcow2_cache_entry 
         if (ret < 0) {
             return ret;
         }
+    }
+    ret = qcow2_pre_write_check(c->bs, cache_kind(c), e->offset, c->table_size);
+    if (ret < 0) {
+        return ret;
     }
     ret = bdrv_pwrite(c->bs->file, e->offset, e->table, c->table_size);
     if (ret < 0) {
@@ -248,6 +260,10 @@ int qcow2_cache_write_part(struct bdrv *bs, struct qcow2_cache *c, void *table, 
     /* Whole 512-byte sectors: what the file writes atomically in practice. */
     end = MIN(c->table_size, (start + len + 511) & ~(size_t)511);
     start &= ~(size_t)511;
+    ret = qcow2_pre_write_check(bs, cache_kind(c), e->offset + start, end - start);
+    if (ret < 0) {
+        return ret;
+    }
     ret = bdrv_pwrite(bs->file, e->offset + start, (uint8_t *)table + start, end - start);
     return ret < 0 ? ret : 0;
 }

@@ -193,8 +193,12 @@ static int fix_l2_entry_by_zero(struct chk *c, uint64_t l2_offset, uint64_t *t, 
     } else {
         qcow2_l2_set(s, t, idx, QCOW_OFLAG_ZERO);
     }
-    ret = bdrv_pwrite(c->bs->file, l2_offset + (uint64_t)idx * s->l2_entry_size,
-                      (uint8_t *)t + (size_t)idx * s->l2_entry_size, s->l2_entry_size);
+    ret = qcow2_pre_write_check(c->bs, QCOW2_OL_ACTIVE_L2,
+                                l2_offset + (uint64_t)idx * s->l2_entry_size, s->l2_entry_size);
+    if (ret >= 0) {
+        ret = bdrv_pwrite(c->bs->file, l2_offset + (uint64_t)idx * s->l2_entry_size,
+                          (uint8_t *)t + (size_t)idx * s->l2_entry_size, s->l2_entry_size);
+    }
     if (ret >= 0) {
         ret = bdrv_flush(c->bs->file);
     }
@@ -434,6 +438,10 @@ static int check_bitmaps(struct chk *c)
     return 0;
 }
 
+/* How far past the file's end check -r all grows the file to reach a
+ * refcount block the table names. */
+#define CHECK_MAX_GROW_BYTES (64ull << 20)
+
 static int check_refblocks(struct chk *c, int fix, bool *rebuild)
 {
     struct qcow2_state *s = c->s;
@@ -467,7 +475,11 @@ static int check_refblocks(struct chk *c, int fix, bool *rebuild)
                 /* Growing the file to reach the block is QEMU's repair; a
                  * length this check could not count any more is refused
                  * (-EFBIG), and the structure is rebuilt instead. */
-                if (offset <= (uint64_t)INT64_MAX - s->cluster_size) {
+                /* Unlike QEMU, only a block just past the end is reached by
+                 * growing: an offset far beyond it is a corrupt entry, and
+                 * growing a 4 MiB image to 1 TiB to honour it helps nobody. */
+                if (offset <= (uint64_t)INT64_MAX - s->cluster_size &&
+                    offset - MIN(offset, (uint64_t)c->file_len) <= CHECK_MAX_GROW_BYTES) {
                     ret = -EFBIG;
                     if (imrt_bytes(s, (int64_t)qcow2_size_to_clusters(s, offset + s->cluster_size))
                         <= CHECK_MAX_IMRT_BYTES) {
@@ -1000,7 +1012,10 @@ static int check_oflag_copied(struct chk *c, int fix)
             }
         }
         if (dirty) {
-            ret = bdrv_pwrite(c->bs->file, l2_offset, t, s->cluster_size);
+            ret = qcow2_pre_write_check(c->bs, QCOW2_OL_ACTIVE_L2, l2_offset, s->cluster_size);
+            if (ret >= 0) {
+                ret = bdrv_pwrite(c->bs->file, l2_offset, t, s->cluster_size);
+            }
             if (ret < 0) {
                 fprintf(stderr, "ERROR: Could not write L2 table: %s\n", g_strerror(-ret));
                 res->check_errors++;

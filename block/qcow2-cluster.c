@@ -146,7 +146,10 @@ int qcow2_grow_l1(struct bdrv *bs, uint64_t min_size, bool exact)
         return (int)off;
     }
     /* Only the entries, as QEMU writes them: the cluster tail is never read. */
-    ret = bdrv_pwrite(bs->file, off, new_table, MAX(new_size * 8, 8));
+    ret = qcow2_pre_write_check(bs, 0, off, MAX(new_size * 8, 8));
+    if (ret == 0) {
+        ret = bdrv_pwrite(bs->file, off, new_table, MAX(new_size * 8, 8));
+    }
     if (ret == 0) {
         ret = bdrv_flush(bs->file);
     }
@@ -382,7 +385,10 @@ int qcow2_l2_get_for_write(struct bdrv *bs, uint64_t offset, uint64_t **table)
         memcpy(t, old, s->cluster_size);
         qcow2_l2_put(bs, &old);
     }
-    ret = bdrv_pwrite(bs->file, new_off, t, s->cluster_size);
+    ret = qcow2_pre_write_check(bs, 0, new_off, s->cluster_size);
+    if (ret >= 0) {
+        ret = bdrv_pwrite(bs->file, new_off, t, s->cluster_size);
+    }
     if (ret < 0) {
         qcow2_cache_put(s->l2_cache, &t);
         qcow2_free_clusters(bs, new_off, s->cluster_size);

@@ -251,7 +251,10 @@ static int make_refcount_area(struct bdrv *bs, GArray *need, uint64_t avoid_end)
                 qcow2_refblock_set(s, block, c & (s->refcount_block_size - 1), 1);
             }
         }
-        ret = bdrv_pwrite(bs->file, boff, block, s->cluster_size);
+        ret = qcow2_pre_write_check(bs, 0, boff, s->cluster_size);
+        if (ret >= 0) {
+            ret = bdrv_pwrite(bs->file, boff, block, s->cluster_size);
+        }
         qcow2_cache_put(s->refcount_cache, &block);
         if (ret < 0) {
             goto out;
@@ -288,7 +291,10 @@ static int make_refcount_area(struct bdrv *bs, GArray *need, uint64_t avoid_end)
 
             new_table[g] = GUINT64_TO_BE((start + i) << s->cluster_bits);
         }
-        ret = bdrv_pwrite(bs->file, toff, new_table, new_entries * 8);
+        ret = qcow2_pre_write_check(bs, 0, toff, new_entries * 8);
+        if (ret == 0) {
+            ret = bdrv_pwrite(bs->file, toff, new_table, new_entries * 8);
+        }
         if (ret == 0) {
             ret = bdrv_flush(bs->file);
         }

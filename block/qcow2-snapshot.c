@@ -277,7 +277,10 @@ int qcow2_write_snapshots(struct bdrv *bs)
             return (int)new_offset;
         }
         /* The new table reaches the disk before the header names it. */
-        ret = bdrv_pwrite(bs->file, new_offset, buf, size);
+        ret = qcow2_pre_write_check(bs, QCOW2_OL_SNAPSHOT_TABLE, new_offset, size);
+        if (ret >= 0) {
+            ret = bdrv_pwrite(bs->file, new_offset, buf, size);
+        }
         if (ret >= 0) {
             ret = bdrv_flush(bs->file);
         }
@@ -338,11 +341,16 @@ static int read_l1(struct bdrv *bs, uint64_t l1_offset, uint32_t l1_size, uint64
     return 0;
 }
 
-static int write_l1(struct bdrv *bs, uint64_t l1_offset, const uint64_t *t, uint32_t l1_size)
+/* ignore: the metadata kinds this L1 table may overwrite (itself). */
+static int write_l1(struct bdrv *bs, uint64_t l1_offset, const uint64_t *t, uint32_t l1_size,
+                    unsigned ignore)
 {
     g_autofree uint64_t *be = g_new(uint64_t, l1_size ? l1_size : 1);
-    int ret;
+    int ret = qcow2_pre_write_check(bs, ignore, l1_offset, (uint64_t)l1_size * 8);
 
+    if (ret < 0) {
+        return ret;
+    }
     for (uint32_t i = 0; i < l1_size; i++) {
         be[i] = GUINT64_TO_BE(t[i]);
     }
@@ -424,6 +432,78 @@ static int update_l2_table(struct bdrv *bs, uint64_t l2_offset, int addend)
     return ret;
 }
 
+/* Whether [off, off+len) lies inside the file (flen bytes). */
+static bool in_file(uint64_t off, uint64_t len, uint64_t flen)
+{
+    return off < flen && len <= flen - off;
+}
+
+/*
+ * Before any refcount moves up: every L2 table and host cluster the L1
+ * table reaches must lie inside the file.  A corrupt entry pointing past
+ * the end would otherwise make the refcount table grow to cover it (a
+ * terabyte-sized sparse file for one bad entry); refuse, as QEMU does.
+ */
+static int check_reachable_in_file(struct bdrv *bs, const uint64_t *l1, uint32_t l1_size)
+{
+    struct qcow2_state *s = bs->opaque;
+    int64_t flen = bdrv_length(bs->file);
+    int ret = 0;
+
+    if (flen < 0) {
+        return (int)flen;
+    }
+    for (uint32_t i = 0; i < l1_size && ret == 0; i++) {
+        uint64_t l2_offset = l1[i] & L1E_OFFSET_MASK;
+        uint64_t *t = NULL;
+
+        if (!l2_offset) {
+            continue;
+        }
+        if (!in_file(l2_offset, s->cluster_size, (uint64_t)flen)) {
+            qcow2_signal_corruption(bs, true, "L2 table offset %#" PRIx64 " past the end of "
+                                    "the file (L1 index: %#" PRIx32 ")", l2_offset, i);
+            return -EIO;
+        }
+        ret = qcow2_l2_load(bs, l2_offset, &t);
+        if (ret < 0) {
+            return ret;
+        }
+        for (uint32_t j = 0; j < s->l2_size; j++) {
+            uint64_t e = qcow2_l2_get(s, t, j), host = e & L2E_OFFSET_MASK, len = 1;
+
+            switch (qcow2_cluster_type(s, e)) {
+            case QCOW2_SUBCLUSTER_COMPRESSED:
+                qcow2_compressed_range(s, e, &host, &len);
+                break;
+            case QCOW2_SUBCLUSTER_NORMAL:
+            case QCOW2_SUBCLUSTER_ZERO_ALLOC:
+            case QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC:
+                break;
+            default:
+                continue;
+            }
+            if (qcow2_cluster_type(s, e) != QCOW2_SUBCLUSTER_COMPRESSED &&
+                qcow2_offset_into_cluster(s, host)) {
+                qcow2_signal_corruption(bs, true, "Cluster allocation offset %#" PRIx64
+                                        " unaligned (L2 offset: %#" PRIx64 ", L2 index: %#"
+                                        PRIx32 ")", host, l2_offset, j);
+                ret = -EIO;
+                break;
+            }
+            if (!in_file(host, MAX(len, 1), (uint64_t)flen)) {
+                qcow2_signal_corruption(bs, true, "Cluster offset %#" PRIx64 " past the end "
+                                        "of the file (L2 offset: %#" PRIx64 ", L2 index: %#"
+                                        PRIx32 ")", host, l2_offset, j);
+                ret = -EIO;
+                break;
+            }
+        }
+        qcow2_l2_put(bs, &t);
+    }
+    return ret;
+}
+
 int qcow2_update_snapshot_refcount(struct bdrv *bs, uint64_t l1_offset, uint32_t l1_size,
                                    int addend)
 {
@@ -439,6 +519,12 @@ int qcow2_update_snapshot_refcount(struct bdrv *bs, uint64_t l1_offset, uint32_t
         ret = read_l1(bs, l1_offset, l1_size, &l1);
         if (ret < 0) {
             return ret;
+        }
+    }
+    if (addend > 0) {
+        ret = check_reachable_in_file(bs, l1, l1_size);
+        if (ret < 0) {
+            goto out;
         }
     }
 
@@ -478,7 +564,7 @@ int qcow2_update_snapshot_refcount(struct bdrv *bs, uint64_t l1_offset, uint32_t
 out:
     /* A table about to be freed (addend < 0) is not worth rewriting. */
     if (ret >= 0 && addend >= 0 && l1_dirty) {
-        ret = write_l1(bs, l1_offset, l1, l1_size);
+        ret = write_l1(bs, l1_offset, l1, l1_size, QCOW2_OL_ACTIVE_L1 | QCOW2_OL_INACTIVE_L1);
     }
     if (!active) {
         g_free(l1);
@@ -589,7 +675,7 @@ int qcow2_snapshot_create(struct bdrv *bs, struct bdrv_snapshot *info)
         if (l1_off < 0) {
             return (int)l1_off;
         }
-        ret = write_l1(bs, l1_off, s->l1_table, s->l1_size);
+        ret = write_l1(bs, l1_off, s->l1_table, s->l1_size, 0);
         if (ret < 0) {
             goto fail_l1;
         }
@@ -689,7 +775,7 @@ int qcow2_snapshot_goto(struct bdrv *bs, const char *id_or_name)
     /* The on-disk active L1 becomes the snapshot's (zero past its end). */
     g_autofree uint64_t *new_l1 = g_new0(uint64_t, s->l1_size ? s->l1_size : 1);
     memcpy(new_l1, sn_l1, (size_t)sn_l1_size * 8);
-    ret = write_l1(bs, s->l1_table_offset, new_l1, s->l1_size);
+    ret = write_l1(bs, s->l1_table_offset, new_l1, s->l1_size, QCOW2_OL_ACTIVE_L1);
     if (ret < 0) {
         return ret;
     }

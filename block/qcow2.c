@@ -179,18 +179,72 @@ int qcow2_mark_consistent(struct bdrv *bs)
     return write_incompat(bs);
 }
 
-bool qcow2_overlaps_metadata(struct bdrv *bs, uint64_t offset, uint64_t size)
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return alen && blen && a < b + blen && b < a + alen;
+}
+
+/* The metadata [offset, offset+size) of the file would overwrite, named as
+ * QEMU names it, or NULL.  Every structure the open image knows is looked
+ * at: the tables in memory say where the L2 tables and refcount blocks are,
+ * so no I/O is needed (QEMU's "cached" overlap-check mode). */
+static const char *qcow2_overlap(struct bdrv *bs, unsigned ignore, uint64_t offset,
+                                 uint64_t size)
 {
     struct qcow2_state *s = bs->opaque;
-    uint64_t end = offset + size;
+    uint64_t cs = s->cluster_size;
 
-#define OVERLAPS(start, len) ((len) != 0 && offset < (start) + (len) && (start) < end)
-    return OVERLAPS(0, (uint64_t)s->cluster_size) ||
-           OVERLAPS(s->l1_table_offset, (uint64_t)s->l1_size * 8) ||
-           OVERLAPS(s->refcount_table_offset,
-                    (uint64_t)s->refcount_table_clusters << s->cluster_bits) ||
-           OVERLAPS(s->snapshots_offset, s->snapshots_size);
-#undef OVERLAPS
+    if (!(ignore & QCOW2_OL_HEADER) && ranges_overlap(offset, size, 0, cs)) {
+        return "qcow2_header";
+    }
+    if (!(ignore & QCOW2_OL_ACTIVE_L1) &&
+        ranges_overlap(offset, size, s->l1_table_offset, (uint64_t)s->l1_size * 8)) {
+        return "active L1 table";
+    }
+    if (!(ignore & QCOW2_OL_REFCOUNT_TABLE) &&
+        ranges_overlap(offset, size, s->refcount_table_offset,
+                       (uint64_t)s->refcount_table_clusters << s->cluster_bits)) {
+        return "refcount table";
+    }
+    if (!(ignore & QCOW2_OL_SNAPSHOT_TABLE) &&
+        ranges_overlap(offset, size, s->snapshots_offset, s->snapshots_size)) {
+        return "snapshot table";
+    }
+    for (uint32_t i = 0; !(ignore & QCOW2_OL_INACTIVE_L1) && s->snapshots &&
+                         i < s->nb_snapshots; i++) {
+        if (ranges_overlap(offset, size, s->snapshots[i].l1_table_offset,
+                           (uint64_t)s->snapshots[i].l1_size * 8)) {
+            return "inactive L1 table";
+        }
+    }
+    for (uint32_t i = 0; !(ignore & QCOW2_OL_ACTIVE_L2) && i < s->l1_size; i++) {
+        uint64_t l2 = s->l1_table[i] & L1E_OFFSET_MASK;
+
+        if (l2 && ranges_overlap(offset, size, l2, cs)) {
+            return "active L2 table";
+        }
+    }
+    for (uint64_t i = 0; !(ignore & QCOW2_OL_REFCOUNT_BLOCK) && i < s->refcount_table_size;
+         i++) {
+        uint64_t rb = s->refcount_table[i] & REFT_OFFSET_MASK;
+
+        if (rb && ranges_overlap(offset, size, rb, cs)) {
+            return "refcount block";
+        }
+    }
+    return NULL;
+}
+
+int qcow2_pre_write_check(struct bdrv *bs, unsigned ignore, uint64_t offset, uint64_t size)
+{
+    const char *what = qcow2_overlap(bs, ignore, offset, size);
+
+    if (!what) {
+        return 0;
+    }
+    qcow2_signal_corruption(bs, true, "Preventing invalid write on metadata (overlaps with %s)",
+                            what);
+    return -EIO;
 }
 
 int qcow2_free_deferred(struct bdrv *bs, uint64_t l2_entry)
@@ -367,8 +421,9 @@ static bool writes_refused(struct bdrv *bs)
 static int qcow2_probe(const uint8_t *buf, size_t len, const char *filename)
 {
     (void)filename;
-    if (len >= 8 && qcow2_ld32(buf) == QCOW2_MAGIC &&
-        qcow2_ld32(buf + 4) >= 2) { /* as QEMU: open then names a bad version */
+    /* Version 1 too: QEMU's qcow driver would take it; here open names it
+     * rather than the probe guessing raw. */
+    if (len >= 8 && qcow2_ld32(buf) == QCOW2_MAGIC && qcow2_ld32(buf + 4) >= 1) {
         return 100;
     }
     return 0;
@@ -520,6 +575,11 @@ static int parse_header(struct bdrv *bs, const uint8_t *h, size_t hsize, int fla
         OPEN_FAIL(-EINVAL, "Image is not in qcow2 format");
     }
     s->version = qcow2_ld32(h + QCOW2_HDR_VERSION);
+    if (s->version == 1) {
+        /* QEMU's older "qcow" format: recognised, so never taken for raw. */
+        OPEN_FAIL(-ENOTSUP, "The old qcow (version 1) format is not supported; convert it "
+                  "with qemu-img convert -O qcow2");
+    }
     if (s->version < 2 || s->version > 3) {
         OPEN_FAIL(-ENOTSUP, "Unsupported qcow2 version %" PRIu32, s->version);
     }
@@ -621,6 +681,43 @@ static int parse_header(struct bdrv *bs, const uint8_t *h, size_t hsize, int fla
     s->nb_snapshots = qcow2_ld32(h + QCOW2_HDR_NB_SNAPSHOTS);
     s->snapshots_offset = qcow2_ld64(h + QCOW2_HDR_SNAPSHOTS_OFFSET);
     return 0;
+}
+
+/*
+ * A writer must be able to trust the refcounts: a refcount table or block
+ * past the file's end (reads as zeroes: every cluster free) or on the header
+ * would hand out clusters that are in use, or grow the file to wherever the
+ * bad offset points.  Such an image is marked corrupt, so it opens for
+ * reading and for check -r all, and writes are refused (QEMU refuses them at
+ * the first write that would land on metadata).
+ */
+static void check_refcount_structure(struct bdrv *bs)
+{
+    struct qcow2_state *s = bs->opaque;
+    int64_t flen = bdrv_length(bs->file);
+    uint64_t tbytes = (uint64_t)s->refcount_table_clusters << s->cluster_bits;
+
+    if (flen < 0) {
+        return;
+    }
+    if (s->refcount_table_offset < s->cluster_size ||
+        s->refcount_table_offset > (uint64_t)flen ||
+        tbytes > (uint64_t)flen - s->refcount_table_offset) {
+        qcow2_signal_corruption(bs, true, "Refcount table offset %#" PRIx64
+                                " outside the image file", s->refcount_table_offset);
+        return;
+    }
+    for (uint64_t i = 0; i < s->refcount_table_size; i++) {
+        uint64_t rb = s->refcount_table[i] & REFT_OFFSET_MASK;
+
+        if (rb && (rb < s->cluster_size || rb >= (uint64_t)flen ||
+                   qcow2_offset_into_cluster(s, rb))) {
+            qcow2_signal_corruption(bs, true, "Refblock offset %#" PRIx64 " unaligned or "
+                                    "outside the image file (reftable index: %#" PRIx64 ")",
+                                    rb, i);
+            return;
+        }
+    }
 }
 
 static int check_tables(struct bdrv *bs, int flags, GError **errp)
@@ -766,6 +863,9 @@ static int qcow2_do_open(struct bdrv *bs, int flags, GError **errp)
     ret = qcow2_refcount_init(bs, errp);
     if (ret < 0) {
         return ret;
+    }
+    if ((flags & BDRV_O_RDWR) && !(flags & BDRV_O_CHECK)) {
+        check_refcount_structure(bs);
     }
     ret = read_extensions(bs, h, s->header_length, ext_end, errp);
     if (ret < 0) {
@@ -1070,7 +1170,11 @@ static int alloc_write(struct bdrv *bs, uint64_t off, uint64_t n, struct iovec *
     if (wtail) {
         wv[nw++] = (struct iovec){ tbuf, tail };
     }
-    ret = bdrv_pwritev(bs->file, host + wstart, cend - cstart - wstart - (tail - wtail), wv, nw);
+    ret = qcow2_pre_write_check(bs, 0, host, (uint64_t)nc << s->cluster_bits);
+    if (ret >= 0) {
+        ret = bdrv_pwritev(bs->file, host + wstart, cend - cstart - wstart - (tail - wtail),
+                           wv, nw);
+    }
     if (ret < 0) {
         qcow2_free_clusters(bs, host, (uint64_t)nc << s->cluster_bits);
         return ret;
@@ -1121,10 +1225,8 @@ static int do_write(struct bdrv *bs, uint64_t off, uint64_t bytes, struct iovec 
             struct iovec *sub;
             int nsub;
 
-            if (qcow2_overlaps_metadata(bs, host, n)) {
-                qcow2_signal_corruption(bs, true, "Preventing invalid write on metadata "
-                                        "(overlaps with active L1 table or refcount table)");
-                ret = -EIO;
+            ret = qcow2_pre_write_check(bs, 0, host, n);
+            if (ret < 0) {
                 break;
             }
             sub = iov_slice(iov, niov, ioff, n, &nsub);
@@ -1305,7 +1407,10 @@ static int qcow2_pwrite_compressed(struct bdrv *bs, uint64_t off, uint64_t bytes
     }
     /* Pad to the sector end: readers fetch whole 512-byte sectors. */
     padded = (size_t)(((coff + clen + 511) & ~511ll) - coff);
-    ret = bdrv_pwrite(bs->file, coff, out, padded);
+    ret = qcow2_pre_write_check(bs, 0, (uint64_t)coff, padded);
+    if (ret >= 0) {
+        ret = bdrv_pwrite(bs->file, coff, out, padded);
+    }
     if (ret < 0) {
         qcow2_free_clusters(bs, coff, clen);
         goto out;
@@ -1395,6 +1500,90 @@ static bool qcow2_is_dirty(struct bdrv *bs)
     return (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) != 0;
 }
 
+/* The bitmaps extension's directory (qcow2.txt "Bitmaps extension",
+ * "Bitmap directory"), or NULL; *len its size in bytes. */
+static uint8_t *read_bitmap_directory(struct bdrv *bs, uint32_t *nb, uint64_t *len)
+{
+    struct qcow2_state *s = bs->opaque;
+    const struct qcow2_unknown_ext *ext = NULL;
+    uint64_t off;
+    uint8_t *dir;
+
+    /* Without the autoclear bit a writer that knew no bitmaps came by:
+     * they are stale and QEMU does not show them. */
+    if (!(s->autoclear_features & QCOW2_AUTOCLEAR_BITMAPS)) {
+        return NULL;
+    }
+    for (unsigned i = 0; i < s->nb_unknown_exts; i++) {
+        if (s->unknown_exts[i].type == QCOW2_EXT_BITMAPS && s->unknown_exts[i].len >= 24) {
+            ext = &s->unknown_exts[i];
+        }
+    }
+    if (!ext) {
+        return NULL;
+    }
+    *nb = qcow2_ld32(ext->data);
+    *len = qcow2_ld64((const uint8_t *)ext->data + 8);
+    off = qcow2_ld64((const uint8_t *)ext->data + 16);
+    /* QEMU's limits: 65535 bitmaps, a directory of at most 64 MiB. */
+    if (*nb == 0 || *nb > 65535 || *len == 0 || *len > (64u << 20)) {
+        return NULL;
+    }
+    dir = g_try_malloc(*len);
+    if (!dir || bdrv_pread(bs->file, off, dir, *len) < 0) {
+        g_free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+/* "bitmaps" of qemu-img info: name, granularity and flags of each entry. */
+static void info_bitmaps(struct bdrv *bs, JsonBuilder *b)
+{
+    uint32_t nb = 0;
+    uint64_t len = 0, pos = 0;
+    g_autofree uint8_t *dir = read_bitmap_directory(bs, &nb, &len);
+
+    if (!dir) {
+        return;
+    }
+    json_builder_set_member_name(b, "bitmaps");
+    json_builder_begin_array(b);
+    for (uint32_t i = 0; i < nb && pos + 24 <= len; i++) {
+        const uint8_t *e = dir + pos;
+        uint32_t flags = qcow2_ld32(e + 12);
+        unsigned gbits = e[17];
+        uint16_t name_len = qcow2_ld16(e + 18);
+        uint32_t extra = qcow2_ld32(e + 20);
+        uint64_t entry = 24 + (uint64_t)extra + name_len;
+
+        if (entry > len - pos || gbits > 63) {
+            break;
+        }
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "flags");
+        json_builder_begin_array(b);
+        if (flags & 1) {
+            json_builder_add_string_value(b, "in-use");
+        }
+        if (flags & 2) {
+            json_builder_add_string_value(b, "auto");
+        }
+        json_builder_end_array(b);
+        {
+            g_autofree char *name = g_strndup((const char *)e + 24 + extra, name_len);
+
+            json_builder_set_member_name(b, "name");
+            json_builder_add_string_value(b, name);
+        }
+        json_builder_set_member_name(b, "granularity");
+        json_builder_add_int_value(b, (int64_t)(1ull << gbits));
+        json_builder_end_object(b);
+        pos += (entry + 7) & ~7ull;
+    }
+    json_builder_end_array(b);
+}
+
 static void qcow2_info_specific(struct bdrv *bs, JsonBuilder *b)
 {
     struct qcow2_state *s = bs->opaque;
@@ -1408,6 +1597,7 @@ static void qcow2_info_specific(struct bdrv *bs, JsonBuilder *b)
         json_builder_set_member_name(b, "lazy-refcounts");
         json_builder_add_boolean_value(b,
                                        (s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS));
+        info_bitmaps(bs, b);
     }
     json_builder_set_member_name(b, "refcount-bits");
     json_builder_add_int_value(b, s->refcount_bits);
@@ -1513,6 +1703,11 @@ static int truncate_cb(struct bdrv *bs, uint64_t size, bool shrink, const char *
 {
     int ret;
 
+    /* A corrupt image (marked now or before) takes no more writes. */
+    if (writes_refused(bs)) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_IO, "Image is corrupt; cannot be written");
+        return -EIO;
+    }
     WRAP_ONE_THREAD(ret, qcow2_truncate(bs, size, shrink, prealloc, errp));
     return ret;
 }
@@ -1521,6 +1716,10 @@ static int snapshot_create_cb(struct bdrv *bs, struct bdrv_snapshot *sn)
 {
     int ret;
 
+    /* A corrupt image (marked now or before) takes no more writes. */
+    if (writes_refused(bs)) {
+        return -EIO;
+    }
     WRAP_ONE_THREAD(ret, qcow2_snapshot_create(bs, sn));
     return ret;
 }
@@ -1529,6 +1728,10 @@ static int snapshot_goto_cb(struct bdrv *bs, const char *id_or_name)
 {
     int ret;
 
+    /* A corrupt image (marked now or before) takes no more writes. */
+    if (writes_refused(bs)) {
+        return -EIO;
+    }
     WRAP_ONE_THREAD(ret, qcow2_snapshot_goto(bs, id_or_name));
     return ret;
 }
@@ -1538,6 +1741,11 @@ static int snapshot_delete_cb(struct bdrv *bs, const char *id, const char *name,
 {
     int ret;
 
+    /* A corrupt image (marked now or before) takes no more writes. */
+    if (writes_refused(bs)) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_IO, "Image is corrupt; cannot be written");
+        return -EIO;
+    }
     WRAP_ONE_THREAD(ret, qcow2_snapshot_delete(bs, id, name, errp));
     return ret;
 }

@@ -437,9 +437,22 @@ int qcow2_mark_consistent(struct bdrv *bs);
  * corruption events will be suppressed".  Once per node. */
 void qcow2_signal_corruption(struct bdrv *bs, bool fatal, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
-/* Whether [offset, offset+size) of the file overlaps the header, L1 table,
- * refcount table or snapshot table (QEMU's overlap checks, cheap subset). */
-bool qcow2_overlaps_metadata(struct bdrv *bs, uint64_t offset, uint64_t size);
+/* Metadata kinds a write may be allowed to overlap (its own kind). */
+enum {
+    QCOW2_OL_HEADER = 1 << 0,
+    QCOW2_OL_ACTIVE_L1 = 1 << 1,
+    QCOW2_OL_ACTIVE_L2 = 1 << 2,
+    QCOW2_OL_REFCOUNT_TABLE = 1 << 3,
+    QCOW2_OL_REFCOUNT_BLOCK = 1 << 4,
+    QCOW2_OL_SNAPSHOT_TABLE = 1 << 5,
+    QCOW2_OL_INACTIVE_L1 = 1 << 6,
+};
+/* QEMU's metadata overlap check: before writing [offset, offset+size) of the
+ * file, make sure it overwrites no metadata but the kinds in ignore.  On an
+ * overlap the image is marked corrupt ("Preventing invalid write on
+ * metadata (overlaps with ...)") and -EIO returned: a corrupt refcount must
+ * never let data land on a table. */
+int qcow2_pre_write_check(struct bdrv *bs, unsigned ignore, uint64_t offset, uint64_t size);
 
 /* Frees what l2_entry pointed at, later: the caller cleared or replaced the
  * entry in a cached L2 table and marked the table dirty.  Writes back (below)

@@ -748,7 +748,10 @@ static void img_json_value(GString *out, JsonNode *node, int level)
         guint n = json_array_get_length(arr);
 
         if (!n) {
-            g_string_append(out, "[]");
+            /* QEMU's pretty printer opens and closes an empty list on two lines. */
+            g_string_append(out, "[\n");
+            img_json_indent(out, level);
+            g_string_append_c(out, ']');
             break;
         }
         g_string_append(out, "[\n");

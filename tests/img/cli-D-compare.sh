@@ -309,7 +309,7 @@ if (cd "$TMP" && "$HYVM_IMG" create -q -f qcow2 probe.qcow2 1M 2>/dev/null); the
         same -- create -f qcow2 -b ../c.qcow2 -F qcow2 sub/n3.qcow2 1G
         same -- info sub/n3.qcow2
         same -- create -f qcow2 -b rb.raw -F qcow2 n4.qcow2
-        same "raw length of an unaligned file is rounded up to 512" -- \
+        same -- \
             create -f qcow2 -b c.qcow2 -F raw n5.qcow2
     fi
     # A qcow2 over the sparse raw file.
