@@ -131,7 +131,7 @@ void json_splitter_feed(struct json_splitter *s, const char *buf, size_t len)
  *
  * What json-glib cannot hold is carried through it as a string that starts
  * with a private-use character and this process's random tag (see
- * qmp-json-check.c, which writes them, and append_string, which turns them
+ * qmp-json-check.c, which writes them, and qmp_json_append_string, which turns them
  * back): a uint64 beyond int64 ("TAG" + digits, the whole string) and a
  * NUL character inside a string ("TAG" + "N").  A client cannot forge the
  * tag, so nothing it sends is changed on the way back.
@@ -165,7 +165,7 @@ bool qmp_json_u64(const char *s, uint64_t *v)
 
 /* QEMU writes printable ASCII as is and everything else as \uXXXX
  * (upper-case hex, a surrogate pair above the BMP); bad UTF-8 as U+FFFD. */
-static void append_string(GString *out, const char *s)
+void qmp_json_append_string(GString *out, const char *s)
 {
     const char *end = s + strlen(s);
     size_t tag_len = marker_tag[0] ? strlen(marker_tag) : 0;
@@ -223,7 +223,7 @@ static void append_node(GString *out, JsonNode *node)
 
         g_string_append_c(out, '{');
         for (GList *l = names; l; l = l->next) {
-            append_string(out, l->data);
+            qmp_json_append_string(out, l->data);
             g_string_append(out, ": ");
             append_node(out, json_object_get_member(o, l->data));
             if (l->next) {
@@ -268,7 +268,7 @@ static void append_node(GString *out, JsonNode *node)
             g_string_append(out, json_node_get_boolean(node) ? "true" : "false");
             break;
         case G_TYPE_STRING:
-            append_string(out, json_node_get_string(node));
+            qmp_json_append_string(out, json_node_get_string(node));
             break;
         default:
             g_string_append(out, "null");

@@ -57,6 +57,8 @@ void json_splitter_destroy(struct json_splitter *s);
 
 /* A JSON value in QEMU's spelling: ": " and ", ", \uXXXX for non-ASCII. */
 char *qmp_to_json(JsonNode *node);
+/* One JSON string as QEMU writes it (qemu-img's JSON output too). */
+void qmp_json_append_string(GString *out, const char *s);
 /*
  * Checks one JSON text as QEMU's lexer and parser would.  On an error,
  * returns NULL and sets *desc to QEMU's words ("JSON parse error, stray

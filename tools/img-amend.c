@@ -170,11 +170,9 @@ int img_amend(int argc, char **argv)
         case 'h':
             img_help();
         case 'o':
-            if (!img_opts_valid(optarg)) {
-                img_error("Invalid option list: %s", optarg);
+            if (!img_opts_add(&a.options, optarg)) {
                 goto out;
             }
-            img_opts_append(&a.options, optarg);
             break;
         case 'f':
             a.fmt = optarg;

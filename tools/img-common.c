@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "hyvm-version.h"
+#include "qapi/qmp.h"
 #include "tools/img-common.h"
 
 static char *img_prog;
@@ -348,7 +349,7 @@ bool img_opts_want_help(const char *opts)
     return help;
 }
 
-bool img_opts_valid(const char *opts)
+static bool img_opts_valid(const char *opts)
 {
     size_t len = strlen(opts), i = len;
 
@@ -364,12 +365,17 @@ bool img_opts_valid(const char *opts)
     return (len - i) % 2 == 0;
 }
 
-void img_opts_append(char **accum, const char *arg)
+bool img_opts_add(char **accum, const char *arg)
 {
     char *old = *accum;
 
+    if (!img_opts_valid(arg)) {
+        img_error("Invalid option list: %s", arg);
+        return false;
+    }
     *accum = old ? g_strdup_printf("%s,%s", old, arg) : g_strdup(arg);
     g_free(old);
+    return true;
 }
 
 static const struct create_opt_desc *img_find_desc(const struct create_opt_desc *d,
@@ -672,45 +678,6 @@ const char **img_json_members(JsonObject *obj, guint *n)
     return out;
 }
 
-/* A string as QEMU's JSON writer escapes it: control characters and every
- * non-ASCII code point as \uXXXX (UTF-16 pairs above the BMP). */
-static void img_json_string(GString *out, const char *s)
-{
-    g_string_append_c(out, '"');
-    for (const char *p = s; *p;) {
-        gunichar c = g_utf8_get_char_validated(p, -1);
-
-        if (c == (gunichar)-1 || c == (gunichar)-2) {
-            g_string_append(out, "\\uFFFD");
-            p++;
-            continue;
-        }
-        p = g_utf8_next_char(p);
-        switch (c) {
-        case '"': g_string_append(out, "\\\""); break;
-        case '\\': g_string_append(out, "\\\\"); break;
-        case '\b': g_string_append(out, "\\b"); break;
-        case '\f': g_string_append(out, "\\f"); break;
-        case '\n': g_string_append(out, "\\n"); break;
-        case '\r': g_string_append(out, "\\r"); break;
-        case '\t': g_string_append(out, "\\t"); break;
-        default:
-            if (c < 0x20 || c >= 0x7f) {
-                if (c >= 0x10000) {
-                    c -= 0x10000;
-                    g_string_append_printf(out, "\\u%04X\\u%04X", 0xD800 | (c >> 10),
-                                           0xDC00 | (c & 0x3FF));
-                } else {
-                    g_string_append_printf(out, "\\u%04X", c);
-                }
-            } else {
-                g_string_append_c(out, (char)c);
-            }
-        }
-    }
-    g_string_append_c(out, '"');
-}
-
 static void img_json_indent(GString *out, int level)
 {
     for (int i = 0; i < level; i++) {
@@ -732,7 +699,7 @@ static void img_json_value(GString *out, JsonNode *node, int level)
             g_string_append(out, "{\n");
             for (guint i = 0; i < n; i++) {
                 img_json_indent(out, level + 1);
-                img_json_string(out, names[i]);
+                qmp_json_append_string(out, names[i]);
                 g_string_append(out, ": ");
                 img_json_value(out, json_object_get_member(obj, names[i]), level + 1);
                 g_string_append(out, i + 1 < n ? ",\n" : "\n");
@@ -776,7 +743,7 @@ static void img_json_value(GString *out, JsonNode *node, int level)
             g_string_append_printf(out, "%.17g", json_node_get_double(node));
             break;
         case G_TYPE_STRING:
-            img_json_string(out, json_node_get_string(node));
+            qmp_json_append_string(out, json_node_get_string(node));
             break;
         default:
             g_string_append_printf(out, "%" G_GINT64_FORMAT, json_node_get_int(node));

@@ -117,11 +117,11 @@ struct bdrv *img_open(const char *filename, const char *fmt, int flags, bool for
  */
 bool img_opts_want_help(const char *opts);
 int img_print_opts_help(const char *fmt, const char *filename);
-/* Whether a -o argument is a well-formed list (qemu-img's "Invalid option
- * list: %s" otherwise): not empty, no leading comma, no trailing lone comma. */
-bool img_opts_valid(const char *opts);
-/* Appends -o's argument to *accum with a comma, as qemu-img accumulates. */
-void img_opts_append(char **accum, const char *arg);
+/* Appends -o's argument to *accum with a comma, as qemu-img accumulates,
+ * when it is a well-formed list (not empty, no leading comma, no trailing
+ * lone comma); otherwise prints qemu-img's "Invalid option list: %s" and
+ * returns false. */
+bool img_opts_add(char **accum, const char *arg);
 
 /* The create option called name of drv, or of the "file" protocol under it. */
 const struct create_opt_desc *img_create_opt_find(const struct block_driver *drv,

@@ -1032,12 +1032,10 @@ int img_convert(int argc, char **argv)
             a.out_basefmt = optarg;
             break;
         case 'o':
-            if (!img_opts_valid(optarg)) {
-                img_error("Invalid option list: %s", optarg);
+            if (!img_opts_add(&a.options, optarg)) {
                 g_free(a.options);
                 return 1;
             }
-            img_opts_append(&a.options, optarg);
             break;
         case 'l':
             a.snapshot = optarg;

@@ -276,12 +276,10 @@ int img_create(int argc, char **argv)
             a.fmt = optarg;
             break;
         case 'o':
-            if (!img_opts_valid(optarg)) {
-                img_error("Invalid option list: %s", optarg);
+            if (!img_opts_add(&a.options, optarg)) {
                 g_free(a.options);
                 return 1;
             }
-            img_opts_append(&a.options, optarg);
             break;
         case 'q':
             a.quiet = true;
