@@ -42,6 +42,15 @@ static void *bdrv_bounce_alloc(size_t len, uint32_t align)
     return p;
 }
 
+/* The aligned blocks around [off, off+bytes) and a buffer for them. */
+static uint8_t *bdrv_bounce_window(uint64_t off, uint64_t bytes, uint32_t align,
+                                   uint64_t *start, uint64_t *len)
+{
+    *start = off / align * align;
+    *len = (off + bytes + align - 1) / align * align - *start;
+    return bdrv_bounce_alloc(*len, align);
+}
+
 static void iov_to_buf(const struct iovec *iov, int niov, uint8_t *buf, uint64_t bytes)
 {
     for (int i = 0; i < niov && bytes; i++) {
@@ -92,9 +101,7 @@ int bdrv_preadv(struct bdrv *bs, uint64_t off, uint64_t bytes, struct iovec *iov
     if (bdrv_iov_aligned(off, bytes, iov, niov, align)) {
         return bs->drv->preadv(bs, off, bytes, iov, niov);
     }
-    start = off / align * align;
-    len = (off + bytes + align - 1) / align * align - start;
-    bounce = bdrv_bounce_alloc(len, align);
+    bounce = bdrv_bounce_window(off, bytes, align, &start, &len);
     if (!bounce) {
         return -ENOMEM;
     }
@@ -128,9 +135,7 @@ int bdrv_pwritev(struct bdrv *bs, uint64_t off, uint64_t bytes, struct iovec *io
     if (bdrv_iov_aligned(off, bytes, iov, niov, align)) {
         return bs->drv->pwritev(bs, off, bytes, iov, niov);
     }
-    start = off / align * align;
-    len = (off + bytes + align - 1) / align * align - start;
-    bounce = bdrv_bounce_alloc(len, align);
+    bounce = bdrv_bounce_window(off, bytes, align, &start, &len);
     if (!bounce) {
         return -ENOMEM;
     }

@@ -16,46 +16,11 @@
 #include <glib/gstdio.h>
 
 #include "block/block.h"
+#include "file-node.h"
 #include "block/file-lock.h"
 
-extern const struct block_driver bdrv_file;
 
 static char *tmpdir;
-
-static struct bdrv *open_node(const char *path, int flags, const char *extra, GError **errp)
-{
-    struct bdrv *bs = g_new0(struct bdrv, 1);
-    char *o = g_strdup_printf("filename=%s%s%s", path, extra ? "," : "", extra ? extra : "");
-    struct kv_list *opts = kv_parse(o, NULL, NULL);
-    int ret;
-
-    g_assert_nonnull(opts);
-    bs->drv = &bdrv_file;
-    bs->opaque = g_malloc0(bdrv_file.state_size);
-    bs->filename = g_strdup(path);
-    bs->flags = flags;
-    bs->read_only = !(flags & BDRV_O_RDWR);
-    bs->request_alignment = 1;
-    bs->refcnt = 1;
-    ret = bdrv_file.open(bs, opts, flags, errp);
-    kv_free(opts);
-    g_free(o);
-    if (ret < 0) {
-        g_free(bs->opaque);
-        g_free(bs->filename);
-        g_free(bs);
-        return NULL;
-    }
-    return bs;
-}
-
-static void close_node(struct bdrv *bs)
-{
-    bdrv_file.close(bs);
-    g_free(bs->opaque);
-    g_free(bs->filename);
-    g_free(bs);
-}
 
 static char *make_image(const char *name)
 {
@@ -101,7 +66,7 @@ static void expect_layout(const char *path, int flags, bool metadata, const char
                           unsigned want)
 {
     GError *err = NULL;
-    struct bdrv *bs = open_node(path, flags, extra, &err);
+    struct bdrv *bs = file_node_open(path, flags, extra, &err);
 
     g_assert_no_error(err);
     if (metadata) {
@@ -109,7 +74,7 @@ static void expect_layout(const char *path, int flags, bool metadata, const char
         g_assert_no_error(err);
     }
     g_assert_cmphex(lock_layout(path), ==, want);
-    close_node(bs);
+    file_node_close(bs);
     g_assert_cmphex(lock_layout(path), ==, 0);
 }
 
@@ -157,47 +122,47 @@ static void test_conflict(void)
     struct bdrv *a, *b;
     unsigned held;
 
-    a = open_node(path, BDRV_O_RDWR, NULL, &err);
+    a = file_node_open(path, BDRV_O_RDWR, NULL, &err);
     g_assert_no_error(err);
     g_assert_cmpint(bdrv_file_lock_metadata(a, &err), ==, 0);
     held = lock_layout(path);
 
-    g_assert_null(open_node(path, BDRV_O_RDWR, NULL, &err));
+    g_assert_null(file_node_open(path, BDRV_O_RDWR, NULL, &err));
     g_assert_cmpstr(err->message, ==, want_w);
     g_clear_error(&err);
 
     /* A reader passes the file-level check, then its format refuses to
      * share "write" with a writer. */
-    b = open_node(path, 0, NULL, &err);
+    b = file_node_open(path, 0, NULL, &err);
     g_assert_no_error(err);
     g_assert_cmpint(bdrv_file_lock_metadata(b, &err), ==, -EAGAIN);
     g_assert_cmpstr(err->message, ==, want_sw);
     g_clear_error(&err);
-    close_node(b);
+    file_node_close(b);
     /* The failure left a's bytes alone. */
     g_assert_cmphex(lock_layout(path), ==, held);
 
-    b = open_node(path, BDRV_O_FORCE_SHARE, NULL, &err);
+    b = file_node_open(path, BDRV_O_FORCE_SHARE, NULL, &err);
     g_assert_no_error(err);
     g_assert_cmpint(bdrv_file_lock_metadata(b, &err), ==, 0);
     g_assert_no_error(err);
-    close_node(b);
+    file_node_close(b);
 
     /* A device user refusing to share "write" on a raw image. */
-    close_node(a);
-    a = open_node(path, BDRV_O_RDWR, NULL, &err);
+    file_node_close(a);
+    a = file_node_open(path, BDRV_O_RDWR, NULL, &err);
     g_assert_cmpint(bdrv_file_lock_unshare(a, BLK_PERM_WRITE, &err), ==, 0);
-    g_assert_null(open_node(path, BDRV_O_RDWR, NULL, &err));
+    g_assert_null(file_node_open(path, BDRV_O_RDWR, NULL, &err));
     g_assert_cmpstr(err->message, ==, want_w);
     g_clear_error(&err);
-    b = open_node(path, 0, NULL, &err);
+    b = file_node_open(path, 0, NULL, &err);
     g_assert_no_error(err);
-    close_node(b);
-    close_node(a);
+    file_node_close(b);
+    file_node_close(a);
 
-    b = open_node(path, BDRV_O_RDWR, NULL, &err);
+    b = file_node_open(path, BDRV_O_RDWR, NULL, &err);
     g_assert_no_error(err);
-    close_node(b);
+    file_node_close(b);
 }
 
 static void test_reopen(void)
@@ -212,7 +177,7 @@ static void test_reopen(void)
     struct bdrv *a, *b;
     uint64_t perm, shared;
 
-    a = open_node(path, 0, NULL, &err);
+    a = file_node_open(path, 0, NULL, &err);
     g_assert_no_error(err);
     g_assert_cmpint(bdrv_file_lock_metadata(a, &err), ==, 0);
     g_assert_cmphex(lock_layout(path), ==, ro);
@@ -232,16 +197,16 @@ static void test_reopen(void)
     g_assert_true(a->read_only);
 
     /* Another reader keeps us from becoming a writer; nothing changes. */
-    b = open_node(path, 0, NULL, &err);
+    b = file_node_open(path, 0, NULL, &err);
     g_assert_cmpint(bdrv_file_lock_metadata(b, &err), ==, 0);
     g_assert_cmpint(bdrv_file_reopen(a, BDRV_O_RDWR, &err), ==, -EAGAIN);
     g_assert_cmpstr(err->message, ==, want);
     g_clear_error(&err);
     g_assert_true(a->read_only);
     g_assert_cmpint(fcntl(bdrv_file_fd(a), F_GETFL) & O_ACCMODE, ==, O_RDONLY);
-    close_node(b);
+    file_node_close(b);
     g_assert_cmphex(lock_layout(path), ==, ro);
-    close_node(a);
+    file_node_close(a);
 }
 
 /* Creating over an image in use fails without emptying it. */
@@ -253,14 +218,14 @@ static void test_create_held(void)
     struct bdrv *a;
     struct stat st;
 
-    a = open_node(path, BDRV_O_RDWR, NULL, &err);
+    a = file_node_open(path, BDRV_O_RDWR, NULL, &err);
     g_assert_cmpint(bdrv_file_lock_metadata(a, &err), ==, 0);
     g_assert_cmpint(bdrv_file.create(path, opts, &err), <, 0);
     g_assert_true(g_str_has_prefix(err->message, "Failed to get \"write\" lock\n"));
     g_clear_error(&err);
     g_assert_cmpint(stat(path, &st), ==, 0);
     g_assert_cmpint(st.st_size, ==, 1 << 20);
-    close_node(a);
+    file_node_close(a);
     g_assert_cmpint(bdrv_file.create(path, opts, &err), ==, 0);
     kv_free(opts);
 }
@@ -312,7 +277,7 @@ static void test_qemu_img_vs_us(void)
         return;
     }
     path = make_qcow2("held.qcow2");
-    a = open_node(path, BDRV_O_RDWR, NULL, &err);
+    a = file_node_open(path, BDRV_O_RDWR, NULL, &err);
     g_assert_no_error(err);
     g_assert_cmpint(bdrv_file_lock_metadata(a, &err), ==, 0);
 
@@ -323,7 +288,7 @@ static void test_qemu_img_vs_us(void)
     g_free(err_out);
     g_assert_true(run_qemu_img_info(path, true, &err_out));
     g_free(err_out);
-    close_node(a);
+    file_node_close(a);
     g_assert_true(run_qemu_img_info(path, false, &err_out));
     g_free(err_out);
 }
@@ -359,31 +324,31 @@ static void test_us_vs_qemu_io(void)
                     HOLD(BLK_PERM_RESIZE) | UNSHARE(BLK_PERM_WRITE) | UNSHARE(BLK_PERM_RESIZE));
 
     hint = g_strdup_printf("\nIs another process using the image [%s]?", path);
-    g_assert_null(open_node(path, BDRV_O_RDWR, NULL, &err));
+    g_assert_null(file_node_open(path, BDRV_O_RDWR, NULL, &err));
     want = g_strdup_printf("Failed to get \"write\" lock%s", hint);
     g_assert_cmpstr(err->message, ==, want);
     g_clear_error(&err);
     g_free(want);
 
-    b = open_node(path, 0, NULL, &err);
+    b = file_node_open(path, 0, NULL, &err);
     g_assert_no_error(err);
     g_assert_cmpint(bdrv_file_lock_metadata(b, &err), <, 0);
     want = g_strdup_printf("Failed to get shared \"write\" lock%s", hint);
     g_assert_cmpstr(err->message, ==, want);
     g_clear_error(&err);
-    close_node(b);
+    file_node_close(b);
 
-    b = open_node(path, BDRV_O_FORCE_SHARE, NULL, &err);
+    b = file_node_open(path, BDRV_O_FORCE_SHARE, NULL, &err);
     g_assert_no_error(err);
     g_assert_cmpint(bdrv_file_lock_metadata(b, &err), ==, 0);
-    close_node(b);
+    file_node_close(b);
 
     close(in); /* EOF: qemu-io quits */
     g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
     g_spawn_close_pid(pid);
-    b = open_node(path, BDRV_O_RDWR, NULL, &err);
+    b = file_node_open(path, BDRV_O_RDWR, NULL, &err);
     g_assert_no_error(err);
-    close_node(b);
+    file_node_close(b);
 }
 
 /* A guest disk in QEMU and one in hyvm keep each other off the image. */
@@ -420,21 +385,21 @@ static void test_qemu_system(void)
     g_assert_cmphex(lock_layout(path), ==,
                     HOLD(BLK_PERM_CONSISTENT_READ) | HOLD(BLK_PERM_WRITE) |
                     UNSHARE(BLK_PERM_WRITE));
-    g_assert_null(open_node(path, BDRV_O_RDWR, NULL, &err));
+    g_assert_null(file_node_open(path, BDRV_O_RDWR, NULL, &err));
     want = g_strdup_printf("Failed to get \"write\" lock\n"
                            "Is another process using the image [%s]?", path);
     g_assert_cmpstr(err->message, ==, want);
     g_clear_error(&err);
     /* Readers of a raw image pass, as qemu-img info does. */
-    a = open_node(path, 0, NULL, &err);
+    a = file_node_open(path, 0, NULL, &err);
     g_assert_no_error(err);
-    close_node(a);
+    file_node_close(a);
     kill(pid, SIGTERM);
     g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
     g_spawn_close_pid(pid);
 
     /* Now we are the guest's disk: QEMU's start fails. */
-    a = open_node(path, BDRV_O_RDWR, NULL, &err);
+    a = file_node_open(path, BDRV_O_RDWR, NULL, &err);
     g_assert_no_error(err);
     g_assert_cmpint(bdrv_file_lock_unshare(a, BLK_PERM_WRITE, &err), ==, 0);
     g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL,
@@ -446,23 +411,7 @@ static void test_qemu_system(void)
                            "Is another process using the image [%s]?\n", drive, path);
     g_assert_cmpstr(err_out, ==, want);
     g_free(err_out);
-    close_node(a);
-}
-
-static void rm_tmpdir(const char *dir)
-{
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *name;
-
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(dir, name, NULL);
-
-        g_remove(p);
-    }
-    if (d) {
-        g_dir_close(d);
-    }
-    g_rmdir(dir);
+    file_node_close(a);
 }
 
 int main(int argc, char **argv)
@@ -481,7 +430,7 @@ int main(int argc, char **argv)
     g_test_add_func("/file-lock/us-vs-qemu-io", test_us_vs_qemu_io);
     g_test_add_func("/file-lock/qemu-system", test_qemu_system);
     ret = g_test_run();
-    rm_tmpdir(tmpdir);
+    tmpdir_remove(tmpdir);
     g_free(tmpdir);
     return ret;
 }

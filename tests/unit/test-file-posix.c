@@ -14,51 +14,15 @@
 #include <glib/gstdio.h>
 
 #include "block/block.h"
+#include "file-node.h"
 #include "block/file-lock.h"
 
-extern const struct block_driver bdrv_file;
 
 static char *tmpdir;
 
 static char *tmp_path(const char *name)
 {
     return g_build_filename(tmpdir, name, NULL);
-}
-
-/* A node built by hand, as block.c does for a protocol node. */
-static struct bdrv *open_node(const char *path, int flags, const char *extra, GError **errp)
-{
-    struct bdrv *bs = g_new0(struct bdrv, 1);
-    char *o = g_strdup_printf("filename=%s%s%s", path, extra ? "," : "", extra ? extra : "");
-    struct kv_list *opts = kv_parse(o, NULL, NULL);
-    int ret;
-
-    g_assert_nonnull(opts);
-    bs->drv = &bdrv_file;
-    bs->opaque = g_malloc0(bdrv_file.state_size);
-    bs->filename = g_strdup(path);
-    bs->flags = flags;
-    bs->read_only = !(flags & BDRV_O_RDWR);
-    bs->request_alignment = 1;
-    bs->refcnt = 1;
-    ret = bdrv_file.open(bs, opts, flags, errp);
-    kv_free(opts);
-    g_free(o);
-    if (ret < 0) {
-        g_free(bs->opaque);
-        g_free(bs->filename);
-        g_free(bs);
-        return NULL;
-    }
-    return bs;
-}
-
-static void close_node(struct bdrv *bs)
-{
-    bdrv_file.close(bs);
-    g_free(bs->opaque);
-    g_free(bs->filename);
-    g_free(bs);
 }
 
 static void make_file(const char *path, uint64_t size)
@@ -114,7 +78,7 @@ static void test_rw(void)
     struct bdrv *bs;
 
     make_file(path, 1 << 20);
-    bs = open_node(path, BDRV_O_RDWR, NULL, NULL);
+    bs = file_node_open(path, BDRV_O_RDWR, NULL, NULL);
     g_assert_nonnull(bs);
     g_assert_cmpint(bdrv_file.length(bs), ==, 1 << 20);
     g_assert_cmpuint(bs->request_alignment, ==, 1);
@@ -127,7 +91,7 @@ static void test_rw(void)
     g_assert_cmpint(rd(bs, 0, out, 4093), ==, 0);
     g_assert_true(all_zero(out, 4093));
     g_assert_cmpint(bdrv_file.flush(bs), ==, 0);
-    close_node(bs);
+    file_node_close(bs);
 }
 
 /* A vector longer than IOV_MAX goes out in several syscalls. */
@@ -140,7 +104,7 @@ static void test_many_iovs(void)
     struct bdrv *bs;
 
     make_file(path, 0);
-    bs = open_node(path, BDRV_O_RDWR, NULL, NULL);
+    bs = file_node_open(path, BDRV_O_RDWR, NULL, NULL);
     g_assert_nonnull(bs);
     for (int i = 0; i < n * 3; i++) {
         data[i] = (uint8_t)(i ^ (i >> 8));
@@ -156,7 +120,7 @@ static void test_many_iovs(void)
     }
     g_assert_cmpint(bdrv_file.preadv(bs, 100, n * 3, iov, n), ==, 0);
     g_assert_cmpmem(data, n * 3, back, n * 3);
-    close_node(bs);
+    file_node_close(bs);
     g_free(iov);
     g_free(data);
     g_free(back);
@@ -170,7 +134,7 @@ static void test_short_file(void)
     struct bdrv *bs;
 
     g_assert_true(g_file_set_contents(path, "0123456789", 10, NULL));
-    bs = open_node(path, 0, NULL, NULL);
+    bs = file_node_open(path, 0, NULL, NULL);
     g_assert_nonnull(bs);
     memset(buf, 0xaa, sizeof(buf));
     g_assert_cmpint(rd(bs, 0, buf, sizeof(buf)), ==, 0);
@@ -181,7 +145,7 @@ static void test_short_file(void)
     g_assert_true(all_zero(buf, sizeof(buf)));
     /* Read-only: writes fail in the kernel. */
     g_assert_cmpint(wr(bs, 0, buf, 1), ==, -EBADF);
-    close_node(bs);
+    file_node_close(bs);
 }
 
 static void test_holes_zeroes_discard(void)
@@ -194,7 +158,7 @@ static void test_holes_zeroes_discard(void)
     int st;
 
     make_file(path, 4 * mib);
-    bs = open_node(path, BDRV_O_RDWR, NULL, NULL);
+    bs = file_node_open(path, BDRV_O_RDWR, NULL, NULL);
     g_assert_nonnull(bs);
     memset(buf, 0x5a, 65536);
     g_assert_cmpint(wr(bs, mib, buf, 65536), ==, 0);
@@ -202,7 +166,7 @@ static void test_holes_zeroes_discard(void)
     st = status(bs, 0, 4 * mib, &pnum);
     if (st & BDRV_BLOCK_DATA) {
         g_test_skip("filesystem without SEEK_HOLE");
-        close_node(bs);
+        file_node_close(bs);
         return;
     }
     g_assert_cmpint(st, ==, BDRV_BLOCK_ZERO | BDRV_BLOCK_OFFSET_VALID);
@@ -245,7 +209,7 @@ static void test_holes_zeroes_discard(void)
     g_assert_cmpint(bdrv_file.length(bs), ==, 6 * mib + 4096);
     g_assert_cmpint(rd(bs, 5 * mib, out, 65536), ==, 0);
     g_assert_true(all_zero(out, 65536));
-    close_node(bs);
+    file_node_close(bs);
     g_free(buf);
     g_free(out);
 }
@@ -257,7 +221,7 @@ static void test_truncate(void)
     struct bdrv *bs;
 
     make_file(path, 1 << 20);
-    bs = open_node(path, BDRV_O_RDWR, NULL, NULL);
+    bs = file_node_open(path, BDRV_O_RDWR, NULL, NULL);
     g_assert_nonnull(bs);
     g_assert_cmpint(bdrv_file.truncate(bs, 2 << 20, false, NULL, &err), ==, 0);
     g_assert_no_error(err);
@@ -286,7 +250,7 @@ static void test_truncate(void)
     g_assert_no_error(err);
     g_assert_cmpint(bdrv_file.length(bs), ==, 2 << 20);
     g_assert_cmpint(bdrv_file.allocated_size(bs), >=, 2 << 20);
-    close_node(bs);
+    file_node_close(bs);
 }
 
 static int create(const char *path, const char *o, GError **errp)
@@ -357,22 +321,22 @@ static void test_open_errors(void)
     g_autofree char *want = NULL;
     GError *err = NULL;
 
-    g_assert_null(open_node(missing, 0, NULL, &err));
+    g_assert_null(file_node_open(missing, 0, NULL, &err));
     want = g_strdup_printf("Could not open '%s': No such file or directory", missing);
     g_assert_cmpstr(err->message, ==, want);
     g_clear_error(&err);
     g_free(want);
 
-    g_assert_null(open_node(tmpdir, 0, NULL, &err));
+    g_assert_null(file_node_open(tmpdir, 0, NULL, &err));
     want = g_strdup_printf("'file' driver requires '%s' to be a regular file", tmpdir);
     g_assert_cmpstr(err->message, ==, want);
     g_clear_error(&err);
 
     make_file(path, 4096);
-    g_assert_null(open_node(path, 0, "locking=maybe", &err));
+    g_assert_null(file_node_open(path, 0, "locking=maybe", &err));
     g_assert_cmpstr(err->message, ==, "invalid parameter value: maybe");
     g_clear_error(&err);
-    g_assert_null(open_node(path, BDRV_O_RDWR | BDRV_O_FORCE_SHARE, NULL, &err));
+    g_assert_null(file_node_open(path, BDRV_O_RDWR | BDRV_O_FORCE_SHARE, NULL, &err));
     g_assert_cmpstr(err->message, ==, "force-share=on can only be used with read-only images");
     g_clear_error(&err);
 }
@@ -383,10 +347,10 @@ static void test_no_flush(void)
     struct bdrv *bs;
 
     make_file(path, 4096);
-    bs = open_node(path, BDRV_O_RDWR | BDRV_O_NO_FLUSH, NULL, NULL);
+    bs = file_node_open(path, BDRV_O_RDWR | BDRV_O_NO_FLUSH, NULL, NULL);
     g_assert_nonnull(bs);
     g_assert_cmpint(bdrv_file.flush(bs), ==, 0);
-    close_node(bs);
+    file_node_close(bs);
 }
 
 static void test_direct(void)
@@ -404,7 +368,7 @@ static void test_direct(void)
     g_assert_cmpint(pwrite(fd, "hyvm", 4, 0), ==, 4);
     g_assert_cmpint(fsync(fd), ==, 0);
     close(fd);
-    bs = open_node(path, BDRV_O_RDWR | BDRV_O_NOCACHE, NULL, &err);
+    bs = file_node_open(path, BDRV_O_RDWR | BDRV_O_NOCACHE, NULL, &err);
     if (!bs && err->code == G_FILE_ERROR_INVAL) {
         g_test_skip("O_DIRECT not supported here");
         g_clear_error(&err);
@@ -426,7 +390,7 @@ static void test_direct(void)
     g_assert_cmpint(bdrv_file.pwrite_zeroes(bs, 8192, 4096, 0), ==, 0);
     g_assert_cmpint(rd(bs, 8192, buf, 4096), ==, 0);
     g_assert_true(all_zero(buf, 4096));
-    close_node(bs);
+    file_node_close(bs);
     free(buf);
 }
 
@@ -465,7 +429,7 @@ static void test_threads(void)
     struct bdrv *bs;
 
     make_file(path, 0);
-    bs = open_node(path, BDRV_O_RDWR, NULL, NULL);
+    bs = file_node_open(path, BDRV_O_RDWR, NULL, NULL);
     g_assert_nonnull(bs);
     for (int i = 0; i < 4; i++) {
         jobs[i] = (struct thread_job){ bs, i };
@@ -481,23 +445,7 @@ static void test_threads(void)
         g_assert_cmpint(buf[4095], ==, (uint8_t)(i + 1));
         g_assert_true(all_zero(buf + 4096, 4096));
     }
-    close_node(bs);
-}
-
-static void rm_tmpdir(const char *dir)
-{
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *name;
-
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(dir, name, NULL);
-
-        g_remove(p);
-    }
-    if (d) {
-        g_dir_close(d);
-    }
-    g_rmdir(dir);
+    file_node_close(bs);
 }
 
 int main(int argc, char **argv)
@@ -518,7 +466,7 @@ int main(int argc, char **argv)
     g_test_add_func("/file-posix/direct", test_direct);
     g_test_add_func("/file-posix/threads", test_threads);
     ret = g_test_run();
-    rm_tmpdir(tmpdir);
+    tmpdir_remove(tmpdir);
     g_free(tmpdir);
     return ret;
 }

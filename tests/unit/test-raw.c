@@ -12,8 +12,8 @@
 #include <glib/gstdio.h>
 
 #include "block/block.h"
+#include "file-node.h"
 
-extern const struct block_driver bdrv_file;
 extern const struct block_driver bdrv_raw;
 
 static char *tmpdir;
@@ -298,22 +298,6 @@ static void test_open_probed(void)
     bdrv_unref(bs);
 }
 
-static void rm_tmpdir(const char *dir)
-{
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *name;
-
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(dir, name, NULL);
-
-        g_remove(p);
-    }
-    if (d) {
-        g_dir_close(d);
-    }
-    g_rmdir(dir);
-}
-
 int main(int argc, char **argv)
 {
     int ret;
@@ -328,7 +312,7 @@ int main(int argc, char **argv)
     g_test_add_func("/raw/create-measure", test_create_measure);
     g_test_add_func("/raw/open-probed", test_open_probed);
     ret = g_test_run();
-    rm_tmpdir(tmpdir);
+    tmpdir_remove(tmpdir);
     g_free(tmpdir);
     return ret;
 }
