@@ -13,6 +13,7 @@
 #include "arch/x86/cpu-models.h"
 #include "block/drive.h"
 #include "chardev/chardev.h"
+#include "hw/virtio/virtio.h"
 #include "machine/machine.h"
 #include "machine/machine-internal.h"
 #include "qapi/monitor.h"
@@ -306,6 +307,8 @@ fail:
     status = 1;
 out:
     cpus_destroy_all(&the_machine);
+    /* Devices first: their in-flight requests end before the images close. */
+    virtio_cleanup_all();
     /* After the vCPUs stop: images are flushed and closed clean. */
     drives_close();
     qmp_cleanup_all();
