@@ -38,6 +38,21 @@ enum vcpu_exit {
     VCPU_EXIT_ERROR,      /* fatal, already reported with the registers */
 };
 
+/*
+ * An ioeventfd (KVM_IOEVENTFD): a guest write of len bytes (0: any
+ * length) at addr, in port space when pio, and equal to data when
+ * datamatch, signals the eventfd fd without leaving the guest for the
+ * I/O dispatch.
+ */
+struct accel_ioeventfd {
+    uint64_t addr;
+    unsigned len;
+    bool pio;
+    bool datamatch;
+    uint64_t data;
+    int fd;
+};
+
 struct accel_ops {
     const char *name;           /* "kvm", "tcg": the -accel spelling */
     const char *desc;           /* one line for -accel help */
@@ -69,6 +84,9 @@ struct accel_ops {
      * interrupt controllers); main thread, vCPUs parked. */
     void (*reset)(void);
     void (*cleanup)(void);
+    /* Adds (assign) or removes the ioeventfd e; -ENOTSUP when the backend
+     * cannot (len 0 without KVM_CAP_IOEVENTFD_ANY_LENGTH).  Big lock held. */
+    int (*ioeventfd)(const struct accel_ioeventfd *e, bool assign);
 };
 
 /* Every backend hyvm knows, in the order "-accel help" lists them. */

@@ -21,9 +21,7 @@
 #include "block/aio-native.h"
 #include "system/error.h"
 
-#ifndef container_of
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-#endif
+#include "system/container-of.h"
 
 struct an_req {
     struct iocb iocb;

@@ -13,6 +13,7 @@
 
 #include "block/block-backend.h"
 #include "block/drive.h"
+#include "hw/device.h"
 #include "system/config.h"
 #include "system/error.h"
 #include "system/keyval.h"
@@ -433,24 +434,83 @@ static char *drive_default_id(const char *iface, unsigned *counter)
     return g_strdup_printf("%s%u", iface, (*counter)++);
 }
 
+/*
+ * The unit of an if=virtio drive as QEMU's drive_new picks it: index=,
+ * else unit=, else the first one no earlier virtio drive took.  units
+ * holds the taken ones.
+ */
+static int drive_virtio_unit(const struct kv_list *kv, GHashTable *units, unsigned *unit,
+                             GError **errp)
+{
+    const char *index = kv_get(kv, "index"), *u = kv_get(kv, "unit");
+
+    if (index && (u || (kv_get(kv, "bus") && strtoul(kv_get(kv, "bus"), NULL, 0)))) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "index cannot be used with bus and unit");
+        return -1;
+    }
+    if (index || u) {
+        *unit = strtoul(index ? index : u, NULL, 0);
+    } else {
+        for (*unit = 0; g_hash_table_contains(units, GUINT_TO_POINTER(*unit + 1)); (*unit)++) {
+        }
+    }
+    if (g_hash_table_contains(units, GUINT_TO_POINTER(*unit + 1))) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "drive with bus=0, unit=%u (index=%d) exists", *unit,
+                    index ? (int)*unit : -1);
+        return -1;
+    }
+    g_hash_table_add(units, GUINT_TO_POINTER(*unit + 1));
+    return 0;
+}
+
+/* if=virtio: QEMU adds "-device virtio-blk-pci,drive=ID" after the -device
+ * list, so the function takes the first slot left free. */
+static int drive_add_virtio_device(const struct hyvm_config *cfg, const char *arg,
+                                   const char *id, GError **errp)
+{
+    g_autofree char *opt = g_strdup_printf("virtio-blk-pci,drive=%s", id);
+    struct dev_config *dc = dev_config_parse(opt, errp);
+
+    if (!dc) {
+        return -1;
+    }
+    /* Its errors name the -drive the user wrote, as QEMU's do. */
+    g_free(dc->spec);
+    dc->spec = g_strdup_printf("-drive %s", arg);
+    g_ptr_array_add(cfg->devices, dc);
+    return 0;
+}
+
 /* One -drive: its node (none when no file= is given: an empty drive). */
-static int drive_init_one(const char *arg, bool global_snapshot, unsigned *none_count,
-                          GError **errp)
+static int drive_init_one(const struct hyvm_config *cfg, const char *arg,
+                          unsigned *none_count, GHashTable *virtio_units, GError **errp)
 {
     struct kv_list *kv = kv_parse(arg, NULL, errp);
     const char *file, *v;
     struct drive_mode m;
     struct bdrv *bs = NULL;
     g_autofree char *id = NULL;
+    bool virtio;
+    unsigned unit = 0;
     int ret = -1;
 
     if (!kv) {
         return -1;
     }
-    if (drive_mode_parse(kv, global_snapshot, &m, errp) < 0) {
+    if (drive_mode_parse(kv, cfg->snapshot, &m, errp) < 0) {
         goto out;
     }
-    id = (v = kv_get(kv, "id")) ? g_strdup(v) : drive_default_id("none", none_count);
+    virtio = !g_strcmp0(kv_get(kv, "if"), "virtio");
+    if (virtio && drive_virtio_unit(kv, virtio_units, &unit, errp) < 0) {
+        goto out;
+    }
+    if ((v = kv_get(kv, "id"))) {
+        id = g_strdup(v);
+    } else {
+        id = virtio ? g_strdup_printf("virtio%u", unit) : drive_default_id("none", none_count);
+    }
     file = kv_get(kv, "file");
     if (file && *file) {
         bs = drive_open_image(file, kv_get(kv, "format"), kv, &m, errp);
@@ -459,6 +519,9 @@ static int drive_init_one(const char *arg, bool global_snapshot, unsigned *none_
         }
     }
     ret = drive_attach(id, bs, &m, errp);
+    if (ret == 0 && virtio) {
+        ret = drive_add_virtio_device(cfg, arg, id, errp);
+    }
 out:
     kv_free(kv);
     return ret;
@@ -466,6 +529,7 @@ out:
 
 int drives_init(const struct hyvm_config *cfg, GError **errp)
 {
+    g_autoptr(GHashTable) virtio_units = g_hash_table_new(NULL, NULL);
     unsigned none_count = 0;
 
     if (!blockdev_nodes) {
@@ -485,7 +549,7 @@ int drives_init(const struct hyvm_config *cfg, GError **errp)
     for (unsigned i = 0; i < cfg->drives->len; i++) {
         const char *arg = g_ptr_array_index(cfg->drives, i);
 
-        if (drive_init_one(arg, cfg->snapshot, &none_count, errp) < 0) {
+        if (drive_init_one(cfg, arg, &none_count, virtio_units, errp) < 0) {
             g_prefix_error(errp, "-drive %s: ", arg);
             return -1;
         }

@@ -17,10 +17,7 @@
 
 #include "chardev/chardev.h"
 
-#ifndef container_of
-#define container_of(ptr, type, member) \
-    ((type *)((char *)(ptr) - offsetof(type, member)))
-#endif
+#include "system/container-of.h"
 
 /* The options of one chardev after parsing, and where they came from. */
 struct chr_opts {

@@ -14,6 +14,12 @@
 #include "hw/device.h"
 #include "hw/devices.h"
 #include "hw/pci.h"
+#include "hw/virtio/virtio-balloon.h"
+#include "hw/virtio/virtio-blk.h"
+#include "hw/virtio/virtio-net.h"
+#include "hw/virtio/virtio-pci.h"
+#include "hw/virtio/virtio-rng.h"
+#include "hw/virtio/virtio-serial.h"
 #include "system/error.h"
 
 #define CHARDEV_DESC "ID of a chardev to use as a backend"
@@ -83,24 +89,103 @@ static const struct dev_prop kvm_pit_props[] = {
     { NULL },
 };
 
+/* QEMU 7.2's virtio-mmio transport; force-legacy picks version 1 (4.2.4). */
+static const struct dev_prop virtio_mmio_props[] = {
+    { "force-legacy", DEV_PROP_BOOL, "true", NULL },
+    { "format_transport_address", DEV_PROP_BOOL, "true", NULL },
+    { "ioeventfd", DEV_PROP_BOOL, "true", "on/off" },
+    { NULL },
+};
+
 static const struct dev_prop isa_pit_props[] = {
     { "iobase", DEV_PROP_UINT32, "4294967295", NULL },
     { NULL },
 };
 
 /* The devices of later issues list the properties users name most. */
+
+/*
+ * virtio-blk (hw/virtio/virtio-blk.c): QEMU 7.2's names and defaults.
+ * num-queues 65535 means one queue per vCPU on PCI, one on virtio-mmio.
+ */
+#define VIRTIO_BLK_BSIZE_DESC "A power of two between 512 B and 2 MiB"
+#define VIRTIO_BLK_PROPS                                                                   \
+    { "config-wce", DEV_PROP_BOOL, "true", "on/off" },                                     \
+    { "discard", DEV_PROP_BOOL, "true", "on/off" },                                        \
+    { "discard_granularity", DEV_PROP_SIZE, "4294967295", NULL },                          \
+    { "drive", DEV_PROP_DRIVE, NULL, DRIVE_DESC },                                         \
+    { "logical_block_size", DEV_PROP_SIZE, "0", VIRTIO_BLK_BSIZE_DESC },                   \
+    { "max-discard-sectors", DEV_PROP_UINT32, "4194303", NULL },                           \
+    { "max-write-zeroes-sectors", DEV_PROP_UINT32, "4194303", NULL },                      \
+    { "min_io_size", DEV_PROP_SIZE, "0", NULL },                                           \
+    { "num-queues", DEV_PROP_UINT16, "65535", NULL },                                      \
+    { "opt_io_size", DEV_PROP_SIZE, "0", NULL },                                           \
+    { "physical_block_size", DEV_PROP_SIZE, "0", VIRTIO_BLK_BSIZE_DESC },                  \
+    { "queue-size", DEV_PROP_UINT16, "256", NULL },                                        \
+    { "request-merging", DEV_PROP_BOOL, "true", "on/off" },                                \
+    { "seg-max-adjust", DEV_PROP_BOOL, "true", NULL },                                     \
+    { "serial", DEV_PROP_STR, NULL, NULL },                                                \
+    { "share-rw", DEV_PROP_BOOL, "false", NULL },                                          \
+    { "write-cache", DEV_PROP_STR, "auto", "on/off/auto", "OnOffAuto",                     \
+      virtio_pci_on_off_auto },                                                            \
+    { "write-zeroes", DEV_PROP_BOOL, "true", "on/off" }
+
+/* The virtio-pci transport reads addr, vectors, disable-legacy/-modern, ioeventfd. */
 static const struct dev_prop virtio_blk_pci_props[] = {
-    { "addr", DEV_PROP_STR, NULL, ADDR_DESC },
-    { "drive", DEV_PROP_DRIVE, NULL, DRIVE_DESC },
-    { "num-queues", DEV_PROP_UINT16, "65535", NULL },
-    { "serial", DEV_PROP_STR, NULL, NULL },
+    VIRTIO_BLK_PROPS,
+    VIRTIO_PCI_PROPS("4294967295"),
     { NULL },
 };
 
 static const struct dev_prop virtio_blk_props[] = {
-    { "drive", DEV_PROP_DRIVE, NULL, DRIVE_DESC },
-    { "num-queues", DEV_PROP_UINT16, "65535", NULL },
-    { "serial", DEV_PROP_STR, NULL, NULL },
+    VIRTIO_BLK_PROPS,
+    { NULL },
+};
+
+/*
+ * virtio-net (hw/virtio/virtio-net.c): QEMU 7.2's names and defaults.  The
+ * checksum and segmentation offloads are offered only when the netdev
+ * carries virtio-net headers; mq stays one queue pair for now.
+ */
+#define VIRTIO_NET_PROPS                                                       \
+    { "csum", DEV_PROP_BOOL, "true", "on/off" },                               \
+    { "ctrl_guest_offloads", DEV_PROP_BOOL, "true", "on/off" },                \
+    { "ctrl_mac_addr", DEV_PROP_BOOL, "true", "on/off" },                      \
+    { "ctrl_rx", DEV_PROP_BOOL, "true", "on/off" },                            \
+    { "ctrl_rx_extra", DEV_PROP_BOOL, "true", "on/off" },                      \
+    { "ctrl_vlan", DEV_PROP_BOOL, "true", "on/off" },                          \
+    { "ctrl_vq", DEV_PROP_BOOL, "true", "on/off" },                            \
+    { "duplex", DEV_PROP_STR, NULL, NULL },                                    \
+    { "gso", DEV_PROP_BOOL, "true", "on/off" },                                \
+    { "guest_announce", DEV_PROP_BOOL, "true", "on/off" },                     \
+    { "guest_csum", DEV_PROP_BOOL, "true", "on/off" },                         \
+    { "guest_ecn", DEV_PROP_BOOL, "true", "on/off" },                          \
+    { "guest_tso4", DEV_PROP_BOOL, "true", "on/off" },                         \
+    { "guest_tso6", DEV_PROP_BOOL, "true", "on/off" },                         \
+    { "guest_ufo", DEV_PROP_BOOL, "true", "on/off" },                          \
+    { "host_ecn", DEV_PROP_BOOL, "true", "on/off" },                           \
+    { "host_mtu", DEV_PROP_UINT16, "0", NULL },                                \
+    { "host_tso4", DEV_PROP_BOOL, "true", "on/off" },                          \
+    { "host_tso6", DEV_PROP_BOOL, "true", "on/off" },                          \
+    { "host_ufo", DEV_PROP_BOOL, "true", "on/off" },                           \
+    { "mac", DEV_PROP_STR, NULL, MAC_DESC },                                   \
+    { "mq", DEV_PROP_BOOL, "false", "on/off" },                                \
+    { "mrg_rxbuf", DEV_PROP_BOOL, "true", "on/off" },                          \
+    { "netdev", DEV_PROP_NETDEV, NULL, NETDEV_DESC },                          \
+    { "rx_queue_size", DEV_PROP_UINT16, "256", NULL },                         \
+    { "speed", DEV_PROP_STR, NULL, NULL, "int32" },                            \
+    { "status", DEV_PROP_BOOL, "true", "on/off" },                             \
+    { "tx_queue_size", DEV_PROP_UINT16, "256", NULL }
+
+/* The virtio-pci transport reads addr, vectors, disable-legacy/-modern, ioeventfd. */
+static const struct dev_prop virtio_net_pci_props[] = {
+    VIRTIO_NET_PROPS,
+    VIRTIO_PCI_PROPS("4294967295"),
+    { NULL },
+};
+
+static const struct dev_prop virtio_net_props[] = {
+    VIRTIO_NET_PROPS,
     { NULL },
 };
 
@@ -111,14 +196,43 @@ static const struct dev_prop nic_pci_props[] = {
     { NULL },
 };
 
-static const struct dev_prop nic_props[] = {
-    { "mac", DEV_PROP_STR, NULL, MAC_DESC },
-    { "netdev", DEV_PROP_NETDEV, NULL, NETDEV_DESC },
+static const struct dev_prop pci_props[] = {
+    { "addr", DEV_PROP_STR, NULL, ADDR_DESC },
     { NULL },
 };
 
-static const struct dev_prop pci_props[] = {
-    { "addr", DEV_PROP_STR, NULL, ADDR_DESC },
+/*
+ * virtio-serial and virtio-rng (hw/virtio/virtio-serial.c, virtio-rng.c):
+ * QEMU 7.2's names and defaults; the -pci types add what the virtio-pci
+ * transport reads.
+ */
+#define VIRTIO_SERIAL_PROPS                                                            \
+    { "emergency-write", DEV_PROP_BOOL, "true", "on/off" },                            \
+    { "max_ports", DEV_PROP_UINT32, "31", NULL }
+#define VIRTIO_RNG_PROPS                                                               \
+    { "max-bytes", DEV_PROP_UINT64, "9223372036854775807", NULL },                     \
+    { "period", DEV_PROP_UINT32, "65536", NULL },                                      \
+    { "rng", DEV_PROP_STR, NULL, NULL, "link<rng-backend>" }
+
+static const struct dev_prop virtio_serial_pci_props[] = {
+    VIRTIO_SERIAL_PROPS,
+    VIRTIO_PCI_PROPS("2"),
+    { NULL },
+};
+
+static const struct dev_prop virtio_serial_props[] = {
+    VIRTIO_SERIAL_PROPS,
+    { NULL },
+};
+
+static const struct dev_prop virtio_rng_pci_props[] = {
+    VIRTIO_RNG_PROPS,
+    VIRTIO_PCI_PROPS("4294967295"),
+    { NULL },
+};
+
+static const struct dev_prop virtio_rng_props[] = {
+    VIRTIO_RNG_PROPS,
     { NULL },
 };
 
@@ -126,6 +240,27 @@ static const struct dev_prop virtio_serial_port_props[] = {
     { "chardev", DEV_PROP_CHARDEV, NULL, CHARDEV_DESC },
     { "name", DEV_PROP_STR, NULL, NULL },
     { "nr", DEV_PROP_UINT32, "4294967295", NULL },
+    { NULL },
+};
+
+/* QEMU 7.2's virtio-balloon properties users set (deflate-on-oom,
+ * free-page-reporting, the statistics interval) and those of its PCI proxy. */
+
+#define VIRTIO_BALLOON_PROPS                                                   \
+    { "deflate-on-oom", DEV_PROP_BOOL, "false", "on/off" },                    \
+    { "free-page-hint", DEV_PROP_BOOL, "false", "on/off" },                    \
+    { "free-page-reporting", DEV_PROP_BOOL, "false", "on/off" },               \
+    { "guest-stats-polling-interval", DEV_PROP_UINT32, NULL, NULL },           \
+    { "page-poison", DEV_PROP_BOOL, "true", "on/off" }
+
+static const struct dev_prop virtio_balloon_pci_props[] = {
+    VIRTIO_PCI_PROPS_COMMON,
+    VIRTIO_BALLOON_PROPS,
+    { NULL },
+};
+
+static const struct dev_prop virtio_balloon_props[] = {
+    VIRTIO_BALLOON_PROPS,
     { NULL },
 };
 
@@ -152,33 +287,39 @@ static const struct device_type device_types[] = {
 
     /* Built by later issues: named here so -device refuses them clearly. */
     { .name = "virtio-blk-pci", .bus = "PCI", .category = DEV_CAT_STORAGE,
-      .alias = "virtio-blk", .props = virtio_blk_pci_props },
+      .alias = "virtio-blk", .props = virtio_blk_pci_props, .realize = virtio_blk_realize },
     { .name = "virtio-blk-device", .bus = "virtio-bus", .category = DEV_CAT_STORAGE,
-      .props = virtio_blk_props },
+      .props = virtio_blk_props, .realize = virtio_blk_realize },
     { .name = "ide-hd", .bus = "IDE", .category = DEV_CAT_STORAGE,
       .desc = "virtual IDE disk", .props = ide_props },
     { .name = "ide-cd", .bus = "IDE", .category = DEV_CAT_STORAGE,
       .desc = "virtual IDE CD-ROM", .props = ide_props },
     { .name = "virtio-net-pci", .bus = "PCI", .category = DEV_CAT_NETWORK,
-      .alias = "virtio-net", .props = nic_pci_props },
+      .alias = "virtio-net", .props = virtio_net_pci_props, .realize = virtio_net_realize },
     { .name = "virtio-net-device", .bus = "virtio-bus", .category = DEV_CAT_NETWORK,
-      .props = nic_props },
+      .props = virtio_net_props, .realize = virtio_net_realize },
     { .name = "e1000", .bus = "PCI", .category = DEV_CAT_NETWORK,
       .alias = "e1000-82540em", .desc = "Intel Gigabit Ethernet", .props = nic_pci_props },
     { .name = "i8042", .bus = "ISA", .category = DEV_CAT_INPUT, .props = no_props },
     { .name = "virtio-serial-pci", .bus = "PCI", .category = DEV_CAT_INPUT,
-      .alias = "virtio-serial", .props = pci_props },
+      .alias = "virtio-serial", .props = virtio_serial_pci_props,
+      .realize = virtio_serial_realize },
     { .name = "virtio-serial-device", .bus = "virtio-bus", .category = DEV_CAT_INPUT,
-      .props = no_props },
+      .props = virtio_serial_props, .realize = virtio_serial_realize },
     { .name = "virtconsole", .bus = "virtio-serial-bus", .category = DEV_CAT_INPUT,
-      .props = virtio_serial_port_props },
+      .props = virtio_serial_port_props, .realize = virtio_serial_port_realize },
     { .name = "virtserialport", .bus = "virtio-serial-bus", .category = DEV_CAT_INPUT,
-      .props = virtio_serial_port_props },
+      .props = virtio_serial_port_props, .realize = virtio_serial_port_realize },
     { .name = "VGA", .bus = "PCI", .category = DEV_CAT_DISPLAY, .props = pci_props },
     { .name = "virtio-rng-pci", .bus = "PCI", .category = DEV_CAT_MISC,
-      .alias = "virtio-rng", .props = pci_props },
+      .alias = "virtio-rng", .props = virtio_rng_pci_props, .realize = virtio_rng_realize },
     { .name = "virtio-rng-device", .bus = "virtio-bus", .category = DEV_CAT_MISC,
-      .props = no_props },
+      .props = virtio_rng_props, .realize = virtio_rng_realize },
+    { .name = "virtio-balloon-pci", .bus = "PCI", .category = DEV_CAT_MISC,
+      .alias = "virtio-balloon", .props = virtio_balloon_pci_props,
+      .realize = virtio_balloon_realize },
+    { .name = "virtio-balloon-device", .bus = "virtio-bus", .category = DEV_CAT_MISC,
+      .props = virtio_balloon_props, .realize = virtio_balloon_realize },
 };
 
 /* QEMU's message for a type that exists but -device cannot create. */
@@ -199,6 +340,8 @@ static const struct device_type board_types[] = {
       .props = kvm_pit_props, .realize = device_not_pluggable },
     { .name = "isa-pit", .bus = "ISA", .category = DEV_CAT_UNCATEGORIZED,
       .props = isa_pit_props, .realize = device_not_pluggable },
+    { .name = "virtio-mmio", .bus = "System", .category = DEV_CAT_MISC,
+      .props = virtio_mmio_props, .realize = device_not_pluggable },
 };
 
 static const char *const category_names[DEV_CAT__MAX] = {

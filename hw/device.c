@@ -195,7 +195,7 @@ static const struct device_type *find_buildable(const char *name, GError **errp)
 /* Properties every device takes that hyvm does not act on yet. */
 static bool generic_unsupported(const char *key)
 {
-    return !strcmp(key, "bus") || !strcmp(key, "failover_pair_id") ||
+    return !strcmp(key, "failover_pair_id") ||
            !strcmp(key, "hotplugged") || !strcmp(key, "hotpluggable");
 }
 
@@ -206,6 +206,12 @@ static bool check_prop_name(const struct device_type *t, const char *key,
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
                     "property '%s' of %s is not supported yet", key, t->name);
         return false;
+    }
+    static const struct dev_prop bus_prop = { "bus", DEV_PROP_STR, NULL, NULL };
+
+    if (!strcmp(key, "bus")) {
+        *out = &bus_prop;
+        return true;
     }
     *out = prop_find(t, key);
     if (!*out) {
@@ -466,16 +472,39 @@ fail:
     return NULL;
 }
 
+/* bus= is every device's: taken out of the properties into c->bus. */
+static void take_bus(struct dev_config *c)
+{
+    struct kv_list *kv = c->props;
+    unsigned j = 0;
+
+    for (unsigned i = 0; i < kv->n; i++) {
+        if (!strcmp(kv->items[i].key, "bus")) {
+            g_free(c->bus);
+            c->bus = kv->items[i].value;
+            g_free(kv->items[i].key);
+            continue;
+        }
+        kv->items[j++] = kv->items[i];
+    }
+    kv->n = j;
+}
+
 struct dev_config *dev_config_parse(const char *optarg, GError **errp)
 {
     const char *p = optarg;
+    struct dev_config *c;
 
     /* QEMU takes the JSON form when the argument starts with '{'. */
     while (*p == ' ' || *p == '\t' || *p == '\n') {
         p++;
     }
-    return *p == '{' ? dev_config_from_json(optarg, errp)
-                     : dev_config_from_keyval(optarg, errp);
+    c = *p == '{' ? dev_config_from_json(optarg, errp) : dev_config_from_keyval(optarg, errp);
+    if (c) {
+        c->spec = g_strdup_printf("-device %s", optarg);
+        take_bus(c);
+    }
+    return c;
 }
 
 void dev_config_free(struct dev_config *c)
@@ -484,6 +513,8 @@ void dev_config_free(struct dev_config *c)
         return;
     }
     g_free(c->id);
+    g_free(c->spec);
+    g_free(c->bus);
     kv_free(c->props);
     g_free(c);
 }
@@ -586,6 +617,9 @@ static const char *dev_config_lookup(const struct dev_config *c, const char *nam
     const struct dev_prop *p;
     const char *v = c->props ? kv_get(c->props, name) : NULL;
 
+    if (!strcmp(name, "bus")) {
+        return c->bus;
+    }
     if (v) {
         return v;
     }

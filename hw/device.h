@@ -58,6 +58,8 @@ struct dev_config {
     const struct device_type *type;
     char *id;                 /* id=, or NULL */
     struct kv_list *props;    /* validated against type->props */
+    char *spec;               /* "-device ARG" as given: what its errors start with */
+    char *bus;                /* bus=, or NULL: the machine checks it names a bus it has */
 };
 
 struct device_type {

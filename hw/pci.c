@@ -20,6 +20,7 @@
 
 #include "hw/device.h"
 #include "hw/irq.h"
+#include "hw/msix.h"
 #include "hw/pci.h"
 #include "system/error.h"
 #include "system/log.h"
@@ -271,6 +272,9 @@ uint32_t pci_config_read(struct pci_device *d, unsigned addr, unsigned len)
 {
     uint32_t v = 0;
 
+    if (d->config_read && addr < PCI_CONFIG_SPACE_SIZE) {
+        d->config_read(d, addr, MIN(len, PCI_CONFIG_SPACE_SIZE - addr));
+    }
     for (unsigned i = 0; i < len && addr + i < PCI_CONFIG_SPACE_SIZE; i++) {
         v |= (uint32_t)d->config[addr + i] << (8 * i);
     }
@@ -298,6 +302,9 @@ void pci_config_write(struct pci_device *d, unsigned addr, uint32_t val, unsigne
     }
     if (ranges_overlap(addr, len, PCI_COMMAND, 2)) {
         pci_update_intx(d);
+    }
+    if (d->msix) {
+        msix_config_written(d, addr, len);
     }
     if (d->config_written) {
         d->config_written(d, addr, len);
@@ -558,6 +565,25 @@ int pci_register_bar(struct pci_device *d, unsigned idx, uint8_t type, uint64_t 
     return 0;
 }
 
+int pci_add_capability(struct pci_device *d, uint8_t cap_id, unsigned size, GError **errp)
+{
+    unsigned off = (MAX(d->cap_end, PCI_CAP_FIRST) + 3) & ~3u;
+
+    if (size < 2 || off + size > PCI_CONFIG_SPACE_SIZE) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "%s: no room for a capability of %u bytes", d->type_name, size);
+        return -ENOSPC;
+    }
+    memset(d->wmask + off, 0, size);
+    memset(d->w1cmask + off, 0, size);
+    d->config[off] = cap_id;
+    d->config[off + 1] = d->config[PCI_CAPABILITY_LIST];
+    d->config[PCI_CAPABILITY_LIST] = off;
+    d->config[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+    d->cap_end = off + size;
+    return off;
+}
+
 struct pci_device *pci_find_device(unsigned devfn)
 {
     return bus && devfn < 256 ? bus->dev[devfn] : NULL;
@@ -684,7 +710,11 @@ void pci_bus_destroy(void)
     }
     for (unsigned i = 0; i < 256; i++) {
         if (bus->dev[i]) {
+            if (bus->dev[i]->destroy) {
+                bus->dev[i]->destroy(bus->dev[i]);
+            }
             g_free(bus->dev[i]->opaque);
+            g_free(bus->dev[i]->msix);
             g_free(bus->dev[i]->id);
             g_free(bus->dev[i]);
         }
@@ -909,6 +939,7 @@ void pci_bus_reset(void)
         if (bus->power_on_saved) {
             memcpy(d->config, d->power_on_config, PCI_CONFIG_SPACE_SIZE);
         }
+        msix_reset(d);
         if (d->reset) {
             d->reset(d);
         }

@@ -2,8 +2,9 @@
  * PCI bus 0 of -M pc: the i440FX host bridge (00.0) and the PIIX3 ISA
  * bridge (01.0) behind configuration mechanism #1 (ports 0xcf8/0xcfc,
  * PCI Local Bus Specification 3.0, section 3.2.2.3.2), BARs that map a
- * device's port or MMIO handlers where the guest programs them, and INTx
- * routed through the PIIX3's PIRQ registers to ISA interrupts.
+ * device's port or MMIO handlers where the guest programs them, INTx
+ * routed through the PIIX3's PIRQ registers to ISA interrupts, and the
+ * capability list (PCI 3.0, section 6.7) with MSI-X in hw/msix.h.
  *
  * hyvm starts a -kernel guest without firmware, so pci_firmware_setup()
  * leaves the bus as SeaBIOS leaves it under QEMU: BARs assigned, decoding
@@ -24,6 +25,7 @@
 struct machine;
 struct dev_config;
 struct io_ops;
+struct msix;
 
 #define PCI_CONFIG_SPACE_SIZE   256
 #define PCI_NUM_BARS            6
@@ -45,6 +47,7 @@ struct io_ops;
 #define PCI_SUBSYSTEM_VENDOR_ID 0x2c
 #define PCI_SUBSYSTEM_ID        0x2e
 #define PCI_ROM_ADDRESS         0x30
+#define PCI_CAPABILITY_LIST     0x34
 #define PCI_INTERRUPT_LINE      0x3c
 #define PCI_INTERRUPT_PIN       0x3d
 
@@ -54,6 +57,7 @@ struct io_ops;
 #define PCI_COMMAND_SERR        0x0100
 #define PCI_COMMAND_INTX_DISABLE 0x0400
 #define PCI_STATUS_INTERRUPT    0x0008
+#define PCI_STATUS_CAP_LIST     0x0010
 #define PCI_STATUS_DEVSEL_MEDIUM 0x0200
 #define PCI_HEADER_TYPE_MULTI_FUNCTION 0x80
 
@@ -63,6 +67,11 @@ struct io_ops;
 #define PCI_BAR_MEM_PREFETCH    0x08
 
 #define PCI_BAR_UNMAPPED        UINT64_MAX
+
+/* Capability IDs (PCI 3.0, appendix H) and where the list may live. */
+#define PCI_CAP_ID_VNDR         0x09
+#define PCI_CAP_ID_MSIX         0x11
+#define PCI_CAP_FIRST           0x40
 
 /* Red Hat's IDs for QEMU's devices and QEMU's default subsystem IDs. */
 #define PCI_VENDOR_ID_REDHAT    0x1b36
@@ -92,9 +101,17 @@ struct pci_device {
     int intx_pirq;            /* the PIRQ its request counts on, or -1 */
     /* Called after the generic part of every config write (may be NULL). */
     void (*config_written)(struct pci_device *d, unsigned addr, unsigned len);
+    /* Called before a config read (may be NULL): the device refreshes the
+     * bytes it computes (virtio's PCI configuration access capability). */
+    void (*config_read)(struct pci_device *d, unsigned addr, unsigned len);
     /* Device state back to power-on, on system reset (may be NULL). */
     void (*reset)(struct pci_device *d);
+    /* pci_bus_destroy() is about to free opaque: release what it holds
+     * besides memory (file descriptors, main-loop sources); may be NULL. */
+    void (*destroy)(struct pci_device *d);
     void *opaque;             /* the device's g_malloc'd state, freed with the bus */
+    struct msix *msix;        /* hw/msix.c's state (one g_malloc'd block), or NULL */
+    unsigned cap_end;         /* first config byte no capability holds yet */
     uint8_t power_on_config[PCI_CONFIG_SPACE_SIZE];  /* before the firmware ran */
 };
 
@@ -149,6 +166,13 @@ void pci_set_ids(struct pci_device *d, uint16_t vendor, uint16_t device, uint8_t
 int pci_register_bar(struct pci_device *d, unsigned idx, uint8_t type, uint64_t size,
                      const char *name, const struct io_ops *ops, void *opaque,
                      GError **errp);
+/*
+ * Adds a capability of size bytes with cap_id at the head of the list
+ * (status bit 4, the pointer at 0x34), as QEMU's pci_add_capability: the
+ * first free bytes from 0x40, dword aligned, read-only until the caller
+ * sets write masks.  Returns its offset, or -ENOSPC.
+ */
+int pci_add_capability(struct pci_device *d, uint8_t cap_id, unsigned size, GError **errp);
 /* The function's INTx pin request (pin from PCI_INTERRUPT_PIN, 1 = INTA). */
 void pci_set_irq(struct pci_device *d, int level);
 /* The function at devfn on bus 0, or NULL. */

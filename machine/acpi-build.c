@@ -478,18 +478,24 @@ static void add_ged(struct aml *scope)
     aml_append(scope, dev);
 }
 
-/* virtio-mmio transports as the Linux driver's ACPI match knows them. */
+/*
+ * virtio-mmio transports as the Linux driver's ACPI match knows them.
+ * QEMU names each by its place in the window (VRnn, _UID nn) and makes
+ * its interrupt level-triggered, active high, exclusive.
+ */
 static void add_virtio_mmio(struct aml *scope, const struct acpi_build_config *c)
 {
     for (unsigned i = 0; i < c->nvirtio_mmio; i++) {
         const struct acpi_virtio_mmio *v = &c->virtio_mmio[i];
+        unsigned index = v->size && v->base >= ACPI_VIRTIO_MMIO_BASE ?
+                         (v->base - ACPI_VIRTIO_MMIO_BASE) / v->size % 100 : i;
         char name[5];
         struct aml *dev, *crs;
 
-        g_snprintf(name, sizeof(name), "VR%02u", i);
+        g_snprintf(name, sizeof(name), "VR%02u", index);
         dev = aml_device(name);
         aml_append(dev, aml_name_decl("_HID", aml_string("LNRO0005")));
-        aml_append(dev, aml_name_decl("_UID", aml_int(i)));
+        aml_append(dev, aml_name_decl("_UID", aml_int(index)));
         aml_append(dev, aml_name_decl("_CCA", aml_int(1)));
         crs = aml_resource_template();
         aml_append(crs, aml_memory32_fixed(v->base, v->size, true));

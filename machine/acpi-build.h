@@ -56,6 +56,10 @@ struct acpi_iso {
     uint16_t flags;     /* ACPI_ISO_*; 0: the bus's defaults */
 };
 
+/* microvm's transport window: a transport's DSDT name VRnn and _UID
+ * are its number in it, (base - ACPI_VIRTIO_MMIO_BASE) / size, as QEMU's. */
+#define ACPI_VIRTIO_MMIO_BASE 0xfeb00000ull
+
 struct acpi_virtio_mmio {
     uint64_t base;
     uint32_t size;

@@ -25,6 +25,7 @@
 
 #include "machine/e820.h"
 #include "machine/linux-boot.h"
+#include "machine/machine-internal.h"
 #include "machine/machine.h"
 #include "system/config.h"
 #include "system/error.h"
@@ -199,7 +200,8 @@ int linux_load(struct machine *m, const char *path, const uint8_t *buf, size_t l
                uint64_t rsdp, GError **errp)
 {
     const struct hyvm_config *cfg = m->cfg;
-    const char *append = cfg && cfg->append ? cfg->append : "";
+    /* -append, and on microvm its virtio-mmio transports (QEMU's fw_cfg edit). */
+    g_autofree char *append = microvm_kernel_cmdline(m, cfg && cfg->append ? cfg->append : "");
     struct e820_entry map[X86_E820_MAX];
     g_autofree uint8_t *zp = g_malloc0(4096);
     uint16_t version;

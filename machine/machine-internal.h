@@ -12,6 +12,10 @@ const struct machine_type *machine_type_resolve(const struct machine_type *t);
 int machine_check_props(const struct machine *m, GError **errp);
 bool machine_prop_on(const struct machine *m, const char *name, bool dflt);
 
+/* microvm.c: append (-append) with what the board adds for the kernel:
+ * on microvm with acpi=off, its used virtio-mmio transports. */
+char *microvm_kernel_cmdline(const struct machine *m, const char *append);
+
 /* x86.c: what every x86 board does the same way. */
 /* Guest RAM below the PCI hole up to low_limit, the rest above 4 GiB. */
 int x86_machine_setup_ram(struct machine *m, uint64_t low_limit, GError **errp);

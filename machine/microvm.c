@@ -3,14 +3,23 @@
  * QEMU's: RAM, the ISA serial port, the i8259 pair and i8254 (pic=, pit=,
  * modelled by the accelerator), one or two IOAPICs (ioapic2=), ACPI in its
  * hardware-reduced form with the generic event device for power button
- * and soft-off (acpi=), or an MP table with acpi=off, and the user's
- * -device list.  The virtio-mmio transports come with the virtio issue.
+ * and soft-off (acpi=), or an MP table with acpi=off, QEMU's virtio-mmio
+ * transports and the user's -device list.
+ *
+ * The transports (hw/virtio/virtio-mmio.h), as QEMU 7.2 lays them out:
+ * transport i at 0xfeb00000 + i * 512, 8 of them on GSI 5 + i (acpi=off)
+ * or 16 + i (acpi=on), 24 on GSI 24 + i with ioapic2 (which needs ACPI).
+ * A virtio-*-device goes onto the highest free one.  The guest learns of
+ * the used ones from the DSDT (acpi=on: LNRO0005 devices, level-triggered
+ * active high as QEMU's) or from "virtio_mmio.device=512@BASE:GSI" entries
+ * appended to the kernel command line (acpi=off, auto-kernel-cmdline=on).
  */
 #include <errno.h>
 #include <string.h>
 
 #include "accel/accel.h"
 #include "hw/acpi-ged.h"
+#include "hw/virtio/virtio-mmio.h"
 #include "machine/acpi-build.h"
 #include "machine/machine-internal.h"
 #include "system/error.h"
@@ -37,15 +46,93 @@ static const struct machine_prop microvm_props[] = {
     { NULL }
 };
 
-/* Hardware-reduced ACPI: FADT, DSDT with the GED and COM1, MADT. */
+static bool microvm_is(const struct machine *m)
+{
+    return m && m->type && machine_type_resolve(m->type) == &machine_microvm;
+}
+
+static void microvm_virtio_mmio_reset(void *opaque)
+{
+    virtio_mmio_reset(opaque);
+}
+
+/* QEMU's transports, created before the -device list that fills them. */
+static int microvm_create_virtio_mmio(struct machine *m, bool acpi, GError **errp)
+{
+    bool legacy = virtio_mmio_force_legacy();
+    unsigned n = 8, gsi_base = acpi ? 16 : 5;
+
+    if (acpi && machine_ioapic2_enabled(m)) {
+        n = 24;
+        gsi_base = 24;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct virtio_mmio *t = virtio_mmio_create(VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_SIZE,
+                                                   gsi_base + i, legacy, errp);
+
+        if (!t) {
+            return -EBUSY;
+        }
+        machine_add_reset(m, microvm_virtio_mmio_reset, t);
+    }
+    return 0;
+}
+
+/* The transports holding a device, the highest first (QEMU's order). */
+static unsigned microvm_used_transports(struct virtio_mmio **out, unsigned max)
+{
+    unsigned n = 0, count = 0;
+
+    while (virtio_mmio_at(count)) {
+        count++;
+    }
+    for (unsigned i = count; i-- > 0 && n < max;) {
+        if (virtio_mmio_get_device(virtio_mmio_at(i))) {
+            out[n++] = virtio_mmio_at(i);
+        }
+    }
+    return n;
+}
+
+char *microvm_kernel_cmdline(const struct machine *m, const char *append)
+{
+    struct virtio_mmio *used[ACPI_MAX_VIRTIO_MMIO];
+    GString *s = g_string_new(append);
+    unsigned n;
+
+    /* QEMU edits the command line only without ACPI and with -kernel. */
+    if (!microvm_is(m) || machine_prop_on(m, "acpi", true) ||
+        !machine_prop_on(m, "auto-kernel-cmdline", true)) {
+        return g_string_free(s, FALSE);
+    }
+    n = microvm_used_transports(used, G_N_ELEMENTS(used));
+    for (unsigned i = 0; i < n; i++) {
+        g_string_append_printf(s, " virtio_mmio.device=%u@0x%" G_GINT64_MODIFIER "x:%u",
+                               VIRTIO_MMIO_SIZE, virtio_mmio_get_base(used[i]),
+                               virtio_mmio_get_gsi(used[i]));
+    }
+    return g_string_free(s, FALSE);
+}
+
+/* Hardware-reduced ACPI: FADT, DSDT with the GED, COM1 and the used
+ * virtio-mmio transports, MADT. */
 static int microvm_acpi_tables(struct machine *m, bool rtc, GError **errp)
 {
     g_autofree struct acpi_build_config *ac = g_new0(struct acpi_build_config, 1);
+    struct virtio_mmio *used[ACPI_MAX_VIRTIO_MMIO];
 
     acpi_build_config_microvm(ac, m->ncpus);
     ac->nioapics = machine_ioapic2_enabled(m) ? 2 : 1;
     ac->rtc = rtc;
     ac->serial_mask = machine_prop_on(m, "isa-serial", true) ? 1 : 0;
+    ac->nvirtio_mmio = microvm_used_transports(used, G_N_ELEMENTS(used));
+    for (unsigned i = 0; i < ac->nvirtio_mmio; i++) {
+        ac->virtio_mmio[i] = (struct acpi_virtio_mmio){
+            .base = virtio_mmio_get_base(used[i]),
+            .size = VIRTIO_MMIO_SIZE,
+            .gsi = virtio_mmio_get_gsi(used[i]),
+        };
+    }
     return acpi_build_tables(ac, &m->acpi_rsdp, errp);
 }
 
@@ -84,6 +171,10 @@ static int microvm_init(struct machine *m, GError **errp)
         if (ret < 0) {
             return ret;
         }
+    }
+    ret = microvm_create_virtio_mmio(m, acpi, errp);
+    if (ret < 0) {
+        return ret;
     }
     ret = machine_create_devices(m, errp);
     if (ret < 0) {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "machine/e820.h"
+#include "machine/machine-internal.h"
 #include "machine/machine.h"
 #include "machine/pvh.h"
 #include "system/config.h"
@@ -455,7 +456,8 @@ int pvh_load(struct machine *m, const char *path, const uint8_t *buf, size_t len
 {
     const struct hyvm_config *cfg = m->cfg;
     struct pvh_loader l = { .path = path, .buf = buf, .len = len };
-    const char *cmdline = cfg && cfg->append ? cfg->append : "";
+    /* -append, and on microvm its virtio-mmio transports (QEMU's fw_cfg edit). */
+    g_autofree char *cmdline = microvm_kernel_cmdline(m, cfg && cfg->append ? cfg->append : "");
     const char *initrd = cfg ? cfg->initrd : NULL;
     uint64_t cmdline_len = strlen(cmdline) + 1;
     g_autofree uint8_t *initrd_data = NULL;

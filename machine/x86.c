@@ -13,6 +13,7 @@
 #include "hw/devices.h"
 #include "hw/hpet.h"
 #include "hw/irq.h"
+#include "hw/pci.h"
 #include "hw/rtc.h"
 #include "machine/machine-internal.h"
 #include "machine/mptable.h"
@@ -93,6 +94,39 @@ int x86_machine_create_serials(struct machine *m, GError **errp)
     return 0;
 }
 
+/*
+ * bus= on buses whose name is fixed (QEMU's pci.0 and isa.0 of -M pc), and
+ * a PCI device on a board without PCI.  Devices on buses they create
+ * themselves (virtio-serial, virtio-mmio) check their bus= when they plug.
+ */
+static int device_check_bus(const struct dev_config *dc, GError **errp)
+{
+    const char *kind = dc->type->bus;
+    bool pci = !strcmp(kind, "PCI"), isa = !strcmp(kind, "ISA");
+
+    if (pci && !pci_bus_present()) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "No 'PCI' bus found for device '%s'",
+                    dc->type->name);
+        return -ENODEV;
+    }
+    if (!dc->bus || (!pci && !isa)) {
+        return 0;
+    }
+    if (pci && !strcmp(dc->bus, "pci.0")) {
+        return 0;
+    }
+    if (isa && !strcmp(dc->bus, "isa.0")) {
+        return 0;
+    }
+    if (isa && !strcmp(dc->bus, "pci.0") && pci_bus_present()) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Device '%s' can't go on PCI bus",
+                    dc->type->name);
+    } else {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Bus '%s' not found", dc->bus);
+    }
+    return -ENODEV;
+}
+
 int machine_create_devices(struct machine *m, GError **errp)
 {
     const GPtrArray *devs = m->cfg->devices;
@@ -106,8 +140,15 @@ int machine_create_devices(struct machine *m, GError **errp)
                         "-device %s: this device is not supported yet", dc->type->name);
             return -ENOTSUP;
         }
-        ret = dc->type->realize(m, dc, errp);
+        ret = device_check_bus(dc, errp);
+        if (ret == 0) {
+            ret = dc->type->realize(m, dc, errp);
+        }
         if (ret < 0) {
+            /* QEMU names the option the error came from. */
+            if (dc->spec && errp && *errp) {
+                g_prefix_error(errp, "%s: ", dc->spec);
+            }
             return ret;
         }
     }

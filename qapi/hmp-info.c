@@ -14,6 +14,7 @@
 #include "hyvm-version.h"
 #include "machine/machine.h"
 #include "qapi/hmp-internal.h"
+#include "qapi/qmp-balloon.h"
 #include "system/cpus.h"
 #include "system/runstate.h"
 
@@ -233,6 +234,7 @@ static void hmp_info_qtree(struct hmp_ctx *x, const char *args)
 
 /* Sorted by name as QEMU's help lists them; texts are QEMU's. */
 const struct hmp_cmd hmp_info_cmds[] = {
+    { "balloon", "", "show balloon information", hmp_info_balloon },
     { "block", "[-n] [-v] [device]",
       "show info of one block device or all block devices "
       "(-n: show named nodes; -v: show details)", hmp_info_block },

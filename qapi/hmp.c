@@ -27,6 +27,7 @@
 #include "hyvm-version.h"
 #include "qapi/hmp-internal.h"
 #include "qapi/monitor.h"
+#include "qapi/qmp-balloon.h"
 #include "system/error.h"
 #include "system/cpus.h"
 #include "system/runstate.h"
@@ -353,6 +354,7 @@ static void hmp_gdbserver(struct hmp_ctx *x, const char *args)
 
 /* Sorted by name, as QEMU's help lists them; texts are QEMU's. */
 static const struct hmp_cmd hmp_cmds[] = {
+    { "balloon", "target", "request VM to change its memory allocation (in MB)", hmp_balloon },
     { "cont|c", "", "resume emulation", hmp_cont },
     { "gdbserver", "[device]",
       "start gdbserver on given device (default 'tcp::1234'), stop with 'none'", hmp_gdbserver },

@@ -12,6 +12,7 @@
 #include "block/block-backend.h"
 #include "block/drive.h"
 #include "block/image-info.h"
+#include "hw/virtio/virtio-blk.h"
 #include "qapi/qmp-block.h"
 #include "qapi/qmp-internal.h"
 
@@ -100,14 +101,23 @@ JsonNode *qmp_query_block(JsonObject *args, GError **errp)
     for (struct blk *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
         struct bdrv *bs = blk_bs(blk);
 
+        const char *qdev = virtio_blk_qdev(blk);
+
         json_builder_begin_object(b);
+        /* A drive a guest device holds is not removable and has an I/O
+         * status (QEMU's BlockInfo); a free one is removable. */
+        if (qdev) {
+            add_str(b, "io-status", "ok");
+        }
         add_str(b, "device", blk_name(blk));
         add_bool(b, "locked", false);
-        /* No guest device holds the drive yet: QEMU calls that removable. */
-        add_bool(b, "removable", true);
+        add_bool(b, "removable", !qdev);
         if (bs) {
             json_builder_set_member_name(b, "inserted");
             block_device_info(blk, bs, b);
+        }
+        if (qdev) {
+            add_str(b, "qdev", qdev);
         }
         add_str(b, "type", "unknown");
         json_builder_end_object(b);
@@ -292,17 +302,32 @@ JsonNode *qmp_block_resize(JsonObject *args, GError **errp)
         }
         return NULL;
     }
+    /* The guest's disk learns its new capacity. */
+    if (blk) {
+        virtio_blk_resized(blk);
+    }
     return empty_object();
 }
 
 /* ---- eject, blockdev-change-medium ---- */
+
+/* A disk a guest device holds (virtio-blk) has no medium to take out. */
+static bool check_removable(struct blk *blk, GError **errp)
+{
+    if (virtio_blk_qdev(blk)) {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC, "Device '%s' is not removable",
+                    blk_name(blk));
+        return false;
+    }
+    return true;
+}
 
 JsonNode *qmp_eject(JsonObject *args, GError **errp)
 {
     struct blk *blk = find_blk(args, json_object_has_member(args, "device") ? "device" : "id",
                                errp);
 
-    if (!blk) {
+    if (!blk || !check_removable(blk, errp)) {
         return NULL;
     }
     if (blk_bs(blk)) {
@@ -330,7 +355,7 @@ JsonNode *qmp_blockdev_change_medium(JsonObject *args, GError **errp)
     struct drive_mode m = { .flags = BDRV_O_RDWR, .writeback = true };
     struct bdrv *bs;
 
-    if (!blk) {
+    if (!blk || !check_removable(blk, errp)) {
         return NULL;
     }
     if (blk_bs(blk)) {

@@ -13,6 +13,7 @@
 #include "hw/device.h"
 #include "machine/machine.h"
 #include "qapi/monitor.h"
+#include "qapi/qmp-balloon.h"
 #include "qapi/qmp-block.h"
 #include "qapi/qmp-internal.h"
 #include "qapi/qmp-types.h"
@@ -425,6 +426,9 @@ static const struct qmp_command qmp_commands[] = {
     { "human-monitor-command", qmp_human_monitor_command, &qmp_args_hmp, &qmp_type_str },
     { "qom-list", qmp_qom_list, &qmp_args_qom_list, &qmp_ret_qom_list },
     { "qom-get", qmp_qom_get, &qmp_args_qom_get, &qmp_type_any },
+    { "qom-set", qmp_qom_set, &qmp_args_qom_set },
+    { "balloon", qmp_balloon, &qmp_args_balloon },
+    { "query-balloon", qmp_query_balloon, NULL, &qmp_ret_balloon_info },
     { NULL },
 };
 

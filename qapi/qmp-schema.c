@@ -15,6 +15,7 @@
  */
 #include <string.h>
 
+#include "qapi/qmp-balloon.h"
 #include "qapi/qmp-internal.h"
 #include "qapi/qmp-schema.h"
 
@@ -72,6 +73,7 @@ const struct qmp_event_def qmp_events[] = {
     { "RESUME", NULL },
     { "GUEST_PANICKED", &panic_data },
     { "GUEST_CRASHLOADED", &crashloaded_data },
+    { "BALLOON_CHANGE", &qmp_event_balloon_change },
     { NULL },
 };
 

@@ -39,6 +39,7 @@ OBJECT(qmp_args_device_add, { "driver", STR }, { "bus", STR, OPT }, { "id", STR,
 OBJECT(qmp_args_device_del, { "id", STR });
 OBJECT(qmp_args_qom_list, { "path", STR });
 OBJECT(qmp_args_qom_get, { "path", STR }, { "property", STR });
+OBJECT(qmp_args_qom_set, { "path", STR }, { "property", STR }, { "value", ANY });
 OBJECT(qmp_args_block_resize, { "device", STR, OPT }, { "node-name", STR, OPT },
        { "size", INT });
 ENUM(new_image_mode, "existing", "absolute-paths");

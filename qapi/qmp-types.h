@@ -9,7 +9,7 @@
 
 extern const struct qmp_schema_type
     qmp_args_capabilities, qmp_args_hmp, qmp_args_screendump, qmp_args_device_add,
-    qmp_args_device_del, qmp_args_qom_list, qmp_args_qom_get, qmp_args_block_resize,
+    qmp_args_device_del, qmp_args_qom_list, qmp_args_qom_get, qmp_args_qom_set, qmp_args_block_resize,
     qmp_args_blockdev_snapshot_sync, qmp_args_eject, qmp_args_blockdev_change_medium;
 
 extern const struct qmp_schema_type

@@ -9,7 +9,9 @@
 #include "arch/x86/cpu-models.h"
 #include "chardev/chardev.h"
 #include "hw/device.h"
+#include "hw/virtio/rng-backend.h"
 #include "machine/machine.h"
+#include "qapi/qmp-balloon.h"
 #include "qapi/qmp-internal.h"
 #include "qapi/qom.h"
 #include "system/config.h"
@@ -27,6 +29,7 @@ struct qom_node {
     struct qom_node *parent;
     GPtrArray *props;       /* struct qom_prop * */
     GPtrArray *children;    /* struct qom_node * */
+    const struct dev_config *dev;   /* a -device instance, or NULL */
 };
 
 static void prop_free(gpointer p)
@@ -152,6 +155,30 @@ static const char *dev_prop_type_name(enum dev_prop_type t)
     return "str";
 }
 
+/* Properties a device computes when asked (the balloon's statistics);
+ * they replace a -device property of the same name. */
+static void add_device_dynamic_props(struct qom_node *n, const struct dev_config *d)
+{
+    if (!balloon_qom_owns(d)) {
+        return;
+    }
+    for (unsigned i = 0; balloon_qom_props[i][0]; i++) {
+        JsonNode *v = balloon_qom_get(balloon_qom_props[i][0], NULL);
+
+        for (guint k = 0; k < n->props->len; k++) {
+            struct qom_prop *p = g_ptr_array_index(n->props, k);
+
+            if (!strcmp(p->name, balloon_qom_props[i][0])) {
+                g_ptr_array_remove_index(n->props, k);
+                break;
+            }
+        }
+        if (v) {
+            prop_add(n, balloon_qom_props[i][0], balloon_qom_props[i][1], v);
+        }
+    }
+}
+
 static void add_devices(struct qom_node *peripheral, struct qom_node *anon,
                         const struct hyvm_config *cfg)
 {
@@ -168,6 +195,7 @@ static void add_devices(struct qom_node *peripheral, struct qom_node *anon,
             anon_name = g_strdup_printf("device[%u]", anon_n++);
             n = node_new(anon, anon_name, d->type->name);
         }
+        n->dev = d;
         prop_bool(n, "realized", true);
         prop_bool(n, "hotplugged", false);
         prop_bool(n, "hotpluggable", false);
@@ -181,6 +209,7 @@ static void add_devices(struct qom_node *peripheral, struct qom_node *anon,
                 prop_add(n, p->name, dev_prop_type_name(p->type), dev_prop_value(p, v));
             }
         }
+        add_device_dynamic_props(n, d);
     }
 }
 
@@ -189,6 +218,17 @@ static void add_chardev(struct chardev *chr, void *opaque)
     g_autofree char *type = g_strdup_printf("chardev-%s", chardev_backend_name(chr));
 
     node_new(opaque, chardev_label(chr), type);
+}
+
+/* An -object rng-random/rng-builtin under /objects, with QEMU's properties. */
+static void add_rng_object(struct rng_backend *b, void *opaque)
+{
+    struct qom_node *n = node_new(opaque, rng_backend_id(b), rng_backend_type(b));
+
+    prop_bool(n, "opened", rng_backend_opened(b));
+    if (rng_backend_filename(b)) {
+        prop_str(n, "filename", rng_backend_filename(b));
+    }
 }
 
 static struct qom_node *build_tree(void)
@@ -205,6 +245,7 @@ static struct qom_node *build_tree(void)
         node_new(objects, strcmp(m->type->name, "microvm") ? "pc.ram" : "microvm.ram",
                  "memory-backend-ram");
     }
+    rng_backend_foreach(add_rng_object, objects);
     machine = node_new(root, "machine", mtype ? mtype : "none-machine");
     node_new(root, "chardevs", "container");
     chardev_foreach(add_chardev, root->children->pdata[2]);
@@ -376,6 +417,59 @@ JsonNode *qmp_qom_get(JsonObject *args, GError **errp)
     }
     g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC, "Property '%s.%s' not found",
                 n->type, prop);
+out:
+    node_free(root);
+    return ret;
+}
+
+/*
+ * qom-set: the properties a device lets change at run time (the balloon's
+ * polling interval); the rest in QEMU's words for a realized device or a
+ * read-only property.
+ */
+JsonNode *qmp_qom_set(JsonObject *args, GError **errp)
+{
+    struct qom_node *root = build_tree();
+    const char *prop = json_object_get_string_member(args, "property");
+    JsonNode *value = json_object_get_member(args, "value");
+    struct qom_node *n = resolve(root, json_object_get_string_member(args, "path"), errp);
+    JsonNode *ret = NULL;
+    bool found = false;
+
+    if (!n) {
+        goto out;
+    }
+    if (n->dev && balloon_qom_owns(n->dev)) {
+        for (unsigned i = 0; balloon_qom_props[i][0]; i++) {
+            if (!strcmp(balloon_qom_props[i][0], prop)) {
+                if (balloon_qom_set(prop, value, errp)) {
+                    ret = json_node_init_object(json_node_alloc(), json_object_new());
+                }
+                goto out;
+            }
+        }
+    }
+    for (guint i = 0; i < n->props->len && !found; i++) {
+        found = !strcmp(((struct qom_prop *)g_ptr_array_index(n->props, i))->name, prop);
+    }
+    if (n->dev && found && strcmp(prop, "realized") && strcmp(prop, "hotplugged") &&
+        strcmp(prop, "hotpluggable")) {
+        if (n->dev->id) {
+            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC, "Attempt to set property '%s' "
+                        "on device '%s' (type '%s') after it was realized", prop,
+                        n->dev->id, n->type);
+        } else {
+            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC, "Attempt to set property '%s' "
+                        "on anonymous device (type '%s') after it was realized", prop,
+                        n->type);
+        }
+    } else if (found || !strcmp(prop, "type")) {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC, "Property '%s.%s' is not writable",
+                    n->type, prop);
+    } else {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC, "Property '%s.%s' not found",
+                    n->type, prop);
+    }
 out:
     node_free(root);
     return ret;

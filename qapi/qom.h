@@ -14,6 +14,7 @@
 
 JsonNode *qmp_qom_list(JsonObject *args, GError **errp);
 JsonNode *qmp_qom_get(JsonObject *args, GError **errp);
+JsonNode *qmp_qom_set(JsonObject *args, GError **errp);
 /* "/machine/unattached/device[N]" of vCPU index, as QEMU numbers them. */
 char *qom_cpu_path(unsigned index);
 

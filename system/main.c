@@ -13,7 +13,9 @@
 #include "arch/x86/cpu-models.h"
 #include "block/drive.h"
 #include "chardev/chardev.h"
+#include "hw/virtio/rng-backend.h"
 #include "hw/virtio/virtio.h"
+#include "net/net.h"
 #include "machine/machine.h"
 #include "machine/machine-internal.h"
 #include "qapi/monitor.h"
@@ -227,6 +229,14 @@ static int create_vm(struct hyvm_config *cfg, GError **errp)
     if (drives_init(cfg, errp) < 0) {
         return -1;
     }
+    /*    Network back ends (-netdev), before the NICs that name them. */
+    if (net_init_clients(errp) < 0) {
+        return -1;
+    }
+    /*    -object entropy sources, opened at start-up as QEMU does. */
+    if (rng_backends_open_all(errp) < 0) {
+        return -1;
+    }
     /* 4. The accelerator: -accel list, or auto. */
     m->accel = accel_choose((const char *const *)cfg->accels->pdata, cfg->accels->len,
                             &accel_default_host, errp);
@@ -237,6 +247,8 @@ static int create_vm(struct hyvm_config *cfg, GError **errp)
     if (m->type->init(m, errp) < 0) {
         return -1;
     }
+    /*    QEMU's warnings for NICs and netdevs left without a peer. */
+    net_check_clients();
     /* 6. The kernel into RAM, then the vCPUs with its entry state. */
     if (machine_load_kernel(m, errp) < 0) {
         return -1;
@@ -309,6 +321,9 @@ out:
     cpus_destroy_all(&the_machine);
     /* Devices first: their in-flight requests end before the images close. */
     virtio_cleanup_all();
+    /* After the NICs: the back ends they sent to. */
+    net_cleanup();
+    rng_backends_clear();
     /* After the vCPUs stop: images are flushed and closed clean. */
     drives_close();
     qmp_cleanup_all();

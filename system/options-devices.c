@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hw/device.h"
+#include "hw/virtio/rng-backend.h"
 #include "system/config.h"
 #include "system/keyval.h"
 #include "system/options-internal.h"
@@ -82,6 +83,28 @@ static const char *const object_types[] = {
     "pr-manager-helper", "sev-guest", "dbus-vmstate", "x-remote-object", NULL,
 };
 
+/* The object types hyvm builds (hw/virtio/rng-backend.h). */
+static const char *const object_types_built[] = { "rng-random", "rng-builtin", NULL };
+
+/*
+ * rng-random and rng-builtin: keys checked as QEMU's, then registered by
+ * the rng layer, which opens them when a device (or start-up) asks.
+ */
+static int opt_object_rng(struct parse_state *s, struct kv_list *kv, const char *type)
+{
+    static const char *const random_keys[] = { "qom-type", "id", "filename", NULL };
+    static const char *const builtin_keys[] = { "qom-type", "id", NULL };
+    GError *err = NULL;
+
+    if (check_keys(s, kv, strcmp(type, "rng-random") ? builtin_keys : random_keys) < 0) {
+        return -1;
+    }
+    if (rng_backend_create(type, kv_get(kv, "id"), kv_get(kv, "filename"), &err) < 0) {
+        return opt_wrap(s, err);
+    }
+    return 0;
+}
+
 int opt_object(struct parse_state *s)
 {
     struct kv_list *kv;
@@ -91,7 +114,8 @@ int opt_object(struct parse_state *s)
     if (!strcmp(s->arg, "help")) {
         printf("List of user creatable objects:\n");
         for (unsigned i = 0; object_types[i]; i++) {
-            printf("  %s (not supported yet)\n", object_types[i]);
+            printf("  %s%s\n", object_types[i],
+                   in_list(object_types[i], object_types_built) ? "" : " (not supported yet)");
         }
         s->done = true;
         return 0;
@@ -107,6 +131,8 @@ int opt_object(struct parse_state *s)
         BAD(s, "Parameter 'qom-type' does not accept value '%s'", type);
     } else if (!kv_get(kv, "id")) {
         BAD(s, "Parameter 'id' is missing");
+    } else if (in_list(type, object_types_built)) {
+        ret = opt_object_rng(s, kv, type);
     } else {
         NOT_YET(s, "object type '%s' is not supported yet", type);
     }

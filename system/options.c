@@ -21,6 +21,8 @@
 
 #include "arch/x86/cpu-models.h"
 #include "hw/device.h"
+#include "hw/virtio/rng-backend.h"
+#include "net/net.h"
 #include "machine/machine.h"
 #include "machine/machine-internal.h"
 #include "system/config.h"
@@ -384,8 +386,12 @@ struct hyvm_config *config_parse(int argc, char **argv, GError **errp)
     };
     int ret = 0;
 
-    /* -global values live in hw/device.c for the run; start from none. */
+    /* -global values live in hw/device.c, -object entropy sources in
+     * hw/virtio/rng-backend.c and -netdev back ends in net/net.c for the
+     * run; start from none. */
     device_globals_clear();
+    rng_backends_clear();
+    net_cli_clear();
     for (int i = 1; i < argc && !s.done && ret == 0; i++) {
         const char *a = argv[i];
         const struct option_def *o;
@@ -469,4 +475,6 @@ void config_free(struct hyvm_config *c)
     g_free(c->rtc_base);
     g_free(c);
     device_globals_clear();
+    rng_backends_clear();
+    net_cli_clear();
 }

@@ -37,6 +37,10 @@ int kvm_vm_get_irqchip(int vm_fd, struct kvm_irqchip *chip);
 int kvm_vm_set_irqchip(int vm_fd, const struct kvm_irqchip *chip);
 int kvm_vm_set_user_memory(int vm_fd, const struct kvm_userspace_memory_region *r);
 int kvm_vm_irq_line(int vm_fd, unsigned irq, int level);
+/* KVM_IOEVENTFD with the request's flags (PIO, DATAMATCH, DEASSIGN). */
+int kvm_vm_ioeventfd(int vm_fd, const struct kvm_ioeventfd *e);
+/* KVM_SIGNAL_MSI: > 0 delivered, 0 blocked by the guest. */
+int kvm_vm_signal_msi(int vm_fd, uint64_t addr, uint32_t data);
 int kvm_create_vcpu(int vm_fd, unsigned long id);
 /* KVM_RUN: not retried; -EINTR means kicked. */
 int kvm_vcpu_run(int vcpu_fd);

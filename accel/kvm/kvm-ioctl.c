@@ -115,6 +115,18 @@ int kvm_vm_irq_line(int vm_fd, unsigned irq, int level)
     return kvm_ioctl(vm_fd, KVM_IRQ_LINE, &l);
 }
 
+int kvm_vm_ioeventfd(int vm_fd, const struct kvm_ioeventfd *e)
+{
+    return kvm_ioctl(vm_fd, KVM_IOEVENTFD, e);
+}
+
+int kvm_vm_signal_msi(int vm_fd, uint64_t addr, uint32_t data)
+{
+    struct kvm_msi msi = { .address_lo = addr, .address_hi = addr >> 32, .data = data };
+
+    return kvm_ioctl(vm_fd, KVM_SIGNAL_MSI, &msi);
+}
+
 int kvm_create_vcpu(int vm_fd, unsigned long id)
 {
     return kvm_ioctl(vm_fd, KVM_CREATE_VCPU, (void *)id);

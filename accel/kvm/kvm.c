@@ -26,6 +26,7 @@
 #include "accel/accel.h"
 #include "accel/kvm/kvm-internal.h"
 #include "hw/device.h"
+#include "hw/irq.h"
 #include "machine/machine.h"
 #include "system/cpus.h"
 #include "system/error.h"
@@ -51,6 +52,8 @@ static struct {
     unsigned max_slots;
     bool irqchip;
     bool pit;                   /* the in-kernel PIT exists */
+    bool ioeventfd;             /* KVM_CAP_IOEVENTFD */
+    bool ioeventfd_any_length;  /* KVM_CAP_IOEVENTFD_ANY_LENGTH */
     const struct x86_cpu_def *cpu_def;
     struct x86_cpuid_entry *cpuid;
     unsigned ncpuid;
@@ -89,6 +92,34 @@ static int kvm_pit_apply_tick_policy(GError **errp)
                     "kvm-pit: Can't disable in-kernel PIT reinjection: %s", g_strerror(-ret));
     }
     return ret;
+}
+
+/* hw/irq.c's MSI route: the in-kernel LAPICs take the message as it is. */
+static void kvm_send_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+    int ret = kvm_vm_signal_msi(kvm.vm_fd, addr, data);
+
+    if (ret < 0) {
+        log_mask(LOG_GUEST_ERROR, "KVM: MSI 0x%" G_GINT64_MODIFIER "x/0x%x not delivered: "
+                 "%s\n", addr, data, g_strerror(-ret));
+    }
+}
+
+/* accel_ops.ioeventfd: the kick then reaches the eventfd's reader on the
+ * main loop while the vCPU goes on running the guest. */
+static int kvm_ioeventfd(const struct accel_ioeventfd *e, bool assign)
+{
+    struct kvm_ioeventfd k = {
+        .datamatch = e->data, .addr = e->addr, .len = e->len, .fd = e->fd,
+        .flags = (e->pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+                 (e->datamatch ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
+                 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+    };
+
+    if (!kvm.ioeventfd || (!e->len && !kvm.ioeventfd_any_length)) {
+        return -ENOTSUP;
+    }
+    return kvm_vm_ioeventfd(kvm.vm_fd, &k);
 }
 
 static int kvm_init(struct machine *m, GError **errp)
@@ -135,6 +166,9 @@ static int kvm_init(struct machine *m, GError **errp)
     if (kvm_check_extension(kvm.kvm_fd, KVM_CAP_IRQCHIP) &&
         kvm_vm_create_irqchip(kvm.vm_fd) == 0) {
         kvm.irqchip = true;
+        if (kvm_check_extension(kvm.kvm_fd, KVM_CAP_SIGNAL_MSI)) {
+            msi_set_route(kvm_send_msi, NULL);
+        }
         if (machine_pit_enabled(m) && kvm_check_extension(kvm.kvm_fd, KVM_CAP_PIT2)) {
             if (kvm_vm_create_pit2(kvm.vm_fd) < 0) {
                 warn_report("KVM: the in-kernel PIT could not be created");
@@ -146,6 +180,9 @@ static int kvm_init(struct machine *m, GError **errp)
             }
         }
     }
+    kvm.ioeventfd = kvm_check_extension(kvm.kvm_fd, KVM_CAP_IOEVENTFD) > 0;
+    kvm.ioeventfd_any_length = kvm_check_extension(kvm.kvm_fd,
+                                                   KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
     kvm.cpuid = kvm_supported_cpuid(kvm.kvm_fd, &kvm.ncpuid, errp);
     if (!kvm.cpuid) {
         return -EINVAL;
@@ -488,6 +525,7 @@ const struct accel_ops accel_kvm_ops = {
     .hpet_legacy = kvm_hpet_legacy,
     .set_irq = kvm_set_irq,
     .pic_set_level_triggered = kvm_pic_set_level_triggered,
+    .ioeventfd = kvm_ioeventfd,
     .vcpu_destroy = kvm_vcpu_destroy,
     .cleanup = kvm_cleanup,
 };

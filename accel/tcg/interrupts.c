@@ -32,6 +32,7 @@
 #include "accel/tcg/tcg-internal.h"
 #include "hw/i8254.h"
 #include "hw/i8259.h"
+#include "hw/irq.h"
 #include "hw/ioapic.h"
 #include "hw/lapic.h"
 #include "machine/machine.h"
@@ -230,6 +231,24 @@ static void ioapic_deliver(void *opaque, const struct ioapic_msg *m)
         .source = 0xff, .dest = m->dest, .logical = m->logical,
         .shorthand = LAPIC_SHORTHAND_NONE, .delivery_mode = m->delivery_mode,
         .vector = m->vector, .level = true, .trigger_level = m->level,
+    };
+
+    bus_send(-1, &msg);
+}
+
+/*
+ * An MSI (hw/irq.c's route): the message's address and data name the same
+ * fields as an IOAPIC redirection entry (SDM vol. 3, 11.11.1 and 11.11.2):
+ * destination ID in address bits 19:12, destination mode in bit 2 (the
+ * redirection hint is not modelled), vector in data bits 7:0, delivery
+ * mode in bits 10:8, trigger mode in bit 15.
+ */
+static void msi_deliver(void *opaque, uint64_t addr, uint32_t data)
+{
+    struct lapic_ipi msg = {
+        .source = 0xff, .dest = (addr >> 12) & 0xff, .logical = (addr >> 2) & 1,
+        .shorthand = LAPIC_SHORTHAND_NONE, .delivery_mode = (data >> 8) & 7,
+        .vector = data & 0xff, .level = true, .trigger_level = (data >> 15) & 1,
     };
 
     bus_send(-1, &msg);
@@ -503,6 +522,7 @@ int tcg_irqchip_init(struct machine *m, GError **errp)
         i8254_set_change_hook(chip.pit, pit_rearm, NULL);
         pit_rearm(NULL);
     }
+    msi_set_route(msi_deliver, NULL);
     return apic_init(m ? m->ncpus : 1, errp);
 }
 

@@ -61,7 +61,15 @@ static const struct {
     { "-device isa-debug-exit,iobase=zz", "Parameter 'iobase' expects integer" },
     { "-device '{\"driver\": \"isa-debug-exit\", \"iobase\": }'",
       "-device {\"driver\": \"isa-debug-exit\", \"iobase\": }: JSON parse error" },
-    { "-device virtio-blk-pci", "device 'virtio-blk-pci' is not supported yet" },
+    /* Devices are made after the accelerator is chosen: -accel tcg keeps
+     * auto's notice about a KVM without hardware off stderr. */
+    { "-accel tcg -device virtio-blk-pci", "-device virtio-blk-pci: drive property not set" },
+    { "-accel tcg -device virtio-rng-pci,bus=pci.7",
+      "-device virtio-rng-pci,bus=pci.7: Bus 'pci.7' not found" },
+    { "-accel tcg -M microvm -device virtio-rng-pci",
+      "-device virtio-rng-pci: No 'PCI' bus found for device 'virtio-rng-pci'" },
+    { "-accel tcg -device isa-debugcon,bus=pci.0",
+      "-device isa-debugcon,bus=pci.0: Device 'isa-debugcon' can't go on PCI bus" },
     { "-drive file=/nonexistent.img,if=virtio",
       "-drive file=/nonexistent.img,if=virtio: Could not open '/nonexistent.img'" },
     { "-drive file=x.img,if=bogus", "unsupported bus type 'bogus'" },

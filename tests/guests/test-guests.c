@@ -9,6 +9,9 @@
  * isa-debug-exit, so a guest can never fake a clean 0; the table below
  * holds the status each case must end with.
  *
+ * "@DISK@" in an argument stands for a 1 MiB raw image made once per run in
+ * a temporary directory, whose byte at offset o is disk_byte(o).
+ *
  * KVM cases are skipped (never passed) where /dev/kvm cannot be opened.
  * The software CPU ("tcg") cases are skipped only by a build that refuses
  * tcg as not supported yet; otherwise they run unchanged and must print
@@ -16,10 +19,12 @@
  */
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #define RUN_TIMEOUT_S 60
 
@@ -153,6 +158,20 @@ static const struct guest_case cases[] = {
     /* PCI configuration mechanism #1, BARs and pci-testdev's protocol. */
     { "pci", "pci", { "-M", "pc", "-device", "pci-testdev", NULL }, 1,
       { "pci: all 32 checks passed" } },
+    /* virtio-blk-pci fed malformed descriptor chains through the legacy I/O
+     * BAR and through the modern capabilities: each must stop the device
+     * (NEEDS_RESET for the modern driver) without writing outside the
+     * buffers, and a reset must bring it back to read sector 0 right.  The
+     * disk is read-only: a device that took a bad chain for a write cannot
+     * spoil the pattern for the cases after it. */
+    { "virtio-bad-legacy", "virtio-bad",
+      { "-M", "pc", "-device", "virtio-blk-pci,drive=d0,disable-modern=on",
+        "-drive", "if=none,id=d0,file=@DISK@,format=raw,readonly=on", NULL }, 1,
+      { "virtio-bad: legacy: 27 passed, 0 failed, 0 skipped" } },
+    { "virtio-bad-modern", "virtio-bad",
+      { "-M", "pc", "-device", "virtio-blk-pci,drive=d0,disable-legacy=on",
+        "-drive", "if=none,id=d0,file=@DISK@,format=raw,readonly=on", NULL }, 1,
+      { "virtio-bad: modern: 27 passed, 0 failed, 0 skipped" } },
     /* The local APIC: self IPI, TPR (CR8), one-shot timer. */
     { "apic32", "apic32", { NULL }, 1, { "apic32: 12 passed, 0 failed, 0 skipped" }, NULL, true },
     { "apic64", "apic64", { NULL }, 1, { "apic64: 13 passed, 0 failed, 0 skipped" }, NULL, true },
@@ -174,6 +193,58 @@ static const struct guest_case cases[] = {
     { "smp64-2", "smp64", { "-smp", "2", "-append", "cpus=2", NULL }, 1,
       { "smp64: 11 passed, 0 failed, 1 skipped" } },
 };
+
+#define DISK_SIZE (1u << 20)
+
+static char *disk_dir, *disk_path;
+
+/* The pattern tests/guests/virtio-bad.c reads back (img_byte()). */
+static uint8_t disk_byte(uint32_t off)
+{
+    return (uint8_t)(off * 7 + (off >> 9) * 31 + 0x5a);
+}
+
+static const char *disk_image(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree uint8_t *buf = NULL;
+
+    if (disk_path) {
+        return disk_path;
+    }
+    disk_dir = g_dir_make_tmp("hyvm-guests-XXXXXX", &err);
+    g_assert_no_error(err);
+    buf = g_malloc(DISK_SIZE);
+    for (uint32_t o = 0; o < DISK_SIZE; o++) {
+        buf[o] = disk_byte(o);
+    }
+    disk_path = g_build_filename(disk_dir, "disk.raw", NULL);
+    g_file_set_contents(disk_path, (const char *)buf, DISK_SIZE, &err);
+    g_assert_no_error(err);
+    return disk_path;
+}
+
+static void disk_remove(void)
+{
+    if (disk_path) {
+        g_unlink(disk_path);
+        g_rmdir(disk_dir);
+    }
+    g_free(disk_path);
+    g_free(disk_dir);
+}
+
+/* An argument with "@DISK@" replaced by the image's path. */
+static char *expand_arg(const char *arg)
+{
+    g_auto(GStrv) parts = NULL;
+
+    if (!strstr(arg, "@DISK@")) {
+        return g_strdup(arg);
+    }
+    parts = g_strsplit(arg, "@DISK@", -1);
+    return g_strjoinv(disk_image(), parts);
+}
 
 struct run_result {
     bool done, timed_out;
@@ -356,7 +427,7 @@ static void test_guest(gconstpointer opaque)
     }
     argv = guest_argv(ac->accel, gc->guest);
     for (unsigned i = 0; gc->args[i]; i++) {
-        g_ptr_array_add(argv, g_strdup(gc->args[i]));
+        g_ptr_array_add(argv, expand_arg(gc->args[i]));
     }
     run_hyvm(argv, &r);
     out = bytes_str(r.out);
@@ -418,6 +489,7 @@ static void test_auto(void)
 int main(int argc, char **argv)
 {
     static const char *const accels[] = { "kvm", "tcg" };
+    int rc;
 
     g_test_init(&argc, &argv, NULL);
     /* One broken guest must not hide the results of the others. */
@@ -433,5 +505,7 @@ int main(int argc, char **argv)
         }
     }
     g_test_add_func("/guests/auto/no-hardware-kvm", test_auto);
-    return g_test_run();
+    rc = g_test_run();
+    disk_remove();
+    return rc;
 }

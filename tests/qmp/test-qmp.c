@@ -1126,6 +1126,77 @@ static void test_more_commands(void)
     vm_free(&vm);
 }
 
+/* balloon and query-balloon as QEMU 7.2 answers them, with no balloon and
+ * with one whose driver has not started (the -S guest has none). */
+static void test_balloon(void)
+{
+    static const char not_active[] = "{\"error\": {\"class\": \"DeviceNotActive\", "
+                                     "\"desc\": \"No balloon device has been activated\"}}";
+    struct vm vm;
+    g_autofree char *greeting = NULL, *greeting2 = NULL;
+
+    if (!vm_start(&vm, NULL)) {
+        return;
+    }
+    greeting = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"query-balloon\"}", not_active);
+    expect(&vm, "{\"execute\": \"balloon\", \"arguments\": {\"value\": 1}}", not_active);
+    vm_quit(&vm);
+    vm_free(&vm);
+
+    if (!vm_start(&vm, "-m 256 -device virtio-balloon-device,id=bal")) {
+        return;
+    }
+    greeting2 = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"query-balloon\"}", "{\"return\": {\"actual\": 268435456}}");
+    expect(&vm, "{\"execute\": \"balloon\", \"arguments\": {\"value\": 0}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Parameter 'target' expects a size\"}}");
+    expect(&vm, "{\"execute\": \"balloon\", \"arguments\": {\"value\": \"1\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Invalid parameter type for 'value', expected: integer\"}}");
+    /* Accepted; actual moves only when a driver gives the pages. */
+    expect(&vm, "{\"execute\": \"balloon\", \"arguments\": {\"value\": 134217728}}",
+           "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"query-balloon\"}", "{\"return\": {\"actual\": 268435456}}");
+    expect(&vm, "{\"execute\": \"human-monitor-command\", "
+                "\"arguments\": {\"command-line\": \"info balloon\"}}",
+           "{\"return\": \"balloon: actual=256\\r\\n\"}");
+    expect(&vm, "{\"execute\": \"human-monitor-command\", "
+                "\"arguments\": {\"command-line\": \"balloon 0\"}}",
+           "{\"return\": \"Error: Parameter 'target' expects a size\\r\\n\"}");
+    /* The QOM properties QEMU adds to a balloon, before its driver reported. */
+    expect(&vm, "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"bal\", "
+                "\"property\": \"guest-stats\"}}",
+           "{\"return\": {\"stats\": {\"stat-htlb-pgalloc\": 18446744073709551615, "
+           "\"stat-swap-out\": 18446744073709551615, "
+           "\"stat-available-memory\": 18446744073709551615, "
+           "\"stat-htlb-pgfail\": 18446744073709551615, "
+           "\"stat-free-memory\": 18446744073709551615, "
+           "\"stat-minor-faults\": 18446744073709551615, "
+           "\"stat-major-faults\": 18446744073709551615, "
+           "\"stat-total-memory\": 18446744073709551615, "
+           "\"stat-swap-in\": 18446744073709551615, "
+           "\"stat-disk-caches\": 18446744073709551615}, \"last-update\": 0}}");
+    expect(&vm, "{\"execute\": \"qom-set\", \"arguments\": {\"path\": \"bal\", "
+                "\"property\": \"guest-stats-polling-interval\", \"value\": 2}}",
+           "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"bal\", "
+                "\"property\": \"guest-stats-polling-interval\"}}", "{\"return\": 2}");
+    expect(&vm, "{\"execute\": \"qom-set\", \"arguments\": {\"path\": \"bal\", "
+                "\"property\": \"guest-stats-polling-interval\", \"value\": -1}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"timer value must be greater than zero\"}}");
+    expect(&vm, "{\"execute\": \"qom-set\", \"arguments\": {\"path\": \"bal\", "
+                "\"property\": \"guest-stats\", \"value\": 2}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Property 'virtio-balloon-device.guest-stats' is not writable\"}}");
+    vm_quit(&vm);
+    vm_free(&vm);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1150,5 +1221,6 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/many-clients", test_many_clients);
     g_test_add_func("/qmp/oversized", test_oversized);
     g_test_add_func("/qmp/disconnect-mid-command", test_disconnect_mid_command);
+    g_test_add_func("/qmp/balloon", test_balloon);
     return g_test_run();
 }

@@ -1,0 +1,553 @@
+/*
+ * The netdev seam (net/net.h): the list of clients, frame delivery between
+ * peers with a queue per receiver, the NICs' names and MAC addresses,
+ * set_link, and the -netdev options from parse to creation.
+ *
+ * Threads: everything with the big lock held.  Frames are sent from vCPU
+ * threads (a NIC's TX kick) and from the main thread (back end callbacks).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "net/net.h"
+#include "system/error.h"
+#include "system/keyval.h"
+
+/* A receiver with a queue this long drops frames from senders without a
+ * callback (senders with one stop by themselves), as QEMU's queue. */
+#define NET_QUEUE_MAX 1024
+
+struct net_packet {
+    struct net_client *sender;
+    net_sent_cb *sent_cb;
+    size_t size;
+    uint8_t data[];
+};
+
+/* Every client in creation order: back ends first, then NICs. */
+static GPtrArray *net_clients;
+
+static size_t net_iov_size(const struct iovec *iov, unsigned cnt)
+{
+    size_t n = 0;
+
+    for (unsigned i = 0; i < cnt; i++) {
+        n += iov[i].iov_len;
+    }
+    return n;
+}
+
+void net_client_init(struct net_client *nc, const struct net_client_ops *ops,
+                     const char *model, const char *name, struct net_client *peer)
+{
+    nc->ops = ops;
+    nc->model = g_strdup(model);
+    nc->name = g_strdup(name);
+    g_queue_init(&nc->incoming);
+    if (peer) {
+        nc->peer = peer;
+        peer->peer = nc;
+    }
+    if (!net_clients) {
+        net_clients = g_ptr_array_new();
+    }
+    g_ptr_array_add(net_clients, nc);
+}
+
+void net_client_set_info(struct net_client *nc, const char *fmt, ...)
+{
+    va_list ap;
+
+    g_free(nc->info_str);
+    va_start(ap, fmt);
+    nc->info_str = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * Drops nc's queued frames: those from sender, which is going away (no
+ * callback), or all of them (sender NULL), each sender told through its
+ * callback so that it sends again.
+ */
+static void net_queue_drop(struct net_client *nc, struct net_client *sender)
+{
+    GQueue q = G_QUEUE_INIT;
+    struct net_packet *p;
+    GList *l;
+
+    if (sender) {
+        for (l = nc->incoming.head; l;) {
+            GList *next = l->next;
+
+            p = l->data;
+            if (p->sender == sender) {
+                g_queue_delete_link(&nc->incoming, l);
+                g_free(p);
+            }
+            l = next;
+        }
+        return;
+    }
+    /* Taken off first: a callback may send to nc again. */
+    q = nc->incoming;
+    g_queue_init(&nc->incoming);
+    while ((p = g_queue_pop_head(&q))) {
+        if (p->sent_cb) {
+            p->sent_cb(p->sender, 0);
+        }
+        g_free(p);
+    }
+}
+
+void net_queue_purge(struct net_client *nc)
+{
+    net_queue_drop(nc, NULL);
+}
+
+void net_client_uninit(struct net_client *nc)
+{
+    if (nc->peer) {
+        net_queue_drop(nc->peer, nc);
+        nc->peer->peer = NULL;
+        nc->peer = NULL;
+    }
+    net_queue_drop(nc, NULL);
+    if (net_clients) {
+        g_ptr_array_remove(net_clients, nc);
+    }
+    g_free(nc->name);
+    g_free(nc->model);
+    g_free(nc->info_str);
+    nc->name = nc->model = nc->info_str = NULL;
+    if (nc->ops->cleanup) {
+        nc->ops->cleanup(nc);
+    }
+}
+
+struct net_client *net_client_next(struct net_client *prev)
+{
+    unsigned i = 0;
+
+    if (!net_clients) {
+        return NULL;
+    }
+    if (prev) {
+        for (; i < net_clients->len && g_ptr_array_index(net_clients, i) != prev; i++) {
+        }
+        i++;
+    }
+    return i < net_clients->len ? g_ptr_array_index(net_clients, i) : NULL;
+}
+
+static struct net_client *net_client_by_name(const char *name)
+{
+    for (struct net_client *nc = net_client_next(NULL); nc; nc = net_client_next(nc)) {
+        if (!strcmp(nc->name, name)) {
+            return nc;
+        }
+    }
+    return NULL;
+}
+
+struct net_client *net_netdev_find(const char *id)
+{
+    for (struct net_client *nc = net_client_next(NULL); nc; nc = net_client_next(nc)) {
+        if (nc->ops->type != NET_CLIENT_NIC && !strcmp(nc->name, id)) {
+            return nc;
+        }
+    }
+    return NULL;
+}
+
+int net_nic_attach(struct net_client *nic, const char *prop_owner, const char *id,
+                   GError **errp)
+{
+    struct net_client *nd = net_netdev_find(id);
+
+    if (!nd) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "Property '%s.netdev' can't find value '%s'", prop_owner, id);
+        return -ENOENT;
+    }
+    if (nd->peer) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "Property '%s.netdev' can't take value '%s', it's in use", prop_owner, id);
+        return -EBUSY;
+    }
+    nic->peer = nd;
+    nd->peer = nic;
+    return 0;
+}
+
+char *net_nic_default_name(const char *model)
+{
+    unsigned n = 0;
+
+    for (struct net_client *nc = net_client_next(NULL); nc; nc = net_client_next(nc)) {
+        if (nc->ops->type == NET_CLIENT_NIC && !strcmp(nc->model, model)) {
+            n++;
+        }
+    }
+    return g_strdup_printf("%s.%u", model, n);
+}
+
+/* ---- MAC addresses ---- */
+
+/* QEMU's locally administered default prefix 52:54:00:12:34 and the last
+ * bytes handed out or named under it. */
+static const uint8_t net_mac_base[5] = { 0x52, 0x54, 0x00, 0x12, 0x34 };
+static bool net_mac_used[256];
+
+static bool net_mac_parse(const char *s, uint8_t out[NET_MAC_LEN])
+{
+    for (unsigned i = 0; i < NET_MAC_LEN; i++) {
+        if (!g_ascii_isxdigit(s[0]) || !g_ascii_isxdigit(s[1])) {
+            return false;
+        }
+        out[i] = g_ascii_xdigit_value(s[0]) << 4 | g_ascii_xdigit_value(s[1]);
+        s += 2;
+        if (i < NET_MAC_LEN - 1) {
+            if (*s != ':' && *s != '-') {
+                return false;
+            }
+            s++;
+        }
+    }
+    return *s == '\0';
+}
+
+int net_nic_macaddr(const char *prop_owner, const char *mac, uint8_t out[NET_MAC_LEN],
+                    GError **errp)
+{
+    static const uint8_t zero[NET_MAC_LEN];
+    unsigned last;
+
+    memset(out, 0, NET_MAC_LEN);
+    if (mac && !net_mac_parse(mac, out)) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "Property '%s.mac' doesn't take value '%s'", prop_owner, mac);
+        return -EINVAL;
+    }
+    if (memcmp(out, zero, NET_MAC_LEN)) {
+        if (!memcmp(out, net_mac_base, sizeof(net_mac_base))) {
+            net_mac_used[out[5]] = true;
+        }
+        return 0;
+    }
+    /* Unset: the first free last byte from 0x56 on, as QEMU. */
+    for (last = 0x56; last < 0xff && net_mac_used[last]; last++) {
+    }
+    if (last == 0xff) {
+        last = 0x56;
+    }
+    memcpy(out, net_mac_base, sizeof(net_mac_base));
+    out[5] = last;
+    net_mac_used[last] = true;
+    return 0;
+}
+
+void net_macaddr_release(const uint8_t mac[NET_MAC_LEN])
+{
+    if (!memcmp(mac, net_mac_base, sizeof(net_mac_base))) {
+        net_mac_used[mac[5]] = false;
+    }
+}
+
+/* ---- frames ---- */
+
+static void net_queue_append(struct net_client *to, struct net_client *sender,
+                             const struct iovec *iov, unsigned cnt, size_t size,
+                             net_sent_cb *sent_cb)
+{
+    struct net_packet *p;
+    size_t off = 0;
+
+    if (g_queue_get_length(&to->incoming) >= NET_QUEUE_MAX && !sent_cb) {
+        return;
+    }
+    p = g_malloc(sizeof(*p) + size);
+    p->sender = sender;
+    p->sent_cb = sent_cb;
+    p->size = size;
+    for (unsigned i = 0; i < cnt; i++) {
+        memcpy(p->data + off, iov[i].iov_base, iov[i].iov_len);
+        off += iov[i].iov_len;
+    }
+    g_queue_push_tail(&to->incoming, p);
+}
+
+/* A frame to nc: dropped (its size) when nc's link is down. */
+static ssize_t net_deliver(struct net_client *nc, const struct iovec *iov, unsigned cnt,
+                           size_t size)
+{
+    ssize_t ret;
+
+    if (nc->link_down) {
+        return size;
+    }
+    nc->delivering = true;
+    ret = nc->ops->receive(nc, iov, cnt);
+    nc->delivering = false;
+    return ret;
+}
+
+ssize_t net_send(struct net_client *sender, const struct iovec *iov, unsigned cnt,
+                 net_sent_cb *sent_cb)
+{
+    struct net_client *peer = sender->peer;
+    size_t size = net_iov_size(iov, cnt);
+    ssize_t ret;
+
+    if (!peer || sender->link_down) {
+        return size;
+    }
+    /* Frames keep their order: behind a queue, or while the peer is
+     * inside its receive (it sent back from there), they wait. */
+    if (peer->delivering || !g_queue_is_empty(&peer->incoming)) {
+        net_queue_append(peer, sender, iov, cnt, size, sent_cb);
+        return 0;
+    }
+    ret = net_deliver(peer, iov, cnt, size);
+    if (ret == 0) {
+        net_queue_append(peer, sender, iov, cnt, size, sent_cb);
+        return 0;
+    }
+    return ret;
+}
+
+bool net_queue_flush(struct net_client *nc)
+{
+    struct net_packet *p;
+
+    if (nc->delivering) {
+        return g_queue_is_empty(&nc->incoming);
+    }
+    while ((p = g_queue_peek_head(&nc->incoming))) {
+        struct iovec iov = { .iov_base = p->data, .iov_len = p->size };
+        ssize_t ret = net_deliver(nc, &iov, 1, p->size);
+
+        if (ret == 0) {
+            return false;
+        }
+        /* The receive may have purged the queue (its peer went away). */
+        if (g_queue_peek_head(&nc->incoming) != p) {
+            continue;
+        }
+        g_queue_pop_head(&nc->incoming);
+        if (p->sent_cb) {
+            p->sent_cb(p->sender, ret);
+        }
+        g_free(p);
+    }
+    return true;
+}
+
+unsigned net_queue_len(const struct net_client *nc)
+{
+    return g_queue_get_length((GQueue *)&nc->incoming);
+}
+
+/* ---- back end features ---- */
+
+bool net_peer_has_vnet_hdr(const struct net_client *nic)
+{
+    const struct net_client *p = nic->peer;
+
+    return p && p->ops->has_vnet_hdr && p->ops->has_vnet_hdr((struct net_client *)p);
+}
+
+void net_peer_set_vnet_hdr_len(const struct net_client *nic, unsigned len)
+{
+    if (net_peer_has_vnet_hdr(nic) && nic->peer->ops->set_vnet_hdr_len) {
+        nic->peer->ops->set_vnet_hdr_len(nic->peer, len);
+    }
+}
+
+void net_peer_set_offloads(const struct net_client *nic, const struct net_offloads *o)
+{
+    if (net_peer_has_vnet_hdr(nic) && nic->peer->ops->set_offloads) {
+        nic->peer->ops->set_offloads(nic->peer, o);
+    }
+}
+
+int net_set_link(const char *name, bool up, GError **errp)
+{
+    struct net_client *nc = net_client_by_name(name);
+
+    if (!nc) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Device '%s' not found", name);
+        return -ENOENT;
+    }
+    nc->link_down = !up;
+    if (nc->ops->link_status_changed) {
+        nc->ops->link_status_changed(nc);
+    }
+    /* A back end's link is also its NIC's: the guest sees the cable go. */
+    if (nc->peer) {
+        if (nc->peer->ops->type == NET_CLIENT_NIC) {
+            nc->peer->link_down = !up;
+        }
+        if (nc->peer->ops->link_status_changed) {
+            nc->peer->ops->link_status_changed(nc->peer);
+        }
+    }
+    return 0;
+}
+
+/* ---- -netdev ---- */
+
+/* QEMU 7.2's "-netdev help" order; only socket is built so far. */
+static const char *const net_help_types[] = {
+    "socket", "stream", "dgram", "hubport", "tap", "user", "l2tpv3", "vde", "bridge",
+    "vhost-user", "vhost-vdpa", NULL,
+};
+
+static bool net_type_built(const char *type)
+{
+    return !strcmp(type, "socket");
+}
+
+void net_print_netdev_help(void)
+{
+    printf("Available netdev backend types:\n");
+    for (unsigned i = 0; net_help_types[i]; i++) {
+        printf("%s%s\n", net_help_types[i],
+               net_type_built(net_help_types[i]) ? "" : " (not supported yet)");
+    }
+}
+
+struct net_cli {
+    char *optarg;          /* as given: errors at creation name it */
+    char *id;
+    struct kv_list *kv;
+};
+
+static GPtrArray *net_cli_list;
+
+static void net_cli_free(gpointer p)
+{
+    struct net_cli *c = p;
+
+    g_free(c->optarg);
+    g_free(c->id);
+    kv_free(c->kv);
+    g_free(c);
+}
+
+/* QEMU's rule for id=: a letter, then letters, digits, '-', '.', '_'. */
+static bool net_id_wellformed(const char *id)
+{
+    if (!g_ascii_isalpha(*id)) {
+        return false;
+    }
+    for (id++; *id; id++) {
+        if (!g_ascii_isalnum(*id) && !strchr("-._", *id)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int net_cli_add(const char *optarg, GError **errp)
+{
+    struct kv_list *kv = kv_parse(optarg, "type", errp);
+    const char *type, *id;
+    struct net_cli *c;
+
+    if (!kv) {
+        return -EINVAL;
+    }
+    type = kv_get(kv, "type");
+    id = kv_get(kv, "id");
+    if (!type || !id) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Parameter '%s' is missing",
+                    type ? "id" : "type");
+        goto fail;
+    }
+    if (!net_id_wellformed(id)) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "Parameter 'id' expects an identifier");
+        goto fail;
+    }
+    if (!net_type_built(type)) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
+                    "network backend '%s' is not supported yet", type);
+        goto fail;
+    }
+    if (!net_cli_list) {
+        net_cli_list = g_ptr_array_new_with_free_func(net_cli_free);
+    }
+    for (unsigned i = 0; i < net_cli_list->len; i++) {
+        if (!strcmp(((struct net_cli *)g_ptr_array_index(net_cli_list, i))->id, id)) {
+            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Duplicate ID '%s' for netdev",
+                        id);
+            goto fail;
+        }
+    }
+    if (net_socket_check(kv, errp) < 0) {
+        goto fail;
+    }
+    c = g_new0(struct net_cli, 1);
+    c->optarg = g_strdup(optarg);
+    c->id = g_strdup(id);
+    c->kv = kv;
+    g_ptr_array_add(net_cli_list, c);
+    return 0;
+fail:
+    kv_free(kv);
+    return -EINVAL;
+}
+
+void net_cli_clear(void)
+{
+    if (net_cli_list) {
+        g_ptr_array_free(net_cli_list, TRUE);
+        net_cli_list = NULL;
+    }
+}
+
+int net_init_clients(GError **errp)
+{
+    for (unsigned i = 0; net_cli_list && i < net_cli_list->len; i++) {
+        struct net_cli *c = g_ptr_array_index(net_cli_list, i);
+        GError *err = NULL;
+
+        if (net_socket_init(c->id, c->kv, &err) < 0) {
+            /* QEMU's location prefix: the option as given. */
+            g_set_error(errp, HYVM_ERROR, err->code, "-netdev %s: %s", c->optarg,
+                        err->message);
+            g_error_free(err);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+void net_check_clients(void)
+{
+    for (struct net_client *nc = net_client_next(NULL); nc; nc = net_client_next(nc)) {
+        if (nc->peer) {
+            continue;
+        }
+        if (nc->ops->type == NET_CLIENT_NIC) {
+            warn_report("nic %s has no peer", nc->name);
+        } else {
+            warn_report("netdev %s has no peer", nc->name);
+        }
+    }
+}
+
+void net_cleanup(void)
+{
+    struct net_client *nc;
+
+    /* Back ends only: NICs are freed with their devices, which come first. */
+    for (unsigned i = net_clients ? net_clients->len : 0; i-- > 0;) {
+        nc = g_ptr_array_index(net_clients, i);
+        if (nc->ops->type != NET_CLIENT_NIC) {
+            net_client_uninit(nc);
+        }
+    }
+}
