@@ -23,6 +23,7 @@
 #include "machine/acpi-build.h"
 #include "machine/machine-internal.h"
 #include "system/error.h"
+#include "system/memory.h"
 
 /* microvm keeps all RAM below 3 GiB, the rest above 4 GiB. */
 #define MICROVM_LOW_RAM_LIMIT 0xc0000000ull
@@ -76,6 +77,25 @@ static int microvm_create_virtio_mmio(struct machine *m, bool acpi, GError **err
         machine_add_reset(m, microvm_virtio_mmio_reset, t);
     }
     return 0;
+}
+
+/*
+ * QEMU's microvm firmware (qboot) masks the i8259 pair before it starts the
+ * kernel (QEMU 7.2's "info pic" then shows master IMR 0xfb, slave 0xff,
+ * vector bases untouched), and Linux on hardware-reduced ACPI never touches
+ * the chips.  Unmasked, the i8254's IRQ 0 reaches the BSP through LINT0 in
+ * virtual-wire mode as vector 0 (the reset vector base) and the kernel dies
+ * of a "divide error" once it enables interrupts.  hyvm has no firmware, so
+ * the board does the masking: at power-on and after every system reset,
+ * which returns the chips to their reset state.  OCW1 alone, as qboot does.
+ */
+static void microvm_pic_mask(void *opaque)
+{
+    uint8_t master = 0xfb, slave = 0xff;    /* the cascade (IRQ 2) stays open */
+
+    (void)opaque;
+    io_pio(0x21, &master, 1, true);
+    io_pio(0xa1, &slave, 1, true);
 }
 
 /* The transports holding a device, the highest first (QEMU's order). */
@@ -154,6 +174,10 @@ static int microvm_init(struct machine *m, GError **errp)
         return ret;
     }
     x86_machine_setup_irq(m);
+    if (machine_pic_enabled(m)) {
+        microvm_pic_mask(NULL);
+        machine_add_reset(m, microvm_pic_mask, NULL);
+    }
     if (machine_prop_on(m, "isa-serial", true)) {
         ret = x86_machine_create_serials(m, errp);
         if (ret < 0) {

@@ -192,7 +192,8 @@ struct virtio_device {
  * core g_free()s the struct through it), with nvqs queues of
  * queue_size entries each and the device's feature bits; the core adds
  * INDIRECT_DESC, EVENT_IDX, VERSION_1, NOTIFY_ON_EMPTY and ANY_LAYOUT.
- * Handlers are set afterwards in vdev->vqs[i].handle.
+ * Handlers are set afterwards in vdev->vqs[i].handle; a queue of another
+ * size (a control queue) sets its num_max and num after this call.
  */
 void virtio_init(struct virtio_device *vdev, const struct virtio_dev_ops *ops,
                  const struct dev_config *cfg, unsigned nvqs, uint16_t queue_size,
