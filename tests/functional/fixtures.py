@@ -5,8 +5,11 @@
 
 Writes OUTDIR/vmlinuz (the kernel that linux-image-cloud-amd64 depends on
 today) and OUTDIR/initrd.gz (newc cpio, gzip: busybox-static, the ACPI
-power-button and evdev modules, and the /init below).  A second run with
-the same inputs (this script, the two package versions) does nothing.
+power-button and evdev modules, and the /init below), and
+OUTDIR/initrd-virtio.cpio: the same with the virtio modules besides, not
+compressed (a software CPU spends seconds inflating an initrd; the other
+modes need no virtio modules).  A second run with the same inputs (this
+script, the two package versions) does nothing.
 
 Exit status: 0 with the fixtures in place; 77 (automake's skip status, which
 test-boot.c reads as such) when this host cannot get Debian's packages
@@ -29,6 +32,42 @@ Before that it prints, one per line:
   HYVM-NPROC: <online CPUs>
   HYVM-CPUS-ONLINE: <the online CPU list from sysfs>
 and for wait, HYVM-WAITING once the power button is handled.
+
+Two more modes load the virtio drivers, from initrd-virtio.cpio (modules
+in Debian's cloud kernel, kept apart in /lib/modules/virtio/; each insmod
+is given 20 s, so a probe stuck on a broken device leaves HYVM-TIMEOUT
+and the rest goes on):
+  virtio    one line per virtio device,
+              HYVM-VIRTIO-DEV: <name> <device id> <driver|none> <pci|mmio> v1=<0|1>
+            (v1: VIRTIO_F_VERSION_1 negotiated, the modern interface), then
+            HYVM-VIRTIO-DEVICES: <count>; then the checks below, each only
+            when its device is there; HYVM-VIRTIO-DONE and poweroff.
+            Disk (/dev/vda): HYVM-DISK-SIZE: <512-byte sectors>.  A disk
+            without the stamp in its sector 0 gets the pattern (8192 lines
+            of printf "%0511d\n" i, 4 MiB) at 1 MiB, O_DIRECT, a flush and
+            the stamp: HYVM-DISK-WRITTEN: <md5 of the pattern> and
+            HYVM-DISK-READBACK: <md5 read back>, HYVM-REBOOTING and
+            `reboot -f` (the same kernel command line comes back).  A disk
+            with the stamp: HYVM-DISK-VERIFY: <md5 read back>, and on.
+            Console: HYVM-HVC0-HELLO written to /dev/hvc0, then
+            HYVM-HVC0: written.  RNG: HYVM-RNG-CURRENT: <rng_current>,
+            HYVM-RNG-BYTES: <bytes of 4 KiB read from /dev/hwrng>,
+            HYVM-RNG-DISTINCT: <distinct byte values among them>.  Balloon
+            (hyvm.balloon=MIB, default 64): HYVM-BALLOON-BEFORE: <MemTotal
+            kB>, HYVM-BALLOON-WAIT-INFLATE, then once MemTotal dropped by
+            MIB (or 60 s passed) HYVM-BALLOON-INFLATED: <kB>,
+            HYVM-BALLOON-WAIT-DEFLATE, and once it is back (or 60 s)
+            HYVM-BALLOON-DEFLATED: <kB>.  Net (eth0): HYVM-NET-MAC: <mac>,
+            HYVM-NET-STATE: <operstate after link up>; with hyvm.netpeer=1
+            also 10.0.2.15/24 and 3 pings of 10.0.2.2:
+            HYVM-NET-PING: <replies received>.  Last, the kernel's virtio
+            lines as HYVM-DMESG: <line>.
+  ddbench   /dev/vda: dd of hyvm.ddmb=MIB (default 256) from /dev/zero,
+            bs=1M oflag=direct, then back to /dev/null iflag=direct, each
+            between HYVM-DD-<WRITE|READ>-START: <uptime> and
+            HYVM-DD-<WRITE|READ>-END: <uptime>, then
+            HYVM-DD-<WRITE|READ>: <dd's exit status> <what it printed>;
+            then poweroff.
 """
 import fcntl
 import gzip
@@ -46,6 +85,15 @@ BUSYBOX = 'busybox-static'
 # Built as modules in Debian's cloud kernel; /init loads them for the power
 # button.  Their "depends=" modinfo names any module they need besides.
 MODULES = ['kernel/drivers/acpi/button.ko', 'kernel/drivers/input/evdev.ko']
+# The virtio transports and drivers, all modules there too, for the virtio
+# and ddbench modes (with failover and net_failover through "depends=").
+# Transports first: each driver's insmod then probes its devices, so a probe
+# that hangs is named by the module that hangs.
+VIRTIO_MODULES = ['kernel/drivers/virtio/virtio_pci.ko', 'kernel/drivers/virtio/virtio_mmio.ko',
+                  'kernel/drivers/block/virtio_blk.ko', 'kernel/drivers/net/virtio_net.ko',
+                  'kernel/drivers/char/virtio_console.ko',
+                  'kernel/drivers/char/hw_random/virtio-rng.ko',
+                  'kernel/drivers/virtio/virtio_balloon.ko']
 SKIP = 77
 
 INIT = r'''#!/bin/busybox sh
@@ -94,6 +142,174 @@ power_button() {
     done
 }
 
+# A word hyvm.NAME=VALUE of the kernel command line, or $2.
+param() {
+    for w in $(cat /proc/cmdline); do
+        case "$w" in "hyvm.$1="*) echo "${w#*=}"; return ;; esac
+    done
+    echo "$2"
+}
+
+# Runs "$@" in the background and waits for it at most $1 seconds: a
+# command stuck in the kernel (a driver's probe, a read from a device that
+# never answers) is left behind with HYVM-TIMEOUT, and the checks go on.
+# Returns the command's status, 124 on the timeout.
+bounded() {
+    local limit=$(($1 * 10)) i=0 bpid st
+    shift
+    "$@" &
+    bpid=$!
+    while [ $i -lt $limit ]; do
+        # A finished child stays a zombie (Z) until waited for.
+        st=Z
+        read -r _ _ st _ 2>/dev/null < /proc/$bpid/stat
+        if [ "$st" = Z ]; then
+            wait $bpid
+            return
+        fi
+        usleep 100000
+        i=$((i + 1))
+    done
+    echo "HYVM-TIMEOUT: $*"
+    return 124
+}
+
+virtio_modules() {
+    for m in /lib/modules/virtio/*.ko; do
+        [ -e "$m" ] || continue
+        bounded 20 insmod "$m" || echo "HYVM-MODULE-FAILED: ${m##*/}"
+    done
+}
+
+# One line per virtio device: name, device id, driver, transport, and
+# whether VIRTIO_F_VERSION_1 (bit 32 of the features string) was negotiated.
+virtio_list() {
+    local n=0 d drv bus f
+    for d in /sys/bus/virtio/devices/*; do
+        [ -e "$d/device" ] || continue
+        drv=none
+        [ -e "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
+        case "$(readlink -f "$d")" in */pci0000:*) bus=pci ;; *) bus=mmio ;; esac
+        f=$(cat "$d/features")
+        echo "HYVM-VIRTIO-DEV: ${d##*/} $(cat "$d/device") $drv $bus v1=$(echo "$f" | cut -c33)"
+        n=$((n + 1))
+    done
+    echo "HYVM-VIRTIO-DEVICES: $n"
+}
+
+# The disk pattern: every 512-byte sector differs (its number, padded).
+disk_pattern() {
+    awk 'BEGIN { for (i = 0; i < 8192; i++) printf "%0511d\n", i }'
+}
+
+disk_readback() {
+    dd if=/dev/vda bs=64k skip=16 count=64 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1
+}
+
+# Status 0 when it wrote the pattern (the caller reboots), 1 otherwise.
+disk_check() {
+    [ -b /dev/vda ] || return 1
+    echo "HYVM-DISK-SIZE: $(cat /sys/block/vda/size)"
+    if dd if=/dev/vda bs=512 count=1 iflag=direct 2>/dev/null | grep -a -q HYVM-DISK-STAMP; then
+        echo "HYVM-DISK-VERIFY: $(bounded 60 disk_readback)"
+        return 1
+    fi
+    echo "HYVM-DISK-WRITTEN: $(disk_pattern | md5sum | cut -d' ' -f1)"
+    disk_pattern > /tmp/pattern
+    bounded 60 dd if=/tmp/pattern of=/dev/vda bs=64k seek=16 oflag=direct conv=notrunc \
+        2>/dev/null
+    rm /tmp/pattern
+    echo "HYVM-DISK-READBACK: $(bounded 60 disk_readback)"
+    echo HYVM-DISK-STAMP | dd of=/dev/vda bs=512 conv=sync,notrunc oflag=direct 2>/dev/null
+    bounded 30 blockdev --flushbufs /dev/vda
+    return 0
+}
+
+hvc_check() {
+    [ -c /dev/hvc0 ] || return
+    bounded 20 sh -c 'echo HYVM-HVC0-HELLO > /dev/hvc0' && echo "HYVM-HVC0: written"
+}
+
+rng_check() {
+    local sys=/sys/class/misc/hw_random
+    [ -c /dev/hwrng ] && [ -n "$(cat $sys/rng_available)" ] || return
+    echo "HYVM-RNG-CURRENT: $(cat $sys/rng_current)"
+    bounded 30 sh -c 'head -c 4096 /dev/hwrng > /tmp/rng'
+    echo "HYVM-RNG-BYTES: $(wc -c < /tmp/rng)"
+    echo "HYVM-RNG-DISTINCT: $(od -An -v -tx1 /tmp/rng | tr -s ' ' '\n' | grep . | sort -u | wc -l)"
+}
+
+memtotal() {
+    local k v u
+    while read -r k v u; do
+        [ "$k" = MemTotal: ] && { echo "$v"; return; }
+    done < /proc/meminfo
+}
+
+# Waits (60 s at most) until "$1" holds of MemTotal in $now.
+balloon_wait() {
+    local i=0
+    while [ $i -lt 600 ]; do
+        now=$(memtotal)
+        eval "$1" && return
+        usleep 100000
+        i=$((i + 1))
+    done
+}
+
+# The host sets the balloon to RAM - MIB after WAIT-INFLATE and back to RAM
+# after WAIT-DEFLATE; without deflate-on-oom the driver takes the pages out
+# of MemTotal.
+balloon_check() {
+    local before now want
+    [ -e /sys/bus/virtio/drivers/virtio_balloon ] &&
+        ls /sys/bus/virtio/drivers/virtio_balloon | grep -q virtio || return
+    want=$(($(param balloon 64) * 1024))
+    before=$(memtotal)
+    echo "HYVM-BALLOON-BEFORE: $before"
+    echo "HYVM-BALLOON-WAIT-INFLATE"
+    balloon_wait '[ $((before - now)) -ge $want ]'
+    echo "HYVM-BALLOON-INFLATED: $now"
+    echo "HYVM-BALLOON-WAIT-DEFLATE"
+    balloon_wait '[ $now -ge $before ]'
+    echo "HYVM-BALLOON-DEFLATED: $now"
+}
+
+net_check() {
+    local i=0 st
+    [ -e /sys/class/net/eth0 ] || return
+    echo "HYVM-NET-MAC: $(cat /sys/class/net/eth0/address)"
+    ip link set eth0 up
+    while [ "$(cat /sys/class/net/eth0/operstate)" != up ] && [ $i -lt 50 ]; do
+        usleep 100000
+        i=$((i + 1))
+    done
+    echo "HYVM-NET-STATE: $(cat /sys/class/net/eth0/operstate)"
+    [ "$(param netpeer 0)" = 1 ] || return
+    ip addr add 10.0.2.15/24 dev eth0
+    bounded 30 ping -c 3 -w 20 10.0.2.2 > /tmp/ping
+    st=$(grep -o '[0-9]* packets received' /tmp/ping)
+    echo "HYVM-NET-PING: ${st%% *}"
+}
+
+virtio_dmesg() {
+    dmesg | grep -i -E 'virtio|vda|hvc|hwrng|balloon' | grep -v -i 'command line' |
+        sed 's/^/HYVM-DMESG: /'
+}
+
+# dd between two uptime markers, then its exit status and what it said.
+dd_timed() {
+    local what=$1 st
+    shift
+    read up rest < /proc/uptime
+    echo "HYVM-DD-$what-START: $up"
+    dd "$@" 2> /tmp/dd
+    st=$?
+    read up rest < /proc/uptime
+    echo "HYVM-DD-$what-END: $up"
+    echo "HYVM-DD-$what: $st $(tr '\n' ' ' < /tmp/dd)"
+}
+
 case "$mode" in
 poweroff)
     poweroff -f ;;
@@ -111,6 +327,28 @@ shell)
     echo "hyvm test guest: a busybox shell; leave with poweroff (or exit)"
     setsid cttyhack sh &
     wait $!
+    poweroff -f ;;
+virtio)
+    virtio_modules
+    virtio_list
+    if disk_check; then
+        virtio_dmesg
+        echo HYVM-REBOOTING
+        reboot -f
+    fi
+    hvc_check
+    rng_check
+    balloon_check
+    net_check
+    virtio_dmesg
+    echo HYVM-VIRTIO-DONE
+    poweroff -f ;;
+ddbench)
+    virtio_modules
+    virtio_list
+    mb=$(param ddmb 256)
+    dd_timed WRITE if=/dev/zero of=/dev/vda bs=1M count="$mb" oflag=direct
+    dd_timed READ if=/dev/vda of=/dev/null bs=1M count="$mb" iflag=direct
     poweroff -f ;;
 esac
 echo "HYVM-UNKNOWN-MODE: $mode"
@@ -232,8 +470,10 @@ def find_module(moddir, name):
     raise RuntimeError(f'module {name} not found under {moddir}')
 
 
-def modules_closure(moddir):
-    todo = [os.path.join(moddir, m) for m in MODULES]
+def modules_closure(moddir, modules):
+    """The modules and all they depend on, each after its dependencies and
+    otherwise in the order given."""
+    todo = [os.path.join(moddir, m) for m in reversed(modules)]
     order = []
     while todo:
         path = todo.pop()
@@ -246,6 +486,31 @@ def modules_closure(moddir):
             continue
         order.append(path)
     return order
+
+
+def initramfs(busybox, moddir, virtio):
+    """The newc archive: busybox, /init, the power button's modules and, with
+    virtio, the virtio ones."""
+    cpio = Cpio()
+    for d in ('bin', 'dev', 'etc', 'etc/acpi', 'etc/acpi/PWRF', 'lib', 'lib/modules',
+              'proc', 'sys', 'tmp'):
+        cpio.dir(d)
+    cpio.add('dev/console', 0o020600, rdev=(5, 1))
+    cpio.file('bin/busybox', busybox, 0o755)
+    cpio.file('init', INIT.encode(), 0o755)
+    cpio.file('etc/acpi/PWRF/00000080', POWER_BUTTON_ACTION.encode(), 0o755)
+    # Numbered so that the shell's glob loads each after what it needs.
+    # The virtio ones in a folder of their own: the power button's glob
+    # (every mode but poweroff and reboot) does not load them.
+    sets = [('', MODULES)]
+    if virtio:
+        cpio.dir('lib/modules/virtio')
+        sets.append(('virtio/', VIRTIO_MODULES))
+    for sub, modules in sets:
+        for i, path in enumerate(modules_closure(moddir, modules)):
+            with open(path, 'rb') as f:
+                cpio.file(f'lib/modules/{sub}{i:02d}-{os.path.basename(path)}', f.read())
+    return cpio.finish()
 
 
 def build(outdir, packages, inputs):
@@ -261,21 +526,12 @@ def build(outdir, packages, inputs):
         abi = kpkg[len('linux-image-'):]
         vmlinuz = os.path.join(kdir, 'boot', f'vmlinuz-{abi}')
         moddir = os.path.join(kdir, 'lib', 'modules', abi)
-        cpio = Cpio()
-        for d in ('bin', 'dev', 'etc', 'etc/acpi', 'etc/acpi/PWRF', 'lib', 'lib/modules',
-                  'proc', 'sys', 'tmp'):
-            cpio.dir(d)
-        cpio.add('dev/console', 0o020600, rdev=(5, 1))
         with open(os.path.join(bdir, 'bin', 'busybox'), 'rb') as f:
-            cpio.file('bin/busybox', f.read(), 0o755)
-        cpio.file('init', INIT.encode(), 0o755)
-        cpio.file('etc/acpi/PWRF/00000080', POWER_BUTTON_ACTION.encode(), 0o755)
-        # Numbered so that the shell's glob loads each after what it needs.
-        for i, path in enumerate(modules_closure(moddir)):
-            with open(path, 'rb') as f:
-                cpio.file(f'lib/modules/{i:02d}-{os.path.basename(path)}', f.read())
-        initrd = gzip.compress(cpio.finish(), mtime=0)
-        for name, data in (('initrd.gz', initrd), ('vmlinuz', None)):
+            busybox = f.read()
+        initrd = gzip.compress(initramfs(busybox, moddir, False), mtime=0)
+        initrd_virtio = initramfs(busybox, moddir, True)
+        for name, data in (('initrd.gz', initrd), ('initrd-virtio.cpio', initrd_virtio),
+                           ('vmlinuz', None)):
             part = os.path.join(outdir, name + '.part')
             if data is None:
                 shutil.copyfile(vmlinuz, part)
@@ -309,7 +565,8 @@ def main():
     with open(__file__, 'rb') as f:
         script_hash = hashlib.sha256(f.read()).hexdigest()
     stamp = os.path.join(outdir, 'inputs')
-    have = all(os.path.exists(os.path.join(outdir, n)) for n in ('vmlinuz', 'initrd.gz'))
+    have = all(os.path.exists(os.path.join(outdir, n))
+               for n in ('vmlinuz', 'initrd.gz', 'initrd-virtio.cpio'))
     # Tests run in parallel: one builds, the others wait for it.
     with open(os.path.join(outdir, '.lock'), 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""virtio-blk throughput inside the Linux guest, hyvm beside QEMU in one run
+(never part of meson test).
+
+  tests/bench/virtio-blk.py [--builddir build] [--runs 3] [--machines pc,microvm]
+                            [--accel tcg] [--mib 256] [--timeout 600]
+
+Boots Debian's cloud kernel with the busybox initrd with the virtio
+modules of tests/functional/fixtures.py (initrd-virtio.cpio, built or
+reused in BUILDDIR/tests/functional/fixtures) under `hyvm` and
+`qemu-system-x86_64`, with the same command line and a fresh sparse
+512 MiB raw image on virtio-blk (virtio-blk-pci on pc, virtio-blk-device
+on microvm), alternating the two so both see the same host load.  The
+guest's /init (hyvm.test=ddbench) runs
+  dd if=/dev/zero of=/dev/vda bs=1M count=MIB oflag=direct   (write)
+  dd if=/dev/vda of=/dev/null bs=1M count=MIB iflag=direct   (read)
+between console markers, and powers off.  Each figure is MB/s (10^6 bytes
+a second), timed on the host from the START marker to the END marker
+as they reach the serial console; the guest's own figure (its
+/proc/uptime around dd) is printed beside it.  For each machine it prints
+the median over --runs per binary and the ratio hyvm/QEMU (above 1: hyvm
+is faster).  A run that does not reach a marker is reported and left out;
+a guest that halts or panics is given up on after 2 s.
+"""
+import argparse
+import os
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+IMAGE_BYTES = 512 << 20
+DEAD_ENDS = [b'reboot: System halted', b'Kernel panic - not syncing']
+DEVICE = {'pc': 'virtio-blk-pci', 'microvm': 'virtio-blk-device'}
+PHASES = ('WRITE', 'READ')
+
+
+def fixtures(builddir):
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = os.path.join(here, '..', 'functional', 'fixtures.py')
+    outdir = os.path.join(builddir, 'tests', 'functional', 'fixtures')
+    r = subprocess.run([sys.executable, script, outdir])
+    if r.returncode != 0:
+        sys.exit(f'virtio-blk.py: {script} failed (status {r.returncode})')
+    return os.path.join(outdir, 'vmlinuz'), os.path.join(outdir, 'initrd-virtio.cpio')
+
+
+def command(binary, machine, accel, kernel, initrd, image, mib):
+    # microvm resets only by the triple fault (not needed here: the guest
+    # powers off), and has no ACPI-less poweroff: keep its ACPI on.
+    append = f'console=ttyS0 hyvm.test=ddbench hyvm.ddmb={mib}'
+    return [binary, '-M', machine, '-accel', accel, '-m', '256M', '-nodefaults',
+            '-display', 'none', '-serial', 'stdio', '-kernel', kernel, '-initrd', initrd,
+            '-append', append, '-drive', f'file={image},if=none,id=d0,format=raw',
+            '-device', f'{DEVICE[machine]},drive=d0']
+
+
+def marker_value(out, key):
+    """The text after 'key: ' on its console line, or None."""
+    k = key.encode() + b': '
+    i = out.find(k)
+    if i < 0:
+        return None
+    end = out.find(b'\n', i)
+    return out[i + len(k):end if end >= 0 else len(out)].decode(errors='replace').strip()
+
+
+def run_once(cmd, mib, timeout):
+    """({phase: (host MB/s, guest MB/s)}, problem)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    out = b''
+    seen = {}           # marker -> host time it arrived
+    t_dead = None
+    problem = None
+    try:
+        while True:
+            now = time.perf_counter()
+            if now - t0 >= timeout:
+                problem = f'no exit within {timeout} s'
+                break
+            if t_dead is not None and now - t_dead > 2:
+                problem = 'the guest stopped: ' + next(d.decode() for d in DEAD_ENDS if d in out)
+                break
+            r, _, _ = select.select([p.stdout], [], [], 0.5)
+            if not r:
+                continue
+            chunk = os.read(p.stdout.fileno(), 65536)
+            if not chunk:
+                status = p.wait()
+                if status != 0:
+                    problem = f'exit status {status}'
+                break
+            out += chunk
+            now = time.perf_counter()
+            for phase in PHASES:
+                for edge in ('START', 'END'):
+                    m = f'HYVM-DD-{phase}-{edge}: '.encode()
+                    if m not in seen and m in out:
+                        seen[m] = now
+            if t_dead is None and any(d in out for d in DEAD_ENDS):
+                t_dead = time.perf_counter()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    mb = mib * (1 << 20) / 1e6
+    results = {}
+    for phase in PHASES:
+        start, end = (f'HYVM-DD-{phase}-{e}: '.encode() for e in ('START', 'END'))
+        if start not in seen or end not in seen:
+            problem = (problem or 'exit') + f' without the {phase} markers'
+            continue
+        host = mb / max(seen[end] - seen[start], 1e-6)
+        g0 = marker_value(out, f'HYVM-DD-{phase}-START')
+        g1 = marker_value(out, f'HYVM-DD-{phase}-END')
+        guest = mb / max(float(g1) - float(g0), 0.01)
+        dd = marker_value(out, f'HYVM-DD-{phase}') or ''
+        # The guest's line: dd's exit status, then what dd printed.
+        if not dd.startswith('0 '):
+            problem = (problem or 'dd') + f' {phase.lower()}: "{dd}"'
+            continue
+        results[phase] = (host, guest)
+    if problem:
+        problem += f'; console tail: {out[-400:]!r}'
+    return results, problem
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(v):
+    return f'{v:8.1f}' if v is not None else '       -'
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--builddir', default='build')
+    ap.add_argument('--runs', type=int, default=3)
+    ap.add_argument('--machines', default='pc,microvm')
+    ap.add_argument('--accel', default='tcg')
+    ap.add_argument('--mib', type=int, default=256, help='MiB each dd moves (image: 512 MiB)')
+    ap.add_argument('--timeout', type=float, default=600.0)
+    a = ap.parse_args()
+    if not 0 < a.mib <= IMAGE_BYTES >> 20:
+        sys.exit(f'virtio-blk.py: --mib must be 1..{IMAGE_BYTES >> 20}')
+
+    kernel, initrd = fixtures(a.builddir)
+    peers = [('hyvm', os.path.join(a.builddir, 'hyvm'))]
+    qemu = shutil.which('qemu-system-x86_64')
+    if qemu:
+        peers.append(('qemu', qemu))
+    else:
+        print('qemu-system-x86_64 not found: hyvm figures only')
+
+    print(f'-accel {a.accel} -m 256M, 512 MiB raw image on virtio-blk, dd of {a.mib} MiB '
+          f'bs=1M O_DIRECT; MB/s timed by the host (guest\'s own in brackets), '
+          f'median of {a.runs} runs')
+    with tempfile.TemporaryDirectory(prefix='hyvm-bench-blk-') as tmp:
+        image = os.path.join(tmp, 'disk.raw')
+        for machine in a.machines.split(','):
+            runs = {name: [] for name, _ in peers}
+            for i in range(a.runs):
+                for name, binary in peers:
+                    # A fresh sparse image: both write into holes.
+                    with open(image, 'wb') as f:
+                        f.truncate(IMAGE_BYTES)
+                    cmd = command(binary, machine, a.accel, kernel, initrd, image, a.mib)
+                    results, problem = run_once(cmd, a.mib, a.timeout)
+                    if problem:
+                        print(f'{machine} {name} run {i + 1}: {problem}')
+                    runs[name].append(results)
+            med = {}
+            for name, _ in peers:
+                med[name] = {ph: [median([r[ph][k] for r in runs[name] if ph in r])
+                                  for k in (0, 1)] for ph in PHASES}
+                print(f'{machine:8} {name}: ' + '  '.join(
+                    f'{ph.lower()} {fmt(med[name][ph][0])} MB/s [{fmt(med[name][ph][1])}]'
+                    for ph in PHASES))
+            if 'qemu' in med:
+                ratios = []
+                for ph in PHASES:
+                    h, q = med['hyvm'][ph][0], med['qemu'][ph][0]
+                    ratios.append(f'{ph.lower()} {h / q:.2f}' if h and q else f'{ph.lower()} -')
+                print(f'{machine:8} ratio hyvm/qemu: ' + ', '.join(ratios))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
