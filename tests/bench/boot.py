@@ -19,69 +19,25 @@ not reach is left out of the medians; a guest that halts or panics is
 given up on after 2 s.
 """
 import argparse
-import os
-import select
-import shutil
-import statistics
-import subprocess
 import sys
-import time
+
+from benchlib import fixtures, median, peers, run_console
 
 MARKER = b'HYVM-BOOT-OK'
 APPEND = 'console=ttyS0 hyvm.test=poweroff'
-# Kernel lines after which the guest does nothing more.
-DEAD_ENDS = [b'reboot: System halted', b'Kernel panic - not syncing']
-
-
-def fixtures(builddir):
-    here = os.path.dirname(os.path.abspath(__file__))
-    script = os.path.join(here, '..', 'functional', 'fixtures.py')
-    outdir = os.path.join(builddir, 'tests', 'functional', 'fixtures')
-    r = subprocess.run([sys.executable, script, outdir])
-    if r.returncode != 0:
-        sys.exit(f'boot.py: {script} failed (status {r.returncode})')
-    return os.path.join(outdir, 'vmlinuz'), os.path.join(outdir, 'initrd.gz')
 
 
 def boot_once(cmd, timeout):
     """(marker s, exit s, guest uptime s, problem): a figure the run did not
     reach is None and problem says why."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT)
-    out = b''
-    t_marker = t_exit = t_dead = None
-    problem = None
-    try:
-        while True:
-            now = time.perf_counter()
-            if now - t0 >= timeout:
-                problem = f'no exit within {timeout} s'
-                break
-            # A guest at a dead end never exits: 2 s of grace, then give up.
-            if t_dead is not None and now - t_dead > 2:
-                problem = 'the guest stopped: ' + next(d.decode() for d in DEAD_ENDS if d in out)
-                break
-            r, _, _ = select.select([p.stdout], [], [], 0.5)
-            if not r:
-                continue
-            chunk = os.read(p.stdout.fileno(), 65536)
-            if not chunk:
-                status = p.wait()
-                t_exit = time.perf_counter() - t0
-                if status != 0:
-                    problem = f'exit status {status}'
-                    t_exit = None
-                break
-            out += chunk
-            if t_marker is None and MARKER in out:
-                t_marker = time.perf_counter() - t0
-            if t_dead is None and any(d in out for d in DEAD_ENDS):
-                t_dead = time.perf_counter()
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    t_marker = None
+
+    def on_output(out, t):
+        nonlocal t_marker
+        if t_marker is None and MARKER in out:
+            t_marker = t
+
+    out, t_exit, problem = run_console(cmd, timeout, on_output)
     uptime = None
     for line in out.splitlines():
         if line.startswith(b'HYVM-UPTIME: '):
@@ -90,11 +46,6 @@ def boot_once(cmd, timeout):
     if t_marker is None:
         problem = (problem or 'exit') + f' without the marker; console tail: {out[-300:]!r}'
     return t_marker, t_exit, uptime, problem
-
-
-def median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
 
 
 def fmt(v):
@@ -111,20 +62,15 @@ def main():
     ap.add_argument('--timeout', type=float, default=300.0)
     a = ap.parse_args()
 
-    kernel, initrd = fixtures(a.builddir)
-    peers = [('hyvm', os.path.join(a.builddir, 'hyvm'))]
-    qemu = shutil.which('qemu-system-x86_64')
-    if qemu:
-        peers.append(('qemu', qemu))
-    else:
-        print('qemu-system-x86_64 not found: hyvm figures only')
+    kernel, initrd = fixtures(a.builddir, 'initrd.gz', 'boot.py')
+    binaries = peers(a.builddir)
 
     print(f'-accel {a.accel} -smp {a.smp} -m 256M, -append "{APPEND}", '
           f'median of {a.runs} runs')
     for machine in a.machines.split(','):
-        results = {name: [] for name, _ in peers}
+        results = {name: [] for name, _ in binaries}
         for i in range(a.runs):
-            for name, binary in peers:
+            for name, binary in binaries:
                 cmd = [binary, '-M', machine, '-accel', a.accel, '-m', '256M',
                        '-smp', str(a.smp), '-nodefaults', '-display', 'none',
                        '-serial', 'stdio', '-kernel', kernel, '-initrd', initrd,
@@ -134,7 +80,7 @@ def main():
                     print(f'{machine} {name} run {i + 1}: {r[3]}')
                 results[name].append(r)
         med = {}
-        for name, _ in peers:
+        for name, _ in binaries:
             runs = results[name]
             med[name] = [median([r[k] for r in runs]) for k in range(3)]
             exits = sum(r[1] is not None for r in runs)

@@ -24,28 +24,14 @@ a guest that halts or panics is given up on after 2 s.
 """
 import argparse
 import os
-import select
-import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
+
+from benchlib import fixtures, median, peers, run_console
 
 IMAGE_BYTES = 512 << 20
-DEAD_ENDS = [b'reboot: System halted', b'Kernel panic - not syncing']
 DEVICE = {'pc': 'virtio-blk-pci', 'microvm': 'virtio-blk-device'}
 PHASES = ('WRITE', 'READ')
-
-
-def fixtures(builddir):
-    here = os.path.dirname(os.path.abspath(__file__))
-    script = os.path.join(here, '..', 'functional', 'fixtures.py')
-    outdir = os.path.join(builddir, 'tests', 'functional', 'fixtures')
-    r = subprocess.run([sys.executable, script, outdir])
-    if r.returncode != 0:
-        sys.exit(f'virtio-blk.py: {script} failed (status {r.returncode})')
-    return os.path.join(outdir, 'vmlinuz'), os.path.join(outdir, 'initrd-virtio.cpio')
 
 
 def command(binary, machine, accel, kernel, initrd, image, mib):
@@ -70,44 +56,16 @@ def marker_value(out, key):
 
 def run_once(cmd, mib, timeout):
     """({phase: (host MB/s, guest MB/s)}, problem)."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT)
-    out = b''
-    seen = {}           # marker -> host time it arrived
-    t_dead = None
-    problem = None
-    try:
-        while True:
-            now = time.perf_counter()
-            if now - t0 >= timeout:
-                problem = f'no exit within {timeout} s'
-                break
-            if t_dead is not None and now - t_dead > 2:
-                problem = 'the guest stopped: ' + next(d.decode() for d in DEAD_ENDS if d in out)
-                break
-            r, _, _ = select.select([p.stdout], [], [], 0.5)
-            if not r:
-                continue
-            chunk = os.read(p.stdout.fileno(), 65536)
-            if not chunk:
-                status = p.wait()
-                if status != 0:
-                    problem = f'exit status {status}'
-                break
-            out += chunk
-            now = time.perf_counter()
-            for phase in PHASES:
-                for edge in ('START', 'END'):
-                    m = f'HYVM-DD-{phase}-{edge}: '.encode()
-                    if m not in seen and m in out:
-                        seen[m] = now
-            if t_dead is None and any(d in out for d in DEAD_ENDS):
-                t_dead = time.perf_counter()
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    seen = {}           # marker -> seconds from exec to its arrival
+
+    def on_output(out, t):
+        for phase in PHASES:
+            for edge in ('START', 'END'):
+                m = f'HYVM-DD-{phase}-{edge}: '.encode()
+                if m not in seen and m in out:
+                    seen[m] = t
+
+    out, _, problem = run_console(cmd, timeout, on_output)
     mb = mib * (1 << 20) / 1e6
     results = {}
     for phase in PHASES:
@@ -130,11 +88,6 @@ def run_once(cmd, mib, timeout):
     return results, problem
 
 
-def median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
 def fmt(v):
     return f'{v:8.1f}' if v is not None else '       -'
 
@@ -151,13 +104,8 @@ def main():
     if not 0 < a.mib <= IMAGE_BYTES >> 20:
         sys.exit(f'virtio-blk.py: --mib must be 1..{IMAGE_BYTES >> 20}')
 
-    kernel, initrd = fixtures(a.builddir)
-    peers = [('hyvm', os.path.join(a.builddir, 'hyvm'))]
-    qemu = shutil.which('qemu-system-x86_64')
-    if qemu:
-        peers.append(('qemu', qemu))
-    else:
-        print('qemu-system-x86_64 not found: hyvm figures only')
+    kernel, initrd = fixtures(a.builddir, 'initrd-virtio.cpio', 'virtio-blk.py')
+    binaries = peers(a.builddir)
 
     print(f'-accel {a.accel} -m 256M, 512 MiB raw image on virtio-blk, dd of {a.mib} MiB '
           f'bs=1M O_DIRECT; MB/s timed by the host (guest\'s own in brackets), '
@@ -165,9 +113,9 @@ def main():
     with tempfile.TemporaryDirectory(prefix='hyvm-bench-blk-') as tmp:
         image = os.path.join(tmp, 'disk.raw')
         for machine in a.machines.split(','):
-            runs = {name: [] for name, _ in peers}
+            runs = {name: [] for name, _ in binaries}
             for i in range(a.runs):
-                for name, binary in peers:
+                for name, binary in binaries:
                     # A fresh sparse image: both write into holes.
                     with open(image, 'wb') as f:
                         f.truncate(IMAGE_BYTES)
@@ -177,7 +125,7 @@ def main():
                         print(f'{machine} {name} run {i + 1}: {problem}')
                     runs[name].append(results)
             med = {}
-            for name, _ in peers:
+            for name, _ in binaries:
                 med[name] = {ph: [median([r[ph][k] for r in runs[name] if ph in r])
                                   for k in (0, 1)] for ph in PHASES}
                 print(f'{machine:8} {name}: ' + '  '.join(

@@ -30,32 +30,26 @@
  * Without Debian's packages every case is skipped with the fixture
  * script's reason.
  *
- * One thread.  The VM and the peer are child processes that die with the
- * test (PR_SET_PDEATHSIG); the VM's console, stderr and QMP socket are
- * read by one poll loop, and a failing case prints the tail of its console
- * (the guest's kernel lines about virtio are in it as HYVM-DMESG lines).
+ * One thread.  The VM harness (vm.h, shared with test-boot) starts the VM
+ * and the peer as child processes that die with the test, reads the VM's
+ * console, stderr and QMP socket in one poll loop, and a failing case
+ * prints the tail of its console (the guest's kernel lines about virtio
+ * are in it as HYVM-DMESG lines).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
-#define MARKER "HYVM-BOOT-OK"
-#define TAIL_CHARS 4000
-#define SKIP_STATUS 77          /* fixtures.py: no Debian packages here */
+#include "vm.h"
+
+#define MARKER VM_MARKER
 #define RAM_MIB 256
 #define BALLOON_MIB 64          /* the guest's hyvm.balloon= default */
 #define GUEST_MAC "52:54:00:12:34:56"
@@ -63,13 +57,7 @@
 #define HVC0_TEXT "HYVM-HVC0-HELLO"
 #define PING_COUNT "3"          /* the guest's ping -c */
 
-static const char *bin, *img_bin, *peer_script, *python;
-static char *kernel_path, *initrd_path;
-static int boot_timeout_s = 240;
-static bool trace;              /* HYVM_VIRTIO_TRACE: the console goes to stderr too */
-
-static bool fixtures_done;
-static char *fixtures_skip, *fixtures_error;
+static const char *img_bin, *peer_script;
 
 struct variant {
     const char *machine, *accel, *name;
@@ -78,93 +66,15 @@ struct variant {
     bool modern_mmio;           /* -global virtio-mmio.force-legacy=off */
 };
 
-struct vm {
-    GPid pid, peer_pid;
-    int out_fd, err_fd, qmp_fd;     /* -1 once closed or absent */
-    GString *console, *err, *qmp_in;
-    GPtrArray *qmp_msgs;            /* JsonNode *, every message received */
-    unsigned qmp_next_id;
-    size_t from;                    /* console lines are looked for after this */
-    char *dir, *qmp_path, *disk_path, *hvc_path;
-    gint64 deadline, dead_end_seen;
-    bool exited, peer_exited;
-    int wait_status;
-    bool failed;
+/* Console lines that explain a failure better than its tail does (besides
+ * the TSC calibration's, which vm.c knows). */
+static const struct vm_hint virtio_hints[] = {
+    { "HYVM-TIMEOUT", "a command in the guest hung (a driver's probe or a request the "
+      "device never completed): see the HYVM-DMESG lines" },
+    { "HYVM-MODULE-FAILED", "a virtio module did not load: see the HYVM-DMESG lines" },
 };
 
-/* ---- fixtures (as test-boot) ---- */
-
-static bool fixtures_ready(void)
-{
-    const char *script = g_getenv("HYVM_FIXTURES_SCRIPT");
-    const char *dir = g_getenv("HYVM_FIXTURES_DIR");
-    g_autoptr(GError) err = NULL;
-    g_autofree char *out = NULL, *errout = NULL;
-    int status;
-
-    if (fixtures_done) {
-        goto out;
-    }
-    fixtures_done = true;
-    if (!script || !dir) {
-        fixtures_error = g_strdup("HYVM_FIXTURES_SCRIPT and HYVM_FIXTURES_DIR must be set");
-        goto out;
-    }
-    const char *argv[] = { python, script, dir, NULL };
-    if (!g_spawn_sync(NULL, (char **)argv, NULL,
-                      G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL,
-                      NULL, NULL, &out, &errout, &status, &err)) {
-        fixtures_error = g_strdup_printf("cannot run %s: %s", script, err->message);
-        goto out;
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == SKIP_STATUS) {
-        fixtures_skip = g_strdup(g_strstrip(out));
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fixtures_error = g_strdup_printf("%s failed (status 0x%x):\n%s%s", script, status,
-                                         out, errout);
-    } else {
-        if (*g_strstrip(out)) {
-            g_test_message("%s", out);
-        }
-        kernel_path = g_build_filename(dir, "vmlinuz", NULL);
-        initrd_path = g_build_filename(dir, "initrd-virtio.cpio", NULL);
-    }
-out:
-    if (fixtures_skip) {
-        g_test_skip(fixtures_skip);
-        return false;
-    }
-    if (fixtures_error) {
-        g_test_message("%s", fixtures_error);
-        g_test_fail();
-        return false;
-    }
-    return true;
-}
-
-/* KVM counts only with hardware virtualization behind it (as test-boot). */
-static const char *kvm_missing(void)
-{
-    g_autofree char *cpuinfo = NULL;
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-    if (fd < 0) {
-        return "/dev/kvm does not open here";
-    }
-    close(fd);
-    if (!g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL) ||
-        (!strstr(cpuinfo, " vmx") && !strstr(cpuinfo, " svm"))) {
-        return "the host CPU has no vmx/svm: this /dev/kvm (e.g. kvm_pvm) cannot boot Linux";
-    }
-    return NULL;
-}
-
 /* ---- the VM's pieces ---- */
-
-static void child_setup(gpointer data)
-{
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
 
 /* A TCP port on 127.0.0.1 that was free a moment ago, for -netdev socket. */
 static int free_port(void)
@@ -180,24 +90,16 @@ static int free_port(void)
     return ntohs(sa.sin_port);
 }
 
-static int connect_unix(const char *path)
+/* A file in the VM's directory (vm_free removes it). */
+static char *vm_file(struct vm *vm, const char *name)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return g_build_filename(vm->dir, name, NULL);
 }
 
 static bool make_disk(struct vm *vm)
 {
-    const char *argv[] = { img_bin, "create", "-q", "-f", "qcow2", vm->disk_path, DISK_SIZE,
-                           NULL };
+    g_autofree char *path = vm_file(vm, "disk.qcow2");
+    const char *argv[] = { img_bin, "create", "-q", "-f", "qcow2", path, DISK_SIZE, NULL };
     g_autoptr(GError) err = NULL;
     g_autofree char *out = NULL;
     int status;
@@ -206,7 +108,7 @@ static bool make_disk(struct vm *vm)
                       G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL |
                       G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status, &err) ||
         !WIFEXITED(status) || WEXITSTATUS(status)) {
-        g_test_message("%s create -f qcow2 %s failed: %s", img_bin, vm->disk_path,
+        g_test_message("%s create -f qcow2 %s failed: %s", img_bin, path,
                        err ? err->message : out);
         return false;
     }
@@ -220,29 +122,17 @@ static void peer_start(struct vm *vm, int port)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *target = g_strdup_printf("127.0.0.1:%d", port);
-    g_autofree char *timeout = g_strdup_printf("%d", boot_timeout_s);
-    const char *argv[] = { python, peer_script, "--connect", target, "--timeout", timeout,
+    g_autofree char *timeout = g_strdup_printf("%d", vm_timeout_s);
+    const char *argv[] = { vm_python, peer_script, "--connect", target, "--timeout", timeout,
                            "--expect-icmp", PING_COUNT, NULL };
 
     if (!g_spawn_async(NULL, (char **)argv, NULL,
                        G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH |
                        G_SPAWN_STDIN_FROM_DEV_NULL | G_SPAWN_STDOUT_TO_DEV_NULL,
-                       child_setup, NULL, &vm->peer_pid, &err)) {
+                       vm_child_setup, NULL, &vm->helper_pid, &err)) {
         g_test_message("cannot start the net peer %s: %s", peer_script, err->message);
-        vm->peer_pid = 0;
+        vm->helper_pid = 0;
     }
-}
-
-static void add_args(GPtrArray *argv, ...)
-{
-    va_list ap;
-    const char *a;
-
-    va_start(ap, argv);
-    while ((a = va_arg(ap, const char *))) {
-        g_ptr_array_add(argv, g_strdup(a));
-    }
-    va_end(ap);
 }
 
 static void add_device(GPtrArray *argv, const char *fmt, const char *suffix, const char *rest)
@@ -255,25 +145,15 @@ static void add_device(GPtrArray *argv, const char *fmt, const char *suffix, con
  * its setup could not be made. */
 static bool vm_start(struct vm *vm, const struct variant *v)
 {
-    g_autoptr(GError) err = NULL;
     GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
     int port = free_port();
     bool peer = peer_script && g_file_test(peer_script, G_FILE_TEST_EXISTS);
     const char *s = v->suffix;
 
-    memset(vm, 0, sizeof(*vm));
-    vm->qmp_fd = vm->out_fd = vm->err_fd = -1;
-    vm->console = g_string_new(NULL);
-    vm->err = g_string_new(NULL);
-    vm->qmp_in = g_string_new(NULL);
-    vm->qmp_msgs = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
-    vm->dir = g_dir_make_tmp("hyvm-virtio-XXXXXX", &err);
-    g_assert_no_error(err);
-    vm->qmp_path = g_build_filename(vm->dir, "qmp.sock", NULL);
-    vm->disk_path = g_build_filename(vm->dir, "disk.qcow2", NULL);
-    vm->hvc_path = g_build_filename(vm->dir, "hvc0.out", NULL);
-    vm->exited = true;          /* until it runs */
+    vm_init(vm);
+    vm->qmp_path = vm_file(vm, "qmp.sock");
     if (!make_disk(vm)) {
+        g_ptr_array_free(argv, TRUE);
         return false;
     }
 
@@ -284,261 +164,33 @@ static bool vm_start(struct vm *vm, const struct variant *v)
                                                                                   : " reboot=t");
     g_autofree char *machine = g_strdup_printf("%s%s", v->machine, v->acpi_off ? ",acpi=off" : "");
     g_autofree char *mem = g_strdup_printf("%dM", RAM_MIB);
-    g_autofree char *drive = g_strdup_printf("file=%s,if=none,id=d0,format=qcow2",
-                                             vm->disk_path);
-    g_autofree char *chardev = g_strdup_printf("file,id=c0,path=%s", vm->hvc_path);
+    g_autofree char *disk = vm_file(vm, "disk.qcow2"), *hvc = vm_file(vm, "hvc0.out");
+    g_autofree char *drive = g_strdup_printf("file=%s,if=none,id=d0,format=qcow2", disk);
+    g_autofree char *chardev = g_strdup_printf("file,id=c0,path=%s", hvc);
     g_autofree char *netdev = g_strdup_printf("socket,id=n0,listen=127.0.0.1:%d", port);
     g_autofree char *qmp = g_strdup_printf("unix:%s,server=on,wait=off", vm->qmp_path);
 
-    add_args(argv, bin, "-M", machine, "-accel", v->accel, "-m", mem, "-nodefaults",
-             "-display", "none", "-serial", "stdio", "-kernel", kernel_path,
-             "-initrd", initrd_path, "-append", append, "-qmp", qmp,
-             "-drive", drive, "-chardev", chardev, "-netdev", netdev, NULL);
+    vm_add_args(argv, vm_bin, "-M", machine, "-accel", v->accel, "-m", mem, "-nodefaults",
+                "-display", "none", "-serial", "stdio", "-kernel", vm_kernel_path,
+                "-initrd", vm_initrd_path, "-append", append, "-qmp", qmp,
+                "-drive", drive, "-chardev", chardev, "-netdev", netdev, NULL);
     add_device(argv, "virtio-blk-%s%s", s, ",drive=d0");
     add_device(argv, "virtio-serial-%s%s", s, "");
-    add_args(argv, "-device", "virtconsole,chardev=c0", NULL);
+    vm_add_args(argv, "-device", "virtconsole,chardev=c0", NULL);
     add_device(argv, "virtio-rng-%s%s", s, "");
     add_device(argv, "virtio-balloon-%s%s", s, "");
     add_device(argv, "virtio-net-%s%s", s, ",netdev=n0,mac=" GUEST_MAC);
     if (v->modern_mmio) {
-        add_args(argv, "-global", "virtio-mmio.force-legacy=off", NULL);
+        vm_add_args(argv, "-global", "virtio-mmio.force-legacy=off", NULL);
     }
-    g_ptr_array_add(argv, NULL);
-
-    g_autofree char *cmdline = g_strjoinv(" ", (char **)argv->pdata);
-    g_test_message("run: %s", cmdline);
-    vm->deadline = g_get_monotonic_time() + (gint64)boot_timeout_s * G_USEC_PER_SEC;
-    if (!g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL,
-                                  G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH |
-                                  G_SPAWN_STDIN_FROM_DEV_NULL,
-                                  child_setup, NULL, &vm->pid, NULL,
-                                  &vm->out_fd, &vm->err_fd, &err)) {
-        g_test_message("cannot run %s: %s", bin, err->message);
-        g_ptr_array_free(argv, TRUE);
+    if (!vm_spawn(vm, argv)) {
         return false;
     }
-    g_ptr_array_free(argv, TRUE);
-    vm->exited = false;
-    fcntl(vm->out_fd, F_SETFL, O_NONBLOCK);
-    fcntl(vm->err_fd, F_SETFL, O_NONBLOCK);
     if (peer) {
         peer_start(vm, port);
     } else {
         g_test_message("no net peer (HYVM_NET_PEER=%s): the guest does not ping",
                        peer_script ? peer_script : "");
-    }
-    return true;
-}
-
-static void vm_report(struct vm *vm, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static const struct {
-    const char *line, *hint;
-} hints[] = {
-    { "tsc: Unable to calibrate against PIT",
-      "the kernel could not calibrate the TSC against the PIT (a loaded host does that "
-      "to a software CPU); without an HPET or PM timer (microvm) it then stalls" },
-    { "HYVM-TIMEOUT", "a command in the guest hung (a driver's probe or a request the "
-      "device never completed): see the HYVM-DMESG lines" },
-    { "HYVM-MODULE-FAILED", "a virtio module did not load: see the HYVM-DMESG lines" },
-};
-
-/* Marks the VM's run failed, saying why, with the tails of the console and stderr. */
-static void vm_report(struct vm *vm, const char *fmt, ...)
-{
-    va_list ap;
-    g_autofree char *why = NULL;
-    g_auto(GStrv) con = NULL;
-    const char *err = vm->err->str;
-
-    va_start(ap, fmt);
-    why = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    con = g_strsplit(vm->console->str + (vm->console->len > TAIL_CHARS
-                                         ? vm->console->len - TAIL_CHARS : 0), "\r", -1);
-    if (vm->err->len > TAIL_CHARS) {
-        err += vm->err->len - TAIL_CHARS;
-    }
-    g_autofree char *con_text = g_strjoinv("", con);
-    g_test_message("%s\n---- console (last %d chars) ----\n%s\n---- stderr ----\n%s\n----",
-                   why, TAIL_CHARS, con_text, err);
-    for (unsigned i = 0; i < G_N_ELEMENTS(hints); i++) {
-        if (strstr(vm->console->str, hints[i].line)) {
-            g_test_message("hint: \"%s\": %s", hints[i].line, hints[i].hint);
-        }
-    }
-    vm->failed = true;
-}
-
-/* Reads what fd has; false at EOF or error (then fd is closed). */
-static bool drain_fd(int *fd, GString *into)
-{
-    char buf[4096];
-
-    for (;;) {
-        ssize_t n = read(*fd, buf, sizeof(buf));
-
-        if (n > 0) {
-            g_string_append_len(into, buf, n);
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            return true;
-        }
-        close(*fd);
-        *fd = -1;
-        return false;
-    }
-}
-
-/* Moves complete QMP lines into qmp_msgs. */
-static void qmp_parse_lines(struct vm *vm)
-{
-    char *nl;
-
-    while ((nl = strchr(vm->qmp_in->str, '\n'))) {
-        g_autofree char *line = g_strndup(vm->qmp_in->str, nl - vm->qmp_in->str);
-        g_autoptr(JsonParser) p = json_parser_new();
-
-        g_string_erase(vm->qmp_in, 0, nl - vm->qmp_in->str + 1);
-        g_strstrip(line);
-        if (!*line) {
-            continue;
-        }
-        if (json_parser_load_from_data(p, line, -1, NULL) &&
-            JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
-            g_ptr_array_add(vm->qmp_msgs, json_node_copy(json_parser_get_root(p)));
-        } else {
-            g_string_append_printf(vm->err, "[test: QMP line is not a JSON object: %s]\n",
-                                   line);
-        }
-    }
-}
-
-/* Waits up to max_us (never past the deadline) for output, reads it, and
- * notes the VM's exit. */
-static void vm_pump(struct vm *vm, gint64 max_us)
-{
-    struct pollfd pfd[3];
-    int n = 0, timeout_ms;
-    gint64 left = vm->deadline - g_get_monotonic_time();
-
-    timeout_ms = MIN(max_us, left) > 0 ? (int)(MIN(max_us, left) / 1000) : 0;
-    if (vm->out_fd >= 0) {
-        pfd[n++] = (struct pollfd){ .fd = vm->out_fd, .events = POLLIN };
-    }
-    if (vm->err_fd >= 0) {
-        pfd[n++] = (struct pollfd){ .fd = vm->err_fd, .events = POLLIN };
-    }
-    if (vm->qmp_fd >= 0) {
-        pfd[n++] = (struct pollfd){ .fd = vm->qmp_fd, .events = POLLIN };
-    }
-    if (n == 0) {
-        g_usleep(MIN(timeout_ms, 10) * 1000);
-    } else if (poll(pfd, n, timeout_ms) < 0 && errno != EINTR) {
-        g_error("poll: %s", g_strerror(errno));
-    }
-    if (vm->out_fd >= 0) {
-        size_t had = vm->console->len;
-
-        drain_fd(&vm->out_fd, vm->console);
-        if (trace) {
-            fwrite(vm->console->str + had, 1, vm->console->len - had, stderr);
-        }
-    }
-    if (vm->err_fd >= 0) {
-        drain_fd(&vm->err_fd, vm->err);
-    }
-    if (vm->qmp_fd >= 0) {
-        drain_fd(&vm->qmp_fd, vm->qmp_in);
-        qmp_parse_lines(vm);
-    }
-    if (!vm->exited && waitpid(vm->pid, &vm->wait_status, WNOHANG) == vm->pid) {
-        vm->exited = true;
-    }
-}
-
-typedef bool (*vm_pred)(struct vm *vm, const void *arg);
-
-static const char *const dead_ends[] = {
-    "reboot: System halted", "Kernel panic - not syncing",
-};
-
-/* A guest at a dead end is given 2 s (the VM may still exit), then failed. */
-static const char *vm_dead_end(struct vm *vm)
-{
-    for (unsigned i = 0; i < G_N_ELEMENTS(dead_ends); i++) {
-        if (strstr(vm->console->str, dead_ends[i])) {
-            if (!vm->dead_end_seen) {
-                vm->dead_end_seen = g_get_monotonic_time();
-            }
-            return g_get_monotonic_time() - vm->dead_end_seen > 2 * G_USEC_PER_SEC
-                   ? dead_ends[i] : NULL;
-        }
-    }
-    return NULL;
-}
-
-static void vm_kill(struct vm *vm)
-{
-    kill(vm->pid, SIGKILL);
-    waitpid(vm->pid, &vm->wait_status, 0);
-    vm->exited = true;
-    vm_pump(vm, 0);
-}
-
-/* Pumps until done(vm, arg); false, with the case failed and the console
- * shown, when the VM exits first, stops at a dead end or the deadline passes. */
-static bool vm_wait(struct vm *vm, vm_pred done, const void *arg, const char *what)
-{
-    for (;;) {
-        const char *dead;
-
-        if (done(vm, arg)) {
-            return true;
-        }
-        if (vm->exited) {
-            vm_pump(vm, 0);
-            if (done(vm, arg)) {
-                return true;
-            }
-            vm_report(vm, "the VM exited (%s %d) before %s",
-                      WIFEXITED(vm->wait_status) ? "status" : "signal",
-                      WIFEXITED(vm->wait_status) ? WEXITSTATUS(vm->wait_status)
-                                                 : WTERMSIG(vm->wait_status), what);
-            return false;
-        }
-        if (g_get_monotonic_time() >= vm->deadline) {
-            vm_kill(vm);
-            vm_report(vm, "gave up waiting for %s after %d s (HYVM_BOOT_TIMEOUT): killed",
-                      what, boot_timeout_s);
-            return false;
-        }
-        if ((dead = vm_dead_end(vm))) {
-            vm_kill(vm);
-            vm_report(vm, "waiting for %s, the guest stopped: \"%s\": killed", what, dead);
-            return false;
-        }
-        vm_pump(vm, 200 * 1000);
-    }
-}
-
-static bool has_exited(struct vm *vm, const void *arg)
-{
-    return vm->exited && vm->out_fd < 0 && vm->err_fd < 0;
-}
-
-static bool vm_expect_exit0(struct vm *vm)
-{
-    if (!vm_wait(vm, has_exited, NULL, "the VM's exit")) {
-        return false;
-    }
-    if (!WIFEXITED(vm->wait_status) || WEXITSTATUS(vm->wait_status) != 0) {
-        vm_report(vm, "the VM ended with %s %d, not exit status 0",
-                  WIFEXITED(vm->wait_status) ? "exit status" : "signal",
-                  WIFEXITED(vm->wait_status) ? WEXITSTATUS(vm->wait_status)
-                                             : WTERMSIG(vm->wait_status));
-        return false;
     }
     return true;
 }
@@ -621,89 +273,6 @@ static bool expect_number(struct vm *vm, const char *key, gint64 *out)
         return false;
     }
     return true;
-}
-
-/* ---- QMP ---- */
-
-static const char *msg_str(JsonNode *n, const char *member)
-{
-    JsonNode *m = json_object_get_member(json_node_get_object(n), member);
-
-    return m && JSON_NODE_HOLDS_VALUE(m) && json_node_get_value_type(m) == G_TYPE_STRING
-           ? json_node_get_string(m) : NULL;
-}
-
-static JsonNode *qmp_find_reply(struct vm *vm, const char *id)
-{
-    for (unsigned i = 0; i < vm->qmp_msgs->len; i++) {
-        if (!g_strcmp0(msg_str(vm->qmp_msgs->pdata[i], "id"), id)) {
-            return vm->qmp_msgs->pdata[i];
-        }
-    }
-    return NULL;
-}
-
-static bool qmp_has_reply(struct vm *vm, const void *id)
-{
-    return qmp_find_reply(vm, id) != NULL;
-}
-
-static bool qmp_has_greeting(struct vm *vm, const void *arg)
-{
-    for (unsigned i = 0; i < vm->qmp_msgs->len; i++) {
-        if (json_object_has_member(json_node_get_object(vm->qmp_msgs->pdata[i]), "QMP")) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Runs cmd with args (a JSON object's text, or NULL); its "return" member
- * (owned by the VM), or NULL with the case failed. */
-static JsonNode *qmp_call(struct vm *vm, const char *cmd, const char *args)
-{
-    g_autofree char *id = g_strdup_printf("c%u", vm->qmp_next_id++);
-    g_autofree char *s = g_strdup_printf("{\"execute\": \"%s\", \"id\": \"%s\"%s%s}\n", cmd, id,
-                                         args ? ", \"arguments\": " : "", args ? args : "");
-    g_autofree char *what = g_strdup_printf("the reply to %s", cmd);
-    JsonNode *reply;
-    JsonObject *o;
-
-    if (write(vm->qmp_fd, s, strlen(s)) != (ssize_t)strlen(s)) {
-        vm_report(vm, "QMP write of %s failed: %s", cmd, g_strerror(errno));
-        return NULL;
-    }
-    if (!vm_wait(vm, qmp_has_reply, id, what)) {
-        return NULL;
-    }
-    reply = qmp_find_reply(vm, id);
-    o = json_node_get_object(reply);
-    if (!json_object_has_member(o, "return")) {
-        g_autofree char *text = json_to_string(reply, FALSE);
-
-        vm_report(vm, "%s failed: %s", cmd, text);
-        return NULL;
-    }
-    return json_object_get_member(o, "return");
-}
-
-static bool qmp_connect(struct vm *vm)
-{
-    while (vm->qmp_fd < 0) {
-        vm->qmp_fd = connect_unix(vm->qmp_path);
-        if (vm->qmp_fd >= 0) {
-            break;
-        }
-        if (vm->exited || g_get_monotonic_time() >= vm->deadline) {
-            vm_pump(vm, 0);
-            vm_report(vm, "cannot connect to the QMP socket %s", vm->qmp_path);
-            return false;
-        }
-        vm_pump(vm, 20 * 1000);
-    }
-    fcntl(vm->qmp_fd, F_SETFL, O_NONBLOCK);
-    return vm_wait(vm, qmp_has_greeting, NULL, "the QMP greeting") &&
-           qmp_call(vm, "qmp_capabilities", NULL);
 }
 
 /* ---- the checks ---- */
@@ -799,8 +368,10 @@ static bool hvc_has_text(struct vm *vm, const void *path)
 
 static bool check_console(struct vm *vm)
 {
+    g_autofree char *hvc = vm_file(vm, "hvc0.out");
+
     return expect_value(vm, "HYVM-HVC0", "written") &&
-           vm_wait(vm, hvc_has_text, vm->hvc_path, "hvc0's text in the -chardev file");
+           vm_wait(vm, hvc_has_text, hvc, "hvc0's text in the -chardev file");
 }
 
 static bool check_rng(struct vm *vm)
@@ -834,7 +405,7 @@ static bool expect_balloon_actual(struct vm *vm, gint64 bytes)
     gint64 until = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
 
     for (;;) {
-        JsonNode *r = qmp_call(vm, "query-balloon", NULL);
+        JsonNode *r = vm_qmp_call(vm, "query-balloon", NULL);
         gint64 seen;
 
         if (!r) {
@@ -857,7 +428,7 @@ static bool balloon_set(struct vm *vm, gint64 bytes)
 {
     g_autofree char *args = g_strdup_printf("{\"value\": %" G_GINT64_FORMAT "}", bytes);
 
-    return qmp_call(vm, "balloon", args) != NULL;
+    return vm_qmp_call(vm, "balloon", args) != NULL;
 }
 
 /* Inflated by BALLOON_MIB through QMP: the guest loses exactly that from
@@ -898,7 +469,7 @@ static bool check_net(struct vm *vm)
         !expect_value(vm, "HYVM-NET-STATE", "up")) {
         return false;
     }
-    return !vm->peer_pid || expect_value(vm, "HYVM-NET-PING", PING_COUNT);
+    return !vm->helper_pid || expect_value(vm, "HYVM-NET-PING", PING_COUNT);
 }
 
 /* QEMU 7.2's words for the five devices on microvm,acpi=off: the
@@ -930,17 +501,17 @@ static bool peer_expect_answered(struct vm *vm)
     gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
     int status;
 
-    if (!vm->peer_pid) {
+    if (!vm->helper_pid) {
         return true;
     }
-    while (waitpid(vm->peer_pid, &status, WNOHANG) != vm->peer_pid) {
+    while (waitpid(vm->helper_pid, &status, WNOHANG) != vm->helper_pid) {
         if (g_get_monotonic_time() >= until) {
             vm_report(vm, "the net peer did not end 10 s after the VM");
             return false;
         }
         g_usleep(50 * 1000);
     }
-    vm->peer_exited = true;
+    vm->helper_exited = true;
     if (!WIFEXITED(status) || WEXITSTATUS(status)) {
         vm_report(vm, "the net peer answered fewer than " PING_COUNT " echo requests "
                   "(status 0x%x)", status);
@@ -949,19 +520,21 @@ static bool peer_expect_answered(struct vm *vm)
     return true;
 }
 
-static void run_case(struct vm *vm, const struct variant *v)
+static void run_case(struct vm *vm, const void *data)
 {
+    const struct variant *v = data;
+
     if (!vm_start(vm, v)) {
         vm->failed = true;
         return;
     }
-    if (!qmp_connect(vm) || !expect_word(vm, MARKER, true)) {
+    if (!vm_qmp_connect(vm) || !expect_word(vm, MARKER, true)) {
         return;
     }
     /* Without ACPI, microvm has no way to power off (the guest halts, as
      * under QEMU): quit ends it. */
     if (v->acpi_off) {
-        if (check_noacpi(vm) && qmp_call(vm, "quit", NULL)) {
+        if (check_noacpi(vm) && vm_qmp_call(vm, "quit", NULL)) {
             vm_expect_exit0(vm);
         }
         return;
@@ -973,72 +546,11 @@ static void run_case(struct vm *vm, const struct variant *v)
     }
 }
 
-static void vm_free(struct vm *vm)
-{
-    if (!vm->exited) {
-        kill(vm->pid, SIGKILL);
-        waitpid(vm->pid, NULL, 0);
-    }
-    if (vm->pid) {
-        g_spawn_close_pid(vm->pid);
-    }
-    if (vm->peer_pid && !vm->peer_exited) {
-        kill(vm->peer_pid, SIGKILL);
-        waitpid(vm->peer_pid, NULL, 0);
-        g_spawn_close_pid(vm->peer_pid);
-    }
-    for (int *fd = &vm->out_fd; fd <= &vm->qmp_fd; fd++) {
-        if (*fd >= 0) {
-            close(*fd);
-        }
-    }
-    char *files[] = { vm->qmp_path, vm->disk_path, vm->hvc_path };
-    for (unsigned i = 0; i < G_N_ELEMENTS(files); i++) {
-        if (files[i]) {
-            unlink(files[i]);
-        }
-        g_free(files[i]);
-    }
-    rmdir(vm->dir);
-    g_free(vm->dir);
-    g_string_free(vm->console, TRUE);
-    g_string_free(vm->err, TRUE);
-    g_string_free(vm->qmp_in, TRUE);
-    g_ptr_array_free(vm->qmp_msgs, TRUE);
-}
-
 static void test_virtio(gconstpointer data)
 {
     const struct variant *v = data;
-    struct vm vm;
 
-    if (!strcmp(v->accel, "kvm") && kvm_missing()) {
-        g_test_skip(kvm_missing());
-        return;
-    }
-    if (!fixtures_ready()) {
-        return;
-    }
-    for (int attempt = 0;; attempt++) {
-        run_case(&vm, v);
-        if (!vm.failed) {
-            break;
-        }
-        /* The host's failure, not the machine's (as test-boot): on a loaded
-         * host the kernel cannot calibrate the TSC against the PIT, and on
-         * microvm it then stalls.  Such a boot is tried once more. */
-        if (attempt == 0 && strstr(vm.console->str, "tsc: Unable to calibrate against PIT")) {
-            g_test_message("the TSC calibration failed (host load): booting once more");
-            vm_free(&vm);
-            continue;
-        }
-        g_test_fail();
-        break;
-    }
-    g_test_message("%s: %.1f s of %d s", g_test_get_path(),
-                   boot_timeout_s - (vm.deadline - g_get_monotonic_time()) / 1e6,
-                   boot_timeout_s);
-    vm_free(&vm);
+    vm_run_case(v->accel, run_case, v);
 }
 
 int main(int argc, char **argv)
@@ -1050,28 +562,22 @@ int main(int argc, char **argv)
         { "microvm", NULL, "noacpi", "device", true, false },
     };
     static const char *const accels[] = { "tcg", "kvm" };
-    const char *timeout = g_getenv("HYVM_BOOT_TIMEOUT");
+    struct vm_config config = {
+        .tmp_template = "hyvm-virtio-XXXXXX", .initrd = "initrd-virtio.cpio",
+        .timeout_s = 240, .tail_chars = 4000,
+        .hints = virtio_hints, .n_hints = G_N_ELEMENTS(virtio_hints),
+        /* HYVM_VIRTIO_TRACE: the console goes to stderr too. */
+        .trace_console = g_getenv("HYVM_VIRTIO_TRACE") != NULL,
+    };
 
     g_test_init(&argc, &argv, NULL);
-    bin = g_getenv("HYVM_BOOT_BINARY");
-    if (!bin || !*bin) {
-        bin = g_getenv("HYVM_BINARY");
-    }
+    vm_env_init(&config);
     img_bin = g_getenv("HYVM_IMG");
     peer_script = g_getenv("HYVM_NET_PEER");
-    trace = g_getenv("HYVM_VIRTIO_TRACE") != NULL;
-    python = g_getenv("HYVM_PYTHON");
-    if (!python || !*python) {
-        python = "python3";
-    }
-    if (!bin || !img_bin) {
+    if (!vm_bin || !img_bin) {
         g_printerr("HYVM_BINARY (or HYVM_BOOT_BINARY) and HYVM_IMG must be set\n");
         return 1;
     }
-    if (timeout && atoi(timeout) > 0) {
-        boot_timeout_s = atoi(timeout);
-    }
-    signal(SIGPIPE, SIG_IGN);
     for (unsigned a = 0; a < G_N_ELEMENTS(accels); a++) {
         for (unsigned i = 0; i < G_N_ELEMENTS(variants); i++) {
             struct variant *v = g_new(struct variant, 1);

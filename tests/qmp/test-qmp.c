@@ -14,14 +14,14 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
+
+#include "../functional/unix-connect.h"
 
 static const char *hyvm_bin, *guest_dir;
 /* The guest and machine of the next vm_start (tests that need others set
@@ -47,20 +47,6 @@ static bool kvm_usable(void)
     }
     close(fd);
     return true;
-}
-
-static int connect_unix(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
 }
 
 /* Starts hyvm; with second_qmp, a second -qmp monitor listens on
@@ -105,7 +91,7 @@ static bool vm_start_with(struct vm *vm, const char *extra, bool second_qmp)
                                 vm_child_setup, NULL, &vm->pid, &err));
     vm->fd = -1;
     for (int i = 0; i < 500 && vm->fd < 0; i++) {
-        vm->fd = connect_unix(vm->sock_path);
+        vm->fd = unix_connect(vm->sock_path);
         if (vm->fd < 0) {
             g_usleep(10000);
         }
@@ -327,7 +313,7 @@ static void test_reconnect(void)
     vm_send(&vm, "{\"execute\": \"query-st");      /* half a command, then gone */
     close(vm.fd);
     g_string_truncate(vm.in, 0);
-    vm.fd = connect_unix(vm.sock_path);
+    vm.fd = unix_connect(vm.sock_path);
     g_assert_cmpint(vm.fd, >=, 0);
     l2 = vm_line(&vm);
     g_assert_cmpstr(l1, ==, l2);
@@ -409,7 +395,7 @@ static void peer_open(struct vm *peer, const struct vm *vm, const char *path)
     *peer = *vm;
     peer->fd = -1;
     for (int i = 0; i < 500 && peer->fd < 0; i++) {
-        peer->fd = connect_unix(path);
+        peer->fd = unix_connect(path);
         if (peer->fd < 0) {
             g_usleep(10000);
         }
