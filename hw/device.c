@@ -150,8 +150,7 @@ static char *prop_check_json(const struct dev_prop *p, JsonNode *n, GError **err
 
 /* -------- Building a dev_config. -------- */
 
-/* QEMU's rule for id=: a letter, then letters, digits, '-', '.', '_'. */
-static bool id_wellformed(const char *id)
+bool device_id_wellformed(const char *id)
 {
     if (!g_ascii_isalpha(*id)) {
         return false;
@@ -224,7 +223,7 @@ static bool check_prop_name(const struct device_type *t, const char *key,
 
 static bool check_id(const char *id, GError **errp)
 {
-    if (!id_wellformed(id)) {
+    if (!device_id_wellformed(id)) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
                     "Parameter 'id' expects an identifier");
         return false;

@@ -89,6 +89,8 @@ void dev_config_free(struct dev_config *c);
 int device_global_add(const char *optarg, GError **errp);
 /* Forgets every -global (config_free calls it). */
 void device_globals_clear(void);
+/* QEMU's rule for id= (-device, -netdev): a letter, then letters, digits, '-', '.', '_'. */
+bool device_id_wellformed(const char *id);
 
 /* Typed lookups for realize(): a property not given falls back to -global,
  * then to the table's defval. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hw/device.h"
 #include "net/net.h"
 #include "system/error.h"
 #include "system/keyval.h"
@@ -436,20 +437,6 @@ static void net_cli_free(gpointer p)
     g_free(c);
 }
 
-/* QEMU's rule for id=: a letter, then letters, digits, '-', '.', '_'. */
-static bool net_id_wellformed(const char *id)
-{
-    if (!g_ascii_isalpha(*id)) {
-        return false;
-    }
-    for (id++; *id; id++) {
-        if (!g_ascii_isalnum(*id) && !strchr("-._", *id)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 int net_cli_add(const char *optarg, GError **errp)
 {
     struct kv_list *kv = kv_parse(optarg, "type", errp);
@@ -466,7 +453,7 @@ int net_cli_add(const char *optarg, GError **errp)
                     type ? "id" : "type");
         goto fail;
     }
-    if (!net_id_wellformed(id)) {
+    if (!device_id_wellformed(id)) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
                     "Parameter 'id' expects an identifier");
         goto fail;

@@ -305,24 +305,26 @@ static gboolean net_socket_write_cb(gint fd, GIOCondition cond, gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
+/* Starts (on) or stops the main-loop source *watch that waits for cond on the socket. */
+static void net_socket_poll(struct net_socket *s, guint *watch, GIOCondition cond,
+                            GUnixFDSourceFunc cb, bool on)
+{
+    if (on && !*watch && s->fd >= 0) {
+        *watch = g_unix_fd_add(s->fd, cond, cb, s);
+    } else if (!on && *watch) {
+        g_source_remove(*watch);
+        *watch = 0;
+    }
+}
+
 static void net_socket_read_poll(struct net_socket *s, bool on)
 {
-    if (on && !s->read_watch && s->fd >= 0) {
-        s->read_watch = g_unix_fd_add(s->fd, G_IO_IN, net_socket_read_cb, s);
-    } else if (!on && s->read_watch) {
-        g_source_remove(s->read_watch);
-        s->read_watch = 0;
-    }
+    net_socket_poll(s, &s->read_watch, G_IO_IN, net_socket_read_cb, on);
 }
 
 static void net_socket_write_poll(struct net_socket *s, bool on)
 {
-    if (on && !s->write_watch && s->fd >= 0) {
-        s->write_watch = g_unix_fd_add(s->fd, G_IO_OUT, net_socket_write_cb, s);
-    } else if (!on && s->write_watch) {
-        g_source_remove(s->write_watch);
-        s->write_watch = 0;
-    }
+    net_socket_poll(s, &s->write_watch, G_IO_OUT, net_socket_write_cb, on);
 }
 
 static gboolean net_socket_accept_cb(gint fd, GIOCondition cond, gpointer opaque)
@@ -483,19 +485,31 @@ static struct net_socket *net_socket_new(const char *id, int fd, bool stream)
     return s;
 }
 
-static int net_socket_listen(const char *id, const char *addr, GError **errp)
+/* A non-blocking TCP socket for host:port addr (parsed into *sa), or -errno. */
+static int net_socket_stream(const char *addr, struct sockaddr_in *sa, GError **errp)
 {
-    struct sockaddr_in sa;
-    struct net_socket *s;
-    int fd, one = 1;
+    int fd;
 
-    if (net_socket_parse_addr(addr, &sa, errp) < 0) {
+    if (net_socket_parse_addr(addr, sa, errp) < 0) {
         return -EINVAL;
     }
     fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         net_socket_errno(errp, errno, "can't create stream socket");
         return -errno;
+    }
+    return fd;
+}
+
+static int net_socket_listen(const char *id, const char *addr, GError **errp)
+{
+    struct sockaddr_in sa;
+    struct net_socket *s;
+    int fd, one = 1;
+
+    fd = net_socket_stream(addr, &sa, errp);
+    if (fd < 0) {
+        return fd;
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -521,13 +535,9 @@ static int net_socket_connect(const char *id, const char *addr, GError **errp)
     struct net_socket *s;
     int fd, one = 1, ret;
 
-    if (net_socket_parse_addr(addr, &sa, errp) < 0) {
-        return -EINVAL;
-    }
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = net_socket_stream(addr, &sa, errp);
     if (fd < 0) {
-        net_socket_errno(errp, errno, "can't create stream socket");
-        return -errno;
+        return fd;
     }
     do {
         ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa));

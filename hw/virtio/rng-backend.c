@@ -157,6 +157,19 @@ static void rng_backend_deliver(struct rng_backend *b, const uint8_t *buf, size_
     g_free(r);
 }
 
+/* The main-loop source stops: b->source names it no more. */
+static gboolean rng_backend_source_stop(struct rng_backend *b)
+{
+    b->source = 0;
+    return G_SOURCE_REMOVE;
+}
+
+/* After a delivery: the source goes on while requests wait. */
+static gboolean rng_backend_source_next(struct rng_backend *b)
+{
+    return g_queue_is_empty(&b->requests) ? rng_backend_source_stop(b) : G_SOURCE_CONTINUE;
+}
+
 /* The fd is readable: one read for the head request. */
 static gboolean rng_random_ready(gint fd, GIOCondition cond, gpointer opaque)
 {
@@ -166,8 +179,7 @@ static gboolean rng_random_ready(gint fd, GIOCondition cond, gpointer opaque)
     ssize_t n;
 
     if (!r) {
-        b->source = 0;      /* nothing waits (cancelled): stop watching */
-        return G_SOURCE_REMOVE;
+        return rng_backend_source_stop(b);  /* nothing waits (cancelled) */
     }
     n = read(fd, buf, MIN(r->size, sizeof(buf)));
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -179,15 +191,10 @@ static gboolean rng_random_ready(gint fd, GIOCondition cond, gpointer opaque)
         warn_report("rng-random: %s: %s; no more entropy from it", b->filename,
                     n < 0 ? g_strerror(errno) : "end of file");
         b->exhausted = true;
-        b->source = 0;
-        return G_SOURCE_REMOVE;
+        return rng_backend_source_stop(b);
     }
     rng_backend_deliver(b, buf, (size_t)n);
-    if (g_queue_is_empty(&b->requests)) {
-        b->source = 0;
-        return G_SOURCE_REMOVE;
-    }
-    return G_SOURCE_CONTINUE;
+    return rng_backend_source_next(b);
 }
 
 /* Serves the requests that waited when the idle source ran; ones the
@@ -209,16 +216,11 @@ static gboolean rng_builtin_ready(gpointer opaque)
         } while (n < 0 && errno == EINTR);
         if (n <= 0) {
             warn_report("rng-builtin: getrandom: %s", g_strerror(errno));
-            b->source = 0;
-            return G_SOURCE_REMOVE;
+            return rng_backend_source_stop(b);
         }
         rng_backend_deliver(b, buf, (size_t)n);
     }
-    if (g_queue_is_empty(&b->requests)) {
-        b->source = 0;
-        return G_SOURCE_REMOVE;
-    }
-    return G_SOURCE_CONTINUE;
+    return rng_backend_source_next(b);
 }
 
 void rng_backend_request(struct rng_backend *b, size_t size, rng_backend_receive *cb,

@@ -477,15 +477,5 @@ struct virtio_device *virtio_balloon_new(const struct dev_config *cfg, uint64_t 
 
 int virtio_balloon_realize(struct machine *m, const struct dev_config *cfg, GError **errp)
 {
-    struct virtio_device *vdev = virtio_balloon_new(cfg, m->ram_size, errp);
-    int ret;
-
-    if (!vdev) {
-        return -EINVAL;
-    }
-    ret = virtio_plug(m, cfg, vdev, errp);
-    if (ret < 0) {
-        virtio_device_free(vdev);
-    }
-    return ret;
+    return virtio_plug_new(m, cfg, virtio_balloon_new(cfg, m->ram_size, errp), errp);
 }

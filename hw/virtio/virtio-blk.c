@@ -17,7 +17,6 @@
  * queue was reset.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -556,20 +555,6 @@ static const struct virtio_dev_ops virtio_blk_ops = {
 
 /* ---- realize ---- */
 
-static int virtio_blk_fail(GError **errp, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static int virtio_blk_fail(GError **errp, const char *fmt, ...)
-{
-    va_list ap;
-    char *msg;
-
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_set_error_literal(errp, HYVM_ERROR, HYVM_ERROR_FAILED, msg);
-    g_free(msg);
-    return -EINVAL;
-}
-
 /* QEMU's path of the device's backend user, for permission messages. */
 static char *virtio_blk_qom_path(struct machine *m, const struct dev_config *cfg)
 {
@@ -596,13 +581,13 @@ static int virtio_blk_block_size(const struct dev_config *cfg, const char *name,
     uint64_t v = dev_config_uint(cfg, name);
 
     if (v && (v < VIRTIO_BLK_MIN_BLOCK || v > VIRTIO_BLK_MAX_BLOCK)) {
-        return virtio_blk_fail(errp, "Property .%s doesn't take value %" G_GUINT64_FORMAT
-                               " (minimum: %u, maximum: %u)", name, v, VIRTIO_BLK_MIN_BLOCK,
-                               VIRTIO_BLK_MAX_BLOCK);
+        return virtio_fail(errp, "Property .%s doesn't take value %" G_GUINT64_FORMAT
+                           " (minimum: %u, maximum: %u)", name, v, VIRTIO_BLK_MIN_BLOCK,
+                           VIRTIO_BLK_MAX_BLOCK);
     }
     if (v & (v - 1)) {
-        return virtio_blk_fail(errp, "Property .%s doesn't take value '%" G_GUINT64_FORMAT
-                               "', it's not a power of 2", name, v);
+        return virtio_fail(errp, "Property .%s doesn't take value '%" G_GUINT64_FORMAT
+                           "', it's not a power of 2", name, v);
     }
     *out = v ? (uint32_t)v : VIRTIO_BLK_SECTOR_SIZE;
     return 0;
@@ -632,22 +617,22 @@ static int virtio_blk_attach(struct virtio_blk *s, const char *name, GError **er
     struct virtio_blk *o;
 
     if (!blk && !bs) {
-        return virtio_blk_fail(errp, "Property 'virtio-blk-device.drive' can't find value '%s'",
-                               name);
+        return virtio_fail(errp, "Property 'virtio-blk-device.drive' can't find value '%s'",
+                           name);
     }
     if (blk && virtio_blk_user_of(blk, NULL)) {
-        return virtio_blk_fail(errp, "Drive '%s' is already in use by another device", name);
+        return virtio_fail(errp, "Drive '%s' is already in use by another device", name);
     }
     o = bs ? virtio_blk_user_of(NULL, bs) : NULL;
     if (o && (!o->share_rw || !s->share_rw)) {
         bool o_writes = !blk_is_read_only(o->blk);
 
-        return virtio_blk_fail(errp, "Permission conflict on node '%s': permissions 'write' "
-                               "are both required by block device '%s' (uses node '%s' as "
-                               "'root' child) and unshared by block device '%s' (uses node "
-                               "'%s' as 'root' child).", bs->node_name,
-                               o_writes ? o->qom_path : s->qom_path, bs->node_name,
-                               o_writes ? s->qom_path : o->qom_path, bs->node_name);
+        return virtio_fail(errp, "Permission conflict on node '%s': permissions 'write' "
+                           "are both required by block device '%s' (uses node '%s' as "
+                           "'root' child) and unshared by block device '%s' (uses node "
+                           "'%s' as 'root' child).", bs->node_name,
+                           o_writes ? o->qom_path : s->qom_path, bs->node_name,
+                           o_writes ? s->qom_path : o->qom_path, bs->node_name);
     }
     if (blk) {
         blk_ref(blk);
@@ -656,7 +641,7 @@ static int virtio_blk_attach(struct virtio_blk *s, const char *name, GError **er
     }
     s->blk = blk;
     if (!blk_is_inserted(blk)) {
-        return virtio_blk_fail(errp, "Device needs media, but drive is empty");
+        return virtio_fail(errp, "Device needs media, but drive is empty");
     }
     return 0;
 }
@@ -683,19 +668,19 @@ static int virtio_blk_parse(struct virtio_blk *s, struct machine *m,
         nq = pci && m && m->ncpus ? MIN(m->ncpus, VIRTIO_BLK_QUEUES_MAX) : 1;
     }
     if (!nq) {
-        return virtio_blk_fail(errp, "num-queues property must be larger than 0");
+        return virtio_fail(errp, "num-queues property must be larger than 0");
     }
     if (nq > VIRTIO_BLK_QUEUES_MAX) {
-        return virtio_blk_fail(errp, "num-queues property must be <= %u",
-                               VIRTIO_BLK_QUEUES_MAX);
+        return virtio_fail(errp, "num-queues property must be <= %u",
+                           VIRTIO_BLK_QUEUES_MAX);
     }
     if (qs <= 2) {
-        return virtio_blk_fail(errp, "invalid queue-size property (%" G_GUINT64_FORMAT
-                               "), must be > 2", qs);
+        return virtio_fail(errp, "invalid queue-size property (%" G_GUINT64_FORMAT
+                           "), must be > 2", qs);
     }
     if ((qs & (qs - 1)) || qs > VIRTQUEUE_MAX_SIZE) {
-        return virtio_blk_fail(errp, "invalid queue-size property (%" G_GUINT64_FORMAT
-                               "), must be a power of 2 (max %u)", qs, VIRTQUEUE_MAX_SIZE);
+        return virtio_fail(errp, "invalid queue-size property (%" G_GUINT64_FORMAT
+                           "), must be a power of 2 (max %u)", qs, VIRTQUEUE_MAX_SIZE);
     }
     s->num_queues = (uint16_t)nq;
     s->queue_size = (uint16_t)qs;
@@ -754,30 +739,30 @@ static int virtio_blk_check(struct virtio_blk *s, GError **errp)
     uint32_t bs = s->logical_block_size;
 
     if (bs > s->physical_block_size) {
-        return virtio_blk_fail(errp, "logical_block_size > physical_block_size not supported");
+        return virtio_fail(errp, "logical_block_size > physical_block_size not supported");
     }
     if (s->min_io_size % bs) {
-        return virtio_blk_fail(errp, "min_io_size must be a multiple of logical_block_size");
+        return virtio_fail(errp, "min_io_size must be a multiple of logical_block_size");
     }
     if (s->opt_io_size % bs) {
-        return virtio_blk_fail(errp, "opt_io_size must be a multiple of logical_block_size");
+        return virtio_fail(errp, "opt_io_size must be a multiple of logical_block_size");
     }
     if (s->discard_granularity != UINT32_MAX && s->discard_granularity % bs) {
-        return virtio_blk_fail(errp,
-                               "discard_granularity must be a multiple of logical_block_size");
+        return virtio_fail(errp,
+                           "discard_granularity must be a multiple of logical_block_size");
     }
     if ((s->features & (1ull << VIRTIO_BLK_F_DISCARD)) &&
         (!s->max_discard_sectors || s->max_discard_sectors > VIRTIO_BLK_MAX_REQUEST_SECTORS)) {
-        return virtio_blk_fail(errp, "invalid max-discard-sectors property (%u), must be "
-                               "between 1 and %u", s->max_discard_sectors,
-                               VIRTIO_BLK_MAX_REQUEST_SECTORS);
+        return virtio_fail(errp, "invalid max-discard-sectors property (%u), must be "
+                           "between 1 and %u", s->max_discard_sectors,
+                           VIRTIO_BLK_MAX_REQUEST_SECTORS);
     }
     if ((s->features & (1ull << VIRTIO_BLK_F_WRITE_ZEROES)) &&
         (!s->max_write_zeroes_sectors ||
          s->max_write_zeroes_sectors > VIRTIO_BLK_MAX_REQUEST_SECTORS)) {
-        return virtio_blk_fail(errp, "invalid max-write-zeroes-sectors property (%u), must be "
-                               "between 1 and %u", s->max_write_zeroes_sectors,
-                               VIRTIO_BLK_MAX_REQUEST_SECTORS);
+        return virtio_fail(errp, "invalid max-write-zeroes-sectors property (%u), must be "
+                           "between 1 and %u", s->max_write_zeroes_sectors,
+                           VIRTIO_BLK_MAX_REQUEST_SECTORS);
     }
     return 0;
 }
@@ -826,7 +811,7 @@ struct virtio_device *virtio_blk_create(struct machine *m, const struct dev_conf
         goto fail;
     }
     if (!drive || !*drive) {
-        virtio_blk_fail(errp, "drive property not set");
+        virtio_fail(errp, "drive property not set");
         goto fail;
     }
     s->share_rw = dev_config_bool(cfg, "share-rw");
@@ -882,14 +867,6 @@ const char *virtio_blk_qdev(struct blk *blk)
 
 int virtio_blk_realize(struct machine *m, const struct dev_config *cfg, GError **errp)
 {
-    struct virtio_device *vdev = virtio_blk_create(m, cfg, errp);
-
-    if (!vdev) {
-        return -EINVAL;
-    }
-    if (virtio_plug(m, cfg, vdev, errp) < 0) {
-        virtio_device_free(vdev);
-        return -EINVAL;
-    }
-    return 0;
+    /* Any failure reads as -EINVAL, the plug's -ENODEV included. */
+    return virtio_plug_new(m, cfg, virtio_blk_create(m, cfg, errp), errp) < 0 ? -EINVAL : 0;
 }

@@ -19,16 +19,12 @@
  * Threads: see virtio-mmio.h; all of it runs with the big lock held.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
-#include <glib-unix.h>
 
 #include "accel/accel.h"
 #include "hw/device.h"
 #include "hw/irq.h"
+#include "hw/virtio/virtio-ioeventfd.h"
 #include "hw/virtio/virtio-mmio.h"
 #include "hw/virtio/virtio.h"
 #include "machine/machine.h"
@@ -47,15 +43,11 @@
     ((1ull << VIRTIO_F_NOTIFY_ON_EMPTY) | (1ull << VIRTIO_F_ANY_LAYOUT) |      \
      (1ull << VIRTIO_F_BAD_FEATURE))
 
-/* What the driver wrote for one queue before enabling it, and its ioeventfd. */
+/* What the driver wrote for one queue before enabling it. */
 struct virtio_mmio_queue {
     uint32_t num;
     uint64_t desc, driver, device;   /* version 2 */
     uint32_t align, pfn;             /* legacy */
-    struct virtio_mmio *t;
-    unsigned index;
-    int efd;                         /* eventfd, -1 until first needed */
-    guint watch;                     /* its main-loop source */
 };
 
 struct virtio_mmio {
@@ -65,6 +57,7 @@ struct virtio_mmio {
     bool level;                      /* the line as last set */
     struct virtio_device *vdev;      /* NULL: an empty transport */
     struct virtio_mmio_queue *queues;
+    struct virtio_ioeventfd *efds;   /* one per queue */
     unsigned nqueues;                /* vdev->nvqs */
     uint32_t device_features_sel;
     uint32_t driver_features_sel;
@@ -115,49 +108,16 @@ static void virtio_mmio_queues_reset(struct virtio_mmio *t)
 
 /* ---- ioeventfd (KVM): kicks that do not stop the vCPU ---- */
 
-/* The main loop saw a kick KVM took for us (big lock held). */
-static gboolean virtio_mmio_ioeventfd_read(gint fd, GIOCondition cond, gpointer opaque)
-{
-    struct virtio_mmio_queue *q = opaque;
-    uint64_t n;
-
-    if (read(fd, &n, sizeof(n)) == sizeof(n)) {
-        virtio_queue_kick(q->t->vdev, q->index);
-    }
-    return G_SOURCE_CONTINUE;
-}
-
 /* Queue n's QueueNotify write, matched by the value (4.2.2: the queue index). */
-static int virtio_mmio_ioeventfd_one(struct virtio_mmio *t, unsigned n, bool assign)
+static int virtio_mmio_ioeventfd_set(void *opaque, unsigned n, bool assign)
 {
+    struct virtio_mmio *t = opaque;
     const struct accel_ioeventfd e = {
         .addr = t->base + VIRTIO_MMIO_QUEUE_NOTIFY, .len = 4, .datamatch = true, .data = n,
-        .fd = t->queues[n].efd,
+        .fd = t->efds[n].fd,
     };
 
     return t->accel->ioeventfd(&e, assign);
-}
-
-static bool virtio_mmio_ioeventfd_assign(struct virtio_mmio *t)
-{
-    for (unsigned n = 0; n < t->vdev->nvqs; n++) {
-        struct virtio_mmio_queue *q = &t->queues[n];
-
-        if (q->efd < 0) {
-            q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-            if (q->efd < 0) {
-                return false;
-            }
-            q->watch = g_unix_fd_add(q->efd, G_IO_IN, virtio_mmio_ioeventfd_read, q);
-        }
-        if (virtio_mmio_ioeventfd_one(t, n, true) < 0) {
-            while (n-- > 0) {
-                virtio_mmio_ioeventfd_one(t, n, false);
-            }
-            return false;
-        }
-    }
-    return true;
 }
 
 /*
@@ -174,14 +134,11 @@ static void virtio_mmio_ioeventfd_update(struct virtio_mmio *t)
         return;
     }
     if (t->efd_on) {
-        for (unsigned n = 0; n < t->vdev->nvqs; n++) {
-            virtio_mmio_ioeventfd_one(t, n, false);
-            virtio_mmio_ioeventfd_read(t->queues[n].efd, G_IO_IN, &t->queues[n]);
-        }
+        virtio_ioeventfd_stop(t->efds, t->nqueues, virtio_mmio_ioeventfd_set, t);
         t->efd_on = false;
         return;
     }
-    if (!virtio_mmio_ioeventfd_assign(t)) {
+    if (!virtio_ioeventfd_start(t->efds, t->nqueues, virtio_mmio_ioeventfd_set, t)) {
         warn_report("virtio-mmio@0x%" G_GINT64_MODIFIER "x: ioeventfd is not available; "
                     "kicks take the slow path", t->base);
         t->ioeventfd = false;
@@ -214,20 +171,10 @@ static const struct virtio_transport_ops virtio_mmio_transport_ops = {
 
 /* ---- registers ---- */
 
-static void G_GNUC_PRINTF(2, 3) virtio_mmio_guest_error(const struct virtio_mmio *t,
-                                                        const char *fmt, ...)
-{
-    g_autofree char *msg = NULL;
-    va_list ap;
-
-    if (!log_enabled(LOG_GUEST_ERROR)) {
-        return;
-    }
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    hyvm_log("virtio-mmio@0x%" G_GINT64_MODIFIER "x: %s\n", t->base, msg);
-}
+/* A driver mistake, under -d guest_errors (fmt: a string literal). */
+#define virtio_mmio_guest_error(t, fmt, ...)                                       \
+    log_mask(LOG_GUEST_ERROR, "virtio-mmio@0x%" G_GINT64_MODIFIER "x: " fmt "\n", \
+             (t)->base, __VA_ARGS__)
 
 /* The selected queue, NULL when QueueSel names none. */
 static struct virtqueue *virtio_mmio_vq(const struct virtio_mmio *t)
@@ -643,9 +590,10 @@ int virtio_mmio_plug(struct machine *m, const struct dev_config *cfg,
         t->vdev = vdev;
         t->accel = m ? m->accel : NULL;
         t->queues = g_new0(struct virtio_mmio_queue, vdev->nvqs);
+        t->efds = g_new(struct virtio_ioeventfd, vdev->nvqs);
         t->nqueues = vdev->nvqs;
         for (unsigned q = 0; q < vdev->nvqs; q++) {
-            t->queues[q] = (struct virtio_mmio_queue){ .t = t, .index = q, .efd = -1 };
+            virtio_ioeventfd_init(&t->efds[q], vdev, q);
         }
         virtio_mmio_queues_reset(t);
         vdev->transport = &virtio_mmio_transport_ops;
@@ -664,12 +612,8 @@ void virtio_mmio_destroy_all(void)
         struct virtio_mmio *t = g_ptr_array_index(virtio_mmio_list, i);
 
         /* The devices may be gone already (virtio_cleanup_all). */
-        for (unsigned q = 0; q < t->nqueues; q++) {
-            if (t->queues[q].efd >= 0) {
-                g_source_remove(t->queues[q].watch);
-                close(t->queues[q].efd);
-            }
-        }
+        virtio_ioeventfd_destroy(t->efds, t->nqueues);
+        g_free(t->efds);
         g_free(t->queues);
         g_free(t);
     }

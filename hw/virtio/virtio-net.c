@@ -924,15 +924,5 @@ struct net_client *virtio_net_client(struct virtio_device *vdev)
 
 int virtio_net_realize(struct machine *m, const struct dev_config *cfg, GError **errp)
 {
-    struct virtio_device *vdev = virtio_net_create(cfg, errp);
-    int ret;
-
-    if (!vdev) {
-        return -EINVAL;
-    }
-    ret = virtio_plug(m, cfg, vdev, errp);
-    if (ret < 0) {
-        virtio_device_free(vdev);
-    }
-    return ret;
+    return virtio_plug_new(m, cfg, virtio_net_create(cfg, errp), errp);
 }

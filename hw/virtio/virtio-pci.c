@@ -18,17 +18,13 @@
  * Threads: see virtio-pci.h; all of it runs with the big lock held.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
-#include <glib-unix.h>
 
 #include "accel/accel.h"
 #include "hw/device.h"
 #include "hw/msix.h"
 #include "hw/pci.h"
+#include "hw/virtio/virtio-ioeventfd.h"
 #include "hw/virtio/virtio-pci.h"
 #include "hw/virtio/virtio.h"
 #include "machine/machine.h"
@@ -47,15 +43,10 @@
 
 const char *const virtio_pci_on_off_auto[] = { "on", "off", "auto", NULL };
 
-/* What a modern driver wrote for a queue before enabling it, and the
- * queue's ioeventfd. */
+/* What a modern driver wrote for a queue before enabling it. */
 struct virtio_pci_queue {
     uint16_t num;
     uint64_t desc, driver, device;
-    struct virtio_pci *p;
-    unsigned index;
-    int efd;                     /* eventfd, -1 until first needed */
-    guint watch;                 /* its main-loop source */
 };
 
 struct virtio_pci {
@@ -67,6 +58,7 @@ struct virtio_pci {
     const struct accel_ops *accel;   /* ioeventfds; NULL without a machine */
     uint64_t efd_bar0, efd_bar4; /* where the ioeventfds are assigned, or unmapped */
     unsigned efd_mmio_len;       /* 0 (any length) or 2 */
+    struct virtio_ioeventfd *efds;   /* one per queue; NULL until plugged */
     unsigned nvectors;           /* MSI-X table size, 0: none */
     unsigned legacy_size;        /* BAR0's size */
     unsigned cfg_cap;            /* config offset of the PCI cfg access capability */
@@ -123,18 +115,6 @@ static void virtio_pci_queues_reset(struct virtio_pci *p)
 
 /* ---- ioeventfd (KVM): kicks that do not stop the vCPU ---- */
 
-/* The main loop saw a kick KVM took for us (big lock held). */
-static gboolean virtio_pci_ioeventfd_read(gint fd, GIOCondition cond, gpointer opaque)
-{
-    struct virtio_pci_queue *q = opaque;
-    uint64_t n;
-
-    if (read(fd, &n, sizeof(n)) == sizeof(n)) {
-        virtio_queue_kick(q->p->vdev, q->index);
-    }
-    return G_SOURCE_CONTINUE;
-}
-
 /*
  * Queue n's notifications as QEMU registers them: the modern one by
  * address (notify + 4 * n, any length where KVM takes it, else 2 bytes),
@@ -143,7 +123,7 @@ static gboolean virtio_pci_ioeventfd_read(gint fd, GIOCondition cond, gpointer o
 static int virtio_pci_ioeventfd_one(struct virtio_pci *p, unsigned n, uint64_t bar0,
                                     uint64_t bar4, bool assign)
 {
-    struct accel_ioeventfd e = { .fd = p->queues[n].efd };
+    struct accel_ioeventfd e = { .fd = p->efds[n].fd };
     int ret = 0;
 
     if (bar4 != PCI_BAR_UNMAPPED) {
@@ -158,7 +138,7 @@ static int virtio_pci_ioeventfd_one(struct virtio_pci *p, unsigned n, uint64_t b
     if (ret == 0 && bar0 != PCI_BAR_UNMAPPED) {
         e = (struct accel_ioeventfd){
             .addr = bar0 + VIRTIO_PCI_QUEUE_NOTIFY, .len = 2, .pio = true, .datamatch = true,
-            .data = n, .fd = p->queues[n].efd,
+            .data = n, .fd = p->efds[n].fd,
         };
         ret = p->accel->ioeventfd(&e, assign);
         if (ret < 0 && assign && bar4 != PCI_BAR_UNMAPPED) {
@@ -168,26 +148,17 @@ static int virtio_pci_ioeventfd_one(struct virtio_pci *p, unsigned n, uint64_t b
     return ret;
 }
 
-static bool virtio_pci_ioeventfd_assign(struct virtio_pci *p, uint64_t bar0, uint64_t bar4)
-{
-    for (unsigned n = 0; n < p->nqueues; n++) {
-        struct virtio_pci_queue *q = &p->queues[n];
+/* Where virtio_pci_ioeventfd_set assigns or removes: BAR0's and BAR4's addresses. */
+struct virtio_pci_efd_where {
+    struct virtio_pci *p;
+    uint64_t bar0, bar4;
+};
 
-        if (q->efd < 0) {
-            q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-            if (q->efd < 0) {
-                return false;
-            }
-            q->watch = g_unix_fd_add(q->efd, G_IO_IN, virtio_pci_ioeventfd_read, q);
-        }
-        if (virtio_pci_ioeventfd_one(p, n, bar0, bar4, true) < 0) {
-            while (n-- > 0) {
-                virtio_pci_ioeventfd_one(p, n, bar0, bar4, false);
-            }
-            return false;
-        }
-    }
-    return true;
+static int virtio_pci_ioeventfd_set(void *opaque, unsigned n, bool assign)
+{
+    const struct virtio_pci_efd_where *w = opaque;
+
+    return virtio_pci_ioeventfd_one(w->p, n, w->bar0, w->bar4, assign);
 }
 
 /*
@@ -209,16 +180,16 @@ static void virtio_pci_ioeventfd_update(struct virtio_pci *p)
         return;
     }
     if (p->efd_bar0 != PCI_BAR_UNMAPPED || p->efd_bar4 != PCI_BAR_UNMAPPED) {
-        for (unsigned n = 0; n < p->nqueues; n++) {
-            virtio_pci_ioeventfd_one(p, n, p->efd_bar0, p->efd_bar4, false);
-            virtio_pci_ioeventfd_read(p->queues[n].efd, G_IO_IN, &p->queues[n]);
-        }
+        struct virtio_pci_efd_where old = { p, p->efd_bar0, p->efd_bar4 };
+
+        virtio_ioeventfd_stop(p->efds, p->nqueues, virtio_pci_ioeventfd_set, &old);
     }
     p->efd_bar0 = p->efd_bar4 = PCI_BAR_UNMAPPED;
     if (bar0 == PCI_BAR_UNMAPPED && bar4 == PCI_BAR_UNMAPPED) {
         return;
     }
-    if (!virtio_pci_ioeventfd_assign(p, bar0, bar4)) {
+    if (!virtio_ioeventfd_start(p->efds, p->nqueues, virtio_pci_ioeventfd_set,
+                                &(struct virtio_pci_efd_where){ p, bar0, bar4 })) {
         warn_report("%s: ioeventfd is not available; kicks take the slow path",
                     p->pci->type_name);
         p->ioeventfd = false;
@@ -250,21 +221,10 @@ static const struct virtio_transport_ops virtio_pci_transport_ops = {
     .reset = virtio_pci_device_reset,
 };
 
-static void G_GNUC_PRINTF(2, 3) virtio_pci_guest_error(const struct virtio_pci *p,
-                                                       const char *fmt, ...)
-{
-    g_autofree char *msg = NULL;
-    va_list ap;
-
-    if (!log_enabled(LOG_GUEST_ERROR)) {
-        return;
-    }
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    hyvm_log("%s %02x.%x: %s\n", p->pci->type_name, PCI_SLOT(p->pci->devfn),
-             PCI_FUNC(p->pci->devfn), msg);
-}
+/* A driver mistake, under -d guest_errors (fmt: a string literal). */
+#define virtio_pci_guest_error(p, fmt, ...)                                      \
+    log_mask(LOG_GUEST_ERROR, "%s %02x.%x: " fmt "\n", (p)->pci->type_name,     \
+             PCI_SLOT((p)->pci->devfn), PCI_FUNC((p)->pci->devfn), __VA_ARGS__)
 
 /* The selected queue, NULL when queue_select names none. */
 static struct virtqueue *virtio_pci_vq(const struct virtio_pci *p)
@@ -744,11 +704,9 @@ static void virtio_pci_destroy(struct pci_device *d)
 {
     struct virtio_pci *p = d->opaque;
 
-    for (unsigned n = 0; n < p->nqueues; n++) {
-        if (p->queues[n].efd >= 0) {
-            g_source_remove(p->queues[n].watch);
-            close(p->queues[n].efd);
-        }
+    if (p->efds) {
+        virtio_ioeventfd_destroy(p->efds, p->nqueues);
+        g_free(p->efds);
     }
 }
 
@@ -964,9 +922,6 @@ int virtio_pci_plug(struct machine *m, const struct dev_config *cfg,
     p->nqueues = vdev->nvqs;
     p->accel = m ? m->accel : NULL;
     p->efd_bar0 = p->efd_bar4 = PCI_BAR_UNMAPPED;
-    for (unsigned i = 0; i < vdev->nvqs; i++) {
-        p->queues[i] = (struct virtio_pci_queue){ .p = p, .index = i, .efd = -1 };
-    }
     if (virtio_pci_parse(p, cfg, errp) < 0 || pci_parse_addr(cfg, &devfn, errp) < 0) {
         g_free(p);
         return -EINVAL;
@@ -996,6 +951,10 @@ int virtio_pci_plug(struct machine *m, const struct dev_config *cfg,
         vdev->transport = NULL;
         vdev->transport_opaque = NULL;
         return -EINVAL;
+    }
+    p->efds = g_new(struct virtio_ioeventfd, vdev->nvqs);
+    for (unsigned i = 0; i < vdev->nvqs; i++) {
+        virtio_ioeventfd_init(&p->efds[i], vdev, i);
     }
     return 0;
 }

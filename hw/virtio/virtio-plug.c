@@ -7,6 +7,7 @@
  * Threads: main thread, while the machine is built.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "hw/device.h"
@@ -33,4 +34,32 @@ int virtio_plug(struct machine *m, const struct dev_config *cfg, struct virtio_d
     }
     virtio_device_register(vdev);
     return 0;
+}
+
+int virtio_plug_new(struct machine *m, const struct dev_config *cfg, struct virtio_device *vdev,
+                    GError **errp)
+{
+    int ret;
+
+    if (!vdev) {
+        return -EINVAL;
+    }
+    ret = virtio_plug(m, cfg, vdev, errp);
+    if (ret < 0) {
+        virtio_device_free(vdev);
+    }
+    return ret;
+}
+
+int virtio_fail(GError **errp, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error_literal(errp, HYVM_ERROR, HYVM_ERROR_FAILED, msg);
+    g_free(msg);
+    return -EINVAL;
 }

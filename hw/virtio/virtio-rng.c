@@ -234,15 +234,5 @@ struct virtio_device *virtio_rng_new(const struct dev_config *cfg, GError **errp
 
 int virtio_rng_realize(struct machine *m, const struct dev_config *cfg, GError **errp)
 {
-    struct virtio_device *vdev = virtio_rng_new(cfg, errp);
-    int ret;
-
-    if (!vdev) {
-        return -EINVAL;
-    }
-    ret = virtio_plug(m, cfg, vdev, errp);
-    if (ret < 0) {
-        virtio_device_free(vdev);
-    }
-    return ret;
+    return virtio_plug_new(m, cfg, virtio_rng_new(cfg, errp), errp);
 }

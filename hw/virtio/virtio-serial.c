@@ -24,7 +24,6 @@
  * loop.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -644,17 +643,7 @@ struct virtio_device *virtio_serial_new(const struct dev_config *cfg, GError **e
 
 int virtio_serial_realize(struct machine *m, const struct dev_config *cfg, GError **errp)
 {
-    struct virtio_device *vdev = virtio_serial_new(cfg, errp);
-    int ret;
-
-    if (!vdev) {
-        return -EINVAL;
-    }
-    ret = virtio_plug(m, cfg, vdev, errp);
-    if (ret < 0) {
-        virtio_device_free(vdev);
-    }
-    return ret;
+    return virtio_plug_new(m, cfg, virtio_serial_new(cfg, errp), errp);
 }
 
 const char *virtio_serial_bus_name(struct virtio_device *vdev)
@@ -664,20 +653,6 @@ const char *virtio_serial_bus_name(struct virtio_device *vdev)
 
 /* ---- realize: the ports ---- */
 
-static int vser_fail(GError **errp, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static int vser_fail(GError **errp, const char *fmt, ...)
-{
-    va_list ap;
-    char *msg;
-
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_set_error_literal(errp, HYVM_ERROR, HYVM_ERROR_FAILED, msg);
-    g_free(msg);
-    return -EINVAL;
-}
-
 /* bus=NAME, or the newest virtio-serial bus (QEMU's search order). */
 static struct virtio_serial *vser_find_bus(const char *bus, const char *type, GError **errp)
 {
@@ -685,7 +660,7 @@ static struct virtio_serial *vser_find_bus(const char *bus, const char *type, GE
 
     if (!bus) {
         if (!n) {
-            vser_fail(errp, "No 'virtio-serial-bus' bus found for device '%s'", type);
+            virtio_fail(errp, "No 'virtio-serial-bus' bus found for device '%s'", type);
             return NULL;
         }
         return g_ptr_array_index(vser_devices, n - 1);
@@ -697,7 +672,7 @@ static struct virtio_serial *vser_find_bus(const char *bus, const char *type, GE
             return s;
         }
     }
-    vser_fail(errp, "Bus '%s' not found", bus);
+    virtio_fail(errp, "Bus '%s' not found", bus);
     return NULL;
 }
 
@@ -735,26 +710,26 @@ static int vser_port_number(struct virtio_serial *s, struct vser_port *p, uint32
     bool port0 = p->is_console && !s->ports[0];
 
     if (nr != VSER_BAD_ID && nr < s->max_ports && s->ports[nr]) {
-        return vser_fail(errp, "virtio-serial-bus: A port already exists at id %u", nr);
+        return virtio_fail(errp, "virtio-serial-bus: A port already exists at id %u", nr);
     }
     if (p->name && vser_find_port_by_name(p->name)) {
-        return vser_fail(errp, "virtio-serial-bus: A port already exists by name %s",
-                         p->name);
+        return virtio_fail(errp, "virtio-serial-bus: A port already exists by name %s",
+                           p->name);
     }
     if (nr == VSER_BAD_ID) {
         nr = port0 ? 0 : vser_free_id(s);
         if (nr == VSER_BAD_ID) {
-            return vser_fail(errp, "virtio-serial-bus: Maximum port limit for this device "
-                             "reached");
+            return virtio_fail(errp, "virtio-serial-bus: Maximum port limit for this device "
+                               "reached");
         }
     }
     if (nr >= s->max_ports) {
-        return vser_fail(errp, "virtio-serial-bus: Out-of-range port id specified, max. "
-                         "allowed: %u", s->max_ports - 1);
+        return virtio_fail(errp, "virtio-serial-bus: Out-of-range port id specified, max. "
+                           "allowed: %u", s->max_ports - 1);
     }
     if (nr == 0 && !p->is_console) {
-        return vser_fail(errp, "Port number 0 on virtio-serial devices reserved for "
-                         "virtconsole devices for backward compatibility.");
+        return virtio_fail(errp, "Port number 0 on virtio-serial devices reserved for "
+                           "virtconsole devices for backward compatibility.");
     }
     p->id = nr;
     return 0;
@@ -771,12 +746,12 @@ static int vser_port_chardev(struct vser_port *p, const struct dev_config *cfg,
     if (id) {
         chr = chardev_find(id);
         if (!chr) {
-            return vser_fail(errp, "Property '%s.chardev' can't find value '%s'", type, id);
+            return virtio_fail(errp, "Property '%s.chardev' can't find value '%s'", type, id);
         }
     }
     if (chr_fe_init(&p->fe, chr, &err) < 0) {
-        return vser_fail(errp, "Property '%s.chardev' can't take value '%s': %s", type, id,
-                         err->message);
+        return virtio_fail(errp, "Property '%s.chardev' can't take value '%s': %s", type, id,
+                           err->message);
     }
     return 0;
 }

@@ -281,6 +281,15 @@ void virtio_config_write(struct virtio_device *vdev, unsigned offset, uint64_t v
  */
 int virtio_plug(struct machine *m, const struct dev_config *cfg, struct virtio_device *vdev,
                 GError **errp);
+/*
+ * The end of every device's realize: plugs vdev, a device its constructor
+ * just built (NULL: the constructor failed and set errp, -EINVAL), and
+ * frees it when plugging fails.  Returns 0 or virtio_plug's -errno.
+ */
+int virtio_plug_new(struct machine *m, const struct dev_config *cfg, struct virtio_device *vdev,
+                    GError **errp);
+/* A realize error: sets errp to the formatted message and returns -EINVAL. */
+int virtio_fail(GError **errp, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 int virtio_pci_plug(struct machine *m, const struct dev_config *cfg,
                     struct virtio_device *vdev, GError **errp);
 int virtio_mmio_plug(struct machine *m, const struct dev_config *cfg,
