@@ -27,6 +27,8 @@
 #include "chardev/chardev.h"
 #include "system/error.h"
 #include "system/main-loop.h"
+#include "tests/unit/file-node.h"
+#include "tests/unit/unix-socket.h"
 
 /* ---- a front end that records what reaches it ---- */
 
@@ -92,20 +94,8 @@ static char *tmp_dir;
 
 static void remove_tmp_dir(void)
 {
-    GDir *d;
-    const char *name;
-
     chardev_cleanup_all();
-    d = g_dir_open(tmp_dir, 0, NULL);
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(tmp_dir, name, NULL);
-
-        g_unlink(p);
-    }
-    if (d) {
-        g_dir_close(d);
-    }
-    g_rmdir(tmp_dir);
+    tmpdir_remove(tmp_dir);
 }
 
 static void child_setup(void)
@@ -201,54 +191,6 @@ static void wait_count(unsigned *counter, unsigned n)
 
     g_assert_true(pump_until(count_reached, &w));
     g_assert_cmpuint(*counter, ==, n);
-}
-
-/* Reads exactly strlen(expect) bytes from fd (blocking, with a timeout). */
-static void fd_expect(int fd, const char *expect)
-{
-    size_t want = strlen(expect), got = 0;
-    char buf[256];
-
-    g_assert_cmpuint(want, <, sizeof(buf));
-    while (got < want) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        ssize_t n;
-
-        g_assert_cmpint(poll(&pfd, 1, 5000), ==, 1);
-        n = read(fd, buf + got, want - got);
-        g_assert_cmpint(n, >, 0);
-        got += n;
-    }
-    buf[got] = 0;
-    g_assert_cmpstr(buf, ==, expect);
-}
-
-static void fd_write(int fd, const char *s)
-{
-    g_assert_cmpint(write(fd, s, strlen(s)), ==, (ssize_t)strlen(s));
-}
-
-static int unix_connect(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-    g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    return fd;
-}
-
-static int unix_listen(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    g_assert_cmpint(listen(fd, 1), ==, 0);
-    return fd;
 }
 
 static int tcp_connect(unsigned port)

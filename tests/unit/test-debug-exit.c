@@ -20,21 +20,7 @@
 #include "system/main-loop.h"
 #include "system/memory.h"
 #include "system/runstate.h"
-
-static uint32_t in(uint16_t port, unsigned size)
-{
-    uint8_t b[4] = { 0 };
-
-    io_pio(port, b, size, false);
-    return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static void out(uint16_t port, uint32_t v, unsigned size)
-{
-    uint8_t b[4] = { v, v >> 8, v >> 16, v >> 24 };
-
-    io_pio(port, b, size, true);
-}
+#include "tests/unit/io-access.h"
 
 static int gsi_level[24];
 
@@ -106,10 +92,10 @@ static void child_exit_byte(void)
     child_setup();
     realize_ok("isa-debug-exit");
     /* Reads return 0 and request nothing. */
-    g_assert_cmphex(in(0x501, 1), ==, 0);
-    g_assert_cmphex(in(0x501, 2), ==, 0);
+    g_assert_cmphex(pio_in(0x501, 1), ==, 0);
+    g_assert_cmphex(pio_in(0x501, 2), ==, 0);
     g_assert_false(vm_exit_requested());
-    out(0x501, 0x07, 1);
+    pio_out(0x501, 0x07, 1);
     g_assert_cmpint(exit_status(), ==, (0x07 << 1) | 1);
 }
 
@@ -117,7 +103,7 @@ static void child_exit_word(void)
 {
     child_setup();
     realize_ok("isa-debug-exit");
-    out(0x501, 0x1234, 2);
+    pio_out(0x501, 0x1234, 2);
     g_assert_cmpint(exit_status(), ==, (0x1234 << 1) | 1);
 }
 
@@ -126,7 +112,7 @@ static void child_exit_zero(void)
     child_setup();
     realize_ok("isa-debug-exit");
     /* Even 0 exits 1: a guest cannot fake a clean exit. */
-    out(0x501, 0, 1);
+    pio_out(0x501, 0, 1);
     g_assert_cmpint(exit_status(), ==, 1);
 }
 
@@ -135,7 +121,7 @@ static void child_exit_second_port(void)
     child_setup();
     realize_ok("isa-debug-exit");
     /* Any port of the range does it, as in QEMU. */
-    out(0x502, 0x20, 1);
+    pio_out(0x502, 0x20, 1);
     g_assert_cmpint(exit_status(), ==, 0x41);
 }
 
@@ -147,7 +133,7 @@ static void child_exit_wide_write(void)
      * An outl over the 2-port range: the exit code the shell sees (8 bits)
      * is the one QEMU gives, ((v << 1) | 1) & 0xff.
      */
-    out(0x501, 0x12345681, 4);
+    pio_out(0x501, 0x12345681, 4);
     g_assert_cmpint(exit_status() & 0xff, ==, ((0x12345681u << 1) | 1) & 0xff);
 }
 
@@ -156,9 +142,9 @@ static void child_exit_kvm_unit_tests(void)
     child_setup();
     /* kvm-unit-tests' run line: iobase=0xf4,iosize=4, outl to exit. */
     realize_ok("isa-debug-exit,iobase=0xf4,iosize=0x4");
-    g_assert_cmphex(in(0x501, 1), ==, 0xff);     /* not at the default port */
+    g_assert_cmphex(pio_in(0x501, 1), ==, 0xff);     /* not at the default port */
     g_assert_false(vm_exit_requested());
-    out(0xf4, 0x3f, 4);
+    pio_out(0xf4, 0x3f, 4);
     g_assert_cmpint(exit_status(), ==, 0x7f);
 }
 
@@ -194,9 +180,9 @@ static void child_debugcon(void)
     g_assert_no_error(err);
     realize_ok("isa-debugcon,chardev=dc");
     /* SeaBIOS' presence check, then a line of output. */
-    g_assert_cmphex(in(0xe9, 1), ==, 0xe9);
+    g_assert_cmphex(pio_in(0xe9, 1), ==, 0xe9);
     for (const char *p = "boot\n"; *p; p++) {
-        out(0xe9, *p, 1);
+        pio_out(0xe9, *p, 1);
     }
     g_assert_true(g_file_get_contents(path, &got, &len, NULL));
     g_assert_cmpmem(got, len, "boot\n", 5);
@@ -208,7 +194,7 @@ static void child_debugcon(void)
     g_assert_nonnull(chardev_new_from_opts("null,id=dc2", &err));
     g_assert_no_error(err);
     realize_ok("isa-debugcon,iobase=0x402,readback=0x42,chardev=dc2");
-    g_assert_cmphex(in(0x402, 1), ==, 0x42);
+    g_assert_cmphex(pio_in(0x402, 1), ==, 0x42);
 }
 
 static void child_debugcon_errors(void)
@@ -229,23 +215,27 @@ static void child_debugcon_errors(void)
 
 static void child_testdev_ports(void)
 {
+    static const struct pio_step steps[] = {
+        /* 0xe0: a 32-bit register, any width at any offset. */
+        PIO_OUT(0xe0, 0x12345678, 4),
+        PIO_IN(0xe0, 4, 0x12345678),
+        PIO_IN(0xe2, 2, 0x1234),
+        PIO_IN(0xe1, 1, 0x56),
+        PIO_OUT(0xe1, 0xab, 1),
+        PIO_IN(0xe0, 4, 0x1234ab78),
+        /* 0xe8 is the same register byte by byte. */
+        PIO_IN(0xe8, 4, 0x1234ab78),
+        PIO_OUT(0xe8, 0xcafef00d, 4),
+        PIO_IN(0xe0, 4, 0xcafef00d),
+        PIO_IN(0xeb, 1, 0xca),
+        /* 0xe4: flush-page accepts a 32-bit write and reads 0. */
+        PIO_OUT(0xe4, 0x100000, 4),
+        PIO_IN(0xe4, 4, 0),
+    };
+
     child_setup();
     realize_ok("pc-testdev");
-    /* 0xe0: a 32-bit register, any width at any offset. */
-    out(0xe0, 0x12345678, 4);
-    g_assert_cmphex(in(0xe0, 4), ==, 0x12345678);
-    g_assert_cmphex(in(0xe2, 2), ==, 0x1234);
-    g_assert_cmphex(in(0xe1, 1), ==, 0x56);
-    out(0xe1, 0xab, 1);
-    g_assert_cmphex(in(0xe0, 4), ==, 0x1234ab78);
-    /* 0xe8 is the same register byte by byte. */
-    g_assert_cmphex(in(0xe8, 4), ==, 0x1234ab78);
-    out(0xe8, 0xcafef00d, 4);
-    g_assert_cmphex(in(0xe0, 4), ==, 0xcafef00d);
-    g_assert_cmphex(in(0xeb, 1), ==, 0xca);
-    /* 0xe4: flush-page accepts a 32-bit write and reads 0. */
-    out(0xe4, 0x100000, 4);
-    g_assert_cmphex(in(0xe4, 4), ==, 0);
+    pio_run(steps, G_N_ELEMENTS(steps));
 }
 
 /*
@@ -255,40 +245,44 @@ static void child_testdev_ports(void)
  */
 static void child_testdev_unaligned(void)
 {
+    static const struct pio_step steps[] = {
+        PIO_OUT(0xe0, 0x12345678, 4),
+        PIO_IN(0xe1, 2, 0x3456),
+        PIO_IN(0xe2, 4, 0x1234),           /* 0xe4-0xe5 read 0 */
+        PIO_IN(0xe1, 4, 0x123456),
+        PIO_IN(0xe3, 2, 0x12),
+        PIO_OUT(0xe3, 0xabcd, 2),          /* 0xcd lands at 0xe3 */
+        PIO_IN(0xe0, 4, 0xcd345678),
+        PIO_OUT(0xe2, 0x11223344, 4),
+        PIO_IN(0xe0, 4, 0x33445678),
+        /* 0xe9 onwards: the byte view, then an unclaimed port (all ones). */
+        PIO_IN(0xe9, 4, 0xff334456),
+        PIO_OUT(0xe9, 0x5566, 2),
+        PIO_IN(0xe0, 4, 0x33556678),
+        /* The flush port takes 32-bit writes only and reads 0 at any width. */
+        PIO_IN(0xe4, 1, 0),
+        PIO_OUT(0xe4, 0x1000, 2),
+        PIO_IN(0xe4, 4, 0),
+    };
+
     child_setup();
     realize_ok("pc-testdev");
-    out(0xe0, 0x12345678, 4);
-    g_assert_cmphex(in(0xe1, 2), ==, 0x3456);
-    g_assert_cmphex(in(0xe2, 4), ==, 0x1234);          /* 0xe4-0xe5 read 0 */
-    g_assert_cmphex(in(0xe1, 4), ==, 0x123456);
-    g_assert_cmphex(in(0xe3, 2), ==, 0x12);
-    out(0xe3, 0xabcd, 2);                              /* 0xcd lands at 0xe3 */
-    g_assert_cmphex(in(0xe0, 4), ==, 0xcd345678);
-    out(0xe2, 0x11223344, 4);
-    g_assert_cmphex(in(0xe0, 4), ==, 0x33445678);
-    /* 0xe9 onwards: the byte view, then an unclaimed port (all ones). */
-    g_assert_cmphex(in(0xe9, 4), ==, 0xff334456);
-    out(0xe9, 0x5566, 2);
-    g_assert_cmphex(in(0xe0, 4), ==, 0x33556678);
-    /* The flush port takes 32-bit writes only and reads 0 at any width. */
-    g_assert_cmphex(in(0xe4, 1), ==, 0);
-    out(0xe4, 0x1000, 2);
-    g_assert_cmphex(in(0xe4, 4), ==, 0);
+    pio_run(steps, G_N_ELEMENTS(steps));
 }
 
 static void child_testdev_irq(void)
 {
     child_setup();
     realize_ok("pc-testdev");
-    out(0x2000 + 14, 1, 1);
+    pio_out(0x2000 + 14, 1, 1);
     g_assert_cmpint(gsi_level[14], ==, 1);
-    out(0x2000 + 23, 0x80, 1);
+    pio_out(0x2000 + 23, 0x80, 1);
     g_assert_cmpint(gsi_level[23], ==, 1);
-    g_assert_cmphex(in(0x2000 + 14, 1), ==, 0);
-    out(0x2000 + 14, 0, 1);
+    g_assert_cmphex(pio_in(0x2000 + 14, 1), ==, 0);
+    pio_out(0x2000 + 14, 0, 1);
     g_assert_cmpint(gsi_level[14], ==, 0);
     /* Only byte writes count, as in QEMU. */
-    out(0x2000 + 4, 0x0101, 2);
+    pio_out(0x2000 + 4, 0x0101, 2);
     g_assert_cmpint(gsi_level[4], ==, 0);
     g_assert_cmpint(gsi_level[5], ==, 0);
 }

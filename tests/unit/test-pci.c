@@ -15,52 +15,9 @@
 #include "system/error.h"
 #include "system/memory.h"
 #include "system/runstate.h"
-
-/* ---- guest-style accessors ---- */
-
-static uint32_t in(uint16_t port, unsigned size)
-{
-    uint8_t b[4] = { 0 };
-
-    io_pio(port, b, size, false);
-    return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static void out(uint16_t port, uint32_t v, unsigned size)
-{
-    uint8_t b[4] = { v, v >> 8, v >> 16, v >> 24 };
-
-    io_pio(port, b, size, true);
-}
-
-static uint32_t mmio_rd(uint64_t addr, unsigned size)
-{
-    uint8_t b[4] = { 0 };
-
-    io_mmio(addr, b, size, false);
-    return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static void mmio_wr(uint64_t addr, uint32_t v, unsigned size)
-{
-    uint8_t b[4] = { v, v >> 8, v >> 16, v >> 24 };
-
-    io_mmio(addr, b, size, true);
-}
+#include "tests/unit/io-access.h"
 
 #define CFG(devfn, reg) (0x80000000u | (unsigned)(devfn) << 8 | (reg))
-
-static uint32_t cfg_rd(unsigned devfn, unsigned reg, unsigned size)
-{
-    out(0xcf8, CFG(devfn, reg), 4);
-    return in(0xcfc + (reg & 3), size);
-}
-
-static void cfg_wr(unsigned devfn, unsigned reg, uint32_t v, unsigned size)
-{
-    out(0xcf8, CFG(devfn, reg), 4);
-    out(0xcfc + (reg & 3), v, size);
-}
 
 /* ---- fixture ---- */
 
@@ -124,86 +81,94 @@ static void test_bridges(void)
 {
     bus_setup();
     /* 00.0 i440FX: 8086:1237 rev 2, class 0600, subsystem 1af4:1100. */
-    g_assert_cmphex(cfg_rd(0x00, 0x00, 4), ==, 0x12378086);
-    g_assert_cmphex(cfg_rd(0x00, 0x08, 4), ==, 0x06000002);
-    g_assert_cmphex(cfg_rd(0x00, 0x0c, 4), ==, 0x00000000);
-    g_assert_cmphex(cfg_rd(0x00, 0x2c, 4), ==, 0x11001af4);
-    g_assert_cmphex(cfg_rd(0x00, 0x5c, 4), ==, 0x33111111);   /* PAM as SeaBIOS leaves */
-    g_assert_cmphex(cfg_rd(0x00, 0x72, 1), ==, 0x0a);          /* SMRAM */
+    g_assert_cmphex(pci_cfg_rd(0x00, 0x00, 4), ==, 0x12378086);
+    g_assert_cmphex(pci_cfg_rd(0x00, 0x08, 4), ==, 0x06000002);
+    g_assert_cmphex(pci_cfg_rd(0x00, 0x0c, 4), ==, 0x00000000);
+    g_assert_cmphex(pci_cfg_rd(0x00, 0x2c, 4), ==, 0x11001af4);
+    g_assert_cmphex(pci_cfg_rd(0x00, 0x5c, 4), ==, 0x33111111);   /* PAM as SeaBIOS leaves */
+    g_assert_cmphex(pci_cfg_rd(0x00, 0x72, 1), ==, 0x0a);          /* SMRAM */
     /* 01.0 PIIX3: 8086:7000, class 0601, multi-function header, DEVSEL medium. */
-    g_assert_cmphex(cfg_rd(0x08, 0x00, 4), ==, 0x70008086);
-    g_assert_cmphex(cfg_rd(0x08, 0x08, 4), ==, 0x06010000);
-    g_assert_cmphex(cfg_rd(0x08, 0x0e, 1), ==, 0x80);
-    g_assert_cmphex(cfg_rd(0x08, 0x06, 2), ==, 0x0200);
+    g_assert_cmphex(pci_cfg_rd(0x08, 0x00, 4), ==, 0x70008086);
+    g_assert_cmphex(pci_cfg_rd(0x08, 0x08, 4), ==, 0x06010000);
+    g_assert_cmphex(pci_cfg_rd(0x08, 0x0e, 1), ==, 0x80);
+    g_assert_cmphex(pci_cfg_rd(0x08, 0x06, 2), ==, 0x0200);
     /* PIRQ routes start disabled (bit 7) until the firmware sets them. */
-    g_assert_cmphex(cfg_rd(0x08, 0x60, 4), ==, 0x80808080);
+    g_assert_cmphex(pci_cfg_rd(0x08, 0x60, 4), ==, 0x80808080);
     /* Nothing at 02.0, 01.1, 00.1. */
-    g_assert_cmphex(cfg_rd(0x10, 0x00, 4), ==, 0xffffffff);
-    g_assert_cmphex(cfg_rd(0x09, 0x00, 2), ==, 0xffff);
-    g_assert_cmphex(cfg_rd(0x01, 0x00, 1), ==, 0xff);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x00, 4), ==, 0xffffffff);
+    g_assert_cmphex(pci_cfg_rd(0x09, 0x00, 2), ==, 0xffff);
+    g_assert_cmphex(pci_cfg_rd(0x01, 0x00, 1), ==, 0xff);
 }
 
 static void test_config_mechanism(void)
 {
     bus_setup();
     /* The address register keeps all 32 bits and only takes dwords. */
-    out(0xcf8, 0x8000000e, 4);
-    g_assert_cmphex(in(0xcf8, 4), ==, 0x8000000e);
-    out(0xcf8, 0x12, 1);
-    out(0xcfa, 0x1234, 2);
-    g_assert_cmphex(in(0xcf8, 4), ==, 0x8000000e);
-    g_assert_cmphex(in(0xcfa, 2), ==, 0xffff);
+    pio_out(0xcf8, 0x8000000e, 4);
+    g_assert_cmphex(pio_in(0xcf8, 4), ==, 0x8000000e);
+    pio_out(0xcf8, 0x12, 1);
+    pio_out(0xcfa, 0x1234, 2);
+    g_assert_cmphex(pio_in(0xcf8, 4), ==, 0x8000000e);
+    g_assert_cmphex(pio_in(0xcfa, 2), ==, 0xffff);
     /* The register offset's low bits in 0xcf8 select the byte (kvm-unit-
      * tests reads bytes that way): 01.0 header type through port 0xcfc. */
-    out(0xcf8, CFG(0x08, 0x0e), 4);
-    g_assert_cmphex(in(0xcfc, 1), ==, 0x80);
-    out(0xcf8, CFG(0x00, 0x02), 4);
-    g_assert_cmphex(in(0xcfc, 2), ==, 0x1237);
+    pio_out(0xcf8, CFG(0x08, 0x0e), 4);
+    g_assert_cmphex(pio_in(0xcfc, 1), ==, 0x80);
+    pio_out(0xcf8, CFG(0x00, 0x02), 4);
+    g_assert_cmphex(pio_in(0xcfc, 2), ==, 0x1237);
     /* Byte and word accesses through the data port's own offsets. */
-    out(0xcf8, CFG(0x00, 0x00), 4);
-    g_assert_cmphex(in(0xcfd, 1), ==, 0x80);
-    g_assert_cmphex(in(0xcfe, 2), ==, 0x1237);
-    g_assert_cmphex(in(0xcfc, 2), ==, 0x8086);
+    pio_out(0xcf8, CFG(0x00, 0x00), 4);
+    g_assert_cmphex(pio_in(0xcfd, 1), ==, 0x80);
+    g_assert_cmphex(pio_in(0xcfe, 2), ==, 0x1237);
+    g_assert_cmphex(pio_in(0xcfc, 2), ==, 0x8086);
     /* Enable bit clear, or another bus: all ones, writes dropped. */
-    out(0xcf8, 0x00000000, 4);
-    g_assert_cmphex(in(0xcfc, 4), ==, 0xffffffff);
-    out(0xcf8, 0x80010000, 4);
-    g_assert_cmphex(in(0xcfc, 4), ==, 0xffffffff);
-    out(0xcf8, 0x0000003c, 4);
-    out(0xcfc, 0x55, 1);
-    g_assert_cmphex(cfg_rd(0x00, 0x3c, 1), ==, 0);
+    pio_out(0xcf8, 0x00000000, 4);
+    g_assert_cmphex(pio_in(0xcfc, 4), ==, 0xffffffff);
+    pio_out(0xcf8, 0x80010000, 4);
+    g_assert_cmphex(pio_in(0xcfc, 4), ==, 0xffffffff);
+    pio_out(0xcf8, 0x0000003c, 4);
+    pio_out(0xcfc, 0x55, 1);
+    g_assert_cmphex(pci_cfg_rd(0x00, 0x3c, 1), ==, 0);
     /* 0xcf9: the PIIX3 reset control register keeps only bit 1. */
-    g_assert_cmphex(in(0xcf9, 1), ==, 0);
-    out(0xcf9, 0x0b, 1);
-    g_assert_cmphex(in(0xcf9, 1), ==, 0x02);
-    g_assert_cmphex(in(0xcf8, 4), ==, 0x8000003c);
+    g_assert_cmphex(pio_in(0xcf9, 1), ==, 0);
+    pio_out(0xcf9, 0x0b, 1);
+    g_assert_cmphex(pio_in(0xcf9, 1), ==, 0x02);
+    g_assert_cmphex(pio_in(0xcf8, 4), ==, 0x8000003c);
 }
+
+/* Writes of all ones (or zeros) and what reads back: which bits stick. */
+static const struct cfg_mask_case {
+    unsigned devfn, reg;
+    uint32_t write;
+    unsigned size;
+    uint32_t want;
+} cfg_mask_cases[] = {
+    /* IDs, class and header are read-only. */
+    { 0x00, 0x00, 0xffffffff, 4, 0x12378086 },
+    { 0x08, 0x08, 0xffffffff, 4, 0x06010000 },
+    /* Command: I/O, memory, master, SERR, INTx disable; status W1C bits. */
+    { 0x00, 0x04, 0xffffffff, 4, 0x00000507 },
+    { 0x00, 0x04, 0, 2, 0 },
+    /* Cache line size and interrupt line are writable, pin and the rest not. */
+    { 0x00, 0x0c, 0xffffffff, 4, 0x000000ff },
+    { 0x00, 0x3c, 0xffffffff, 4, 0x000000ff },
+    /* The device-specific area 0x40-0xff is writable, as QEMU leaves it. */
+    { 0x00, 0xf0, 0xa5a55a5a, 4, 0xa5a55a5a },
+};
 
 static void test_config_masks(void)
 {
     bus_setup();
-    /* IDs, class and header are read-only. */
-    cfg_wr(0x00, 0x00, 0xffffffff, 4);
-    g_assert_cmphex(cfg_rd(0x00, 0x00, 4), ==, 0x12378086);
-    cfg_wr(0x08, 0x08, 0xffffffff, 4);
-    g_assert_cmphex(cfg_rd(0x08, 0x08, 4), ==, 0x06010000);
-    /* Command: I/O, memory, master, SERR, INTx disable; status W1C bits. */
-    cfg_wr(0x00, 0x04, 0xffffffff, 4);
-    g_assert_cmphex(cfg_rd(0x00, 0x04, 4), ==, 0x00000507);
-    cfg_wr(0x00, 0x04, 0, 2);
-    g_assert_cmphex(cfg_rd(0x00, 0x04, 2), ==, 0);
-    /* Cache line size and interrupt line are writable, pin and the rest not. */
-    cfg_wr(0x00, 0x0c, 0xffffffff, 4);
-    g_assert_cmphex(cfg_rd(0x00, 0x0c, 4), ==, 0x000000ff);
-    cfg_wr(0x00, 0x3c, 0xffffffff, 4);
-    g_assert_cmphex(cfg_rd(0x00, 0x3c, 4), ==, 0x000000ff);
-    /* The device-specific area 0x40-0xff is writable, as QEMU leaves it. */
-    cfg_wr(0x00, 0xf0, 0xa5a55a5a, 4);
-    g_assert_cmphex(cfg_rd(0x00, 0xf0, 4), ==, 0xa5a55a5a);
+    for (unsigned i = 0; i < G_N_ELEMENTS(cfg_mask_cases); i++) {
+        const struct cfg_mask_case *c = &cfg_mask_cases[i];
+
+        pci_cfg_wr(c->devfn, c->reg, c->write, c->size);
+        g_assert_cmphex(pci_cfg_rd(c->devfn, c->reg, c->size), ==, c->want);
+    }
     /* A dword at 0xfe reaches only the last two bytes. */
-    cfg_wr(0x00, 0xfc, 0, 4);
-    out(0xcf8, CFG(0x00, 0xfe), 4);
-    g_assert_cmphex(in(0xcfc, 4), ==, 0);
+    pci_cfg_wr(0x00, 0xfc, 0, 4);
+    pio_out(0xcf8, CFG(0x00, 0xfe), 4);
+    g_assert_cmphex(pio_in(0xcfc, 4), ==, 0);
 }
 
 /* ---- pci-testdev in config space ---- */
@@ -213,18 +178,18 @@ static void test_testdev_ids(void)
     bus_setup();
     realize_ok("pci-testdev");
     /* The first free slot: 2. */
-    g_assert_cmphex(cfg_rd(0x10, 0x00, 4), ==, 0x00051b36);
-    g_assert_cmphex(cfg_rd(0x10, 0x08, 4), ==, 0x00ff0000);
-    g_assert_cmphex(cfg_rd(0x10, 0x0c, 4), ==, 0);
-    g_assert_cmphex(cfg_rd(0x10, 0x2c, 4), ==, 0x11001af4);
-    g_assert_cmphex(cfg_rd(0x10, 0x3c, 4), ==, 0);          /* no interrupt pin */
-    g_assert_cmphex(cfg_rd(0x10, 0x10, 4), ==, 0x00000000); /* memory, 32-bit */
-    g_assert_cmphex(cfg_rd(0x10, 0x14, 4), ==, 0x00000001); /* I/O */
-    g_assert_cmphex(cfg_rd(0x10, 0x18, 4), ==, 0);
-    g_assert_cmphex(cfg_rd(0x10, 0x30, 4), ==, 0);          /* no ROM */
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x00, 4), ==, 0x00051b36);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x08, 4), ==, 0x00ff0000);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x0c, 4), ==, 0);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x2c, 4), ==, 0x11001af4);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x3c, 4), ==, 0);          /* no interrupt pin */
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x10, 4), ==, 0x00000000); /* memory, 32-bit */
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x14, 4), ==, 0x00000001); /* I/O */
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x18, 4), ==, 0);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x30, 4), ==, 0);          /* no ROM */
     /* The next one goes to slot 3. */
     realize_ok("pci-testdev,id=second");
-    g_assert_cmphex(cfg_rd(0x18, 0x00, 4), ==, 0x00051b36);
+    g_assert_cmphex(pci_cfg_rd(0x18, 0x00, 4), ==, 0x00051b36);
     g_assert_nonnull(pci_find_device(0x18));
     g_assert_cmpstr(pci_find_device(0x18)->id, ==, "second");
 }
@@ -233,19 +198,19 @@ static void test_bar_sizing(void)
 {
     bus_setup();
     realize_ok("pci-testdev,membar=0x100000");
-    cfg_wr(0x10, 0x10, 0xffffffff, 4);
-    g_assert_cmphex(cfg_rd(0x10, 0x10, 4), ==, 0xfffff000);     /* 4 KiB */
-    cfg_wr(0x10, 0x14, 0xffffffff, 4);
-    g_assert_cmphex(cfg_rd(0x10, 0x14, 4), ==, 0xffffff01);     /* 256 ports */
+    pci_cfg_wr(0x10, 0x10, 0xffffffff, 4);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x10, 4), ==, 0xfffff000);     /* 4 KiB */
+    pci_cfg_wr(0x10, 0x14, 0xffffffff, 4);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x14, 4), ==, 0xffffff01);     /* 256 ports */
     /* membar: 64-bit prefetchable, 1 MiB; the high half sizes to all ones. */
-    g_assert_cmphex(cfg_rd(0x10, 0x18, 4), ==, 0x0000000c);
-    cfg_wr(0x10, 0x18, 0xffffffff, 4);
-    cfg_wr(0x10, 0x1c, 0xffffffff, 4);
-    g_assert_cmphex(cfg_rd(0x10, 0x18, 4), ==, 0xfff0000c);
-    g_assert_cmphex(cfg_rd(0x10, 0x1c, 4), ==, 0xffffffff);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x18, 4), ==, 0x0000000c);
+    pci_cfg_wr(0x10, 0x18, 0xffffffff, 4);
+    pci_cfg_wr(0x10, 0x1c, 0xffffffff, 4);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x18, 4), ==, 0xfff0000c);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x1c, 4), ==, 0xffffffff);
     /* The ROM BAR is absent: it sizes to 0. */
-    cfg_wr(0x10, 0x30, 0xffffffff, 4);
-    g_assert_cmphex(cfg_rd(0x10, 0x30, 4), ==, 0);
+    pci_cfg_wr(0x10, 0x30, 0xffffffff, 4);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x30, 4), ==, 0);
 }
 
 /* ---- BAR mapping ---- */
@@ -264,46 +229,46 @@ static void test_bar_mapping(void)
 {
     bus_setup();
     realize_ok("pci-testdev");
-    cfg_wr(0x10, 0x10, MEMBAR, 4);
-    cfg_wr(0x10, 0x14, IOBAR, 4);
+    pci_cfg_wr(0x10, 0x10, MEMBAR, 4);
+    pci_cfg_wr(0x10, 0x14, IOBAR, 4);
     /* Decoding off: nothing there (unclaimed MMIO reads 0, ports all ones). */
     g_assert_cmphex(mem_probe(MEMBAR), ==, 0);
-    g_assert_cmphex(in(IOBAR + 1, 1), ==, 0xff);
+    g_assert_cmphex(pio_in(IOBAR + 1, 1), ==, 0xff);
     /* Memory decoding on: BAR0 answers, BAR1 not yet. */
-    cfg_wr(0x10, 0x04, 0x0002, 2);
+    pci_cfg_wr(0x10, 0x04, 0x0002, 2);
     g_assert_cmphex(mem_probe(MEMBAR), ==, 1);
-    g_assert_cmphex(in(IOBAR + 1, 1), ==, 0xff);
+    g_assert_cmphex(pio_in(IOBAR + 1, 1), ==, 0xff);
     /* I/O decoding too, by a byte write to the command register. */
-    cfg_wr(0x10, 0x04, 0x03, 1);
-    g_assert_cmphex(in(IOBAR + 1, 1), ==, 1);
-    g_assert_cmphex(in(IOBAR, 1), ==, 0);                /* test 0 selected */
+    pci_cfg_wr(0x10, 0x04, 0x03, 1);
+    g_assert_cmphex(pio_in(IOBAR + 1, 1), ==, 1);
+    g_assert_cmphex(pio_in(IOBAR, 1), ==, 0);                /* test 0 selected */
     /* Moving BAR0: the old address goes quiet, the new one answers. */
-    cfg_wr(0x10, 0x10, MEMBAR + 0x10000, 4);
+    pci_cfg_wr(0x10, 0x10, MEMBAR + 0x10000, 4);
     g_assert_cmphex(mmio_rd(MEMBAR + 1, 1), ==, 0);
     g_assert_cmphex(mem_probe(MEMBAR + 0x10000), ==, 1);
     /* The low bits of the address are not the guest's to choose. */
-    cfg_wr(0x10, 0x10, MEMBAR + 0x20fff, 4);
-    g_assert_cmphex(cfg_rd(0x10, 0x10, 4), ==, MEMBAR + 0x20000);
+    pci_cfg_wr(0x10, 0x10, MEMBAR + 0x20fff, 4);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x10, 4), ==, MEMBAR + 0x20000);
     g_assert_cmphex(mem_probe(MEMBAR + 0x20000), ==, 1);
     /* Sizing with decoding on unmaps (all ones reaches 4 GiB - 1) until
      * the address is written back. */
-    cfg_wr(0x10, 0x10, 0xffffffff, 4);
+    pci_cfg_wr(0x10, 0x10, 0xffffffff, 4);
     g_assert_cmphex(mmio_rd(MEMBAR + 0x20001, 1), ==, 0);
     g_assert_cmphex(mmio_rd(0xfffff001, 1), ==, 0);
-    cfg_wr(0x10, 0x10, MEMBAR, 4);
+    pci_cfg_wr(0x10, 0x10, MEMBAR, 4);
     g_assert_cmphex(mmio_rd(MEMBAR + 1, 1), ==, 1);
-    cfg_wr(0x10, 0x14, 0xffffffff, 4);
-    g_assert_cmphex(in(IOBAR + 1, 1), ==, 0xff);
-    cfg_wr(0x10, 0x14, IOBAR, 4);
-    g_assert_cmphex(in(IOBAR + 1, 1), ==, 1);
+    pci_cfg_wr(0x10, 0x14, 0xffffffff, 4);
+    g_assert_cmphex(pio_in(IOBAR + 1, 1), ==, 0xff);
+    pci_cfg_wr(0x10, 0x14, IOBAR, 4);
+    g_assert_cmphex(pio_in(IOBAR + 1, 1), ==, 1);
     /* Address 0 is never decoded. */
-    cfg_wr(0x10, 0x14, 0, 4);
-    g_assert_cmphex(in(0x01, 1), ==, 0xff);
+    pci_cfg_wr(0x10, 0x14, 0, 4);
+    g_assert_cmphex(pio_in(0x01, 1), ==, 0xff);
     /* Decoding off again: both gone. */
-    cfg_wr(0x10, 0x14, IOBAR, 4);
-    cfg_wr(0x10, 0x04, 0, 2);
+    pci_cfg_wr(0x10, 0x14, IOBAR, 4);
+    pci_cfg_wr(0x10, 0x04, 0, 2);
     g_assert_cmphex(mmio_rd(MEMBAR + 1, 1), ==, 0);
-    g_assert_cmphex(in(IOBAR + 1, 1), ==, 0xff);
+    g_assert_cmphex(pio_in(IOBAR + 1, 1), ==, 0xff);
 }
 
 /* A BAR over a port range already taken stays unmapped, and the owner keeps it. */
@@ -315,20 +280,20 @@ static void test_bar_conflict(void)
     bus_setup();
     realize_ok("pci-testdev");
     g_assert_cmpint(io_register_pio(0xe000, 0x10, "other", &fixed, NULL, &err), ==, 0);
-    cfg_wr(0x10, 0x14, 0xe000, 4);
-    cfg_wr(0x10, 0x04, 0x01, 2);
+    pci_cfg_wr(0x10, 0x14, 0xe000, 4);
+    pci_cfg_wr(0x10, 0x04, 0x01, 2);
     g_assert_cmpuint(pci_find_device(0x10)->bar[1].mapped, ==, PCI_BAR_UNMAPPED);
-    g_assert_cmphex(in(0xe080, 1), ==, 0xff);
-    cfg_wr(0x10, 0x14, 0xe100, 4);
+    g_assert_cmphex(pio_in(0xe080, 1), ==, 0xff);
+    pci_cfg_wr(0x10, 0x14, 0xe100, 4);
     g_assert_cmpuint(pci_find_device(0x10)->bar[1].mapped, ==, 0xe100);
     /* io_unregister_*() removes only an exact match. */
     g_assert_cmpint(io_unregister_pio(0xe000, 0x8), ==, -ENOENT);
     g_assert_cmpint(io_unregister_pio(0xe000, 0x10), ==, 0);
     g_assert_cmpint(io_unregister_pio(0xe000, 0x10), ==, -ENOENT);
     /* Now free, the old place takes the BAR. */
-    cfg_wr(0x10, 0x14, 0xe000, 4);
+    pci_cfg_wr(0x10, 0x14, 0xe000, 4);
     g_assert_cmpuint(pci_find_device(0x10)->bar[1].mapped, ==, 0xe000);
-    g_assert_cmphex(in(0xe001, 1), ==, 0);               /* no test selected */
+    g_assert_cmphex(pio_in(0xe001, 1), ==, 0);               /* no test selected */
     g_assert_cmpint(io_unregister_mmio(0xfebff000, 0x1000), ==, -ENOENT);
 }
 
@@ -340,15 +305,15 @@ static void test_firmware_setup(void)
     realize_ok("pci-testdev");
     pci_firmware_setup();
     /* As SeaBIOS assigns under QEMU: top of the window, and 0xc000 up. */
-    g_assert_cmphex(cfg_rd(0x10, 0x10, 4), ==, 0xfebff000);
-    g_assert_cmphex(cfg_rd(0x10, 0x14, 4), ==, 0x0000c001);
-    g_assert_cmphex(cfg_rd(0x10, 0x04, 4), ==, 0x00000103);
-    g_assert_cmphex(cfg_rd(0x00, 0x04, 4), ==, 0x00000103);
-    g_assert_cmphex(cfg_rd(0x08, 0x04, 4), ==, 0x02000103);
-    g_assert_cmphex(cfg_rd(0x08, 0x60, 4), ==, 0x0b0b0a0a);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x10, 4), ==, 0xfebff000);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x14, 4), ==, 0x0000c001);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x04, 4), ==, 0x00000103);
+    g_assert_cmphex(pci_cfg_rd(0x00, 0x04, 4), ==, 0x00000103);
+    g_assert_cmphex(pci_cfg_rd(0x08, 0x04, 4), ==, 0x02000103);
+    g_assert_cmphex(pci_cfg_rd(0x08, 0x60, 4), ==, 0x0b0b0a0a);
     g_assert_cmphex(pci_firmware_elcr(), ==, 0x0c00);
     g_assert_cmphex(mem_probe(0xfebff000), ==, 1);
-    g_assert_cmphex(in(0xc001, 1), ==, 1);
+    g_assert_cmphex(pio_in(0xc001, 1), ==, 1);
 }
 
 static void test_firmware_order(void)
@@ -359,12 +324,12 @@ static void test_firmware_order(void)
     pci_firmware_setup();
     /* As SeaBIOS under QEMU: the less aligned region (the 4 KiB BARs, bus
      * order) right below 0xfec00000, the prefetchable 64 KiB one below it. */
-    g_assert_cmphex(cfg_rd(0x10, 0x10, 4), ==, 0xfebfe000);
-    g_assert_cmphex(cfg_rd(0x18, 0x10, 4), ==, 0xfebff000);
-    g_assert_cmphex(cfg_rd(0x18, 0x18, 4), ==, 0xfebe000c);
-    g_assert_cmphex(cfg_rd(0x18, 0x1c, 4), ==, 0);
-    g_assert_cmphex(cfg_rd(0x10, 0x14, 4), ==, 0xc001);
-    g_assert_cmphex(cfg_rd(0x18, 0x14, 4), ==, 0xc101);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x10, 4), ==, 0xfebfe000);
+    g_assert_cmphex(pci_cfg_rd(0x18, 0x10, 4), ==, 0xfebff000);
+    g_assert_cmphex(pci_cfg_rd(0x18, 0x18, 4), ==, 0xfebe000c);
+    g_assert_cmphex(pci_cfg_rd(0x18, 0x1c, 4), ==, 0);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x14, 4), ==, 0xc001);
+    g_assert_cmphex(pci_cfg_rd(0x18, 0x14, 4), ==, 0xc101);
 }
 
 /* ---- addr= and the slot rules ---- */
@@ -380,7 +345,7 @@ static void test_addr(void)
     realize_fails("pci-testdev,addr=3.8", "Property 'pci-testdev.addr' doesn't take value '3.8'");
     realize_fails("pci-testdev,addr=-1", "Property 'pci-testdev.addr' doesn't take value '-1'");
     realize_ok("pci-testdev,addr=0x1f.7,id=a");
-    g_assert_cmphex(cfg_rd(PCI_DEVFN(0x1f, 7), 0, 4), ==, 0x00051b36);
+    g_assert_cmphex(pci_cfg_rd(PCI_DEVFN(0x1f, 7), 0, 4), ==, 0x00051b36);
     realize_fails("pci-testdev,addr=1f.7",
                   "PCI: slot 31 function 7 not available for pci-testdev, in use by "
                   "pci-testdev,id=a");
@@ -392,8 +357,8 @@ static void test_addr(void)
                   "PCI: 5.0 indicates single function, but 5.1 is already populated.");
     realize_ok("pci-testdev,addr=6.0,multifunction=on");
     realize_ok("pci-testdev,addr=6.3");
-    g_assert_cmphex(cfg_rd(PCI_DEVFN(6, 0), 0x0e, 1), ==, 0x80);
-    g_assert_cmphex(cfg_rd(PCI_DEVFN(6, 3), 0x0e, 1), ==, 0x00);
+    g_assert_cmphex(pci_cfg_rd(PCI_DEVFN(6, 0), 0x0e, 1), ==, 0x80);
+    g_assert_cmphex(pci_cfg_rd(PCI_DEVFN(6, 3), 0x0e, 1), ==, 0x00);
     /* Automatic slots skip those whose function 0 is taken: 2 is free. */
     realize_ok("pci-testdev");
     g_assert_nonnull(pci_find_device(PCI_DEVFN(2, 0)));
@@ -430,13 +395,13 @@ struct space {
 
 static uint32_t sp_rd(const struct space *s, unsigned off, unsigned size)
 {
-    return s->io ? in(s->base + off, size) : mmio_rd(s->base + off, size);
+    return s->io ? pio_in(s->base + off, size) : mmio_rd(s->base + off, size);
 }
 
 static void sp_wr(const struct space *s, unsigned off, uint32_t v, unsigned size)
 {
     if (s->io) {
-        out(s->base + off, v, size);
+        pio_out(s->base + off, v, size);
     } else {
         mmio_wr(s->base + off, v, size);
     }
@@ -579,23 +544,23 @@ static void test_bus_reset(void)
     testdev_firmware();
     /* The guest moves things around and selects a test ... */
     sp_wr(&mem_space, 0, 1, 1);
-    cfg_wr(0x10, 0x10, 0xfe000000, 4);
-    cfg_wr(0x10, 0x04, 0x0002, 2);
-    cfg_wr(0x08, 0x60, 0x80808080, 4);
-    cfg_wr(0x00, 0xf0, 0x12345678, 4);
-    out(0xcf9, 0x02, 1);
+    pci_cfg_wr(0x10, 0x10, 0xfe000000, 4);
+    pci_cfg_wr(0x10, 0x04, 0x0002, 2);
+    pci_cfg_wr(0x08, 0x60, 0x80808080, 4);
+    pci_cfg_wr(0x00, 0xf0, 0x12345678, 4);
+    pio_out(0xcf9, 0x02, 1);
     /* ... and a reset puts everything where the firmware left it. */
     pci_bus_reset();
-    g_assert_cmphex(in(0xcf8, 4), ==, 0);
-    g_assert_cmphex(in(0xcf9, 1), ==, 0);
-    g_assert_cmphex(cfg_rd(0x10, 0x10, 4), ==, 0xfebff000);
-    g_assert_cmphex(cfg_rd(0x10, 0x04, 2), ==, 0x0103);
-    g_assert_cmphex(cfg_rd(0x08, 0x60, 4), ==, 0x0b0b0a0a);
-    g_assert_cmphex(cfg_rd(0x00, 0xf0, 4), ==, 0);
+    g_assert_cmphex(pio_in(0xcf8, 4), ==, 0);
+    g_assert_cmphex(pio_in(0xcf9, 1), ==, 0);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x10, 4), ==, 0xfebff000);
+    g_assert_cmphex(pci_cfg_rd(0x10, 0x04, 2), ==, 0x0103);
+    g_assert_cmphex(pci_cfg_rd(0x08, 0x60, 4), ==, 0x0b0b0a0a);
+    g_assert_cmphex(pci_cfg_rd(0x00, 0xf0, 4), ==, 0);
     g_assert_cmphex(mmio_rd(0xfe000001, 1), ==, 0);
     g_assert_cmphex(sp_rd(&mem_space, 0, 4), ==, 0);      /* no test selected */
     g_assert_cmphex(mem_probe(0xfebff000), ==, 1);
-    g_assert_cmphex(in(0xc001, 1), ==, 1);
+    g_assert_cmphex(pio_in(0xc001, 1), ==, 1);
 }
 
 /* ---- INTx through the PIIX3 PIRQ routes ---- */
@@ -620,9 +585,9 @@ static void test_pirq_routing(void)
     /* Routes disabled at reset (0x80): nothing reaches an ISA line. */
     pci_set_irq(a, 1);
     g_assert_cmpuint(gsi_changes, ==, 0);
-    g_assert_cmphex(cfg_rd(0x18, 0x06, 2) & 0x08, ==, 0x08);   /* status: INTx */
+    g_assert_cmphex(pci_cfg_rd(0x18, 0x06, 2) & 0x08, ==, 0x08);   /* status: INTx */
     /* Route PIRQC to IRQ 11: the line follows the OR of its requests. */
-    cfg_wr(0x08, 0x62, 11, 1);
+    pci_cfg_wr(0x08, 0x62, 11, 1);
     g_assert_cmpint(gsi_level[11], ==, 1);
     pci_set_irq(b, 1);
     pci_set_irq(a, 0);
@@ -632,22 +597,22 @@ static void test_pirq_routing(void)
     /* Rerouting moves the level: IRQ 11 drops, IRQ 5 rises. */
     pci_set_irq(a, 1);
     g_assert_cmpint(gsi_level[11], ==, 1);
-    cfg_wr(0x08, 0x60, 0x05800a0a, 4);     /* A=10 B=10 C=disabled D=5 */
+    pci_cfg_wr(0x08, 0x60, 0x05800a0a, 4);     /* A=10 B=10 C=disabled D=5 */
     g_assert_cmpint(gsi_level[11], ==, 0);
     g_assert_cmpint(gsi_level[5], ==, 0);
-    cfg_wr(0x08, 0x62, 0x05, 1);
+    pci_cfg_wr(0x08, 0x62, 0x05, 1);
     g_assert_cmpint(gsi_level[5], ==, 1);
     /* INTx disable in the command register masks it, status still shows it. */
-    cfg_wr(0x18, 0x04, 0x0400, 2);
+    pci_cfg_wr(0x18, 0x04, 0x0400, 2);
     g_assert_cmpint(gsi_level[5], ==, 0);
-    g_assert_cmphex(cfg_rd(0x18, 0x06, 2) & 0x08, ==, 0x08);
-    cfg_wr(0x18, 0x05, 0x00, 1);
+    g_assert_cmphex(pci_cfg_rd(0x18, 0x06, 2) & 0x08, ==, 0x08);
+    pci_cfg_wr(0x18, 0x05, 0x00, 1);
     g_assert_cmpint(gsi_level[5], ==, 1);
     pci_set_irq(a, 0);
     g_assert_cmpint(gsi_level[5], ==, 0);
-    g_assert_cmphex(cfg_rd(0x18, 0x06, 2) & 0x08, ==, 0);
+    g_assert_cmphex(pci_cfg_rd(0x18, 0x06, 2) & 0x08, ==, 0);
     /* The slot swizzle: slot 2 INTA is PIRQB, slot 2 INTB is PIRQC. */
-    cfg_wr(0x08, 0x60, 0x0b0a0907, 4);
+    pci_cfg_wr(0x08, 0x60, 0x0b0a0907, 4);
     a = intx_device(2, 1);
     pci_set_irq(a, 1);
     g_assert_cmpint(gsi_level[9], ==, 1);
@@ -674,8 +639,8 @@ static void test_firmware_irq_lines(void)
     intx_device(4, 2);
     pci_firmware_setup();
     /* SeaBIOS's lines: PIRQ A-D = 10, 10, 11, 11 after the swizzle. */
-    g_assert_cmphex(cfg_rd(0x18, 0x3c, 2), ==, 0x010b);
-    g_assert_cmphex(cfg_rd(0x20, 0x3c, 2), ==, 0x020a);
+    g_assert_cmphex(pci_cfg_rd(0x18, 0x3c, 2), ==, 0x010b);
+    g_assert_cmphex(pci_cfg_rd(0x20, 0x3c, 2), ==, 0x020a);
     pci_set_irq(d, 1);
     g_assert_cmpint(gsi_level[11], ==, 1);
     pci_set_irq(d, 0);
@@ -694,9 +659,9 @@ static void test_reset_control(void)
 {
     bus_setup();
     runstate_add_request_listener(on_request, NULL);
-    out(0xcf9, 0x02, 1);
+    pio_out(0xcf9, 0x02, 1);
     g_assert_cmpint(last_request, ==, -1);
-    out(0xcf9, 0x06, 1);
+    pio_out(0xcf9, 0x06, 1);
     g_assert_cmpint(last_request, ==, VM_REQUEST_RESET);
 }
 

@@ -23,7 +23,8 @@
 #include "system/main-loop.h"
 #include "system/memory.h"
 #include "system/runstate.h"
-#include "tests/unit/guest-ram.h"
+#include "tests/unit/balloon-stats.h"
+#include "tests/unit/virtio-driver.h"
 
 #define RAM_SIZE        (32ull << 20)
 #define QUEUE_BASE      0x10000ull      /* queue i's rings at QUEUE_BASE + i * 0x4000 */
@@ -31,86 +32,7 @@
 #define PAGES_BASE      0x800000ull     /* pages put into the balloon */
 #define QSIZE           16
 
-/* ---- the fake transport ---- */
-
-static unsigned notifies;
-
-static void fake_notify(struct virtio_device *vdev, uint16_t vector)
-{
-    notifies++;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-    .name = "fake",
-    .notify = fake_notify,
-};
-
-/* ---- a driver's view of one queue ---- */
-
-struct tq {
-    struct virtio_device *vdev;
-    unsigned index;
-    uint64_t desc, avail, used;
-    uint16_t avail_idx, next_desc;
-};
-
-struct buf {
-    uint64_t gpa;
-    uint32_t len;
-    bool write;
-};
-
 static struct tq queues[4];
-
-static void tq_setup(struct virtio_device *vdev, unsigned i)
-{
-    struct tq *q = &queues[i];
-    struct virtqueue *vq = &vdev->vqs[i];
-
-    *q = (struct tq){ .vdev = vdev, .index = i, .desc = QUEUE_BASE + i * 0x4000ull };
-    q->avail = q->desc + 0x1000;
-    q->used = q->desc + 0x2000;
-    for (uint64_t a = q->desc; a < q->desc + 0x4000; a += 8) {
-        put64(a, 0);
-    }
-    vq->num = QSIZE;
-    vq->desc = q->desc;
-    vq->avail = q->avail;
-    vq->used = q->used;
-    g_assert_true(virtqueue_enable(vq));
-}
-
-/* Makes a chain of n buffers available; kick: notify the device. */
-static void tq_add(struct tq *q, const struct buf *b, unsigned n, bool kick)
-{
-    uint16_t head = q->next_desc;
-
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t d = q->desc + 16ull * ((head + i) % QSIZE);
-
-        put64(d, b[i].gpa);
-        put32(d + 8, b[i].len);
-        put16(d + 12, (b[i].write ? VRING_DESC_F_WRITE : 0) |
-                      (i + 1 < n ? VRING_DESC_F_NEXT : 0));
-        put16(d + 14, (head + i + 1) % QSIZE);
-    }
-    q->next_desc = (head + n) % QSIZE;
-    put16(q->avail + 4 + 2 * (q->avail_idx % QSIZE), head);
-    put16(q->avail + 2, ++q->avail_idx);
-    if (kick) {
-        virtio_queue_kick(q->vdev, q->index);
-    }
-}
-
-static uint16_t tq_used_idx(const struct tq *q)
-{
-    return get16(q->used + 2);
-}
-
-static uint32_t tq_used_len(const struct tq *q, unsigned i)
-{
-    return get32(q->used + 4 + 8 * (i % QSIZE) + 4);
-}
 
 /* ---- the device ---- */
 
@@ -128,17 +50,7 @@ static struct virtio_device *balloon_start(const char *opts, uint64_t acked)
     g_assert_no_error(err);
     vdev = virtio_balloon_new(&cfg, RAM_SIZE, &err);
     g_assert_no_error(err);
-    vdev->transport = &fake_transport;
-    virtio_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-    g_assert_true(virtio_set_guest_features(vdev, acked | (1ull << VIRTIO_F_VERSION_1)));
-    virtio_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-                            VIRTIO_CONFIG_S_FEATURES_OK);
-    for (unsigned i = 0; i < vdev->nvqs; i++) {
-        tq_setup(vdev, i);
-    }
-    virtio_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-                            VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-    notifies = 0;
+    vd_driver_start(vdev, acked | (1ull << VIRTIO_F_VERSION_1), queues, QUEUE_BASE, QSIZE);
     return vdev;
 }
 
@@ -289,7 +201,7 @@ static void test_inflate_discards(void)
 
     fill(PAGES_BASE, 8 * 4096, 0xaa);
     g_assert_true(resident(PAGES_BASE));
-    tq_add(&queues[VIRTIO_BALLOON_Q_INFLATE], &b, 1, true);
+    tq_add_chain(&queues[VIRTIO_BALLOON_Q_INFLATE], &b, 1, true);
     g_assert_cmpuint(tq_used_idx(&queues[VIRTIO_BALLOON_Q_INFLATE]), ==, 1);
     g_assert_cmpuint(tq_used_len(&queues[VIRTIO_BALLOON_Q_INFLATE], 0), ==, 0);
     g_assert_cmpuint(notifies, ==, 1);
@@ -313,7 +225,7 @@ static void test_deflate(void)
     struct buf b = pfn_buf(0, pfns, 2);
 
     fill(PAGES_BASE, 2 * 4096, 0x55);
-    tq_add(&queues[VIRTIO_BALLOON_Q_DEFLATE], &b, 1, true);
+    tq_add_chain(&queues[VIRTIO_BALLOON_Q_DEFLATE], &b, 1, true);
     g_assert_cmpuint(tq_used_idx(&queues[VIRTIO_BALLOON_Q_DEFLATE]), ==, 1);
     g_assert_cmpuint(notifies, ==, 1);
     g_assert_true(all_bytes(PAGES_BASE, 2 * 4096, 0x55));
@@ -329,12 +241,12 @@ static void test_bad_pfn(void)
     const uint32_t bad[] = { PAGES_BASE >> 12, RAM_SIZE >> 12, 0xffffffff };
     struct buf b = pfn_buf(0, ok, 1);
 
-    tq_add(&queues[VIRTIO_BALLOON_Q_INFLATE], &b, 1, true);
+    tq_add_chain(&queues[VIRTIO_BALLOON_Q_INFLATE], &b, 1, true);
     g_assert_false(vdev->broken);
     g_assert_cmpuint(tq_used_idx(&queues[VIRTIO_BALLOON_Q_INFLATE]), ==, 1);
 
     b = pfn_buf(64, bad, G_N_ELEMENTS(bad));
-    tq_add(&queues[VIRTIO_BALLOON_Q_INFLATE], &b, 1, true);
+    tq_add_chain(&queues[VIRTIO_BALLOON_Q_INFLATE], &b, 1, true);
     g_assert_true(vdev->broken);
     g_assert_true(vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
     g_assert_cmpuint(tq_used_idx(&queues[VIRTIO_BALLOON_Q_INFLATE]), ==, 1);
@@ -345,7 +257,7 @@ static void test_bad_pfn(void)
     balloon_stop(vdev);
     vdev = balloon_start(NULL, 0);
     b = pfn_buf(64, bad + 2, 1);
-    tq_add(&queues[VIRTIO_BALLOON_Q_DEFLATE], &b, 1, true);
+    tq_add_chain(&queues[VIRTIO_BALLOON_Q_DEFLATE], &b, 1, true);
     g_assert_true(vdev->broken);
     balloon_stop(vdev);
 }
@@ -410,23 +322,32 @@ static void test_target_actual_event(void)
     balloon_stop(vdev);
 }
 
+/* Without a balloon: QEMU 7.2's replies, the argument checks first. */
+static const struct {
+    const char *in, *reply;
+} no_balloon_cases[] = {
+    { "{\"execute\": \"query-balloon\"}",
+      "{\"error\": {\"class\": \"DeviceNotActive\", \"desc\": "
+      "\"No balloon device has been activated\"}}\r\n" },
+    { "{\"execute\": \"balloon\", \"arguments\": {\"value\": 1}}",
+      "{\"error\": {\"class\": \"DeviceNotActive\", \"desc\": "
+      "\"No balloon device has been activated\"}}\r\n" },
+    { "{\"execute\": \"balloon\", \"arguments\": {\"value\": \"x\"}}",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+      "\"Invalid parameter type for 'value', expected: integer\"}}\r\n" },
+    { "{\"execute\": \"balloon\"}",
+      "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+      "\"Parameter 'value' is missing\"}}\r\n" },
+    { "{\"execute\": \"human-monitor-command\", "
+      "\"arguments\": {\"command-line\": \"info balloon\"}}",
+      "{\"return\": \"Error: No balloon device has been activated\\r\\n\"}\r\n" },
+};
+
 static void test_no_balloon(void)
 {
-    g_assert_cmpstr(ask("{\"execute\": \"query-balloon\"}"), ==,
-                    "{\"error\": {\"class\": \"DeviceNotActive\", \"desc\": "
-                    "\"No balloon device has been activated\"}}\r\n");
-    g_assert_cmpstr(ask("{\"execute\": \"balloon\", \"arguments\": {\"value\": 1}}"), ==,
-                    "{\"error\": {\"class\": \"DeviceNotActive\", \"desc\": "
-                    "\"No balloon device has been activated\"}}\r\n");
-    g_assert_cmpstr(ask("{\"execute\": \"balloon\", \"arguments\": {\"value\": \"x\"}}"), ==,
-                    "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-                    "\"Invalid parameter type for 'value', expected: integer\"}}\r\n");
-    g_assert_cmpstr(ask("{\"execute\": \"balloon\"}"), ==,
-                    "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-                    "\"Parameter 'value' is missing\"}}\r\n");
-    g_assert_cmpstr(ask("{\"execute\": \"human-monitor-command\", "
-                        "\"arguments\": {\"command-line\": \"info balloon\"}}"), ==,
-                    "{\"return\": \"Error: No balloon device has been activated\\r\\n\"}\r\n");
+    for (unsigned i = 0; i < G_N_ELEMENTS(no_balloon_cases); i++) {
+        g_assert_cmpstr(ask(no_balloon_cases[i].in), ==, no_balloon_cases[i].reply);
+    }
 }
 
 static void hmp_check(const char *line, const char *want)
@@ -485,17 +406,7 @@ static void test_stats(void)
     g_assert_no_error(err);
     before_s = qmp_to_json(before);
     /* QEMU 7.2's layout and order before the driver reported anything. */
-    g_assert_cmpstr(before_s, ==,
-                    "{\"stats\": {\"stat-htlb-pgalloc\": 18446744073709551615, "
-                    "\"stat-swap-out\": 18446744073709551615, "
-                    "\"stat-available-memory\": 18446744073709551615, "
-                    "\"stat-htlb-pgfail\": 18446744073709551615, "
-                    "\"stat-free-memory\": 18446744073709551615, "
-                    "\"stat-minor-faults\": 18446744073709551615, "
-                    "\"stat-major-faults\": 18446744073709551615, "
-                    "\"stat-total-memory\": 18446744073709551615, "
-                    "\"stat-swap-in\": 18446744073709551615, "
-                    "\"stat-disk-caches\": 18446744073709551615}, \"last-update\": 0}");
+    g_assert_cmpstr(before_s, ==, BALLOON_GUEST_STATS_UNREPORTED);
 
     /* Five statistics, one with a tag from the future (ignored). */
     put_stat(BUF_BASE, VIRTIO_BALLOON_S_SWAP_IN, 7);
@@ -503,7 +414,7 @@ static void test_stats(void)
     put_stat(BUF_BASE + 20, 99, 1);
     put_stat(BUF_BASE + 30, VIRTIO_BALLOON_S_MEMTOT, 33554432);
     put_stat(BUF_BASE + 40, VIRTIO_BALLOON_S_HTLB_PGFAIL, 0);
-    tq_add(q, &b, 1, true);
+    tq_add_chain(q, &b, 1, true);
     /* The device keeps the buffer until it wants new values. */
     g_assert_cmpuint(tq_used_idx(q), ==, 0);
     after = balloon_qom_get("guest-stats", &err);
@@ -550,7 +461,7 @@ static void test_stats(void)
     g_clear_error(&err);
 
     /* The driver's next buffer; a device reset drops the one held. */
-    tq_add(q, &b, 1, true);
+    tq_add_chain(q, &b, 1, true);
     g_assert_cmpuint(tq_used_idx(q), ==, 1);
     json_node_set_int(v, 0);
     g_assert_true(balloon_qom_set("guest-stats-polling-interval", v, &err));
@@ -568,7 +479,7 @@ static void test_reporting(void)
     struct buf b[2] = { { PAGES_BASE, 8192, true }, { PAGES_BASE + 0x3800, 0x1800, true } };
 
     fill(PAGES_BASE, 5 * 4096, 0x11);
-    tq_add(q, b, 2, true);
+    tq_add_chain(q, b, 2, true);
     g_assert_cmpuint(tq_used_idx(q), ==, 1);
     g_assert_true(all_bytes(PAGES_BASE, 8192, 0));
     g_assert_true(all_bytes(PAGES_BASE + 0x2000, 0x2000, 0x11));
@@ -580,7 +491,7 @@ static void test_reporting(void)
     virtio_config_write(vdev, VIRTIO_BALLOON_CFG_POISON_VAL, 0xaaaaaaaa, 4);
     g_assert_cmpuint(virtio_config_read(vdev, VIRTIO_BALLOON_CFG_POISON_VAL, 4), ==,
                      0xaaaaaaaa);
-    tq_add(q, b, 1, true);
+    tq_add_chain(q, b, 1, true);
     g_assert_cmpuint(tq_used_idx(q), ==, 2);
     g_assert_true(all_bytes(PAGES_BASE, 8192, 0x11));
     balloon_stop(vdev);
@@ -588,13 +499,10 @@ static void test_reporting(void)
 
 int main(int argc, char **argv)
 {
-    g_autoptr(GError) err = NULL;
     int ret;
 
-    g_test_init(&argc, &argv, NULL);
-    bql_lock();
+    vd_test_init(&argc, &argv, RAM_SIZE, NULL);
     runstate_set(RUN_STATE_RUNNING);
-    g_assert_cmpint(ram_add_region(0, RAM_SIZE, &err), ==, 0);
     transcript = g_string_new(NULL);
     sess = qmp_session_new(out_append, transcript);
     qmp_session_open(sess);

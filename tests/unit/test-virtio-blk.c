@@ -286,6 +286,12 @@ static struct treq blk_req(struct tdev *t, unsigned qi, uint32_t type, uint64_t 
     return r;
 }
 
+/* The used ring's index of queue qi: how many chains the device returned. */
+static uint16_t used_idx(const struct tdev *t, unsigned qi)
+{
+    return get16(t->q[qi].used + 2);
+}
+
 static void kick(struct tdev *t, unsigned qi)
 {
     virtio_queue_kick(t->vdev, qi);
@@ -296,7 +302,7 @@ static void wait_used(struct tdev *t, unsigned qi, uint16_t want)
 {
     gint64 end = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
 
-    while (get16(t->q[qi].used + 2) != want) {
+    while (used_idx(t, qi) != want) {
         g_assert_cmpint(g_get_monotonic_time(), <, end);
         if (!g_main_context_iteration(NULL, FALSE)) {
             g_usleep(100);
@@ -307,7 +313,7 @@ static void wait_used(struct tdev *t, unsigned qi, uint16_t want)
 /* The used length of head, from the used ring (section 2.7.8). */
 static uint32_t used_len(struct tdev *t, unsigned qi, uint16_t head)
 {
-    uint16_t idx = get16(t->q[qi].used + 2);
+    uint16_t idx = used_idx(t, qi);
 
     for (uint16_t i = 0; i < idx && i < QUEUE_NUM; i++) {
         uint64_t e = t->q[qi].used + 4 + 8ull * ((idx - 1 - i) % QUEUE_NUM);
@@ -323,7 +329,7 @@ static uint32_t used_len(struct tdev *t, unsigned qi, uint16_t head)
 static uint8_t run_req(struct tdev *t, uint32_t type, uint64_t sector, const struct tbuf *data,
                        unsigned ndata, uint32_t *len)
 {
-    uint16_t before = get16(t->q[0].used + 2);
+    uint16_t before = used_idx(t, 0);
     struct treq r = blk_req(t, 0, type, sector, data, ndata);
 
     kick(t, 0);
@@ -503,7 +509,7 @@ static void check_write(struct tdev *t, bool raw_file)
     put8(r.status, 0xff);
     {
         struct tbuf chain[3] = { b[0], b[1], { r.status, 1, true } };
-        uint16_t before = get16(t->q[0].used + 2);
+        uint16_t before = used_idx(t, 0);
 
         r.head = tq_add(&t->q[0], chain, 3);
         kick(t, 0);
@@ -552,7 +558,7 @@ static void test_batch(void)
     uint16_t before;
 
     tdev_start(t, WANT_ALL);
-    before = get16(t->q[0].used + 2);
+    before = used_idx(t, 0);
     for (unsigned i = 0; i < 16; i++) {
         uint8_t data[4096];
         struct tbuf b;
@@ -595,7 +601,7 @@ static void check_merging(const char *dev_extra, uint64_t want_ops)
 
     tdev_start(t, WANT_ALL);
     ops = blk_get_stats(t->blk)->nr_ops[BLK_ACCT_WRITE];
-    before = get16(t->q[0].used + 2);
+    before = used_idx(t, 0);
     for (unsigned i = 0; i < 6; i++) {
         uint64_t sector = i < 5 ? sectors[i] : 512;
         uint8_t data[4096];
@@ -799,18 +805,18 @@ static void test_bad_headers(void)
         tdev_start(t, WANT_ALL);
         put32(hdr, VIRTIO_BLK_T_IN);
         put64(hdr + 8, 0);
-        used = get16(t->q[0].used + 2);
+        used = used_idx(t, 0);
         tq_add(&t->q[0], chains[i], lens[i]);
         kick(t, 0);
         g_assert_true(t->vdev->broken);
-        g_assert_cmpuint(get16(t->q[0].used + 2), ==, used);
+        g_assert_cmpuint(used_idx(t, 0), ==, used);
         /* A broken device takes nothing more until reset. */
         {
             struct tbuf b = { st, 512, true };
 
             blk_req(t, 0, VIRTIO_BLK_T_IN, 0, &b, 1);
             kick(t, 0);
-            g_assert_cmpuint(get16(t->q[0].used + 2), ==, used);
+            g_assert_cmpuint(used_idx(t, 0), ==, used);
         }
         virtio_set_status(t->vdev, 0);
         g_assert_false(t->vdev->broken);
@@ -864,7 +870,7 @@ static void test_reset_in_flight(void)
     uint16_t before;
 
     tdev_start(t, WANT_ALL);
-    before = get16(t->q[0].used + 2);
+    before = used_idx(t, 0);
     for (unsigned i = 0; i < 8; i++) {
         uint8_t data[65536];
         struct tbuf b = { heap_alloc(t, sizeof(data)), sizeof(data), false };
@@ -877,7 +883,7 @@ static void test_reset_in_flight(void)
     g_assert_cmpuint(blk_in_flight(t->blk), >, 0);
     virtio_set_status(t->vdev, 0);
     g_assert_cmpuint(blk_in_flight(t->blk), ==, 0);
-    g_assert_cmpuint(get16(t->q[0].used + 2), ==, (uint16_t)(before + 8));
+    g_assert_cmpuint(used_idx(t, 0), ==, (uint16_t)(before + 8));
     g_assert_cmpuint(t->vdev->status, ==, 0);
     for (unsigned i = 0; i < 8; i++) {
         uint8_t want[65536], got[65536];
@@ -904,7 +910,7 @@ static void test_interrupts(void)
     uint16_t before;
 
     tdev_start(t, WANT_ALL);
-    before = get16(t->q[0].used + 2);
+    before = used_idx(t, 0);
     n_notify = 0;
     for (unsigned i = 0; i < 4; i++) {
         struct tbuf b = { heap_alloc(t, 20), 20, true };
@@ -912,7 +918,7 @@ static void test_interrupts(void)
         blk_req(t, 0, VIRTIO_BLK_T_GET_ID, 0, &b, 1);
     }
     kick(t, 0);
-    g_assert_cmpuint(get16(t->q[0].used + 2), ==, (uint16_t)(before + 4));
+    g_assert_cmpuint(used_idx(t, 0), ==, (uint16_t)(before + 4));
     g_assert_cmpuint(n_notify, ==, 1);
 
     /* The driver asked for no interrupts: none (section 2.7.7). */
@@ -977,7 +983,7 @@ static void test_multiqueue(void)
     kick(t, 1);
     wait_used(t, 1, 1);
     g_assert_cmpuint(get8(r.status), ==, VIRTIO_BLK_S_OK);
-    g_assert_cmpuint(get16(t->q[0].used + 2), ==, 0);
+    g_assert_cmpuint(used_idx(t, 0), ==, 0);
     g_assert_cmpint(ram_read(b.gpa, got, sizeof(got)), ==, 0);
     fill_pattern(want, 3 * 512, sizeof(want), 0);
     g_assert_cmpmem(got, sizeof(got), want, sizeof(want));
@@ -1115,7 +1121,7 @@ static void test_random_requests(void)
     for (unsigned round = 0; round < 150; round++) {
         unsigned nreq = g_rand_int_range(rnd, 1, 9);
         uint64_t status[8];
-        uint16_t before = get16(t->q[0].used + 2);
+        uint16_t before = used_idx(t, 0);
         gint64 end = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
 
         t->heap = HEAP_BASE;
@@ -1126,7 +1132,7 @@ static void test_random_requests(void)
             tq_add(&t->q[0], b, n);
         }
         kick(t, 0);
-        while (get16(t->q[0].used + 2) != (uint16_t)(before + nreq) &&
+        while (used_idx(t, 0) != (uint16_t)(before + nreq) &&
                !(t->vdev->broken && !blk_in_flight(t->blk))) {
             g_assert_cmpint(g_get_monotonic_time(), <, end);
             if (!g_main_context_iteration(NULL, FALSE)) {

@@ -24,6 +24,7 @@
 #include "system/le.h"
 #include "system/memory.h"
 #include "tests/unit/guest-ram.h"
+#include "tests/unit/io-access.h"
 
 #define MiB (1ull << 20)
 #define RAM_SIZE (16 * MiB)
@@ -148,34 +149,22 @@ static void record_irq(void *opaque, unsigned gsi, int level)
 
 static uint32_t rd(uint64_t base, unsigned reg)
 {
-    uint8_t b[4];
-
-    io_mmio(base + reg, b, 4, false);
-    return ld32(b);
+    return mmio_rd(base + reg, 4);
 }
 
 static void wr(uint64_t base, unsigned reg, uint32_t v)
 {
-    uint8_t b[4];
-
-    st32(b, v);
-    io_mmio(base + reg, b, 4, true);
+    mmio_wr(base + reg, v, 4);
 }
 
-static uint64_t rd_n(uint64_t base, unsigned reg, unsigned size)
+static uint32_t rd_n(uint64_t base, unsigned reg, unsigned size)
 {
-    uint8_t b[8] = { 0 };
-
-    io_mmio(base + reg, b, size, false);
-    return ld64(b);
+    return mmio_rd(base + reg, size);
 }
 
-static void wr_n(uint64_t base, unsigned reg, uint64_t v, unsigned size)
+static void wr_n(uint64_t base, unsigned reg, uint32_t v, unsigned size)
 {
-    uint8_t b[8];
-
-    st64(b, v);
-    io_mmio(base + reg, b, size, true);
+    mmio_wr(base + reg, v, size);
 }
 
 static void setup(void)
@@ -306,6 +295,24 @@ static uint32_t driver_irq(uint64_t base)
     return isr;
 }
 
+/* A board with one version-2 transport and the device plugged into it. */
+static struct test_dev *plug_v2(void)
+{
+    setup();
+    create(BASE, GSI, false);
+    return plug_dev();
+}
+
+/* The same with a driver up. */
+static struct test_dev *start_v2(const struct ring *r)
+{
+    struct test_dev *d = plug_v2();
+
+    clear_rings();
+    driver_init_v2(BASE, r);
+    return d;
+}
+
 /* ---- tests ---- */
 
 static void test_empty(void)
@@ -332,11 +339,7 @@ static void test_v2_request(void)
     const struct ring r = { RING, RING + 0x100, RING + 0x200 };
     struct test_dev *d;
 
-    setup();
-    create(BASE, GSI, false);
-    d = plug_dev();
-    clear_rings();
-    driver_init_v2(BASE, &r);
+    d = start_v2(&r);
     g_assert_cmphex(d->features, ==, (1ull << VIRTIO_F_VERSION_1) | (1ull << TEST_FEATURE));
     g_assert_cmphex(d->vdev.vqs[0].desc, ==, r.desc);
     g_assert_cmphex(d->vdev.vqs[0].avail, ==, r.avail);
@@ -383,11 +386,7 @@ static void test_v2_reset(void)
     const struct ring r = { RING, RING + 0x100, RING + 0x200 };
     struct test_dev *d;
 
-    setup();
-    create(BASE, GSI, false);
-    d = plug_dev();
-    clear_rings();
-    driver_init_v2(BASE, &r);
+    d = start_v2(&r);
     give_buffer(&r, 0);
     wr(BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
     g_assert_cmpint(gsi_level[GSI], ==, 1);
@@ -421,9 +420,7 @@ static void test_v2_bad_queue(void)
     const struct ring r = { RING, RING + 0x100, RAM_SIZE - 8 };
     struct test_dev *d;
 
-    setup();
-    create(BASE, GSI, false);
-    d = plug_dev();
+    d = plug_v2();
     driver_init_v2_ok(BASE, &r, false);
     g_assert_true(d->vdev.broken);
     /* A 1.x driver is told (2.1.2): DEVICE_NEEDS_RESET and a config interrupt. */
@@ -474,9 +471,7 @@ static void test_access_width(void)
 {
     struct test_dev *d;
 
-    setup();
-    create(BASE, GSI, false);
-    d = plug_dev();
+    d = plug_v2();
     g_assert_cmphex(rd_n(BASE, VIRTIO_MMIO_MAGIC_VALUE, 2), ==, 0);
     g_assert_cmphex(rd_n(BASE, VIRTIO_MMIO_MAGIC_VALUE, 1), ==, 0);
     g_assert_cmphex(rd_n(BASE, VIRTIO_MMIO_MAGIC_VALUE + 2, 4), ==, 0);
@@ -659,18 +654,32 @@ static void kvm_kick(void)
     }
 }
 
+/* As start_v2 under a KVM-like accelerator whose ioeventfd assignment
+ * returns result; global: a -global set while the transport is made. */
+static struct test_dev *start_kvm(const struct ring *r, int result, const char *global)
+{
+    struct test_dev *d;
+
+    setup();
+    efd_calls = 0;
+    efd_result = result;
+    if (global) {
+        g_assert_cmpint(device_global_add(global, NULL), ==, 0);
+    }
+    create(BASE, GSI, false);
+    device_globals_clear();
+    d = plug_dev_kvm();
+    clear_rings();
+    driver_init_v2(BASE, r);
+    return d;
+}
+
 static void test_ioeventfd(void)
 {
     const struct ring r = { RING, RING + 0x100, RING + 0x200 };
     struct test_dev *d;
 
-    setup();
-    efd_calls = 0;
-    efd_result = 0;
-    create(BASE, GSI, false);
-    d = plug_dev_kvm();
-    clear_rings();
-    driver_init_v2(BASE, &r);
+    d = start_kvm(&r, 0, NULL);
     /* Assigned at DRIVER_OK: QueueNotify, 4 bytes, the queue's index. */
     g_assert_true(efd_assigned);
     g_assert_cmphex(efd_seen.addr, ==, BASE + VIRTIO_MMIO_QUEUE_NOTIFY);
@@ -690,13 +699,7 @@ static void test_ioeventfd(void)
     teardown();
 
     /* A backend that refuses: kicks keep the register path. */
-    setup();
-    efd_calls = 0;
-    efd_result = -ENOTSUP;
-    create(BASE, GSI, false);
-    d = plug_dev_kvm();
-    clear_rings();
-    driver_init_v2(BASE, &r);
+    d = start_kvm(&r, -ENOTSUP, NULL);
     g_assert_cmpuint(efd_calls, ==, 1);
     give_buffer(&r, 0);
     wr(BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
@@ -708,15 +711,7 @@ static void test_ioeventfd(void)
     teardown();
 
     /* -global virtio-mmio.ioeventfd=off: never asked. */
-    setup();
-    efd_calls = 0;
-    efd_result = 0;
-    g_assert_cmpint(device_global_add("virtio-mmio.ioeventfd=off", NULL), ==, 0);
-    create(BASE, GSI, false);
-    device_globals_clear();
-    d = plug_dev_kvm();
-    clear_rings();
-    driver_init_v2(BASE, &r);
+    d = start_kvm(&r, 0, "virtio-mmio.ioeventfd=off");
     g_assert_cmpuint(efd_calls, ==, 0);
     give_buffer(&r, 0);
     wr(BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 0);

@@ -24,7 +24,7 @@
 #include "system/error.h"
 #include "system/keyval.h"
 #include "system/memory.h"
-#include "tests/unit/guest-ram.h"
+#include "tests/unit/virtio-driver.h"
 
 #define RAM_SIZE        (16ull << 20)
 #define QUEUE_BASE      0x10000ull      /* queue i's rings at QUEUE_BASE + i * 0x4000 */
@@ -36,88 +36,11 @@
 static const uint8_t our_mac[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
 static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
-/* ---- the fake transport ---- */
-
-static unsigned notifies;
-
-static void fake_notify(struct virtio_device *vdev, uint16_t vector)
-{
-    notifies++;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-    .name = "fake",
-    .notify = fake_notify,
-};
-
-/* ---- a driver's view of one queue ---- */
-
-struct tq {
-    struct virtio_device *vdev;
-    unsigned index;
-    uint64_t desc, avail, used;
-    uint16_t avail_idx, next_desc, used_seen;
-};
-
-struct buf {
-    uint64_t gpa;
-    uint32_t len;
-    bool write;
-};
-
 static struct tq queues[3];
 
 static void tq_setup(struct virtio_device *vdev, unsigned i)
 {
-    struct tq *q = &queues[i];
-    struct virtqueue *vq = &vdev->vqs[i];
-
-    *q = (struct tq){ .vdev = vdev, .index = i, .desc = QUEUE_BASE + i * 0x4000ull };
-    q->avail = q->desc + 0x1000;
-    q->used = q->desc + 0x2000;
-    memset(ram_hva(q->desc, 0x4000), 0, 0x4000);
-    vq->num = QSIZE;
-    vq->desc = q->desc;
-    vq->avail = q->avail;
-    vq->used = q->used;
-    g_assert_true(virtqueue_enable(vq));
-}
-
-/* Makes a chain of n buffers available; kick: notify the device. */
-static void tq_add(struct tq *q, const struct buf *b, unsigned n, bool kick)
-{
-    uint16_t head = q->next_desc;
-
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t d = q->desc + 16ull * ((head + i) % QSIZE);
-
-        put64(d, b[i].gpa);
-        put32(d + 8, b[i].len);
-        put16(d + 12, (b[i].write ? VRING_DESC_F_WRITE : 0) |
-                      (i + 1 < n ? VRING_DESC_F_NEXT : 0));
-        put16(d + 14, (head + i + 1) % QSIZE);
-    }
-    q->next_desc = (head + n) % QSIZE;
-    put16(q->avail + 4 + 2 * (q->avail_idx % QSIZE), head);
-    put16(q->avail + 2, ++q->avail_idx);
-    if (kick) {
-        virtio_queue_kick(q->vdev, q->index);
-    }
-}
-
-static uint16_t tq_used_idx(const struct tq *q)
-{
-    return get16(q->used + 2);
-}
-
-static uint32_t tq_used_id(const struct tq *q, unsigned i)
-{
-    return get32(q->used + 4 + 8 * (i % QSIZE));
-}
-
-static uint32_t tq_used_len(const struct tq *q, unsigned i)
-{
-    return get32(q->used + 4 + 8 * (i % QSIZE) + 4);
+    tq_setup_at(&queues[i], vdev, i, QUEUE_BASE + i * VD_QUEUE_STRIDE, QSIZE);
 }
 
 /* ---- the fake back end ---- */
@@ -220,18 +143,9 @@ static struct virtio_device *net_start_full(const char *opts, uint64_t acked, bo
     g_assert_no_error(err);
     vdev = virtio_net_create(&cfg, &err);
     g_assert_no_error(err);
-    vdev->transport = &fake_transport;
     vdev->legacy = legacy;
-    virtio_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-    g_assert_true(virtio_set_guest_features(vdev, acked | (legacy ? 0 : F(VIRTIO_F_VERSION_1))));
-    virtio_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-                            VIRTIO_CONFIG_S_FEATURES_OK);
-    for (unsigned i = 0; i < vdev->nvqs; i++) {
-        tq_setup(vdev, i);
-    }
-    virtio_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-                            VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-    notifies = 0;
+    vd_driver_start(vdev, acked | (legacy ? 0 : F(VIRTIO_F_VERSION_1)), queues, QUEUE_BASE,
+                    QSIZE);
     return vdev;
 }
 
@@ -283,7 +197,7 @@ static void post_rx(unsigned n, uint32_t len, bool kick)
         struct buf b = { BUF_BASE + 0x10000 + i * 0x1000ull, len, true };
 
         memset(ram_hva(b.gpa, len), 0xee, len);
-        tq_add(&queues[VIRTIO_NET_RXQ], &b, 1, kick && i + 1 == n);
+        tq_add_chain(&queues[VIRTIO_NET_RXQ], &b, 1, kick && i + 1 == n);
     }
 }
 
@@ -301,14 +215,20 @@ static uint8_t ctrl(uint8_t cls, uint8_t cmd, const void *data, uint32_t len)
     put_bytes(g + 0x100, data, len);
     put8(g + 0x800, 0xaa);
     if (len) {
-        tq_add(q, b, 3, true);
+        tq_add_chain(q, b, 3, true);
     } else {
         b[1] = b[2];
-        tq_add(q, b, 2, true);
+        tq_add_chain(q, b, 2, true);
     }
     g_assert_cmpuint(tq_used_idx(q), ==, q->avail_idx);
     g_assert_cmpuint(tq_used_len(q, q->avail_idx - 1), ==, 1);
     return *(uint8_t *)ram_hva(g + 0x800, 1);
+}
+
+/* A command the device must ack with VIRTIO_NET_OK. */
+static void ctrl_ok(uint8_t cls, uint8_t cmd, const void *data, uint32_t len)
+{
+    g_assert_cmpuint(ctrl(cls, cmd, data, len), ==, VIRTIO_NET_OK);
 }
 
 /* ---- TX ---- */
@@ -337,14 +257,14 @@ static void test_tx_strips_header(void)
      * split across two buffers. */
     put_bytes(BUF_BASE, hdr, 12);
     put_bytes(BUF_BASE + 0x100, f1, 60);
-    tq_add(q, (struct buf[]){ { BUF_BASE, 12, false }, { BUF_BASE + 0x100, 60, false } }, 2,
+    tq_add_chain(q, (struct buf[]){ { BUF_BASE, 12, false }, { BUF_BASE + 0x100, 60, false } }, 2,
            true);
     put_bytes(BUF_BASE + 0x1000, hdr, 12);
     put_bytes(BUF_BASE + 0x100c, f2, 1514);
-    tq_add(q, (struct buf[]){ { BUF_BASE + 0x1000, 12 + 1514, false } }, 1, true);
+    tq_add_chain(q, (struct buf[]){ { BUF_BASE + 0x1000, 12 + 1514, false } }, 1, true);
     put_bytes(BUF_BASE + 0x3000, hdr, 12);
     put_bytes(BUF_BASE + 0x300c, f1, 60);
-    tq_add(q, (struct buf[]){ { BUF_BASE + 0x3000, 5, false },
+    tq_add_chain(q, (struct buf[]){ { BUF_BASE + 0x3000, 5, false },
                               { BUF_BASE + 0x3005, 7 + 60, false } }, 2, true);
 
     g_assert_cmpuint(peer.frames->len, ==, 3);
@@ -384,7 +304,7 @@ static void test_tx_vnet_peer(void)
 
     put_bytes(BUF_BASE, hdr, 12);
     put_bytes(BUF_BASE + 12, f, 100);
-    tq_add(q, (struct buf[]){ { BUF_BASE, 112, false } }, 1, true);
+    tq_add_chain(q, (struct buf[]){ { BUF_BASE, 112, false } }, 1, true);
     g_assert_cmpuint(peer.frames->len, ==, 1);
     g_assert_cmpmem(peer_frame(0)->data, 12, hdr, 12);
     g_assert_cmpmem(peer_frame(0)->data + 12, 100, f, 100);
@@ -431,7 +351,7 @@ static void test_tx_no_peer(void)
     tq_setup(vdev, VIRTIO_NET_TXQ);
     virtio_set_status(vdev, 15);
     g_assert_null(virtio_net_client(vdev)->peer);
-    tq_add(q, (struct buf[]){ { BUF_BASE, 72, false } }, 1, true);
+    tq_add_chain(q, (struct buf[]){ { BUF_BASE, 72, false } }, 1, true);
     g_assert_cmpuint(tq_used_idx(q), ==, 1);
     g_assert_false(vdev->broken);
     virtio_device_free(vdev);
@@ -452,7 +372,7 @@ static void test_tx_flow_control(void)
 
         put_bytes(BUF_BASE + i * 0x100, "\0\0\0\0\0\0\0\0\0\0\0\0", 12);
         put_bytes(BUF_BASE + i * 0x100 + 12, f, 60);
-        tq_add(q, (struct buf[]){ { BUF_BASE + i * 0x100, 72, false } }, 1, true);
+        tq_add_chain(q, (struct buf[]){ { BUF_BASE + i * 0x100, 72, false } }, 1, true);
     }
     /* The first was taken into the back end's queue; the rest wait. */
     g_assert_cmpuint(net_queue_len(&peer.nc), ==, 1);
@@ -549,7 +469,7 @@ static void test_tx_random_layouts(void)
             b[n++] = (struct buf){ BUF_BASE + off, piece, false };
             off += piece;
         }
-        tq_add(q, b, n, true);
+        tq_add_chain(q, b, n, true);
         g_assert_false(vdev->broken);
         g_assert_cmpuint(peer.frames->len, ==, iter + 1);
         g_assert_cmpmem(peer_frame(iter)->data, peer_frame(iter)->len, f, len);
@@ -696,7 +616,7 @@ static void test_rx_random_layouts(void)
                              g_rand_int_range(r, 100, 301), true };
 
             g_assert_cmpuint(posted, <, QSIZE);
-            tq_add(q, &b, 1, true);
+            tq_add_chain(q, &b, 1, true);
             posted++;
             ret = 1;
         }
@@ -759,8 +679,7 @@ static void test_rx_filter(void)
                            F(VIRTIO_NET_F_CTRL_VLAN) | F(VIRTIO_NET_F_CTRL_RX_EXTRA));
     /* Promiscuous until the driver sets a filter, as QEMU's reset. */
     g_assert_true(delivered(other, 0));
-    g_assert_cmpuint(ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &off, 1), ==,
-                     VIRTIO_NET_OK);
+    ctrl_ok(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &off, 1);
     g_assert_false(delivered(other, 0));
     g_assert_true(delivered(our_mac, 0));
     g_assert_true(delivered(bcast, 0));
@@ -771,38 +690,29 @@ static void test_rx_filter(void)
     memcpy(table + 4, other, 6);
     table[10] = 1, table[11] = table[12] = table[13] = 0;
     memcpy(table + 14, mcast, 6);
-    g_assert_cmpuint(ctrl(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, table, 20), ==,
-                     VIRTIO_NET_OK);
+    ctrl_ok(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, table, 20);
     g_assert_true(delivered(other, 0));
     g_assert_true(delivered(mcast, 0));
     g_assert_false(delivered(mcast2, 0));
-    g_assert_cmpuint(ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, &on, 1), ==,
-                     VIRTIO_NET_OK);
+    ctrl_ok(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, &on, 1);
     g_assert_true(delivered(mcast2, 0));
-    g_assert_cmpuint(ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_NOMULTI, &on, 1), ==,
-                     VIRTIO_NET_OK);
+    ctrl_ok(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_NOMULTI, &on, 1);
     g_assert_false(delivered(mcast2, 0));
-    g_assert_cmpuint(ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_NOBCAST, &on, 1), ==,
-                     VIRTIO_NET_OK);
+    ctrl_ok(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_NOBCAST, &on, 1);
     g_assert_false(delivered(bcast, 0));
-    g_assert_cmpuint(ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_NOUNI, &on, 1), ==,
-                     VIRTIO_NET_OK);
+    ctrl_ok(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_NOUNI, &on, 1);
     g_assert_false(delivered(our_mac, 0));
-    g_assert_cmpuint(ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_NOUNI, &off, 1), ==,
-                     VIRTIO_NET_OK);
+    ctrl_ok(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_NOUNI, &off, 1);
 
     /* VLAN filtering: a tagged frame passes once its VLAN is added. */
     g_assert_false(delivered(our_mac, 5));
-    g_assert_cmpuint(ctrl(VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_ADD, vid, 2), ==,
-                     VIRTIO_NET_OK);
+    ctrl_ok(VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_ADD, vid, 2);
     g_assert_true(delivered(our_mac, 5));
-    g_assert_cmpuint(ctrl(VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_DEL, vid, 2), ==,
-                     VIRTIO_NET_OK);
+    ctrl_ok(VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_DEL, vid, 2);
     g_assert_false(delivered(our_mac, 5));
 
     /* Promiscuous takes everything again. */
-    g_assert_cmpuint(ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &on, 1), ==,
-                     VIRTIO_NET_OK);
+    ctrl_ok(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &on, 1);
     g_assert_true(delivered(other, 7));
     net_stop(vdev);
 }
@@ -820,10 +730,8 @@ static void test_ctrl_acks(void)
                            F(VIRTIO_NET_F_CTRL_MAC_ADDR) | F(VIRTIO_NET_F_CTRL_VLAN) |
                            F(VIRTIO_NET_F_GUEST_ANNOUNCE));
     /* MAC_ADDR_SET: the config shows it and the filter follows it. */
-    g_assert_cmpuint(ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, "\0", 1), ==,
-                     VIRTIO_NET_OK);
-    g_assert_cmpuint(ctrl(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, newmac, 6), ==,
-                     VIRTIO_NET_OK);
+    ctrl_ok(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, "\0", 1);
+    ctrl_ok(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, newmac, 6);
     g_assert_cmpmem(vdev->config, 6, newmac, 6);
     g_assert_true(delivered(newmac, 0));
     g_assert_false(delivered(our_mac, 0));
@@ -911,8 +819,7 @@ static void test_config_and_link(void)
         const uint8_t m[6] = { 0x02, 0x22, 0x33, 0x44, 0x55, 0x66 };
         g_autofree uint8_t *f = make_frame(m, 60, 1);
 
-        g_assert_cmpuint(ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, "\0", 1), ==,
-                         VIRTIO_NET_OK);
+        ctrl_ok(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, "\0", 1);
         post_rx(1, 2048, true);
         g_assert_cmpint(peer_send(f, 60), ==, 60);
         g_assert_cmpuint(tq_used_idx(&queues[VIRTIO_NET_RXQ]), ==, 1);
@@ -930,7 +837,7 @@ static void test_malformed(void)
     /* A TX chain shorter than the header. */
     peer_init(false);
     vdev = net_start(NULL, 0);
-    tq_add(&queues[VIRTIO_NET_TXQ], (struct buf[]){ { BUF_BASE, 4, false } }, 1, true);
+    tq_add_chain(&queues[VIRTIO_NET_TXQ], (struct buf[]){ { BUF_BASE, 4, false } }, 1, true);
     g_assert_true(vdev->broken);
     g_assert_cmpuint(peer.frames->len, ==, 0);
     net_stop(vdev);
@@ -938,21 +845,21 @@ static void test_malformed(void)
     /* A TX chain with only a device-writable buffer. */
     peer_init(false);
     vdev = net_start(NULL, 0);
-    tq_add(&queues[VIRTIO_NET_TXQ], (struct buf[]){ { BUF_BASE, 100, true } }, 1, true);
+    tq_add_chain(&queues[VIRTIO_NET_TXQ], (struct buf[]){ { BUF_BASE, 100, true } }, 1, true);
     g_assert_true(vdev->broken);
     net_stop(vdev);
 
     /* A TX buffer outside guest RAM. */
     peer_init(false);
     vdev = net_start(NULL, 0);
-    tq_add(&queues[VIRTIO_NET_TXQ], (struct buf[]){ { RAM_SIZE - 8, 100, false } }, 1, true);
+    tq_add_chain(&queues[VIRTIO_NET_TXQ], (struct buf[]){ { RAM_SIZE - 8, 100, false } }, 1, true);
     g_assert_true(vdev->broken);
     net_stop(vdev);
 
     /* An RX chain with nothing the device may write. */
     peer_init(false);
     vdev = net_start(NULL, F(VIRTIO_NET_F_MRG_RXBUF));
-    tq_add(&queues[VIRTIO_NET_RXQ], (struct buf[]){ { BUF_BASE, 100, false } }, 1, true);
+    tq_add_chain(&queues[VIRTIO_NET_RXQ], (struct buf[]){ { BUF_BASE, 100, false } }, 1, true);
     g_assert_cmpint(peer_send(f, 60), ==, 60);
     g_assert_true(vdev->broken);
     net_stop(vdev);
@@ -971,12 +878,12 @@ static void test_malformed(void)
     /* A control command without the ack buffer, or without its header. */
     peer_init(false);
     vdev = net_start(NULL, F(VIRTIO_NET_F_CTRL_VQ));
-    tq_add(&queues[VIRTIO_NET_CTRLQ], (struct buf[]){ { BUF_BASE, 3, false } }, 1, true);
+    tq_add_chain(&queues[VIRTIO_NET_CTRLQ], (struct buf[]){ { BUF_BASE, 3, false } }, 1, true);
     g_assert_true(vdev->broken);
     net_stop(vdev);
     peer_init(false);
     vdev = net_start(NULL, F(VIRTIO_NET_F_CTRL_VQ));
-    tq_add(&queues[VIRTIO_NET_CTRLQ], (struct buf[]){ { BUF_BASE, 1, false },
+    tq_add_chain(&queues[VIRTIO_NET_CTRLQ], (struct buf[]){ { BUF_BASE, 1, false },
                                                       { BUF_BASE + 8, 1, true } }, 2, true);
     g_assert_true(vdev->broken);
     net_stop(vdev);

@@ -23,6 +23,7 @@
 #include "machine/machine.h"
 #include "system/keyval.h"
 #include "system/memory.h"
+#include "tests/unit/io-access.h"
 #include "tests/unit/guest-ram.h"
 
 #define RAM_SIZE        (1u << 20)
@@ -34,48 +35,14 @@
 #define QSIZE           256
 #define TEST_CONFIG     8
 
-/* ---- guest-style accessors ---- */
-
-static uint32_t in(uint16_t port, unsigned size)
-{
-    uint8_t b[4] = { 0 };
-
-    io_pio(port, b, size, false);
-    return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static void out(uint16_t port, uint32_t v, unsigned size)
-{
-    uint8_t b[4] = { v, v >> 8, v >> 16, v >> 24 };
-
-    io_pio(port, b, size, true);
-}
-
-static uint32_t rd(uint64_t addr, unsigned size)
-{
-    uint8_t b[4] = { 0 };
-
-    io_mmio(addr, b, size, false);
-    return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static void wr(uint64_t addr, uint32_t v, unsigned size)
-{
-    uint8_t b[4] = { v, v >> 8, v >> 16, v >> 24 };
-
-    io_mmio(addr, b, size, true);
-}
-
 static uint32_t cfg_rd(unsigned reg, unsigned size)
 {
-    out(0xcf8, 0x80000000u | DEVFN << 8 | (reg & 0xfc), 4);
-    return in(0xcfc + (reg & 3), size);
+    return pci_cfg_rd(DEVFN, reg, size);
 }
 
 static void cfg_wr(unsigned reg, uint32_t v, unsigned size)
 {
-    out(0xcf8, 0x80000000u | DEVFN << 8 | (reg & 0xfc), 4);
-    out(0xcfc + (reg & 3), v, size);
+    pci_cfg_wr(DEVFN, reg, v, size);
 }
 
 /* ---- the fake device: one queue, 8 bytes of config ---- */
@@ -407,66 +374,66 @@ static void test_legacy_driver(void)
     io = legacy_base();
     cfg_wr(PCI_COMMAND, cfg_rd(PCI_COMMAND, 2) | PCI_COMMAND_MASTER, 2);
 
-    out(io + VIRTIO_PCI_STATUS, 0, 1);
-    out(io + VIRTIO_PCI_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE, 1);
-    out(io + VIRTIO_PCI_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
-    feat = in(io + VIRTIO_PCI_HOST_FEATURES, 4);
+    pio_out(io + VIRTIO_PCI_STATUS, 0, 1);
+    pio_out(io + VIRTIO_PCI_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE, 1);
+    pio_out(io + VIRTIO_PCI_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
+    feat = pio_in(io + VIRTIO_PCI_HOST_FEATURES, 4);
     g_assert_true(feat & (1u << VIRTIO_RING_F_EVENT_IDX));
     g_assert_true(feat & (1u << VIRTIO_F_BAD_FEATURE));
-    out(io + VIRTIO_PCI_GUEST_FEATURES, 1u << VIRTIO_RING_F_INDIRECT_DESC, 4);
-    g_assert_cmphex(in(io + VIRTIO_PCI_GUEST_FEATURES, 4), ==,
+    pio_out(io + VIRTIO_PCI_GUEST_FEATURES, 1u << VIRTIO_RING_F_INDIRECT_DESC, 4);
+    g_assert_cmphex(pio_in(io + VIRTIO_PCI_GUEST_FEATURES, 4), ==,
                     1u << VIRTIO_RING_F_INDIRECT_DESC);
 
     /* A queue that does not exist reads size 0; queue 0 has 256. */
-    out(io + VIRTIO_PCI_QUEUE_SEL, 3, 2);
-    g_assert_cmpuint(in(io + VIRTIO_PCI_QUEUE_NUM, 2), ==, 0);
-    out(io + VIRTIO_PCI_QUEUE_SEL, 0, 2);
-    g_assert_cmpuint(in(io + VIRTIO_PCI_QUEUE_NUM, 2), ==, QSIZE);
+    pio_out(io + VIRTIO_PCI_QUEUE_SEL, 3, 2);
+    g_assert_cmpuint(pio_in(io + VIRTIO_PCI_QUEUE_NUM, 2), ==, 0);
+    pio_out(io + VIRTIO_PCI_QUEUE_SEL, 0, 2);
+    g_assert_cmpuint(pio_in(io + VIRTIO_PCI_QUEUE_NUM, 2), ==, QSIZE);
 
     /* 2.7.2 legacy layout: used ring at the 4096 boundary after avail. */
-    out(io + VIRTIO_PCI_QUEUE_PFN, RING >> 12, 4);
+    pio_out(io + VIRTIO_PCI_QUEUE_PFN, RING >> 12, 4);
     g_assert_true(dev->vdev.vqs[0].ready);
     g_assert_cmphex(dev->vdev.vqs[0].desc, ==, desc);
     g_assert_cmphex(dev->vdev.vqs[0].avail, ==, avail);
     g_assert_cmphex(dev->vdev.vqs[0].used, ==, used);
-    g_assert_cmphex(in(io + VIRTIO_PCI_QUEUE_PFN, 4), ==, RING >> 12);
-    out(io + VIRTIO_PCI_STATUS, 7, 1);
-    g_assert_cmpuint(in(io + VIRTIO_PCI_STATUS, 1), ==, 7);
+    g_assert_cmphex(pio_in(io + VIRTIO_PCI_QUEUE_PFN, 4), ==, RING >> 12);
+    pio_out(io + VIRTIO_PCI_STATUS, 7, 1);
+    g_assert_cmpuint(pio_in(io + VIRTIO_PCI_STATUS, 1), ==, 7);
 
     /* Device config at 20 with MSI-X off. */
     dev->vdev.config[0] = 0x5a;
-    g_assert_cmphex(in(io + VIRTIO_PCI_LEGACY_HEADER, 1), ==, 0x5a);
-    out(io + VIRTIO_PCI_LEGACY_HEADER + 4, 0x1234, 2);
+    g_assert_cmphex(pio_in(io + VIRTIO_PCI_LEGACY_HEADER, 1), ==, 0x5a);
+    pio_out(io + VIRTIO_PCI_LEGACY_HEADER + 4, 0x1234, 2);
     g_assert_cmpuint(dev->config_writes, ==, 1);
     g_assert_cmphex(dev->vdev.config[4], ==, 0x34);
 
     /* A kick: the chain comes back used, INTx rises until the ISR is read. */
     make_available(desc, avail, 0);
-    out(io + VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
+    pio_out(io + VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
     g_assert_cmpuint(dev->kicks, ==, 1);
     g_assert_cmpuint(get16(used + 2), ==, 1);
     g_assert_cmpint(gsi_level[INTX_GSI], ==, 1);
     g_assert_true(cfg_rd(PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
-    g_assert_cmpuint(in(io + VIRTIO_PCI_ISR, 1), ==, VIRTIO_ISR_QUEUE);
+    g_assert_cmpuint(pio_in(io + VIRTIO_PCI_ISR, 1), ==, VIRTIO_ISR_QUEUE);
     g_assert_cmpint(gsi_level[INTX_GSI], ==, 0);
-    g_assert_cmpuint(in(io + VIRTIO_PCI_ISR, 1), ==, 0);
+    g_assert_cmpuint(pio_in(io + VIRTIO_PCI_ISR, 1), ==, 0);
     g_assert_cmpuint(msi_count, ==, 0);
 
     /* A queue number past the device's is ignored. */
-    out(io + VIRTIO_PCI_QUEUE_NOTIFY, 7, 2);
+    pio_out(io + VIRTIO_PCI_QUEUE_NOTIFY, 7, 2);
     g_assert_cmpuint(dev->kicks, ==, 1);
 
     /* Status 0 resets: queue off, features gone. */
-    out(io + VIRTIO_PCI_STATUS, 0, 1);
+    pio_out(io + VIRTIO_PCI_STATUS, 0, 1);
     g_assert_false(dev->vdev.vqs[0].ready);
-    g_assert_cmpuint(in(io + VIRTIO_PCI_GUEST_FEATURES, 4), ==, 0);
-    g_assert_cmpuint(in(io + VIRTIO_PCI_QUEUE_PFN, 4), ==, 0);
+    g_assert_cmpuint(pio_in(io + VIRTIO_PCI_GUEST_FEATURES, 4), ==, 0);
+    g_assert_cmpuint(pio_in(io + VIRTIO_PCI_QUEUE_PFN, 4), ==, 0);
 
     /* A PFN of 0 resets the device too (QEMU), one outside RAM is refused. */
-    out(io + VIRTIO_PCI_STATUS, 3, 1);
-    out(io + VIRTIO_PCI_QUEUE_PFN, 0, 4);
-    g_assert_cmpuint(in(io + VIRTIO_PCI_STATUS, 1), ==, 0);
-    out(io + VIRTIO_PCI_QUEUE_PFN, 0xfffff, 4);
+    pio_out(io + VIRTIO_PCI_STATUS, 3, 1);
+    pio_out(io + VIRTIO_PCI_QUEUE_PFN, 0, 4);
+    g_assert_cmpuint(pio_in(io + VIRTIO_PCI_STATUS, 1), ==, 0);
+    pio_out(io + VIRTIO_PCI_QUEUE_PFN, 0xfffff, 4);
     g_assert_false(dev->vdev.vqs[0].ready);
     teardown();
 }
@@ -479,7 +446,7 @@ static void test_legacy_bus_master(void)
     plug_ok("addr=4");
     io = legacy_base();
     g_assert_false(cfg_rd(PCI_COMMAND, 2) & PCI_COMMAND_MASTER);
-    out(io + VIRTIO_PCI_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
+    pio_out(io + VIRTIO_PCI_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
     g_assert_true(cfg_rd(PCI_COMMAND, 2) & PCI_COMMAND_MASTER);
     teardown();
 }
@@ -488,31 +455,31 @@ static void test_legacy_bus_master(void)
 
 static void modern_setup_queue(uint16_t size, uint64_t desc, uint64_t avail, uint64_t used)
 {
-    wr(common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
-    wr(common(VIRTIO_PCI_COMMON_Q_SIZE), size, 2);
-    wr(common(VIRTIO_PCI_COMMON_Q_DESCLO), desc, 4);
-    wr(common(VIRTIO_PCI_COMMON_Q_DESCHI), desc >> 32, 4);
-    wr(common(VIRTIO_PCI_COMMON_Q_AVAILLO), avail, 4);
-    wr(common(VIRTIO_PCI_COMMON_Q_AVAILHI), avail >> 32, 4);
-    wr(common(VIRTIO_PCI_COMMON_Q_USEDLO), used, 4);
-    wr(common(VIRTIO_PCI_COMMON_Q_USEDHI), used >> 32, 4);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_SIZE), size, 2);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_DESCLO), desc, 4);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_DESCHI), desc >> 32, 4);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_AVAILLO), avail, 4);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_AVAILHI), avail >> 32, 4);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_USEDLO), used, 4);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_USEDHI), used >> 32, 4);
 }
 
 /* A modern driver's probe up to DRIVER_OK with the given queue layout. */
 static void modern_start(uint64_t desc, uint64_t avail, uint64_t used)
 {
     cfg_wr(PCI_COMMAND, cfg_rd(PCI_COMMAND, 2) | PCI_COMMAND_MASTER, 2);
-    wr(common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
-    wr(common(VIRTIO_PCI_COMMON_STATUS), 3, 1);
-    wr(common(VIRTIO_PCI_COMMON_GFSELECT), 1, 4);
-    wr(common(VIRTIO_PCI_COMMON_GF), 1, 4);     /* VERSION_1 */
-    wr(common(VIRTIO_PCI_COMMON_GFSELECT), 0, 4);
-    wr(common(VIRTIO_PCI_COMMON_GF), 0, 4);
-    wr(common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
-    g_assert_cmphex(rd(common(VIRTIO_PCI_COMMON_STATUS), 1), ==, 0xb);
+    mmio_wr(common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
+    mmio_wr(common(VIRTIO_PCI_COMMON_STATUS), 3, 1);
+    mmio_wr(common(VIRTIO_PCI_COMMON_GFSELECT), 1, 4);
+    mmio_wr(common(VIRTIO_PCI_COMMON_GF), 1, 4);     /* VERSION_1 */
+    mmio_wr(common(VIRTIO_PCI_COMMON_GFSELECT), 0, 4);
+    mmio_wr(common(VIRTIO_PCI_COMMON_GF), 0, 4);
+    mmio_wr(common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
+    g_assert_cmphex(mmio_rd(common(VIRTIO_PCI_COMMON_STATUS), 1), ==, 0xb);
     modern_setup_queue(128, desc, avail, used);
-    wr(common(VIRTIO_PCI_COMMON_Q_ENABLE), 1, 2);
-    wr(common(VIRTIO_PCI_COMMON_STATUS), 0xf, 1);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_ENABLE), 1, 2);
+    mmio_wr(common(VIRTIO_PCI_COMMON_STATUS), 0xf, 1);
 }
 
 static void test_modern_driver(void)
@@ -524,66 +491,66 @@ static void test_modern_driver(void)
     g_assert_cmphex(bar, !=, 0);
 
     /* Features: VERSION_1 in the high word, no legacy-only bits. */
-    wr(common(VIRTIO_PCI_COMMON_DFSELECT), 1, 4);
-    g_assert_cmphex(rd(common(VIRTIO_PCI_COMMON_DF), 4), ==, 1);
-    wr(common(VIRTIO_PCI_COMMON_DFSELECT), 0, 4);
-    g_assert_false(rd(common(VIRTIO_PCI_COMMON_DF), 4) &
+    mmio_wr(common(VIRTIO_PCI_COMMON_DFSELECT), 1, 4);
+    g_assert_cmphex(mmio_rd(common(VIRTIO_PCI_COMMON_DF), 4), ==, 1);
+    mmio_wr(common(VIRTIO_PCI_COMMON_DFSELECT), 0, 4);
+    g_assert_false(mmio_rd(common(VIRTIO_PCI_COMMON_DF), 4) &
                    ((1u << VIRTIO_F_NOTIFY_ON_EMPTY) | (1u << VIRTIO_F_BAD_FEATURE)));
-    g_assert_cmpuint(rd(common(VIRTIO_PCI_COMMON_NUMQ), 2), ==, 1);
+    g_assert_cmpuint(mmio_rd(common(VIRTIO_PCI_COMMON_NUMQ), 2), ==, 1);
 
     /* A feature word alone acks nothing until FEATURES_OK. */
-    wr(common(VIRTIO_PCI_COMMON_GFSELECT), 1, 4);
-    wr(common(VIRTIO_PCI_COMMON_GF), 1, 4);
+    mmio_wr(common(VIRTIO_PCI_COMMON_GFSELECT), 1, 4);
+    mmio_wr(common(VIRTIO_PCI_COMMON_GF), 1, 4);
     g_assert_cmphex(dev->vdev.guest_features, ==, 0);
     modern_start(desc, avail, used);
     g_assert_true(dev->vdev.guest_features & (1ull << VIRTIO_F_VERSION_1));
     g_assert_true(dev->vdev.vqs[0].ready);
     g_assert_cmpuint(dev->vdev.vqs[0].num, ==, 128);
     g_assert_cmphex(dev->vdev.vqs[0].used, ==, used);
-    g_assert_cmpuint(rd(common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), ==, 1);
-    g_assert_cmphex(rd(common(VIRTIO_PCI_COMMON_Q_AVAILLO), 4), ==, avail);
-    g_assert_cmpuint(rd(common(VIRTIO_PCI_COMMON_Q_NOFF), 2), ==, 0);
+    g_assert_cmpuint(mmio_rd(common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), ==, 1);
+    g_assert_cmphex(mmio_rd(common(VIRTIO_PCI_COMMON_Q_AVAILLO), 4), ==, avail);
+    g_assert_cmpuint(mmio_rd(common(VIRTIO_PCI_COMMON_Q_NOFF), 2), ==, 0);
 
     /* Ring registers of an enabled queue stay as they are. */
-    wr(common(VIRTIO_PCI_COMMON_Q_SIZE), 64, 2);
-    g_assert_cmpuint(rd(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), ==, 128);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_SIZE), 64, 2);
+    g_assert_cmpuint(mmio_rd(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), ==, 128);
 
     /* A vector past the table reads back as NO_VECTOR (4.1.4.3). */
-    wr(common(VIRTIO_PCI_COMMON_Q_MSIX), 2, 2);
-    g_assert_cmphex(rd(common(VIRTIO_PCI_COMMON_Q_MSIX), 2), ==, VIRTIO_NO_VECTOR);
-    wr(common(VIRTIO_PCI_COMMON_MSIX), 1, 2);
-    g_assert_cmphex(rd(common(VIRTIO_PCI_COMMON_MSIX), 2), ==, 1);
-    wr(common(VIRTIO_PCI_COMMON_Q_SELECT), 9, 2);
-    g_assert_cmpuint(rd(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), ==, 0);
-    wr(common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_MSIX), 2, 2);
+    g_assert_cmphex(mmio_rd(common(VIRTIO_PCI_COMMON_Q_MSIX), 2), ==, VIRTIO_NO_VECTOR);
+    mmio_wr(common(VIRTIO_PCI_COMMON_MSIX), 1, 2);
+    g_assert_cmphex(mmio_rd(common(VIRTIO_PCI_COMMON_MSIX), 2), ==, 1);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_SELECT), 9, 2);
+    g_assert_cmpuint(mmio_rd(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), ==, 0);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
 
     /* Device config at 0x2000. */
     dev->vdev.config[1] = 0xa5;
-    g_assert_cmphex(rd(bar + VIRTIO_PCI_DEVICE_OFFSET + 1, 1), ==, 0xa5);
-    wr(bar + VIRTIO_PCI_DEVICE_OFFSET, 0x11223344, 4);
+    g_assert_cmphex(mmio_rd(bar + VIRTIO_PCI_DEVICE_OFFSET + 1, 1), ==, 0xa5);
+    mmio_wr(bar + VIRTIO_PCI_DEVICE_OFFSET, 0x11223344, 4);
     g_assert_cmphex(dev->vdev.config[3], ==, 0x11);
 
     /* Kick at notify + 4 * queue_notify_off; INTx while MSI-X is off. */
     make_available(desc, avail, 0);
-    wr(bar + VIRTIO_PCI_NOTIFY_OFFSET, 0, 2);
+    mmio_wr(bar + VIRTIO_PCI_NOTIFY_OFFSET, 0, 2);
     g_assert_cmpuint(dev->kicks, ==, 1);
     g_assert_cmpint(gsi_level[INTX_GSI], ==, 1);
-    g_assert_cmpuint(rd(bar + VIRTIO_PCI_ISR_OFFSET, 1), ==, VIRTIO_ISR_QUEUE);
+    g_assert_cmpuint(mmio_rd(bar + VIRTIO_PCI_ISR_OFFSET, 1), ==, VIRTIO_ISR_QUEUE);
     g_assert_cmpint(gsi_level[INTX_GSI], ==, 0);
     /* Past the last queue: nothing. */
-    wr(bar + VIRTIO_PCI_NOTIFY_OFFSET + 4, 1, 2);
+    mmio_wr(bar + VIRTIO_PCI_NOTIFY_OFFSET + 4, 1, 2);
     g_assert_cmpuint(dev->kicks, ==, 1);
 
     /* Clearing bus mastering stops the device (QEMU: DRIVER_OK off). */
     cfg_wr(PCI_COMMAND, cfg_rd(PCI_COMMAND, 2) & ~PCI_COMMAND_MASTER, 2);
-    g_assert_cmphex(rd(common(VIRTIO_PCI_COMMON_STATUS), 1), ==, 0xb);
+    g_assert_cmphex(mmio_rd(common(VIRTIO_PCI_COMMON_STATUS), 1), ==, 0xb);
 
     /* Reset: status 0 takes the queue down and the staged values back. */
-    wr(common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
+    mmio_wr(common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
     g_assert_false(dev->vdev.vqs[0].ready);
-    g_assert_cmpuint(rd(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), ==, QSIZE);
-    g_assert_cmphex(rd(common(VIRTIO_PCI_COMMON_Q_DESCLO), 4), ==, 0);
-    g_assert_cmphex(rd(common(VIRTIO_PCI_COMMON_MSIX), 2), ==, VIRTIO_NO_VECTOR);
+    g_assert_cmpuint(mmio_rd(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), ==, QSIZE);
+    g_assert_cmphex(mmio_rd(common(VIRTIO_PCI_COMMON_Q_DESCLO), 4), ==, 0);
+    g_assert_cmphex(mmio_rd(common(VIRTIO_PCI_COMMON_MSIX), 2), ==, VIRTIO_NO_VECTOR);
     teardown();
 }
 
@@ -593,9 +560,9 @@ static void test_modern_bad_rings(void)
     plug_ok("addr=4");
     modern_start(RAM_SIZE - 16, RING, RING + 0x1000);
     g_assert_false(dev->vdev.vqs[0].ready);
-    g_assert_cmpuint(rd(common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), ==, 0);
-    wr(common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
-    wr(bar_mem(VIRTIO_PCI_MODERN_BAR) + VIRTIO_PCI_NOTIFY_OFFSET, 0, 2);
+    g_assert_cmpuint(mmio_rd(common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), ==, 0);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
+    mmio_wr(bar_mem(VIRTIO_PCI_MODERN_BAR) + VIRTIO_PCI_NOTIFY_OFFSET, 0, 2);
     g_assert_cmpuint(dev->kicks, ==, 0);
     teardown();
 }
@@ -631,16 +598,16 @@ static void test_pci_cfg_access(void)
 static void msix_entry_set(uint64_t table, unsigned v, uint32_t addr, uint32_t data,
                            bool masked)
 {
-    wr(table + 16 * v + MSIX_ENTRY_ADDR_LO, addr, 4);
-    wr(table + 16 * v + MSIX_ENTRY_ADDR_HI, 0, 4);
-    wr(table + 16 * v + MSIX_ENTRY_DATA, data, 4);
-    wr(table + 16 * v + MSIX_ENTRY_CTRL, masked, 4);
+    mmio_wr(table + 16 * v + MSIX_ENTRY_ADDR_LO, addr, 4);
+    mmio_wr(table + 16 * v + MSIX_ENTRY_ADDR_HI, 0, 4);
+    mmio_wr(table + 16 * v + MSIX_ENTRY_DATA, data, 4);
+    mmio_wr(table + 16 * v + MSIX_ENTRY_CTRL, masked, 4);
 }
 
 static void kick(uint64_t desc, uint64_t avail, uint16_t idx)
 {
     make_available(desc, avail, idx);
-    wr(bar_mem(VIRTIO_PCI_MODERN_BAR) + VIRTIO_PCI_NOTIFY_OFFSET, 0, 2);
+    mmio_wr(bar_mem(VIRTIO_PCI_MODERN_BAR) + VIRTIO_PCI_NOTIFY_OFFSET, 0, 2);
 }
 
 static void test_msix(void)
@@ -653,21 +620,21 @@ static void test_msix(void)
     table = bar_mem(VIRTIO_PCI_MSIX_BAR);
     io = legacy_base();
     /* Power-on: every vector masked, nothing pending. */
-    g_assert_cmphex(rd(table + MSIX_ENTRY_CTRL, 4), ==, 1);
-    g_assert_cmphex(rd(table + 0x800, 4), ==, 0);
+    g_assert_cmphex(mmio_rd(table + MSIX_ENTRY_CTRL, 4), ==, 1);
+    g_assert_cmphex(mmio_rd(table + 0x800, 4), ==, 0);
 
     cfg_wr(ctrl, MSIX_CTRL_ENABLE, 2);
     g_assert_true(msix_enabled(pci_find_device(DEVFN)));
     /* With MSI-X on the legacy header grows to 24 bytes. */
     dev->vdev.config[0] = 0x42;
-    g_assert_cmphex(in(io + VIRTIO_PCI_LEGACY_HEADER_MSIX, 1), ==, 0x42);
-    g_assert_cmphex(in(io + VIRTIO_MSI_CONFIG_VECTOR, 2), ==, VIRTIO_NO_VECTOR);
+    g_assert_cmphex(pio_in(io + VIRTIO_PCI_LEGACY_HEADER_MSIX, 1), ==, 0x42);
+    g_assert_cmphex(pio_in(io + VIRTIO_MSI_CONFIG_VECTOR, 2), ==, VIRTIO_NO_VECTOR);
 
     msix_entry_set(table, 0, 0xfee01000, 0x4031, false);
     msix_entry_set(table, 1, 0xfee00000, 0x0032, false);
     modern_start(desc, avail, used);
-    wr(common(VIRTIO_PCI_COMMON_Q_MSIX), 0, 2);
-    g_assert_cmpuint(rd(common(VIRTIO_PCI_COMMON_Q_MSIX), 2), ==, 0);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_MSIX), 0, 2);
+    g_assert_cmpuint(mmio_rd(common(VIRTIO_PCI_COMMON_Q_MSIX), 2), ==, 0);
 
     kick(desc, avail, 0);
     g_assert_cmpuint(msi_count, ==, 1);
@@ -676,13 +643,13 @@ static void test_msix(void)
     g_assert_cmpint(gsi_level[INTX_GSI], ==, 0);
 
     /* Masked vector: pending bit instead, sent at unmask. */
-    wr(table + MSIX_ENTRY_CTRL, 1, 4);
+    mmio_wr(table + MSIX_ENTRY_CTRL, 1, 4);
     kick(desc, avail, 1);
     g_assert_cmpuint(msi_count, ==, 1);
-    g_assert_cmphex(rd(table + 0x800, 4), ==, 1);
-    wr(table + MSIX_ENTRY_CTRL, 0, 4);
+    g_assert_cmphex(mmio_rd(table + 0x800, 4), ==, 1);
+    mmio_wr(table + MSIX_ENTRY_CTRL, 0, 4);
     g_assert_cmpuint(msi_count, ==, 2);
-    g_assert_cmphex(rd(table + 0x800, 4), ==, 0);
+    g_assert_cmphex(mmio_rd(table + 0x800, 4), ==, 0);
 
     /* The function mask holds every vector the same way. */
     cfg_wr(ctrl, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL, 2);
@@ -699,11 +666,22 @@ static void test_msix(void)
     /* MSI-X off again: INTx. */
     cfg_wr(PCI_COMMAND, cfg_rd(PCI_COMMAND, 2) | PCI_COMMAND_MASTER, 2);
     cfg_wr(ctrl, 0, 2);
-    wr(common(VIRTIO_PCI_COMMON_STATUS), 0xf, 1);
+    mmio_wr(common(VIRTIO_PCI_COMMON_STATUS), 0xf, 1);
     kick(desc, avail, 4);
     g_assert_cmpuint(msi_count, ==, 3);
     g_assert_cmpint(gsi_level[INTX_GSI], ==, 1);
     teardown();
+}
+
+/* The device at 00:04.0 with MSI-X enabled (capability at 0x98); its table's address. */
+static uint64_t plug_msix(void)
+{
+    uint64_t table;
+
+    plug_ok("addr=4");
+    table = bar_mem(VIRTIO_PCI_MSIX_BAR);
+    cfg_wr(0x98 + 2, MSIX_CTRL_ENABLE, 2);
+    return table;
 }
 
 /* The config vector: a config change interrupt goes there. */
@@ -711,16 +689,14 @@ static void test_msix_config_vector(void)
 {
     uint64_t table;
 
-    plug_ok("addr=4");
-    table = bar_mem(VIRTIO_PCI_MSIX_BAR);
-    cfg_wr(0x98 + 2, MSIX_CTRL_ENABLE, 2);
+    table = plug_msix();
     msix_entry_set(table, 1, 0xfee00000, 0x55, false);
     modern_start(RING, RING + 0x800, RING + 0x1000);
-    wr(common(VIRTIO_PCI_COMMON_MSIX), 1, 2);
+    mmio_wr(common(VIRTIO_PCI_COMMON_MSIX), 1, 2);
     virtio_notify_config(&dev->vdev);
     g_assert_cmpuint(msi_count, ==, 1);
     g_assert_cmphex(msi_data[0], ==, 0x55);
-    g_assert_cmpuint(rd(common(VIRTIO_PCI_COMMON_CFGGENERATION), 1), ==, 1);
+    g_assert_cmpuint(mmio_rd(common(VIRTIO_PCI_COMMON_CFGGENERATION), 1), ==, 1);
     teardown();
 }
 
@@ -742,13 +718,11 @@ static void test_msix_self_aimed(void)
 {
     uint64_t desc = RING, avail = RING + 0x800, used = RING + 0x1000, table, bar4;
 
-    plug_ok("addr=4");
-    table = bar_mem(VIRTIO_PCI_MSIX_BAR);
+    table = plug_msix();
     bar4 = bar_mem(VIRTIO_PCI_MODERN_BAR);
-    cfg_wr(0x98 + 2, MSIX_CTRL_ENABLE, 2);
     msix_entry_set(table, 0, bar4 + VIRTIO_PCI_NOTIFY_OFFSET, 0, false);
     modern_start(desc, avail, used);
-    wr(common(VIRTIO_PCI_COMMON_Q_MSIX), 0, 2);
+    mmio_wr(common(VIRTIO_PCI_COMMON_Q_MSIX), 0, 2);
     kick(desc, avail, 0);
     g_assert_cmpuint(dev->kicks, ==, 1);
     g_assert_cmpuint(msi_count, ==, 0);
@@ -761,9 +735,7 @@ static void test_system_reset(void)
 {
     uint64_t table;
 
-    plug_ok("addr=4");
-    table = bar_mem(VIRTIO_PCI_MSIX_BAR);
-    cfg_wr(0x98 + 2, MSIX_CTRL_ENABLE, 2);
+    table = plug_msix();
     msix_entry_set(table, 0, 0xfee00000, 0x31, false);
     modern_start(RING, RING + 0x800, RING + 0x1000);
     g_assert_true(dev->vdev.vqs[0].ready);
@@ -776,9 +748,9 @@ static void test_system_reset(void)
     g_assert_false(msix_enabled(pci_find_device(DEVFN)));
     /* The BARs are where the firmware put them again, vectors masked. */
     g_assert_cmphex(bar_mem(VIRTIO_PCI_MSIX_BAR), ==, table);
-    g_assert_cmphex(rd(table + MSIX_ENTRY_CTRL, 4), ==, 1);
-    g_assert_cmphex(rd(table + MSIX_ENTRY_DATA, 4), ==, 0);
-    g_assert_cmpuint(rd(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), ==, QSIZE);
+    g_assert_cmphex(mmio_rd(table + MSIX_ENTRY_CTRL, 4), ==, 1);
+    g_assert_cmphex(mmio_rd(table + MSIX_ENTRY_DATA, 4), ==, 0);
+    g_assert_cmpuint(mmio_rd(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), ==, QSIZE);
     teardown();
 }
 
@@ -809,26 +781,26 @@ static void test_random_accesses(void)
         switch (g_test_rand_int_range(0, 4)) {
         case 0:
             if (write) {
-                out(io + g_test_rand_int_range(0, 0x20), v, size);
+                pio_out(io + g_test_rand_int_range(0, 0x20), v, size);
             } else {
-                in(io + g_test_rand_int_range(0, 0x20), size);
+                pio_in(io + g_test_rand_int_range(0, 0x20), size);
             }
             break;
         case 1: {
             uint64_t a = bar4 + g_test_rand_int_range(0, VIRTIO_PCI_MODERN_BAR_SIZE - 4);
 
             if (write) {
-                wr(a, v, size);
+                mmio_wr(a, v, size);
             } else {
-                rd(a, size);
+                mmio_rd(a, size);
             }
             break;
         }
         case 2:
             if (write) {
-                wr(table + g_test_rand_int_range(0, 0x1000 - 4), v, size);
+                mmio_wr(table + g_test_rand_int_range(0, 0x1000 - 4), v, size);
             } else {
-                rd(table + g_test_rand_int_range(0, 0x1000 - 4), size);
+                mmio_rd(table + g_test_rand_int_range(0, 0x1000 - 4), size);
             }
             break;
         default: {
@@ -846,9 +818,9 @@ static void test_random_accesses(void)
     }
     pci_bus_reset();
     io = legacy_base();
-    out(io + VIRTIO_PCI_STATUS, 3, 1);
-    out(io + VIRTIO_PCI_QUEUE_SEL, 0, 2);
-    out(io + VIRTIO_PCI_QUEUE_PFN, RING >> 12, 4);
+    pio_out(io + VIRTIO_PCI_STATUS, 3, 1);
+    pio_out(io + VIRTIO_PCI_QUEUE_SEL, 0, 2);
+    pio_out(io + VIRTIO_PCI_QUEUE_PFN, RING >> 12, 4);
     g_assert_true(dev->vdev.vqs[0].ready);
     teardown();
 }
@@ -948,10 +920,10 @@ static void test_ioeventfd(void)
 
         g_assert_cmpint(write(efd_find(true)->fd, &one, sizeof(one)), ==, sizeof(one));
     }
-    wr(common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
+    mmio_wr(common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
     g_assert_cmpuint(nefds, ==, 0);
     g_assert_cmpuint(dev->kicks, ==, 2);
-    wr(common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
+    mmio_wr(common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
     g_assert_cmpuint(nefds, ==, 0);
 
     /* Without any-length MMIO ioeventfds: 2 bytes, as Linux writes. */

@@ -20,68 +20,33 @@
 #include "system/keyval.h"
 #include "system/main-loop.h"
 #include "system/memory.h"
-#include "tests/unit/guest-ram.h"
+#include "tests/unit/file-node.h"
+#include "tests/unit/virtio-driver.h"
 
 #define RAM_SIZE        (16ull << 20)
 #define QUEUE_BASE      0x10000ull
 #define BUF_BASE        0x100000ull
 #define QSIZE           VIRTIO_RNG_QUEUE_SIZE
 
-/* ---- the fake transport ---- */
-
-static unsigned notifies;
-
-static void fake_notify(struct virtio_device *vdev, uint16_t vector)
-{
-    notifies++;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-    .name = "fake",
-    .notify = fake_notify,
-};
-
 /* ---- a driver's view of the request queue ---- */
-
-struct tq {
-    struct virtio_device *vdev;
-    uint64_t desc, avail, used;
-    uint16_t avail_idx, next_desc;
-};
 
 static struct tq q;
 
 static void tq_setup(struct virtio_device *vdev)
 {
-    struct virtqueue *vq = &vdev->vqs[0];
-
-    q = (struct tq){ .vdev = vdev, .desc = QUEUE_BASE };
-    q.avail = q.desc + 0x1000;
-    q.used = q.desc + 0x2000;
-    memset(ram_hva(q.desc, 0x3000), 0, 0x3000);
-    vq->num = QSIZE;
-    vq->desc = q.desc;
-    vq->avail = q.avail;
-    vq->used = q.used;
-    g_assert_true(virtqueue_enable(vq));
+    tq_setup_at(&q, vdev, 0, QUEUE_BASE, QSIZE);
 }
 
 /* One descriptor chain of n buffers at gpa[i]/len[i]; write: device-writable. */
 static void tq_add(const uint64_t *gpa, const uint32_t *len, unsigned n, bool write)
 {
-    uint16_t head = q.next_desc;
+    struct buf b[QSIZE];
 
+    g_assert_cmpuint(n, <=, QSIZE);
     for (unsigned i = 0; i < n; i++) {
-        uint64_t d = q.desc + 16ull * ((head + i) % QSIZE);
-
-        put64(d, gpa[i]);
-        put32(d + 8, len[i]);
-        put16(d + 12, (write ? VRING_DESC_F_WRITE : 0) | (i + 1 < n ? VRING_DESC_F_NEXT : 0));
-        put16(d + 14, (head + i + 1) % QSIZE);
+        b[i] = (struct buf){ gpa[i], len[i], write };
     }
-    q.next_desc = (head + n) % QSIZE;
-    put16(q.avail + 4 + 2 * (q.avail_idx % QSIZE), head);
-    put16(q.avail + 2, ++q.avail_idx);
+    tq_add_chain(&q, b, n, false);
 }
 
 static void tq_add_buf(uint64_t gpa, uint32_t len)
@@ -92,44 +57,6 @@ static void tq_add_buf(uint64_t gpa, uint32_t len)
 static void tq_kick(void)
 {
     virtio_queue_kick(q.vdev, 0);
-}
-
-static uint16_t tq_used_idx(void)
-{
-    return get16(q.used + 2);
-}
-
-static uint32_t tq_used_len(unsigned i)
-{
-    return get32(q.used + 4 + 8 * (i % QSIZE) + 4);
-}
-
-/* ---- the main loop ---- */
-
-/* Runs the main loop until the used ring holds n entries; false after ~3 s. */
-static bool pump_until_used(uint16_t n)
-{
-    for (unsigned i = 0; i < 3000; i++) {
-        if (tq_used_idx() >= n) {
-            return true;
-        }
-        if (!g_main_context_iteration(NULL, FALSE)) {
-            g_usleep(1000);
-        }
-    }
-    return tq_used_idx() >= n;
-}
-
-/* Runs the loop for a while, for checks that something does NOT happen. */
-static void pump_for_ms(unsigned ms)
-{
-    gint64 end = g_get_monotonic_time() + ms * 1000;
-
-    while (g_get_monotonic_time() < end) {
-        while (g_main_context_iteration(NULL, FALSE)) {
-        }
-        g_usleep(1000);
-    }
 }
 
 /* ---- the device ---- */
@@ -154,18 +81,10 @@ static struct virtio_device *rng_start(const char *opts)
 {
     g_autoptr(GError) err = NULL;
     struct virtio_device *vdev = rng_new(opts, &err);
-    uint8_t st = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
-
     g_assert_no_error(err);
     g_assert_nonnull(vdev);
     g_assert_cmpuint(vdev->ops->device_id, ==, VIRTIO_ID_RNG);
-    vdev->transport = &fake_transport;
-    virtio_set_status(vdev, st);
-    g_assert_true(virtio_set_guest_features(vdev, vdev->host_features));
-    virtio_set_status(vdev, st |= VIRTIO_CONFIG_S_FEATURES_OK);
-    tq_setup(vdev);
-    virtio_set_status(vdev, st | VIRTIO_CONFIG_S_DRIVER_OK);
-    notifies = 0;
+    vd_driver_start(vdev, vdev->host_features, &q, QUEUE_BASE, QSIZE);
     return vdev;
 }
 
@@ -204,28 +123,36 @@ static bool guest_has_pattern(uint64_t gpa, size_t len, size_t from)
     return true;
 }
 
+/* A device on rng-random "r" reading a pattern_file of n bytes. */
+static struct virtio_device *rng_start_file(const char *name, size_t n, const char *opts)
+{
+    g_autofree char *path = pattern_file(name, n);
+    g_autoptr(GError) err = NULL;
+
+    g_assert_cmpint(rng_backend_create("rng-random", "r", path, &err), ==, 0);
+    g_assert_no_error(err);
+    return rng_start(opts);
+}
+
 /* ---- tests ---- */
 
 /* Buffers are filled in order from the file; a chain of two parts too. */
 static void test_random_file(void)
 {
-    g_autofree char *path = pattern_file("entropy", 4096);
-    g_autoptr(GError) err = NULL;
     struct virtio_device *vdev;
     const uint64_t gpa2[2] = { BUF_BASE + 0x2000, BUF_BASE + 0x3000 };
     const uint32_t len2[2] = { 10, 30 };
 
-    g_assert_cmpint(rng_backend_create("rng-random", "r", path, &err), ==, 0);
-    vdev = rng_start("rng=r");
+    vdev = rng_start_file("entropy", 4096, "rng=r");
     g_assert_true(rng_backend_opened(rng_backend_find("r")));
     memset(ram_hva(BUF_BASE, 0x4000), 0xee, 0x4000);
 
     tq_add_buf(BUF_BASE, 64);
     tq_add_buf(BUF_BASE + 0x1000, 100);
     tq_kick();
-    g_assert_true(pump_until_used(2));
-    g_assert_cmpuint(tq_used_len(0), ==, 64);
-    g_assert_cmpuint(tq_used_len(1), ==, 100);
+    g_assert_true(tq_pump_until_used(&q, 2));
+    g_assert_cmpuint(tq_used_len(&q, 0), ==, 64);
+    g_assert_cmpuint(tq_used_len(&q, 1), ==, 100);
     g_assert_true(guest_has_pattern(BUF_BASE, 64, 0));
     g_assert_true(guest_has_pattern(BUF_BASE + 0x1000, 100, 64));
     /* Nothing past the buffers was written. */
@@ -234,8 +161,8 @@ static void test_random_file(void)
 
     tq_add(gpa2, len2, 2, true);
     tq_kick();
-    g_assert_true(pump_until_used(3));
-    g_assert_cmpuint(tq_used_len(2), ==, 40);
+    g_assert_true(tq_pump_until_used(&q, 3));
+    g_assert_cmpuint(tq_used_len(&q, 2), ==, 40);
     g_assert_true(guest_has_pattern(gpa2[0], 10, 164));
     g_assert_true(guest_has_pattern(gpa2[1], 30, 174));
     rng_stop(vdev);
@@ -251,8 +178,8 @@ static void test_builtin_default(void)
     memset(ram_hva(BUF_BASE, 64), 0, 64);
     tq_add_buf(BUF_BASE, 64);
     tq_kick();
-    g_assert_true(pump_until_used(1));
-    g_assert_cmpuint(tq_used_len(0), ==, 64);
+    g_assert_true(tq_pump_until_used(&q, 1));
+    g_assert_cmpuint(tq_used_len(&q, 0), ==, 64);
     for (unsigned i = 0; i < 64; i++) {
         nonzero |= p[i] != 0;
     }
@@ -278,70 +205,58 @@ static void test_builtin_object_early_buffers(void)
     tq_setup(vdev);
     tq_add_buf(BUF_BASE, 16);
     pump_for_ms(10);
-    g_assert_cmpuint(tq_used_idx(), ==, 0);     /* not before DRIVER_OK */
+    g_assert_cmpuint(tq_used_idx(&q), ==, 0);     /* not before DRIVER_OK */
     virtio_set_status(vdev, st | VIRTIO_CONFIG_S_DRIVER_OK);
-    g_assert_true(pump_until_used(1));
-    g_assert_cmpuint(tq_used_len(0), ==, 16);
+    g_assert_true(tq_pump_until_used(&q, 1));
+    g_assert_cmpuint(tq_used_len(&q, 0), ==, 16);
     rng_stop(vdev);
 }
 
 /* max-bytes=16,period=300: 16 bytes at once, the next 16 a period later. */
 static void test_rate_limit(void)
 {
-    g_autofree char *path = pattern_file("limited", 4096);
-    g_autoptr(GError) err = NULL;
     struct virtio_device *vdev;
     gint64 start;
 
-    g_assert_cmpint(rng_backend_create("rng-random", "r", path, &err), ==, 0);
-    vdev = rng_start("rng=r,max-bytes=16,period=300");
+    vdev = rng_start_file("limited", 4096, "rng=r,max-bytes=16,period=300");
     start = g_get_monotonic_time();
     for (unsigned i = 0; i < 4; i++) {
         tq_add_buf(BUF_BASE + 0x100 * i, 8);
     }
     tq_kick();
-    g_assert_true(pump_until_used(2));
+    g_assert_true(tq_pump_until_used(&q, 2));
     pump_for_ms(100);
-    g_assert_cmpuint(tq_used_idx(), ==, 2);
-    g_assert_true(pump_until_used(4));
+    g_assert_cmpuint(tq_used_idx(&q), ==, 2);
+    g_assert_true(tq_pump_until_used(&q, 4));
     g_assert_cmpint(g_get_monotonic_time() - start, >=, 250 * 1000);
     g_assert_true(guest_has_pattern(BUF_BASE + 0x300, 8, 24));
 
     /* A buffer bigger than the quota gets the quota's worth. */
     tq_add_buf(BUF_BASE + 0x1000, 64);
     tq_kick();
-    g_assert_true(pump_until_used(5));
-    g_assert_cmpuint(tq_used_len(4), ==, 16);
+    g_assert_true(tq_pump_until_used(&q, 5));
+    g_assert_cmpuint(tq_used_len(&q, 4), ==, 16);
     rng_stop(vdev);
 }
 
 /* A reset while the back end has a request: nothing reaches the old ring. */
 static void test_reset_in_flight(void)
 {
-    g_autofree char *path = pattern_file("reset", 4096);
-    g_autoptr(GError) err = NULL;
     struct virtio_device *vdev;
 
-    g_assert_cmpint(rng_backend_create("rng-random", "r", path, &err), ==, 0);
-    vdev = rng_start("rng=r");
+    vdev = rng_start_file("reset", 4096, "rng=r");
     tq_add_buf(BUF_BASE, 32);
     tq_kick();                  /* the request waits for the main loop */
     virtio_set_status(vdev, 0);
     pump_for_ms(20);
-    g_assert_cmpuint(tq_used_idx(), ==, 0);
+    g_assert_cmpuint(tq_used_idx(&q), ==, 0);
 
     /* The driver sets the device up again: it works from the file's start. */
-    virtio_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-    g_assert_true(virtio_set_guest_features(vdev, vdev->host_features));
-    virtio_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-                            VIRTIO_CONFIG_S_FEATURES_OK);
-    tq_setup(vdev);
-    virtio_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-                            VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+    vd_driver_start(vdev, vdev->host_features, &q, QUEUE_BASE, QSIZE);
     tq_add_buf(BUF_BASE, 32);
     tq_kick();
-    g_assert_true(pump_until_used(1));
-    g_assert_cmpuint(tq_used_len(0), ==, 32);
+    g_assert_true(tq_pump_until_used(&q, 1));
+    g_assert_cmpuint(tq_used_len(&q, 0), ==, 32);
     g_assert_true(guest_has_pattern(BUF_BASE, 32, 0));
     rng_stop(vdev);
 }
@@ -349,20 +264,17 @@ static void test_reset_in_flight(void)
 /* A file that ends: what it had is delivered, then buffers just wait. */
 static void test_file_ends(void)
 {
-    g_autofree char *path = pattern_file("short", 10);
-    g_autoptr(GError) err = NULL;
     struct virtio_device *vdev;
 
-    g_assert_cmpint(rng_backend_create("rng-random", "r", path, &err), ==, 0);
-    vdev = rng_start("rng=r");
+    vdev = rng_start_file("short", 10, "rng=r");
     tq_add_buf(BUF_BASE, 64);
     tq_add_buf(BUF_BASE + 0x100, 64);
     tq_kick();
-    g_assert_true(pump_until_used(1));
-    g_assert_cmpuint(tq_used_len(0), ==, 10);
+    g_assert_true(tq_pump_until_used(&q, 1));
+    g_assert_cmpuint(tq_used_len(&q, 0), ==, 10);
     g_assert_true(guest_has_pattern(BUF_BASE, 10, 0));
     pump_for_ms(30);
-    g_assert_cmpuint(tq_used_idx(), ==, 1);
+    g_assert_cmpuint(tq_used_idx(&q), ==, 1);
     g_assert_false(vdev->broken);
     rng_stop(vdev);
 }
@@ -379,7 +291,7 @@ static void test_bad_chains(void)
     g_assert_true(vdev->broken);
     g_assert_true(vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
     pump_for_ms(10);
-    g_assert_cmpuint(tq_used_idx(), ==, 0);
+    g_assert_cmpuint(tq_used_idx(&q), ==, 0);
     rng_stop(vdev);
 
     /* A buffer outside guest RAM: the core refuses the chain. */
@@ -388,7 +300,7 @@ static void test_bad_chains(void)
     tq_kick();
     g_assert_true(vdev->broken);
     pump_for_ms(10);
-    g_assert_cmpuint(tq_used_idx(), ==, 0);
+    g_assert_cmpuint(tq_used_idx(&q), ==, 0);
     rng_stop(vdev);
 }
 
@@ -433,32 +345,11 @@ static void test_errors(void)
     g_assert_null(rng_backend_find("u"));
 }
 
-static void remove_tmp_dir(void)
-{
-    GDir *d = g_dir_open(tmp_dir, 0, NULL);
-    const char *name;
-
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(tmp_dir, name, NULL);
-
-        g_unlink(p);
-    }
-    if (d) {
-        g_dir_close(d);
-    }
-    g_rmdir(tmp_dir);
-}
-
 int main(int argc, char **argv)
 {
-    g_autoptr(GError) err = NULL;
     int ret;
 
-    g_test_init(&argc, &argv, NULL);
-    bql_lock();
-    g_assert_cmpint(ram_add_region(0, RAM_SIZE, &err), ==, 0);
-    tmp_dir = g_dir_make_tmp("hyvm-rng-XXXXXX", &err);
-    g_assert_no_error(err);
+    tmp_dir = vd_test_init(&argc, &argv, RAM_SIZE, "hyvm-rng-XXXXXX");
 
     g_test_add_func("/virtio-rng/random-file", test_random_file);
     g_test_add_func("/virtio-rng/builtin-default", test_builtin_default);
@@ -470,7 +361,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-rng/errors", test_errors);
     ret = g_test_run();
 
-    remove_tmp_dir();
+    tmpdir_remove(tmp_dir);
     g_free(tmp_dir);
     ram_free_all();
     return ret;

@@ -14,10 +14,7 @@
  *   - guest errors breaking the device without a crash.
  */
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -30,7 +27,9 @@
 #include "system/keyval.h"
 #include "system/main-loop.h"
 #include "system/memory.h"
-#include "tests/unit/guest-ram.h"
+#include "tests/unit/file-node.h"
+#include "tests/unit/unix-socket.h"
+#include "tests/unit/virtio-driver.h"
 
 #define RAM_SIZE        (16ull << 20)
 #define QUEUE_BASE      0x10000ull      /* queue i's rings at QUEUE_BASE + i * 0x4000 */
@@ -42,119 +41,19 @@
 #define NQ_MAX          64              /* max_ports=31, the default */
 #define CTRL_BUFS       8
 
-/* ---- the fake transport ---- */
-
-static unsigned notifies;
-
-static void fake_notify(struct virtio_device *vdev, uint16_t vector)
-{
-    notifies++;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-    .name = "fake",
-    .notify = fake_notify,
-};
-
 /* ---- a driver's view of the queues ---- */
 
-struct tq {
-    struct virtio_device *vdev;
-    unsigned index;
-    uint64_t desc, avail, used;
-    uint16_t avail_idx, next_desc, used_seen;
-    uint64_t head_gpa[QSIZE];   /* the buffer each head descriptor points to */
-};
-
 static struct tq queues[NQ_MAX];
-
-static void tq_setup(struct virtio_device *vdev, unsigned i)
-{
-    struct tq *q = &queues[i];
-    struct virtqueue *vq = &vdev->vqs[i];
-
-    *q = (struct tq){ .vdev = vdev, .index = i, .desc = QUEUE_BASE + i * 0x4000ull };
-    q->avail = q->desc + 0x1000;
-    q->used = q->desc + 0x2000;
-    memset(ram_hva(q->desc, 0x4000), 0, 0x4000);
-    vq->num = QSIZE;
-    vq->desc = q->desc;
-    vq->avail = q->avail;
-    vq->used = q->used;
-    g_assert_true(virtqueue_enable(vq));
-}
 
 /* One buffer as a chain of its own; write: device-writable. */
 static void tq_add(struct tq *q, uint64_t gpa, uint32_t len, bool write, bool kick)
 {
-    uint16_t head = q->next_desc;
-    uint64_t d = q->desc + 16ull * head;
-
-    put64(d, gpa);
-    put32(d + 8, len);
-    put16(d + 12, write ? VRING_DESC_F_WRITE : 0);
-    put16(d + 14, 0);
-    q->head_gpa[head] = gpa;
-    q->next_desc = (head + 1) % QSIZE;
-    put16(q->avail + 4 + 2 * (q->avail_idx % QSIZE), head);
-    put16(q->avail + 2, ++q->avail_idx);
-    if (kick) {
-        virtio_queue_kick(q->vdev, q->index);
-    }
-}
-
-static uint16_t tq_used_idx(const struct tq *q)
-{
-    return get16(q->used + 2);
-}
-
-/* The next used entry the test has not looked at: its buffer and length. */
-static bool tq_next_used(struct tq *q, uint64_t *gpa, uint32_t *len)
-{
-    uint64_t e = q->used + 4 + 8ull * (q->used_seen % QSIZE);
-    uint32_t id;
-
-    if (tq_used_idx(q) == q->used_seen) {
-        return false;
-    }
-    id = get32(e);
-    g_assert_cmpuint(id, <, QSIZE);
-    *gpa = q->head_gpa[id];
-    *len = get32(e + 4);
-    q->used_seen++;
-    return true;
+    tq_add_chain(q, &(struct buf){ gpa, len, write }, 1, kick);
 }
 
 static unsigned rx_queue(uint32_t port)
 {
     return port ? 2 * port + 2 : 0;
-}
-
-/* ---- the main loop ---- */
-
-/* Runs the main loop until cond(q) holds; false after ~3 s. */
-static bool pump_until_used(struct tq *q, uint16_t n)
-{
-    for (unsigned i = 0; i < 3000; i++) {
-        if ((uint16_t)(tq_used_idx(q) - q->used_seen) >= n) {
-            return true;
-        }
-        if (!g_main_context_iteration(NULL, FALSE)) {
-            g_usleep(1000);
-        }
-    }
-    return false;
-}
-
-static void pump_for_ms(unsigned ms)
-{
-    gint64 end = g_get_monotonic_time() + ms * 1000;
-
-    while (g_get_monotonic_time() < end) {
-        while (g_main_context_iteration(NULL, FALSE)) {
-        }
-        g_usleep(1000);
-    }
 }
 
 /* ---- control messages ---- */
@@ -206,7 +105,7 @@ static void expect_ctrl(uint32_t id, uint16_t event, uint16_t value)
 {
     struct ctrl_msg m;
 
-    g_assert_true(ctrl_next(&m) || (pump_until_used(&queues[VIRTIO_CONSOLE_Q_CTRL_RX], 1) &&
+    g_assert_true(ctrl_next(&m) || (tq_pump_until_used(&queues[VIRTIO_CONSOLE_Q_CTRL_RX], 1) &&
                                      ctrl_next(&m)));
     g_assert_cmpuint(m.event, ==, event);
     g_assert_cmpuint(m.id, ==, id);
@@ -283,18 +182,9 @@ static void port_add_ok(const char *type, const char *opts)
 /* Features acked (all offered unless told), every queue set up, DRIVER_OK. */
 static void driver_start(struct virtio_device *vdev, uint64_t drop_features)
 {
-    uint8_t st = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
-
     g_assert_cmpuint(vdev->nvqs, <=, NQ_MAX);
-    virtio_set_status(vdev, st);
-    g_assert_true(virtio_set_guest_features(vdev, vdev->host_features & ~drop_features));
-    virtio_set_status(vdev, st |= VIRTIO_CONFIG_S_FEATURES_OK);
-    for (unsigned i = 0; i < vdev->nvqs; i++) {
-        tq_setup(vdev, i);
-    }
-    virtio_set_status(vdev, st | VIRTIO_CONFIG_S_DRIVER_OK);
+    vd_driver_start(vdev, vdev->host_features & ~drop_features, queues, QUEUE_BASE, QSIZE);
     ctrl_tx_n = 0;
-    notifies = 0;
 }
 
 /* Linux's probe: control buffers posted, then DEVICE_READY. */
@@ -318,6 +208,17 @@ static void driver_port_ready(uint32_t port, unsigned nbufs, uint32_t buf_len)
     ctrl_send(port, VIRTIO_CONSOLE_PORT_READY, 1);
 }
 
+/* A driver up with the device's only port: announced, then made ready
+ * with nbufs receive buffers of buf_len bytes. */
+static void driver_start_one_port(struct virtio_device *vdev, uint32_t port, unsigned nbufs,
+                                  uint32_t buf_len)
+{
+    driver_start(vdev, 0);
+    driver_device_ready();
+    expect_ctrl(port, VIRTIO_CONSOLE_DEVICE_ADD, 1);
+    driver_port_ready(port, nbufs, buf_len);
+}
+
 /* The guest writes s on the port. */
 static void guest_write(uint32_t port, const char *s)
 {
@@ -328,19 +229,19 @@ static void guest_write(uint32_t port, const char *s)
     tq_add(q, gpa, (uint32_t)strlen(s), false, true);
 }
 
-/* What the device put in the port's next receive buffer. */
-static char *guest_read(uint32_t port)
+/* The device put want in the port's next receive buffer. */
+static void expect_guest_read(uint32_t port, const char *want)
 {
     struct tq *q = &queues[rx_queue(port)];
     uint64_t gpa;
     uint32_t len;
-    char *s;
+    g_autofree char *s = NULL;
 
-    g_assert_true(pump_until_used(q, 1));
+    g_assert_true(tq_pump_until_used(q, 1));
     g_assert_true(tq_next_used(q, &gpa, &len));
     s = g_malloc0(len + 1);
     g_assert_cmpint(ram_read(gpa, s, len), ==, 0);
-    return s;
+    g_assert_cmpstr(s, ==, want);
 }
 
 /* ---- chardevs ---- */
@@ -356,47 +257,6 @@ static struct chardev *socket_chardev(const char *id, char **path)
     chr = chardev_new_from_opts(opts, &err);
     g_assert_no_error(err);
     return chr;
-}
-
-static int unix_connect(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-    g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    return fd;
-}
-
-static void fd_write(int fd, const char *s)
-{
-    g_assert_cmpint(write(fd, s, strlen(s)), ==, (ssize_t)strlen(s));
-}
-
-/* Reads exactly what is expected from fd (the device writes synchronously). */
-static void fd_expect(int fd, const char *expect)
-{
-    size_t want = strlen(expect), got = 0;
-    g_autofree char *buf = g_malloc0(want + 1);
-
-    while (got < want) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        ssize_t n;
-
-        g_assert_cmpint(poll(&p, 1, 3000), ==, 1);
-        n = read(fd, buf + got, want - got);
-        g_assert_cmpint(n, >, 0);
-        got += (size_t)n;
-    }
-    g_assert_cmpstr(buf, ==, expect);
-}
-
-static bool fd_readable(int fd)
-{
-    struct pollfd p = { .fd = fd, .events = POLLIN };
-
-    return poll(&p, 1, 0) == 1;
 }
 
 /* ---- tests ---- */
@@ -432,7 +292,6 @@ static void test_handshake_console(void)
 {
     g_autofree char *path = NULL;
     struct virtio_device *vdev = vser_new("vs", "max_ports=4");
-    char *s;
     int client;
 
     socket_chardev("con", &path);
@@ -462,9 +321,7 @@ static void test_handshake_console(void)
     g_assert_cmpuint(tq_used_idx(&queues[1]), ==, 1);
 
     fd_write(client, "root\n");
-    s = guest_read(0);
-    g_assert_cmpstr(s, ==, "root\n");
-    g_free(s);
+    expect_guest_read(0, "root\n");
 
     /* Output of a port nobody opened on the host side is dropped. */
     guest_write(1, "lost");
@@ -479,15 +336,11 @@ static void test_backpressure(void)
 {
     g_autofree char *path = NULL;
     struct virtio_device *vdev = vser_new(NULL, "max_ports=2");
-    char *s;
     int client;
 
     socket_chardev("bp", &path);
     port_add_ok("virtconsole", "chardev=bp");
-    driver_start(vdev, 0);
-    driver_device_ready();
-    expect_ctrl(0, VIRTIO_CONSOLE_DEVICE_ADD, 1);
-    driver_port_ready(0, 1, 4);
+    driver_start_one_port(vdev, 0, 1, 4);
     expect_ctrl(0, VIRTIO_CONSOLE_CONSOLE_PORT, 1);
     expect_ctrl(0, VIRTIO_CONSOLE_PORT_OPEN, 1);
     client = unix_connect(path);
@@ -499,21 +352,15 @@ static void test_backpressure(void)
     g_assert_cmpuint(tq_used_idx(&queues[0]), ==, 0);
 
     ctrl_send(0, VIRTIO_CONSOLE_PORT_OPEN, 1);
-    s = guest_read(0);
-    g_assert_cmpstr(s, ==, "0123");
-    g_free(s);
+    expect_guest_read(0, "0123");
     pump_for_ms(30);
     g_assert_cmpuint(tq_used_idx(&queues[0]), ==, 1);
 
     /* A kick with a new buffer resumes the chardev. */
     tq_add(&queues[0], RX_BUF + 0x8000, 4, true, true);
-    s = guest_read(0);
-    g_assert_cmpstr(s, ==, "4567");
-    g_free(s);
+    expect_guest_read(0, "4567");
     tq_add(&queues[0], RX_BUF + 0x9000, 64, true, true);
-    s = guest_read(0);
-    g_assert_cmpstr(s, ==, "89");
-    g_free(s);
+    expect_guest_read(0, "89");
 
     close(client);
     virtio_device_free(vdev);
@@ -524,15 +371,11 @@ static void test_serialport_open_close(void)
 {
     g_autofree char *path = NULL;
     struct virtio_device *vdev = vser_new(NULL, "max_ports=4");
-    char *s;
     int client;
 
     socket_chardev("sp", &path);
     port_add_ok("virtserialport", "chardev=sp,name=org.hyvm.agent");
-    driver_start(vdev, 0);
-    driver_device_ready();
-    expect_ctrl(1, VIRTIO_CONSOLE_DEVICE_ADD, 1);
-    driver_port_ready(1, 2, 64);
+    driver_start_one_port(vdev, 1, 2, 64);
     expect_ctrl_name(1, "org.hyvm.agent");
     expect_no_ctrl();
     ctrl_send(1, VIRTIO_CONSOLE_PORT_OPEN, 1);
@@ -542,18 +385,16 @@ static void test_serialport_open_close(void)
     g_assert_cmpuint(tq_used_idx(&queues[rx_queue(1) + 1]), ==, 1);
 
     client = unix_connect(path);
-    g_assert_true(pump_until_used(&queues[VIRTIO_CONSOLE_Q_CTRL_RX], 1));
+    g_assert_true(tq_pump_until_used(&queues[VIRTIO_CONSOLE_Q_CTRL_RX], 1));
     expect_ctrl(1, VIRTIO_CONSOLE_PORT_OPEN, 1);
     guest_write(1, "ping");
     fd_expect(client, "ping");
     fd_write(client, "pong");
-    s = guest_read(1);
-    g_assert_cmpstr(s, ==, "pong");
-    g_free(s);
+    expect_guest_read(1, "pong");
     g_assert_false(fd_readable(client));
 
     close(client);
-    g_assert_true(pump_until_used(&queues[VIRTIO_CONSOLE_Q_CTRL_RX], 1));
+    g_assert_true(tq_pump_until_used(&queues[VIRTIO_CONSOLE_Q_CTRL_RX], 1));
     expect_ctrl(1, VIRTIO_CONSOLE_PORT_OPEN, 0);
     virtio_device_free(vdev);
 }
@@ -563,7 +404,6 @@ static void test_no_multiport(void)
 {
     g_autofree char *path = NULL;
     struct virtio_device *vdev = vser_new(NULL, NULL);
-    char *s;
     int client;
 
     socket_chardev("legacy", &path);
@@ -575,9 +415,7 @@ static void test_no_multiport(void)
     guest_write(0, "hvc0 says hi");
     fd_expect(client, "hvc0 says hi");
     fd_write(client, "ls\n");
-    s = guest_read(0);
-    g_assert_cmpstr(s, ==, "ls\n");
-    g_free(s);
+    expect_guest_read(0, "ls\n");
 
     /* Section 5.3.4: an emergency write goes to the console. */
     virtio_config_write(vdev, VIRTIO_CONSOLE_CFG_EMERG_WR, '!', 4);
@@ -596,9 +434,7 @@ static void test_no_multiport(void)
     pump_for_ms(20);
     g_assert_cmpuint(tq_used_idx(&queues[0]), ==, 0);
     tq_add(&queues[0], RX_BUF, 64, true, true);
-    s = guest_read(0);
-    g_assert_cmpstr(s, ==, "x");
-    g_free(s);
+    expect_guest_read(0, "x");
 
     close(client);
     virtio_device_free(vdev);
@@ -724,32 +560,11 @@ static void test_guest_errors(void)
     virtio_device_free(vdev);
 }
 
-static void remove_tmp_dir(void)
-{
-    GDir *d = g_dir_open(tmp_dir, 0, NULL);
-    const char *name;
-
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(tmp_dir, name, NULL);
-
-        g_unlink(p);
-    }
-    if (d) {
-        g_dir_close(d);
-    }
-    g_rmdir(tmp_dir);
-}
-
 int main(int argc, char **argv)
 {
-    g_autoptr(GError) err = NULL;
     int ret;
 
-    g_test_init(&argc, &argv, NULL);
-    bql_lock();
-    g_assert_cmpint(ram_add_region(0, RAM_SIZE, &err), ==, 0);
-    tmp_dir = g_dir_make_tmp("hyvm-vser-XXXXXX", &err);
-    g_assert_no_error(err);
+    tmp_dir = vd_test_init(&argc, &argv, RAM_SIZE, "hyvm-vser-XXXXXX");
     configs = g_ptr_array_new_with_free_func(config_free);
 
     g_test_add_func("/virtio-serial/features-config", test_features_config);
@@ -763,7 +578,7 @@ int main(int argc, char **argv)
 
     chardev_cleanup_all();
     g_ptr_array_free(configs, TRUE);
-    remove_tmp_dir();
+    tmpdir_remove(tmp_dir);
     g_free(tmp_dir);
     ram_free_all();
     return ret;

@@ -163,6 +163,17 @@ static unsigned log_lines(void)
     return n;
 }
 
+/* The next chain, which must be there with out readable and in writable buffers. */
+static struct virtq_elem *pop_expect(struct virtqueue *vq, size_t size, unsigned out, unsigned in)
+{
+    struct virtq_elem *e = virtqueue_pop(vq, size);
+
+    g_assert_nonnull(e);
+    g_assert_cmpuint(e->out_num, ==, out);
+    g_assert_cmpuint(e->in_num, ==, in);
+    return e;
+}
+
 static void test_direct_chain(void)
 {
     struct fake_dev *d = setup(true);
@@ -174,11 +185,8 @@ static void test_direct_chain(void)
     put_desc(DESC, 1, BUF + 0x200, 1, VRING_DESC_F_WRITE, 0);
     make_avail(3);
     g_assert_false(virtqueue_empty(vq));
-    e = virtqueue_pop(vq, sizeof(*e));
-    g_assert_nonnull(e);
+    e = pop_expect(vq, sizeof(*e), 1, 2);
     g_assert_cmpuint(e->index, ==, 3);
-    g_assert_cmpuint(e->out_num, ==, 1);
-    g_assert_cmpuint(e->in_num, ==, 2);
     g_assert_true(e->out_sg[0].iov_base == hva(BUF));
     g_assert_cmpuint(e->out_sg[0].iov_len, ==, 16);
     g_assert_true(e->in_sg[0].iov_base == hva(BUF + 0x100));
@@ -208,10 +216,7 @@ static void test_indirect_chain(void)
     put_desc(INDIRECT, 1, BUF + 0x400, 1, VRING_DESC_F_WRITE, 0);
     put_desc(DESC, 0, INDIRECT, 3 * 16, VRING_DESC_F_INDIRECT, 0);
     make_avail(0);
-    e = virtqueue_pop(vq, 64);
-    g_assert_nonnull(e);
-    g_assert_cmpuint(e->out_num, ==, 1);
-    g_assert_cmpuint(e->in_num, ==, 2);
+    e = pop_expect(vq, 64, 1, 2);
     g_assert_true(e->in_sg[0].iov_base == hva(BUF + 0x40));
     g_assert_cmpuint(e->in_sg[1].iov_len, ==, 1);
     g_assert_false(d->vdev.broken);
