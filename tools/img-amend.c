@@ -161,14 +161,8 @@ int img_amend(int argc, char **argv)
     struct img_amend_args a = { 0 };
     int c, ret = 1;
 
-    while ((c = getopt_long(argc, argv, ":ho:f:t:pq", long_opts, NULL)) != -1) {
+    while ((c = img_getopt(argc, argv, ":ho:f:t:pq", long_opts, 1)) != -1) {
         switch (c) {
-        case ':':
-            img_missing_argument(argv[optind - 1]);
-        case '?':
-            img_unrecognized_option(argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'o':
             if (!img_opts_add(&a.options, optarg)) {
                 goto out;
@@ -189,12 +183,6 @@ int img_amend(int argc, char **argv)
         case IMG_OPT_FORCE:
             a.force = true;
             break;
-        case IMG_OPT_OBJECT:
-            ret = img_refuse_object(optarg);
-            goto out;
-        case IMG_OPT_IMAGE_OPTS:
-            ret = img_refuse_image_opts();
-            goto out;
         }
     }
     if (!a.options) {

@@ -300,16 +300,11 @@ int img_bench(int argc, char **argv)
     struct bench_args a = {
         .cache = "writeback", .count = 75000, .depth = 64, .bufsize = 4096, .drain = true,
     };
+    const char *filename;
     int c;
 
-    while ((c = getopt_long(argc, argv, ":hc:d:f:ni:o:qs:S:t:wU", long_opts, NULL)) != -1) {
+    while ((c = img_getopt(argc, argv, ":hc:d:f:ni:o:qs:S:t:wU", long_opts, 1)) != -1) {
         switch (c) {
-        case ':':
-            img_missing_argument(argv[optind - 1]);
-        case '?':
-            img_unrecognized_option(argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'f':
             a.fmt = optarg;
             break;
@@ -343,8 +338,6 @@ int img_bench(int argc, char **argv)
         case IMG_OPT_NO_DRAIN:
             a.drain = false;
             break;
-        case IMG_OPT_IMAGE_OPTS:
-            return img_refuse_image_opts();
         default:
             if (bench_option(&a, c, optarg)) {
                 return 1;
@@ -352,9 +345,7 @@ int img_bench(int argc, char **argv)
             break;
         }
     }
-    if (optind != argc - 1) {
-        img_error_exit("Expecting one image file name");
-    }
+    filename = img_one_filename(argc, argv);
     if (a.flush_interval && !a.write) {
         img_error("--flush-interval is only available in write tests");
         return 1;
@@ -363,5 +354,5 @@ int img_bench(int argc, char **argv)
         /* Accepted and unused, as qemu-img does for reads. */
         a.has_pattern = false;
     }
-    return bench_start(&a, argv[optind]);
+    return bench_start(&a, filename);
 }

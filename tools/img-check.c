@@ -175,14 +175,8 @@ int img_check(int argc, char **argv)
     struct img_check_args a = { 0 };
     int c;
 
-    while ((c = getopt_long(argc, argv, ":hf:r:T:qU", long_opts, NULL)) != -1) {
+    while ((c = img_getopt(argc, argv, ":hf:r:T:qU", long_opts, 1)) != -1) {
         switch (c) {
-        case ':':
-            img_missing_argument(argv[optind - 1]);
-        case '?':
-            img_unrecognized_option(argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'f':
             a.fmt = optarg;
             break;
@@ -210,15 +204,8 @@ int img_check(int argc, char **argv)
                 return 1;
             }
             break;
-        case IMG_OPT_OBJECT:
-            return img_refuse_object(optarg);
-        case IMG_OPT_IMAGE_OPTS:
-            return img_refuse_image_opts();
         }
     }
-    if (optind != argc - 1) {
-        img_error_exit("Expecting one image file name");
-    }
-    a.filename = argv[optind];
+    a.filename = img_one_filename(argc, argv);
     return img_check_image(&a);
 }

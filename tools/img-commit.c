@@ -208,16 +208,11 @@ int img_commit(int argc, char **argv)
     const char *fmt = NULL, *cache = "writeback", *base = NULL;
     bool progress = false, quiet = false, drop = true, writethrough = false;
     int c, ret, flags = BDRV_O_RDWR | BDRV_O_UNMAP;
+    const char *filename;
     struct bdrv *top;
 
-    while ((c = getopt_long(argc, argv, ":f:ht:b:dpqr:", long_opts, NULL)) != -1) {
+    while ((c = img_getopt(argc, argv, ":f:ht:b:dpqr:", long_opts, 1)) != -1) {
         switch (c) {
-        case ':':
-            img_missing_argument(argv[optind - 1]);
-        case '?':
-            img_unrecognized_option(argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'f':
             fmt = optarg;
             break;
@@ -244,29 +239,23 @@ int img_commit(int argc, char **argv)
                 return 1;
             }
             break;
-        case IMG_OPT_OBJECT:
-            return img_refuse_object(optarg);
-        case IMG_OPT_IMAGE_OPTS:
-            return img_refuse_image_opts();
         }
     }
     if (quiet) {
         progress = false;
     }
-    if (optind != argc - 1) {
-        img_error_exit("Expecting one image file name");
-    }
+    filename = img_one_filename(argc, argv);
     if (img_parse_cache(cache, &flags, &writethrough) < 0) {
         img_error("Invalid cache option: %s", cache);
         return 1;
     }
-    top = img_open(argv[optind], fmt, flags | BDRV_O_NO_BACKING, false);
+    top = img_open(filename, fmt, flags | BDRV_O_NO_BACKING, false);
     if (!top) {
         return 1;
     }
     img_progress_init(progress, 1.0f);
     img_progress_print(0, 100);
-    ret = commit_run(top, argv[optind], base, flags, drop, writethrough);
+    ret = commit_run(top, filename, base, flags, drop, writethrough);
     if (!ret) {
         img_progress_print(100, 0);
     }

@@ -141,6 +141,36 @@ int img_refuse_object(const char *arg)
     return 1;
 }
 
+int img_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+               int refused)
+{
+    int c = getopt_long(argc, argv, optstring, longopts, NULL);
+
+    switch (c) {
+    case ':':
+        img_missing_argument(argv[optind - 1]);
+    case '?':
+        img_unrecognized_option(argv[optind - 1]);
+    case 'h':
+        img_help();
+    case IMG_OPT_OBJECT:
+        img_refuse_object(optarg);
+        exit(refused);
+    case IMG_OPT_IMAGE_OPTS:
+        img_refuse_image_opts();
+        exit(refused);
+    }
+    return c;
+}
+
+const char *img_one_filename(int argc, char **argv)
+{
+    if (optind != argc - 1) {
+        img_error_exit("Expecting one image file name");
+    }
+    return argv[optind];
+}
+
 int img_refuse_image_opts(void)
 {
     img_error("--image-opts is not supported: give a plain filename and -f");
@@ -371,6 +401,8 @@ bool img_opts_add(char **accum, const char *arg)
 
     if (!img_opts_valid(arg)) {
         img_error("Invalid option list: %s", arg);
+        g_free(old);
+        *accum = NULL;
         return false;
     }
     *accum = old ? g_strdup_printf("%s,%s", old, arg) : g_strdup(arg);

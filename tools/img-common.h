@@ -9,6 +9,7 @@
 #ifndef HYVM_IMG_COMMON_H
 #define HYVM_IMG_COMMON_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
@@ -65,6 +66,16 @@ G_NORETURN void img_help(void);
 G_NORETURN void img_unrecognized_option(const char *option);
 G_NORETURN void img_missing_argument(const char *option);
 
+/* getopt_long with the answers every subcommand shares handled here: ':' and '?'
+ * (messages above, exit(1)), 'h' (img_help), --object and --image-opts (refused,
+ * exit(refused): the subcommand's status for an image it cannot open).
+ * optstring must start with ':'.  Returns the other options' values, -1 at the end. */
+int img_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+               int refused);
+/* After the options: the single image name, or "Expecting one image file name"
+ * via img_error_exit. */
+const char *img_one_filename(int argc, char **argv);
+
 /* --object: refused (hyvm-img has no QOM objects: secrets, throttle groups).
  * Prints the message; returns 1 for the caller to exit with. */
 int img_refuse_object(const char *arg);
@@ -120,7 +131,8 @@ int img_print_opts_help(const char *fmt, const char *filename);
 /* Appends -o's argument to *accum with a comma, as qemu-img accumulates,
  * when it is a well-formed list (not empty, no leading comma, no trailing
  * lone comma); otherwise prints qemu-img's "Invalid option list: %s" and
- * returns false. */
+ * returns false after freeing *accum (set to NULL), so the caller only
+ * has to exit. */
 bool img_opts_add(char **accum, const char *arg);
 
 /* The create option called name of drv, or of the "file" protocol under it. */

@@ -276,14 +276,8 @@ int img_compare(int argc, char **argv)
     struct cmp_img a = { 0 }, b = { 0 };
     int c, ret, flags = 0;
 
-    while ((c = getopt_long(argc, argv, ":hf:F:T:pqsU", long_opts, NULL)) != -1) {
+    while ((c = img_getopt(argc, argv, ":hf:F:T:pqsU", long_opts, CMP_OPEN_ERR)) != -1) {
         switch (c) {
-        case ':':
-            img_missing_argument(argv[optind - 1]);
-        case '?':
-            img_unrecognized_option(argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'f':
             fmt1 = optarg;
             break;
@@ -305,10 +299,6 @@ int img_compare(int argc, char **argv)
         case 'U':
             force_share = true;
             break;
-        case IMG_OPT_OBJECT:
-            return img_refuse_object(optarg) ? CMP_OPEN_ERR : 0;
-        case IMG_OPT_IMAGE_OPTS:
-            return img_refuse_image_opts() ? CMP_OPEN_ERR : 0;
         }
     }
     /* -q wins over -p, as in qemu-img. */

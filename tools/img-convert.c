@@ -1004,15 +1004,8 @@ int img_convert(int argc, char **argv)
     };
     int c, ret, nsrc;
 
-    while ((c = getopt_long(argc, argv, ":hf:O:B:CcF:o:l:S:pt:T:qnm:WUr:", long_opts,
-                            NULL)) != -1) {
+    while ((c = img_getopt(argc, argv, ":hf:O:B:CcF:o:l:S:pt:T:qnm:WUr:", long_opts, 1)) != -1) {
         switch (c) {
-        case ':':
-            img_missing_argument(argv[optind - 1]);
-        case '?':
-            img_unrecognized_option(argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'f':
             a.fmt = optarg;
             break;
@@ -1033,7 +1026,6 @@ int img_convert(int argc, char **argv)
             break;
         case 'o':
             if (!img_opts_add(&a.options, optarg)) {
-                g_free(a.options);
                 return 1;
             }
             break;
@@ -1079,10 +1071,6 @@ int img_convert(int argc, char **argv)
                 return 1;
             }
             break;
-        case IMG_OPT_OBJECT:
-            g_free(a.options);
-            return img_refuse_object(optarg);
-        case IMG_OPT_IMAGE_OPTS:
         case IMG_OPT_TARGET_IMAGE_OPTS:
             g_free(a.options);
             return img_refuse_image_opts();

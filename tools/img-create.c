@@ -258,14 +258,8 @@ int img_create(int argc, char **argv)
     struct img_create_args a = { .fmt = "raw", .size = -1 };
     int c, ret;
 
-    while ((c = getopt_long(argc, argv, ":F:b:f:ho:qu", long_opts, NULL)) != -1) {
+    while ((c = img_getopt(argc, argv, ":F:b:f:ho:qu", long_opts, 1)) != -1) {
         switch (c) {
-        case ':':
-            img_missing_argument(argv[optind - 1]);
-        case '?':
-            img_unrecognized_option(argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'F':
             a.base_fmt = optarg;
             break;
@@ -277,7 +271,6 @@ int img_create(int argc, char **argv)
             break;
         case 'o':
             if (!img_opts_add(&a.options, optarg)) {
-                g_free(a.options);
                 return 1;
             }
             break;
@@ -287,9 +280,6 @@ int img_create(int argc, char **argv)
         case 'u':
             a.unsafe = true;
             break;
-        case IMG_OPT_OBJECT:
-            g_free(a.options);
-            return img_refuse_object(optarg);
         }
     }
     a.filename = optind < argc ? argv[optind] : NULL;

@@ -167,14 +167,8 @@ int img_dd(int argc, char **argv)
     bool force_share = false;
     int c;
 
-    while ((c = getopt_long(argc, argv, ":hf:O:U", long_opts, NULL)) != -1) {
+    while ((c = img_getopt(argc, argv, ":hf:O:U", long_opts, 1)) != -1) {
         switch (c) {
-        case ':':
-            img_missing_argument(argv[optind - 1]);
-        case '?':
-            img_unrecognized_option(argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'f':
             fmt = optarg;
             break;
@@ -184,10 +178,6 @@ int img_dd(int argc, char **argv)
         case 'U':
             force_share = true;
             break;
-        case IMG_OPT_OBJECT:
-            return img_refuse_object(optarg);
-        case IMG_OPT_IMAGE_OPTS:
-            return img_refuse_image_opts();
         }
     }
     for (int i = optind; i < argc; i++) {

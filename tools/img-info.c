@@ -245,14 +245,8 @@ int img_info(int argc, char **argv)
     GPtrArray *infos;
     int c;
 
-    while ((c = getopt_long(argc, argv, ":f:hU", long_opts, NULL)) != -1) {
+    while ((c = img_getopt(argc, argv, ":f:hU", long_opts, 1)) != -1) {
         switch (c) {
-        case ':':
-            img_missing_argument(argv[optind - 1]);
-        case '?':
-            img_unrecognized_option(argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'f':
             a.fmt = optarg;
             break;
@@ -267,16 +261,9 @@ int img_info(int argc, char **argv)
         case IMG_OPT_BACKING_CHAIN:
             a.chain = true;
             break;
-        case IMG_OPT_OBJECT:
-            return img_refuse_object(optarg);
-        case IMG_OPT_IMAGE_OPTS:
-            return img_refuse_image_opts();
         }
     }
-    if (optind != argc - 1) {
-        img_error_exit("Expecting one image file name");
-    }
-    a.filename = argv[optind];
+    a.filename = img_one_filename(argc, argv);
     infos = img_info_collect(&a);
     if (!infos) {
         return 1;

@@ -212,14 +212,8 @@ int img_map(int argc, char **argv)
     struct bdrv *bs;
     int c, ret;
 
-    while ((c = getopt_long(argc, argv, ":f:s:l:hU", long_opts, NULL)) != -1) {
+    while ((c = img_getopt(argc, argv, ":f:s:l:hU", long_opts, 1)) != -1) {
         switch (c) {
-        case ':':
-            img_missing_argument(argv[optind - 1]);
-        case '?':
-            img_unrecognized_option(argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'f':
             fmt = optarg;
             break;
@@ -243,16 +237,9 @@ int img_map(int argc, char **argv)
                 return 1;
             }
             break;
-        case IMG_OPT_OBJECT:
-            return img_refuse_object(optarg);
-        case IMG_OPT_IMAGE_OPTS:
-            return img_refuse_image_opts();
         }
     }
-    if (optind != argc - 1) {
-        img_error_exit("Expecting one image file name");
-    }
-    bs = img_open(argv[optind], fmt, 0, force_share);
+    bs = img_open(img_one_filename(argc, argv), fmt, 0, force_share);
     if (!bs) {
         return 1;
     }

@@ -142,14 +142,8 @@ int img_measure(int argc, char **argv)
     struct img_measure_args a = { .out_fmt = "raw", .size = -1 };
     int c, ret;
 
-    while ((c = getopt_long(argc, argv, ":hf:O:o:l:U", long_opts, NULL)) != -1) {
+    while ((c = img_getopt(argc, argv, ":hf:O:o:l:U", long_opts, 1)) != -1) {
         switch (c) {
-        case ':':
-            img_missing_argument(argv[optind - 1]);
-        case '?':
-            img_unrecognized_option(argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'f':
             a.fmt = optarg;
             break;
@@ -158,7 +152,6 @@ int img_measure(int argc, char **argv)
             break;
         case 'o':
             if (!img_opts_add(&a.options, optarg)) {
-                g_free(a.options);
                 return 1;
             }
             break;
@@ -181,12 +174,6 @@ int img_measure(int argc, char **argv)
                 return 1;
             }
             break;
-        case IMG_OPT_OBJECT:
-            g_free(a.options);
-            return img_refuse_object(optarg);
-        case IMG_OPT_IMAGE_OPTS:
-            g_free(a.options);
-            return img_refuse_image_opts();
         }
     }
     ret = 1;

@@ -229,15 +229,10 @@ int img_rebase(int argc, char **argv)
     };
     struct rebase_args a = { .cache = "writeback", .src_cache = "writeback" };
     int c, ret;
+    const char *filename;
 
-    while ((c = getopt_long(argc, argv, ":hf:F:b:upt:T:qU", long_opts, NULL)) != -1) {
+    while ((c = img_getopt(argc, argv, ":hf:F:b:upt:T:qU", long_opts, 1)) != -1) {
         switch (c) {
-        case ':':
-            img_missing_argument(argv[optind - 1]);
-        case '?':
-            img_unrecognized_option(argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'f':
             a.fmt = optarg;
             break;
@@ -265,24 +260,18 @@ int img_rebase(int argc, char **argv)
         case 'U':
             a.force_share = true;
             break;
-        case IMG_OPT_OBJECT:
-            return img_refuse_object(optarg);
-        case IMG_OPT_IMAGE_OPTS:
-            return img_refuse_image_opts();
         }
     }
     if (a.quiet) {
         a.progress = false;
     }
-    if (optind != argc - 1) {
-        img_error_exit("Expecting one image file name");
-    }
+    filename = img_one_filename(argc, argv);
     if (!a.unsafe && !a.out_base) {
         img_error_exit("Must specify backing file (-b) or use unsafe mode (-u)");
     }
     img_progress_init(a.progress, 2.0f);
     img_progress_print(0, 100);
-    ret = rebase_run(&a, argv[optind]);
+    ret = rebase_run(&a, filename);
     if (!ret) {
         img_progress_print(100, 0);
     }

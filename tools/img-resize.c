@@ -126,14 +126,8 @@ int img_resize(int argc, char **argv)
         img_error_exit("Not enough arguments");
     }
     size = argv[--argc];
-    while ((c = getopt_long(argc, argv, ":f:hq", long_opts, NULL)) != -1) {
+    while ((c = img_getopt(argc, argv, ":f:hq", long_opts, 1)) != -1) {
         switch (c) {
-        case ':':
-            img_missing_argument(argv[optind - 1]);
-        case '?':
-            img_unrecognized_option(argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'f':
             a.fmt = optarg;
             break;
@@ -150,10 +144,6 @@ int img_resize(int argc, char **argv)
         case IMG_OPT_SHRINK:
             a.shrink = true;
             break;
-        case IMG_OPT_OBJECT:
-            return img_refuse_object(optarg);
-        case IMG_OPT_IMAGE_OPTS:
-            return img_refuse_image_opts();
         }
     }
     if (optind != argc - 1) {

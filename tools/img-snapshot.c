@@ -140,14 +140,8 @@ int img_snapshot(int argc, char **argv)
     struct bdrv *bs;
     int c, ret = 0;
 
-    while ((c = getopt_long(argc, argv, ":la:c:d:hqU", long_opts, NULL)) != -1) {
+    while ((c = img_getopt(argc, argv, ":la:c:d:hqU", long_opts, 1)) != -1) {
         switch (c) {
-        case ':':
-            img_missing_argument(argv[optind - 1]);
-        case '?':
-            img_unrecognized_option(argv[optind - 1]);
-        case 'h':
-            img_help();
         case 'l':
             img_snapshot_set(&action, SNAP_LIST);
             flags &= ~BDRV_O_RDWR;
@@ -170,16 +164,9 @@ int img_snapshot(int argc, char **argv)
         case 'U':
             force_share = true;
             break;
-        case IMG_OPT_OBJECT:
-            return img_refuse_object(optarg);
-        case IMG_OPT_IMAGE_OPTS:
-            return img_refuse_image_opts();
         }
     }
-    if (optind != argc - 1) {
-        img_error_exit("Expecting one image file name");
-    }
-    bs = img_open(argv[optind], NULL, flags, force_share);
+    bs = img_open(img_one_filename(argc, argv), NULL, flags, force_share);
     if (!bs) {
         return 1;
     }

@@ -18,6 +18,7 @@
 
 #include "block/block.h"
 #include "block/qcow2.h"
+#include "file-node.h"
 
 static char *tmpdir;
 static bool have_qemu;
@@ -440,16 +441,6 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2-write/kill/cluster-512", test_kill_small);
     g_test_add_func("/qcow2-write/kill/lazy-refcounts", test_kill_lazy);
     ret = g_test_run();
-    {
-        g_autoptr(GDir) d = g_dir_open(tmpdir, 0, NULL);
-        const char *n;
-
-        while (d && (n = g_dir_read_name(d))) {
-            g_autofree char *p = path(n);
-
-            g_unlink(p);
-        }
-    }
-    g_rmdir(tmpdir);
+    tmpdir_remove(tmpdir);
     return ret;
 }

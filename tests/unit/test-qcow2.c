@@ -15,6 +15,7 @@
 
 #include "block/block.h"
 #include "block/qcow2.h"
+#include "file-node.h"
 
 #define IMG_SIZE (6u << 20)
 
@@ -435,17 +436,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2/open/bad-l2", test_bad_l2);
     g_test_add_func("/qcow2/open/damage", test_damage);
     ret = g_test_run();
-    {
-        g_autoptr(GDir) d = g_dir_open(tmpdir, 0, NULL);
-        const char *n;
-
-        while (d && (n = g_dir_read_name(d))) {
-            g_autofree char *p = path(n);
-
-            g_unlink(p);
-        }
-    }
-    g_rmdir(tmpdir);
+    tmpdir_remove(tmpdir);
     g_free(pattern);
     return ret;
 }
