@@ -35,6 +35,9 @@ struct machine_type {
     unsigned max_cpus;     /* -smp's upper bound (QEMU's MachineClass max_cpus) */
     bool hotpluggable_cpus;
     const char *ram_id;    /* "pc.ram": the default RAM backend's id */
+    /* The model of the NICs -nic and -net ask for without model= (QEMU's
+     * board NIC init); NULL: the board makes none (microvm). */
+    const char *default_nic;
     /* Lays out RAM and devices; main() has created nothing else yet. */
     int (*init)(struct machine *m, GError **errp);
     /* Optional: -kernel is in RAM and boot_state set; last changes to both. */

@@ -195,6 +195,7 @@ const struct machine_type machine_pc = {
     .max_cpus = 255,
     .hotpluggable_cpus = true,
     .ram_id = "pc.ram",
+    .default_nic = "virtio-net-pci",
 };
 
 const struct machine_type machine_pc_alias = {
@@ -207,4 +208,5 @@ const struct machine_type machine_pc_alias = {
     .max_cpus = 255,
     .hotpluggable_cpus = true,
     .ram_id = "pc.ram",
+    .default_nic = "virtio-net-pci",
 };

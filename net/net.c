@@ -1,7 +1,7 @@
 /*
  * The netdev seam (net/net.h): the list of clients, frame delivery between
  * peers with a queue per receiver, the NICs' names and MAC addresses,
- * set_link, and the -netdev options from parse to creation.
+ * set_link.  The -netdev options are net/netdev.c's.
  *
  * Threads: everything with the big lock held.  Frames are sent from vCPU
  * threads (a NIC's TX kick) and from the main thread (back end callbacks).
@@ -115,6 +115,7 @@ void net_client_uninit(struct net_client *nc)
         nc->peer = NULL;
     }
     net_queue_drop(nc, NULL);
+    net_filters_detach_all(nc);
     if (net_clients) {
         g_ptr_array_remove(net_clients, nc);
     }
@@ -304,6 +305,14 @@ ssize_t net_send(struct net_client *sender, const struct iovec *iov, unsigned cn
     if (!peer || sender->link_down) {
         return size;
     }
+    /* Filters see a frame where it leaves or enters a back end, before it
+     * may wait in a queue (as QEMU's). */
+    if (sender->filters) {
+        net_filters_run(sender, true, iov, cnt);
+    }
+    if (peer->filters) {
+        net_filters_run(peer, false, iov, cnt);
+    }
     /* Frames keep their order: behind a queue, or while the peer is
      * inside its receive (it sent back from there), they wait. */
     if (peer->delivering || !g_queue_is_empty(&peer->incoming)) {
@@ -361,8 +370,11 @@ bool net_peer_has_vnet_hdr(const struct net_client *nic)
 
 void net_peer_set_vnet_hdr_len(const struct net_client *nic, unsigned len)
 {
-    if (net_peer_has_vnet_hdr(nic) && nic->peer->ops->set_vnet_hdr_len) {
-        nic->peer->ops->set_vnet_hdr_len(nic->peer, len);
+    if (net_peer_has_vnet_hdr(nic)) {
+        nic->peer->vnet_hdr_len = len;
+        if (nic->peer->ops->set_vnet_hdr_len) {
+            nic->peer->ops->set_vnet_hdr_len(nic->peer, len);
+        }
     }
 }
 
@@ -395,146 +407,4 @@ int net_set_link(const char *name, bool up, GError **errp)
         }
     }
     return 0;
-}
-
-/* ---- -netdev ---- */
-
-/* QEMU 7.2's "-netdev help" order; only socket is built so far. */
-static const char *const net_help_types[] = {
-    "socket", "stream", "dgram", "hubport", "tap", "user", "l2tpv3", "vde", "bridge",
-    "vhost-user", "vhost-vdpa", NULL,
-};
-
-static bool net_type_built(const char *type)
-{
-    return !strcmp(type, "socket");
-}
-
-void net_print_netdev_help(void)
-{
-    printf("Available netdev backend types:\n");
-    for (unsigned i = 0; net_help_types[i]; i++) {
-        printf("%s%s\n", net_help_types[i],
-               net_type_built(net_help_types[i]) ? "" : " (not supported yet)");
-    }
-}
-
-struct net_cli {
-    char *optarg;          /* as given: errors at creation name it */
-    char *id;
-    struct kv_list *kv;
-};
-
-static GPtrArray *net_cli_list;
-
-static void net_cli_free(gpointer p)
-{
-    struct net_cli *c = p;
-
-    g_free(c->optarg);
-    g_free(c->id);
-    kv_free(c->kv);
-    g_free(c);
-}
-
-int net_cli_add(const char *optarg, GError **errp)
-{
-    struct kv_list *kv = kv_parse(optarg, "type", errp);
-    const char *type, *id;
-    struct net_cli *c;
-
-    if (!kv) {
-        return -EINVAL;
-    }
-    type = kv_get(kv, "type");
-    id = kv_get(kv, "id");
-    if (!type || !id) {
-        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Parameter '%s' is missing",
-                    type ? "id" : "type");
-        goto fail;
-    }
-    if (!device_id_wellformed(id)) {
-        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
-                    "Parameter 'id' expects an identifier");
-        goto fail;
-    }
-    if (!net_type_built(type)) {
-        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
-                    "network backend '%s' is not supported yet", type);
-        goto fail;
-    }
-    if (!net_cli_list) {
-        net_cli_list = g_ptr_array_new_with_free_func(net_cli_free);
-    }
-    for (unsigned i = 0; i < net_cli_list->len; i++) {
-        if (!strcmp(((struct net_cli *)g_ptr_array_index(net_cli_list, i))->id, id)) {
-            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Duplicate ID '%s' for netdev",
-                        id);
-            goto fail;
-        }
-    }
-    if (net_socket_check(kv, errp) < 0) {
-        goto fail;
-    }
-    c = g_new0(struct net_cli, 1);
-    c->optarg = g_strdup(optarg);
-    c->id = g_strdup(id);
-    c->kv = kv;
-    g_ptr_array_add(net_cli_list, c);
-    return 0;
-fail:
-    kv_free(kv);
-    return -EINVAL;
-}
-
-void net_cli_clear(void)
-{
-    if (net_cli_list) {
-        g_ptr_array_free(net_cli_list, TRUE);
-        net_cli_list = NULL;
-    }
-}
-
-int net_init_clients(GError **errp)
-{
-    for (unsigned i = 0; net_cli_list && i < net_cli_list->len; i++) {
-        struct net_cli *c = g_ptr_array_index(net_cli_list, i);
-        GError *err = NULL;
-
-        if (net_socket_init(c->id, c->kv, &err) < 0) {
-            /* QEMU's location prefix: the option as given. */
-            g_set_error(errp, HYVM_ERROR, err->code, "-netdev %s: %s", c->optarg,
-                        err->message);
-            g_error_free(err);
-            return -EINVAL;
-        }
-    }
-    return 0;
-}
-
-void net_check_clients(void)
-{
-    for (struct net_client *nc = net_client_next(NULL); nc; nc = net_client_next(nc)) {
-        if (nc->peer) {
-            continue;
-        }
-        if (nc->ops->type == NET_CLIENT_NIC) {
-            warn_report("nic %s has no peer", nc->name);
-        } else {
-            warn_report("netdev %s has no peer", nc->name);
-        }
-    }
-}
-
-void net_cleanup(void)
-{
-    struct net_client *nc;
-
-    /* Back ends only: NICs are freed with their devices, which come first. */
-    for (unsigned i = net_clients ? net_clients->len : 0; i-- > 0;) {
-        nc = g_ptr_array_index(net_clients, i);
-        if (nc->ops->type != NET_CLIENT_NIC) {
-            net_client_uninit(nc);
-        }
-    }
 }

@@ -1,6 +1,6 @@
 /*
  * The netdev seam (DESIGN.md, "Netdev"): a front end (a NIC: virtio-net)
- * and a back end (-netdev socket; user and tap come next) are two peer
+ * and a back end (-netdev socket, user, tap, a hub port) are two peer
  * net_clients passing Ethernet frames as iovecs.
  *
  * A sender calls net_send(); the frame goes to its peer's receive().  A
@@ -41,8 +41,9 @@
 enum net_client_type {
     NET_CLIENT_NIC,       /* a guest's network card */
     NET_CLIENT_SOCKET,    /* -netdev socket */
-    NET_CLIENT_USER,      /* -netdev user (libslirp), issue 10 */
-    NET_CLIENT_TAP,       /* -netdev tap, issue 10 */
+    NET_CLIENT_USER,      /* -netdev user (libslirp) */
+    NET_CLIENT_TAP,       /* -netdev tap */
+    NET_CLIENT_HUBPORT,   /* a port of a -net hub (net/hub.c) */
 };
 
 struct net_client;
@@ -60,7 +61,8 @@ typedef void net_sent_cb(struct net_client *sender, ssize_t ret);
 
 struct net_client_ops {
     enum net_client_type type;
-    const char *type_name;          /* "nic", "socket": info network, messages */
+    const char *type_name;          /* QEMU's type: "nic", "socket", "user", "tap",
+                                       "hubport" (info network, messages) */
     /*
      * A frame from the peer (with the vnet header when both sides use
      * one): its size when taken or dropped, 0 when it cannot be taken
@@ -86,7 +88,17 @@ struct net_client {
     char *model;               /* "socket", "virtio-net-pci" */
     struct net_client *peer;
     bool link_down;            /* frames to and from it are dropped */
-    char *info_str;            /* what "info network" says ("socket: ...") */
+    /* What "info network" prints after "NAME: index=0,type=TYPE,", as
+     * QEMU's: "net=10.0.2.0,restrict=off", "ifname=tap0,script=no,...",
+     * "model=virtio-net-pci,macaddr=52:54:00:12:34:56". */
+    char *info_str;
+
+    /* Back ends: the virtio-net header length in front of every frame
+     * once the NIC set it (0: plain Ethernet).  Filters skip it. */
+    unsigned vnet_hdr_len;
+    /* Back ends: -object filter-* attached, in insertion order
+     * (struct net_filter *). */
+    GList *filters;
 
     /* Private to net.c: frames waiting for this client to receive them. */
     GQueue incoming;
@@ -185,8 +197,135 @@ void net_check_clients(void);
 /* Exit: every back end closed (NICs go with their devices). */
 void net_cleanup(void);
 
-/* net/socket.c: -netdev socket, its options already checked. */
+/*
+ * Monitor: netdev_add creates a back end at once (kv as -netdev's:
+ * type=, id=, the type's options; QEMU's messages), netdev_del removes one
+ * ("Device 'x' not found"); its NIC keeps running with no peer.
+ */
+int net_netdev_add(const struct kv_list *kv, GError **errp);
+int net_netdev_del(const char *id, GError **errp);
+/* "info network", QEMU's layout: hubs with their ports, each NIC with its
+ * back end under it, then back ends without a NIC. */
+void net_info_network(GString *out);
+
+/*
+ * The back ends: one check (the options of "-netdev TYPE,id=ID,...",
+ * kv as kv_parse read it: nothing opened) and one init (creates the
+ * client named id with net_client_init(), no peer: the NIC or hub port
+ * attaches later) per type.  net.c dispatches on type=.
+ */
+
+/* One back end's options checked as -netdev's, and one created under
+ * name (-nic and -net name theirs #netN). */
+bool net_netdev_check_kv(const struct kv_list *kv, GError **errp);
+int net_netdev_init_kv(const char *name, const struct kv_list *kv, GError **errp);
+/* "NAME: index=0,type=TYPE,INFO" and a newline. */
+void net_client_print_info(const struct net_client *nc, GString *out);
+/* Whether the -netdev list has id (a -net nic,netdev= names one). */
+bool net_cli_has_netdev(const char *id);
+
+/* ---- -nic, -net and the default network (net/nic-options.c) ---- */
+
+/*
+ * -nic / -net ARG (opt "nic" or "net"), checked and kept: 0, or 1 when it
+ * printed help (model=help), negative with errp set.
+ */
+int net_nic_cli_add(const char *opt, const char *optarg, GError **errp);
+void net_nic_cli_clear(void);
+void net_nic_print_models(void);
+/*
+ * Start-up, after net_init_clients: the back ends of -nic and -net (and
+ * the default "-net nic -net user" unless -nodefaults or any -nic/-net
+ * was given), and the NICs as devices at the front of devices (struct
+ * dev_config *) in the machine's default_model; NULL: the machine makes
+ * no NICs (warned about in net_check_clients, as QEMU).
+ */
+int net_nic_init(const char *default_model, bool nodefaults, GPtrArray *devices,
+                 GError **errp);
+bool net_nic_default_used(void);
+void net_nic_check_requested(void);
+
+/* net/socket.c: -netdev socket. */
 int net_socket_check(const struct kv_list *kv, GError **errp);
 int net_socket_init(const char *id, const struct kv_list *kv, GError **errp);
+
+/* net/slirp.c: -netdev user (libslirp on the main loop). */
+int net_user_check(const struct kv_list *kv, GError **errp);
+int net_user_init(const char *id, const struct kv_list *kv, GError **errp);
+/*
+ * HMP hostfwd_add / hostfwd_remove: netdev names a user back end, NULL
+ * means the first one (QEMU's one-argument form).  rule is
+ * "[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport" (add) or
+ * "[tcp|udp]:[hostaddr]:hostport" (remove).  QEMU's messages: errors in
+ * errp, what remove prints ("host forwarding rule for %s removed" /
+ * "... not found") appended to out.
+ */
+int net_user_hostfwd_add(const char *netdev, const char *rule, GError **errp);
+int net_user_hostfwd_remove(const char *netdev, const char *rule, GString *out,
+                            GError **errp);
+/* HMP "info usernet": every user back end's connection table. */
+void net_user_info_usernet(GString *out);
+
+/* net/tap.c: -netdev tap (and -netdev bridge if built). */
+int net_tap_check(const struct kv_list *kv, GError **errp);
+int net_tap_init(const char *id, const struct kv_list *kv, GError **errp);
+
+/* net/hub.c: QEMU's hubs, for -net and -netdev hubport. */
+int net_hubport_check(const struct kv_list *kv, GError **errp);
+int net_hubport_init(const char *id, const struct kv_list *kv, GError **errp);
+/* A new port of hub hub_id (made when first named), called name or
+ * hubNportM. */
+struct net_client *net_hub_add_port(unsigned hub_id, const char *name);
+/* nc is a hub port or sits on one: "info network" shows it with its hub. */
+bool net_client_on_hub(const struct net_client *nc);
+void net_hub_info(GString *out);
+void net_hub_check_clients(void);
+void net_hubs_cleanup(void);
+
+/* ---- filters (-object filter-dump, net/filter.c) ---- */
+
+struct net_filter;
+
+struct net_filter_ops {
+    const char *type;       /* "filter-dump" */
+    /*
+     * A frame passing the filter's netdev: tx is true for a frame the
+     * netdev sends (toward the NIC), false for one it receives (from the
+     * NIC).  hdr_len bytes of virtio-net header come first when the
+     * netdev uses one.  Filters only look (dump); frames always pass.
+     */
+    void (*frame)(struct net_filter *f, bool tx, const struct iovec *iov, unsigned cnt,
+                  unsigned hdr_len);
+    void (*cleanup)(struct net_filter *f);    /* frees f */
+};
+
+enum net_filter_queue { NET_FILTER_ALL, NET_FILTER_RX, NET_FILTER_TX };
+
+struct net_filter {
+    const struct net_filter_ops *ops;
+    char *id;
+    struct net_client *netdev;
+    enum net_filter_queue queue;    /* queue=all|rx|tx */
+    bool on;                        /* status=on|off */
+};
+
+/* Called by net_send() for the filters of the netdev on either side. */
+void net_filters_run(struct net_client *netdev, bool tx, const struct iovec *iov,
+                     unsigned cnt);
+/*
+ * -object filter-dump,id=,netdev=,file=[,maxlen=][,queue=][,status=]:
+ * net_filter_cli_add checks and keeps it while parsing (kv taken on
+ * success); net_filters_init attaches them after net_init_clients
+ * ("-object filter-dump,...: Parameter 'netdev' ...").  object-add /
+ * object-del at run time: net_filter_add (kv as -object's, qom-type=
+ * included) and net_filter_del.
+ */
+int net_filter_cli_add(struct kv_list *kv, GError **errp);
+void net_filter_cli_clear(void);
+int net_filters_init(GError **errp);
+int net_filter_add(const struct kv_list *kv, GError **errp);
+int net_filter_del(const char *id, GError **errp);
+/* Detaches and frees nc's filters (its netdev goes). */
+void net_filters_detach_all(struct net_client *nc);
 
 #endif

@@ -7,6 +7,7 @@
 set -eu
 
 PACKAGES="gcc libc6-dev make meson ninja-build pkg-config python3 \
+libslirp-dev \
 libglib2.0-dev libjson-glib-dev libcapstone-dev binutils gcc-multilib socat \
 zlib1g-dev libzstd-dev libaio-dev"
 # The image tests check hyvm-img against qemu-img and hold images with

@@ -104,6 +104,19 @@ fail:
     return NULL;
 }
 
+struct kv_list *kv_new(void)
+{
+    return g_new0(struct kv_list, 1);
+}
+
+void kv_append(struct kv_list *l, const char *key, const char *value)
+{
+    l->items = g_renew(struct kv_pair, l->items, l->n + 1);
+    l->items[l->n].key = g_strdup(key);
+    l->items[l->n].value = g_strdup(value);
+    l->n++;
+}
+
 void kv_free(struct kv_list *l)
 {
     if (!l) {

@@ -27,6 +27,10 @@ struct kv_list {
  */
 struct kv_list *kv_parse(const char *str, const char *implied_key, GError **errp);
 void kv_free(struct kv_list *l);
+/* An empty list, and a pair added at its end (lists built by hand: QMP
+ * arguments, -nic's back end options). */
+struct kv_list *kv_new(void);
+void kv_append(struct kv_list *l, const char *key, const char *value);
 /* The last value given for key, or NULL. */
 const char *kv_get(const struct kv_list *l, const char *key);
 bool kv_has(const struct kv_list *l, const char *key);

@@ -10,6 +10,7 @@
 
 #include "hw/device.h"
 #include "hw/virtio/rng-backend.h"
+#include "net/net.h"
 #include "system/config.h"
 #include "system/keyval.h"
 #include "system/options-internal.h"
@@ -83,8 +84,10 @@ static const char *const object_types[] = {
     "pr-manager-helper", "sev-guest", "dbus-vmstate", "x-remote-object", NULL,
 };
 
-/* The object types hyvm builds (hw/virtio/rng-backend.h). */
-static const char *const object_types_built[] = { "rng-random", "rng-builtin", NULL };
+/* The object types hyvm builds (hw/virtio/rng-backend.h, net/filter.c). */
+static const char *const object_types_built[] = {
+    "rng-random", "rng-builtin", "filter-dump", NULL,
+};
 
 /*
  * rng-random and rng-builtin: keys checked as QEMU's, then registered by
@@ -102,6 +105,23 @@ static int opt_object_rng(struct parse_state *s, struct kv_list *kv, const char 
     if (rng_backend_create(type, kv_get(kv, "id"), kv_get(kv, "filename"), &err) < 0) {
         return opt_wrap(s, err);
     }
+    return 0;
+}
+
+/* filter-dump: checked and kept by net/filter.c (it takes kv), created
+ * once the netdevs exist. */
+static int opt_object_filter(struct parse_state *s, struct kv_list **kv)
+{
+    const char *id = kv_get(*kv, "id");
+    GError *err = NULL;
+
+    if (rng_backend_find(id)) {
+        return BAD(s, "Duplicate ID '%s' for object", id);
+    }
+    if (net_filter_cli_add(*kv, &err) < 0) {
+        return opt_wrap(s, err);
+    }
+    *kv = NULL;
     return 0;
 }
 
@@ -131,6 +151,8 @@ int opt_object(struct parse_state *s)
         BAD(s, "Parameter 'qom-type' does not accept value '%s'", type);
     } else if (!kv_get(kv, "id")) {
         BAD(s, "Parameter 'id' is missing");
+    } else if (!strcmp(type, "filter-dump")) {
+        ret = opt_object_filter(s, &kv);
     } else if (in_list(type, object_types_built)) {
         ret = opt_object_rng(s, kv, type);
     } else {

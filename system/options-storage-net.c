@@ -236,11 +236,12 @@ out:
     return ret;
 }
 
-/* -nic and -net: "none" asks for no network, which is what hyvm has. */
+/* -nic and -net: net/nic-options.c keeps them for start-up. */
 int opt_nic(struct parse_state *s)
 {
     bool is_net = !strcmp(s->opt + strspn(s->opt, "-"), "net");
     struct kv_list *kv;
+    GError *err = NULL;
     int ret = -1;
 
     if (!strcmp(s->arg, "help")) {
@@ -252,14 +253,18 @@ int opt_nic(struct parse_state *s)
     if (!kv) {
         return -1;
     }
-    if (!g_strcmp0(kv_get(kv, "type"), "none")) {
+    /* -nic without a type is user networking (net/nic-options.c). */
+    if ((is_net || kv_get(kv, "type")) && g_strcmp0(kv_get(kv, "type"), "none") &&
+        check_net_type(s, kv, is_net) < 0) {
+        goto out;
+    }
+    ret = net_nic_cli_add(is_net ? "net" : "nic", s->arg, &err);
+    if (ret < 0) {
+        ret = opt_wrap(s, err);
+    } else if (ret == 1) {
+        s->done = true;
         ret = 0;
-        goto out;
     }
-    if (check_net_type(s, kv, is_net) < 0) {
-        goto out;
-    }
-    NOT_YET(s, "network devices are not supported yet");
 out:
     kv_free(kv);
     return ret;

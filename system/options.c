@@ -387,11 +387,13 @@ struct hyvm_config *config_parse(int argc, char **argv, GError **errp)
     int ret = 0;
 
     /* -global values live in hw/device.c, -object entropy sources in
-     * hw/virtio/rng-backend.c and -netdev back ends in net/net.c for the
+     * hw/virtio/rng-backend.c, -netdev, -nic and -net in net/ for the
      * run; start from none. */
     device_globals_clear();
     rng_backends_clear();
     net_cli_clear();
+    net_filter_cli_clear();
+    net_nic_cli_clear();
     for (int i = 1; i < argc && !s.done && ret == 0; i++) {
         const char *a = argv[i];
         const struct option_def *o;
@@ -477,4 +479,6 @@ void config_free(struct hyvm_config *c)
     device_globals_clear();
     rng_backends_clear();
     net_cli_clear();
+    net_filter_cli_clear();
+    net_nic_cli_clear();
 }

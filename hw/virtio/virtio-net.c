@@ -885,6 +885,9 @@ struct virtio_device *virtio_net_create(const struct dev_config *cfg, GError **e
     }
     name = cfg->id ? g_strdup(cfg->id) : net_nic_default_name(cfg->type->name);
     net_client_init(&n->nc, &virtio_net_nic_ops, cfg->type->name, name, NULL);
+    net_client_set_info(&n->nc, "model=%s,macaddr=%02x:%02x:%02x:%02x:%02x:%02x",
+                        cfg->type->name, n->conf_mac[0], n->conf_mac[1], n->conf_mac[2],
+                        n->conf_mac[3], n->conf_mac[4], n->conf_mac[5]);
     if (netdev && net_nic_attach(&n->nc, owner, netdev, errp) < 0) {
         goto fail;
     }

@@ -62,13 +62,14 @@ static const struct {
     { "-device '{\"driver\": \"isa-debug-exit\", \"iobase\": }'",
       "-device {\"driver\": \"isa-debug-exit\", \"iobase\": }: JSON parse error" },
     /* Devices are made after the accelerator is chosen: -accel tcg keeps
-     * auto's notice about a KVM without hardware off stderr. */
-    { "-accel tcg -device virtio-blk-pci", "-device virtio-blk-pci: drive property not set" },
-    { "-accel tcg -device virtio-rng-pci,bus=pci.7",
+     * auto's notice about a KVM without hardware off stderr, -nodefaults
+     * the one about the default NIC's model. */
+    { "-accel tcg -nodefaults -device virtio-blk-pci", "-device virtio-blk-pci: drive property not set" },
+    { "-accel tcg -nodefaults -device virtio-rng-pci,bus=pci.7",
       "-device virtio-rng-pci,bus=pci.7: Bus 'pci.7' not found" },
     { "-accel tcg -M microvm -device virtio-rng-pci",
       "-device virtio-rng-pci: No 'PCI' bus found for device 'virtio-rng-pci'" },
-    { "-accel tcg -device isa-debugcon,bus=pci.0",
+    { "-accel tcg -nodefaults -device isa-debugcon,bus=pci.0",
       "-device isa-debugcon,bus=pci.0: Device 'isa-debugcon' can't go on PCI bus" },
     { "-drive file=/nonexistent.img,if=virtio",
       "-drive file=/nonexistent.img,if=virtio: Could not open '/nonexistent.img'" },
@@ -88,7 +89,9 @@ static const struct {
       "Could not open '/nonexistent.img': No such file or directory" },
     { "-netdev user,id=n0", "-netdev user,id=n0: network backend 'user' is not supported yet" },
     { "-netdev bogus,id=n0", "Parameter 'type' does not accept value 'bogus'" },
-    { "-nic user", "-nic user: network devices are not supported yet" },
+    { "-accel tcg -nic user,model=e1000", "Unsupported NIC model: e1000 (hyvm's is virtio-net-pci)" },
+    { "-nic user,mac=zz", "-nic user,mac=zz: invalid syntax for ethernet address" },
+    { "-accel tcg -net nic,netdev=zz", "-net nic,netdev=zz: netdev 'zz' not found" },
     { "-chardev nosuch,id=c0", "'nosuch' is not a valid char driver name" },
     { "-chardev socket,id=c0", "-chardev socket,id=c0: chardev: socket needs path=" },
     { "-chardev null", "-chardev null: chardev: no id specified" },

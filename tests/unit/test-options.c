@@ -427,8 +427,9 @@ static void test_drives_and_net(void)
          "'bogus'");
     NOT_YET("-netdev user,id=n0", "-netdev user,id=n0: network backend 'user' is not supported "
             "yet");
-    NOT_YET("-nic user", "-nic user: network devices are not supported yet");
-    NOT_YET("-net nic", "-net nic: network devices are not supported yet");
+    FAIL("-nic user,mac=1", "-nic user,mac=1: invalid syntax for ethernet address");
+    FAIL("-net nic,bogus=1", "-net nic,bogus=1: Invalid parameter 'bogus'");
+    config_free(parse_ok("-nic user,model=virtio-net-pci -net nic -net user"));
     FAIL("-nic nic", "-nic nic: Parameter 'type' does not accept value 'nic'");
     FAIL("-net bogus", "-net bogus: Parameter 'type' does not accept value 'bogus'");
     config_free(parse_ok("-nic none -net none"));
