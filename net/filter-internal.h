@@ -19,9 +19,8 @@
 
 struct kv_list;
 
-/* The generic part of every filter: a type's state struct embeds this
- * first-class member, so that filter.c reaches it from a struct
- * net_filter with container_of. */
+/* The generic part of every filter: a type's state struct embeds it, and
+ * filter.c reaches it from a struct net_filter with container_of. */
 struct net_filter_priv {
     struct net_filter f;
     const struct net_filter_type *type;
@@ -47,21 +46,5 @@ struct net_filter_type {
 
 /* net/filter-dump.c */
 extern const struct net_filter_type net_filter_dump_type;
-
-/*
- * Proposed for net/net.h (the lead wires them):
- *
- * "info network" under a netdev's line, as QEMU 7.2's: nothing without
- * filters, else "filters:\n" and one "  - ID: type=filter-dump,file=...,
- * maxlen=...,position=...,status=...,insert=...,netdev=...,queue=...\n"
- * per filter in list order.
- */
-void net_filters_info(const struct net_client *nc, GString *out);
-/* A filter attached at run time, by id (object-del, qom-get/-set, the
- * monitor telling its objects apart), or NULL. */
-struct net_filter *net_filter_find(const char *id);
-/* qom-set /objects/ID status on|off: QEMU's "Invalid value for netfilter
- * status, should be 'on' or 'off'" for anything else. */
-int net_filter_set_status(struct net_filter *f, const char *value, GError **errp);
 
 #endif

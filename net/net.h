@@ -325,6 +325,14 @@ void net_filter_cli_clear(void);
 int net_filters_init(GError **errp);
 int net_filter_add(const struct kv_list *kv, GError **errp);
 int net_filter_del(const char *id, GError **errp);
+/* "info network" under a client's line, as QEMU 7.2's: nothing without
+ * filters, else "filters:\n" and "  - ID: type=filter-dump,file=...,...\n"
+ * per filter. */
+void net_filters_info(const struct net_client *nc, GString *out);
+/* A filter by id (object-del, qom-get/-set), or NULL. */
+struct net_filter *net_filter_find(const char *id);
+/* qom-set /objects/ID status on|off (QEMU's message for anything else). */
+int net_filter_set_status(struct net_filter *f, const char *value, GError **errp);
 /* Detaches and frees nc's filters (its netdev goes). */
 void net_filters_detach_all(struct net_client *nc);
 

@@ -224,6 +224,7 @@ void net_client_print_info(const struct net_client *nc, GString *out)
 {
     g_string_append_printf(out, "%s: index=0,type=%s,%s\n", nc->name, nc->ops->type_name,
                            nc->info_str ? nc->info_str : "");
+    net_filters_info(nc, out);
 }
 
 /* QEMU's order: the hubs, then every client not on a hub in creation

@@ -13,7 +13,7 @@ zlib1g-dev libzstd-dev libaio-dev"
 # The image tests check hyvm-img against qemu-img and hold images with
 # qemu-system-x86_64 (test oracles only; hyvm never runs them).
 if [ "${1:-}" = "--test" ]; then
-    PACKAGES="$PACKAGES qemu-utils qemu-system-x86"
+    PACKAGES="$PACKAGES qemu-utils qemu-system-x86 iproute2 tcpdump"
 fi
 
 missing=""

@@ -230,9 +230,11 @@ static int create_vm(struct hyvm_config *cfg, GError **errp)
         return -1;
     }
     /*    Network back ends (-netdev, then -nic and -net with their NICs
-     *    put first in the -device list), before the NICs that name them. */
+     *    put first in the -device list), before the NICs that name them;
+     *    -object filter-dump on them. */
     if (net_init_clients(errp) < 0 ||
-        net_nic_init(m->type->default_nic, cfg->nodefaults, cfg->devices, errp) < 0) {
+        net_nic_init(m->type->default_nic, cfg->nodefaults, cfg->devices, errp) < 0 ||
+        net_filters_init(errp) < 0) {
         return -1;
     }
     /*    -object entropy sources, opened at start-up as QEMU does. */
