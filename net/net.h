@@ -179,8 +179,10 @@ int net_set_link(const char *name, bool up, GError **errp);
 
 /* ---- -netdev ---- */
 
-/* "-netdev help": the types, those not built yet marked. */
+/* "-netdev help" (on stdout) and HMP "netdev_add help" (into out): the
+ * types, those not built yet marked. */
 void net_print_netdev_help(void);
+void net_netdev_help(GString *out);
 /*
  * -netdev TYPE,id=ID,...: checks the keys and values of a type hyvm builds
  * (opt is "socket,id=n,listen=:1234" as kv_parse() reads it) and keeps it

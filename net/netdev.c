@@ -46,13 +46,21 @@ static const struct net_backend *net_backend_find(const char *type)
     return NULL;
 }
 
+void net_netdev_help(GString *out)
+{
+    g_string_append(out, "Available netdev backend types:\n");
+    for (unsigned i = 0; net_help_types[i]; i++) {
+        g_string_append_printf(out, "%s%s\n", net_help_types[i],
+                               net_backend_find(net_help_types[i]) ? "" : " (not supported yet)");
+    }
+}
+
 void net_print_netdev_help(void)
 {
-    printf("Available netdev backend types:\n");
-    for (unsigned i = 0; net_help_types[i]; i++) {
-        printf("%s%s\n", net_help_types[i],
-               net_backend_find(net_help_types[i]) ? "" : " (not supported yet)");
-    }
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    net_netdev_help(out);
+    fputs(out->str, stdout);
 }
 
 /* type= and id= present, id well formed, the type built, its options

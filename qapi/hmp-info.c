@@ -15,6 +15,7 @@
 #include "machine/machine.h"
 #include "qapi/hmp-internal.h"
 #include "qapi/qmp-balloon.h"
+#include "qapi/qmp-net.h"
 #include "system/cpus.h"
 #include "system/runstate.h"
 
@@ -219,11 +220,6 @@ static void hmp_info_blockstats(struct hmp_ctx *x, const char *args)
     }
 }
 
-static void hmp_info_network(struct hmp_ctx *x, const char *args)
-{
-    hmp_no_args(x, args);
-}
-
 /* The root bus QEMU shows for a machine with no devices on it yet. */
 static void hmp_info_qtree(struct hmp_ctx *x, const char *args)
 {
@@ -248,6 +244,7 @@ const struct hmp_cmd hmp_info_cmds[] = {
       "vcpu: specific vCPU to query; show the current CPU's registers if "
       "no argument is specified)", hmp_info_registers },
     { "status", "", "show the current VM status (running|paused)", hmp_info_status },
+    { "usernet", "", "show user network stack connection states", hmp_info_usernet },
     { "version", "", "show the version of QEMU", hmp_info_version },
     { NULL },
 };

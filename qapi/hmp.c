@@ -3,7 +3,8 @@
  * command table and hmp_execute(), which QMP's human-monitor-command and the
  * interactive monitor share.  A command prints into a GString (struct
  * hmp_ctx); the monitor then writes that to its chardev.  The info
- * subcommands live in hmp-info.c, x and xp in hmp-mem.c.
+ * subcommands live in hmp-info.c, x and xp in hmp-mem.c, the network's
+ * commands in hmp-net.c.
  *
  * Line editing is the minimum a person needs: printable characters are
  * echoed, backspace (DEL or ^H) erases one, ^U erases the line, Enter runs
@@ -28,6 +29,7 @@
 #include "qapi/hmp-internal.h"
 #include "qapi/monitor.h"
 #include "qapi/qmp-balloon.h"
+#include "qapi/qmp-net.h"
 #include "system/error.h"
 #include "system/cpus.h"
 #include "system/runstate.h"
@@ -359,9 +361,22 @@ static const struct hmp_cmd hmp_cmds[] = {
     { "gdbserver", "[device]",
       "start gdbserver on given device (default 'tcp::1234'), stop with 'none'", hmp_gdbserver },
     { "help|?", "[cmd]", "show the help", hmp_help },
+    { "hostfwd_add", "[netdev_id] [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport",
+      "redirect TCP or UDP connections from host to guest (requires -net user)",
+      hmp_hostfwd_add },
+    { "hostfwd_remove", "[netdev_id] [tcp|udp]:[hostaddr]:hostport",
+      "remove host-to-guest TCP or UDP redirection", hmp_hostfwd_remove },
     { "info", "[subcommand]", "show various information about the system state", hmp_info },
+    { "netdev_add",
+      "[user|tap|socket|stream|dgram|vde|bridge|hubport|netmap|vhost-user],id=str"
+      "[,prop=value][,...]", "add host network device", hmp_netdev_add },
+    { "netdev_del", "id", "remove host network device", hmp_netdev_del },
     { "nmi", "", "inject an NMI", hmp_nmi },
+    { "object_add", "[qom-type=]type,id=str[,prop=value][,...]", "create QOM object",
+      hmp_object_add },
+    { "object_del", "id", "destroy QOM object", hmp_object_del },
     { "quit|q", "", "quit the emulator", hmp_quit },
+    { "set_link", "name on|off", "change the link status of a network adapter", hmp_set_link },
     { "stop|s", "", "stop emulation", hmp_stop },
     { "system_powerdown", "", "send system power down event", hmp_system_powerdown },
     { "system_reset", "", "reset the system", hmp_system_reset },

@@ -16,6 +16,7 @@
 #include "qapi/qmp-balloon.h"
 #include "qapi/qmp-block.h"
 #include "qapi/qmp-internal.h"
+#include "qapi/qmp-net.h"
 #include "qapi/qmp-types.h"
 #include "qapi/qom.h"
 #include "system/config.h"
@@ -429,6 +430,13 @@ static const struct qmp_command qmp_commands[] = {
     { "qom-set", qmp_qom_set, &qmp_args_qom_set },
     { "balloon", qmp_balloon, &qmp_args_balloon },
     { "query-balloon", qmp_query_balloon, NULL, &qmp_ret_balloon_info },
+    /* netdev_add and object-add check their union's variant members
+     * themselves (qmp-net.c). */
+    { "netdev_add", qmp_netdev_add, &qmp_args_netdev_add, .extra_args_ok = true },
+    { "netdev_del", qmp_netdev_del, &qmp_args_netdev_del },
+    { "set_link", qmp_set_link, &qmp_args_set_link },
+    { "object-add", qmp_object_add, &qmp_args_object_add, .extra_args_ok = true },
+    { "object-del", qmp_object_del, &qmp_args_object_del },
     { NULL },
 };
 

@@ -8,8 +8,10 @@
  * The guest is the idle hello guest (it prints and halts), so "cont" has
  * something to run.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
@@ -1175,6 +1177,296 @@ static void test_balloon(void)
     vm_free(&vm);
 }
 
+/* ---- networking (QEMU 7.2's replies with the same -netdev and -device) ---- */
+
+/* A command line for human-monitor-command (no quotes or backslashes in
+ * it) and the reply text, "\n" written as QEMU's "\r\n". */
+static void expect_hmp(struct vm *vm, const char *line, const char *reply)
+{
+    g_autofree char *send = g_strdup_printf(
+        "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"%s\"}}",
+        line);
+    g_autoptr(GString) want = g_string_new("{\"return\": \"");
+
+    for (const char *p = reply; *p; p++) {
+        if (*p == '\n') {
+            g_string_append(want, "\\r\\n");
+        } else if (*p == '"' || *p == '\\') {
+            g_string_append_printf(want, "\\%c", *p);
+        } else {
+            g_string_append_c(want, *p);
+        }
+    }
+    g_string_append(want, "\"}");
+    expect(vm, send, want->str);
+}
+
+/* The reply of human-monitor-command, unescaped. */
+static char *hmp_reply(struct vm *vm, const char *line)
+{
+    g_autofree char *send = g_strdup_printf(
+        "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"%s\"}}",
+        line);
+    g_autofree char *reply = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+
+    vm_send(vm, send);
+    reply = vm_line(vm);
+    ret = parse_return(reply);
+    return g_strdup(json_node_get_string(ret));
+}
+
+/* A TCP port on 127.0.0.1 nothing listens on now. */
+static unsigned free_tcp_port(void)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* Whether something accepts TCP connections on 127.0.0.1:port. */
+static bool tcp_port_open(unsigned port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool open;
+
+    g_assert_cmpint(fd, >=, 0);
+    open = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return open;
+}
+
+#define NET_VM "-netdev user,id=n0 -device virtio-net-pci,netdev=n0"
+#define NET_NIC_LINE "virtio-net-pci.0: index=0,type=nic,model=virtio-net-pci," \
+                     "macaddr=52:54:00:12:34:56\n"
+#define NET_USER_N0 " \\ n0: index=0,type=user,net=10.0.2.0,restrict=off\n"
+#define NET_USERNET_HEAD "  Protocol[State]    FD  Source Address  Port   Dest. Address  Port " \
+                         "RecvQ SendQ\n"
+
+/* netdev_add, netdev_del and set_link over QMP, their errors as QEMU's. */
+static void test_network(void)
+{
+    static const char not_found[] = "{\"error\": {\"class\": \"DeviceNotFound\", "
+                                    "\"desc\": \"Device 'nope' not found\"}}";
+    struct vm vm;
+    g_autofree char *greeting = NULL;
+
+    vm_machine = "pc";
+    if (!vm_start(&vm, NET_VM)) {
+        vm_machine = "microvm";
+        return;
+    }
+    vm_machine = "microvm";
+    greeting = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    expect_hmp(&vm, "info network", NET_NIC_LINE NET_USER_N0);
+
+    /* set_link names a NIC or a netdev. */
+    expect(&vm, "{\"execute\": \"set_link\", \"arguments\": {\"name\": \"virtio-net-pci.0\", "
+                "\"up\": false}}", "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"set_link\", \"arguments\": {\"name\": \"n0\", "
+                "\"up\": false}}", "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"set_link\", \"arguments\": {\"name\": \"n0\", "
+                "\"up\": true}}", "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"set_link\", \"arguments\": {\"name\": \"nope\", "
+                "\"up\": true}}", not_found);
+    expect(&vm, "{\"execute\": \"set_link\", \"arguments\": {\"name\": \"n0\", \"up\": \"on\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Invalid parameter type for 'up', expected: boolean\"}}");
+
+    /* netdev_add: a user back end shows, alone, after the NIC's. */
+    expect(&vm, "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", "
+                "\"id\": \"n1\", \"restrict\": true, \"net\": \"10.1.0.0/24\", "
+                "\"dnssearch\": [{\"str\": \"example.com\"}]}}", "{\"return\": {}}");
+    expect_hmp(&vm, "info network", NET_NIC_LINE NET_USER_N0
+               "n1: index=0,type=user,net=10.1.0.0,restrict=on\n");
+    expect(&vm, "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", "
+                "\"id\": \"n0\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Duplicate ID 'n0'\"}}");
+    expect(&vm, "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", "
+                "\"id\": \"n2\", \"foo\": 1}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Parameter 'foo' is unexpected\"}}");
+    expect(&vm, "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", "
+                "\"id\": \"n2\", \"hostfwd\": [{}]}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Parameter 'hostfwd[0].str' is missing\"}}");
+    expect(&vm, "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"bogus\", "
+                "\"id\": \"n2\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Parameter 'type' does not accept value 'bogus'\"}}");
+    expect(&vm, "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"nic\", "
+                "\"id\": \"n2\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"network backend 'nic' is not compiled into this binary\"}}");
+    expect(&vm, "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", "
+                "\"id\": \"1x\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Parameter 'id' expects an identifier\"}}");
+
+    /* netdev_del: gone from info network; an unknown id is DeviceNotFound. */
+    expect(&vm, "{\"execute\": \"netdev_del\", \"arguments\": {\"id\": \"n1\"}}",
+           "{\"return\": {}}");
+    expect_hmp(&vm, "info network", NET_NIC_LINE NET_USER_N0);
+    expect(&vm, "{\"execute\": \"netdev_del\", \"arguments\": {\"id\": \"n1\"}}",
+           "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device 'n1' not found\"}}");
+    expect(&vm, "{\"execute\": \"netdev_del\", \"arguments\": {\"id\": \"nope\"}}", not_found);
+    vm_quit(&vm);
+    vm_free(&vm);
+}
+
+/* hostfwd_add / hostfwd_remove, info usernet and the other HMP commands
+ * through human-monitor-command. */
+static void test_network_hmp(void)
+{
+    struct vm vm;
+    g_autofree char *greeting = NULL, *usernet = NULL, *add = NULL, *rm = NULL;
+    g_autofree char *rm_again = NULL, *fwd_line = NULL;
+    unsigned port = free_tcp_port();
+    const char *head;
+
+    vm_machine = "pc";
+    if (!vm_start(&vm, NET_VM)) {
+        vm_machine = "microvm";
+        return;
+    }
+    vm_machine = "microvm";
+    greeting = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    expect_hmp(&vm, "info usernet", "Hub -1 (n0):\n" NET_USERNET_HEAD);
+    expect_hmp(&vm, "info usernet x", "usernet: extraneous characters at the end of line\n"
+                                      "Try \"help info usernet\" for more information\n");
+
+    /* A forwarding rule listens on the host until it is removed. */
+    g_assert_false(tcp_port_open(port));
+    add = g_strdup_printf("hostfwd_add n0 tcp:127.0.0.1:%u-:22", port);
+    expect_hmp(&vm, add, "");
+    usernet = hmp_reply(&vm, "info usernet");
+    head = "Hub -1 (n0):\r\n  Protocol[State]    FD  Source Address  Port   "
+           "Dest. Address  Port RecvQ SendQ\r\n  TCP[HOST_FORWARD]";
+    g_assert_true(g_str_has_prefix(usernet, head));
+    /* The descriptor ("%4d") is the host's; the rest is QEMU's layout. */
+    for (unsigned i = 0; i < 4; i++) {
+        g_assert_true(g_ascii_isdigit(usernet[strlen(head) + i]) ||
+                      usernet[strlen(head) + i] == ' ');
+    }
+    fwd_line = g_strdup_printf("       127.0.0.1 %5u       10.0.2.15    22     0     0\r\n", port);
+    g_assert_cmpstr(usernet + strlen(head) + 4, ==, fwd_line);
+    /* (A connection shows in info usernet too: look at it after.) */
+    g_assert_true(tcp_port_open(port));
+    rm = g_strdup_printf("hostfwd_remove n0 tcp:127.0.0.1:%u", port);
+    rm_again = g_strdup_printf("host forwarding rule for tcp:127.0.0.1:%u removed\n", port);
+    expect_hmp(&vm, rm, rm_again);
+    g_assert_false(tcp_port_open(port));
+    g_free(rm_again);
+    rm_again = g_strdup_printf("host forwarding rule for tcp:127.0.0.1:%u not found\n", port);
+    expect_hmp(&vm, rm, rm_again);
+    expect_hmp(&vm, "hostfwd_add nope tcp::1-:2", "unrecognized netdev id 'nope'\n");
+    expect_hmp(&vm, "hostfwd_add bad", "Invalid host forwarding rule 'bad' (No : separators)\n");
+    expect_hmp(&vm, "hostfwd_remove bad", "invalid format\n");
+    expect_hmp(&vm, "hostfwd_add", "hostfwd_add: string expected\n"
+                                   "Try \"help hostfwd_add\" for more information\n");
+
+    /* netdev_add, netdev_del and set_link as QEMU's monitor reads them. */
+    expect_hmp(&vm, "netdev_add user,id=m1,restrict=on", "");
+    expect_hmp(&vm, "info network", NET_NIC_LINE NET_USER_N0
+               "m1: index=0,type=user,net=10.0.2.0,restrict=on\n");
+    /* A taken id fails while the line is parsed: its message goes to stderr. */
+    expect_hmp(&vm, "netdev_add user,id=m1", "Try \"help netdev_add\" for more information\n");
+    expect_hmp(&vm, "netdev_add user", "Error: Parameter 'id' is missing\n");
+    expect_hmp(&vm, "netdev_add bogus,id=m2",
+               "Error: Parameter 'type' does not accept value 'bogus'\n");
+    expect_hmp(&vm, "netdev_add user,id=m2 x", "netdev_add: extraneous characters at the end "
+                                               "of line\nTry \"help netdev_add\" for more "
+                                               "information\n");
+    expect_hmp(&vm, "netdev_del m1", "");
+    expect_hmp(&vm, "netdev_del m1", "Error: Device 'm1' not found\n");
+    expect_hmp(&vm, "set_link n0 off", "");
+    expect_hmp(&vm, "set_link virtio-net-pci.0 on", "");
+    expect_hmp(&vm, "set_link n0 yes", "Expected 'on' or 'off'\n"
+                                       "Try \"help set_link\" for more information\n");
+    expect_hmp(&vm, "set_link nope on", "Error: Device 'nope' not found\n");
+    expect_hmp(&vm, "help set_link", "set_link name on|off -- change the link status of a "
+                                     "network adapter\n");
+    expect_hmp(&vm, "help hostfwd_remove", "hostfwd_remove [netdev_id] "
+               "[tcp|udp]:[hostaddr]:hostport -- remove host-to-guest TCP or UDP redirection\n");
+    vm_quit(&vm);
+    vm_free(&vm);
+}
+
+/* object-add / object-del of a filter-dump: the capture file starts with
+ * a pcap header as soon as the filter exists. */
+static void test_network_filter(void)
+{
+    struct vm vm;
+    g_autofree char *greeting = NULL, *pcap = NULL, *add = NULL, *hmp_add = NULL;
+    g_autofree char *pcap2 = NULL, *data = NULL;
+    gsize len = 0;
+
+    vm_machine = "pc";
+    if (!vm_start(&vm, NET_VM)) {
+        vm_machine = "microvm";
+        return;
+    }
+    vm_machine = "microvm";
+    greeting = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    pcap = g_build_filename(vm.dir, "f0.pcap", NULL);
+    add = g_strdup_printf("{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": "
+                          "\"filter-dump\", \"id\": \"f0\", \"netdev\": \"n0\", "
+                          "\"file\": \"%s\"}}", pcap);
+    expect(&vm, add, "{\"return\": {}}");
+    g_assert_true(g_file_get_contents(pcap, &data, &len, NULL));
+    g_assert_cmpuint(len, ==, 24);
+    g_assert_cmphex(((const uint8_t *)data)[0], ==, 0xd4);   /* 0xa1b2c3d4, little endian */
+    expect(&vm, add, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"attempt to add "
+                     "duplicate property 'f0' to object (type 'container')\"}}");
+    expect(&vm, "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"filter-dump\", "
+                "\"id\": \"f1\", \"netdev\": \"nope\", \"file\": \"x\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Parameter 'netdev' expects a network backend id\"}}");
+    expect(&vm, "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"filter-dump\", "
+                "\"id\": \"f1\", \"netdev\": \"n0\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Parameter 'file' is missing\"}}");
+    expect(&vm, "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"filter-dump\", "
+                "\"id\": \"f1\", \"netdev\": \"n0\", \"file\": \"x\", \"maxlen\": \"5\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Parameter 'maxlen' expects uint64\"}}");
+    expect(&vm, "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"bogus\", "
+                "\"id\": \"x\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+           "\"Parameter 'qom-type' does not accept value 'bogus'\"}}");
+    expect(&vm, "{\"execute\": \"object-del\", \"arguments\": {\"id\": \"f0\"}}",
+           "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"object-del\", \"arguments\": {\"id\": \"f0\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": \"object 'f0' not found\"}}");
+
+    /* The same through HMP. */
+    pcap2 = g_build_filename(vm.dir, "g0.pcap", NULL);
+    hmp_add = g_strdup_printf("object_add filter-dump,id=g0,netdev=n0,file=%s,queue=tx", pcap2);
+    expect_hmp(&vm, hmp_add, "");
+    g_assert_true(g_file_test(pcap2, G_FILE_TEST_EXISTS));
+    expect_hmp(&vm, "object_add filter-dump", "Error: Parameter 'id' is missing\n");
+    expect_hmp(&vm, "object_add filter-dump,id=g1", "Error: Parameter 'netdev' is missing\n");
+    expect_hmp(&vm, "object_del g0", "");
+    expect_hmp(&vm, "object_del g0", "Error: object 'g0' not found\n");
+    expect_hmp(&vm, "object_del", "object_del: string expected\n"
+                                  "Try \"help object_del\" for more information\n");
+    vm_quit(&vm);
+    unlink(pcap);
+    unlink(pcap2);
+    vm_free(&vm);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1200,5 +1492,8 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/oversized", test_oversized);
     g_test_add_func("/qmp/disconnect-mid-command", test_disconnect_mid_command);
     g_test_add_func("/qmp/balloon", test_balloon);
+    g_test_add_func("/qmp/network", test_network);
+    g_test_add_func("/qmp/network-hmp", test_network_hmp);
+    g_test_add_func("/qmp/network-filter", test_network_filter);
     return g_test_run();
 }

@@ -9,6 +9,7 @@
 
 #include "accel/accel.h"
 #include "machine/machine.h"
+#include "net/net.h"
 #include "qapi/monitor.h"
 #include "system/cpus.h"
 #include "system/memory.h"
@@ -249,6 +250,97 @@ static void test_with_cpu(void)
     ram_free_all();
 }
 
+/* ---- networking: the monitor's commands on a fake NIC and a socket netdev ---- */
+
+static unsigned nic_link_changes;
+
+static ssize_t fake_nic_receive(struct net_client *nc, const struct iovec *iov, unsigned cnt)
+{
+    ssize_t n = 0;
+
+    for (unsigned i = 0; i < cnt; i++) {
+        n += iov[i].iov_len;
+    }
+    return n;
+}
+
+static void fake_nic_link(struct net_client *nc)
+{
+    nic_link_changes++;
+}
+
+static const struct net_client_ops fake_nic_ops = {
+    .type = NET_CLIENT_NIC, .type_name = "nic", .receive = fake_nic_receive,
+    .link_status_changed = fake_nic_link,
+};
+
+/* set_link as QEMU's: a netdev's link is its NIC's too, a NIC's only its own. */
+static void test_network(void)
+{
+    struct net_client nic = { 0 };
+    struct net_client *n0;
+    GError *err = NULL;
+
+    net_client_init(&nic, &fake_nic_ops, "virtio-net-pci", "virtio-net-pci.0", NULL);
+    net_client_set_info(&nic, "model=virtio-net-pci,macaddr=52:54:00:12:34:56");
+    check("netdev_add socket,id=n0,listen=127.0.0.1:0", "");
+    n0 = net_netdev_find("n0");
+    g_assert_nonnull(n0);
+    g_assert_cmpint(net_nic_attach(&nic, "virtio-net-pci", "n0", &err), ==, 0);
+    g_assert_no_error(err);
+    check("info network", "virtio-net-pci.0: index=0,type=nic,model=virtio-net-pci,"
+                          "macaddr=52:54:00:12:34:56\r\n \\ n0: index=0,type=socket,\r\n");
+
+    check("set_link n0 off", "");
+    g_assert_true(n0->link_down);
+    g_assert_true(nic.link_down);
+    g_assert_cmpuint(nic_link_changes, ==, 1);
+    check("set_link virtio-net-pci.0 on", "");
+    g_assert_false(nic.link_down);
+    g_assert_true(n0->link_down);
+    check("set_link \"n0\" on", "");
+    g_assert_false(n0->link_down);
+    g_assert_cmpuint(nic_link_changes, ==, 3);
+    check("set_link n0", "Expected 'on' or 'off'\r\n"
+                         "Try \"help set_link\" for more information\r\n");
+    check("set_link n0 on x", "set_link: extraneous characters at the end of line\r\n"
+                              "Try \"help set_link\" for more information\r\n");
+    check("set_link", "set_link: string expected\r\n"
+                      "Try \"help set_link\" for more information\r\n");
+    /* A broken quote is no argument (QEMU says why on stderr). */
+    check("set_link \"n0 on", "set_link: string expected\r\n"
+                              "Try \"help set_link\" for more information\r\n");
+    g_assert_false(n0->link_down);
+
+    /* No user back end: nothing to show or forward. */
+    check("info usernet", "");
+    check("netdev_add help", "Available netdev backend types:\r\nsocket\r\n"
+                             "stream (not supported yet)\r\ndgram (not supported yet)\r\n"
+                             "hubport\r\ntap\r\nuser\r\nl2tpv3 (not supported yet)\r\n"
+                             "vde (not supported yet)\r\nbridge (not supported yet)\r\n"
+                             "vhost-user (not supported yet)\r\n"
+                             "vhost-vdpa (not supported yet)\r\n");
+    check("netdev_add nic,id=x", "Error: network backend 'nic' is not compiled into this "
+                                 "binary\r\n");
+    check("netdev_add id=x", "Error: Parameter 'type' is missing\r\n");
+    check("netdev_add", "Error: Parameter 'id' is missing\r\n");
+    check("netdev_add socket,id=1x", "Try \"help netdev_add\" for more information\r\n");
+    check("object_add", "object_add: string expected\r\n"
+                        "Try \"help object_add\" for more information\r\n");
+    check("object_add id=f", "Error: Parameter 'qom-type' is missing\r\n");
+    check("object_add ,id=f", "Error: Invalid parameter ''\r\n");
+    check("object_add bogus,id=f", "Error: Parameter 'qom-type' does not accept value "
+                                   "'bogus'\r\n");
+
+    /* The netdev goes; its NIC stays with its cable pulled. */
+    check("netdev_del n0", "");
+    g_assert_null(net_netdev_find("n0"));
+    g_assert_true(nic.link_down);
+    check("netdev_del n0", "Error: Device 'n0' not found\r\n");
+    net_client_uninit(&nic);
+    check("info network", "");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -258,5 +350,6 @@ int main(int argc, char **argv)
     g_test_add_func("/hmp/xp", test_xp);
     g_test_add_func("/hmp/xp-errors", test_xp_errors);
     g_test_add_func("/hmp/with-cpu", test_with_cpu);
+    g_test_add_func("/hmp/network", test_network);
     return g_test_run();
 }

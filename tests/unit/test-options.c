@@ -425,8 +425,10 @@ static void test_drives_and_net(void)
     FAIL("-netdev user", "-netdev user: Parameter 'id' is missing");
     FAIL("-netdev bogus,id=n0", "-netdev bogus,id=n0: Parameter 'type' does not accept value "
          "'bogus'");
-    NOT_YET("-netdev user,id=n0", "-netdev user,id=n0: network backend 'user' is not supported "
+    NOT_YET("-netdev vde,id=n0", "-netdev vde,id=n0: network backend 'vde' is not supported "
             "yet");
+    FAIL("-netdev user,id=n0,net=bogus", "-netdev user,id=n0,net=bogus: Failed to parse netmask");
+    NOT_YET("-netdev user,id=n0,smb=/tmp", "-netdev user,id=n0,smb=/tmp: smb= is not supported (hyvm runs no smbd)");
     FAIL("-nic user,mac=1", "-nic user,mac=1: invalid syntax for ethernet address");
     FAIL("-net nic,bogus=1", "-net nic,bogus=1: Invalid parameter 'bogus'");
     config_free(parse_ok("-nic user,model=virtio-net-pci -net nic -net user"));

@@ -1290,7 +1290,7 @@ static void test_netdev_cli(void)
     g_assert_cmpint(net_cli_add(ok, &err), <, 0);
     g_assert_cmpstr(err->message, ==, "Duplicate ID 'n1' for netdev");
     g_clear_error(&err);
-    g_assert_cmpint(net_cli_add("user,id=u1", &err), <, 0);
+    g_assert_cmpint(net_cli_add("vde,id=u1", &err), <, 0);
     g_assert_true(g_error_matches(err, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED));
     g_clear_error(&err);
     g_assert_cmpint(net_cli_add("socket,id=9x,listen=:1", &err), <, 0);
