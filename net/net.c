@@ -111,6 +111,8 @@ void net_client_uninit(struct net_client *nc)
 {
     if (nc->peer) {
         net_queue_drop(nc->peer, nc);
+        /* A back end left without its NIC carries no header for it. */
+        nc->peer->vnet_hdr_len = 0;
         nc->peer->peer = NULL;
         nc->peer = NULL;
     }

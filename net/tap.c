@@ -57,7 +57,7 @@
 #define NET_TAP_BUFSIZE      (NET_TAP_HDR_MAX + NET_TAP_FRAME_MAX)
 /* Frames read per wakeup, as QEMU's: a busy host does not starve the guest. */
 #define NET_TAP_READ_BATCH   50
-/* Frames with more pieces than this are sent from one stack array... */
+/* Frames in fewer pieces than this (the header added) use an iovec array on the stack. */
 #define NET_TAP_STACK_IOV    64
 
 struct net_tap {
