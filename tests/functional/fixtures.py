@@ -6,9 +6,9 @@
 Writes OUTDIR/vmlinuz (the kernel that linux-image-cloud-amd64 depends on
 today) and OUTDIR/initrd.gz (newc cpio, gzip: busybox-static, the ACPI
 power-button and evdev modules, and the /init below), and
-OUTDIR/initrd-virtio.cpio: the same with the virtio modules besides, not
-compressed (a software CPU spends seconds inflating an initrd; the other
-modes need no virtio modules).  A second run with the same inputs (this
+OUTDIR/initrd-virtio.cpio: the same with the virtio modules and udhcpc's
+script besides, not compressed (a software CPU spends seconds inflating an
+initrd; the other modes need no virtio modules).  A second run with the same inputs (this
 script, the two package versions) does nothing.
 
 Exit status: 0 with the fixtures in place; 77 (automake's skip status, which
@@ -33,7 +33,7 @@ Before that it prints, one per line:
   HYVM-CPUS-ONLINE: <the online CPU list from sysfs>
 and for wait, HYVM-WAITING once the power button is handled.
 
-Two more modes load the virtio drivers, from initrd-virtio.cpio (modules
+Three more modes load the virtio drivers, from initrd-virtio.cpio (modules
 in Debian's cloud kernel, kept apart in /lib/modules/virtio/; each insmod
 is given 20 s, so a probe stuck on a broken device leaves HYVM-TIMEOUT
 and the rest goes on):
@@ -68,6 +68,27 @@ and the rest goes on):
             HYVM-DD-<WRITE|READ>-END: <uptime>, then
             HYVM-DD-<WRITE|READ>: <dd's exit status> <what it printed>;
             then poweroff.
+  net       the network of eth0 (virtio-net on -netdev user or tap):
+            HYVM-NET-MAC: <mac>, HYVM-NET-STATE: <operstate after link
+            up>; then an address: with hyvm.netstatic=ADDR/PREFIX that one,
+            HYVM-NET-STATIC: <ADDR/PREFIX>, else udhcpc (the script
+            /etc/udhcpc.script sets the address, default route and
+            /etc/resolv.conf) and HYVM-NET-DHCP: <ip> <router> <dns> or
+            HYVM-NET-DHCP-FAILED: <udhcpc's output>.  With hyvm.netport=PORT,
+            wget of http://HOST:PORT/FILE (hyvm.nethost=HOST, default
+            10.0.2.2, the host under slirp; hyvm.netfile=FILE, default
+            index.html): HYVM-NET-WGET: <md5 of the body> or
+            HYVM-NET-WGET-FAILED: <wget's exit status> <what it printed>.
+            With hyvm.netserve=1, busybox httpd on port 80 serves
+            /guest.txt (`seq 1 20000`, 108894 bytes) and, once it listens,
+            HYVM-NET-SERVING; the guest then idles until the host ends it
+            (quit, system_powerdown does nothing here); without it
+            HYVM-NET-DONE and poweroff.  With hyvm.netmb=MIB instead (a
+            benchmark): after the address, wget -O /dev/null of the same
+            URL between HYVM-NET-BENCH-START: <uptime> and
+            HYVM-NET-BENCH-END: <uptime>, then HYVM-NET-BENCH: <wget's exit
+            status> <MIB/seconds as the guest timed it> MiB/s <what wget
+            printed>, and poweroff.
 """
 import fcntl
 import gzip
@@ -85,8 +106,8 @@ BUSYBOX = 'busybox-static'
 # Built as modules in Debian's cloud kernel; /init loads them for the power
 # button.  Their "depends=" modinfo names any module they need besides.
 MODULES = ['kernel/drivers/acpi/button.ko', 'kernel/drivers/input/evdev.ko']
-# The virtio transports and drivers, all modules there too, for the virtio
-# and ddbench modes (with failover and net_failover through "depends=").
+# The virtio transports and drivers, all modules there too, for the virtio,
+# ddbench and net modes (with failover and net_failover through "depends=").
 # Transports first: each driver's insmod then probes its devices, so a probe
 # that hangs is named by the module that hangs.
 VIRTIO_MODULES = ['kernel/drivers/virtio/virtio_pci.ko', 'kernel/drivers/virtio/virtio_mmio.ko',
@@ -310,6 +331,84 @@ dd_timed() {
     echo "HYVM-DD-$what: $st $(tr '\n' ' ' < /tmp/dd)"
 }
 
+# eth0 up, its carrier waited for (5 s at most).
+net_up() {
+    local i=0
+    [ -e /sys/class/net/eth0 ] || { echo "HYVM-NET-STATE: no eth0"; return 1; }
+    echo "HYVM-NET-MAC: $(cat /sys/class/net/eth0/address)"
+    ip link set eth0 up
+    while [ "$(cat /sys/class/net/eth0/operstate)" != up ] && [ $i -lt 50 ]; do
+        usleep 100000
+        i=$((i + 1))
+    done
+    echo "HYVM-NET-STATE: $(cat /sys/class/net/eth0/operstate)"
+}
+
+# A static address (hyvm.netstatic=ADDR/PREFIX), or DHCP: udhcpc's script
+# leaves "ip router dns" of the lease in /tmp/lease.
+net_address() {
+    local static
+    static=$(param netstatic '')
+    if [ -n "$static" ]; then
+        ip addr add "$static" dev eth0
+        echo "HYVM-NET-STATIC: $static"
+        return
+    fi
+    if bounded 60 udhcpc -i eth0 -s /etc/udhcpc.script -f -q -n -t 5 -T 3 > /tmp/udhcpc 2>&1 &&
+       [ -s /tmp/lease ]; then
+        echo "HYVM-NET-DHCP: $(cat /tmp/lease)"
+    else
+        echo "HYVM-NET-DHCP-FAILED: $(tr '\n' ' ' < /tmp/udhcpc)"
+    fi
+}
+
+net_url() {
+    echo "http://$(param nethost 10.0.2.2):$(param netport 80)/$(param netfile index.html)"
+}
+
+# The body's md5, or wget's status and complaint.  (busybox 1.35's wget -T
+# crashes: bounded gives up on a stalled fetch instead.)
+net_wget() {
+    local st
+    [ -n "$(param netport '')" ] || return
+    bounded 60 wget -q -O /tmp/wget "$(net_url)" 2> /tmp/wget.err
+    st=$?
+    if [ $st = 0 ]; then
+        echo "HYVM-NET-WGET: $(md5sum < /tmp/wget | cut -d' ' -f1)"
+    else
+        echo "HYVM-NET-WGET-FAILED: $st $(tr '\n' ' ' < /tmp/wget.err)"
+    fi
+    rm -f /tmp/wget
+}
+
+# busybox httpd on port 80; SERVING once a socket listens there (IPv4 or
+# IPv6: /proc/net/tcp*, state 0A), 10 s at most.
+net_serve() {
+    local i=0
+    mkdir -p /www
+    seq 1 20000 > /www/guest.txt
+    httpd -f -p 80 -h /www &
+    while [ -z "$(awk '$2 ~ /:0050$/ && $4 == "0A"' /proc/net/tcp /proc/net/tcp6 \
+                  2>/dev/null)" ] && [ $i -lt 100 ]; do
+        usleep 100000
+        i=$((i + 1))
+    done
+    echo HYVM-NET-SERVING
+}
+
+# wget of MIB to /dev/null between uptime markers, as dd_timed.
+net_bench() {
+    local mb=$1 t0 t1 st
+    read t0 rest < /proc/uptime
+    echo "HYVM-NET-BENCH-START: $t0"
+    wget -q -O /dev/null "$(net_url)" 2> /tmp/wget.err
+    st=$?
+    read t1 rest < /proc/uptime
+    echo "HYVM-NET-BENCH-END: $t1"
+    echo "HYVM-NET-BENCH: $st $(awk "BEGIN { printf \"%.1f\", $mb / ($t1 - $t0 + 0.001) }") \
+MiB/s $(tr '\n' ' ' < /tmp/wget.err)"
+}
+
 case "$mode" in
 poweroff)
     poweroff -f ;;
@@ -350,12 +449,51 @@ ddbench)
     dd_timed WRITE if=/dev/zero of=/dev/vda bs=1M count="$mb" oflag=direct
     dd_timed READ if=/dev/vda of=/dev/null bs=1M count="$mb" iflag=direct
     poweroff -f ;;
+net)
+    virtio_modules
+    net_up
+    net_address
+    mb=$(param netmb 0)
+    if [ "$mb" != 0 ]; then
+        net_bench "$mb"
+        poweroff -f
+    fi
+    net_wget
+    if [ "$(param netserve 0)" = 1 ]; then
+        net_serve
+        while :; do
+            sleep 3600 &
+            wait $!
+        done
+    fi
+    echo HYVM-NET-DONE
+    poweroff -f ;;
 esac
 echo "HYVM-UNKNOWN-MODE: $mode"
 poweroff -f
 '''
 
 POWER_BUTTON_ACTION = '#!/bin/sh\npoweroff -f\n'
+
+# busybox udhcpc runs this on each event ($1) with the lease in the
+# environment; busybox-static has no default script.  The net mode reads
+# "ip router dns" (the first of each) from /tmp/lease.
+UDHCPC_SCRIPT = r'''#!/bin/sh
+case "$1" in
+deconfig)
+    ip addr flush dev "$interface"
+    ip link set "$interface" up ;;
+bound|renew)
+    ifconfig "$interface" "$ip" ${subnet:+netmask "$subnet"}
+    set -- $router
+    [ -n "$1" ] && ip route replace default via "$1" dev "$interface"
+    r=${1:-none}
+    : > /etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+    set -- $dns
+    echo "$ip $r ${1:-none}" > /tmp/lease ;;
+esac
+'''
 
 
 class Skip(Exception):
@@ -504,6 +642,7 @@ def initramfs(busybox, moddir, virtio):
     # (every mode but poweroff and reboot) does not load them.
     sets = [('', MODULES)]
     if virtio:
+        cpio.file('etc/udhcpc.script', UDHCPC_SCRIPT.encode(), 0o755)
         cpio.dir('lib/modules/virtio')
         sets.append(('virtio/', VIRTIO_MODULES))
     for sub, modules in sets:
