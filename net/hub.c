@@ -17,7 +17,7 @@
 #include "system/keyval.h"
 
 struct net_hub {
-    unsigned id;
+    int id;
     unsigned next_port;       /* ports are named hubNportM, M counting up */
     GList *ports;             /* struct net_hubport *, newest first */
 };
@@ -30,7 +30,7 @@ struct net_hubport {
 /* Every hub, in creation order. */
 static GPtrArray *net_hubs;
 
-static struct net_hub *net_hub_find(unsigned id, bool create)
+static struct net_hub *net_hub_find(int id, bool create)
 {
     struct net_hub *h;
 
@@ -88,21 +88,29 @@ static const struct net_client_ops net_hubport_ops = {
     .cleanup = net_hubport_cleanup,
 };
 
-struct net_client *net_hub_add_port(unsigned hub_id, const char *name)
+struct net_client *net_hub_add_port(int hub_id, const char *name)
 {
     struct net_hub *hub = net_hub_find(hub_id, true);
     struct net_hubport *p = g_new0(struct net_hubport, 1);
     g_autofree char *auto_name = NULL;
 
     if (!name) {
-        name = auto_name = g_strdup_printf("hub%uport%u", hub_id, hub->next_port);
+        name = auto_name = g_strdup_printf("hub%dport%u", hub_id, hub->next_port);
     }
     hub->next_port++;
     p->hub = hub;
     net_client_init(&p->nc, &net_hubport_ops, "hub", name, NULL);
-    net_client_set_info(&p->nc, "hub=%u", hub_id);
+    net_client_set_info(&p->nc, "hub=%d", hub_id);
     hub->ports = g_list_prepend(hub->ports, p);
     return &p->nc;
+}
+
+int net_hub_id_of(const struct net_client *nc)
+{
+    if (nc->peer && nc->peer->ops->type == NET_CLIENT_HUBPORT) {
+        return container_of(nc->peer, struct net_hubport, nc)->hub->id;
+    }
+    return -1;
 }
 
 bool net_client_on_hub(const struct net_client *nc)
@@ -111,12 +119,32 @@ bool net_client_on_hub(const struct net_client *nc)
            (nc->peer && nc->peer->ops->type == NET_CLIENT_HUBPORT);
 }
 
+/* hubid= is QEMU's int32 (sign, 0x and 0 prefixes): 0 when it is, else
+ * QEMU's message for a value that is no number or out of range. */
+static const char *net_hub_parse_id(const char *v, int32_t *out)
+{
+    char *end;
+    gint64 n;
+
+    errno = 0;
+    n = g_ascii_strtoll(v, &end, 0);
+    if (!*v || *end || errno) {
+        return "Parameter 'hubid' expects an int64 value";
+    }
+    if (n < INT32_MIN || n > INT32_MAX) {
+        return "Parameter 'hubid' expects int32_t";
+    }
+    *out = n;
+    return NULL;
+}
+
 /* -netdev hubport,id=ID,hubid=N[,netdev=ND]: QEMU's keys and messages. */
 int net_hubport_check(const struct kv_list *kv, GError **errp)
 {
     static const char *const keys[] = { "type", "id", "hubid", "netdev", NULL };
     const char *v = kv_get(kv, "hubid");
-    uint64_t n;
+    const char *bad;
+    int32_t n;
 
     for (unsigned i = 0; i < kv->n; i++) {
         if (!g_strv_contains(keys, kv->items[i].key)) {
@@ -129,9 +157,9 @@ int net_hubport_check(const struct kv_list *kv, GError **errp)
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Parameter 'hubid' is missing");
         return -EINVAL;
     }
-    if (parse_uint(v, &n) < 0 || n > INT32_MAX) {
-        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
-                    "Parameter 'hubid' expects int32");
+    bad = net_hub_parse_id(v, &n);
+    if (bad) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "%s", bad);
         return -EINVAL;
     }
     return 0;
@@ -141,9 +169,9 @@ int net_hubport_init(const char *id, const struct kv_list *kv, GError **errp)
 {
     const char *nd_id = kv_get(kv, "netdev");
     struct net_client *nd = NULL;
-    uint64_t hub;
+    int32_t hub = 0;
 
-    parse_uint(kv_get(kv, "hubid"), &hub);
+    net_hub_parse_id(kv_get(kv, "hubid"), &hub);
     if (nd_id) {
         nd = net_netdev_find(nd_id);
         if (!nd) {
@@ -170,7 +198,7 @@ void net_hub_info(GString *out)
     for (unsigned i = 0; net_hubs && i < net_hubs->len; i++) {
         struct net_hub *h = g_ptr_array_index(net_hubs, i);
 
-        g_string_append_printf(out, "hub %u\n", h->id);
+        g_string_append_printf(out, "hub %d\n", h->id);
         for (GList *l = h->ports; l; l = l->next) {
             struct net_hubport *p = l->data;
 
@@ -206,10 +234,10 @@ void net_hub_check_clients(void)
             }
         }
         if (has_host && !has_nic) {
-            warn_report("hub %u with no nics", h->id);
+            warn_report("hub %d with no nics", h->id);
         }
         if (has_nic && !has_host) {
-            warn_report("hub %u is not connected to host network", h->id);
+            warn_report("hub %d is not connected to host network", h->id);
         }
     }
 }

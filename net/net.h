@@ -277,7 +277,9 @@ int net_hubport_check(const struct kv_list *kv, GError **errp);
 int net_hubport_init(const char *id, const struct kv_list *kv, GError **errp);
 /* A new port of hub hub_id (made when first named), called name or
  * hubNportM. */
-struct net_client *net_hub_add_port(unsigned hub_id, const char *name);
+struct net_client *net_hub_add_port(int hub_id, const char *name);
+/* The hub of the port nc sits on, or -1 ("info usernet": "Hub N"). */
+int net_hub_id_of(const struct net_client *nc);
 /* nc is a hub port or sits on one: "info network" shows it with its hub. */
 bool net_client_on_hub(const struct net_client *nc);
 void net_hub_info(GString *out);

@@ -551,17 +551,6 @@ int net_user_hostfwd_remove(const char *netdev, const char *rule, GString *out,
     return 0;
 }
 
-/* QEMU's hub id of a stack on a -net hub: its port's info says "hub=N". */
-static int net_user_hub_id(const struct net_user *s)
-{
-    unsigned id;
-
-    if (s->nc.peer && s->nc.peer->ops->type == NET_CLIENT_HUBPORT && s->nc.peer->info_str &&
-        sscanf(s->nc.peer->info_str, "hub=%u", &id) == 1) {
-        return id;
-    }
-    return -1;
-}
 
 void net_user_info_usernet(GString *out)
 {
@@ -569,6 +558,6 @@ void net_user_info_usernet(GString *out)
         struct net_user *s = l->data;
         g_autofree char *info = slirp_connection_info(s->slirp);
 
-        g_string_append_printf(out, "Hub %d (%s):\n%s", net_user_hub_id(s), s->nc.name, info);
+        g_string_append_printf(out, "Hub %d (%s):\n%s", net_hub_id_of(&s->nc), s->nc.name, info);
     }
 }

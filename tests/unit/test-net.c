@@ -169,6 +169,14 @@ static void test_netdev_add_del(void)
     g_assert_cmpint(net_netdev_add(kv("hubport,id=n2"), &err), <, 0);
     g_assert_cmpstr(err->message, ==, "Parameter 'hubid' is missing");
     g_clear_error(&err);
+    g_assert_cmpint(net_netdev_add(kv("hubport,id=n2,hubid=99999999999"), &err), <, 0);
+    g_assert_cmpstr(err->message, ==, "Parameter 'hubid' expects int32_t");
+    g_clear_error(&err);
+    g_assert_cmpint(net_netdev_add(kv("hubport,id=n2,hubid=1x"), &err), <, 0);
+    g_assert_cmpstr(err->message, ==, "Parameter 'hubid' expects an int64 value");
+    g_clear_error(&err);
+    g_assert_cmpint(net_netdev_add(kv("hubport,id=n2,hubid=-5"), &err), ==, 0);
+    g_assert_cmpstr(net_netdev_find("n2")->info_str, ==, "hub=-5");
     g_assert_cmpint(net_netdev_add(kv("vde,id=n3"), &err), <, 0);
     g_assert_true(g_error_matches(err, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED));
     g_clear_error(&err);
