@@ -15,6 +15,7 @@
 #include "net/net.h"
 #include "system/error.h"
 #include "system/keyval.h"
+#include "system/log.h"
 
 /* A receiver with a queue this long drops frames from senders without a
  * callback (senders with one stop by themselves), as QEMU's queue. */
@@ -305,6 +306,13 @@ ssize_t net_send(struct net_client *sender, const struct iovec *iov, unsigned cn
     ssize_t ret;
 
     if (!peer || sender->link_down) {
+        return size;
+    }
+    /* A guest's chain may name the same RAM many times over: nothing that
+     * large is a frame, and no back end or queue should copy it. */
+    if (size > NET_FRAME_MAX) {
+        log_mask(LOG_GUEST_ERROR, "%s: a %zu-byte frame dropped (at most %u)\n", sender->name,
+                 size, NET_FRAME_MAX);
         return size;
     }
     /* Filters see a frame where it leaves or enters a back end, before it

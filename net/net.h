@@ -37,6 +37,10 @@
 #include "system/container-of.h"
 
 #define NET_MAC_LEN 6
+/* The largest frame net_send() passes on: a 64 KiB GSO frame, its
+ * virtio-net header and room for link headers (QEMU's NET_BUFSIZE).
+ * Larger ones are dropped with a guest error. */
+#define NET_FRAME_MAX (65536 + 4096)
 
 enum net_client_type {
     NET_CLIENT_NIC,       /* a guest's network card */

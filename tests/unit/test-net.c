@@ -104,6 +104,23 @@ static void test_hub_forwards(void)
     g_assert_cmpuint(c.frames->len, ==, 1);
     g_assert_cmpmem(((GByteArray *)b.frames->pdata[0])->data, 6, "from-a", 6);
 
+    /* A "frame" naming the same bytes many times over is no frame. */
+    {
+        static char page[4096];
+        struct iovec big[32];
+
+        for (unsigned i = 0; i < 32; i++) {
+            big[i] = (struct iovec){ .iov_base = page, .iov_len = sizeof(page) };
+        }
+        g_assert_cmpint(net_send(&a.nc, big, 32, NULL), ==, 32 * 4096);
+        g_assert_cmpuint(b.frames->len, ==, 1);
+        g_assert_cmpint(net_send(&a.nc, big, NET_FRAME_MAX / 4096, NULL), ==,
+                        NET_FRAME_MAX / 4096 * 4096);
+        g_assert_cmpuint(b.frames->len, ==, 2);
+        g_ptr_array_remove_index(b.frames, 1);
+        g_ptr_array_remove_index(c.frames, 1);
+    }
+
     /* A port's link down: nothing leaves through it. */
     g_assert_cmpint(net_set_link("b", false, NULL), ==, 0);
     send_bytes(&c.nc, "from-c");
