@@ -61,6 +61,7 @@ static bool net_nic_given;             /* any -nic or -net, "none" included */
 static bool net_default_used;          /* neither, nor -nodefaults */
 static unsigned net_anon_count;        /* #netN names */
 static GPtrArray *net_nic_unmade;      /* char *: warnings after the devices */
+static GHashTable *net_opt_ids;        /* "nic:ID" / "net:ID" given so far */
 
 static void net_nic_req_free(gpointer p)
 {
@@ -98,6 +99,10 @@ void net_nic_cli_clear(void)
     if (net_nic_unmade) {
         g_ptr_array_free(net_nic_unmade, TRUE);
         net_nic_unmade = NULL;
+    }
+    if (net_opt_ids) {
+        g_hash_table_destroy(net_opt_ids);
+        net_opt_ids = NULL;
     }
     net_nic_given = net_default_used = false;
     net_anon_count = 0;
@@ -199,6 +204,20 @@ int net_nic_cli_add(const char *opt, const char *optarg, GError **errp)
         return -EINVAL;
     }
     net_nic_given = true;
+    /* id= is unique among the -nic options, and among the -net ones. */
+    if (kv_get(kv, "id")) {
+        char *key = g_strdup_printf("%s:%s", opt, kv_get(kv, "id"));
+
+        if (!net_opt_ids) {
+            net_opt_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        }
+        if (!g_hash_table_add(net_opt_ids, key)) {
+            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Duplicate ID '%s' for %s",
+                        kv_get(kv, "id"), opt);
+            kv_free(kv);
+            return -EINVAL;
+        }
+    }
     type = kv_get(kv, "type");
     if (!g_strcmp0(type, "none")) {
         kv_free(kv);
@@ -280,6 +299,10 @@ static int net_backend_req_init(struct net_backend_req *b, GError **errp)
     }
     if (!name) {
         name = g_strdup_printf("#net%u", net_anon_count++);
+    } else if (net_netdev_find(name)) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "%s: Duplicate ID '%s'", b->optarg,
+                    name);
+        return -EEXIST;
     }
     if (net_netdev_init_kv(name, b->kv, &err) < 0) {
         g_set_error(errp, HYVM_ERROR, err->code, "%s: %s", b->optarg, err->message);

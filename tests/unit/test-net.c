@@ -13,47 +13,13 @@
 #include "net/net.h"
 #include "system/error.h"
 #include "system/keyval.h"
+#include "tests/unit/net-fake.h"
 
-struct fake {
-    struct net_client nc;
-    GPtrArray *frames;        /* GByteArray: what it received */
-    bool link_changes;
-};
-
-static ssize_t fake_receive(struct net_client *nc, const struct iovec *iov, unsigned cnt)
+/* A fake NIC whose "info network" text is info. */
+static void fake_init(struct net_fake *f, const char *name, const char *info)
 {
-    struct fake *f = container_of(nc, struct fake, nc);
-    GByteArray *b = g_byte_array_new();
-
-    for (unsigned i = 0; i < cnt; i++) {
-        g_byte_array_append(b, iov[i].iov_base, iov[i].iov_len);
-    }
-    g_ptr_array_add(f->frames, b);
-    return b->len;
-}
-
-static void fake_link(struct net_client *nc)
-{
-    container_of(nc, struct fake, nc)->link_changes = true;
-}
-
-static const struct net_client_ops fake_nic_ops = {
-    .type = NET_CLIENT_NIC, .type_name = "nic", .receive = fake_receive,
-    .link_status_changed = fake_link,
-};
-
-static void fake_init(struct fake *f, const char *name, const char *info)
-{
-    memset(f, 0, sizeof(*f));
-    f->frames = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
-    net_client_init(&f->nc, &fake_nic_ops, "fake-nic", name, NULL);
+    net_fake_init(f, &net_fake_nic_ops, "fake-nic", name, NULL);
     net_client_set_info(&f->nc, "%s", info);
-}
-
-static void fake_fini(struct fake *f)
-{
-    net_client_uninit(&f->nc);
-    g_ptr_array_free(f->frames, TRUE);
 }
 
 static void send_bytes(struct net_client *from, const char *s)
@@ -63,12 +29,12 @@ static void send_bytes(struct net_client *from, const char *s)
     g_assert_cmpint(net_send(from, &iov, 1, NULL), ==, (ssize_t)strlen(s));
 }
 
-static GString *info_network(void)
+static void assert_info_network(const char *want)
 {
-    GString *out = g_string_new(NULL);
+    g_autoptr(GString) out = g_string_new(NULL);
 
     net_info_network(out);
-    return out;
+    g_assert_cmpstr(out->str, ==, want);
 }
 
 static struct kv_list *kv(const char *s)
@@ -83,7 +49,7 @@ static struct kv_list *kv(const char *s)
 /* A frame into one port goes out of every other port, not back. */
 static void test_hub_forwards(void)
 {
-    struct fake a, b, c;
+    struct net_fake a, b, c;
     struct net_client *pa, *pb, *pc;
 
     fake_init(&a, "a", "model=fake");
@@ -127,15 +93,13 @@ static void test_hub_forwards(void)
     g_assert_cmpuint(a.frames->len, ==, 1);
     g_assert_cmpuint(b.frames->len, ==, 1);
 
-    g_autoptr(GString) out = info_network();
-    g_assert_cmpstr(out->str, ==,
-                    "hub 5\n"
-                    " \\ hub5port2: c: index=0,type=nic,model=fake\n"
-                    " \\ hub5port1: b: index=0,type=nic,model=fake\n"
-                    " \\ hub5port0: a: index=0,type=nic,model=fake\n");
-    fake_fini(&a);
-    fake_fini(&b);
-    fake_fini(&c);
+    assert_info_network("hub 5\n"
+                        " \\ hub5port2: c: index=0,type=nic,model=fake\n"
+                        " \\ hub5port1: b: index=0,type=nic,model=fake\n"
+                        " \\ hub5port0: a: index=0,type=nic,model=fake\n");
+    net_fake_fini(&a);
+    net_fake_fini(&b);
+    net_fake_fini(&c);
     net_cleanup();
     g_assert_null(net_client_next(NULL));
 }
@@ -143,7 +107,7 @@ static void test_hub_forwards(void)
 /* A NIC with its back end under it, then a back end alone. */
 static void test_info_network_layout(void)
 {
-    struct fake nic;
+    struct net_fake nic;
     GError *err = NULL;
 
     g_assert_cmpint(net_netdev_add(kv("hubport,id=h0,hubid=1"), &err), ==, 0);
@@ -152,46 +116,43 @@ static void test_info_network_layout(void)
     fake_init(&nic, "virtio-net-pci.0", "model=virtio-net-pci,macaddr=52:54:00:12:34:56");
     g_assert_cmpint(net_nic_attach(&nic.nc, "virtio-net-device", "h0", &err), ==, 0);
 
-    g_autoptr(GString) out = info_network();
-    g_assert_cmpstr(out->str, ==,
-                    "hub 1\n"
-                    " \\ h1\n"
-                    " \\ h0: virtio-net-pci.0: index=0,type=nic,"
-                    "model=virtio-net-pci,macaddr=52:54:00:12:34:56\n");
+    assert_info_network("hub 1\n"
+                        " \\ h1\n"
+                        " \\ h0: virtio-net-pci.0: index=0,type=nic,"
+                        "model=virtio-net-pci,macaddr=52:54:00:12:34:56\n");
 
     /* A second NIC cannot take h0. */
-    struct fake other;
+    struct net_fake other;
     fake_init(&other, "nic2", "model=fake");
     g_assert_cmpint(net_nic_attach(&other.nc, "virtio-net-device", "h0", &err), <, 0);
     g_assert_cmpstr(err->message, ==,
                     "Property 'virtio-net-device.netdev' can't take value 'h0', it's in use");
     g_clear_error(&err);
-    fake_fini(&other);
-    fake_fini(&nic);
+    net_fake_fini(&other);
+    net_fake_fini(&nic);
     net_cleanup();
 }
 
 static void test_netdev_add_del(void)
 {
-    struct fake nic;
+    static const struct {
+        const char *opts, *msg;
+    } bad[] = {
+        { "hubport,id=n1,hubid=0", "Duplicate ID 'n1' for netdev" },
+        { "hubport,id=9bad,hubid=0", "Parameter 'id' expects an identifier" },
+        { "hubport,id=n2", "Parameter 'hubid' is missing" },
+        { "hubport,id=n2,hubid=99999999999", "Parameter 'hubid' expects int32_t" },
+        { "hubport,id=n2,hubid=1x", "Parameter 'hubid' expects an int64 value" },
+    };
+    struct net_fake nic;
     GError *err = NULL;
 
     g_assert_cmpint(net_netdev_add(kv("hubport,id=n1,hubid=0"), &err), ==, 0);
-    g_assert_cmpint(net_netdev_add(kv("hubport,id=n1,hubid=0"), &err), <, 0);
-    g_assert_cmpstr(err->message, ==, "Duplicate ID 'n1' for netdev");
-    g_clear_error(&err);
-    g_assert_cmpint(net_netdev_add(kv("hubport,id=9bad,hubid=0"), &err), <, 0);
-    g_assert_cmpstr(err->message, ==, "Parameter 'id' expects an identifier");
-    g_clear_error(&err);
-    g_assert_cmpint(net_netdev_add(kv("hubport,id=n2"), &err), <, 0);
-    g_assert_cmpstr(err->message, ==, "Parameter 'hubid' is missing");
-    g_clear_error(&err);
-    g_assert_cmpint(net_netdev_add(kv("hubport,id=n2,hubid=99999999999"), &err), <, 0);
-    g_assert_cmpstr(err->message, ==, "Parameter 'hubid' expects int32_t");
-    g_clear_error(&err);
-    g_assert_cmpint(net_netdev_add(kv("hubport,id=n2,hubid=1x"), &err), <, 0);
-    g_assert_cmpstr(err->message, ==, "Parameter 'hubid' expects an int64 value");
-    g_clear_error(&err);
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_assert_cmpint(net_netdev_add(kv(bad[i].opts), &err), <, 0);
+        g_assert_cmpstr(err->message, ==, bad[i].msg);
+        g_clear_error(&err);
+    }
     g_assert_cmpint(net_netdev_add(kv("hubport,id=n2,hubid=-5"), &err), ==, 0);
     g_assert_cmpstr(net_netdev_find("n2")->info_str, ==, "hub=-5");
     g_assert_cmpint(net_netdev_add(kv("vde,id=n3"), &err), <, 0);
@@ -203,7 +164,7 @@ static void test_netdev_add_del(void)
     g_assert_cmpint(net_nic_attach(&nic.nc, "virtio-net-device", "n1", &err), ==, 0);
     g_assert_cmpint(net_netdev_del("n1", &err), ==, 0);
     g_assert_true(nic.nc.link_down);
-    g_assert_true(nic.link_changes);
+    g_assert_true(nic.link_changed);
     g_assert_null(nic.nc.peer);
     g_assert_null(net_netdev_find("n1"));
     g_assert_cmpint(net_netdev_del("n1", &err), <, 0);
@@ -214,7 +175,7 @@ static void test_netdev_add_del(void)
     g_clear_error(&err);
     /* The id is free again. */
     g_assert_cmpint(net_netdev_add(kv("hubport,id=n1,hubid=0"), &err), ==, 0);
-    fake_fini(&nic);
+    net_fake_fini(&nic);
     net_cleanup();
 }
 
@@ -321,6 +282,19 @@ static void test_nic_default_and_errors(void)
     g_assert_cmpint(net_nic_cli_add("net", "nic,name=x", &err), <, 0);
     g_assert_cmpstr(err->message, ==, "Invalid parameter 'name'");
     g_clear_error(&err);
+    g_assert_cmpint(net_nic_cli_add("nic", "hubport,hubid=1,id=d", &err), ==, 0);
+    g_assert_cmpint(net_nic_cli_add("net", "hubport,hubid=1,id=d", &err), ==, 0);
+    g_assert_cmpint(net_nic_cli_add("nic", "hubport,hubid=1,id=d", &err), <, 0);
+    g_assert_cmpstr(err->message, ==, "Duplicate ID 'd' for nic");
+    g_clear_error(&err);
+    devs = g_ptr_array_new();
+    /* -nic's d and -net's d both want to be netdev d. */
+    g_assert_cmpint(net_nic_init("virtio-net-pci", true, devs, &err), <, 0);
+    g_assert_cmpstr(err->message, ==, "-net hubport,hubid=1,id=d: Duplicate ID 'd'");
+    g_clear_error(&err);
+    g_ptr_array_free(devs, TRUE);
+    net_nic_cli_clear();
+    net_cleanup();
     g_assert_cmpint(net_nic_cli_add("net", "nic,netdev=nope", &err), ==, 0);
     devs = g_ptr_array_new();
     g_assert_cmpint(net_nic_init("virtio-net-pci", true, devs, &err), <, 0);
