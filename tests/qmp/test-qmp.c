@@ -23,6 +23,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "../functional/free-port.h"
 #include "../functional/unix-connect.h"
 #include "../unit/balloon-stats.h"
 
@@ -1179,13 +1180,18 @@ static void test_balloon(void)
 
 /* ---- networking (QEMU 7.2's replies with the same -netdev and -device) ---- */
 
-/* A command line for human-monitor-command (no quotes or backslashes in
- * it) and the reply text, "\n" written as QEMU's "\r\n". */
+/* human-monitor-command running line (no quotes or backslashes in it). */
+static char *hmp_command(const char *line)
+{
+    return g_strdup_printf("{\"execute\": \"human-monitor-command\", "
+                           "\"arguments\": {\"command-line\": \"%s\"}}", line);
+}
+
+/* A command line for human-monitor-command and the reply text, "\n"
+ * written as QEMU's "\r\n". */
 static void expect_hmp(struct vm *vm, const char *line, const char *reply)
 {
-    g_autofree char *send = g_strdup_printf(
-        "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"%s\"}}",
-        line);
+    g_autofree char *send = hmp_command(line);
     g_autoptr(GString) want = g_string_new("{\"return\": \"");
 
     for (const char *p = reply; *p; p++) {
@@ -1201,12 +1207,42 @@ static void expect_hmp(struct vm *vm, const char *line, const char *reply)
     expect(vm, send, want->str);
 }
 
+/* HMP command lines and their replies, in order. */
+struct hmp_case {
+    const char *line, *reply;
+};
+
+static void expect_hmp_cases(struct vm *vm, const struct hmp_case *c, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        expect_hmp(vm, c[i].line, c[i].reply);
+    }
+}
+
+/* QMP commands and their replies, in order: "arguments" holds args; an
+ * error of class and desc, or {"return": {}} when class is NULL. */
+struct qmp_case {
+    const char *execute, *args, *class, *desc;
+};
+
+static void expect_qmp_cases(struct vm *vm, const struct qmp_case *c, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        g_autofree char *send = g_strdup_printf("{\"execute\": \"%s\", \"arguments\": {%s}}",
+                                                c[i].execute, c[i].args);
+        g_autofree char *want = c[i].class
+            ? g_strdup_printf("{\"error\": {\"class\": \"%s\", \"desc\": \"%s\"}}",
+                              c[i].class, c[i].desc)
+            : g_strdup("{\"return\": {}}");
+
+        expect(vm, send, want);
+    }
+}
+
 /* The reply of human-monitor-command, unescaped. */
 static char *hmp_reply(struct vm *vm, const char *line)
 {
-    g_autofree char *send = g_strdup_printf(
-        "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"%s\"}}",
-        line);
+    g_autofree char *send = hmp_command(line);
     g_autofree char *reply = NULL;
     g_autoptr(JsonNode) ret = NULL;
 
@@ -1214,20 +1250,6 @@ static char *hmp_reply(struct vm *vm, const char *line)
     reply = vm_line(vm);
     ret = parse_return(reply);
     return g_strdup(json_node_get_string(ret));
-}
-
-/* A TCP port on 127.0.0.1 nothing listens on now. */
-static unsigned free_tcp_port(void)
-{
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
-    close(fd);
-    return ntohs(sa.sin_port);
 }
 
 /* Whether something accepts TCP connections on 127.0.0.1:port. */
@@ -1251,74 +1273,74 @@ static bool tcp_port_open(unsigned port)
 #define NET_USERNET_HEAD "  Protocol[State]    FD  Source Address  Port   Dest. Address  Port " \
                          "RecvQ SendQ\n"
 
+/* A pc VM with NET_VM stopped at -S, QMP negotiated; false (the test
+ * skipped) when it cannot run here. */
+static bool net_vm_start(struct vm *vm)
+{
+    g_autofree char *greeting = NULL;
+    bool started;
+
+    vm_machine = "pc";
+    started = vm_start(vm, NET_VM);
+    vm_machine = "microvm";
+    if (!started) {
+        return false;
+    }
+    greeting = vm_line(vm);
+    g_assert_true(g_str_has_prefix(greeting, "{\"QMP\": "));
+    expect(vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    return true;
+}
+
 /* netdev_add, netdev_del and set_link over QMP, their errors as QEMU's. */
 static void test_network(void)
 {
-    static const char not_found[] = "{\"error\": {\"class\": \"DeviceNotFound\", "
-                                    "\"desc\": \"Device 'nope' not found\"}}";
+    static const struct qmp_case set_link[] = {
+        /* set_link names a NIC or a netdev. */
+        { "set_link", "\"name\": \"virtio-net-pci.0\", \"up\": false" },
+        { "set_link", "\"name\": \"n0\", \"up\": false" },
+        { "set_link", "\"name\": \"n0\", \"up\": true" },
+        { "set_link", "\"name\": \"nope\", \"up\": true", "DeviceNotFound",
+          "Device 'nope' not found" },
+        { "set_link", "\"name\": \"n0\", \"up\": \"on\"", "GenericError",
+          "Invalid parameter type for 'up', expected: boolean" },
+        /* netdev_add: a user back end shows, alone, after the NIC's. */
+        { "netdev_add", "\"type\": \"user\", \"id\": \"n1\", \"restrict\": true, "
+          "\"net\": \"10.1.0.0/24\", \"dnssearch\": [{\"str\": \"example.com\"}]" },
+    };
+    static const struct qmp_case add_bad[] = {
+        { "netdev_add", "\"type\": \"user\", \"id\": \"n0\"", "GenericError",
+          "Duplicate ID 'n0'" },
+        { "netdev_add", "\"type\": \"user\", \"id\": \"n2\", \"foo\": 1", "GenericError",
+          "Parameter 'foo' is unexpected" },
+        { "netdev_add", "\"type\": \"user\", \"id\": \"n2\", \"hostfwd\": [{}]", "GenericError",
+          "Parameter 'hostfwd[0].str' is missing" },
+        { "netdev_add", "\"type\": \"bogus\", \"id\": \"n2\"", "GenericError",
+          "Parameter 'type' does not accept value 'bogus'" },
+        { "netdev_add", "\"type\": \"nic\", \"id\": \"n2\"", "GenericError",
+          "network backend 'nic' is not compiled into this binary" },
+        { "netdev_add", "\"type\": \"user\", \"id\": \"1x\"", "GenericError",
+          "Parameter 'id' expects an identifier" },
+        /* netdev_del: gone from info network (below). */
+        { "netdev_del", "\"id\": \"n1\"" },
+    };
+    /* An unknown id is DeviceNotFound. */
+    static const struct qmp_case del_bad[] = {
+        { "netdev_del", "\"id\": \"n1\"", "DeviceNotFound", "Device 'n1' not found" },
+        { "netdev_del", "\"id\": \"nope\"", "DeviceNotFound", "Device 'nope' not found" },
+    };
     struct vm vm;
-    g_autofree char *greeting = NULL;
 
-    vm_machine = "pc";
-    if (!vm_start(&vm, NET_VM)) {
-        vm_machine = "microvm";
+    if (!net_vm_start(&vm)) {
         return;
     }
-    vm_machine = "microvm";
-    greeting = vm_line(&vm);
-    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
     expect_hmp(&vm, "info network", NET_NIC_LINE NET_USER_N0);
-
-    /* set_link names a NIC or a netdev. */
-    expect(&vm, "{\"execute\": \"set_link\", \"arguments\": {\"name\": \"virtio-net-pci.0\", "
-                "\"up\": false}}", "{\"return\": {}}");
-    expect(&vm, "{\"execute\": \"set_link\", \"arguments\": {\"name\": \"n0\", "
-                "\"up\": false}}", "{\"return\": {}}");
-    expect(&vm, "{\"execute\": \"set_link\", \"arguments\": {\"name\": \"n0\", "
-                "\"up\": true}}", "{\"return\": {}}");
-    expect(&vm, "{\"execute\": \"set_link\", \"arguments\": {\"name\": \"nope\", "
-                "\"up\": true}}", not_found);
-    expect(&vm, "{\"execute\": \"set_link\", \"arguments\": {\"name\": \"n0\", \"up\": \"on\"}}",
-           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-           "\"Invalid parameter type for 'up', expected: boolean\"}}");
-
-    /* netdev_add: a user back end shows, alone, after the NIC's. */
-    expect(&vm, "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", "
-                "\"id\": \"n1\", \"restrict\": true, \"net\": \"10.1.0.0/24\", "
-                "\"dnssearch\": [{\"str\": \"example.com\"}]}}", "{\"return\": {}}");
+    expect_qmp_cases(&vm, set_link, G_N_ELEMENTS(set_link));
     expect_hmp(&vm, "info network", NET_NIC_LINE NET_USER_N0
                "n1: index=0,type=user,net=10.1.0.0,restrict=on\n");
-    expect(&vm, "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", "
-                "\"id\": \"n0\"}}",
-           "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Duplicate ID 'n0'\"}}");
-    expect(&vm, "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", "
-                "\"id\": \"n2\", \"foo\": 1}}",
-           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-           "\"Parameter 'foo' is unexpected\"}}");
-    expect(&vm, "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", "
-                "\"id\": \"n2\", \"hostfwd\": [{}]}}",
-           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-           "\"Parameter 'hostfwd[0].str' is missing\"}}");
-    expect(&vm, "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"bogus\", "
-                "\"id\": \"n2\"}}",
-           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-           "\"Parameter 'type' does not accept value 'bogus'\"}}");
-    expect(&vm, "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"nic\", "
-                "\"id\": \"n2\"}}",
-           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-           "\"network backend 'nic' is not compiled into this binary\"}}");
-    expect(&vm, "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", "
-                "\"id\": \"1x\"}}",
-           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-           "\"Parameter 'id' expects an identifier\"}}");
-
-    /* netdev_del: gone from info network; an unknown id is DeviceNotFound. */
-    expect(&vm, "{\"execute\": \"netdev_del\", \"arguments\": {\"id\": \"n1\"}}",
-           "{\"return\": {}}");
+    expect_qmp_cases(&vm, add_bad, G_N_ELEMENTS(add_bad));
     expect_hmp(&vm, "info network", NET_NIC_LINE NET_USER_N0);
-    expect(&vm, "{\"execute\": \"netdev_del\", \"arguments\": {\"id\": \"n1\"}}",
-           "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device 'n1' not found\"}}");
-    expect(&vm, "{\"execute\": \"netdev_del\", \"arguments\": {\"id\": \"nope\"}}", not_found);
+    expect_qmp_cases(&vm, del_bad, G_N_ELEMENTS(del_bad));
     vm_quit(&vm);
     vm_free(&vm);
 }
@@ -1327,77 +1349,74 @@ static void test_network(void)
  * through human-monitor-command. */
 static void test_network_hmp(void)
 {
+    static const struct hmp_case usernet[] = {
+        { "info usernet", "Hub -1 (n0):\n" NET_USERNET_HEAD },
+        { "info usernet x", "usernet: extraneous characters at the end of line\n"
+                            "Try \"help info usernet\" for more information\n" },
+    };
+    static const struct hmp_case cases[] = {
+        { "hostfwd_add nope tcp::1-:2", "unrecognized netdev id 'nope'\n" },
+        { "hostfwd_add bad", "Invalid host forwarding rule 'bad' (No : separators)\n" },
+        { "hostfwd_remove bad", "invalid format\n" },
+        { "hostfwd_add", "hostfwd_add: string expected\n"
+                         "Try \"help hostfwd_add\" for more information\n" },
+        /* netdev_add, netdev_del and set_link as QEMU's monitor reads them. */
+        { "netdev_add user,id=m1,restrict=on", "" },
+        { "info network", NET_NIC_LINE NET_USER_N0
+                          "m1: index=0,type=user,net=10.0.2.0,restrict=on\n" },
+        /* A taken id fails while the line is parsed: its message goes to stderr. */
+        { "netdev_add user,id=m1", "Try \"help netdev_add\" for more information\n" },
+        { "netdev_add user", "Error: Parameter 'id' is missing\n" },
+        { "netdev_add bogus,id=m2", "Error: Parameter 'type' does not accept value 'bogus'\n" },
+        { "netdev_add user,id=m2 x", "netdev_add: extraneous characters at the end of line\n"
+                                     "Try \"help netdev_add\" for more information\n" },
+        { "netdev_del m1", "" },
+        { "netdev_del m1", "Error: Device 'm1' not found\n" },
+        { "set_link n0 off", "" },
+        { "set_link virtio-net-pci.0 on", "" },
+        { "set_link n0 yes", "Expected 'on' or 'off'\n"
+                             "Try \"help set_link\" for more information\n" },
+        { "set_link nope on", "Error: Device 'nope' not found\n" },
+        { "help set_link", "set_link name on|off -- change the link status of a "
+                           "network adapter\n" },
+        { "help hostfwd_remove", "hostfwd_remove [netdev_id] [tcp|udp]:[hostaddr]:hostport "
+                                 "-- remove host-to-guest TCP or UDP redirection\n" },
+    };
     struct vm vm;
-    g_autofree char *greeting = NULL, *usernet = NULL, *add = NULL, *rm = NULL;
-    g_autofree char *rm_again = NULL, *fwd_line = NULL;
+    g_autofree char *usernet_now = NULL, *add = NULL, *rm = NULL;
+    g_autofree char *removed = NULL, *not_found = NULL, *fwd_line = NULL;
     unsigned port = free_tcp_port();
     const char *head;
 
-    vm_machine = "pc";
-    if (!vm_start(&vm, NET_VM)) {
-        vm_machine = "microvm";
+    if (!net_vm_start(&vm)) {
         return;
     }
-    vm_machine = "microvm";
-    greeting = vm_line(&vm);
-    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
-    expect_hmp(&vm, "info usernet", "Hub -1 (n0):\n" NET_USERNET_HEAD);
-    expect_hmp(&vm, "info usernet x", "usernet: extraneous characters at the end of line\n"
-                                      "Try \"help info usernet\" for more information\n");
+    expect_hmp_cases(&vm, usernet, G_N_ELEMENTS(usernet));
 
     /* A forwarding rule listens on the host until it is removed. */
     g_assert_false(tcp_port_open(port));
     add = g_strdup_printf("hostfwd_add n0 tcp:127.0.0.1:%u-:22", port);
     expect_hmp(&vm, add, "");
-    usernet = hmp_reply(&vm, "info usernet");
+    usernet_now = hmp_reply(&vm, "info usernet");
     head = "Hub -1 (n0):\r\n  Protocol[State]    FD  Source Address  Port   "
            "Dest. Address  Port RecvQ SendQ\r\n  TCP[HOST_FORWARD]";
-    g_assert_true(g_str_has_prefix(usernet, head));
+    g_assert_true(g_str_has_prefix(usernet_now, head));
     /* The descriptor ("%4d") is the host's; the rest is QEMU's layout. */
     for (unsigned i = 0; i < 4; i++) {
-        g_assert_true(g_ascii_isdigit(usernet[strlen(head) + i]) ||
-                      usernet[strlen(head) + i] == ' ');
+        g_assert_true(g_ascii_isdigit(usernet_now[strlen(head) + i]) ||
+                      usernet_now[strlen(head) + i] == ' ');
     }
     fwd_line = g_strdup_printf("       127.0.0.1 %5u       10.0.2.15    22     0     0\r\n", port);
-    g_assert_cmpstr(usernet + strlen(head) + 4, ==, fwd_line);
+    g_assert_cmpstr(usernet_now + strlen(head) + 4, ==, fwd_line);
     /* (A connection shows in info usernet too: look at it after.) */
     g_assert_true(tcp_port_open(port));
     rm = g_strdup_printf("hostfwd_remove n0 tcp:127.0.0.1:%u", port);
-    rm_again = g_strdup_printf("host forwarding rule for tcp:127.0.0.1:%u removed\n", port);
-    expect_hmp(&vm, rm, rm_again);
+    removed = g_strdup_printf("host forwarding rule for tcp:127.0.0.1:%u removed\n", port);
+    expect_hmp(&vm, rm, removed);
     g_assert_false(tcp_port_open(port));
-    g_free(rm_again);
-    rm_again = g_strdup_printf("host forwarding rule for tcp:127.0.0.1:%u not found\n", port);
-    expect_hmp(&vm, rm, rm_again);
-    expect_hmp(&vm, "hostfwd_add nope tcp::1-:2", "unrecognized netdev id 'nope'\n");
-    expect_hmp(&vm, "hostfwd_add bad", "Invalid host forwarding rule 'bad' (No : separators)\n");
-    expect_hmp(&vm, "hostfwd_remove bad", "invalid format\n");
-    expect_hmp(&vm, "hostfwd_add", "hostfwd_add: string expected\n"
-                                   "Try \"help hostfwd_add\" for more information\n");
-
-    /* netdev_add, netdev_del and set_link as QEMU's monitor reads them. */
-    expect_hmp(&vm, "netdev_add user,id=m1,restrict=on", "");
-    expect_hmp(&vm, "info network", NET_NIC_LINE NET_USER_N0
-               "m1: index=0,type=user,net=10.0.2.0,restrict=on\n");
-    /* A taken id fails while the line is parsed: its message goes to stderr. */
-    expect_hmp(&vm, "netdev_add user,id=m1", "Try \"help netdev_add\" for more information\n");
-    expect_hmp(&vm, "netdev_add user", "Error: Parameter 'id' is missing\n");
-    expect_hmp(&vm, "netdev_add bogus,id=m2",
-               "Error: Parameter 'type' does not accept value 'bogus'\n");
-    expect_hmp(&vm, "netdev_add user,id=m2 x", "netdev_add: extraneous characters at the end "
-                                               "of line\nTry \"help netdev_add\" for more "
-                                               "information\n");
-    expect_hmp(&vm, "netdev_del m1", "");
-    expect_hmp(&vm, "netdev_del m1", "Error: Device 'm1' not found\n");
-    expect_hmp(&vm, "set_link n0 off", "");
-    expect_hmp(&vm, "set_link virtio-net-pci.0 on", "");
-    expect_hmp(&vm, "set_link n0 yes", "Expected 'on' or 'off'\n"
-                                       "Try \"help set_link\" for more information\n");
-    expect_hmp(&vm, "set_link nope on", "Error: Device 'nope' not found\n");
-    expect_hmp(&vm, "help set_link", "set_link name on|off -- change the link status of a "
-                                     "network adapter\n");
-    expect_hmp(&vm, "help hostfwd_remove", "hostfwd_remove [netdev_id] "
-               "[tcp|udp]:[hostaddr]:hostport -- remove host-to-guest TCP or UDP redirection\n");
+    not_found = g_strdup_printf("host forwarding rule for tcp:127.0.0.1:%u not found\n", port);
+    expect_hmp(&vm, rm, not_found);
+    expect_hmp_cases(&vm, cases, G_N_ELEMENTS(cases));
     vm_quit(&vm);
     vm_free(&vm);
 }
@@ -1406,19 +1425,35 @@ static void test_network_hmp(void)
  * a pcap header as soon as the filter exists. */
 static void test_network_filter(void)
 {
+    static const struct qmp_case qmp_cases[] = {
+        { "object-add", "\"qom-type\": \"filter-dump\", \"id\": \"f1\", \"netdev\": \"nope\", "
+          "\"file\": \"x\"", "GenericError", "Parameter 'netdev' expects a network backend id" },
+        { "object-add", "\"qom-type\": \"filter-dump\", \"id\": \"f1\", \"netdev\": \"n0\"",
+          "GenericError", "Parameter 'file' is missing" },
+        { "object-add", "\"qom-type\": \"filter-dump\", \"id\": \"f1\", \"netdev\": \"n0\", "
+          "\"file\": \"x\", \"maxlen\": \"5\"", "GenericError",
+          "Parameter 'maxlen' expects uint64" },
+        { "object-add", "\"qom-type\": \"bogus\", \"id\": \"x\"", "GenericError",
+          "Parameter 'qom-type' does not accept value 'bogus'" },
+        { "object-del", "\"id\": \"f0\"" },
+        { "object-del", "\"id\": \"f0\"", "GenericError", "object 'f0' not found" },
+    };
+    static const struct hmp_case hmp_cases[] = {
+        { "object_add filter-dump", "Error: Parameter 'id' is missing\n" },
+        { "object_add filter-dump,id=g1", "Error: Parameter 'netdev' is missing\n" },
+        { "object_del g0", "" },
+        { "object_del g0", "Error: object 'g0' not found\n" },
+        { "object_del", "object_del: string expected\n"
+                        "Try \"help object_del\" for more information\n" },
+    };
     struct vm vm;
-    g_autofree char *greeting = NULL, *pcap = NULL, *add = NULL, *hmp_add = NULL;
+    g_autofree char *pcap = NULL, *add = NULL, *hmp_add = NULL;
     g_autofree char *pcap2 = NULL, *data = NULL;
     gsize len = 0;
 
-    vm_machine = "pc";
-    if (!vm_start(&vm, NET_VM)) {
-        vm_machine = "microvm";
+    if (!net_vm_start(&vm)) {
         return;
     }
-    vm_machine = "microvm";
-    greeting = vm_line(&vm);
-    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
     pcap = g_build_filename(vm.dir, "f0.pcap", NULL);
     add = g_strdup_printf("{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": "
                           "\"filter-dump\", \"id\": \"f0\", \"netdev\": \"n0\", "
@@ -1429,38 +1464,14 @@ static void test_network_filter(void)
     g_assert_cmphex(((const uint8_t *)data)[0], ==, 0xd4);   /* 0xa1b2c3d4, little endian */
     expect(&vm, add, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"attempt to add "
                      "duplicate property 'f0' to object (type 'container')\"}}");
-    expect(&vm, "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"filter-dump\", "
-                "\"id\": \"f1\", \"netdev\": \"nope\", \"file\": \"x\"}}",
-           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-           "\"Parameter 'netdev' expects a network backend id\"}}");
-    expect(&vm, "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"filter-dump\", "
-                "\"id\": \"f1\", \"netdev\": \"n0\"}}",
-           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-           "\"Parameter 'file' is missing\"}}");
-    expect(&vm, "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"filter-dump\", "
-                "\"id\": \"f1\", \"netdev\": \"n0\", \"file\": \"x\", \"maxlen\": \"5\"}}",
-           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-           "\"Parameter 'maxlen' expects uint64\"}}");
-    expect(&vm, "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"bogus\", "
-                "\"id\": \"x\"}}",
-           "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-           "\"Parameter 'qom-type' does not accept value 'bogus'\"}}");
-    expect(&vm, "{\"execute\": \"object-del\", \"arguments\": {\"id\": \"f0\"}}",
-           "{\"return\": {}}");
-    expect(&vm, "{\"execute\": \"object-del\", \"arguments\": {\"id\": \"f0\"}}",
-           "{\"error\": {\"class\": \"GenericError\", \"desc\": \"object 'f0' not found\"}}");
+    expect_qmp_cases(&vm, qmp_cases, G_N_ELEMENTS(qmp_cases));
 
     /* The same through HMP. */
     pcap2 = g_build_filename(vm.dir, "g0.pcap", NULL);
     hmp_add = g_strdup_printf("object_add filter-dump,id=g0,netdev=n0,file=%s,queue=tx", pcap2);
     expect_hmp(&vm, hmp_add, "");
     g_assert_true(g_file_test(pcap2, G_FILE_TEST_EXISTS));
-    expect_hmp(&vm, "object_add filter-dump", "Error: Parameter 'id' is missing\n");
-    expect_hmp(&vm, "object_add filter-dump,id=g1", "Error: Parameter 'netdev' is missing\n");
-    expect_hmp(&vm, "object_del g0", "");
-    expect_hmp(&vm, "object_del g0", "Error: object 'g0' not found\n");
-    expect_hmp(&vm, "object_del", "object_del: string expected\n"
-                                  "Try \"help object_del\" for more information\n");
+    expect_hmp_cases(&vm, hmp_cases, G_N_ELEMENTS(hmp_cases));
     vm_quit(&vm);
     unlink(pcap);
     unlink(pcap2);

@@ -22,56 +22,12 @@
 #include "net/filter-internal.h"
 #include "net/net.h"
 #include "system/keyval.h"
+#include "tests/unit/net-fake.h"
 
-/* ---- the fake NIC and back end ---- */
+/* ---- the fake NIC and back end (tests/unit/net-fake.h) ---- */
 
-struct fake {
-    struct net_client nc;
-    GPtrArray *frames;      /* GByteArray: what it received */
-};
-
-static struct fake nic, be;
+static struct net_fake nic, be;
 static char *tmpdir;
-
-static ssize_t fake_receive(struct net_client *nc, const struct iovec *iov, unsigned cnt)
-{
-    struct fake *f = container_of(nc, struct fake, nc);
-    GByteArray *b = g_byte_array_new();
-
-    for (unsigned i = 0; i < cnt; i++) {
-        g_byte_array_append(b, iov[i].iov_base, iov[i].iov_len);
-    }
-    g_ptr_array_add(f->frames, b);
-    return b->len;
-}
-
-static const struct net_client_ops nic_ops = {
-    .type = NET_CLIENT_NIC,
-    .type_name = "nic",
-    .receive = fake_receive,
-};
-
-static const struct net_client_ops be_ops = {
-    .type = NET_CLIENT_SOCKET,
-    .type_name = "socket",
-    .receive = fake_receive,
-};
-
-static void fake_init(struct fake *f, const struct net_client_ops *ops, const char *name)
-{
-    memset(f, 0, sizeof(*f));
-    f->frames = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
-    net_client_init(&f->nc, ops, "fake", name, NULL);
-}
-
-static void fake_uninit(struct fake *f)
-{
-    if (f->frames) {
-        net_client_uninit(&f->nc);
-        g_ptr_array_free(f->frames, TRUE);
-        f->frames = NULL;
-    }
-}
 
 static void setup(void)
 {
@@ -79,9 +35,8 @@ static void setup(void)
 
     tmpdir = g_dir_make_tmp("test-net-filter-XXXXXX", &err);
     g_assert_no_error(err);
-    fake_init(&be, &be_ops, "b0");
-    fake_init(&nic, &nic_ops, "test-nic.0");
-    g_assert_cmpint(net_nic_attach(&nic.nc, "test-nic", "b0", &err), ==, 0);
+    net_fake_init(&be, &net_fake_backend_ops, "fake", "b0", NULL);
+    net_fake_nic_attach(&nic, "b0");
 }
 
 static void teardown(void)
@@ -89,8 +44,8 @@ static void teardown(void)
     const char *name;
     GDir *d;
 
-    fake_uninit(&nic);
-    fake_uninit(&be);
+    net_fake_fini(&nic);
+    net_fake_fini(&be);
     net_filter_cli_clear();
     d = g_dir_open(tmpdir, 0, NULL);
     while ((name = g_dir_read_name(d))) {
@@ -177,6 +132,16 @@ static void cli_filter_ok(const char *fmt, ...)
     if (cli_filter(args, &msg) < 0) {
         g_error("%s: %s", args, msg);
     }
+}
+
+/* -object filter-dump,id=id on b0 writing to tmpdir/file, opts after
+ * (",queue=rx"): the file's path. */
+static char *dump_add(const char *id, const char *file, const char *opts)
+{
+    char *path = tmp_file(file);
+
+    cli_filter_ok("filter-dump,id=%s,netdev=b0,file=%s%s", id, path, opts);
+    return path;
 }
 
 /* object-add with kv as the monitor gives it. */
@@ -291,6 +256,17 @@ static void assert_rec(const struct pcap *pc, unsigned i, const GByteArray *b, s
     g_assert_cmpmem(r->data, r->caplen, b->data + skip, b->len - skip);
 }
 
+/* path holds one record: the whole of b. */
+static void assert_pcap_one(const char *path, const GByteArray *b)
+{
+    struct pcap pc;
+
+    pcap_read(&pc, path);
+    g_assert_cmpuint(pc.recs->len, ==, 1);
+    assert_rec(&pc, 0, b, 0);
+    pcap_free(&pc);
+}
+
 static unsigned open_fds(void)
 {
     unsigned n = 0;
@@ -364,8 +340,7 @@ static void test_both_directions(void)
     struct pcap pc;
 
     setup();
-    path = tmp_file("all.pcap");
-    cli_filter_ok("filter-dump,id=f0,netdev=b0,file=%s", path);
+    path = dump_add("f0", "all.pcap", "");
     t0 = g_get_real_time();
     be_send(a);
     nic_send(b);
@@ -398,24 +373,14 @@ static void test_queue(void)
     g_autofree char *rx = NULL, *tx = NULL;
     g_autoptr(GByteArray) a = frame_new(60, 1);
     g_autoptr(GByteArray) b = frame_new(64, 50);
-    struct pcap pc;
 
     setup();
-    rx = tmp_file("rx.pcap");
-    tx = tmp_file("tx.pcap");
-    cli_filter_ok("filter-dump,id=r,netdev=b0,file=%s,queue=rx", rx);
-    cli_filter_ok("filter-dump,id=t,netdev=b0,file=%s,queue=tx", tx);
+    rx = dump_add("r", "rx.pcap", ",queue=rx");
+    tx = dump_add("t", "tx.pcap", ",queue=tx");
     be_send(a);
     nic_send(b);
-
-    pcap_read(&pc, rx);
-    g_assert_cmpuint(pc.recs->len, ==, 1);
-    assert_rec(&pc, 0, b, 0);
-    pcap_free(&pc);
-    pcap_read(&pc, tx);
-    g_assert_cmpuint(pc.recs->len, ==, 1);
-    assert_rec(&pc, 0, a, 0);
-    pcap_free(&pc);
+    assert_pcap_one(rx, b);
+    assert_pcap_one(tx, a);
     teardown();
 }
 
@@ -427,8 +392,7 @@ static void test_status_off(void)
     struct pcap pc;
 
     setup();
-    path = tmp_file("off.pcap");
-    cli_filter_ok("filter-dump,id=f,netdev=b0,file=%s,status=off", path);
+    path = dump_add("f", "off.pcap", ",status=off");
     be_send(a);
     nic_send(a);
     g_assert_cmpuint(nic.frames->len, ==, 1);
@@ -444,9 +408,7 @@ static void test_status_off(void)
                     "Invalid value for netfilter status, should be 'on' or 'off'");
     g_assert_cmpint(net_filter_set_status(net_filter_find("f"), "on", NULL), ==, 0);
     be_send(a);
-    pcap_read(&pc, path);
-    g_assert_cmpuint(pc.recs->len, ==, 1);
-    pcap_free(&pc);
+    assert_pcap_one(path, a);
     teardown();
 }
 
@@ -459,8 +421,7 @@ static void test_maxlen(void)
     struct pcap pc;
 
     setup();
-    path = tmp_file("cut.pcap");
-    cli_filter_ok("filter-dump,id=f,netdev=b0,file=%s,maxlen=0x0a", path);
+    path = dump_add("f", "cut.pcap", ",maxlen=0x0a");
     be_send(a);
     nic_send(s);
     pcap_read(&pc, path);
@@ -489,10 +450,8 @@ static void test_vnet_hdr(void)
 
     setup();
     be.nc.vnet_hdr_len = 12;
-    path = tmp_file("vnet.pcap");
-    cut = tmp_file("vnet-cut.pcap");
-    cli_filter_ok("filter-dump,id=f,netdev=b0,file=%s", path);
-    cli_filter_ok("filter-dump,id=g,netdev=b0,file=%s,maxlen=20", cut);
+    path = dump_add("f", "vnet.pcap", "");
+    cut = dump_add("g", "vnet-cut.pcap", ",maxlen=20");
     be_send(a);
     nic_send(b);
     /* Less than a header: nothing to record, and no crash. */
@@ -520,20 +479,15 @@ static void test_many_pieces(void)
     g_autofree char *path = NULL;
     g_autoptr(GByteArray) a = frame_new(3000, 7);
     g_autofree struct iovec *iov = g_new(struct iovec, a->len);
-    struct pcap pc;
 
     setup();
-    path = tmp_file("pieces.pcap");
-    cli_filter_ok("filter-dump,id=f,netdev=b0,file=%s", path);
+    path = dump_add("f", "pieces.pcap", "");
     for (unsigned i = 0; i < a->len; i++) {
         iov[i].iov_base = a->data + i;
         iov[i].iov_len = 1;
     }
     g_assert_cmpint(net_send(&be.nc, iov, a->len, NULL), ==, 3000);
-    pcap_read(&pc, path);
-    g_assert_cmpuint(pc.recs->len, ==, 1);
-    assert_rec(&pc, 0, a, 0);
-    pcap_free(&pc);
+    assert_pcap_one(path, a);
     teardown();
 }
 
@@ -682,10 +636,19 @@ static void test_cli_list(void)
 /* object-add / object-del, QEMU's QMP messages. */
 static void test_qmp(void)
 {
+    static const struct {
+        const char *args, *msg;
+    } bad[] = {
+        { "qom-type=filter-dump,id=f2,netdev=b0,file=x,bogus=x",
+          "Parameter 'bogus' is unexpected" },
+        { "qom-type=filter-dump,id=f2,file=x", "Parameter 'netdev' is missing" },
+        { "qom-type=filter-dump,id=3,netdev=b0,file=x", "Parameter 'id' expects an identifier" },
+        { "qom-type=filter-dump,id=f2,netdev=nx,file=x",
+          "Parameter 'netdev' expects a network backend id" },
+    };
     g_autofree char *path = NULL, *args = NULL, *msg = NULL;
     g_autoptr(GByteArray) a = frame_new(60, 1);
     g_autoptr(GError) err = NULL;
-    struct pcap pc;
     unsigned fds;
 
     setup();
@@ -698,18 +661,11 @@ static void test_qmp(void)
     g_assert_cmpstr(msg, ==, "attempt to add duplicate property 'f1' to object "
                     "(type 'container')");
     g_clear_pointer(&msg, g_free);
-    g_assert_cmpint(qmp_filter("qom-type=filter-dump,id=f2,netdev=b0,file=x,bogus=x", &msg),
-                    <, 0);
-    g_assert_cmpstr(msg, ==, "Parameter 'bogus' is unexpected");
-    g_clear_pointer(&msg, g_free);
-    g_assert_cmpint(qmp_filter("qom-type=filter-dump,id=f2,file=x", &msg), <, 0);
-    g_assert_cmpstr(msg, ==, "Parameter 'netdev' is missing");
-    g_clear_pointer(&msg, g_free);
-    g_assert_cmpint(qmp_filter("qom-type=filter-dump,id=3,netdev=b0,file=x", &msg), <, 0);
-    g_assert_cmpstr(msg, ==, "Parameter 'id' expects an identifier");
-    g_clear_pointer(&msg, g_free);
-    g_assert_cmpint(qmp_filter("qom-type=filter-dump,id=f2,netdev=nx,file=x", &msg), <, 0);
-    g_assert_cmpstr(msg, ==, "Parameter 'netdev' expects a network backend id");
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_assert_cmpint(qmp_filter(bad[i].args, &msg), <, 0);
+        g_assert_cmpstr(msg, ==, bad[i].msg);
+        g_clear_pointer(&msg, g_free);
+    }
 
     be_send(a);
     /* object-del stops the dump and closes the file. */
@@ -718,9 +674,7 @@ static void test_qmp(void)
     g_assert_null(be.nc.filters);
     be_send(a);
     nic_send(a);
-    pcap_read(&pc, path);
-    g_assert_cmpuint(pc.recs->len, ==, 1);
-    pcap_free(&pc);
+    assert_pcap_one(path, a);
     g_assert_cmpint(net_filter_del("f1", &err), ==, -ENOENT);
     g_assert_cmpstr(err->message, ==, "object 'f1' not found");
     teardown();
@@ -738,7 +692,7 @@ static void test_netdev_gone(void)
     cli_filter_ok("filter-dump,id=f,netdev=b0,file=%s", path);
     cli_filter_ok("filter-dump,id=g,netdev=b0,file=%s.2", path);
     g_assert_cmpuint(open_fds(), ==, fds + 2);
-    fake_uninit(&be);
+    net_fake_fini(&be);
     g_assert_null(net_filter_find("f"));
     g_assert_null(net_filter_find("g"));
     g_assert_cmpuint(open_fds(), ==, fds);
@@ -752,12 +706,12 @@ static void test_position(void)
     g_autofree char *msg = NULL;
     g_autoptr(GString) info = g_string_new(NULL);
     g_autofree char *want = NULL;
-    struct fake be1;
+    struct net_fake be1;
     const char *order[] = { "b", "c", "a", "d" };
     GList *l;
 
     setup();
-    fake_init(&be1, &be_ops, "b1");
+    net_fake_init(&be1, &net_fake_backend_ops, "fake", "b1", NULL);
     cli_filter_ok("filter-dump,id=a,netdev=b0,file=%s/a", tmpdir);
     cli_filter_ok("filter-dump,id=b,netdev=b0,file=%s/b,position=head,queue=rx", tmpdir);
     cli_filter_ok("filter-dump,id=c,netdev=b0,file=%s/c,position=id=a,insert=before", tmpdir);
@@ -787,7 +741,7 @@ static void test_position(void)
         "  - d: type=filter-dump,file=%1$s/d,maxlen=100,position=id=a,status=off,"
         "insert=behind,netdev=b0,queue=all\n", tmpdir);
     g_assert_cmpstr(info->str, ==, want);
-    fake_uninit(&be1);
+    net_fake_fini(&be1);
     teardown();
 }
 
@@ -802,8 +756,7 @@ static void test_write_error_child(void)
     gsize size;
 
     setup();
-    path = tmp_file("full.pcap");
-    cli_filter_ok("filter-dump,id=f,netdev=b0,file=%s", path);
+    path = dump_add("f", "full.pcap", "");
     signal(SIGXFSZ, SIG_IGN);
     g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &rl), ==, 0);
     for (unsigned i = 0; i < 4; i++) {

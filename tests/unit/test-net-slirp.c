@@ -26,6 +26,7 @@
 #include "net/net.h"
 #include "system/error.h"
 #include "system/keyval.h"
+#include "tests/unit/net-fake.h"
 
 static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -35,45 +36,13 @@ static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 #define HOST_IP         IP4(10, 0, 2, 2)
 #define GUEST_PORT      40000
 
-/* ---- the fake NIC ---- */
+/* ---- the fake NIC (tests/unit/net-fake.h): what the user stack sent ---- */
 
-struct fake_nic {
-    struct net_client nc;
-    GPtrArray *frames;          /* GByteArray: what the user stack sent */
-};
-
-static struct fake_nic nic;
-
-static ssize_t nic_receive(struct net_client *nc, const struct iovec *iov, unsigned cnt)
-{
-    GByteArray *f = g_byte_array_new();
-
-    for (unsigned i = 0; i < cnt; i++) {
-        g_byte_array_append(f, iov[i].iov_base, iov[i].iov_len);
-    }
-    g_ptr_array_add(nic.frames, f);
-    return f->len;
-}
-
-static const struct net_client_ops nic_ops = {
-    .type = NET_CLIENT_NIC,
-    .type_name = "nic",
-    .receive = nic_receive,
-};
+static struct net_fake nic;
 
 static int user_init(const char *opts, GError **errp)
 {
-    g_autoptr(GError) err = NULL;
-    struct kv_list *kv = kv_parse(opts, "type", &err);
-    int ret;
-
-    g_assert_no_error(err);
-    ret = net_user_check(kv, errp);
-    if (ret == 0) {
-        ret = net_user_init(kv_get(kv, "id"), kv, errp);
-    }
-    kv_free(kv);
-    return ret;
+    return net_fake_netdev_new(net_user_check, net_user_init, opts, errp);
 }
 
 /* A user netdev "u0" with opts, the fake NIC as its peer. */
@@ -88,19 +57,16 @@ static struct net_client *user_start(const char *opts)
     u = net_netdev_find("u0");
     g_assert_nonnull(u);
     g_assert_cmpstr(u->ops->type_name, ==, "user");
-    memset(&nic, 0, sizeof(nic));
-    nic.frames = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
-    net_client_init(&nic.nc, &nic_ops, "fake-nic", "nic0", u);
+    net_fake_init(&nic, &net_fake_nic_ops, "fake-nic", "nic0", u);
     g_assert_true(u->peer == &nic.nc);
     return u;
 }
 
 static void user_stop(struct net_client *u)
 {
-    net_client_uninit(&nic.nc);
+    net_fake_fini(&nic);
     net_client_uninit(u);
     g_assert_null(net_netdev_find("u0"));
-    g_ptr_array_free(nic.frames, TRUE);
 }
 
 static void guest_send(const uint8_t *f, size_t len)
@@ -606,22 +572,9 @@ static void expect_err(int ret, GError *err, const char *msg)
         g_clear_error(&err);                    \
     } while (0)
 
-static ssize_t other_receive(struct net_client *nc, const struct iovec *iov, unsigned cnt)
-{
-    size_t n = 0;
-
-    for (unsigned i = 0; i < cnt; i++) {
-        n += iov[i].iov_len;
-    }
-    return n;
-}
-
 static void test_hostfwd_monitor(void)
 {
-    static const struct net_client_ops other_ops = {
-        .type = NET_CLIENT_SOCKET, .type_name = "socket", .receive = other_receive,
-    };
-    struct net_client other = { 0 };
+    struct net_fake other;
     uint16_t port = free_port();
     g_autofree char *rule = g_strdup_printf("tcp:127.0.0.1:%u-:22", port);
     g_autofree char *key = g_strdup_printf("tcp:127.0.0.1:%u", port);
@@ -632,7 +585,7 @@ static void test_hostfwd_monitor(void)
 
     EXPECT_ERR(net_user_hostfwd_add(NULL, rule, &err), "user mode network stack not in use");
     u = user_start("");
-    net_client_init(&other, &other_ops, "socket", "s0", NULL);
+    net_fake_init(&other, &net_fake_backend_ops, "socket", "s0", NULL);
 
     g_assert_cmpint(net_user_hostfwd_add(NULL, rule, &err), ==, 0);
     g_assert_no_error(err);
@@ -661,7 +614,7 @@ static void test_hostfwd_monitor(void)
     EXPECT_ERR(net_user_hostfwd_add(NULL, "tcp::1x-:22", &err),
                "Invalid host forwarding rule 'tcp::1x-:22' (Bad host port)");
     EXPECT_ERR(net_user_hostfwd_remove(NULL, "tcp::0x10", out, &err), "invalid format");
-    net_client_uninit(&other);
+    net_fake_fini(&other);
     user_stop(u);
 }
 

@@ -39,6 +39,7 @@
 #include "net/net.h"
 #include "system/error.h"
 #include "system/keyval.h"
+#include "tests/unit/net-fake.h"
 
 enum {
     CHILD_SKIP_NETNS = 77,       /* no network namespace (CAP_SYS_ADMIN) */
@@ -53,26 +54,12 @@ static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
 static int tap_check(const char *opts, GError **errp)
 {
-    g_autoptr(GError) err = NULL;
-    struct kv_list *kv = kv_parse(opts, "type", &err);
-    int ret;
-
-    g_assert_no_error(err);
-    ret = net_tap_check(kv, errp);
-    kv_free(kv);
-    return ret;
+    return net_fake_netdev_new(net_tap_check, NULL, opts, errp);
 }
 
 static int tap_init(const char *opts, GError **errp)
 {
-    g_autoptr(GError) err = NULL;
-    struct kv_list *kv = kv_parse(opts, "type", &err);
-    int ret;
-
-    g_assert_no_error(err);
-    ret = net_tap_init(kv_get(kv, "id"), kv, errp);
-    kv_free(kv);
-    return ret;
+    return net_fake_netdev_new(NULL, net_tap_init, opts, errp);
 }
 
 static void assert_init_error(const char *opts, const char *msg)
@@ -182,63 +169,9 @@ static void test_fd_errors(void)
     close(fd);          /* may already be closed by the failed init, as QEMU's */
 }
 
-/* ---- a fake NIC ---- */
+/* ---- a fake NIC (tests/unit/net-fake.h) ---- */
 
-struct fake_nic {
-    struct net_client nc;
-    GPtrArray *frames;           /* GByteArray, as received (header included) */
-    bool refuse;
-};
-
-static struct fake_nic nic;
-
-static ssize_t nic_receive(struct net_client *nc, const struct iovec *iov, unsigned cnt)
-{
-    GByteArray *f;
-
-    if (nic.refuse) {
-        return 0;
-    }
-    f = g_byte_array_new();
-    for (unsigned i = 0; i < cnt; i++) {
-        g_byte_array_append(f, iov[i].iov_base, iov[i].iov_len);
-    }
-    g_ptr_array_add(nic.frames, f);
-    return f->len;
-}
-
-static const struct net_client_ops nic_ops = {
-    .type = NET_CLIENT_NIC,
-    .type_name = "nic",
-    .receive = nic_receive,
-};
-
-static void nic_attach(const char *netdev)
-{
-    g_autoptr(GError) err = NULL;
-
-    memset(&nic, 0, sizeof(nic));
-    nic.frames = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
-    net_client_init(&nic.nc, &nic_ops, "test-nic", "test-nic.0", NULL);
-    g_assert_cmpint(net_nic_attach(&nic.nc, "test-nic", netdev, &err), ==, 0);
-}
-
-static void nic_detach(void)
-{
-    net_client_uninit(&nic.nc);
-    g_ptr_array_free(nic.frames, TRUE);
-}
-
-/* Runs the main loop until cond holds (or 2 s pass). */
-#define LOOP_UNTIL(cond)                                                       \
-    do {                                                                       \
-        gint64 end_ = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;             \
-        while (!(cond) && g_get_monotonic_time() < end_) {                     \
-            g_main_context_iteration(NULL, FALSE);                             \
-            g_usleep(200);                                                     \
-        }                                                                      \
-        g_assert_true(cond);                                                   \
-    } while (0)
+static struct net_fake nic;
 
 static void loop_for(unsigned ms)
 {
@@ -437,7 +370,7 @@ static uint8_t check_kernel_to_nic(unsigned hdr_len, const uint8_t host_mac[6],
 
     g_ptr_array_set_size(nic.frames, 0);
     udp_send(s, guest_ip, 5555, data);
-    LOOP_UNTIL(nic_find_udp(hdr_len, 5555, &at));
+    NET_FAKE_LOOP_UNTIL(nic_find_udp(hdr_len, 5555, &at));
     f = nic.frames->pdata[at];
     g_assert_cmpmem(f->data + hdr_len, 6, guest_mac, 6);
     g_assert_cmpmem(f->data + hdr_len + 6, 6, host_mac, 6);
@@ -460,7 +393,7 @@ static void check_flow_control(unsigned hdr_len, const char *host_ip, const char
     for (unsigned i = 0; i < G_N_ELEMENTS(data); i++) {
         udp_send(s, guest_ip, 5555, data[i]);
     }
-    LOOP_UNTIL(net_queue_len(&nic.nc) == 1);
+    NET_FAKE_LOOP_UNTIL(net_queue_len(&nic.nc) == 1);
     loop_for(50);
     g_assert_cmpuint(net_queue_len(&nic.nc), ==, 1);     /* reading stopped */
     nic.refuse = false;
@@ -468,7 +401,7 @@ static void check_flow_control(unsigned hdr_len, const char *host_ip, const char
     for (unsigned i = 0; i < G_N_ELEMENTS(data); i++, at++) {
         const char *pl;
 
-        LOOP_UNTIL(nic_find_udp(hdr_len, 5555, &at));
+        NET_FAKE_LOOP_UNTIL(nic_find_udp(hdr_len, 5555, &at));
         pl = udp_payload(nic.frames->pdata[at], hdr_len, 5555, &len);
         g_assert_cmpmem(pl, len, data[i], strlen(data[i]));
     }
@@ -577,7 +510,7 @@ static void child_traffic(const void *arg)
     g_assert_cmpint(nc->ops->type, ==, NET_CLIENT_TAP);
     g_assert_cmpstr(nc->info_str, ==, "ifname=hyvmtap0,script=no,downscript=no");
     g_assert_cmpuint(if_nametoindex("hyvmtap0"), !=, 0);
-    nic_attach("t0");
+    net_fake_nic_attach(&nic, "t0");
     /* Every Linux since 2.6.27 offers IFF_VNET_HDR. */
     g_assert_true(net_peer_has_vnet_hdr(&nic.nc));
     if (hdr_len) {
@@ -603,7 +536,7 @@ static void child_traffic(const void *arg)
         g_assert_false(tx_csum("hyvmtap0"));
     }
 
-    nic_detach();
+    net_fake_fini(&nic);
     net_client_uninit(nc);
     g_assert_null(net_netdev_find("t0"));
     g_assert_cmpuint(if_nametoindex("hyvmtap0"), ==, 0);    /* gone with its fd */
@@ -647,12 +580,12 @@ static void child_fd(const void *arg)
     nc = net_netdev_find("t0");
     g_assert_cmpstr(nc->info_str, ==, info);
     g_assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
-    nic_attach("t0");
+    net_fake_nic_attach(&nic, "t0");
     g_assert_false(net_peer_has_vnet_hdr(&nic.nc));
     link_setup("hyvmtap1", "10.0.3.1", "10.0.3.15", host_mac);
     check_nic_to_kernel(0, host_mac, "10.0.3.1", "10.0.3.15", "by fd");
     check_kernel_to_nic(0, host_mac, "10.0.3.1", "10.0.3.15", "to fd");
-    nic_detach();
+    net_fake_fini(&nic);
     net_client_uninit(nc);
     g_assert_cmpint(fcntl(fd, F_GETFD), <, 0);      /* the back end closed it */
 
@@ -660,9 +593,9 @@ static void child_fd(const void *arg)
     g_assert_cmpint(tap_init(vopts, &err), ==, 0);
     g_assert_no_error(err);
     nc = net_netdev_find("t1");
-    nic_attach("t1");
+    net_fake_nic_attach(&nic, "t1");
     g_assert_true(net_peer_has_vnet_hdr(&nic.nc));
-    nic_detach();
+    net_fake_fini(&nic);
     net_client_uninit(nc);
 
     /* ifname= with vnet_hdr=off: plain frames whatever the kernel offers;

@@ -203,6 +203,21 @@ static const char *dev_prop(GPtrArray *devs, unsigned i, const char *key)
     return kv_get(dc->props, key);
 }
 
+/* Start-up with the -nic / -net options given so far fails with msg;
+ * they are cleared after. */
+static void assert_nic_init_error(const char *msg)
+{
+    GError *err = NULL;
+    GPtrArray *devs = g_ptr_array_new();
+
+    g_assert_cmpint(net_nic_init("virtio-net-pci", true, devs, &err), <, 0);
+    g_assert_cmpstr(err->message, ==, msg);
+    g_clear_error(&err);
+    g_ptr_array_free(devs, TRUE);
+    net_nic_cli_clear();
+    net_cleanup();
+}
+
 static void test_nic_options(void)
 {
     /* -nic pairs a back end and a NIC directly; -net puts both on hub 0. */
@@ -287,22 +302,10 @@ static void test_nic_default_and_errors(void)
     g_assert_cmpint(net_nic_cli_add("nic", "hubport,hubid=1,id=d", &err), <, 0);
     g_assert_cmpstr(err->message, ==, "Duplicate ID 'd' for nic");
     g_clear_error(&err);
-    devs = g_ptr_array_new();
     /* -nic's d and -net's d both want to be netdev d. */
-    g_assert_cmpint(net_nic_init("virtio-net-pci", true, devs, &err), <, 0);
-    g_assert_cmpstr(err->message, ==, "-net hubport,hubid=1,id=d: Duplicate ID 'd'");
-    g_clear_error(&err);
-    g_ptr_array_free(devs, TRUE);
-    net_nic_cli_clear();
-    net_cleanup();
+    assert_nic_init_error("-net hubport,hubid=1,id=d: Duplicate ID 'd'");
     g_assert_cmpint(net_nic_cli_add("net", "nic,netdev=nope", &err), ==, 0);
-    devs = g_ptr_array_new();
-    g_assert_cmpint(net_nic_init("virtio-net-pci", true, devs, &err), <, 0);
-    g_assert_cmpstr(err->message, ==, "-net nic,netdev=nope: netdev 'nope' not found");
-    g_clear_error(&err);
-    g_ptr_array_free(devs, TRUE);
-    net_nic_cli_clear();
-    net_cleanup();
+    assert_nic_init_error("-net nic,netdev=nope: netdev 'nope' not found");
 }
 
 int main(int argc, char **argv)

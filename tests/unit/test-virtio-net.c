@@ -24,6 +24,7 @@
 #include "system/error.h"
 #include "system/keyval.h"
 #include "system/memory.h"
+#include "tests/unit/net-fake.h"
 #include "tests/unit/virtio-driver.h"
 
 #define RAM_SIZE        (16ull << 20)
@@ -43,71 +44,14 @@ static void tq_setup(struct virtio_device *vdev, unsigned i)
     tq_setup_at(&queues[i], vdev, i, QUEUE_BASE + i * VD_QUEUE_STRIDE, QSIZE);
 }
 
-/* ---- the fake back end ---- */
+/* ---- the fake back end (tests/unit/net-fake.h): what the NIC sent ---- */
 
-struct fake_peer {
-    struct net_client nc;
-    GPtrArray *frames;       /* GByteArray: what the NIC sent */
-    bool refuse;             /* "cannot take it now" */
-    bool vnet;               /* frames carry a virtio-net header */
-    unsigned hdr_len;        /* what the NIC told it */
-    struct net_offloads offloads;
-    unsigned sent_done;      /* our frames that went through late */
-};
-
-static struct fake_peer peer;
-
-static ssize_t fake_receive(struct net_client *nc, const struct iovec *iov, unsigned cnt)
-{
-    struct fake_peer *p = container_of(nc, struct fake_peer, nc);
-    GByteArray *f;
-
-    if (p->refuse) {
-        return 0;
-    }
-    f = g_byte_array_new();
-    for (unsigned i = 0; i < cnt; i++) {
-        g_byte_array_append(f, iov[i].iov_base, iov[i].iov_len);
-    }
-    g_ptr_array_add(p->frames, f);
-    return f->len;
-}
-
-static bool fake_has_vnet_hdr(struct net_client *nc)
-{
-    return container_of(nc, struct fake_peer, nc)->vnet;
-}
-
-static void fake_set_vnet_hdr_len(struct net_client *nc, unsigned len)
-{
-    container_of(nc, struct fake_peer, nc)->hdr_len = len;
-}
-
-static void fake_set_offloads(struct net_client *nc, const struct net_offloads *o)
-{
-    container_of(nc, struct fake_peer, nc)->offloads = *o;
-}
-
-static const struct net_client_ops fake_ops = {
-    .type = NET_CLIENT_SOCKET,
-    .type_name = "fake",
-    .receive = fake_receive,
-    .has_vnet_hdr = fake_has_vnet_hdr,
-    .set_vnet_hdr_len = fake_set_vnet_hdr_len,
-    .set_offloads = fake_set_offloads,
-};
+static struct net_fake peer;
 
 static void peer_init(bool vnet)
 {
-    memset(&peer, 0, sizeof(peer));
+    net_fake_init(&peer, &net_fake_backend_ops, "fake", "p0", NULL);
     peer.vnet = vnet;
-    peer.frames = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
-    net_client_init(&peer.nc, &fake_ops, "fake", "p0", NULL);
-}
-
-static void peer_sent(struct net_client *nc, ssize_t ret)
-{
-    container_of(nc, struct fake_peer, nc)->sent_done++;
 }
 
 /* A frame from the back end to the guest: net_send's result. */
@@ -115,13 +59,12 @@ static ssize_t peer_send(const uint8_t *frame, size_t len)
 {
     struct iovec iov = { .iov_base = (void *)frame, .iov_len = len };
 
-    return net_send(&peer.nc, &iov, 1, peer_sent);
+    return net_send(&peer.nc, &iov, 1, net_fake_sent);
 }
 
 static GByteArray *peer_frame(unsigned i)
 {
-    g_assert_cmpuint(i, <, peer.frames->len);
-    return g_ptr_array_index(peer.frames, i);
+    return net_fake_frame(&peer, i);
 }
 
 /* ---- the device ---- */
@@ -159,8 +102,7 @@ static void net_stop(struct virtio_device *vdev)
     virtio_device_free(vdev);
     kv_free(cfg.props);
     cfg.props = NULL;
-    net_client_uninit(&peer.nc);
-    g_ptr_array_free(peer.frames, TRUE);
+    net_fake_fini(&peer);
 }
 
 /* An Ethernet frame of len bytes to dst, payload bytes counting up from seed. */
@@ -435,11 +377,7 @@ static void test_tx_burst_deferred(void)
     sent = peer.frames->len;
     g_assert_cmpuint(sent, ==, 300);
     g_assert_cmpuint(get16(0x220000 + 2), ==, 300);
-    virtio_device_free(vdev);
-    kv_free(cfg.props);
-    cfg.props = NULL;
-    net_client_uninit(&peer.nc);
-    g_ptr_array_free(peer.frames, TRUE);
+    net_stop(vdev);
 }
 
 /* The header and frame cut at random places over up to 8 buffers: the
@@ -959,57 +897,13 @@ static void test_names_and_errors(void)
     virtio_device_free(b);
     g_assert_null(peer.nc.peer);
     virtio_device_free(a);
-    net_client_uninit(&peer.nc);
-    g_ptr_array_free(peer.frames, TRUE);
+    net_fake_fini(&peer);
 }
 
 /* ---- -netdev socket ---- */
 
 /* A NIC of the test's own on the socket back end. */
-struct fake_nic {
-    struct net_client nc;
-    GPtrArray *frames;
-    bool refuse;
-};
-
-static struct fake_nic nic;
-
-static ssize_t nic_receive(struct net_client *nc, const struct iovec *iov, unsigned cnt)
-{
-    GByteArray *f;
-
-    if (nic.refuse) {
-        return 0;
-    }
-    f = g_byte_array_new();
-    for (unsigned i = 0; i < cnt; i++) {
-        g_byte_array_append(f, iov[i].iov_base, iov[i].iov_len);
-    }
-    g_ptr_array_add(nic.frames, f);
-    return f->len;
-}
-
-static const struct net_client_ops nic_ops = {
-    .type = NET_CLIENT_NIC,
-    .type_name = "nic",
-    .receive = nic_receive,
-};
-
-static void nic_attach(const char *netdev)
-{
-    g_autoptr(GError) err = NULL;
-
-    memset(&nic, 0, sizeof(nic));
-    nic.frames = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
-    net_client_init(&nic.nc, &nic_ops, "test-nic", "test-nic.0", NULL);
-    g_assert_cmpint(net_nic_attach(&nic.nc, "test-nic", netdev, &err), ==, 0);
-}
-
-static void nic_detach(void)
-{
-    net_client_uninit(&nic.nc);
-    g_ptr_array_free(nic.frames, TRUE);
-}
+static struct net_fake nic;
 
 static ssize_t nic_send(const void *p, size_t len)
 {
@@ -1021,27 +915,9 @@ static ssize_t nic_send(const void *p, size_t len)
     return net_send(&nic.nc, iov, 2, NULL);
 }
 
-/* Runs the main loop until cond holds (or 2 s pass). */
-#define LOOP_UNTIL(cond)                                                       \
-    do {                                                                       \
-        gint64 end_ = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;             \
-        while (!(cond) && g_get_monotonic_time() < end_) {                     \
-            g_main_context_iteration(NULL, FALSE);                             \
-            g_usleep(100);                                                     \
-        }                                                                      \
-        g_assert_true(cond);                                                   \
-    } while (0)
-
 static int netdev_add(const char *opts, GError **errp)
 {
-    g_autoptr(GError) err = NULL;
-    struct kv_list *kv = kv_parse(opts, "type", &err);
-    int ret;
-
-    g_assert_no_error(err);
-    ret = net_socket_init(kv_get(kv, "id"), kv, errp);
-    kv_free(kv);
-    return ret;
+    return net_fake_netdev_new(NULL, net_socket_init, opts, errp);
 }
 
 static void write_all(int fd, const void *p, size_t len)
@@ -1082,7 +958,7 @@ static void test_socket_stream_fd(void)
     opts = g_strdup_printf("socket,id=s0,fd=%d", sv[0]);
     g_assert_cmpint(netdev_add(opts, &err), ==, 0);
     g_assert_no_error(err);
-    nic_attach("s0");
+    net_fake_nic_attach(&nic, "s0");
 
     /* Host to guest: two frames in one write, then one split byte by byte. */
     wire[0] = 0; wire[1] = 0; wire[2] = 0; wire[3] = 60;
@@ -1090,7 +966,7 @@ static void test_socket_stream_fd(void)
     wire[64] = 0; wire[65] = 0; wire[66] = 1514 >> 8; wire[67] = 1514 & 0xff;
     memcpy(wire + 68, f2, 1514);
     write_all(sv[1], wire, sizeof(wire));
-    LOOP_UNTIL(nic.frames->len == 2);
+    NET_FAKE_LOOP_UNTIL(nic.frames->len == 2);
     g_assert_cmpmem(((GByteArray *)nic.frames->pdata[0])->data, 60, f1, 60);
     g_assert_cmpmem(((GByteArray *)nic.frames->pdata[1])->data,
                     ((GByteArray *)nic.frames->pdata[1])->len, f2, 1514);
@@ -1098,16 +974,16 @@ static void test_socket_stream_fd(void)
         write_all(sv[1], wire + i, 1);
         g_main_context_iteration(NULL, FALSE);
     }
-    LOOP_UNTIL(nic.frames->len == 3);
+    NET_FAKE_LOOP_UNTIL(nic.frames->len == 3);
 
     /* The NIC cannot take frames: reading stops, then resumes. */
     nic.refuse = true;
     write_all(sv[1], wire, 64);
     write_all(sv[1], wire, 64);
-    LOOP_UNTIL(net_queue_len(&nic.nc) >= 1);
+    NET_FAKE_LOOP_UNTIL(net_queue_len(&nic.nc) >= 1);
     nic.refuse = false;
     net_queue_flush(&nic.nc);
-    LOOP_UNTIL(nic.frames->len == 5);
+    NET_FAKE_LOOP_UNTIL(nic.frames->len == 5);
 
     /* Guest to host: the length word, then the frame. */
     g_assert_cmpint(nic_send(f2, 1514), ==, 1514);
@@ -1116,9 +992,9 @@ static void test_socket_stream_fd(void)
 
     /* A length beyond any frame ends the connection: the link goes down. */
     write_all(sv[1], "\xff\xff\xff\xff", 4);
-    LOOP_UNTIL(net_netdev_find("s0")->link_down);
+    NET_FAKE_LOOP_UNTIL(net_netdev_find("s0")->link_down);
     close(sv[1]);
-    nic_detach();
+    net_fake_fini(&nic);
     net_cleanup();
     g_assert_null(net_netdev_find("s0"));
 }
@@ -1159,13 +1035,13 @@ static void test_socket_listen_connect(void)
 
     g_assert_cmpint(netdev_add(opts, &err), ==, 0);
     g_assert_no_error(err);
-    nic_attach("l0");
+    net_fake_nic_attach(&nic, "l0");
     l0 = net_netdev_find("l0");
     /* Down until a client connects: the guest's frames are lost. */
     g_assert_true(l0->link_down);
     g_assert_cmpint(nic_send(f, 100), ==, 100);
     fd = tcp_connect(port);
-    LOOP_UNTIL(!l0->link_down);
+    NET_FAKE_LOOP_UNTIL(!l0->link_down);
     g_assert_true(g_str_has_prefix(l0->info_str, "socket: connection from 127.0.0.1:"));
     g_assert_cmpint(nic_send(f, 100), ==, 100);
     got = read_frame(fd);
@@ -1174,14 +1050,14 @@ static void test_socket_listen_connect(void)
     wire[3] = 100;
     memcpy(wire + 4, f, 100);
     write_all(fd, wire, sizeof(wire));
-    LOOP_UNTIL(nic.frames->len == 1);
+    NET_FAKE_LOOP_UNTIL(nic.frames->len == 1);
     /* The client leaves; the next one is accepted. */
     close(fd);
-    LOOP_UNTIL(l0->link_down);
+    NET_FAKE_LOOP_UNTIL(l0->link_down);
     fd = tcp_connect(port);
-    LOOP_UNTIL(!l0->link_down);
+    NET_FAKE_LOOP_UNTIL(!l0->link_down);
     close(fd);
-    nic_detach();
+    net_fake_fini(&nic);
     net_cleanup();
 
     /* connect= to a listener of the test's: queued while connecting, then
@@ -1197,18 +1073,18 @@ static void test_socket_listen_connect(void)
         g_assert_cmpint(listen(lfd, 1), ==, 0);
         g_assert_cmpint(netdev_add(copts, &err), ==, 0);
         g_assert_no_error(err);
-        nic_attach("c0");
+        net_fake_nic_attach(&nic, "c0");
         g_assert_cmpint(nic_send(f, 100), >=, 0);
         cfd = accept(lfd, NULL, NULL);
         g_assert_cmpint(cfd, >=, 0);
-        LOOP_UNTIL(net_queue_len(net_netdev_find("c0")) == 0);
+        NET_FAKE_LOOP_UNTIL(net_queue_len(net_netdev_find("c0")) == 0);
         got2 = read_frame(cfd);
         g_assert_cmpmem(got2->data, got2->len, f, 100);
         write_all(cfd, wire, sizeof(wire));
-        LOOP_UNTIL(nic.frames->len == 1);
+        NET_FAKE_LOOP_UNTIL(nic.frames->len == 1);
         close(cfd);
         close(lfd);
-        nic_detach();
+        net_fake_fini(&nic);
         net_cleanup();
     }
 }
@@ -1230,15 +1106,15 @@ static void test_socket_udp(void)
     g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
     g_assert_cmpint(netdev_add(opts, &err), ==, 0);
     g_assert_no_error(err);
-    nic_attach("u0");
+    net_fake_nic_attach(&nic, "u0");
     g_assert_cmpint(nic_send(f, 80), ==, 80);
     g_assert_cmpint(recv(fd, buf, sizeof(buf), 0), ==, 80);
     g_assert_cmpmem(buf, 80, f, 80);
     g_assert_cmpint(sendto(fd, f, 80, 0, (struct sockaddr *)&to, sizeof(to)), ==, 80);
-    LOOP_UNTIL(nic.frames->len == 1);
+    NET_FAKE_LOOP_UNTIL(nic.frames->len == 1);
     g_assert_cmpmem(((GByteArray *)nic.frames->pdata[0])->data, 80, f, 80);
     close(fd);
-    nic_detach();
+    net_fake_fini(&nic);
     net_cleanup();
 }
 
