@@ -405,6 +405,109 @@ static void test_icmp_echo(void)
     user_stop(u);
 }
 
+/* ---- IPv6 ---- */
+
+/* The guest's link-local address, from its MAC (EUI-64). */
+static const uint8_t guest_ll6[16] = {
+    0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x50, 0x54, 0x00, 0xff, 0xfe, 0x12, 0x34, 0x56,
+};
+
+/* Ethernet + IPv6 around an ICMPv6 message, its checksum filled in
+ * (RFC 4443 2.3: over the pseudo header of RFC 8200 8.1). */
+static size_t icmp6_frame(uint8_t *f, const uint8_t *dmac, const uint8_t *dst,
+                          uint8_t *icmp, size_t len)
+{
+    size_t off = eth_hdr(f, dmac, 0x86dd);
+    uint8_t *ip = f + off;
+    uint32_t pseudo = len + 58;
+
+    memset(ip, 0, 40);
+    ip[0] = 0x60;
+    put16(ip + 4, len);
+    ip[6] = 58;
+    ip[7] = 255;                    /* neighbour discovery wants 255 */
+    memcpy(ip + 8, guest_ll6, 16);
+    memcpy(ip + 24, dst, 16);
+    for (unsigned i = 0; i < 32; i += 2) {
+        pseudo += get16(ip + 8 + i);
+    }
+    put16(icmp + 2, 0);
+    put16(icmp + 2, csum(icmp, len, pseudo));
+    memcpy(ip + 40, icmp, len);
+    return off + 40 + len;
+}
+
+/* The first IPv6 frame carrying ICMPv6 of type, waiting up to 2 s. */
+static GByteArray *wait_icmp6(uint8_t type)
+{
+    for (;;) {
+        GByteArray *f = wait_frame(0x86dd, 0, 0);
+
+        if (!f) {
+            return NULL;
+        }
+        if (f->len >= 14 + 40 + 4 && f->data[14 + 6] == 58 && f->data[14 + 40] == type) {
+            return f;
+        }
+        g_byte_array_unref(f);
+    }
+}
+
+/*
+ * A router solicitation is answered with an advertisement of the
+ * ipv6-prefix (RFC 4861 4.2 and 4.6.2), and an echo request to the
+ * virtual host's address prefix::2 with its reply.
+ */
+static void check_ipv6(const char *opts, const uint8_t prefix[8])
+{
+    static const uint8_t all_routers[16] = { 0xff, 0x02, [15] = 2 };
+    static const uint8_t all_routers_mac[6] = { 0x33, 0x33, 0, 0, 0, 2 };
+    struct net_client *u = user_start(opts);
+    uint8_t rs[16] = { 133, 0, 0, 0, 0, 0, 0, 0, 1, 1 };    /* + source link-layer */
+    uint8_t echo[12] = { 128, 0, 0, 0, 0x43, 0x21, 0, 7, 'v', '6', '!', '?' };
+    uint8_t host6[16] = { 0 }, router_mac[6], f[256];
+    const uint8_t *ra, *opt;
+    GByteArray *r;
+    bool found = false;
+
+    memcpy(rs + 10, guest_mac, 6);
+    guest_send(f, icmp6_frame(f, all_routers_mac, all_routers, rs, sizeof(rs)));
+    r = wait_icmp6(134);
+    g_assert_nonnull(r);
+    memcpy(router_mac, r->data + 6, 6);
+    ra = r->data + 14 + 40;
+    /* Options after the 16-byte header: find the prefix information. */
+    for (opt = ra + 16; opt + 8 <= r->data + r->len && opt[1]; opt += opt[1] * 8) {
+        if (opt[0] == 3 && opt[1] == 4) {
+            g_assert_cmpmem(opt + 16, 8, prefix, 8);
+            g_assert_cmpuint(opt[2], ==, 64);
+            found = true;
+        }
+    }
+    g_assert_true(found);
+    g_byte_array_unref(r);
+
+    memcpy(host6, prefix, 8);
+    host6[15] = 2;
+    guest_send(f, icmp6_frame(f, router_mac, host6, echo, sizeof(echo)));
+    r = wait_icmp6(129);
+    g_assert_nonnull(r);
+    g_assert_cmpmem(r->data + 14 + 8, 16, host6, 16);          /* from prefix::2 */
+    g_assert_cmpmem(r->data + 14 + 24, 16, guest_ll6, 16);
+    g_assert_cmpmem(r->data + 14 + 44, 8, echo + 4, 8);        /* id, seq, data */
+    g_byte_array_unref(r);
+    user_stop(u);
+}
+
+static void test_ipv6(void)
+{
+    static const uint8_t fec0[8] = { 0xfe, 0xc0 };
+    static const uint8_t fd00[8] = { 0xfd, 0x00, 0, 0x12, 0, 0x34 };
+
+    check_ipv6("", fec0);
+    check_ipv6("ipv6-net=fd00:12:34::/64", fd00);
+}
+
 /* ---- UDP ---- */
 
 /* The guest's datagram to 10.0.2.2:port reaches 127.0.0.1:port. */
@@ -705,6 +808,7 @@ int main(int argc, char **argv)
     g_test_add_func("/net-slirp/dhcp/net", test_dhcp_net);
     g_test_add_func("/net-slirp/arp", test_arp);
     g_test_add_func("/net-slirp/icmp-echo", test_icmp_echo);
+    g_test_add_func("/net-slirp/ipv6", test_ipv6);
     g_test_add_func("/net-slirp/udp/to-host", test_udp_to_host);
     g_test_add_func("/net-slirp/udp/restricted", test_udp_restricted);
     g_test_add_func("/net-slirp/hostfwd/udp", test_hostfwd_udp);
