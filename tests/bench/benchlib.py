@@ -1,7 +1,9 @@
-"""What the Linux guest benchmarks share (boot.py, virtio-blk.py): the
-fixtures of tests/functional/fixtures.py, the binaries compared, a VM run
-with its serial console read until it exits, and medians.  Not a
-benchmark itself."""
+"""What the Linux guest benchmarks share (boot.py, virtio-blk.py,
+net-slirp.py): their common options, the fixtures of
+tests/functional/fixtures.py, the binaries compared and their runs taken
+in turns, a VM run with its serial console read until it exits, the
+guest's marker lines on it, and medians.  Not a benchmark itself."""
+import argparse
 import os
 import select
 import shutil
@@ -12,6 +14,18 @@ import time
 
 # Kernel lines after which the guest does nothing more.
 DEAD_ENDS = [b'reboot: System halted', b'Kernel panic - not syncing']
+
+
+def arg_parser(runs, machines, timeout):
+    """The options every guest benchmark takes, with its defaults; the
+    caller adds its own."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--builddir', default='build')
+    ap.add_argument('--runs', type=int, default=runs)
+    ap.add_argument('--machines', default=machines)
+    ap.add_argument('--accel', default='tcg')
+    ap.add_argument('--timeout', type=float, default=timeout)
+    return ap
 
 
 def fixtures(builddir, initrd, prog):
@@ -35,6 +49,20 @@ def peers(builddir):
     else:
         print('qemu-system-x86_64 not found: hyvm figures only')
     return found
+
+
+def in_turns(binaries, machine, runs, run_one):
+    """run_one(binary) -> (result, problem), runs times for each of binaries
+    ([(name, binary)]), taking them in turns so that all see the same host
+    load; each problem is printed.  {name: [result of each run]}."""
+    results = {name: [] for name, _ in binaries}
+    for i in range(runs):
+        for name, binary in binaries:
+            result, problem = run_one(binary)
+            if problem:
+                print(f'{machine} {name} run {i + 1}: {problem}')
+            results[name].append(result)
+    return results
 
 
 def run_console(cmd, timeout, on_output):
@@ -78,6 +106,35 @@ def run_console(cmd, timeout, on_output):
             p.kill()
             p.wait()
     return out, t_exit, problem
+
+
+def marker_key(key):
+    """The bytes that begin the guest's console line 'key: value'."""
+    return b'\n' + key.encode() + b': '
+
+
+def marker_value(out, key):
+    """The value of the first console line 'key: value' in out (the key at
+    a line's start), or None."""
+    k = marker_key(key)
+    i = out.find(k)
+    if i < 0:
+        return None
+    end = out.find(b'\n', i + 1)
+    return out[i + len(k):end if end >= 0 else len(out)].decode(errors='replace').strip()
+
+
+def note_markers(seen, keys, out, t):
+    """Notes in seen[key] the time t at which each of keys first began a
+    console line in out (on_output of run_console calls it)."""
+    for key in keys:
+        if key not in seen and marker_key(key) in out:
+            seen[key] = t
+
+
+def fmt_mbs(v):
+    """A figure of MB/s, or a dash for none, in 8 columns."""
+    return f'{v:8.1f}' if v is not None else '       -'
 
 
 def median(values):

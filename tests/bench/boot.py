@@ -18,10 +18,9 @@ marker, or does not exit with status 0, is reported and the figure it did
 not reach is left out of the medians; a guest that halts or panics is
 given up on after 2 s.
 """
-import argparse
 import sys
 
-from benchlib import fixtures, median, peers, run_console
+from benchlib import arg_parser, fixtures, in_turns, median, peers, run_console
 
 MARKER = b'HYVM-BOOT-OK'
 APPEND = 'console=ttyS0 hyvm.test=poweroff'
@@ -53,13 +52,8 @@ def fmt(v):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--builddir', default='build')
-    ap.add_argument('--runs', type=int, default=5)
-    ap.add_argument('--machines', default='microvm,pc')
-    ap.add_argument('--accel', default='tcg')
+    ap = arg_parser(runs=5, machines='microvm,pc', timeout=300.0)
     ap.add_argument('--smp', type=int, default=1)
-    ap.add_argument('--timeout', type=float, default=300.0)
     a = ap.parse_args()
 
     kernel, initrd = fixtures(a.builddir, 'initrd.gz', 'boot.py')
@@ -67,18 +61,17 @@ def main():
 
     print(f'-accel {a.accel} -smp {a.smp} -m 256M, -append "{APPEND}", '
           f'median of {a.runs} runs')
+
+    def run_one(binary, machine):
+        cmd = [binary, '-M', machine, '-accel', a.accel, '-m', '256M',
+               '-smp', str(a.smp), '-nodefaults', '-display', 'none',
+               '-serial', 'stdio', '-kernel', kernel, '-initrd', initrd,
+               '-append', APPEND]
+        r = boot_once(cmd, a.timeout)
+        return r, r[3]
+
     for machine in a.machines.split(','):
-        results = {name: [] for name, _ in binaries}
-        for i in range(a.runs):
-            for name, binary in binaries:
-                cmd = [binary, '-M', machine, '-accel', a.accel, '-m', '256M',
-                       '-smp', str(a.smp), '-nodefaults', '-display', 'none',
-                       '-serial', 'stdio', '-kernel', kernel, '-initrd', initrd,
-                       '-append', APPEND]
-                r = boot_once(cmd, a.timeout)
-                if r[3]:
-                    print(f'{machine} {name} run {i + 1}: {r[3]}')
-                results[name].append(r)
+        results = in_turns(binaries, machine, a.runs, lambda binary: run_one(binary, machine))
         med = {}
         for name, _ in binaries:
             runs = results[name]

@@ -24,13 +24,13 @@ A run that does not reach a marker, or whose wget fails, is reported and
 left out; a boot whose kernel could not calibrate its TSC (a loaded host)
 is tried again.
 """
-import argparse
 import os
 import subprocess
 import sys
 import tempfile
 
-from benchlib import fixtures, median, peers, run_console
+from benchlib import (arg_parser, fixtures, fmt_mbs, in_turns, marker_value, median,
+                      note_markers, peers, run_console)
 
 FILE = 'big.bin'
 START, END, RESULT = 'HYVM-NET-BENCH-START', 'HYVM-NET-BENCH-END', 'HYVM-NET-BENCH'
@@ -59,16 +59,6 @@ def command(binary, machine, accel, kernel, initrd, port, mib):
             '-append', append] + net_args(machine)
 
 
-def marker_value(out, key):
-    """The text after 'key: ' on its console line, or None."""
-    k = b'\n' + key.encode() + b': '
-    i = out.find(k)
-    if i < 0:
-        return None
-    end = out.find(b'\n', i + 1)
-    return out[i + len(k):end if end >= 0 else len(out)].decode(errors='replace').strip()
-
-
 def run_console_tsc(cmd, timeout, on_output):
     """run_console, once more (up to BOOT_TRIES boots) after a TSC failure."""
     def watch(out, t):
@@ -85,18 +75,14 @@ def run_console_tsc(cmd, timeout, on_output):
 
 def run_once(cmd, mib, timeout):
     """((host MB/s, guest MB/s) or None, problem or None)."""
-    seen = {}
+    seen = {}           # marker -> seconds from exec to its arrival
 
     def on_output(out, t):
-        for key in (START, END):
-            m = f'\n{key}: '.encode()
-            if m not in seen and m in out:
-                seen[m] = t
+        note_markers(seen, (START, END), out, t)
 
     out, _, problem = run_console_tsc(cmd, timeout, on_output)
-    start, end = (f'\n{k}: '.encode() for k in (START, END))
     result = None
-    if start not in seen or end not in seen:
+    if START not in seen or END not in seen:
         problem = (problem or 'exit') + ' without the bench markers'
     else:
         # The guest's line: wget's exit status, its MiB/s, what wget printed.
@@ -105,7 +91,7 @@ def run_once(cmd, mib, timeout):
             problem = (problem or 'wget') + f' failed: "{status}"'
         else:
             mb = mib * (1 << 20) / 1e6
-            host = mb / max(seen[end] - seen[start], 1e-6)
+            host = mb / max(seen[END] - seen[START], 1e-6)
             guest = mb / max(float(marker_value(out, END)) - float(marker_value(out, START)),
                              0.01)
             result = (host, guest)
@@ -127,18 +113,9 @@ def serve(directory):
     return p, int(line)
 
 
-def fmt(v):
-    return f'{v:8.1f}' if v is not None else '       -'
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--builddir', default='build')
-    ap.add_argument('--runs', type=int, default=3)
-    ap.add_argument('--machines', default='pc,microvm')
-    ap.add_argument('--accel', default='tcg')
+    ap = arg_parser(runs=3, machines='pc,microvm', timeout=600.0)
     ap.add_argument('--mib', type=int, default=64, help='MiB the guest fetches')
-    ap.add_argument('--timeout', type=float, default=600.0)
     a = ap.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
     if a.mib <= 0:
@@ -158,18 +135,14 @@ def main():
         server, port = serve(tmp)
         try:
             for machine in a.machines.split(','):
-                runs = {name: [] for name, _ in binaries}
-                for i in range(a.runs):
-                    for name, binary in binaries:
-                        cmd = command(binary, machine, a.accel, kernel, initrd, port, a.mib)
-                        result, problem = run_once(cmd, a.mib, a.timeout)
-                        if problem:
-                            print(f'{machine} {name} run {i + 1}: {problem}')
-                        runs[name].append(result)
+                runs = in_turns(binaries, machine, a.runs, lambda binary: run_once(
+                    command(binary, machine, a.accel, kernel, initrd, port, a.mib), a.mib,
+                    a.timeout))
                 med = {}
                 for name, _ in binaries:
                     med[name] = [median([r[k] for r in runs[name] if r]) for k in (0, 1)]
-                    print(f'{machine:8} {name}: {fmt(med[name][0])} MB/s [{fmt(med[name][1])}]')
+                    host, guest = (fmt_mbs(v) for v in med[name])
+                    print(f'{machine:8} {name}: {host} MB/s [{guest}]')
                 if 'qemu' in med:
                     h, q = med['hyvm'][0], med['qemu'][0]
                     print(f'{machine:8} ratio hyvm/qemu: ' + (f'{h / q:.2f}' if h and q else '-'))

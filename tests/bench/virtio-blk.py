@@ -22,16 +22,18 @@ the median over --runs per binary and the ratio hyvm/QEMU (above 1: hyvm
 is faster).  A run that does not reach a marker is reported and left out;
 a guest that halts or panics is given up on after 2 s.
 """
-import argparse
 import os
 import sys
 import tempfile
 
-from benchlib import fixtures, median, peers, run_console
+from benchlib import (arg_parser, fixtures, fmt_mbs, in_turns, marker_value, median,
+                      note_markers, peers, run_console)
 
 IMAGE_BYTES = 512 << 20
 DEVICE = {'pc': 'virtio-blk-pci', 'microvm': 'virtio-blk-device'}
 PHASES = ('WRITE', 'READ')
+# The lines around each dd, in the order the guest prints them.
+MARKERS = [f'HYVM-DD-{phase}-{edge}' for phase in PHASES for edge in ('START', 'END')]
 
 
 def command(binary, machine, accel, kernel, initrd, image, mib):
@@ -44,38 +46,24 @@ def command(binary, machine, accel, kernel, initrd, image, mib):
             '-device', f'{DEVICE[machine]},drive=d0']
 
 
-def marker_value(out, key):
-    """The text after 'key: ' on its console line, or None."""
-    k = key.encode() + b': '
-    i = out.find(k)
-    if i < 0:
-        return None
-    end = out.find(b'\n', i)
-    return out[i + len(k):end if end >= 0 else len(out)].decode(errors='replace').strip()
-
-
 def run_once(cmd, mib, timeout):
     """({phase: (host MB/s, guest MB/s)}, problem)."""
     seen = {}           # marker -> seconds from exec to its arrival
 
     def on_output(out, t):
-        for phase in PHASES:
-            for edge in ('START', 'END'):
-                m = f'HYVM-DD-{phase}-{edge}: '.encode()
-                if m not in seen and m in out:
-                    seen[m] = t
+        note_markers(seen, MARKERS, out, t)
 
     out, _, problem = run_console(cmd, timeout, on_output)
     mb = mib * (1 << 20) / 1e6
     results = {}
     for phase in PHASES:
-        start, end = (f'HYVM-DD-{phase}-{e}: '.encode() for e in ('START', 'END'))
+        start, end = (f'HYVM-DD-{phase}-{e}' for e in ('START', 'END'))
         if start not in seen or end not in seen:
             problem = (problem or 'exit') + f' without the {phase} markers'
             continue
         host = mb / max(seen[end] - seen[start], 1e-6)
-        g0 = marker_value(out, f'HYVM-DD-{phase}-START')
-        g1 = marker_value(out, f'HYVM-DD-{phase}-END')
+        g0 = marker_value(out, start)
+        g1 = marker_value(out, end)
         guest = mb / max(float(g1) - float(g0), 0.01)
         dd = marker_value(out, f'HYVM-DD-{phase}') or ''
         # The guest's line: dd's exit status, then what dd printed.
@@ -88,18 +76,9 @@ def run_once(cmd, mib, timeout):
     return results, problem
 
 
-def fmt(v):
-    return f'{v:8.1f}' if v is not None else '       -'
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--builddir', default='build')
-    ap.add_argument('--runs', type=int, default=3)
-    ap.add_argument('--machines', default='pc,microvm')
-    ap.add_argument('--accel', default='tcg')
+    ap = arg_parser(runs=3, machines='pc,microvm', timeout=600.0)
     ap.add_argument('--mib', type=int, default=256, help='MiB each dd moves (image: 512 MiB)')
-    ap.add_argument('--timeout', type=float, default=600.0)
     a = ap.parse_args()
     if not 0 < a.mib <= IMAGE_BYTES >> 20:
         sys.exit(f'virtio-blk.py: --mib must be 1..{IMAGE_BYTES >> 20}')
@@ -112,25 +91,24 @@ def main():
           f'median of {a.runs} runs')
     with tempfile.TemporaryDirectory(prefix='hyvm-bench-blk-') as tmp:
         image = os.path.join(tmp, 'disk.raw')
+
+        def run_one(binary, machine):
+            # A fresh sparse image: both write into holes.
+            with open(image, 'wb') as f:
+                f.truncate(IMAGE_BYTES)
+            return run_once(command(binary, machine, a.accel, kernel, initrd, image, a.mib),
+                            a.mib, a.timeout)
+
         for machine in a.machines.split(','):
-            runs = {name: [] for name, _ in binaries}
-            for i in range(a.runs):
-                for name, binary in binaries:
-                    # A fresh sparse image: both write into holes.
-                    with open(image, 'wb') as f:
-                        f.truncate(IMAGE_BYTES)
-                    cmd = command(binary, machine, a.accel, kernel, initrd, image, a.mib)
-                    results, problem = run_once(cmd, a.mib, a.timeout)
-                    if problem:
-                        print(f'{machine} {name} run {i + 1}: {problem}')
-                    runs[name].append(results)
+            runs = in_turns(binaries, machine, a.runs,
+                            lambda binary: run_one(binary, machine))
             med = {}
             for name, _ in binaries:
                 med[name] = {ph: [median([r[ph][k] for r in runs[name] if ph in r])
                                   for k in (0, 1)] for ph in PHASES}
                 print(f'{machine:8} {name}: ' + '  '.join(
-                    f'{ph.lower()} {fmt(med[name][ph][0])} MB/s [{fmt(med[name][ph][1])}]'
-                    for ph in PHASES))
+                    f'{ph.lower()} {fmt_mbs(host)} MB/s [{fmt_mbs(guest)}]'
+                    for ph, (host, guest) in med[name].items()))
             if 'qemu' in med:
                 ratios = []
                 for ph in PHASES:

@@ -296,16 +296,10 @@ balloon_check() {
     echo "HYVM-BALLOON-DEFLATED: $now"
 }
 
+# eth0 up (net_up), then pings to the peer when the host runs one.
 net_check() {
-    local i=0 st
-    [ -e /sys/class/net/eth0 ] || return
-    echo "HYVM-NET-MAC: $(cat /sys/class/net/eth0/address)"
-    ip link set eth0 up
-    while [ "$(cat /sys/class/net/eth0/operstate)" != up ] && [ $i -lt 50 ]; do
-        usleep 100000
-        i=$((i + 1))
-    done
-    echo "HYVM-NET-STATE: $(cat /sys/class/net/eth0/operstate)"
+    local st
+    net_up || return
     [ "$(param netpeer 0)" = 1 ] || return
     ip addr add 10.0.2.15/24 dev eth0
     bounded 30 ping -c 3 -w 20 10.0.2.2 > /tmp/ping

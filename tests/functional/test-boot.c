@@ -17,10 +17,10 @@
  * Without Debian's packages (no apt-get, no download) every case is
  * skipped with the fixture script's reason.
  *
- * One thread.  The VM harness (vm.h, shared with test-virtio) reads each
- * VM's serial console, stderr and QMP socket in one poll loop; the VM dies
- * with the test and at its deadline, and a failing case prints the tail of
- * its console and stderr.
+ * One thread.  The VM harness (vm.h, shared with test-virtio and
+ * test-net) reads each VM's serial console, stderr and QMP socket in one
+ * poll loop; the VM dies with the test and at its deadline, and a failing
+ * case prints the tail of its console and stderr.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -65,53 +65,9 @@ static void vm_start(struct vm *vm, const struct boot_test *t, int smp, const ch
         vm_add_args(argv, "-no-reboot", NULL);
     }
     if (qmp) {
-        g_autofree char *chardev = NULL;
-
-        vm->qmp_path = g_build_filename(vm->dir, "qmp.sock", NULL);
-        chardev = g_strdup_printf("unix:%s,server=on,wait=off", vm->qmp_path);
-        vm_add_args(argv, "-qmp", chardev, NULL);
+        vm_add_qmp(vm, argv);
     }
     g_assert_true(vm_spawn(vm, argv));
-}
-
-/* The rest of the console line after "key: ", without "\r"; NULL if absent. */
-static char *console_value(struct vm *vm, const char *key)
-{
-    g_autofree char *k = g_strdup_printf("%s: ", key);
-    const char *p = strstr(vm->console->str, k), *end;
-
-    if (!p) {
-        return NULL;
-    }
-    p += strlen(k);
-    end = p + strcspn(p, "\r\n");
-    return g_strndup(p, end - p);
-}
-
-/* The console line that follows the marker and starts with key. */
-static bool vm_expect_value(struct vm *vm, const char *key, const char *want)
-{
-    g_autofree char *line_end = g_strdup_printf("%s: ", key);
-    g_autofree char *got = NULL;
-
-    if (!vm_wait(vm, vm_console_has, line_end, line_end)) {
-        return false;
-    }
-    /* The whole line: wait for its end too. */
-    for (;;) {
-        const char *p = strstr(vm->console->str, line_end);
-
-        if (strpbrk(p, "\r\n") || vm->exited || g_get_monotonic_time() >= vm->deadline) {
-            break;
-        }
-        vm_pump(vm, 200 * 1000);
-    }
-    got = console_value(vm, key);
-    if (g_strcmp0(got, want) != 0) {
-        vm_report(vm, "%s: got '%s', want '%s'", key, got, want);
-        return false;
-    }
-    return true;
 }
 
 /* ---- QMP ---- */
@@ -185,13 +141,12 @@ static void boot_append(struct vm *vm, const struct boot_test *t)
 
     vm_start(vm, t, 1, append, false, false);
     if (!vm_wait(vm, vm_console_has, MARKER, "the marker " MARKER) ||
-        !vm_wait(vm, vm_console_has, "HYVM-NPROC: ", "the line after HYVM-CMDLINE")) {
+        !(got = vm_expect_line(vm, "HYVM-CMDLINE"))) {
         return;
     }
-    got = console_value(vm, "HYVM-CMDLINE");
     /* The machine may add words of its own (microvm's device list), never
      * change the user's. */
-    if (!got || !strstr(got, append)) {
+    if (!strstr(got, append)) {
         vm_report(vm, "/proc/cmdline is '%s', which lacks '%s'", got, append);
         return;
     }

@@ -57,6 +57,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "free-port.h"
 #include "vm.h"
 
 #define MARKER VM_MARKER
@@ -94,87 +95,12 @@ static const struct vm_hint net_hints[] = {
 
 /* ---- console lines ---- */
 
-/* The first whole line "key: value" after vm->from: its value, or NULL. */
-static char *line_value(struct vm *vm, const char *key)
-{
-    g_autofree char *k = g_strdup_printf("\n%s: ", key);
-    const char *p = strstr(vm->console->str + vm->from, k), *end;
-
-    if (!p) {
-        return NULL;
-    }
-    p += strlen(k);
-    end = p + strcspn(p, "\r\n");
-    return *end ? g_strndup(p, end - p) : NULL;
-}
-
-static bool has_line(struct vm *vm, const void *key)
-{
-    g_autofree char *v = line_value(vm, key);
-
-    return v != NULL;
-}
-
-static bool has_word_line(struct vm *vm, const void *word)
-{
-    g_autofree char *k = g_strdup_printf("\n%s\r", (const char *)word);
-
-    return strstr(vm->console->str + vm->from, k) != NULL;
-}
-
-/* Waits for a line that is only word; from then on looks after it. */
-static bool expect_word(struct vm *vm, const char *word)
-{
-    g_autofree char *k = g_strdup_printf("\n%s\r", word);
-
-    if (!vm_wait(vm, has_word_line, word, word)) {
-        return false;
-    }
-    vm->from = strstr(vm->console->str + vm->from, k) - vm->console->str + strlen(k);
-    return true;
-}
-
-static bool expect_value(struct vm *vm, const char *key, const char *want)
-{
-    g_autofree char *what = g_strdup_printf("the line %s", key);
-    g_autofree char *got = NULL;
-
-    if (!vm_wait(vm, has_line, key, what)) {
-        return false;
-    }
-    got = line_value(vm, key);
-    if (strcmp(got, want)) {
-        vm_report(vm, "%s: got '%s', want '%s'", key, got, want);
-        return false;
-    }
-    return true;
-}
-
 static bool has_wget_line(struct vm *vm, const void *arg)
 {
-    return has_line(vm, "HYVM-NET-WGET") || has_line(vm, "HYVM-NET-WGET-FAILED");
+    return vm_has_line(vm, "HYVM-NET-WGET") || vm_has_line(vm, "HYVM-NET-WGET-FAILED");
 }
 
 /* ---- helpers on the host ---- */
-
-/* A TCP port on 127.0.0.1 that was free a moment ago, for hostfwd. */
-static int free_port(void)
-{
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-static char *vm_file(struct vm *vm, const char *name)
-{
-    return g_build_filename(vm->dir, name, NULL);
-}
 
 /* The file the guest fetches (pseudo-random, so that a lost or reordered
  * segment changes the md5) in the VM's directory; returns its md5. */
@@ -366,12 +292,10 @@ static bool vm_start(struct vm *vm, const struct net_case *c, int *fwd)
     if (port < 0) {
         return false;
     }
-    *fwd = tap ? 0 : free_port();
-    vm->qmp_path = vm_file(vm, "qmp.sock");
+    *fwd = tap ? 0 : free_tcp_port();
     g_autofree char *append = g_strdup_printf(
         "console=ttyS0 hyvm.test=net hyvm.netport=%d hyvm.netfile=" HOST_FILE "%s", port,
         tap ? " hyvm.netstatic=" TAP_GUEST " hyvm.nethost=" TAP_HOST : " hyvm.netserve=1");
-    g_autofree char *qmp = g_strdup_printf("unix:%s,server=on,wait=off", vm->qmp_path);
 
     argv = g_ptr_array_new_with_free_func(g_free);
     if (tap) {
@@ -379,7 +303,8 @@ static bool vm_start(struct vm *vm, const struct net_case *c, int *fwd)
     }
     vm_add_args(argv, vm_bin, "-M", c->machine, "-accel", c->accel, "-m", "256M", "-nodefaults",
                 "-display", "none", "-serial", "stdio", "-kernel", vm_kernel_path,
-                "-initrd", vm_initrd_path, "-append", append, "-qmp", qmp, NULL);
+                "-initrd", vm_initrd_path, "-append", append, NULL);
+    vm_add_qmp(vm, argv);
     add_net_args(argv, c, *fwd);
     return vm_spawn(vm, argv);
 }
@@ -443,7 +368,7 @@ static bool check_hostfwd(struct vm *vm, int fwd)
     g_autoptr(GString) reply = NULL;
     const char *body;
 
-    if (!expect_word(vm, "HYVM-NET-SERVING") ||
+    if (!vm_expect_word(vm, "HYVM-NET-SERVING", true) ||
         !(reply = http_get(vm, fwd, GUEST_PAGE))) {
         return false;
     }
@@ -475,8 +400,8 @@ static bool check_wget(struct vm *vm, const char *md5, bool blocked)
     if (!vm_wait(vm, has_wget_line, NULL, "the line HYVM-NET-WGET or HYVM-NET-WGET-FAILED")) {
         return false;
     }
-    got = line_value(vm, "HYVM-NET-WGET");
-    failed = line_value(vm, "HYVM-NET-WGET-FAILED");
+    got = vm_line_value(vm, "HYVM-NET-WGET");
+    failed = vm_line_value(vm, "HYVM-NET-WGET-FAILED");
     log = server_log(vm);
     if (blocked) {
         if (!failed) {
@@ -524,20 +449,20 @@ static void run_case(struct vm *vm, const void *data)
         vm->failed = true;
         return;
     }
-    if (!vm_qmp_connect(vm) || !expect_word(vm, MARKER) ||
-        !expect_value(vm, "HYVM-NET-MAC", GUEST_MAC) ||
-        !expect_value(vm, "HYVM-NET-STATE", "up")) {
+    if (!vm_qmp_connect(vm) || !vm_expect_word(vm, MARKER, true) ||
+        !vm_expect_value(vm, "HYVM-NET-MAC", GUEST_MAC) ||
+        !vm_expect_value(vm, "HYVM-NET-STATE", "up")) {
         return;
     }
     if (tap) {
-        if (expect_value(vm, "HYVM-NET-STATIC", TAP_GUEST) && check_wget(vm, md5, false) &&
-            expect_word(vm, "HYVM-NET-DONE")) {
+        if (vm_expect_value(vm, "HYVM-NET-STATIC", TAP_GUEST) && check_wget(vm, md5, false) &&
+            vm_expect_word(vm, "HYVM-NET-DONE", true)) {
             vm_expect_exit0(vm);
         }
         return;
     }
-    if (expect_value(vm, "HYVM-NET-DHCP",
-                     c->kind == NET_RESTRICT ? DHCP_WANT_RESTRICTED : DHCP_WANT) &&
+    if (vm_expect_value(vm, "HYVM-NET-DHCP",
+                        c->kind == NET_RESTRICT ? DHCP_WANT_RESTRICTED : DHCP_WANT) &&
         check_wget(vm, md5, c->kind == NET_RESTRICT) && check_hostfwd(vm, fwd) &&
         vm_qmp_call(vm, "quit", NULL)) {
         vm_expect_exit0(vm);

@@ -36,17 +36,16 @@
  * prints the tail of its console (the guest's kernel lines about virtio
  * are in it as HYVM-DMESG lines).
  */
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "free-port.h"
 #include "vm.h"
 
 #define MARKER VM_MARKER
@@ -75,26 +74,6 @@ static const struct vm_hint virtio_hints[] = {
 };
 
 /* ---- the VM's pieces ---- */
-
-/* A TCP port on 127.0.0.1 that was free a moment ago, for -netdev socket. */
-static int free_port(void)
-{
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-/* A file in the VM's directory (vm_free removes it). */
-static char *vm_file(struct vm *vm, const char *name)
-{
-    return g_build_filename(vm->dir, name, NULL);
-}
 
 static bool make_disk(struct vm *vm)
 {
@@ -146,12 +125,11 @@ static void add_device(GPtrArray *argv, const char *fmt, const char *suffix, con
 static bool vm_start(struct vm *vm, const struct variant *v)
 {
     GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
-    int port = free_port();
+    int port = free_tcp_port();
     bool peer = peer_script && g_file_test(peer_script, G_FILE_TEST_EXISTS);
     const char *s = v->suffix;
 
     vm_init(vm);
-    vm->qmp_path = vm_file(vm, "qmp.sock");
     if (!make_disk(vm)) {
         g_ptr_array_free(argv, TRUE);
         return false;
@@ -168,12 +146,12 @@ static bool vm_start(struct vm *vm, const struct variant *v)
     g_autofree char *drive = g_strdup_printf("file=%s,if=none,id=d0,format=qcow2", disk);
     g_autofree char *chardev = g_strdup_printf("file,id=c0,path=%s", hvc);
     g_autofree char *netdev = g_strdup_printf("socket,id=n0,listen=127.0.0.1:%d", port);
-    g_autofree char *qmp = g_strdup_printf("unix:%s,server=on,wait=off", vm->qmp_path);
 
     vm_add_args(argv, vm_bin, "-M", machine, "-accel", v->accel, "-m", mem, "-nodefaults",
                 "-display", "none", "-serial", "stdio", "-kernel", vm_kernel_path,
-                "-initrd", vm_initrd_path, "-append", append, "-qmp", qmp,
-                "-drive", drive, "-chardev", chardev, "-netdev", netdev, NULL);
+                "-initrd", vm_initrd_path, "-append", append, NULL);
+    vm_add_qmp(vm, argv);
+    vm_add_args(argv, "-drive", drive, "-chardev", chardev, "-netdev", netdev, NULL);
     add_device(argv, "virtio-blk-%s%s", s, ",drive=d0");
     add_device(argv, "virtio-serial-%s%s", s, "");
     vm_add_args(argv, "-device", "virtconsole,chardev=c0", NULL);
@@ -197,73 +175,9 @@ static bool vm_start(struct vm *vm, const struct variant *v)
 
 /* ---- console lines ---- */
 
-/* The first whole line "key: value" after vm->from: its value, or NULL. */
-static char *line_value(struct vm *vm, const char *key)
-{
-    g_autofree char *k = g_strdup_printf("\n%s: ", key);
-    const char *p = strstr(vm->console->str + vm->from, k), *end;
-
-    if (!p) {
-        return NULL;
-    }
-    p += strlen(k);
-    end = p + strcspn(p, "\r\n");
-    return *end ? g_strndup(p, end - p) : NULL;
-}
-
-static bool has_line(struct vm *vm, const void *key)
-{
-    g_autofree char *v = line_value(vm, key);
-
-    return v != NULL;
-}
-
-/* The value of the line "key: ..." (waited for); NULL with the case failed. */
-static char *expect_line(struct vm *vm, const char *key)
-{
-    g_autofree char *what = g_strdup_printf("the line %s", key);
-
-    return vm_wait(vm, has_line, key, what) ? line_value(vm, key) : NULL;
-}
-
-static bool has_word_line(struct vm *vm, const void *word)
-{
-    g_autofree char *k = g_strdup_printf("\n%s\r", (const char *)word);
-
-    return strstr(vm->console->str + vm->from, k) != NULL;
-}
-
-/* Waits for a line that is only word; with next, looks after it from then on. */
-static bool expect_word(struct vm *vm, const char *word, bool next)
-{
-    g_autofree char *k = g_strdup_printf("\n%s\r", word);
-
-    if (!vm_wait(vm, has_word_line, word, word)) {
-        return false;
-    }
-    if (next) {
-        vm->from = strstr(vm->console->str + vm->from, k) - vm->console->str + strlen(k);
-    }
-    return true;
-}
-
-static bool expect_value(struct vm *vm, const char *key, const char *want)
-{
-    g_autofree char *got = expect_line(vm, key);
-
-    if (!got) {
-        return false;
-    }
-    if (strcmp(got, want)) {
-        vm_report(vm, "%s: got '%s', want '%s'", key, got, want);
-        return false;
-    }
-    return true;
-}
-
 static bool expect_number(struct vm *vm, const char *key, gint64 *out)
 {
-    g_autofree char *got = expect_line(vm, key);
+    g_autofree char *got = vm_expect_line(vm, key);
 
     if (!got) {
         return false;
@@ -289,7 +203,7 @@ static const struct {
  * driver, on the variant's transport, 1.x or legacy as it should be. */
 static bool check_devices(struct vm *vm, const struct variant *v)
 {
-    g_autofree char *count = expect_line(vm, "HYVM-VIRTIO-DEVICES");
+    g_autofree char *count = vm_expect_line(vm, "HYVM-VIRTIO-DEVICES");
     g_autofree char *want_count = g_strdup_printf("%zu", G_N_ELEMENTS(want_devices));
     const char *bus = strcmp(v->suffix, "pci") ? "mmio" : "pci";
     /* Linux takes a transitional PCI device as 1.x; mmio is 1.x only as
@@ -348,15 +262,15 @@ static bool check_disk(struct vm *vm, const struct variant *v)
 {
     g_autofree char *md5 = disk_pattern_md5();
 
-    if (!expect_value(vm, "HYVM-DISK-SIZE", "131072") ||   /* 64 MiB in sectors */
-        !expect_value(vm, "HYVM-DISK-WRITTEN", md5) ||
-        !expect_value(vm, "HYVM-DISK-READBACK", md5) ||
-        !expect_word(vm, "HYVM-REBOOTING", true) ||
-        !expect_word(vm, MARKER, true) ||
+    if (!vm_expect_value(vm, "HYVM-DISK-SIZE", "131072") ||   /* 64 MiB in sectors */
+        !vm_expect_value(vm, "HYVM-DISK-WRITTEN", md5) ||
+        !vm_expect_value(vm, "HYVM-DISK-READBACK", md5) ||
+        !vm_expect_word(vm, "HYVM-REBOOTING", true) ||
+        !vm_expect_word(vm, MARKER, true) ||
         !check_devices(vm, v)) {
         return false;
     }
-    return expect_value(vm, "HYVM-DISK-VERIFY", md5);
+    return vm_expect_value(vm, "HYVM-DISK-VERIFY", md5);
 }
 
 static bool hvc_has_text(struct vm *vm, const void *path)
@@ -370,13 +284,13 @@ static bool check_console(struct vm *vm)
 {
     g_autofree char *hvc = vm_file(vm, "hvc0.out");
 
-    return expect_value(vm, "HYVM-HVC0", "written") &&
+    return vm_expect_value(vm, "HYVM-HVC0", "written") &&
            vm_wait(vm, hvc_has_text, hvc, "hvc0's text in the -chardev file");
 }
 
 static bool check_rng(struct vm *vm)
 {
-    g_autofree char *cur = expect_line(vm, "HYVM-RNG-CURRENT");
+    g_autofree char *cur = vm_expect_line(vm, "HYVM-RNG-CURRENT");
     gint64 distinct;
 
     if (!cur) {
@@ -386,7 +300,7 @@ static bool check_rng(struct vm *vm)
         vm_report(vm, "rng_current is '%s', not virtio_rng", cur);
         return false;
     }
-    if (!expect_value(vm, "HYVM-RNG-BYTES", "4096") ||
+    if (!vm_expect_value(vm, "HYVM-RNG-BYTES", "4096") ||
         !expect_number(vm, "HYVM-RNG-DISTINCT", &distinct)) {
         return false;
     }
@@ -439,7 +353,7 @@ static bool check_balloon(struct vm *vm)
     gint64 before, inflated, deflated;
 
     if (!expect_number(vm, "HYVM-BALLOON-BEFORE", &before) ||
-        !expect_word(vm, "HYVM-BALLOON-WAIT-INFLATE", false) ||
+        !vm_expect_word(vm, "HYVM-BALLOON-WAIT-INFLATE", false) ||
         !balloon_set(vm, target) ||
         !expect_number(vm, "HYVM-BALLOON-INFLATED", &inflated)) {
         return false;
@@ -450,7 +364,7 @@ static bool check_balloon(struct vm *vm)
         return false;
     }
     if (!expect_balloon_actual(vm, target) ||
-        !expect_word(vm, "HYVM-BALLOON-WAIT-DEFLATE", false) ||
+        !vm_expect_word(vm, "HYVM-BALLOON-WAIT-DEFLATE", false) ||
         !balloon_set(vm, ram) ||
         !expect_number(vm, "HYVM-BALLOON-DEFLATED", &deflated)) {
         return false;
@@ -465,11 +379,11 @@ static bool check_balloon(struct vm *vm)
 
 static bool check_net(struct vm *vm)
 {
-    if (!expect_value(vm, "HYVM-NET-MAC", GUEST_MAC) ||
-        !expect_value(vm, "HYVM-NET-STATE", "up")) {
+    if (!vm_expect_value(vm, "HYVM-NET-MAC", GUEST_MAC) ||
+        !vm_expect_value(vm, "HYVM-NET-STATE", "up")) {
         return false;
     }
-    return !vm->helper_pid || expect_value(vm, "HYVM-NET-PING", PING_COUNT);
+    return !vm->helper_pid || vm_expect_value(vm, "HYVM-NET-PING", PING_COUNT);
 }
 
 /* QEMU 7.2's words for the five devices on microvm,acpi=off: the
@@ -481,7 +395,7 @@ static const char noacpi_words[] =
 
 static bool check_noacpi(struct vm *vm)
 {
-    g_autofree char *cmdline = expect_line(vm, "HYVM-CMDLINE");
+    g_autofree char *cmdline = vm_expect_line(vm, "HYVM-CMDLINE");
 
     if (!cmdline) {
         return false;
@@ -491,8 +405,8 @@ static bool check_noacpi(struct vm *vm)
                   noacpi_words);
         return false;
     }
-    return expect_value(vm, "HYVM-VIRTIO-DEVICES", "0") &&
-           expect_word(vm, "HYVM-VIRTIO-DONE", false);
+    return vm_expect_value(vm, "HYVM-VIRTIO-DEVICES", "0") &&
+           vm_expect_word(vm, "HYVM-VIRTIO-DONE", false);
 }
 
 /* The peer's own count: it ends when the VM closed the socket. */
@@ -528,7 +442,7 @@ static void run_case(struct vm *vm, const void *data)
         vm->failed = true;
         return;
     }
-    if (!vm_qmp_connect(vm) || !expect_word(vm, MARKER, true)) {
+    if (!vm_qmp_connect(vm) || !vm_expect_word(vm, MARKER, true)) {
         return;
     }
     /* Without ACPI, microvm has no way to power off (the guest halts, as
@@ -540,7 +454,7 @@ static void run_case(struct vm *vm, const void *data)
         return;
     }
     if (check_devices(vm, v) && check_disk(vm, v) && check_console(vm) && check_rng(vm) &&
-        check_balloon(vm) && check_net(vm) && expect_word(vm, "HYVM-VIRTIO-DONE", false) &&
+        check_balloon(vm) && check_net(vm) && vm_expect_word(vm, "HYVM-VIRTIO-DONE", false) &&
         vm_expect_exit0(vm)) {
         peer_expect_answered(vm);
     }

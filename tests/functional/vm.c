@@ -153,6 +153,21 @@ void vm_init(struct vm *vm)
     vm->exited = true;          /* until it runs */
 }
 
+char *vm_file(struct vm *vm, const char *name)
+{
+    return g_build_filename(vm->dir, name, NULL);
+}
+
+void vm_add_qmp(struct vm *vm, GPtrArray *argv)
+{
+    g_autofree char *chardev = NULL;
+
+    g_free(vm->qmp_path);
+    vm->qmp_path = vm_file(vm, "qmp.sock");
+    chardev = g_strdup_printf("unix:%s,server=on,wait=off", vm->qmp_path);
+    vm_add_args(argv, "-qmp", chardev, NULL);
+}
+
 bool vm_spawn(struct vm *vm, GPtrArray *argv)
 {
     g_autoptr(GError) err = NULL;
@@ -428,6 +443,72 @@ bool vm_console_has(struct vm *vm, const void *needle)
 {
     return strstr(vm->console->str, needle) != NULL;
 }
+
+/* ---- console lines ---- */
+
+char *vm_line_value(struct vm *vm, const char *key)
+{
+    g_autofree char *k = g_strdup_printf("\n%s: ", key);
+    const char *p = strstr(vm->console->str + vm->from, k), *end;
+
+    if (!p) {
+        return NULL;
+    }
+    p += strlen(k);
+    end = p + strcspn(p, "\r\n");
+    return *end ? g_strndup(p, end - p) : NULL;
+}
+
+bool vm_has_line(struct vm *vm, const void *key)
+{
+    g_autofree char *v = vm_line_value(vm, key);
+
+    return v != NULL;
+}
+
+char *vm_expect_line(struct vm *vm, const char *key)
+{
+    g_autofree char *what = g_strdup_printf("the line %s", key);
+
+    return vm_wait(vm, vm_has_line, key, what) ? vm_line_value(vm, key) : NULL;
+}
+
+bool vm_expect_value(struct vm *vm, const char *key, const char *want)
+{
+    g_autofree char *got = vm_expect_line(vm, key);
+
+    if (!got) {
+        return false;
+    }
+    if (strcmp(got, want)) {
+        vm_report(vm, "%s: got '%s', want '%s'", key, got, want);
+        return false;
+    }
+    return true;
+}
+
+/* The serial line ends each line with "\r\n". */
+static bool has_word_line(struct vm *vm, const void *word)
+{
+    g_autofree char *k = g_strdup_printf("\n%s\r", (const char *)word);
+
+    return strstr(vm->console->str + vm->from, k) != NULL;
+}
+
+bool vm_expect_word(struct vm *vm, const char *word, bool next)
+{
+    g_autofree char *k = g_strdup_printf("\n%s\r", word);
+
+    if (!vm_wait(vm, has_word_line, word, word)) {
+        return false;
+    }
+    if (next) {
+        vm->from = strstr(vm->console->str + vm->from, k) - vm->console->str + strlen(k);
+    }
+    return true;
+}
+
+/* ---- the VM's end ---- */
 
 static bool has_exited(struct vm *vm, const void *arg)
 {

@@ -1,14 +1,15 @@
 /*
- * The VM harness of the functional tests (test-boot, test-virtio): hyvm
- * (or QEMU, the oracle) started as a user starts it with Debian's kernel
- * from fixtures.py, its serial console, stderr and QMP socket read by one
- * poll loop, waits for console lines and QMP replies with a deadline, and
- * a case run with one more boot when the host's load broke the kernel's
- * TSC calibration.
+ * The VM harness of the functional tests (test-boot, test-virtio,
+ * test-net): hyvm (or QEMU, the oracle) started as a user starts it with
+ * Debian's kernel from fixtures.py, its serial console, stderr and QMP
+ * socket read by one poll loop, waits for console lines and QMP replies
+ * with a deadline, and a case run with one more boot when the host's load
+ * broke the kernel's TSC calibration.
  *
  * One thread.  The VM (and a helper process beside it, test-virtio's net
- * peer) dies with the test (PR_SET_PDEATHSIG) and at its deadline
- * (SIGKILL); a failing case prints the tail of the console and stderr.
+ * peer or test-net's HTTP server) dies with the test (PR_SET_PDEATHSIG)
+ * and at its deadline (SIGKILL); a failing case prints the tail of the
+ * console and stderr.
  * The environment it reads (vm_env_init, vm_fixtures_ready):
  *   HYVM_BINARY           the binary under test
  *   HYVM_BOOT_BINARY      overrides it: qemu-system-x86_64 is the oracle
@@ -94,6 +95,29 @@ void vm_pump(struct vm *vm, gint64 max_us);
 bool vm_wait(struct vm *vm, vm_pred done, const void *arg, const char *what);
 bool vm_expect_exit0(struct vm *vm);
 bool vm_console_has(struct vm *vm, const void *needle);
+
+/* A file in the VM's directory (vm_free removes it). */
+char *vm_file(struct vm *vm, const char *name);
+/* -qmp on a unix socket in the VM's directory (vm->qmp_path), for
+ * vm_qmp_connect. */
+void vm_add_qmp(struct vm *vm, GPtrArray *argv);
+
+/*
+ * The guest's /init prints "KEY: value" lines and lines of one word.  A
+ * line counts from a line start after vm->from, once its end has come.
+ */
+/* The value of the first line "key: ...", or NULL. */
+char *vm_line_value(struct vm *vm, const char *key);
+/* A vm_pred: the line "key: ..." is there (key is a const char *). */
+bool vm_has_line(struct vm *vm, const void *key);
+/* The value of the line "key: ..." (waited for); NULL with the case failed. */
+char *vm_expect_line(struct vm *vm, const char *key);
+/* The line "key: want" (waited for); false with the case failed, saying
+ * what came instead. */
+bool vm_expect_value(struct vm *vm, const char *key, const char *want);
+/* Waits for a line that is only word; with next, vm->from moves past it
+ * (later lines are looked for after it). */
+bool vm_expect_word(struct vm *vm, const char *word, bool next);
 
 /* Runs cmd with args (a JSON object's text, or NULL); its "return" member
  * (owned by the VM), or NULL with the case failed. */
