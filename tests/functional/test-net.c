@@ -27,6 +27,10 @@
  *                      takes 192.168.77.2/24 and fetches the file.  Skipped
  *                      (and so counted) where ip netns or tap are not
  *                      allowed; the namespace is always deleted.
+ * The microvm and tap cases also capture their netdev with -object
+ * filter-dump: the pcap file holds the guest's TCP SYN to the server (on
+ * tap behind a virtio-net header the dump must skip), and tcpdump, where
+ * installed, reads it.
  * All traffic stays on 127.0.0.1 or inside that namespace.
  *
  * The environment, as test-boot's:
@@ -262,9 +266,17 @@ static bool netns_setup(char **why)
 
 /* ---- the VM ---- */
 
-/* The network options of c: QEMU's usual spellings. */
-static void add_net_args(GPtrArray *argv, const struct net_case *c, int fwd)
+/* Where the case's netdev n0 is captured (microvm and tap), or NULL. */
+static char *pcap_path(struct vm *vm, const struct net_case *c)
 {
+    return c->kind == NET_TAP || !strcmp(c->machine, "microvm") ? vm_file(vm, "n0.pcap") : NULL;
+}
+
+/* The network options of c: QEMU's usual spellings. */
+static void add_net_args(struct vm *vm, GPtrArray *argv, const struct net_case *c, int fwd)
+{
+    g_autofree char *pcap = pcap_path(vm, c);
+
     const char *restrict_opt = c->kind == NET_RESTRICT ? ",restrict=on" : "";
     g_autofree char *hostfwd = g_strdup_printf("hostfwd=tcp:127.0.0.1:%d-:%d", fwd, GUEST_PORT);
     g_autofree char *opt = NULL;
@@ -279,16 +291,22 @@ static void add_net_args(GPtrArray *argv, const struct net_case *c, int fwd)
         opt = g_strdup_printf("user,id=n0,%s%s", hostfwd, restrict_opt);
         vm_add_args(argv, "-netdev", opt, "-device", "virtio-net-device,netdev=n0", NULL);
     }
+    if (pcap) {
+        g_free(opt);
+        opt = g_strdup_printf("filter-dump,id=f0,netdev=n0,file=%s", pcap);
+        vm_add_args(argv, "-object", opt, NULL);
+    }
 }
 
 /* The server, then the VM (inside the namespace for tap); false with the
  * case failed. */
-static bool vm_start(struct vm *vm, const struct net_case *c, int *fwd)
+static bool vm_start(struct vm *vm, const struct net_case *c, int *fwd, int *server_port)
 {
     bool tap = c->kind == NET_TAP;
     int port = server_start(vm, tap ? netns_name : NULL, tap ? TAP_HOST : "127.0.0.1");
     GPtrArray *argv;
 
+    *server_port = port;
     if (port < 0) {
         return false;
     }
@@ -305,7 +323,7 @@ static bool vm_start(struct vm *vm, const struct net_case *c, int *fwd)
                 "-display", "none", "-serial", "stdio", "-kernel", vm_kernel_path,
                 "-initrd", vm_initrd_path, "-append", append, NULL);
     vm_add_qmp(vm, argv);
-    add_net_args(argv, c, *fwd);
+    add_net_args(vm, argv, c, *fwd);
     return vm_spawn(vm, argv);
 }
 
@@ -429,12 +447,66 @@ static bool check_wget(struct vm *vm, const char *md5, bool blocked)
     return true;
 }
 
+/*
+ * The capture after the VM ended: a classic pcap of Ethernet frames with
+ * the guest's TCP SYN from guest_ip to the server's port among them, and
+ * tcpdump (if installed) reads it.
+ */
+static bool check_pcap(struct vm *vm, const char *path, const char *guest_ip, int port)
+{
+    g_autofree char *data = NULL, *out = NULL, *err = NULL;
+    struct in_addr want;
+    size_t len, off = 24;
+    bool syn = false;
+    int status;
+
+    inet_pton(AF_INET, guest_ip, &want);
+    if (!g_file_get_contents(path, &data, &len, NULL) || len < 24) {
+        vm_report(vm, "filter-dump wrote no pcap header to %s", path);
+        return false;
+    }
+    if (*(uint32_t *)data != 0xa1b2c3d4 || *(uint32_t *)(data + 20) != 1) {
+        vm_report(vm, "%s: not a classic pcap of Ethernet frames", path);
+        return false;
+    }
+    while (off + 16 <= len && !syn) {
+        uint32_t caplen = *(uint32_t *)(data + off + 8);
+        const uint8_t *f = (const uint8_t *)data + off + 16, *ip = f + 14;
+
+        if (off + 16 + caplen > len) {
+            break;
+        }
+        syn = caplen >= 14 + 40 && f[12] == 0x08 && f[13] == 0x00 && ip[9] == 6 &&
+              !memcmp(ip + 12, &want, 4) && (ip[22] << 8 | ip[23]) == port &&
+              (ip[33] & 0x12) == 0x02;
+        off += 16 + caplen;
+    }
+    if (!syn) {
+        vm_report(vm, "%s: no TCP SYN from %s to port %d among its frames", path, guest_ip,
+                  port);
+        return false;
+    }
+    g_autofree char *tcpdump = g_find_program_in_path("tcpdump");
+    if (!tcpdump) {
+        return true;
+    }
+    const char *argv[] = { tcpdump, "-nn", "-r", path, NULL };
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                      &status, NULL) || !g_spawn_check_wait_status(status, NULL) ||
+        !strstr(out, guest_ip)) {
+        vm_report(vm, "tcpdump -r %s: status %d, '%.300s' '%.300s'", path, status,
+                  out ? out : "", err ? err : "");
+        return false;
+    }
+    return true;
+}
+
 static void run_case(struct vm *vm, const void *data)
 {
     const struct net_case *c = data;
     bool tap = c->kind == NET_TAP;
-    g_autofree char *md5 = NULL, *why = NULL;
-    int fwd;
+    g_autofree char *md5 = NULL, *why = NULL, *pcap = NULL;
+    int fwd, port;
 
     vm_init(vm);
     if (tap && !netns_setup(&why)) {
@@ -445,7 +517,8 @@ static void run_case(struct vm *vm, const void *data)
         return;
     }
     md5 = host_file_make(vm);
-    if (!vm_start(vm, c, &fwd)) {
+    pcap = pcap_path(vm, c);
+    if (!vm_start(vm, c, &fwd, &port)) {
         vm->failed = true;
         return;
     }
@@ -456,16 +529,17 @@ static void run_case(struct vm *vm, const void *data)
     }
     if (tap) {
         if (vm_expect_value(vm, "HYVM-NET-STATIC", TAP_GUEST) && check_wget(vm, md5, false) &&
-            vm_expect_word(vm, "HYVM-NET-DONE", true)) {
-            vm_expect_exit0(vm);
+            vm_expect_word(vm, "HYVM-NET-DONE", true) && vm_expect_exit0(vm)) {
+            check_pcap(vm, pcap, "192.168.77.2", port);
         }
         return;
     }
     if (vm_expect_value(vm, "HYVM-NET-DHCP",
                         c->kind == NET_RESTRICT ? DHCP_WANT_RESTRICTED : DHCP_WANT) &&
         check_wget(vm, md5, c->kind == NET_RESTRICT) && check_hostfwd(vm, fwd) &&
-        vm_qmp_call(vm, "quit", NULL)) {
-        vm_expect_exit0(vm);
+        vm_qmp_call(vm, "quit", NULL) && vm_expect_exit0(vm) && pcap &&
+        c->kind == NET_USER) {
+        check_pcap(vm, pcap, "10.0.2.15", port);
     }
 }
 
