@@ -42,6 +42,7 @@ struct tcg_block_cache {
     struct tcg_block *current;  /* the block the loop is in, or NULL */
     bool hit;                   /* current was written to: leave it */
     unsigned nblocks;
+    uint64_t gen;               /* see tcg_blocks_gen() */
 };
 
 static inline unsigned bc_hash(uint64_t gpa, enum cpu_mode mode)
@@ -64,10 +65,24 @@ struct tcg_block_cache *tcg_blocks_new(void)
     return bc;
 }
 
+uint64_t tcg_blocks_gen(const struct tcg_block_cache *bc)
+{
+    return bc->gen;
+}
+
+void tcg_blocks_unlink(struct tcg_block_cache *bc)
+{
+    if (bc) {
+        bc->gen++;
+    }
+}
+
 static void drop_block(struct tcg_block_cache *bc, struct tcg_block *b)
 {
     struct tcg_block **pp = &bc->hash[bc_hash(b->gpa, b->mode)];
 
+    /* Links to b, in any block, are stale from here on. */
+    bc->gen++;
     while (*pp && *pp != b) {
         pp = &(*pp)->hnext;
     }
@@ -85,6 +100,7 @@ static void drop_block(struct tcg_block_cache *bc, struct tcg_block *b)
 
 void tcg_blocks_flush(struct tcg_block_cache *bc)
 {
+    bc->gen++;
     for (unsigned i = 0; i < BC_HASH_SIZE; i++) {
         struct tcg_block *b = bc->hash[i], *next;
 

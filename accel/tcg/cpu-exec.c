@@ -297,6 +297,8 @@ static struct tcg_block *build_block(struct tcg_cpu *cpu, uint64_t gpa, const ui
     }
     b->bytes = pos;
     b->mode = mode;
+    b->link_next = 0;
+    memset(b->link, 0, sizeof(b->link));
     tcg_blocks_insert(cpu, b);
     if (log_enabled(LOG_IN_ASM)) {
         log_block(b, host, pc);
@@ -385,9 +387,36 @@ static enum tcg_status debug_step(struct tcg_cpu *cpu)
     return st;
 }
 
+/* prev's link to the block at lin, if it is still good (see struct tcg_block_link). */
+static inline struct tcg_block *link_find(const struct tcg_block *prev, uint64_t lin,
+                                          uint8_t cpl, enum cpu_mode mode, uint64_t gen)
+{
+    for (unsigned i = 0; i < TCG_BLOCK_LINKS; i++) {
+        const struct tcg_block_link *l = &prev->link[i];
+
+        if (l->lin == lin && l->gen == gen && l->to && l->cpl == cpl && l->to->mode == mode) {
+            return l->to;
+        }
+    }
+    return NULL;
+}
+
+static inline void link_add(struct tcg_block *prev, uint64_t lin, uint8_t cpl,
+                            struct tcg_block *to, uint64_t gen)
+{
+    struct tcg_block_link *l = &prev->link[prev->link_next];
+
+    prev->link_next = (prev->link_next + 1) % TCG_BLOCK_LINKS;
+    *l = (struct tcg_block_link){ .lin = lin, .gen = gen, .to = to, .cpl = cpl };
+}
+
 enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
 {
     const bool *hit = tcg_blocks_hit(cpu->blocks);
+    /* The block run last, while the cache's generation is still prev_gen:
+     * its links find the next block without the TLB and the cache. */
+    struct tcg_block *prev = NULL;
+    uint64_t prev_gen = 0;
 
     while (!*stop) {
         const struct x86_segment *cs = &cpu->st.seg[S_CS];
@@ -423,27 +452,41 @@ enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
             }
             lin = (cs->base + rip) & 0xffffffffull;
         }
-        st = tcg_translate_exec(cpu, lin, &gpa, &host);
-        if (st != TCG_OK) {
-            cpu->exc.soft = 0;
-            return st;
+        if (prev && prev_gen == tcg_blocks_gen(cpu->blocks)) {
+            b = link_find(prev, lin, cpu->cpl, mode, prev_gen);
         }
-        if (!host) {
-            goto step;      /* code in MMIO: fetched through io_mmio each time */
-        }
-        b = tcg_blocks_lookup(cpu->blocks, gpa, mode);
         if (!b) {
-            b = build_block(cpu, gpa, host, mode, lin);
+            st = tcg_translate_exec(cpu, lin, &gpa, &host);
+            if (st != TCG_OK) {
+                cpu->exc.soft = 0;
+                return st;
+            }
+            if (!host) {
+                goto step;      /* code in MMIO: fetched through io_mmio each time */
+            }
+            b = tcg_blocks_lookup(cpu->blocks, gpa, mode);
+            if (!b) {
+                b = build_block(cpu, gpa, host, mode, lin);
+            }
+            /* Building may have emptied the cache: prev_gen says so. */
+            if (b && prev && prev_gen == tcg_blocks_gen(cpu->blocks)) {
+                link_add(prev, lin, cpu->cpl, b, prev_gen);
+            }
         }
         if (!b || (mode != MODE_LONG64 && rip + b->bytes - 1 > cs->limit)) {
             goto step;
         }
+        /* A block dropped while it ran (its page written) is freed as it
+         * is left: it may only be prev when the generation did not move. */
+        prev_gen = tcg_blocks_gen(cpu->blocks);
         st = run_block(cpu, b, hit);
+        prev = prev_gen == tcg_blocks_gen(cpu->blocks) ? b : NULL;
         if (st == TCG_OK || st == TCG_JUMPED) {
             continue;
         }
         return st;
 step:
+        prev = NULL;
         st = tcg_step(cpu);
         if (st != TCG_OK && st != TCG_JUMPED) {
             return st;

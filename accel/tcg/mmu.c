@@ -123,6 +123,8 @@ void tcg_tlb_flush(struct tcg_cpu *cpu)
     for (unsigned i = 0; i < TCG_TLB_SIZE; i++) {
         cpu->tlb[i].vpage = ~0ull;
     }
+    /* Block links stand for TLB lookups: they go with the TLB. */
+    tcg_blocks_unlink(cpu->blocks);
 }
 
 /*
@@ -135,6 +137,7 @@ void tcg_tlb_flush_page(struct tcg_cpu *cpu, uint64_t lin)
 {
     struct tcg_tlb_entry *e = &cpu->tlb[tlb_index(lin >> 12)];
 
+    tcg_blocks_unlink(cpu->blocks);
     if (e->vpage == lin >> 12) {
         e->vpage = ~0ull;
     }

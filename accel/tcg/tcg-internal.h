@@ -76,6 +76,22 @@ void tcg_tlb_mark_code(struct tcg_cpu *cpu, uint64_t gpa_page, bool code);
  * or the end of the page.  An instruction that crosses the page is never
  * in a block: tcg_step() runs it.
  */
+/*
+ * A block the loop went to after this one: the block at linear address lin
+ * for CPL cpl.  It stands for the TLB lookup and the cache lookup as long as
+ * the cache's generation is still gen: no TLB flush (the mapping and the
+ * permissions of lin are the ones the TLB checked) and no block dropped
+ * (to is alive) since.
+ */
+struct tcg_block_link {
+    uint64_t lin;
+    uint64_t gen;
+    struct tcg_block *to;
+    uint8_t cpl;
+};
+
+#define TCG_BLOCK_LINKS 2
+
 struct tcg_block {
     uint64_t gpa;               /* of the first instruction */
     struct tcg_block *hnext;    /* lookup chain */
@@ -84,6 +100,9 @@ struct tcg_block {
     uint16_t n;                 /* instructions */
     uint8_t mode;               /* enum cpu_mode it was decoded for */
     bool dead;                  /* invalidated while running: freed on leave */
+    uint8_t link_next;          /* the slot the next new link takes */
+    /* The last successors (a jump's target and its fall-through). */
+    struct tcg_block_link link[TCG_BLOCK_LINKS];
     struct insn insn[];
 };
 
@@ -99,6 +118,14 @@ void tcg_blocks_insert(struct tcg_cpu *cpu, struct tcg_block *b);
 void tcg_blocks_enter(struct tcg_block_cache *bc, struct tcg_block *b);
 void tcg_blocks_leave(struct tcg_block_cache *bc);
 bool *tcg_blocks_hit(struct tcg_block_cache *bc);
+
+/*
+ * The cache's generation: it moves on whenever a block is dropped and
+ * whenever the vCPU's TLB is flushed (tcg_blocks_unlink), which makes every
+ * tcg_block_link made before stale.
+ */
+uint64_t tcg_blocks_gen(const struct tcg_block_cache *bc);
+void tcg_blocks_unlink(struct tcg_block_cache *bc);
 
 struct tcg_block_cache *tcg_blocks_new(void);
 void tcg_blocks_free(struct tcg_block_cache *bc);
