@@ -27,6 +27,7 @@
 
 #include "net/filter-internal.h"
 #include "net/net.h"
+#include "system/iov.h"
 #include "system/error.h"
 #include "system/keyval.h"
 
@@ -117,32 +118,6 @@ static void filter_dump_stop(struct filter_dump *d)
     d->fd = -1;
 }
 
-/*
- * Fills out[] with the bytes [skip, skip + len) of the frame; returns how
- * many pieces (at most cnt).
- */
-static unsigned filter_dump_slice(struct iovec *out, const struct iovec *iov, unsigned cnt,
-                                  size_t skip, size_t len)
-{
-    unsigned n = 0;
-
-    for (unsigned i = 0; i < cnt && len; i++) {
-        size_t take;
-
-        if (skip >= iov[i].iov_len) {
-            skip -= iov[i].iov_len;
-            continue;
-        }
-        take = MIN(iov[i].iov_len - skip, len);
-        out[n].iov_base = (uint8_t *)iov[i].iov_base + skip;
-        out[n].iov_len = take;
-        n++;
-        len -= take;
-        skip = 0;
-    }
-    return n;
-}
-
 /* Writes the record header and the bytes in one writev(); a frame in more
  * pieces than writev() takes is copied into one buffer first. */
 static bool filter_dump_write(int fd, const struct pcap_rec_hdr *hdr, const struct iovec *iov,
@@ -159,15 +134,10 @@ static bool filter_dump_write(int fd, const struct pcap_rec_hdr *hdr, const stru
     }
     v[0].iov_base = (void *)hdr;
     v[0].iov_len = sizeof(*hdr);
-    n = filter_dump_slice(&v[1], iov, cnt, skip, caplen);
+    n = iov_slice(&v[1], iov, cnt, skip, caplen);
     if (n + 1 > IOV_MAX) {
-        size_t at = 0;
-
         flat = g_malloc(caplen);
-        for (unsigned i = 1; i <= n; i++) {
-            memcpy(flat + at, v[i].iov_base, v[i].iov_len);
-            at += v[i].iov_len;
-        }
+        iov_to_buf(&v[1], n, 0, flat, caplen);
         v[1].iov_base = flat;
         v[1].iov_len = caplen;
         n = 1;
@@ -180,14 +150,11 @@ static void filter_dump_frame(struct net_filter *f, bool tx, const struct iovec 
 {
     struct filter_dump *d = filter_dump_of(f);
     struct pcap_rec_hdr hdr;
-    size_t size = 0;
+    size_t size = iov_size(iov, cnt);
     gint64 now;
 
     if (d->fd < 0) {
         return;
-    }
-    for (unsigned i = 0; i < cnt; i++) {
-        size += iov[i].iov_len;
     }
     /* Shorter than the virtio-net header: no frame to record. */
     if (size < hdr_len) {

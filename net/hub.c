@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "net/net.h"
+#include "system/iov.h"
 #include "system/error.h"
 #include "system/keyval.h"
 
@@ -58,7 +59,6 @@ static ssize_t net_hubport_receive(struct net_client *nc, const struct iovec *io
                                    unsigned cnt)
 {
     struct net_hubport *in = container_of(nc, struct net_hubport, nc);
-    size_t size = 0;
 
     for (GList *l = in->hub->ports; l; l = l->next) {
         struct net_hubport *out = l->data;
@@ -67,10 +67,7 @@ static ssize_t net_hubport_receive(struct net_client *nc, const struct iovec *io
             net_send(&out->nc, iov, cnt, NULL);
         }
     }
-    for (unsigned i = 0; i < cnt; i++) {
-        size += iov[i].iov_len;
-    }
-    return size;
+    return iov_size(iov, cnt);
 }
 
 static void net_hubport_cleanup(struct net_client *nc)

@@ -13,6 +13,7 @@
 
 #include "hw/device.h"
 #include "net/net.h"
+#include "system/iov.h"
 #include "system/error.h"
 #include "system/keyval.h"
 #include "system/log.h"
@@ -30,16 +31,6 @@ struct net_packet {
 
 /* Every client in creation order: back ends first, then NICs. */
 static GPtrArray *net_clients;
-
-static size_t net_iov_size(const struct iovec *iov, unsigned cnt)
-{
-    size_t n = 0;
-
-    for (unsigned i = 0; i < cnt; i++) {
-        n += iov[i].iov_len;
-    }
-    return n;
-}
 
 void net_client_init(struct net_client *nc, const struct net_client_ops *ops,
                      const char *model, const char *name, struct net_client *peer)
@@ -267,7 +258,6 @@ static void net_queue_append(struct net_client *to, struct net_client *sender,
                              net_sent_cb *sent_cb)
 {
     struct net_packet *p;
-    size_t off = 0;
 
     if (g_queue_get_length(&to->incoming) >= NET_QUEUE_MAX && !sent_cb) {
         return;
@@ -276,10 +266,7 @@ static void net_queue_append(struct net_client *to, struct net_client *sender,
     p->sender = sender;
     p->sent_cb = sent_cb;
     p->size = size;
-    for (unsigned i = 0; i < cnt; i++) {
-        memcpy(p->data + off, iov[i].iov_base, iov[i].iov_len);
-        off += iov[i].iov_len;
-    }
+    iov_to_buf(iov, cnt, 0, p->data, size);
     g_queue_push_tail(&to->incoming, p);
 }
 
@@ -302,7 +289,7 @@ ssize_t net_send(struct net_client *sender, const struct iovec *iov, unsigned cn
                  net_sent_cb *sent_cb)
 {
     struct net_client *peer = sender->peer;
-    size_t size = net_iov_size(iov, cnt);
+    size_t size = iov_size(iov, cnt);
     ssize_t ret;
 
     if (!peer || sender->link_down) {

@@ -29,6 +29,7 @@
 #include "chardev/chardev.h"
 #include "net/net.h"
 #include "net/slirp-int.h"
+#include "system/iov.h"
 #include "system/error.h"
 #include "system/keyval.h"
 #include "system/log.h"
@@ -388,22 +389,14 @@ static ssize_t net_user_receive(struct net_client *nc, const struct iovec *iov, 
     struct net_user *s = container_of(nc, struct net_user, nc);
     g_autofree uint8_t *flat = NULL;
     const uint8_t *buf = cnt ? iov[0].iov_base : NULL;
-    size_t size = 0;
+    size_t size = iov_size(iov, cnt);
 
-    for (unsigned i = 0; i < cnt; i++) {
-        size += iov[i].iov_len;
-    }
     if (size > INT_MAX) {
         return size;            /* no Ethernet frame is that big: dropped */
     }
     if (cnt > 1) {
-        size_t off = 0;
-
         buf = flat = g_malloc(size);
-        for (unsigned i = 0; i < cnt; i++) {
-            memcpy(flat + off, iov[i].iov_base, iov[i].iov_len);
-            off += iov[i].iov_len;
-        }
+        iov_to_buf(iov, cnt, 0, flat, size);
     }
     slirp_input(s->slirp, buf, size);
     /* From a vCPU thread: the main loop polls the sockets this frame opened now. */

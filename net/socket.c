@@ -31,6 +31,7 @@
 #include <glib-unix.h>
 
 #include "net/net.h"
+#include "system/iov.h"
 #include "system/error.h"
 #include "system/keyval.h"
 
@@ -391,13 +392,8 @@ static ssize_t net_socket_send_stream(struct net_socket *s, const struct iovec *
         memcpy(&v[1], iov, cnt * sizeof(*iov));
         n += cnt;
     } else {
-        size_t off = 0;
-
         flat = g_malloc(size);
-        for (unsigned i = 0; i < cnt; i++) {
-            memcpy(flat + off, iov[i].iov_base, iov[i].iov_len);
-            off += iov[i].iov_len;
-        }
+        iov_to_buf(iov, cnt, 0, flat, size);
         v[n++] = (struct iovec){ .iov_base = flat, .iov_len = size };
     }
     do {
@@ -426,11 +422,8 @@ static ssize_t net_socket_send_stream(struct net_socket *s, const struct iovec *
 static ssize_t net_socket_receive(struct net_client *nc, const struct iovec *iov, unsigned cnt)
 {
     struct net_socket *s = container_of(nc, struct net_socket, nc);
-    size_t size = 0;
+    size_t size = iov_size(iov, cnt);
 
-    for (unsigned i = 0; i < cnt; i++) {
-        size += iov[i].iov_len;
-    }
     if (s->fd < 0) {
         return size;           /* no connection: the frame is lost */
     }

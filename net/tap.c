@@ -42,6 +42,7 @@
 #include <glib-unix.h>
 
 #include "net/net.h"
+#include "system/iov.h"
 #include "system/error.h"
 #include "system/keyval.h"
 
@@ -92,29 +93,12 @@ static void net_tap_unsupported(GError **errp, const char *what)
 
 /* ---- the vnet header between the kernel and the peer ---- */
 
-static size_t net_tap_iov_size(const struct iovec *iov, unsigned cnt)
-{
-    size_t n = 0;
-
-    for (unsigned i = 0; i < cnt; i++) {
-        n += iov[i].iov_len;
-    }
-    return n;
-}
-
 /* The first len bytes of a frame in pieces; the rest of out is zeroed. */
 static void net_tap_iov_head(const struct iovec *iov, unsigned cnt, uint8_t *out, size_t len,
                              size_t out_size)
 {
-    size_t got = 0;
-
     memset(out, 0, out_size);
-    for (unsigned i = 0; i < cnt && got < len; i++) {
-        size_t take = MIN(iov[i].iov_len, len - got);
-
-        memcpy(out + got, iov[i].iov_base, take);
-        got += take;
-    }
+    iov_to_buf(iov, cnt, 0, out, len);
 }
 
 /*
@@ -166,7 +150,7 @@ static ssize_t net_tap_writev(struct net_tap *s, const struct iovec *iov, unsign
 static ssize_t net_tap_write_flat(struct net_tap *s, const struct iovec *iov, unsigned cnt,
                                   size_t size)
 {
-    size_t total = net_tap_iov_size(iov, cnt);
+    size_t total = iov_size(iov, cnt);
     g_autofree uint8_t *flat = NULL;
     struct iovec one;
 
@@ -182,7 +166,7 @@ static ssize_t net_tap_write_flat(struct net_tap *s, const struct iovec *iov, un
 static ssize_t net_tap_receive(struct net_client *nc, const struct iovec *iov, unsigned cnt)
 {
     struct net_tap *s = container_of(nc, struct net_tap, nc);
-    size_t size = net_tap_iov_size(iov, cnt);
+    size_t size = iov_size(iov, cnt);
     struct iovec stack_iov[NET_TAP_STACK_IOV];
     g_autofree struct iovec *heap_iov = NULL;
     struct iovec *out = stack_iov;

@@ -200,23 +200,8 @@ static struct iovec *virtio_blk_iov_slice(const struct iovec *iov, unsigned n, s
                                           size_t len, int *niov)
 {
     struct iovec *out = g_new(struct iovec, n ? n : 1);
-    int k = 0;
 
-    for (unsigned i = 0; i < n && len; i++) {
-        size_t l = iov[i].iov_len;
-
-        if (skip >= l) {
-            skip -= l;
-            continue;
-        }
-        l = MIN(l - skip, len);
-        out[k].iov_base = (uint8_t *)iov[i].iov_base + skip;
-        out[k].iov_len = l;
-        k++;
-        len -= l;
-        skip = 0;
-    }
-    *niov = k;
+    *niov = iov_slice(out, iov, n, skip, len);
     return out;
 }
 

@@ -26,6 +26,8 @@
 #include <sys/uio.h>
 #include <glib.h>
 
+#include "system/iov.h"
+
 struct machine;
 struct dev_config;
 struct virtio_device;
@@ -239,11 +241,6 @@ void virtio_notify_config(struct virtio_device *vdev);
  */
 void virtio_error(struct virtio_device *vdev, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
-/* iovec helpers, bounded by the iovec's total size: bytes copied. */
-size_t iov_to_buf(const struct iovec *iov, unsigned cnt, size_t offset, void *buf, size_t len);
-size_t iov_from_buf(const struct iovec *iov, unsigned cnt, size_t offset, const void *buf,
-                    size_t len);
-size_t iov_size(const struct iovec *iov, unsigned cnt);
 
 /* ---- transports ---- */
 
