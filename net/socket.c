@@ -35,8 +35,8 @@
 #include "system/error.h"
 #include "system/keyval.h"
 
-/* QEMU's largest frame on a socket: 64 KiB of GSO payload plus headers. */
-#define NET_SOCKET_BUFSIZE (4096 + 65536)
+/* The largest frame on a socket: the seam's (QEMU's NET_BUFSIZE). */
+#define NET_SOCKET_BUFSIZE NET_FRAME_MAX
 /* Above this many iovecs a frame is copied into one buffer to be sent. */
 #define NET_SOCKET_MAX_IOV 64
 

@@ -53,9 +53,8 @@
  * peer may use (12 with mergeable buffers; 20 with the hash report). */
 #define NET_TAP_HDR_DEFAULT  10
 #define NET_TAP_HDR_MAX      20
-/* QEMU's largest frame: 64 KiB of GSO payload plus headers. */
-#define NET_TAP_FRAME_MAX    (4096 + 65536)
-#define NET_TAP_BUFSIZE      (NET_TAP_HDR_MAX + NET_TAP_FRAME_MAX)
+/* The seam's largest frame behind the largest header. */
+#define NET_TAP_BUFSIZE      (NET_TAP_HDR_MAX + NET_FRAME_MAX)
 /* Frames read per wakeup, as QEMU's: a busy host does not starve the guest. */
 #define NET_TAP_READ_BATCH   50
 /* Frames in fewer pieces than this (the header added) use an iovec array on the stack. */
