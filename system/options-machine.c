@@ -103,7 +103,9 @@ static const char *const kvm_accel_props[] = {
     "notify-window", NULL,
 };
 static const char *const tcg_accel_props[] = {
-    "thread", "tb-size", "split-wx", NULL,
+    "thread", "tb-size", "split-wx",
+    "jit",      /* hyvm's own: the translator of the software CPU, off by default */
+    NULL,
 };
 
 int opt_accel(struct parse_state *s)
@@ -155,6 +157,16 @@ int opt_accel(struct parse_state *s)
                 NOT_YET(s, "kernel-irqchip=%s is not supported yet", val);
                 goto out;
             }
+            continue;
+        }
+        if (!strcmp(key, "jit")) {
+            bool on;
+
+            if (!parse_bool(val, &on)) {
+                BAD(s, "Parameter 'jit' expects 'on' or 'off'");
+                goto out;
+            }
+            s->c->tcg_jit = on;
             continue;
         }
         NOT_YET(s, "accelerator property '%s' is not supported yet", key);

@@ -15,6 +15,8 @@
 
 #include "accel/tcg/tcg-cpu.h"
 #include "accel/tcg/tcg-internal.h"
+#include "accel/tcg/jit-buf.h"
+#include "accel/tcg/jit-translate.h"
 #include "arch/x86/disas.h"
 #include "system/cpus.h"
 #include "system/log.h"
@@ -261,6 +263,31 @@ static void log_block(const struct tcg_block *b, const uint8_t *host, uint64_t p
     hyvm_log("%s\n", out->str);
 }
 
+/*
+ * The host code of b (not in the cache yet), or NULL to run it in the loop.
+ * When the code buffer is full, every block's code goes: the cache is
+ * flushed, then the buffer reset.  That is safe here because build_block()
+ * runs between blocks, so no translated code is running and no dropped
+ * block is waiting to be left (tcg_blocks_leave freed it).
+ */
+static tcg_jit_fn translate(struct tcg_cpu *cpu, struct tcg_block *b)
+{
+    tcg_jit_fn code = tcg_jit_translate(cpu->jit, b->insn, block_handlers(b), b->n,
+                                        b->mode == MODE_LONG64);
+
+    if (!code) {
+        tcg_blocks_flush(cpu->blocks);
+        jit_buf_reset(cpu->jit);
+        cpu->jit_resets++;
+        code = tcg_jit_translate(cpu->jit, b->insn, block_handlers(b), b->n,
+                                 b->mode == MODE_LONG64);
+    }
+    if (code) {
+        cpu->jit_translated++;
+    }
+    return code;
+}
+
 static struct tcg_block *build_block(struct tcg_cpu *cpu, uint64_t gpa, const uint8_t *host,
                                      enum cpu_mode mode, uint64_t pc)
 {
@@ -299,6 +326,7 @@ static struct tcg_block *build_block(struct tcg_cpu *cpu, uint64_t gpa, const ui
     b->mode = mode;
     b->link_next = 0;
     memset(b->link, 0, sizeof(b->link));
+    b->code = cpu->jit ? translate(cpu, b) : NULL;
     tcg_blocks_insert(cpu, b);
     if (log_enabled(LOG_IN_ASM)) {
         log_block(b, host, pc);
@@ -324,6 +352,15 @@ static enum tcg_status run_block(struct tcg_cpu *cpu, struct tcg_block *b, const
                  (unsigned long long)b->gpa, b->n);
     }
     tcg_blocks_enter(cpu->blocks, b);
+    if (b->code) {
+        /* The same loop, translated: it stops where the loop would. */
+        uint64_t r = b->code(cpu, hit);
+
+        cpu->jit_runs++;
+        st = jit_exit_status(r);
+        in = b->insn + jit_exit_index(r);
+        goto left;
+    }
     for (; in < end; in++, fn++) {
         cpu->next_rip = (rip + in->len) & rip_mask;
         st = (*fn)(cpu, in);
@@ -336,6 +373,7 @@ static enum tcg_status run_block(struct tcg_cpu *cpu, struct tcg_block *b, const
             break;      /* the block's page was written: decode it afresh */
         }
     }
+left:
     if (st != TCG_OK) {
         retire(cpu, in, st);
     }

@@ -70,6 +70,7 @@ struct tcg_tlb_entry {
 
 struct tcg_block_cache;
 struct x86_cpuid_entry;
+struct jit_buf;
 
 struct tcg_cpu {
     struct x86_cpu_state st;
@@ -117,6 +118,12 @@ struct tcg_cpu {
     uint64_t msr_amd_syscfg;       /* 0xc0010010 */
     uint64_t msr_amd_de_cfg;       /* 0xc0011029 */
     uint64_t msr_debugctl;         /* IA32_DEBUGCTL (0x1d9): LBR, BTF */
+    /* The translator (jit-translate.h): the vCPU's code buffer, NULL while
+     * jit=off (every block then runs in the interpreter's loop), and its
+     * counters for HYVM_TCG_STATS: blocks translated, translated blocks run,
+     * buffer resets. */
+    struct jit_buf *jit;
+    uint64_t jit_translated, jit_runs, jit_resets;
 };
 
 /* The shadow the last instruction left: STI holds off interrupts; MOV SS

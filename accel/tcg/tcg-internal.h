@@ -103,6 +103,10 @@ struct tcg_block {
     uint8_t link_next;          /* the slot the next new link takes */
     /* The last successors (a jump's target and its fall-through). */
     struct tcg_block_link link[TCG_BLOCK_LINKS];
+    /* Host code doing what run_block's loop does (jit-translate.h), or NULL:
+     * the loop runs it.  It lives in the vCPU's code buffer, which is only
+     * reset between blocks, after the cache is flushed. */
+    uint64_t (*code)(struct tcg_cpu *cpu, const bool *hit);
     struct insn insn[];
 };
 

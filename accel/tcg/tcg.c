@@ -26,6 +26,8 @@
 #include "accel/tcg/tcg-cpu.h"
 #include "accel/tcg/tcg-cpuid.h"
 #include "accel/tcg/tcg-internal.h"
+#include "accel/tcg/jit-buf.h"
+#include "accel/tcg/jit-translate.h"
 #include "arch/x86/cpu-models.h"
 #include "machine/machine.h"
 #include "system/config.h"
@@ -224,6 +226,18 @@ static int tcg_vcpu_init(struct vcpu *vcpu, GError **errp)
         tcg_blocks_free(p->cpu.blocks);
         g_free(p);
         return -1;
+    }
+    if (vcpu->m->cfg->tcg_jit) {
+        static bool warned;
+        g_autoptr(GError) err = NULL;
+
+        /* Without a code buffer the interpreter runs every block; one line
+         * says so, however many vCPUs are refused. */
+        p->cpu.jit = jit_buf_create(TCG_JIT_BUF_SIZE, &err);
+        if (!p->cpu.jit && !__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED)) {
+            warn_report("tcg: jit=on, but the translator cannot run: %s; using the interpreter",
+                        err->message);
+        }
     }
     x86_cpu_state_reset(&st, vcpu->index == 0);
     tcg_load_state(p, &st);
@@ -624,11 +638,21 @@ static void tcg_vcpu_destroy(struct vcpu *vcpu)
     if (g_getenv("HYVM_TCG_STATS")) {
         fprintf(stderr, "hyvm: tcg: vCPU %u retired %llu instructions\n", vcpu->index,
                 (unsigned long long)p->cpu.icount);
+        if (p->cpu.jit) {
+            fprintf(stderr, "hyvm: tcg: vCPU %u jit translated %llu blocks, ran %llu "
+                    "translated blocks, reset its code buffer %llu times\n", vcpu->index,
+                    (unsigned long long)p->cpu.jit_translated,
+                    (unsigned long long)p->cpu.jit_runs,
+                    (unsigned long long)p->cpu.jit_resets);
+        }
     }
     if (tcg_cpus && vcpu->index < tcg_cpus->len) {
         g_ptr_array_index(tcg_cpus, vcpu->index) = NULL;
     }
     tcg_blocks_free(p->cpu.blocks);
+    if (p->cpu.jit) {
+        jit_buf_destroy(p->cpu.jit);
+    }
     tcg_cpu_free_cpuid(&p->cpu);
     g_free(p);
     vcpu->accel_priv = NULL;

@@ -15,11 +15,13 @@
  * KVM cases are skipped (never passed) where /dev/kvm cannot be opened.
  * The software CPU ("tcg") cases are skipped only by a build that refuses
  * tcg as not supported yet; otherwise they run unchanged and must print
- * what KVM prints.
+ * what KVM prints.  They run twice: "tcg" is the interpreter, "tcg-jit"
+ * the same with -accel tcg,jit=on (its translator).
  */
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib.h>
@@ -409,7 +411,8 @@ static GPtrArray *guest_argv(const char *accel, const char *guest)
 }
 
 struct accel_case {
-    const char *accel;
+    const char *accel;      /* "kvm", "tcg" or "tcg-jit": the test path's name */
+    const char *arg;        /* what -accel gets */
     const struct guest_case *gc;
 };
 
@@ -429,7 +432,7 @@ static void test_guest(gconstpointer opaque)
         g_test_skip("KVM here has no hardware virtualization behind it");
         return;
     }
-    argv = guest_argv(ac->accel, gc->guest);
+    argv = guest_argv(ac->arg, gc->guest);
     for (unsigned i = 0; gc->args[i]; i++) {
         g_ptr_array_add(argv, expand_arg(gc->args[i]));
     }
@@ -438,7 +441,8 @@ static void test_guest(gconstpointer opaque)
     err = bytes_str(r.err);
     run_result_clear(&r);
 
-    if (!strcmp(ac->accel, "tcg") && r.status == 1 && strstr(err, "not supported yet")) {
+    if (g_str_has_prefix(ac->accel, "tcg") && r.status == 1 &&
+        strstr(err, "not supported yet")) {
         g_test_skip("the software CPU (tcg) is not built yet");
         return;
     }
@@ -490,9 +494,57 @@ static void test_auto(void)
     }
 }
 
+/*
+ * -accel tcg,jit=on runs blocks through the translator: HYVM_TCG_STATS says
+ * how many blocks it translated and how many translated blocks ran, which
+ * must not be none (the guests above pass either way, since every block
+ * not translated runs in the interpreter).  With jit=off there is no code
+ * buffer, so no such line.
+ */
+static void test_jit_used(void)
+{
+    static const char *const args[] = { "tcg,jit=on", "tcg,jit=off", "tcg" };
+
+    g_setenv("HYVM_TCG_STATS", "1", TRUE);
+    for (unsigned a = 0; a < G_N_ELEMENTS(args); a++) {
+        g_autoptr(GPtrArray) argv = guest_argv(args[a], "hello");
+        g_autofree char *out = NULL, *err = NULL;
+        unsigned long long translated = 0, ran = 0;
+        const char *line;
+        struct run_result r;
+
+        run_hyvm(argv, &r);
+        out = bytes_str(r.out);
+        err = bytes_str(r.err);
+        run_result_clear(&r);
+        g_test_message("%s: status %d\nstdout:\n%s\nstderr:\n%s", args[a], r.status, out,
+                       err);
+        g_assert_false(r.timed_out);
+        g_assert_cmpint(r.status, ==, 1);
+        g_assert_nonnull(strstr(out, "Hello from the hello guest"));
+        g_assert_nonnull(strstr(err, "retired"));
+        line = strstr(err, "jit translated ");
+        if (a > 0) {
+            g_assert_null(line);
+            continue;
+        }
+        g_assert_nonnull(line);
+        if (line) {
+            g_assert_cmpint(sscanf(line, "jit translated %llu blocks, ran %llu", &translated,
+                                   &ran), ==, 2);
+        }
+        g_assert_cmpuint(translated, >, 0);
+        g_assert_cmpuint(ran, >=, translated);
+    }
+    g_unsetenv("HYVM_TCG_STATS");
+}
+
 int main(int argc, char **argv)
 {
-    static const char *const accels[] = { "kvm", "tcg" };
+    /* tcg-jit: the software CPU with its translator (off by default). */
+    static const struct { const char *name, *arg; } accels[] = {
+        { "kvm", "kvm" }, { "tcg", "tcg" }, { "tcg-jit", "tcg,jit=on" },
+    };
     int rc;
 
     g_test_init(&argc, &argv, NULL);
@@ -501,14 +553,17 @@ int main(int argc, char **argv)
     for (unsigned a = 0; a < G_N_ELEMENTS(accels); a++) {
         for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
             struct accel_case *ac = g_new(struct accel_case, 1);
-            g_autofree char *path = g_strdup_printf("/guests/%s/%s", accels[a], cases[i].name);
+            g_autofree char *path = g_strdup_printf("/guests/%s/%s", accels[a].name,
+                                                    cases[i].name);
 
-            ac->accel = accels[a];
+            ac->accel = accels[a].name;
+            ac->arg = accels[a].arg;
             ac->gc = &cases[i];
             g_test_add_data_func_full(path, ac, test_guest, g_free);
         }
     }
     g_test_add_func("/guests/auto/no-hardware-kvm", test_auto);
+    g_test_add_func("/guests/tcg-jit/translated", test_jit_used);
     rc = g_test_run();
     disk_remove();
     return rc;

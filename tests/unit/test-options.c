@@ -188,6 +188,21 @@ static void test_accel(void)
     g_assert_cmpuint(c->accels->len, ==, 1);
     config_free(c);
 
+    /* hyvm's translator switch: off unless asked for. */
+    c = parse_ok("-accel tcg");
+    g_assert_false(c->tcg_jit);
+    config_free(c);
+    c = parse_ok("-accel tcg,jit=on");
+    g_assert_true(c->tcg_jit);
+    g_assert_cmpuint(c->accels->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(c->accels, 0), ==, "tcg");
+    config_free(c);
+    c = parse_ok("-accel tcg,jit=off");
+    g_assert_false(c->tcg_jit);
+    config_free(c);
+    FAIL("-accel tcg,jit=fast", "-accel tcg,jit=fast: Parameter 'jit' expects 'on' or 'off'");
+    FAIL("-accel kvm,jit=on", "-accel kvm,jit=on: Property 'kvm-accel.jit' not found");
+
     FAIL("-accel nosuch", "-accel nosuch: invalid accelerator nosuch");
     FAIL("-accel kvm:nosuch", "-accel kvm:nosuch: invalid accelerator nosuch");
     FAIL("-accel kvm,nosuchprop=on",
