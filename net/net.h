@@ -227,8 +227,6 @@ bool net_netdev_check_kv(const struct kv_list *kv, GError **errp);
 int net_netdev_init_kv(const char *name, const struct kv_list *kv, GError **errp);
 /* "NAME: index=0,type=TYPE,INFO" and a newline. */
 void net_client_print_info(const struct net_client *nc, GString *out);
-/* Whether the -netdev list has id (a -net nic,netdev= names one). */
-bool net_cli_has_netdev(const char *id);
 
 /* ---- -nic, -net and the default network (net/nic-options.c) ---- */
 

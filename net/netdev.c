@@ -161,16 +161,6 @@ void net_cli_clear(void)
     }
 }
 
-bool net_cli_has_netdev(const char *id)
-{
-    for (unsigned i = 0; net_cli_list && i < net_cli_list->len; i++) {
-        if (!strcmp(((struct net_cli *)g_ptr_array_index(net_cli_list, i))->id, id)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 int net_init_clients(GError **errp)
 {
     for (unsigned i = 0; net_cli_list && i < net_cli_list->len; i++) {
