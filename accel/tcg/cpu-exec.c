@@ -273,14 +273,14 @@ static void log_block(const struct tcg_block *b, const uint8_t *host, uint64_t p
 static tcg_jit_fn translate(struct tcg_cpu *cpu, struct tcg_block *b)
 {
     tcg_jit_fn code = tcg_jit_translate(cpu->jit, b->insn, block_handlers(b), b->n,
-                                        b->mode == MODE_LONG64);
+                                        (enum cpu_mode)b->mode, cpu->jit_fallbacks);
 
     if (!code) {
         tcg_blocks_flush(cpu->blocks);
         jit_buf_reset(cpu->jit);
         cpu->jit_resets++;
         code = tcg_jit_translate(cpu->jit, b->insn, block_handlers(b), b->n,
-                                 b->mode == MODE_LONG64);
+                                 (enum cpu_mode)b->mode, cpu->jit_fallbacks);
     }
     if (code) {
         cpu->jit_translated++;

@@ -1,114 +1,322 @@
 /*
- * Fallback-only translation (issue 11, step 2); the contract is in jit-translate.h.
+ * The translator's driver (issue 11, step 3); the contract is in jit-translate.h, the register
+ * and flag conventions in jit-tr.h.
  *
- * The code of a block, in the order it runs (rbx = cpu, r12 = the hit flag, both
- * callee-saved so they survive the handler calls; the System V psABI 3.2.1):
+ * A block's code, in the order it runs:
  *
  *     push rbx; push r12; push r13       ; three pushes: rsp is 16-byte aligned at the calls
- *     mov rbx, rdi; mov r12, rsi
- *   for each instruction i:
- *     mov rax, [rbx + st.rip]
- *     add rax, len   (add eax, len outside 64-bit mode: rip wraps at 4 GiB, bits 63:32 zero)
- *     mov [rbx + next_rip], rax
+ *     mov rbx, rdi; mov r12, rsi; mov r13, [rbx + st.rip]
+ *   for each instruction i, either its inline code (jit-inline.c), or a handler call:
+ *     [flags to st.rflags] [add qword [rbx + icount], k]     ; what is pending
+ *     st.rip = r13 + off(i); next_rip = r13 + off(i + 1)     ; wrapped outside 64-bit mode
  *     mov rdi, rbx; mov rsi, &insn[i]; call handler[i]
- *     test eax, eax; jnz status_exit_i
- *     mov rax, [rbx + next_rip]; mov [rbx + st.rip], rax    ; the handler may move next_rip
- *     add qword [rbx + icount], 1
- *     movzx eax, byte [r12]; test eax, eax; jnz hit_exit_i  ; not after the last one
- *   mov rax, n << 32                        ; (TCG_OK, n)
+ *     test eax, eax; jnz status_stub                         ; retire() does the rest in C
+ *     movzx eax, byte [r12]; test eax, eax; jnz hit_stub     ; not after the last one
+ *   end: [flags to st.rflags]; st.rip = r13 + off(n); [add icount, k]; mov rax, n << 32
  *   epilogue: pop r13; pop r12; pop rbx; ret
- *   status_exit_i: mov eax, eax; mov rdx, i << 32; or rax, rdx; jmp epilogue
- *   hit_exit_i:    mov rax, i << 32; jmp epilogue
+ *   stubs (out of line): the exits of handler statuses, written pages and taken branches.
  *
- * This is run_block's loop statement by statement: st.rip equals the loop's local rip at the
- * start of every instruction (both start at st.rip and both take next_rip after a TCG_OK), so
- * it is read back from memory instead of being kept in a register.  Skipping the hit test
- * after the last instruction changes nothing: the loop's exit is the same either way.
+ * This does what run_block's loop in cpu-exec.c does and stops where it stops: a handler
+ * returning TCG_OK never moves next_rip (a handler that jumps returns TCG_JUMPED), so the RIP
+ * of every instruction is known from the block's entry RIP, and the loop's st.rip and
+ * icount are only brought up to date where C can see them.  Inline instructions neither
+ * fault nor write guest memory, so they need no exit of their own.
  */
 #include <stddef.h>
 #include <glib.h>
 
 #include "accel/tcg/jit-buf.h"
 #include "accel/tcg/jit-emit.h"
+#include "accel/tcg/jit-tr.h"
 #include "accel/tcg/jit-translate.h"
-
-#define OFF_RIP ((int32_t)offsetof(struct tcg_cpu, st.rip))
-#define OFF_NEXT_RIP ((int32_t)offsetof(struct tcg_cpu, next_rip))
-#define OFF_ICOUNT ((int32_t)offsetof(struct tcg_cpu, icount))
 
 _Static_assert(sizeof(((struct tcg_cpu *)0)->st.rip) == 8, "st.rip is 64 bits");
 _Static_assert(sizeof(((struct tcg_cpu *)0)->next_rip) == 8, "next_rip is 64 bits");
 _Static_assert(sizeof(((struct tcg_cpu *)0)->icount) == 8, "icount is 64 bits");
+_Static_assert(sizeof(((struct tcg_cpu *)0)->st.rflags) == 8, "rflags is 64 bits");
 _Static_assert(TCG_OK == 0, "the code tests a handler's status against 0");
 
-/* The exit value for instruction index i with status 0 (TCG_OK) in the low half. */
-static inline uint64_t exit_index(unsigned i)
+/* The exit value for instruction index i with status st. */
+static inline uint64_t exit_value(enum tcg_status st, unsigned i)
 {
-    return (uint64_t)i << 32;
+    return (uint64_t)i << 32 | (uint32_t)st;
 }
 
-static void emit_epilogue(struct jit_emit *e)
+static void emit_byte(struct jit_emit *e, uint8_t b)
 {
+    if (jit_emit_room(e, 1)) {
+        jit_put8(e, b);
+    }
+}
+
+void jit_flags_to_mem(struct jit_tr *t)
+{
+    struct jit_emit *e = &t->e;
+
+    if (t->mem_flags) {
+        return;
+    }
+    emit_byte(e, 0x9c);                                     /* pushfq */
+    jit_emit_pop(e, JIT_RAX);
+    jit_emit_alu_ri(e, JIT_AND, false, JIT_RAX, JIT_ARITH_FLAGS);
+    /* AND r/m64, imm32 (81 /4 id, sign-extended), then OR r/m64, r64 (REX.W 09 /r). */
+    jit_emit_op_mem(e, false, true, false, 0x81, -1, JIT_AND, JIT_RBX, JIT_NO_INDEX, 0,
+                    JIT_OFF_RFLAGS, true, (uint32_t)~JIT_ARITH_FLAGS);
+    jit_emit_op_mem(e, false, true, false, 0x09, -1, JIT_RAX, JIT_RBX, JIT_NO_INDEX, 0,
+                    JIT_OFF_RFLAGS, false, 0);
+    t->mem_flags = true;
+    t->host_flags = false;      /* the AND above changed them */
+}
+
+void jit_flags_to_host(struct jit_tr *t)
+{
+    struct jit_emit *e = &t->e;
+
+    if (t->host_flags) {
+        return;
+    }
+    /* popfq of the six flags alone: TF, DF, AC and the rest 0, IF left alone at CPL 3. */
+    jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, JIT_OFF_RFLAGS);
+    jit_emit_alu_ri(e, JIT_AND, false, JIT_RAX, JIT_ARITH_FLAGS);
+    jit_emit_push(e, JIT_RAX);
+    emit_byte(e, 0x9d);                                     /* popfq */
+    t->host_flags = true;
+}
+
+void jit_flags_cf_to_host(struct jit_tr *t)
+{
+    if (t->host_flags) {
+        return;
+    }
+    /* movzx eax, byte [rflags]; shr eax, 1 (D1 /5): CF = bit 0. */
+    jit_emit_ld(&t->e, JIT_S8, false, JIT_RAX, JIT_RBX, JIT_OFF_RFLAGS);
+    jit_emit_op_rr(&t->e, false, 0xd1, -1, 5, JIT_RAX);
+}
+
+void jit_emit_guest_rip(struct jit_tr *t, enum jit_reg dst, uint32_t off)
+{
+    jit_emit_lea(&t->e, dst, JIT_R13, JIT_NO_INDEX, 0, (int32_t)off);
+    if (t->mode != MODE_LONG64) {
+        jit_emit_mov32_rr(&t->e, dst, dst);
+    }
+}
+
+void jit_add_stub(struct jit_tr *t, uint8_t *field, enum jit_stub_kind kind)
+{
+    if (!field) {
+        return;     /* the emit overflowed: the block is translated again */
+    }
+    if (t->nstubs == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 32;
+        t->stubs = g_renew(struct jit_stub, t->stubs, t->cap);
+    }
+    t->stubs[t->nstubs++] = (struct jit_stub){
+        .field = field, .kind = (uint8_t)kind, .flags_to_mem = t->host_flags && !t->mem_flags,
+        .index = (uint16_t)t->i, .icount = (uint16_t)t->icount, .off = t->off,
+    };
+}
+
+static void emit_add_icount(struct jit_tr *t, unsigned k)
+{
+    if (k) {
+        /* ADD r/m64, imm32: REX.W 81 /0 id (flags clobbered: they are stored by now). */
+        jit_emit_op_mem(&t->e, false, true, false, 0x81, -1, 0, JIT_RBX, JIT_NO_INDEX, 0,
+                        JIT_OFF_ICOUNT, true, k);
+    }
+}
+
+static void emit_store_rip(struct jit_tr *t, uint32_t off)
+{
+    jit_emit_guest_rip(t, JIT_RAX, off);
+    jit_emit_st(&t->e, JIT_S64, JIT_RAX, JIT_RBX, JIT_OFF_RIP);
+}
+
+/* st.rip, next_rip and the call of instruction i's handler (flags and icount are stored). */
+static void emit_handler_call(struct jit_tr *t, unsigned i, uint32_t off)
+{
+    struct jit_emit *e = &t->e;
+
+    if (t->fallbacks) {
+        unsigned op = t->insn[i].op < OP__MAX ? t->insn[i].op : OP_INVALID;
+
+        jit_emit_movi(e, JIT_RAX, (uint64_t)(uintptr_t)&t->fallbacks[op]);
+        /* ADD qword [rax], 1: REX.W 83 /0 ib. */
+        jit_emit_op_mem(e, false, true, false, 0x83, -1, 0, JIT_RAX, JIT_NO_INDEX, 0, 0, false,
+                        0);
+        emit_byte(e, 1);
+    }
+    emit_store_rip(t, off);
+    jit_emit_guest_rip(t, JIT_RAX, off + t->insn[i].len);
+    jit_emit_st(e, JIT_S64, JIT_RAX, JIT_RBX, JIT_OFF_NEXT_RIP);
+    jit_emit_mov_rr(e, JIT_RDI, JIT_RBX);
+    jit_emit_movi(e, JIT_RSI, (uint64_t)(uintptr_t)&t->insn[i]);
+    jit_emit_call(e, (const void *)(uintptr_t)t->fn[i]);
+}
+
+static void emit_fallback(struct jit_tr *t)
+{
+    struct jit_emit *e = &t->e;
+
+    jit_flags_to_mem(t);
+    emit_add_icount(t, t->icount);
+    t->icount = 0;
+    emit_handler_call(t, t->i, t->off);
+    t->host_flags = false;      /* the call clobbered them; st.rflags is exact */
+    jit_emit_test_rr(e, false, JIT_RAX, JIT_RAX);
+    jit_add_stub(t, jit_emit_jcc(e, JIT_CC_NE, NULL), JIT_STUB_STATUS);
+    t->icount = 1;
+    if (t->i + 1 < t->n) {
+        jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_R12, 0);
+        jit_emit_test_rr(e, false, JIT_RAX, JIT_RAX);
+        jit_add_stub(t, jit_emit_jcc(e, JIT_CC_NE, NULL), JIT_STUB_HIT);
+    }
+}
+
+/*
+ * A taken inline Jcc: the target from the RIP after it (64-bit: canonical or #GP; 32-bit
+ * operand size: wrapped at 4 GiB, within the CS limit or #GP).  Anything unusual calls the
+ * handler, which decides the same again from st.rflags and raises the fault.
+ */
+static void emit_taken(struct jit_tr *t, const struct jit_stub *s, uint8_t *epilogue)
+{
+    struct jit_emit *e = &t->e;
+    const struct insn *in = &t->insn[s->index];
+    uint32_t next = s->off + in->len;
+    int64_t rel = (int64_t)in->ops[0].imm;
+    uint8_t *slow;
+
+    jit_emit_guest_rip(t, JIT_RAX, next);
+    jit_emit_movi(e, JIT_RCX, (uint64_t)rel);
+    if (t->mode == MODE_LONG64) {
+        jit_emit_alu_rr(e, JIT_ADD, true, JIT_RAX, JIT_RCX);
+        /* Canonical: sign-extending bit 47 gives the same value. */
+        jit_emit_mov_rr(e, JIT_RCX, JIT_RAX);
+        jit_emit_op_rr(e, true, 0xc1, -1, 4, JIT_RCX);      /* shl rcx, 16 */
+        emit_byte(e, 16);
+        jit_emit_op_rr(e, true, 0xc1, -1, 7, JIT_RCX);      /* sar rcx, 16 */
+        emit_byte(e, 16);
+        jit_emit_alu_rr(e, JIT_CMP, true, JIT_RCX, JIT_RAX);
+    } else {
+        jit_emit_alu_rr(e, JIT_ADD, false, JIT_RAX, JIT_RCX);  /* wraps, bits 63:32 zero */
+        jit_emit_ld(e, JIT_S32, false, JIT_RCX, JIT_RBX, JIT_OFF_CS_LIMIT);
+        jit_emit_alu_rr(e, JIT_CMP, true, JIT_RAX, JIT_RCX);
+    }
+    slow = jit_emit_jcc(e, t->mode == MODE_LONG64 ? JIT_CC_NE : JIT_CC_A, NULL);
+    jit_emit_st(e, JIT_S64, JIT_RAX, JIT_RBX, JIT_OFF_RIP);
+    emit_add_icount(t, s->icount);
+    jit_emit_movi(e, JIT_RAX, exit_value(TCG_JUMPED, s->index));
+    jit_emit_jmp(e, epilogue);
+
+    jit_patch_rel32(slow, jit_emit_label(e));
+    emit_add_icount(t, s->icount);
+    emit_handler_call(t, s->index, s->off);
+    /* TCG_JUMPED or TCG_EXCEPTION: retire() in C finishes either. */
+    jit_emit_mov32_rr(e, JIT_RAX, JIT_RAX);
+    jit_emit_movi(e, JIT_RDX, exit_value(TCG_OK, s->index));
+    jit_emit_alu_rr(e, JIT_OR, true, JIT_RAX, JIT_RDX);
+    jit_emit_jmp(e, epilogue);
+}
+
+static void emit_stub(struct jit_tr *t, const struct jit_stub *s, uint8_t *epilogue)
+{
+    struct jit_emit *e = &t->e;
+
+    jit_patch_rel32(s->field, jit_emit_label(e));
+    if (s->flags_to_mem) {
+        t->mem_flags = false;
+        jit_flags_to_mem(t);
+    }
+    switch (s->kind) {
+    case JIT_STUB_STATUS:
+        /* The handler's status is in eax: the enum is 32 bits, the index goes above it. */
+        jit_emit_mov32_rr(e, JIT_RAX, JIT_RAX);
+        jit_emit_movi(e, JIT_RDX, exit_value(TCG_OK, s->index));
+        jit_emit_alu_rr(e, JIT_OR, true, JIT_RAX, JIT_RDX);
+        jit_emit_jmp(e, epilogue);
+        break;
+    case JIT_STUB_HIT:
+        emit_store_rip(t, s->off + t->insn[s->index].len);
+        emit_add_icount(t, s->icount);
+        jit_emit_movi(e, JIT_RAX, exit_value(TCG_OK, s->index));
+        jit_emit_jmp(e, epilogue);
+        break;
+    case JIT_STUB_TAKEN:
+        emit_taken(t, s, epilogue);
+        break;
+    }
+}
+
+/*
+ * Bit i set: the flags instruction i writes are dead, because a later instruction of the block
+ * sets all six before anything reads them, and nothing between can leave the block.
+ */
+static uint64_t dead_flags(const struct jit_tr *t)
+{
+    uint64_t dead = 0;
+    bool killed = false;    /* by the nearest instruction after i that touches them */
+
+    for (unsigned i = t->n; i-- > 0;) {
+        if (killed) {
+            dead |= 1ull << i;
+        }
+        switch (jit_flag_use(t, &t->insn[i])) {
+        case JIT_FLAGS_NONE:
+            break;
+        case JIT_FLAGS_KILL:
+            killed = true;
+            break;
+        default:
+            killed = false;
+            break;
+        }
+    }
+    return dead;
+}
+
+tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const tcg_exec_fn *fn,
+                             unsigned n, enum cpu_mode mode, uint64_t *fallbacks)
+{
+    struct jit_tr t = {
+        .insn = insn, .fn = fn, .n = n, .mode = mode, .fallbacks = fallbacks,
+        .mem_flags = true,
+    };
+    struct jit_emit *e = &t.e;
+    uint8_t *epilogue;
+
+    jit_emit_init(e, jit_buf_write_ptr(jb), jit_buf_write_end(jb), jit_buf_rx_offset(jb));
+    jit_emit_push(e, JIT_RBX);
+    jit_emit_push(e, JIT_R12);
+    jit_emit_push(e, JIT_R13);
+    jit_emit_mov_rr(e, JIT_RBX, JIT_RDI);
+    jit_emit_mov_rr(e, JIT_R12, JIT_RSI);
+    jit_emit_ld(e, JIT_S64, false, JIT_R13, JIT_RBX, JIT_OFF_RIP);
+    t.dead = n <= 64 ? dead_flags(&t) : 0;
+
+    for (t.i = 0; t.i < n; t.i++) {
+        if (jit_inline(&t)) {
+            t.icount++;
+        } else {
+            emit_fallback(&t);
+        }
+        t.off += insn[t.i].len;
+    }
+    jit_flags_to_mem(&t);
+    emit_store_rip(&t, t.off);
+    emit_add_icount(&t, t.icount);
+    jit_emit_movi(e, JIT_RAX, exit_value(TCG_OK, n));
+    epilogue = jit_emit_label(e);
     jit_emit_pop(e, JIT_R13);
     jit_emit_pop(e, JIT_R12);
     jit_emit_pop(e, JIT_RBX);
     jit_emit_ret(e);
-}
 
-tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const tcg_exec_fn *fn,
-                             unsigned n, bool long64)
-{
-    g_autofree uint8_t **status_field = g_new0(uint8_t *, n);
-    g_autofree uint8_t **hit_field = g_new0(uint8_t *, n);
-    struct jit_emit e;
-    uint8_t *epilogue;
-
-    jit_emit_init(&e, jit_buf_write_ptr(jb), jit_buf_write_end(jb), jit_buf_rx_offset(jb));
-    jit_emit_push(&e, JIT_RBX);
-    jit_emit_push(&e, JIT_R12);
-    jit_emit_push(&e, JIT_R13);
-    jit_emit_mov_rr(&e, JIT_RBX, JIT_RDI);
-    jit_emit_mov_rr(&e, JIT_R12, JIT_RSI);
-
-    for (unsigned i = 0; i < n; i++) {
-        jit_emit_ld(&e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_RIP);
-        jit_emit_alu_ri(&e, JIT_ADD, long64, JIT_RAX, insn[i].len);
-        jit_emit_st(&e, JIT_S64, JIT_RAX, JIT_RBX, OFF_NEXT_RIP);
-        jit_emit_mov_rr(&e, JIT_RDI, JIT_RBX);
-        jit_emit_movi(&e, JIT_RSI, (uint64_t)(uintptr_t)&insn[i]);
-        jit_emit_call(&e, (const void *)(uintptr_t)fn[i]);
-        jit_emit_test_rr(&e, false, JIT_RAX, JIT_RAX);
-        status_field[i] = jit_emit_jcc(&e, JIT_CC_NE, NULL);
-        jit_emit_ld(&e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_NEXT_RIP);
-        jit_emit_st(&e, JIT_S64, JIT_RAX, JIT_RBX, OFF_RIP);
-        /* ADD r/m64, imm32: REX.W 81 /0 id. */
-        jit_emit_op_mem(&e, false, true, false, 0x81, -1, 0, JIT_RBX, JIT_NO_INDEX, 0,
-                        OFF_ICOUNT, true, 1);
-        if (i + 1 < n) {
-            jit_emit_ld(&e, JIT_S8, false, JIT_RAX, JIT_R12, 0);
-            jit_emit_test_rr(&e, false, JIT_RAX, JIT_RAX);
-            hit_field[i] = jit_emit_jcc(&e, JIT_CC_NE, NULL);
-        }
+    for (unsigned k = 0; k < t.nstubs; k++) {
+        emit_stub(&t, &t.stubs[k], epilogue);
     }
-    jit_emit_movi(&e, JIT_RAX, exit_index(n));
-    epilogue = jit_emit_label(&e);
-    emit_epilogue(&e);
-
-    for (unsigned i = 0; i < n; i++) {
-        jit_patch_rel32(status_field[i], jit_emit_label(&e));
-        jit_emit_mov32_rr(&e, JIT_RAX, JIT_RAX);        /* the enum is 32 bits: zero the rest */
-        jit_emit_movi(&e, JIT_RDX, exit_index(i));
-        jit_emit_alu_rr(&e, JIT_OR, true, JIT_RAX, JIT_RDX);
-        jit_emit_jmp(&e, epilogue);
-        if (hit_field[i]) {
-            jit_patch_rel32(hit_field[i], jit_emit_label(&e));
-            jit_emit_movi(&e, JIT_RAX, exit_index(i));
-            jit_emit_jmp(&e, epilogue);
-        }
-    }
-    if (e.overflow) {
+    g_free(t.stubs);
+    if (e->overflow) {
         return NULL;
     }
     /* ISO C has no object-to-function pointer cast: through an integer. */
-    return (tcg_jit_fn)(uintptr_t)jit_buf_commit(jb, e.p);
+    return (tcg_jit_fn)(uintptr_t)jit_buf_commit(jb, e->p);
 }

@@ -1,10 +1,12 @@
 /*
- * The translator of the software CPU (issue 11, step 2: fallback-only translation).  A
- * decoded block (struct tcg_block, tcg-internal.h) gets host code in the vCPU's code buffer
- * (jit-buf.h) that does, for each instruction, exactly what run_block's loop in cpu-exec.c
- * does: set cpu->next_rip, call the instruction's handler, leave on a status other than
- * TCG_OK, move rip on, count the instruction and leave when the block's page was written.
- * The C side (run_block) calls the code and handles the exit as the loop does.
+ * The translator of the software CPU (issue 11).  A decoded block (struct tcg_block,
+ * tcg-internal.h) gets host code in the vCPU's code buffer (jit-buf.h) that does what
+ * run_block's loop in cpu-exec.c does: the instructions jit-inline.c knows run as host
+ * instructions, the others through a call of their handler with st.rip and next_rip set; it
+ * leaves on a handler status other than TCG_OK, on a taken conditional branch (TCG_JUMPED,
+ * st.rip at the target) and when the block's page was written, with st.rip, st.rflags and
+ * icount as the loop leaves them.  The C side (run_block) calls the code and handles the exit
+ * as the loop does.
  *
  * Turned on by "-accel tcg,jit=on"; off by default for now.
  *
@@ -23,8 +25,9 @@ struct jit_buf;
 /*
  * Translated code of a block: cpu, and hit the block cache's "the running block was written"
  * flag (tcg_blocks_hit).  Returns jit_exit_pack(status, i): the status of the instruction the
- * block stopped at and its index, or (TCG_OK, n) when all n instructions ran, or (TCG_OK, i)
- * when the page was written by instruction i (not the last one).
+ * block stopped at and its index (TCG_JUMPED for a taken inline Jcc, not counted in icount
+ * yet, as a handler's), or (TCG_OK, n) when all n instructions ran, or (TCG_OK, i) when the
+ * page was written by instruction i (not the last one).
  */
 typedef uint64_t (*tcg_jit_fn)(struct tcg_cpu *cpu, const bool *hit);
 
@@ -40,13 +43,15 @@ static inline unsigned jit_exit_index(uint64_t r)
 
 /*
  * Translates the n instructions of insn[] with their handlers fn[] (the block's, looked up
- * once when it was decoded) into jb; long64: the block runs in 64-bit mode (rip is not
- * truncated to 32 bits).  insn[] must outlive the code, which refers to it.  Returns the
- * code's entry (exec view), or NULL when the buffer has no room left: the caller resets the
- * buffer, drops every block's code and may try again.
+ * once when it was decoded) into jb, for a block decoded in mode (outside 64-bit mode rip
+ * wraps at 4 GiB).  insn[] must outlive the code, which refers to it.  fallbacks: NULL, or
+ * OP__MAX counters the code adds one to whenever it calls a handler instead of running the
+ * instruction itself (HYVM_TCG_STATS).  Returns the code's entry (exec view), or NULL when the
+ * buffer has no room left: the caller resets the buffer, drops every block's code and may try
+ * again.
  */
 tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const tcg_exec_fn *fn,
-                             unsigned n, bool long64);
+                             unsigned n, enum cpu_mode mode, uint64_t *fallbacks);
 
 /* The size of a vCPU's code buffer. */
 #define TCG_JIT_BUF_SIZE ((size_t)32 << 20)

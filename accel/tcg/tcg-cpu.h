@@ -121,9 +121,11 @@ struct tcg_cpu {
     /* The translator (jit-translate.h): the vCPU's code buffer, NULL while
      * jit=off (every block then runs in the interpreter's loop), and its
      * counters for HYVM_TCG_STATS: blocks translated, translated blocks run,
-     * buffer resets. */
+     * buffer resets, and (OP__MAX of them, or NULL without HYVM_TCG_STATS)
+     * the handler calls translated code made per operation. */
     struct jit_buf *jit;
     uint64_t jit_translated, jit_runs, jit_resets;
+    uint64_t *jit_fallbacks;
 };
 
 /* The shadow the last instruction left: STI holds off interrupts; MOV SS

@@ -238,6 +238,9 @@ static int tcg_vcpu_init(struct vcpu *vcpu, GError **errp)
             warn_report("tcg: jit=on, but the translator cannot run: %s; using the interpreter",
                         err->message);
         }
+        if (p->cpu.jit && g_getenv("HYVM_TCG_STATS")) {
+            p->cpu.jit_fallbacks = g_new0(uint64_t, OP__MAX);
+        }
     }
     x86_cpu_state_reset(&st, vcpu->index == 0);
     tcg_load_state(p, &st);
@@ -627,6 +630,35 @@ static bool take_interrupt(struct tcg_vcpu *p)
     return tcg_deliver_exception(cpu);
 }
 
+static int cmp_count_desc(const void *a, const void *b, void *counts)
+{
+    uint64_t x = ((const uint64_t *)counts)[*(const unsigned *)a];
+    uint64_t y = ((const uint64_t *)counts)[*(const unsigned *)b];
+
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* HYVM_TCG_STATS: the operations translated code left to their handlers most often. */
+static void print_fallbacks(unsigned index, uint64_t *counts)
+{
+    unsigned order[OP__MAX];
+    g_autoptr(GString) line = g_string_new(NULL);
+
+    if (!counts) {
+        return;
+    }
+    for (unsigned i = 0; i < OP__MAX; i++) {
+        order[i] = i;
+    }
+    g_qsort_with_data(order, OP__MAX, sizeof(order[0]), cmp_count_desc, counts);
+    for (unsigned i = 0; i < 16 && counts[order[i]]; i++) {
+        g_string_append_printf(line, " %s %llu", insn_op_name(order[i]),
+                               (unsigned long long)counts[order[i]]);
+    }
+    fprintf(stderr, "hyvm: tcg: vCPU %u jit handler calls:%s\n", index,
+            line->len ? line->str : " none");
+}
+
 static void tcg_vcpu_destroy(struct vcpu *vcpu)
 {
     struct tcg_vcpu *p = vcpu->accel_priv;
@@ -644,6 +676,7 @@ static void tcg_vcpu_destroy(struct vcpu *vcpu)
                     (unsigned long long)p->cpu.jit_translated,
                     (unsigned long long)p->cpu.jit_runs,
                     (unsigned long long)p->cpu.jit_resets);
+            print_fallbacks(vcpu->index, p->cpu.jit_fallbacks);
         }
     }
     if (tcg_cpus && vcpu->index < tcg_cpus->len) {
@@ -653,6 +686,7 @@ static void tcg_vcpu_destroy(struct vcpu *vcpu)
     if (p->cpu.jit) {
         jit_buf_destroy(p->cpu.jit);
     }
+    g_free(p->cpu.jit_fallbacks);
     tcg_cpu_free_cpuid(&p->cpu);
     g_free(p);
     vcpu->accel_priv = NULL;

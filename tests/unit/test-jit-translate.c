@@ -1,5 +1,5 @@
 /*
- * Fallback-only translation (accel/tcg/jit-translate.c): blocks of made-up instructions whose
+ * Handler calls in translated code (accel/tcg/jit-translate.c): blocks of made-up instructions whose
  * handlers are test functions are translated and run, and every exit is checked against what
  * run_block's loop in cpu-exec.c does: next_rip before each handler (64-bit, and wrapping at
  * 4 GiB outside 64-bit mode), rip and icount after each TCG_OK, the status and index of the
@@ -71,14 +71,6 @@ static enum tcg_status h_smc(struct tcg_cpu *cpu, const struct insn *in)
     return TCG_OK;
 }
 
-/* Repeats itself, as a REP string instruction that is not done yet would. */
-static enum tcg_status h_again(struct tcg_cpu *cpu, const struct insn *in)
-{
-    record(cpu, in);
-    cpu->next_rip = cpu->st.rip;
-    return TCG_OK;
-}
-
 /* Clobbers every caller-saved register the ABI allows, and the flags. */
 static enum tcg_status h_clobber(struct tcg_cpu *cpu, const struct insn *in)
 {
@@ -126,7 +118,7 @@ static uint64_t run(struct fixture *f, unsigned n, const uint8_t *lens, const tc
         f->insn[i].len = lens[i];
         f->fn[i] = fns[i];
     }
-    code = tcg_jit_translate(f->jb, f->insn, f->fn, n, long64);
+    code = tcg_jit_translate(f->jb, f->insn, f->fn, n, long64 ? MODE_LONG64 : MODE_PROT32, NULL);
     g_assert_nonnull(code);
     f->cpu->st.rip = rip;
     return code(f->cpu, &hit);
@@ -233,22 +225,6 @@ static void test_hit(void)
     }
 }
 
-/* rip takes cpu->next_rip as the handler left it. */
-static void test_next_rip_moved(void)
-{
-    static const uint8_t lens[] = { 4, 2 };
-    static const tcg_exec_fn fns[] = { h_ok, h_again };
-    struct fixture f;
-    uint64_t r;
-
-    setup(&f);
-    r = run(&f, 2, lens, fns, false, 0x500);
-    g_assert_cmpuint(jit_exit_index(r), ==, 2);
-    g_assert_cmpuint(f.cpu->st.rip, ==, 0x504);
-    g_assert_cmpuint(f.cpu->icount, ==, 2);
-    teardown(&f);
-}
-
 /* A full buffer refuses (NULL) and takes code again once reset. */
 static void test_full(void)
 {
@@ -261,13 +237,13 @@ static void test_full(void)
         f.insn[i].len = 1;
         f.fn[i] = h_ok;
     }
-    while ((code = tcg_jit_translate(f.jb, f.insn, f.fn, 64, true))) {
+    while ((code = tcg_jit_translate(f.jb, f.insn, f.fn, 64, MODE_LONG64, NULL))) {
         blocks++;
         g_assert_cmpuint(blocks, <, 1u << 20);
     }
     g_assert_cmpuint(blocks, >, 10);
     jit_buf_reset(f.jb);
-    code = tcg_jit_translate(f.jb, f.insn, f.fn, 64, true);
+    code = tcg_jit_translate(f.jb, f.insn, f.fn, 64, MODE_LONG64, NULL);
     g_assert_nonnull(code);
     f.cpu->st.rip = 0;
     g_assert_cmpuint(jit_exit_index(code(f.cpu, &hit)), ==, 64);
@@ -283,7 +259,6 @@ int main(int argc, char **argv)
     g_test_add_func("/jit/translate/wrap", test_wrap);
     g_test_add_func("/jit/translate/status-exits", test_status_exits);
     g_test_add_func("/jit/translate/hit", test_hit);
-    g_test_add_func("/jit/translate/next-rip-moved", test_next_rip_moved);
     g_test_add_func("/jit/translate/full", test_full);
     return g_test_run();
 }

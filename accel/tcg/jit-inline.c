@@ -1,0 +1,446 @@
+/*
+ * Instructions the translator runs without their handler (issue 11, step 3), on general
+ * registers and immediates only: MOV, MOVZX, MOVSX, MOVSXD, LEA, XCHG, the two-operand ALU
+ * operations and TEST, INC, DEC, NEG, NOT, SETcc, CMOVcc, CLC/STC/CMC, NOP and Jcc, in 64-bit
+ * and 32-bit code.  Each does what its handler does (exec-fast.c, exec-alu.c, exec-mov.c,
+ * exec-control.c): a 32-bit result clears bits 63:32 of its register, 8- and 16-bit results
+ * leave the rest alone (SDM vol. 1, 3.4.1.1), AH..BH are byte 1 of RAX..RBX.  The guest's
+ * register is the memory operand of the host instruction ("add dword [rbx + 8*r], ecx"), so
+ * the partial writes and the flags come out of the host instruction itself.
+ *
+ * Anything else (a memory operand, 16-bit code, instructions whose flags the SDM leaves
+ * partly undefined) returns false and runs through its handler.
+ *
+ * Threads: called by the translating vCPU thread only.
+ */
+#include "accel/tcg/jit-tr.h"
+
+/* The offset in struct tcg_cpu of a general register operand (AH..BH: byte 1 of RAX..RBX). */
+static int32_t reg_off(const struct operand *o)
+{
+    if (o->hi8) {
+        return JIT_OFF_REGS + 8 * (o->reg & 3) + 1;
+    }
+    return JIT_OFF_REGS + 8 * (o->reg & 15);
+}
+
+static enum jit_size size_of(unsigned bytes)
+{
+    switch (bytes) {
+    case 1: return JIT_S8;
+    case 2: return JIT_S16;
+    case 4: return JIT_S32;
+    default: return JIT_S64;
+    }
+}
+
+static bool is_reg(const struct operand *o)
+{
+    return o->kind == OPK_REG && (o->size == 1 || o->size == 2 || o->size == 4 || o->size == 8);
+}
+
+/* [rbx + off] as the r/m operand of a sized instruction: opc8 for bytes, opc8 + 1 else. */
+static void op_reg_mem(struct jit_emit *e, unsigned size, int opc8, int reg, int32_t off)
+{
+    jit_emit_op_mem(e, size == 2, size == 8, false, size == 1 ? opc8 : opc8 + 1, -1, reg,
+                    JIT_RBX, JIT_NO_INDEX, 0, off, false, 0);
+}
+
+/* A 32-bit result in a register: bits 63:32 become 0 (MOV dword [off + 4], 0: no flags). */
+static void clear_high(struct jit_emit *e, unsigned size, int32_t off)
+{
+    if (size == 4) {
+        jit_emit_st_imm32(e, false, JIT_RBX, off + 4, 0);
+    }
+}
+
+/* dst = the value in rax, sized (a 32-bit value must be zero-extended in rax already). */
+static void store_rax(struct jit_emit *e, const struct operand *dst)
+{
+    jit_emit_st(e, dst->size == 4 ? JIT_S64 : size_of(dst->size), JIT_RAX, JIT_RBX,
+                reg_off(dst));
+}
+
+/* reg = a source operand (register or immediate), zero-extended to 64 bits. */
+static bool load_src(struct jit_emit *e, enum jit_reg reg, const struct operand *s)
+{
+    if (s->kind == OPK_IMM) {
+        jit_emit_movi(e, reg, s->imm);
+        return true;
+    }
+    jit_emit_ld(e, size_of(s->size), false, reg, JIT_RBX, reg_off(s));
+    return true;
+}
+
+static bool src_ok(const struct operand *s)
+{
+    return is_reg(s) || s->kind == OPK_IMM;
+}
+
+static bool alu2_ok(const struct insn *in)
+{
+    const struct operand *d = &in->ops[0], *s = &in->ops[1];
+
+    return in->nops == 2 && is_reg(d) && src_ok(s) && (s->kind != OPK_REG || s->size == d->size) &&
+           !(in->prefixes & PFX_LOCK);
+}
+
+static bool mov_ok(const struct insn *in)
+{
+    const struct operand *d = &in->ops[0], *s = &in->ops[1];
+
+    return is_reg(d) && src_ok(s) && (s->kind != OPK_REG || s->size == d->size);
+}
+
+static bool movx_ok(const struct insn *in)
+{
+    return is_reg(&in->ops[0]) && is_reg(&in->ops[1]) && in->ops[0].size != 1;
+}
+
+static bool lea_ok(const struct insn *in)
+{
+    const struct operand *d = &in->ops[0];
+
+    return is_reg(d) && d->size != 1 && in->has_mem && in->mem.disp == (int32_t)in->mem.disp;
+}
+
+static bool xchg_ok(const struct insn *in)
+{
+    return is_reg(&in->ops[0]) && is_reg(&in->ops[1]) && in->ops[0].size == in->ops[1].size;
+}
+
+enum jit_flag_use jit_flag_use(const struct jit_tr *t, const struct insn *in)
+{
+    if (t->mode != MODE_LONG64 && t->mode != MODE_PROT32) {
+        return JIT_FLAGS_OTHER;
+    }
+    switch (in->op) {
+    case OP_ADD: case OP_OR: case OP_AND: case OP_SUB: case OP_XOR: case OP_CMP: case OP_TEST:
+        return alu2_ok(in) ? JIT_FLAGS_KILL : JIT_FLAGS_OTHER;
+    case OP_NEG:
+        return is_reg(&in->ops[0]) && !(in->prefixes & PFX_LOCK) ? JIT_FLAGS_KILL
+                                                                  : JIT_FLAGS_OTHER;
+    case OP_NOT:
+        return is_reg(&in->ops[0]) ? JIT_FLAGS_NONE : JIT_FLAGS_OTHER;
+    case OP_MOV:
+        return mov_ok(in) ? JIT_FLAGS_NONE : JIT_FLAGS_OTHER;
+    case OP_MOVZX: case OP_MOVSX: case OP_MOVSXD:
+        return movx_ok(in) ? JIT_FLAGS_NONE : JIT_FLAGS_OTHER;
+    case OP_LEA:
+        return lea_ok(in) ? JIT_FLAGS_NONE : JIT_FLAGS_OTHER;
+    case OP_XCHG:
+        return xchg_ok(in) ? JIT_FLAGS_NONE : JIT_FLAGS_OTHER;
+    case OP_NOP: case OP_ENDBR:
+        return JIT_FLAGS_NONE;
+    default:
+        return JIT_FLAGS_OTHER;
+    }
+}
+
+/* ADD OR ADC SBB AND SUB XOR CMP (the jit_alu numbers are their opcode rows) and TEST. */
+static bool alu2(struct jit_tr *t, const struct insn *in)
+{
+    static const int8_t row[] = {
+        [OP_ADD] = JIT_ADD, [OP_OR] = JIT_OR, [OP_ADC] = JIT_ADC, [OP_SBB] = JIT_SBB,
+        [OP_AND] = JIT_AND, [OP_SUB] = JIT_SUB, [OP_XOR] = JIT_XOR, [OP_CMP] = JIT_CMP,
+    };
+    const struct operand *d = &in->ops[0], *s = &in->ops[1];
+    bool test = in->op == OP_TEST;
+
+    if (!alu2_ok(in)) {
+        return false;
+    }
+    load_src(&t->e, JIT_RCX, s);
+    if (in->op == OP_ADC || in->op == OP_SBB) {
+        jit_flags_cf_to_host(t);
+    }
+    if (test) {
+        op_reg_mem(&t->e, d->size, 0x84, JIT_RCX, reg_off(d));
+    } else {
+        op_reg_mem(&t->e, d->size, row[in->op] * 8, JIT_RCX, reg_off(d));
+    }
+    jit_flags_set_by_host(t);
+    if (!test && in->op != OP_CMP) {
+        clear_high(&t->e, d->size, reg_off(d));
+    }
+    return true;
+}
+
+/* INC DEC (FE/FF /0 /1: CF kept), NEG NOT (F6/F7 /3 /2). */
+static bool alu1(struct jit_tr *t, const struct insn *in)
+{
+    const struct operand *d = &in->ops[0];
+    int opc, digit;
+
+    if (!is_reg(d) || (in->prefixes & PFX_LOCK)) {
+        return false;
+    }
+    switch (in->op) {
+    case OP_INC: opc = 0xfe; digit = 0; break;
+    case OP_DEC: opc = 0xfe; digit = 1; break;
+    case OP_NOT: opc = 0xf6; digit = 2; break;
+    default: opc = 0xf6; digit = 3; break;
+    }
+    if (in->op == OP_INC || in->op == OP_DEC) {
+        jit_flags_cf_to_host(t);
+    }
+    op_reg_mem(&t->e, d->size, opc, digit, reg_off(d));
+    if (in->op != OP_NOT) {
+        jit_flags_set_by_host(t);
+    }
+    clear_high(&t->e, d->size, reg_off(d));
+    return true;
+}
+
+static bool mov(struct jit_tr *t, const struct insn *in)
+{
+    const struct operand *d = &in->ops[0], *s = &in->ops[1];
+    struct jit_emit *e = &t->e;
+
+    if (!mov_ok(in)) {
+        return false;
+    }
+    if (s->kind == OPK_IMM && d->size >= 4) {
+        uint64_t v = d->size == 4 ? (uint32_t)s->imm : s->imm;
+
+        if (v < 0x80000000ull || (d->size == 8 && (uint64_t)(int64_t)(int32_t)v == v)) {
+            jit_emit_st_imm32(e, true, JIT_RBX, reg_off(d), (int32_t)v);
+            return true;
+        }
+        jit_emit_movi(e, JIT_RAX, v);
+    } else {
+        load_src(e, JIT_RAX, s);
+    }
+    store_rax(e, d);
+    return true;
+}
+
+/* MOVZX, MOVSX, MOVSXD r, r (MOVSXD with a 32-bit destination is a MOV). */
+static bool movx(struct jit_tr *t, const struct insn *in)
+{
+    const struct operand *d = &in->ops[0], *s = &in->ops[1];
+    struct jit_emit *e = &t->e;
+    bool sign = in->op != OP_MOVZX && s->size < d->size;
+
+    if (!movx_ok(in)) {
+        return false;
+    }
+    jit_emit_ld(e, size_of(s->size), sign, JIT_RAX, JIT_RBX, reg_off(s));
+    if (sign && d->size == 4) {
+        jit_emit_mov32_rr(e, JIT_RAX, JIT_RAX);
+    }
+    store_rax(e, d);
+    return true;
+}
+
+/* LEA r, m: the effective address, truncated to the address size, then to the operand size. */
+static bool lea(struct jit_tr *t, const struct insn *in)
+{
+    const struct operand *d = &in->ops[0];
+    const struct insn_mem *m = &in->mem;
+    struct jit_emit *e = &t->e;
+    int index = JIT_NO_INDEX, scale = 0;
+
+    if (!lea_ok(in)) {
+        return false;
+    }
+    if (m->base == INSN_REG_RIP) {
+        /* Only 64-bit mode has RIP-relative addressing: no wrap. */
+        jit_emit_guest_rip(t, JIT_RAX, t->off + in->len);
+    } else if (m->base != INSN_REG_NONE) {
+        jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, JIT_OFF_REGS + 8 * (m->base & 15));
+    } else {
+        jit_emit_movi(e, JIT_RAX, 0);
+    }
+    if (m->index != INSN_REG_NONE) {
+        jit_emit_ld(e, JIT_S64, false, JIT_RCX, JIT_RBX, JIT_OFF_REGS + 8 * (m->index & 15));
+        index = JIT_RCX;
+        scale = m->scale == 8 ? 3 : m->scale == 4 ? 2 : m->scale == 2 ? 1 : 0;
+    }
+    jit_emit_lea(e, JIT_RAX, JIT_RAX, index, scale, (int32_t)m->disp);
+    if (in->addr_size == 2 || d->size == 2) {
+        jit_emit_op_rr(e, false, 0x0f, 0xb7, JIT_RAX, JIT_RAX);    /* movzx eax, ax */
+    } else if (in->addr_size == 4 || d->size == 4) {
+        jit_emit_mov32_rr(e, JIT_RAX, JIT_RAX);
+    }
+    store_rax(e, d);
+    return true;
+}
+
+/* XCHG r, r (never locked: only a memory operand is). */
+static bool xchg(struct jit_tr *t, const struct insn *in)
+{
+    const struct operand *a = &in->ops[0], *b = &in->ops[1];
+    struct jit_emit *e = &t->e;
+
+    if (!xchg_ok(in)) {
+        return false;
+    }
+    jit_emit_ld(e, size_of(a->size), false, JIT_RAX, JIT_RBX, reg_off(a));
+    jit_emit_ld(e, size_of(b->size), false, JIT_RCX, JIT_RBX, reg_off(b));
+    store_rax(e, b);
+    jit_emit_st(e, a->size == 4 ? JIT_S64 : size_of(a->size), JIT_RCX, JIT_RBX, reg_off(a));
+    return true;
+}
+
+/* SETcc r8 (0F 90+cc /0 on the register's byte). */
+static bool setcc(struct jit_tr *t, const struct insn *in)
+{
+    const struct operand *d = &in->ops[0];
+
+    if (d->kind != OPK_REG || d->size != 1) {
+        return false;
+    }
+    jit_flags_to_host(t);
+    jit_emit_op_mem(&t->e, false, false, false, 0x0f, 0x90 | (in->opcode & 15), 0, JIT_RBX,
+                    JIT_NO_INDEX, 0, reg_off(d), false, 0);
+    return true;
+}
+
+/* CMOVcc r32/r64, r (a 32-bit CMOVcc writes its destination, zero-extended, either way). */
+static bool cmovcc(struct jit_tr *t, const struct insn *in)
+{
+    const struct operand *d = &in->ops[0], *s = &in->ops[1];
+    struct jit_emit *e = &t->e;
+
+    if (!is_reg(d) || !is_reg(s) || d->size < 4 || s->size != d->size) {
+        return false;
+    }
+    jit_flags_to_host(t);
+    jit_emit_ld(e, size_of(d->size), false, JIT_RAX, JIT_RBX, reg_off(d));
+    jit_emit_ld(e, size_of(s->size), false, JIT_RCX, JIT_RBX, reg_off(s));
+    jit_emit_op_rr(e, d->size == 8, 0x0f, 0x40 | (in->opcode & 15), JIT_RAX, JIT_RCX);
+    store_rax(e, d);
+    return true;
+}
+
+/* CLC STC CMC on the host's CF (F8, F9, F5). */
+static bool carry(struct jit_tr *t, const struct insn *in)
+{
+    uint8_t op = in->op == OP_CLC ? 0xf8 : in->op == OP_STC ? 0xf9 : 0xf5;
+
+    jit_flags_to_host(t);
+    if (jit_emit_room(&t->e, 1)) {
+        jit_put8(&t->e, op);
+    }
+    t->mem_flags = false;
+    return true;
+}
+
+/*
+ * SHL SHR SAR ROL ROR r, imm8|CL (C0/C1 ib, D2/D3 with the count in CL) where no one reads
+ * their flags (t's liveness): the SDM leaves some of them undefined, which the host may set
+ * otherwise than the handler.  The host masks the count as the guest does; a count of 0
+ * still writes a 32-bit register whole, as the handler.
+ */
+static bool shift(struct jit_tr *t, const struct insn *in)
+{
+    static const int8_t digit[] = {
+        [OP_ROL] = 0, [OP_ROR] = 1, [OP_SHL] = 4, [OP_SAL] = 4, [OP_SHR] = 5, [OP_SAR] = 7,
+    };
+    const struct operand *d = &in->ops[0], *c = in->nops > 1 ? &in->ops[1] : NULL;
+    struct jit_emit *e = &t->e;
+    bool cl;
+
+    if (!jit_flags_dead(t) || !is_reg(d) || !c) {
+        return false;
+    }
+    cl = c->kind == OPK_REG && c->reg == 1 && !c->hi8 && c->size == 1;
+    if (!cl && c->kind != OPK_IMM) {
+        return false;
+    }
+    if (cl) {
+        jit_emit_ld(e, JIT_S8, false, JIT_RCX, JIT_RBX, JIT_OFF_REGS + 8 * 1);
+        op_reg_mem(e, d->size, 0xd2, digit[in->op], reg_off(d));
+    } else {
+        op_reg_mem(e, d->size, 0xc0, digit[in->op], reg_off(d));
+        if (jit_emit_room(e, 1)) {
+            jit_put8(e, (uint8_t)c->imm);
+        }
+    }
+    clear_high(e, d->size, reg_off(d));
+    jit_flags_set_by_host(t);   /* not the guest's, but dead */
+    return true;
+}
+
+/* IMUL r32/r64, r [, imm] (0F AF) where no one reads its flags (some are undefined). */
+static bool imul(struct jit_tr *t, const struct insn *in)
+{
+    const struct operand *d = &in->ops[0], *a = &in->ops[1];
+    const struct operand *b = in->nops == 3 ? &in->ops[2] : d;
+    struct jit_emit *e = &t->e;
+
+    if (!jit_flags_dead(t) || in->nops < 2 || !is_reg(d) || d->size < 4 || !is_reg(a) ||
+        a->size != d->size || (b->kind != OPK_IMM && b != d)) {
+        return false;
+    }
+    jit_emit_ld(e, size_of(d->size), false, JIT_RAX, JIT_RBX, reg_off(a));
+    load_src(e, JIT_RCX, b);
+    jit_emit_op_rr(e, d->size == 8, 0x0f, 0xaf, JIT_RAX, JIT_RCX);
+    store_rax(e, d);
+    jit_flags_set_by_host(t);
+    return true;
+}
+
+/* JMP rel, the last instruction of its block: out through the taken-branch stub. */
+static bool jmp(struct jit_tr *t, const struct insn *in)
+{
+    if (in->op_size == 2 || in->ops[0].kind != OPK_REL) {
+        return false;
+    }
+    jit_add_stub(t, jit_emit_jmp(&t->e, NULL), JIT_STUB_TAKEN);
+    return true;
+}
+
+/* Jcc rel with the operand size of the mode: taken leaves through a stub (jit-translate.c). */
+static bool jcc(struct jit_tr *t, const struct insn *in)
+{
+    if (in->op_size == 2 || in->ops[0].kind != OPK_REL) {
+        return false;
+    }
+    jit_flags_to_host(t);
+    jit_add_stub(t, jit_emit_jcc(&t->e, (enum jit_cc)(in->opcode & 15), NULL), JIT_STUB_TAKEN);
+    return true;
+}
+
+bool jit_inline(struct jit_tr *t)
+{
+    const struct insn *in = &t->insn[t->i];
+
+    if (t->mode != MODE_LONG64 && t->mode != MODE_PROT32) {
+        return false;
+    }
+    switch (in->op) {
+    case OP_ADD: case OP_OR: case OP_ADC: case OP_SBB: case OP_AND: case OP_SUB: case OP_XOR:
+    case OP_CMP: case OP_TEST:
+        return alu2(t, in);
+    case OP_INC: case OP_DEC: case OP_NEG: case OP_NOT:
+        return alu1(t, in);
+    case OP_MOV:
+        return mov(t, in);
+    case OP_MOVZX: case OP_MOVSX: case OP_MOVSXD:
+        return movx(t, in);
+    case OP_LEA:
+        return lea(t, in);
+    case OP_XCHG:
+        return xchg(t, in);
+    case OP_SETCC:
+        return setcc(t, in);
+    case OP_CMOVCC:
+        return cmovcc(t, in);
+    case OP_CLC: case OP_STC: case OP_CMC:
+        return carry(t, in);
+    case OP_JCC:
+        return jcc(t, in);
+    case OP_JMP:
+        return jmp(t, in);
+    case OP_SHL: case OP_SAL: case OP_SHR: case OP_SAR: case OP_ROL: case OP_ROR:
+        return shift(t, in);
+    case OP_IMUL:
+        return imul(t, in);
+    case OP_NOP: case OP_ENDBR:
+        return true;
+    default:
+        return false;
+    }
+}

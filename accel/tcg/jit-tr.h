@@ -1,0 +1,114 @@
+/*
+ * What the translator's two files share (issue 11, step 3): jit-translate.c drives a block
+ * (prologue, one instruction after another, exits) and calls jit-inline.c, which writes host
+ * code for the instructions it knows and leaves the rest to a call of their handler.
+ *
+ * Host registers while a block runs: rbx = cpu, r12 = the block cache's hit flag, r13 = the
+ * guest RIP the block was entered at (st.rip then).  They are callee-saved (System V psABI
+ * 3.2.1), so handler calls keep them.  Everything else is scratch.  The guest registers stay
+ * in cpu->st.regs; st.rip is only written where something reads it (before a handler call
+ * and at an exit): an instruction's RIP is r13 plus its offset in the block.
+ *
+ * Flags: the host's EFLAGS hold the guest's six arithmetic flags (OF SF ZF AF PF CF) after
+ * an inline ALU instruction, since the host instruction computes them exactly as the guest's
+ * (the same architecture); st.rflags gets them only when something needs it (a handler call,
+ * an exit).  Only instructions whose flags the SDM defines completely are run this way, so the
+ * host vendor cannot make them differ from the interpreter.
+ *
+ * Threads: a struct jit_tr lives on the translating vCPU's stack.
+ */
+#ifndef HYVM_JIT_TR_H
+#define HYVM_JIT_TR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accel/tcg/jit-emit.h"
+#include "accel/tcg/tcg-cpu.h"
+
+#define JIT_OFF_REGS ((int32_t)offsetof(struct tcg_cpu, st.regs))
+#define JIT_OFF_RIP ((int32_t)offsetof(struct tcg_cpu, st.rip))
+#define JIT_OFF_RFLAGS ((int32_t)offsetof(struct tcg_cpu, st.rflags))
+#define JIT_OFF_NEXT_RIP ((int32_t)offsetof(struct tcg_cpu, next_rip))
+#define JIT_OFF_ICOUNT ((int32_t)offsetof(struct tcg_cpu, icount))
+#define JIT_OFF_CS_LIMIT ((int32_t)offsetof(struct tcg_cpu, st.seg[S_CS].limit))
+
+/* The six arithmetic flags in RFLAGS (SDM vol. 1, 3.4.3.1). */
+#define JIT_ARITH_FLAGS 0x8d5u
+
+/* Where an exit stub goes back to C (see jit-translate.c). */
+enum jit_stub_kind {
+    JIT_STUB_STATUS,    /* a handler returned a status other than TCG_OK (in eax) */
+    JIT_STUB_HIT,       /* the block's page was written by the instruction */
+    JIT_STUB_TAKEN,     /* an inline Jcc was taken */
+};
+
+struct jit_stub {
+    uint8_t *field;         /* the rel32 of the jump to the stub */
+    uint8_t kind;           /* enum jit_stub_kind */
+    bool flags_to_mem;      /* the host flags must be stored to st.rflags first */
+    uint16_t index;         /* the instruction */
+    uint16_t icount;        /* instructions not yet added to cpu->icount */
+    uint32_t off;           /* the instruction's offset from the block's first one */
+};
+
+struct jit_tr {
+    struct jit_emit e;
+    const struct insn *insn;
+    const tcg_exec_fn *fn;
+    unsigned n;
+    enum cpu_mode mode;
+    uint64_t *fallbacks;    /* per-operation counts of handler calls, or NULL */
+    /* While emitting instruction i: */
+    unsigned i;
+    uint32_t off;           /* its offset in bytes from the first instruction */
+    unsigned icount;        /* instructions run but not added to cpu->icount yet */
+    bool host_flags;        /* host EFLAGS hold the guest's arithmetic flags */
+    bool mem_flags;         /* st.rflags holds them */
+    uint64_t dead;          /* bit i: no one reads the flags instruction i sets */
+    struct jit_stub *stubs;
+    unsigned nstubs, cap;
+};
+
+/* ---- jit-translate.c ---- */
+/* The guest's arithmetic flags into st.rflags, if only the host's EFLAGS have them. */
+void jit_flags_to_mem(struct jit_tr *t);
+/* The guest's arithmetic flags into the host's EFLAGS, if only st.rflags has them. */
+void jit_flags_to_host(struct jit_tr *t);
+/* The host's CF equals the guest's (the others may be anything): for ADC, SBB, INC, DEC. */
+void jit_flags_cf_to_host(struct jit_tr *t);
+/* The instruction just emitted set all six flags in the host's EFLAGS. */
+static inline void jit_flags_set_by_host(struct jit_tr *t)
+{
+    t->host_flags = true;
+    t->mem_flags = false;
+}
+/* rax = the guest RIP at offset off from the block's start (wrapped outside 64-bit mode). */
+void jit_emit_guest_rip(struct jit_tr *t, enum jit_reg dst, uint32_t off);
+/* A jump (jit_emit_jcc/jit_emit_jmp field) to an exit stub of kind for the instruction. */
+void jit_add_stub(struct jit_tr *t, uint8_t *field, enum jit_stub_kind kind);
+
+/* The flags instruction t->i sets are overwritten before anything can read them. */
+static inline bool jit_flags_dead(const struct jit_tr *t)
+{
+    return t->i < 64 && (t->dead >> t->i & 1);
+}
+
+/* ---- jit-inline.c ---- */
+/*
+ * What an instruction does with the flags when translated, for the liveness in
+ * jit-translate.c: NONE, inline and does not touch them; KILL, inline, sets all six and reads
+ * none (so cannot fault either); OTHER, anything else (reads them, leaves some, or may leave
+ * the block: an exit must find them exact).
+ */
+enum jit_flag_use { JIT_FLAGS_NONE, JIT_FLAGS_KILL, JIT_FLAGS_OTHER };
+enum jit_flag_use jit_flag_use(const struct jit_tr *t, const struct insn *in);
+
+/*
+ * Host code for t->insn[t->i] without a handler call, or false (nothing written) when this
+ * instruction is left to its handler.
+ */
+bool jit_inline(struct jit_tr *t);
+
+#endif
