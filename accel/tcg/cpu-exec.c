@@ -354,7 +354,10 @@ static enum tcg_status run_block(struct tcg_cpu *cpu, struct tcg_block *b, const
     tcg_blocks_enter(cpu->blocks, b);
     if (b->code) {
         /* The same loop, translated: it stops where the loop would. */
-        uint64_t r = b->code(cpu, hit);
+        uint64_t r;
+
+        cpu->tlb_ctx = tcg_tlb_ctx(cpu);
+        r = b->code(cpu, hit);
 
         cpu->jit_runs++;
         st = jit_exit_status(r);

@@ -19,10 +19,10 @@
 
 #include "accel/tcg/tcg-cpu.h"
 
-bool tcg_host_is_intel(void)
+/* 0: not probed yet, 1: Intel, 2: AMD, 3: another vendor. */
+static int host_vendor(void)
 {
-    /* 0: not probed yet, 1: Intel, 2: other.  Racing first calls compute
-     * the same answer, so a relaxed store is enough. */
+    /* Racing first calls compute the same answer, so a relaxed store is enough. */
     static int vendor;
     int v = __atomic_load_n(&vendor, __ATOMIC_RELAXED);
 
@@ -30,15 +30,27 @@ bool tcg_host_is_intel(void)
         unsigned a, b, c, d;
         char id[12];
 
-        v = 2;
+        v = 3;
         if (__get_cpuid(0, &a, &b, &c, &d)) {
             memcpy(id, &b, 4);
             memcpy(id + 4, &d, 4);
             memcpy(id + 8, &c, 4);
             if (!memcmp(id, "GenuineIntel", 12))
                 v = 1;
+            else if (!memcmp(id, "AuthenticAMD", 12))
+                v = 2;
         }
         __atomic_store_n(&vendor, v, __ATOMIC_RELAXED);
     }
-    return v == 1;
+    return v;
+}
+
+bool tcg_host_is_intel(void)
+{
+    return host_vendor() == 1;
+}
+
+bool tcg_host_is_amd(void)
+{
+    return host_vendor() == 2;
 }

@@ -15,8 +15,8 @@
  */
 #include "accel/tcg/jit-tr.h"
 
-/* The offset in struct tcg_cpu of a general register operand (AH..BH: byte 1 of RAX..RBX). */
-static int32_t reg_off(const struct operand *o)
+/* AH..BH are byte 1 of RAX..RBX. */
+int32_t jit_reg_off(const struct operand *o)
 {
     if (o->hi8) {
         return JIT_OFF_REGS + 8 * (o->reg & 3) + 1;
@@ -24,7 +24,7 @@ static int32_t reg_off(const struct operand *o)
     return JIT_OFF_REGS + 8 * (o->reg & 15);
 }
 
-static enum jit_size size_of(unsigned bytes)
+enum jit_size jit_size_of(unsigned bytes)
 {
     switch (bytes) {
     case 1: return JIT_S8;
@@ -57,8 +57,8 @@ static void clear_high(struct jit_emit *e, unsigned size, int32_t off)
 /* dst = the value in rax, sized (a 32-bit value must be zero-extended in rax already). */
 static void store_rax(struct jit_emit *e, const struct operand *dst)
 {
-    jit_emit_st(e, dst->size == 4 ? JIT_S64 : size_of(dst->size), JIT_RAX, JIT_RBX,
-                reg_off(dst));
+    jit_emit_st(e, dst->size == 4 ? JIT_S64 : jit_size_of(dst->size), JIT_RAX, JIT_RBX,
+                jit_reg_off(dst));
 }
 
 /* reg = a source operand (register or immediate), zero-extended to 64 bits. */
@@ -68,7 +68,7 @@ static bool load_src(struct jit_emit *e, enum jit_reg reg, const struct operand 
         jit_emit_movi(e, reg, s->imm);
         return true;
     }
-    jit_emit_ld(e, size_of(s->size), false, reg, JIT_RBX, reg_off(s));
+    jit_emit_ld(e, jit_size_of(s->size), false, reg, JIT_RBX, jit_reg_off(s));
     return true;
 }
 
@@ -155,13 +155,13 @@ static bool alu2(struct jit_tr *t, const struct insn *in)
         jit_flags_cf_to_host(t);
     }
     if (test) {
-        op_reg_mem(&t->e, d->size, 0x84, JIT_RCX, reg_off(d));
+        op_reg_mem(&t->e, d->size, 0x84, JIT_RCX, jit_reg_off(d));
     } else {
-        op_reg_mem(&t->e, d->size, row[in->op] * 8, JIT_RCX, reg_off(d));
+        op_reg_mem(&t->e, d->size, row[in->op] * 8, JIT_RCX, jit_reg_off(d));
     }
     jit_flags_set_by_host(t);
     if (!test && in->op != OP_CMP) {
-        clear_high(&t->e, d->size, reg_off(d));
+        clear_high(&t->e, d->size, jit_reg_off(d));
     }
     return true;
 }
@@ -184,11 +184,11 @@ static bool alu1(struct jit_tr *t, const struct insn *in)
     if (in->op == OP_INC || in->op == OP_DEC) {
         jit_flags_cf_to_host(t);
     }
-    op_reg_mem(&t->e, d->size, opc, digit, reg_off(d));
+    op_reg_mem(&t->e, d->size, opc, digit, jit_reg_off(d));
     if (in->op != OP_NOT) {
         jit_flags_set_by_host(t);
     }
-    clear_high(&t->e, d->size, reg_off(d));
+    clear_high(&t->e, d->size, jit_reg_off(d));
     return true;
 }
 
@@ -204,7 +204,7 @@ static bool mov(struct jit_tr *t, const struct insn *in)
         uint64_t v = d->size == 4 ? (uint32_t)s->imm : s->imm;
 
         if (v < 0x80000000ull || (d->size == 8 && (uint64_t)(int64_t)(int32_t)v == v)) {
-            jit_emit_st_imm32(e, true, JIT_RBX, reg_off(d), (int32_t)v);
+            jit_emit_st_imm32(e, true, JIT_RBX, jit_reg_off(d), (int32_t)v);
             return true;
         }
         jit_emit_movi(e, JIT_RAX, v);
@@ -225,7 +225,7 @@ static bool movx(struct jit_tr *t, const struct insn *in)
     if (!movx_ok(in)) {
         return false;
     }
-    jit_emit_ld(e, size_of(s->size), sign, JIT_RAX, JIT_RBX, reg_off(s));
+    jit_emit_ld(e, jit_size_of(s->size), sign, JIT_RAX, JIT_RBX, jit_reg_off(s));
     if (sign && d->size == 4) {
         jit_emit_mov32_rr(e, JIT_RAX, JIT_RAX);
     }
@@ -233,17 +233,12 @@ static bool movx(struct jit_tr *t, const struct insn *in)
     return true;
 }
 
-/* LEA r, m: the effective address, truncated to the address size, then to the operand size. */
-static bool lea(struct jit_tr *t, const struct insn *in)
+void jit_emit_ea(struct jit_tr *t, const struct insn *in, enum jit_reg index)
 {
-    const struct operand *d = &in->ops[0];
     const struct insn_mem *m = &in->mem;
     struct jit_emit *e = &t->e;
-    int index = JIT_NO_INDEX, scale = 0;
+    int idx = JIT_NO_INDEX, scale = 0;
 
-    if (!lea_ok(in)) {
-        return false;
-    }
     if (m->base == INSN_REG_RIP) {
         /* Only 64-bit mode has RIP-relative addressing: no wrap. */
         jit_emit_guest_rip(t, JIT_RAX, t->off + in->len);
@@ -253,14 +248,33 @@ static bool lea(struct jit_tr *t, const struct insn *in)
         jit_emit_movi(e, JIT_RAX, 0);
     }
     if (m->index != INSN_REG_NONE) {
-        jit_emit_ld(e, JIT_S64, false, JIT_RCX, JIT_RBX, JIT_OFF_REGS + 8 * (m->index & 15));
-        index = JIT_RCX;
+        jit_emit_ld(e, JIT_S64, false, index, JIT_RBX, JIT_OFF_REGS + 8 * (m->index & 15));
+        idx = index;
         scale = m->scale == 8 ? 3 : m->scale == 4 ? 2 : m->scale == 2 ? 1 : 0;
     }
-    jit_emit_lea(e, JIT_RAX, JIT_RAX, index, scale, (int32_t)m->disp);
-    if (in->addr_size == 2 || d->size == 2) {
+    if (idx != JIT_NO_INDEX || m->disp) {
+        jit_emit_lea(e, JIT_RAX, JIT_RAX, idx, scale, (int32_t)m->disp);
+    }
+    if (in->addr_size == 2) {
         jit_emit_op_rr(e, false, 0x0f, 0xb7, JIT_RAX, JIT_RAX);    /* movzx eax, ax */
-    } else if (in->addr_size == 4 || d->size == 4) {
+    } else if (in->addr_size == 4) {
+        jit_emit_mov32_rr(e, JIT_RAX, JIT_RAX);
+    }
+}
+
+/* LEA r, m: the effective address, truncated to the address size, then to the operand size. */
+static bool lea(struct jit_tr *t, const struct insn *in)
+{
+    const struct operand *d = &in->ops[0];
+    struct jit_emit *e = &t->e;
+
+    if (!lea_ok(in)) {
+        return false;
+    }
+    jit_emit_ea(t, in, JIT_RCX);
+    if (d->size == 2) {
+        jit_emit_op_rr(e, false, 0x0f, 0xb7, JIT_RAX, JIT_RAX);    /* movzx eax, ax */
+    } else if (d->size == 4) {
         jit_emit_mov32_rr(e, JIT_RAX, JIT_RAX);
     }
     store_rax(e, d);
@@ -276,10 +290,10 @@ static bool xchg(struct jit_tr *t, const struct insn *in)
     if (!xchg_ok(in)) {
         return false;
     }
-    jit_emit_ld(e, size_of(a->size), false, JIT_RAX, JIT_RBX, reg_off(a));
-    jit_emit_ld(e, size_of(b->size), false, JIT_RCX, JIT_RBX, reg_off(b));
+    jit_emit_ld(e, jit_size_of(a->size), false, JIT_RAX, JIT_RBX, jit_reg_off(a));
+    jit_emit_ld(e, jit_size_of(b->size), false, JIT_RCX, JIT_RBX, jit_reg_off(b));
     store_rax(e, b);
-    jit_emit_st(e, a->size == 4 ? JIT_S64 : size_of(a->size), JIT_RCX, JIT_RBX, reg_off(a));
+    jit_emit_st(e, a->size == 4 ? JIT_S64 : jit_size_of(a->size), JIT_RCX, JIT_RBX, jit_reg_off(a));
     return true;
 }
 
@@ -293,7 +307,7 @@ static bool setcc(struct jit_tr *t, const struct insn *in)
     }
     jit_flags_to_host(t);
     jit_emit_op_mem(&t->e, false, false, false, 0x0f, 0x90 | (in->opcode & 15), 0, JIT_RBX,
-                    JIT_NO_INDEX, 0, reg_off(d), false, 0);
+                    JIT_NO_INDEX, 0, jit_reg_off(d), false, 0);
     return true;
 }
 
@@ -307,8 +321,8 @@ static bool cmovcc(struct jit_tr *t, const struct insn *in)
         return false;
     }
     jit_flags_to_host(t);
-    jit_emit_ld(e, size_of(d->size), false, JIT_RAX, JIT_RBX, reg_off(d));
-    jit_emit_ld(e, size_of(s->size), false, JIT_RCX, JIT_RBX, reg_off(s));
+    jit_emit_ld(e, jit_size_of(d->size), false, JIT_RAX, JIT_RBX, jit_reg_off(d));
+    jit_emit_ld(e, jit_size_of(s->size), false, JIT_RCX, JIT_RBX, jit_reg_off(s));
     jit_emit_op_rr(e, d->size == 8, 0x0f, 0x40 | (in->opcode & 15), JIT_RAX, JIT_RCX);
     store_rax(e, d);
     return true;
@@ -323,15 +337,31 @@ static bool carry(struct jit_tr *t, const struct insn *in)
     if (jit_emit_room(&t->e, 1)) {
         jit_put8(&t->e, op);
     }
-    t->mem_flags = false;
+    t->flags = JIT_F_HOST;
     return true;
 }
 
 /*
- * SHL SHR SAR ROL ROR r, imm8|CL (C0/C1 ib, D2/D3 with the count in CL) where no one reads
- * their flags (t's liveness): the SDM leaves some of them undefined, which the host may set
- * otherwise than the handler.  The host masks the count as the guest does; a count of 0
- * still writes a 32-bit register whole, as the handler.
+ * The SDM leaves some flags of shifts and IMUL undefined; the handlers set them as AMD's
+ * processors do.  The host instruction can stand in for the handler where no one reads its
+ * flags (t's liveness), or on an AMD host, with the guest's flags in the host's EFLAGS first
+ * (a count of 0 keeps them all; rotates keep all but CF and OF).
+ */
+static bool undefined_flags_ok(struct jit_tr *t)
+{
+    if (jit_flags_dead(t)) {
+        return true;
+    }
+    if (!t->host_is_amd) {
+        return false;
+    }
+    jit_flags_to_host(t);
+    return true;
+}
+
+/*
+ * SHL SHR SAR ROL ROR r, imm8|CL (C0/C1 ib, D2/D3 with the count in CL).  The host masks the
+ * count as the guest does; a count of 0 still writes a 32-bit register whole, as the handler.
  */
 static bool shift(struct jit_tr *t, const struct insn *in)
 {
@@ -342,39 +372,39 @@ static bool shift(struct jit_tr *t, const struct insn *in)
     struct jit_emit *e = &t->e;
     bool cl;
 
-    if (!jit_flags_dead(t) || !is_reg(d) || !c) {
+    if (!is_reg(d) || !c) {
         return false;
     }
     cl = c->kind == OPK_REG && c->reg == 1 && !c->hi8 && c->size == 1;
-    if (!cl && c->kind != OPK_IMM) {
+    if ((!cl && c->kind != OPK_IMM) || !undefined_flags_ok(t)) {
         return false;
     }
     if (cl) {
         jit_emit_ld(e, JIT_S8, false, JIT_RCX, JIT_RBX, JIT_OFF_REGS + 8 * 1);
-        op_reg_mem(e, d->size, 0xd2, digit[in->op], reg_off(d));
+        op_reg_mem(e, d->size, 0xd2, digit[in->op], jit_reg_off(d));
     } else {
-        op_reg_mem(e, d->size, 0xc0, digit[in->op], reg_off(d));
+        op_reg_mem(e, d->size, 0xc0, digit[in->op], jit_reg_off(d));
         if (jit_emit_room(e, 1)) {
             jit_put8(e, (uint8_t)c->imm);
         }
     }
-    clear_high(e, d->size, reg_off(d));
-    jit_flags_set_by_host(t);   /* not the guest's, but dead */
+    clear_high(e, d->size, jit_reg_off(d));
+    jit_flags_set_by_host(t);   /* the guest's, or dead */
     return true;
 }
 
-/* IMUL r32/r64, r [, imm] (0F AF) where no one reads its flags (some are undefined). */
+/* IMUL r32/r64, r [, imm] (0F AF). */
 static bool imul(struct jit_tr *t, const struct insn *in)
 {
     const struct operand *d = &in->ops[0], *a = &in->ops[1];
     const struct operand *b = in->nops == 3 ? &in->ops[2] : d;
     struct jit_emit *e = &t->e;
 
-    if (!jit_flags_dead(t) || in->nops < 2 || !is_reg(d) || d->size < 4 || !is_reg(a) ||
-        a->size != d->size || (b->kind != OPK_IMM && b != d)) {
+    if (in->nops < 2 || !is_reg(d) || d->size < 4 || !is_reg(a) || a->size != d->size ||
+        (b->kind != OPK_IMM && b != d) || !undefined_flags_ok(t)) {
         return false;
     }
-    jit_emit_ld(e, size_of(d->size), false, JIT_RAX, JIT_RBX, reg_off(a));
+    jit_emit_ld(e, jit_size_of(d->size), false, JIT_RAX, JIT_RBX, jit_reg_off(a));
     load_src(e, JIT_RCX, b);
     jit_emit_op_rr(e, d->size == 8, 0x0f, 0xaf, JIT_RAX, JIT_RCX);
     store_rax(e, d);
@@ -395,11 +425,23 @@ static bool jmp(struct jit_tr *t, const struct insn *in)
 /* Jcc rel with the operand size of the mode: taken leaves through a stub (jit-translate.c). */
 static bool jcc(struct jit_tr *t, const struct insn *in)
 {
+    /* The flag bits of O, B, E, BE, S, P (a set one is the condition; odd ones negate). */
+    static const uint16_t bits[] = { 0x800, 0x001, 0x040, 0x041, 0x080, 0x004 };
+    unsigned cc = in->opcode & 15;
+
     if (in->op_size == 2 || in->ops[0].kind != OPK_REL) {
         return false;
     }
+    if (!(t->flags & JIT_F_HOST) && cc < 12) {
+        /* TEST dword [flags], bits (F7 /0 id): no popfq for the simple conditions. */
+        jit_emit_op_mem(&t->e, false, false, false, 0xf7, -1, 0, JIT_RBX, JIT_NO_INDEX, 0,
+                        jit_flags_mem_off(t), true, bits[cc / 2]);
+        jit_add_stub(t, jit_emit_jcc(&t->e, cc & 1 ? JIT_CC_E : JIT_CC_NE, NULL),
+                     JIT_STUB_TAKEN);
+        return true;
+    }
     jit_flags_to_host(t);
-    jit_add_stub(t, jit_emit_jcc(&t->e, (enum jit_cc)(in->opcode & 15), NULL), JIT_STUB_TAKEN);
+    jit_add_stub(t, jit_emit_jcc(&t->e, (enum jit_cc)cc, NULL), JIT_STUB_TAKEN);
     return true;
 }
 

@@ -12,8 +12,8 @@
  * Flags: the host's EFLAGS hold the guest's six arithmetic flags (OF SF ZF AF PF CF) after
  * an inline ALU instruction, since the host instruction computes them exactly as the guest's
  * (the same architecture); st.rflags gets them only when something needs it (a handler call,
- * an exit).  Only instructions whose flags the SDM defines completely are run this way, so the
- * host vendor cannot make them differ from the interpreter.
+ * an exit).  Instructions whose flags the SDM leaves partly undefined run this way only where
+ * those flags are dead or the host is AMD's, whose rules the handlers follow.
  *
  * Threads: a struct jit_tr lives on the translating vCPU's stack.
  */
@@ -33,6 +33,21 @@
 #define JIT_OFF_NEXT_RIP ((int32_t)offsetof(struct tcg_cpu, next_rip))
 #define JIT_OFF_ICOUNT ((int32_t)offsetof(struct tcg_cpu, icount))
 #define JIT_OFF_CS_LIMIT ((int32_t)offsetof(struct tcg_cpu, st.seg[S_CS].limit))
+#define JIT_OFF_SPILL ((int32_t)offsetof(struct tcg_cpu, jit_flags_spill))
+#define JIT_OFF_LIN ((int32_t)offsetof(struct tcg_cpu, jit_lin))
+#define JIT_OFF_CTX ((int32_t)offsetof(struct tcg_cpu, tlb_ctx))
+#define JIT_OFF_TLBF ((int32_t)offsetof(struct tcg_cpu, tlbf))
+#define JIT_OFF_SEG_BASE(s) ((int32_t)offsetof(struct tcg_cpu, st.seg[0].base) + \
+                             (int32_t)sizeof(struct x86_segment) * (s))
+
+/*
+ * Where the guest's arithmetic flags are while a block is translated: a set of these, never
+ * empty.  SPILL is cpu->jit_flags_spill, where "pushfq; pop" put the host's EFLAGS before a
+ * memory access's TLB check changed them.
+ */
+#define JIT_F_HOST 1u
+#define JIT_F_MEM 2u
+#define JIT_F_SPILL 4u
 
 /* The six arithmetic flags in RFLAGS (SDM vol. 1, 3.4.3.1). */
 #define JIT_ARITH_FLAGS 0x8d5u
@@ -42,12 +57,17 @@ enum jit_stub_kind {
     JIT_STUB_STATUS,    /* a handler returned a status other than TCG_OK (in eax) */
     JIT_STUB_HIT,       /* the block's page was written by the instruction */
     JIT_STUB_TAKEN,     /* an inline Jcc was taken */
+    JIT_STUB_MEM,       /* an inline memory access missed the fast TLB: the handler runs */
+    JIT_STUB_EPILOGUE,  /* a jump to the epilogue, everything done (no code of its own) */
 };
 
 struct jit_stub {
     uint8_t *field;         /* the rel32 of the jump to the stub */
+    uint8_t *field2;        /* another jump to it, or NULL */
+    uint8_t *resume;        /* JIT_STUB_MEM: where the instruction's inline code ends */
     uint8_t kind;           /* enum jit_stub_kind */
-    bool flags_to_mem;      /* the host flags must be stored to st.rflags first */
+    uint8_t flags;          /* JIT_F_*: where the flags are at the jump */
+    uint8_t flags_after;    /* JIT_STUB_MEM: where they are at resume */
     uint16_t index;         /* the instruction */
     uint16_t icount;        /* instructions not yet added to cpu->icount */
     uint32_t off;           /* the instruction's offset from the block's first one */
@@ -60,34 +80,46 @@ struct jit_tr {
     unsigned n;
     enum cpu_mode mode;
     uint64_t *fallbacks;    /* per-operation counts of handler calls, or NULL */
+    bool host_is_amd;       /* tcg_host_is_amd(): undefined flags as the handlers set them */
     /* While emitting instruction i: */
     unsigned i;
     uint32_t off;           /* its offset in bytes from the first instruction */
     unsigned icount;        /* instructions run but not added to cpu->icount yet */
-    bool host_flags;        /* host EFLAGS hold the guest's arithmetic flags */
-    bool mem_flags;         /* st.rflags holds them */
+    uint8_t flags;          /* JIT_F_*: where the guest's arithmetic flags are */
     uint64_t dead;          /* bit i: no one reads the flags instruction i sets */
     struct jit_stub *stubs;
     unsigned nstubs, cap;
 };
 
 /* ---- jit-translate.c ---- */
-/* The guest's arithmetic flags into st.rflags, if only the host's EFLAGS have them. */
+/* The guest's arithmetic flags into st.rflags (the host's EFLAGS are changed). */
 void jit_flags_to_mem(struct jit_tr *t);
-/* The guest's arithmetic flags into the host's EFLAGS, if only st.rflags has them. */
+/* The guest's arithmetic flags into the host's EFLAGS. */
 void jit_flags_to_host(struct jit_tr *t);
 /* The host's CF equals the guest's (the others may be anything): for ADC, SBB, INC, DEC. */
 void jit_flags_cf_to_host(struct jit_tr *t);
+/* Before code that changes the host's EFLAGS: the flags kept elsewhere if only they had them. */
+void jit_flags_spill(struct jit_tr *t);
 /* The instruction just emitted set all six flags in the host's EFLAGS. */
 static inline void jit_flags_set_by_host(struct jit_tr *t)
 {
-    t->host_flags = true;
-    t->mem_flags = false;
+    t->flags = JIT_F_HOST;
+}
+/* The offset from rbx of a copy of the flags in memory (st.rflags or the spill), if any. */
+static inline int32_t jit_flags_mem_off(const struct jit_tr *t)
+{
+    return t->flags & JIT_F_MEM ? JIT_OFF_RFLAGS : JIT_OFF_SPILL;
 }
 /* rax = the guest RIP at offset off from the block's start (wrapped outside 64-bit mode). */
 void jit_emit_guest_rip(struct jit_tr *t, enum jit_reg dst, uint32_t off);
 /* A jump (jit_emit_jcc/jit_emit_jmp field) to an exit stub of kind for the instruction. */
 void jit_add_stub(struct jit_tr *t, uint8_t *field, enum jit_stub_kind kind);
+/*
+ * The slow path of an inline memory instruction: fields jump to it with the flags where
+ * flags_before says (rax = the linear address); it runs the handler and comes back to the
+ * current position with the flags where t->flags says.
+ */
+void jit_add_mem_stub(struct jit_tr *t, uint8_t *field, uint8_t *field2, uint8_t flags_before);
 
 /* The flags instruction t->i sets are overwritten before anything can read them. */
 static inline bool jit_flags_dead(const struct jit_tr *t)
@@ -110,5 +142,15 @@ enum jit_flag_use jit_flag_use(const struct jit_tr *t, const struct insn *in);
  * instruction is left to its handler.
  */
 bool jit_inline(struct jit_tr *t);
+/* rax = the effective address of in's memory operand, truncated to the address size; index
+ * is the scratch register for the index; the host's EFLAGS are kept. */
+void jit_emit_ea(struct jit_tr *t, const struct insn *in, enum jit_reg index);
+/* The offset in struct tcg_cpu of a general register operand. */
+int32_t jit_reg_off(const struct operand *o);
+enum jit_size jit_size_of(unsigned bytes);
+
+/* ---- jit-mem.c ---- */
+/* Inline code for t->insn[t->i] with a memory operand (64-bit mode), or false. */
+bool jit_inline_mem(struct jit_tr *t);
 
 #endif

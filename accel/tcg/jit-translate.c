@@ -53,44 +53,66 @@ void jit_flags_to_mem(struct jit_tr *t)
 {
     struct jit_emit *e = &t->e;
 
-    if (t->mem_flags) {
+    if (t->flags & JIT_F_MEM) {
         return;
     }
-    emit_byte(e, 0x9c);                                     /* pushfq */
-    jit_emit_pop(e, JIT_RAX);
+    if (t->flags & JIT_F_HOST) {
+        emit_byte(e, 0x9c);                                 /* pushfq */
+        jit_emit_pop(e, JIT_RAX);
+    } else {
+        jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, JIT_OFF_SPILL);
+    }
     jit_emit_alu_ri(e, JIT_AND, false, JIT_RAX, JIT_ARITH_FLAGS);
     /* AND r/m64, imm32 (81 /4 id, sign-extended), then OR r/m64, r64 (REX.W 09 /r). */
     jit_emit_op_mem(e, false, true, false, 0x81, -1, JIT_AND, JIT_RBX, JIT_NO_INDEX, 0,
                     JIT_OFF_RFLAGS, true, (uint32_t)~JIT_ARITH_FLAGS);
     jit_emit_op_mem(e, false, true, false, 0x09, -1, JIT_RAX, JIT_RBX, JIT_NO_INDEX, 0,
                     JIT_OFF_RFLAGS, false, 0);
-    t->mem_flags = true;
-    t->host_flags = false;      /* the AND above changed them */
+    /* The ANDs changed the host's. */
+    t->flags = (uint8_t)((t->flags & JIT_F_SPILL) | JIT_F_MEM);
 }
 
 void jit_flags_to_host(struct jit_tr *t)
 {
     struct jit_emit *e = &t->e;
 
-    if (t->host_flags) {
+    if (t->flags & JIT_F_HOST) {
         return;
     }
-    /* popfq of the six flags alone: TF, DF, AC and the rest 0, IF left alone at CPL 3. */
-    jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, JIT_OFF_RFLAGS);
-    jit_emit_alu_ri(e, JIT_AND, false, JIT_RAX, JIT_ARITH_FLAGS);
-    jit_emit_push(e, JIT_RAX);
+    if (t->flags & JIT_F_SPILL) {
+        /* PUSH qword [spill] (FF /6): the host's own EFLAGS back. */
+        jit_emit_op_mem(e, false, false, false, 0xff, -1, 6, JIT_RBX, JIT_NO_INDEX, 0,
+                        JIT_OFF_SPILL, false, 0);
+    } else {
+        /* The six flags alone: TF, DF, AC and the rest 0, IF left alone at CPL 3. */
+        jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, JIT_OFF_RFLAGS);
+        jit_emit_alu_ri(e, JIT_AND, false, JIT_RAX, JIT_ARITH_FLAGS);
+        jit_emit_push(e, JIT_RAX);
+    }
     emit_byte(e, 0x9d);                                     /* popfq */
-    t->host_flags = true;
+    t->flags |= JIT_F_HOST;
 }
 
 void jit_flags_cf_to_host(struct jit_tr *t)
 {
-    if (t->host_flags) {
+    if (t->flags & JIT_F_HOST) {
         return;
     }
-    /* movzx eax, byte [rflags]; shr eax, 1 (D1 /5): CF = bit 0. */
-    jit_emit_ld(&t->e, JIT_S8, false, JIT_RAX, JIT_RBX, JIT_OFF_RFLAGS);
+    /* movzx eax, byte [flags]; shr eax, 1 (D1 /5): CF = bit 0. */
+    jit_emit_ld(&t->e, JIT_S8, false, JIT_RAX, JIT_RBX, jit_flags_mem_off(t));
     jit_emit_op_rr(&t->e, false, 0xd1, -1, 5, JIT_RAX);
+}
+
+void jit_flags_spill(struct jit_tr *t)
+{
+    if (t->flags == JIT_F_HOST) {
+        emit_byte(&t->e, 0x9c);                             /* pushfq */
+        /* POP qword [spill] (8F /0). */
+        jit_emit_op_mem(&t->e, false, false, false, 0x8f, -1, 0, JIT_RBX, JIT_NO_INDEX, 0,
+                        JIT_OFF_SPILL, false, 0);
+        t->flags |= JIT_F_SPILL;
+    }
+    t->flags &= (uint8_t)~JIT_F_HOST;
 }
 
 void jit_emit_guest_rip(struct jit_tr *t, enum jit_reg dst, uint32_t off)
@@ -111,9 +133,24 @@ void jit_add_stub(struct jit_tr *t, uint8_t *field, enum jit_stub_kind kind)
         t->stubs = g_renew(struct jit_stub, t->stubs, t->cap);
     }
     t->stubs[t->nstubs++] = (struct jit_stub){
-        .field = field, .kind = (uint8_t)kind, .flags_to_mem = t->host_flags && !t->mem_flags,
+        .field = field, .kind = (uint8_t)kind, .flags = t->flags,
         .index = (uint16_t)t->i, .icount = (uint16_t)t->icount, .off = t->off,
     };
+}
+
+void jit_add_mem_stub(struct jit_tr *t, uint8_t *field, uint8_t *field2, uint8_t flags_before)
+{
+    struct jit_stub *s;
+
+    jit_add_stub(t, field, JIT_STUB_MEM);
+    if (!field) {
+        return;
+    }
+    s = &t->stubs[t->nstubs - 1];
+    s->field2 = field2;
+    s->flags = flags_before;
+    s->flags_after = t->flags;
+    s->resume = jit_emit_label(&t->e);
 }
 
 static void emit_add_icount(struct jit_tr *t, unsigned k)
@@ -161,7 +198,7 @@ static void emit_fallback(struct jit_tr *t)
     emit_add_icount(t, t->icount);
     t->icount = 0;
     emit_handler_call(t, t->i, t->off);
-    t->host_flags = false;      /* the call clobbered them; st.rflags is exact */
+    t->flags = JIT_F_MEM;       /* the call clobbered the host's; st.rflags is exact */
     jit_emit_test_rr(e, false, JIT_RAX, JIT_RAX);
     jit_add_stub(t, jit_emit_jcc(e, JIT_CC_NE, NULL), JIT_STUB_STATUS);
     t->icount = 1;
@@ -217,15 +254,67 @@ static void emit_taken(struct jit_tr *t, const struct jit_stub *s, uint8_t *epil
     jit_emit_jmp(e, epilogue);
 }
 
+/*
+ * The slow path of an inline memory instruction: the handler does all of it (the access, the
+ * walk, the fault, MMIO, a write to a code page), then the fast TLB learns the page, and the
+ * block goes on after the instruction with the flags where its inline code leaves them.
+ */
+static void emit_mem_slow(struct jit_tr *t, const struct jit_stub *s, uint8_t *epilogue)
+{
+    struct jit_emit *e = &t->e;
+    uint32_t next = s->off + t->insn[s->index].len;
+    uint8_t *ok, *no_hit;
+
+    emit_handler_call(t, s->index, s->off);
+    jit_emit_test_rr(e, false, JIT_RAX, JIT_RAX);
+    ok = jit_emit_jcc(e, JIT_CC_E, NULL);
+    emit_add_icount(t, s->icount);
+    jit_emit_mov32_rr(e, JIT_RAX, JIT_RAX);
+    jit_emit_movi(e, JIT_RDX, exit_value(TCG_OK, s->index));
+    jit_emit_alu_rr(e, JIT_OR, true, JIT_RAX, JIT_RDX);
+    jit_emit_jmp(e, epilogue);
+
+    jit_patch_rel32(ok, jit_emit_label(e));
+    jit_emit_mov_rr(e, JIT_RDI, JIT_RBX);
+    jit_emit_ld(e, JIT_S64, false, JIT_RSI, JIT_RBX, JIT_OFF_LIN);
+    jit_emit_call(e, (const void *)(uintptr_t)tcg_tlb_fast_fill);
+    jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_R12, 0);
+    jit_emit_test_rr(e, false, JIT_RAX, JIT_RAX);
+    no_hit = jit_emit_jcc(e, JIT_CC_E, NULL);
+    emit_store_rip(t, next);
+    emit_add_icount(t, s->icount + 1u);
+    jit_emit_movi(e, JIT_RAX, exit_value(TCG_OK, s->index));
+    jit_emit_jmp(e, epilogue);
+
+    jit_patch_rel32(no_hit, jit_emit_label(e));
+    t->flags = JIT_F_MEM;
+    if (s->flags_after & JIT_F_HOST) {
+        jit_flags_to_host(t);
+    } else if (s->flags_after & JIT_F_SPILL) {
+        jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, JIT_OFF_RFLAGS);
+        jit_emit_alu_ri(e, JIT_AND, false, JIT_RAX, JIT_ARITH_FLAGS);
+        jit_emit_st(e, JIT_S64, JIT_RAX, JIT_RBX, JIT_OFF_SPILL);
+    }
+    jit_emit_jmp(e, s->resume);
+}
+
 static void emit_stub(struct jit_tr *t, const struct jit_stub *s, uint8_t *epilogue)
 {
     struct jit_emit *e = &t->e;
 
-    jit_patch_rel32(s->field, jit_emit_label(e));
-    if (s->flags_to_mem) {
-        t->mem_flags = false;
-        jit_flags_to_mem(t);
+    if (s->kind == JIT_STUB_EPILOGUE) {
+        jit_patch_rel32(s->field, epilogue);
+        return;
     }
+    jit_patch_rel32(s->field, jit_emit_label(e));
+    if (s->field2) {
+        jit_patch_rel32(s->field2, jit_emit_label(e));
+    }
+    if (s->kind == JIT_STUB_MEM) {
+        jit_emit_st(e, JIT_S64, JIT_RAX, JIT_RBX, JIT_OFF_LIN);
+    }
+    t->flags = s->flags;
+    jit_flags_to_mem(t);
     switch (s->kind) {
     case JIT_STUB_STATUS:
         /* The handler's status is in eax: the enum is 32 bits, the index goes above it. */
@@ -242,6 +331,9 @@ static void emit_stub(struct jit_tr *t, const struct jit_stub *s, uint8_t *epilo
         break;
     case JIT_STUB_TAKEN:
         emit_taken(t, s, epilogue);
+        break;
+    case JIT_STUB_MEM:
+        emit_mem_slow(t, s, epilogue);
         break;
     }
 }
@@ -278,7 +370,7 @@ tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const 
 {
     struct jit_tr t = {
         .insn = insn, .fn = fn, .n = n, .mode = mode, .fallbacks = fallbacks,
-        .mem_flags = true,
+        .flags = JIT_F_MEM, .host_is_amd = tcg_host_is_amd(),
     };
     struct jit_emit *e = &t.e;
     uint8_t *epilogue;
@@ -293,7 +385,7 @@ tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const 
     t.dead = n <= 64 ? dead_flags(&t) : 0;
 
     for (t.i = 0; t.i < n; t.i++) {
-        if (jit_inline(&t)) {
+        if (jit_inline(&t) || jit_inline_mem(&t)) {
             t.icount++;
         } else {
             emit_fallback(&t);

@@ -118,11 +118,17 @@ static inline unsigned tlb_index(uint64_t vpage)
     return (unsigned)(vpage ^ (vpage >> 8) ^ (vpage >> 16)) & (TCG_TLB_SIZE - 1);
 }
 
+static void tlb_fast_flush(struct tcg_cpu *cpu)
+{
+    memset(cpu->tlbf, 0xff, sizeof(cpu->tlbf));
+}
+
 void tcg_tlb_flush(struct tcg_cpu *cpu)
 {
     for (unsigned i = 0; i < TCG_TLB_SIZE; i++) {
         cpu->tlb[i].vpage = ~0ull;
     }
+    tlb_fast_flush(cpu);
     /* Block links stand for TLB lookups: they go with the TLB. */
     tcg_blocks_unlink(cpu->blocks);
 }
@@ -138,6 +144,8 @@ void tcg_tlb_flush_page(struct tcg_cpu *cpu, uint64_t lin)
     struct tcg_tlb_entry *e = &cpu->tlb[tlb_index(lin >> 12)];
 
     tcg_blocks_unlink(cpu->blocks);
+    /* The fast TLB does not know which of its pages were large: all of it goes. */
+    tlb_fast_flush(cpu);
     if (e->vpage == lin >> 12) {
         e->vpage = ~0ull;
     }
@@ -156,6 +164,12 @@ void tcg_tlb_mark_code(struct tcg_cpu *cpu, uint64_t gpa_page, bool code)
 
         if (e->vpage != ~0ull && e->gpa_page == gpa_page) {
             e->perm = code ? (e->perm | TLB_CODE) : (e->perm & ~TLB_CODE);
+        }
+    }
+    /* Writes to a code page must reach the block cache: no fast write goes anywhere. */
+    if (code) {
+        for (unsigned i = 0; i < TCG_TLB_FAST_SIZE; i++) {
+            cpu->tlbf[i].write = ~0ull;
         }
     }
 }
@@ -198,6 +212,28 @@ static inline bool perm_ok(const struct tcg_cpu *cpu, unsigned perm, enum tcg_ac
         return false;
     }
     return true;
+}
+
+void tcg_tlb_fast_fill(struct tcg_cpu *cpu, uint64_t lin)
+{
+    const struct tcg_tlb_entry *e = &cpu->tlb[tlb_index(lin >> 12)];
+    struct tcg_tlb_fast *f = &cpu->tlbf[(lin >> 12) & (TCG_TLB_FAST_SIZE - 1)];
+    uint64_t ctx = cpu->tlb_ctx, page = lin & ~(uint64_t)PAGE_MASK;
+    bool user = ctx & TCG_TLB_CTX_USER;
+
+    f->read = f->write = ~0ull;
+    if (e->vpage != lin >> 12 || !e->host || (ctx & TCG_TLB_CTX_ALIGN) ||
+        !(ctx & TCG_TLB_CTX_VALID) || (cpu->st.dr[7] & 0xff) ||
+        (!user && (e->perm & TLB_U) && (cpu->st.cr4 & CR4_SMAP) && (cpu->st.cr0 & CR0_PG))) {
+        return;
+    }
+    f->addend = (uintptr_t)e->host - (uintptr_t)page;
+    if (perm_ok(cpu, e->perm, ACC_READ, user, false)) {
+        f->read = page | ctx;
+    }
+    if (perm_ok(cpu, e->perm, ACC_WRITE, user, false) && e->dirty && !(e->perm & TLB_CODE)) {
+        f->write = page | ctx;
+    }
 }
 
 /* ---- the walk ---- */

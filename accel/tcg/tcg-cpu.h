@@ -68,6 +68,23 @@ struct tcg_tlb_entry {
 #define TLB_X 4
 #define TCG_TLB_SIZE 256
 
+/*
+ * The translator's TLB (jit-mem.c reads it from translated code, mmu.c keeps it): slot
+ * (lin >> 12) & 255 says whether an explicit read or write of the page at lin, in access
+ * context ctx (tcg_tlb_ctx()), may go straight to host memory at lin + addend.  A tag is
+ * (page address | ctx), or ~0 for "ask the slow path"; it is set only for RAM, for
+ * permissions the walk granted, for a write only when the D bit is set and the page holds no
+ * decoded code, never where SMAP depends on EFLAGS.AC.  Every TLB flush, INVLPG and new code
+ * page clears what it may have made wrong.
+ */
+struct tcg_tlb_fast {
+    uint64_t read;
+    uint64_t write;
+    uintptr_t addend;
+    uint64_t pad;       /* 32 bytes: the slot's offset is (lin >> 7) & 0x1fe0 */
+};
+#define TCG_TLB_FAST_SIZE 256
+
 struct tcg_block_cache;
 struct x86_cpuid_entry;
 struct jit_buf;
@@ -126,6 +143,13 @@ struct tcg_cpu {
     struct jit_buf *jit;
     uint64_t jit_translated, jit_runs, jit_resets;
     uint64_t *jit_fallbacks;
+    /* Translated code's state (jit-tr.h): the access context of the block
+     * running (tcg_tlb_ctx()), the host flags it spilled, the linear address
+     * its slow path is filling the fast TLB for; and that TLB. */
+    uint64_t tlb_ctx;
+    uint64_t jit_flags_spill;
+    uint64_t jit_lin;
+    struct tcg_tlb_fast tlbf[TCG_TLB_FAST_SIZE];
 };
 
 /* The shadow the last instruction left: STI holds off interrupts; MOV SS
@@ -177,6 +201,25 @@ enum tcg_status tcg_mem_read_rmw(struct tcg_cpu *cpu, unsigned seg, uint64_t off
 uint8_t *tcg_tlb_host(struct tcg_cpu *cpu, uint64_t lin, unsigned size, enum tcg_access acc);
 /* Drops every TLB entry (CR3 write, CR0.PG/CR4 paging bits, mode switch). */
 void tcg_tlb_flush(struct tcg_cpu *cpu);
+/*
+ * The context of explicit accesses that the fast TLB's tags carry: bit 0 for CPL 3, bit 1
+ * when alignment checking is on (CPL 3, CR0.AM and EFLAGS.AC: no tag has it, so every access
+ * takes the slow path that checks), bit 2 always (so a zeroed slot matches nothing).
+ * Neither CPL nor alignment checking changes inside a block.
+ */
+#define TCG_TLB_CTX_USER 1u
+#define TCG_TLB_CTX_ALIGN 2u
+#define TCG_TLB_CTX_VALID 4u
+static inline uint64_t tcg_tlb_ctx(const struct tcg_cpu *cpu)
+{
+    if (cpu->cpl != 3) {
+        return TCG_TLB_CTX_VALID;
+    }
+    return TCG_TLB_CTX_VALID | TCG_TLB_CTX_USER |
+           ((cpu->st.cr0 & cpu->st.rflags & (1u << 18)) ? TCG_TLB_CTX_ALIGN : 0);
+}
+/* Sets lin's slot of the fast TLB from the TLB entry of lin's page, for cpu->tlb_ctx. */
+void tcg_tlb_fast_fill(struct tcg_cpu *cpu, uint64_t lin);
 void tcg_tlb_flush_page(struct tcg_cpu *cpu, uint64_t lin);
 
 /* ---- operand.c ---- */
@@ -337,6 +380,9 @@ static inline bool tcg_cond(const struct tcg_cpu *cpu, unsigned cc)
  * undefined flags differently this picks the rule (only AMD Zen's rules are
  * implemented and measured so far). */
 bool tcg_host_is_intel(void);
+/* The host is AMD's: it sets the flags the SDM leaves undefined as the handlers do (the
+ * differential tester compares them there). */
+bool tcg_host_is_amd(void);
 
 /* ---- operands, inline (operand.c has the rest) ---- */
 /* Register access by number and size (1, 2, 4, 8); hi8 for AH..BH.  AH,
