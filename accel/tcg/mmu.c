@@ -166,10 +166,12 @@ void tcg_tlb_mark_code(struct tcg_cpu *cpu, uint64_t gpa_page, bool code)
             e->perm = code ? (e->perm | TLB_CODE) : (e->perm & ~TLB_CODE);
         }
     }
-    /* Writes to a code page must reach the block cache: no fast write goes anywhere. */
+    /* Writes to a code page must reach the block cache: none goes there fast. */
     if (code) {
         for (unsigned i = 0; i < TCG_TLB_FAST_SIZE; i++) {
-            cpu->tlbf[i].write = ~0ull;
+            if (cpu->tlbf[i].gpa_page == gpa_page) {
+                cpu->tlbf[i].write = ~0ull;
+            }
         }
     }
 }
@@ -228,6 +230,7 @@ void tcg_tlb_fast_fill(struct tcg_cpu *cpu, uint64_t lin)
         return;
     }
     f->addend = (uintptr_t)e->host - (uintptr_t)page;
+    f->gpa_page = e->gpa_page;
     if (perm_ok(cpu, e->perm, ACC_READ, user, false)) {
         f->read = page | ctx;
     }

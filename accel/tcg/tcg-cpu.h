@@ -81,7 +81,7 @@ struct tcg_tlb_fast {
     uint64_t read;
     uint64_t write;
     uintptr_t addend;
-    uint64_t pad;       /* 32 bytes: the slot's offset is (lin >> 7) & 0x1fe0 */
+    uint64_t gpa_page;  /* the guest-physical page (32 bytes: the slot is (lin >> 7) & 0x1fe0) */
 };
 #define TCG_TLB_FAST_SIZE 256
 

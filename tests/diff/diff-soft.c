@@ -18,10 +18,15 @@
  * Threads: guest RAM is process-global (system/memory.h); one struct
  * diff_soft exists at a time, used by the test's thread.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
+#include "accel/tcg/jit-buf.h"
+#include "accel/tcg/jit-translate.h"
 #include "accel/tcg/tcg-cpu.h"
+#include "accel/tcg/tcg-internal.h"
 #include "arch/x86/cpu-models.h"
 #include "system/memory.h"
 #include "tests/diff/diff.h"
@@ -64,7 +69,17 @@
 struct diff_soft {
     struct tcg_cpu cpu;
     struct x86_cpuid_entry cpuid[32];
+    struct jit_buf *jb;     /* the translator's buffer, once asked for */
 };
+
+/* Set by SIGALRM: tcg_run() gives up on a case that loops (the native child hangs there too). */
+static volatile bool run_stop;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    run_stop = true;
+}
 
 /* CPUID.01H bits of the x87 and vector features (SDM vol. 2A, CPUID):
  * fpu, mmx, fxsr, sse, sse2 in EDX; sse3, pclmulqdq, ssse3, sse4.1,
@@ -137,8 +152,29 @@ struct diff_soft *diff_soft_new(void)
     return s;
 }
 
+bool diff_soft_use_jit(struct diff_soft *s, bool on)
+{
+    if (on && !s->jb) {
+        struct sigaction sa = { .sa_handler = on_alarm };
+
+        s->jb = jit_buf_create(TCG_JIT_BUF_SIZE, NULL);
+        if (!s->jb) {
+            return false;
+        }
+        s->cpu.blocks = tcg_blocks_new();
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGALRM, &sa, NULL);
+    }
+    s->cpu.jit = on ? s->jb : NULL;
+    return true;
+}
+
 void diff_soft_free(struct diff_soft *s)
 {
+    if (s->jb) {
+        tcg_blocks_free(s->cpu.blocks);
+        jit_buf_destroy(s->jb);
+    }
     free(s);
     ram_free_all();
 }
@@ -261,6 +297,57 @@ static void load_state(struct tcg_cpu *cpu, const struct diff_case *c)
     tcg_tlb_flush(cpu);
 }
 
+/*
+ * Half the translated cases start with the data area in the translator's fast TLB (through
+ * the accesses the slow path makes, a read and a write of the same byte), so that their
+ * accesses take the inline fast path; the others (and faults) take the slow path.  Loading
+ * the state flushed the TLB.
+ */
+static void warm_fast_tlb(struct tcg_cpu *cpu, const uint8_t *data)
+{
+    if (cpu->mode != MODE_LONG64) {
+        return;
+    }
+    cpu->tlb_ctx = tcg_tlb_ctx(cpu);
+    for (uint64_t off = 0; off < DIFF_DATA_SIZE; off += 0x1000) {
+        uint8_t b = data[off];
+
+        if (tcg_mem_write(cpu, S_DS, DIFF_DATA + off, &b, 1) == TCG_OK) {
+            tcg_tlb_fast_fill(cpu, DIFF_DATA + off);
+        }
+    }
+}
+
+/*
+ * With the translator: the case's bytes run as blocks through tcg_run() (translated, since
+ * cpu->jit is set), which goes on until something stops it: the INT3 of the code page that
+ * the native side also stops on, or a fault fetching from where a jump went.  An exception
+ * outside the case's bytes is where the case ended (RIP there, as the step loop leaves it);
+ * one inside them is the case's own.  A case that loops is stopped after a second and counts
+ * as stuck.
+ */
+static enum tcg_status run_blocks(struct tcg_cpu *cpu, const struct diff_case *c,
+                                  uint64_t start, unsigned *steps)
+{
+    struct itimerval it = { .it_value = { .tv_sec = 1 } };
+    enum tcg_status st;
+    uint64_t lin;
+
+    run_stop = false;
+    setitimer(ITIMER_REAL, &it, NULL);
+    st = tcg_run(cpu, &run_stop);
+    it.it_value.tv_sec = 0;
+    setitimer(ITIMER_REAL, &it, NULL);
+    *steps = st == TCG_STOP && run_stop ? MAX_STEPS : 0;
+    lin = cpu->st.seg[S_CS].base + cpu->st.rip;
+    (void)start;
+    if (st == TCG_EXCEPTION && lin - DIFF_INSN_ADDR >= c->len) {
+        memset(&cpu->exc, 0, sizeof(cpu->exc));
+        return TCG_JUMPED;
+    }
+    return st;
+}
+
 void diff_soft_run(struct diff_soft *s, const struct diff_case *c,
                    struct diff_result *res)
 {
@@ -277,9 +364,16 @@ void diff_soft_run(struct diff_soft *s, const struct diff_case *c,
     tcg_code_written(cpu, DIFF_CODE);
     diff_fill_data(c, data);
     load_state(cpu, c);
+    if (cpu->jit && (c->mem_seed & 1)) {
+        warm_fast_tlb(cpu, data);
+    }
     cs = cpu->st.seg[S_CS].selector;
     memset(res, 0, offsetof(struct diff_result, data));
 
+    if (cpu->jit) {
+        st = run_blocks(cpu, c, start, &steps);
+        goto done;
+    }
     /* Until RIP leaves the bytes (a rep string stays on its own bytes
      * until done; a read-back sequence moves through them) or CS changes
      * to code outside them: a far jump whose target falls inside the
@@ -299,6 +393,7 @@ void diff_soft_run(struct diff_soft *s, const struct diff_case *c,
         if (lin - DIFF_INSN_ADDR >= c->len)
             break;
     }
+done:
     if (st == TCG_EXCEPTION) {
         res->outcome = DIFF_EXCEPTION;
         res->vector = cpu->exc.vector;

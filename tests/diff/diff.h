@@ -222,5 +222,8 @@ struct diff_soft *diff_soft_new(void);
 void diff_soft_free(struct diff_soft *s);
 void diff_soft_run(struct diff_soft *s, const struct diff_case *c,
                    struct diff_result *res);
+/* Runs the next cases through the translator (-accel tcg,jit=on) or the interpreter; false
+ * when the translator's code buffer cannot be made here. */
+bool diff_soft_use_jit(struct diff_soft *s, bool on);
 
 #endif

@@ -11,6 +11,9 @@
  *   HYVM_DIFF_SEED=S    the seed (default fixed, so CI is repeatable;
  *                       "random" picks one); printed either way
  *   HYVM_DIFF_REPORTS=N detailed mismatch reports per mnemonic (default 4)
+ *   HYVM_DIFF_JIT=0     do not run every case through the translator as well
+ *                       (-accel tcg,jit=on), whose result must equal the
+ *                       interpreter's exactly
  *   HYVM_DIFF_GROUPS=P  only the groups matching P, a comma-separated list
  *                       of glob patterns ("x87-*,sse-fp-*"); the cases
  *                       are then shared among those
@@ -63,6 +66,7 @@ static struct {
     unsigned long long total_cases, total_mismatches;
     unsigned max_reports;               /* detailed reports per mnemonic */
     unsigned long long fp_cases;        /* of them, cases of x87/SSE groups */
+    bool jit;                           /* every case also through the translator */
 } T;
 
 static const char *const reg_names[16] = {
@@ -421,9 +425,9 @@ static void test_group(gconstpointer data)
     const char *name = diff_tmpl_group(first);
     unsigned op = diff_tmpl_op(first), tl[64], nt = 0;
     struct diff_case *cases;
-    struct diff_result *nres, sres;
+    struct diff_result *nres, sres, *jres;
     struct diff_rng rng;
-    unsigned long long mismatches = 0, done = 0;
+    unsigned long long mismatches = 0, done = 0, jit_mismatches = 0, jit_cases = 0;
     unsigned vec_native[32] = { 0 };
     unsigned long long err_only = 0, crashed = 0, flaky = 0;
     struct diff_result *again;
@@ -465,6 +469,7 @@ static void test_group(gconstpointer data)
     cases = g_new(struct diff_case, CHUNK);
     nres = g_new(struct diff_result, CHUNK);
     again = g_new(struct diff_result, 1);
+    jres = g_new(struct diff_result, 1);
     while (done < T.per_group) {
         unsigned n = T.per_group - done < CHUNK ? (unsigned)(T.per_group - done) : CHUNK;
 
@@ -475,6 +480,23 @@ static void test_group(gconstpointer data)
             unsigned d;
 
             diff_soft_run(T.soft, &cases[i], &sres);
+            /* The translator against the interpreter: exactly the same, whatever the host
+             * did (a case that loops costs the translated run a second: not run). */
+            if (T.jit && sres.outcome != DIFF_STUCK) {
+                diff_soft_use_jit(T.soft, true);
+                diff_soft_run(T.soft, &cases[i], jres);
+                diff_soft_use_jit(T.soft, false);
+                jit_cases++;
+                d = compare(&cases[i], &sres, jres);
+                if (d) {
+                    if (jit_mismatches < T.max_reports) {
+                        g_test_message("%s: the translator differs from the interpreter "
+                                       "(first: interpreter, second: translator)", name);
+                        report(&cases[i], &sres, jres, d);
+                    }
+                    jit_mismatches++;
+                }
+            }
             if (nres[i].outcome == DIFF_EXCEPTION)
                 vec_native[nres[i].vector & 31]++;
             if (nres[i].outcome == DIFF_CRASH) {
@@ -545,9 +567,16 @@ static void test_group(gconstpointer data)
         g_test_message("%s: note: in %llu cases the host gave another result when run again, "
                        "the software CPU's (not failed; the first is shown above)", name,
                        flaky);
+    if (T.jit)
+        g_test_message("%s: %llu cases through the translator, %llu differ from the "
+                       "interpreter", name, jit_cases, jit_mismatches);
+    g_free(jres);
     g_free(again);
     g_free(cases);
     g_free(nres);
+    if (jit_mismatches)
+        g_test_fail_printf("%s: %llu of %llu cases differ between the translator and the "
+                           "interpreter", name, jit_mismatches, jit_cases);
     if (mismatches)
         g_test_fail_printf("%s: %llu of %llu cases differ from the host CPU", name,
                            mismatches, done);
@@ -714,6 +743,12 @@ int main(int argc, char **argv)
     if (T.native && !T.gen.mode16)
         g_test_message("modify_ldt(2) is not available: no 16-bit mode cases");
     T.soft = diff_soft_new();
+    env = getenv("HYVM_DIFF_JIT");
+    T.jit = T.soft && !(env && !strcmp(env, "0")) && diff_soft_use_jit(T.soft, true);
+    if (T.jit)
+        diff_soft_use_jit(T.soft, false);
+    if (T.soft && !T.jit)
+        g_test_message("the translator is not compared (HYVM_DIFF_JIT=0, or no code buffer)");
     g_test_add_func("/diff/native-self-check", test_native_self_check);
     g_test_add_func("/diff/native-fpu-self-check", test_native_fpu_self_check);
     for (unsigned g = 0; g < T.ngroups; g++) {
