@@ -248,3 +248,18 @@ bool *tcg_blocks_hit(struct tcg_block_cache *bc)
 {
     return &bc->hit;
 }
+
+struct tcg_block *tcg_blocks_current(const struct tcg_block_cache *bc)
+{
+    return bc->current;
+}
+
+struct tcg_block **tcg_blocks_current_ptr(struct tcg_block_cache *bc)
+{
+    return &bc->current;
+}
+
+const uint64_t *tcg_blocks_gen_ptr(const struct tcg_block_cache *bc)
+{
+    return &bc->gen;
+}

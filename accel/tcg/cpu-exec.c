@@ -270,17 +270,30 @@ static void log_block(const struct tcg_block *b, const uint8_t *host, uint64_t p
  * runs between blocks, so no translated code is running and no dropped
  * block is waiting to be left (tcg_blocks_leave freed it).
  */
+/* b's code may go on to its successors by itself, unless -d exec logs every block. */
+static const struct tcg_jit_chain *chain_from(struct tcg_cpu *cpu, struct tcg_block *b)
+{
+    static __thread struct tcg_jit_chain chain;
+
+    if (log_enabled(LOG_EXEC)) {
+        return NULL;
+    }
+    chain = (struct tcg_jit_chain){ .block = b, .blocks = cpu->blocks };
+    return &chain;
+}
+
 static tcg_jit_fn translate(struct tcg_cpu *cpu, struct tcg_block *b)
 {
     tcg_jit_fn code = tcg_jit_translate(cpu->jit, b->insn, block_handlers(b), b->n,
-                                        (enum cpu_mode)b->mode, cpu->jit_fallbacks);
+                                        (enum cpu_mode)b->mode, cpu->jit_fallbacks,
+                                        chain_from(cpu, b));
 
     if (!code) {
         tcg_blocks_flush(cpu->blocks);
         jit_buf_reset(cpu->jit);
         cpu->jit_resets++;
         code = tcg_jit_translate(cpu->jit, b->insn, block_handlers(b), b->n,
-                                 (enum cpu_mode)b->mode, cpu->jit_fallbacks);
+                                 (enum cpu_mode)b->mode, cpu->jit_fallbacks, chain_from(cpu, b));
     }
     if (code) {
         cpu->jit_translated++;
@@ -334,9 +347,13 @@ static struct tcg_block *build_block(struct tcg_cpu *cpu, uint64_t gpa, const ui
     return b;
 }
 
-/* Runs one block at rip; returns the status of its last instruction. */
-static enum tcg_status run_block(struct tcg_cpu *cpu, struct tcg_block *b, const bool *hit)
+/*
+ * Runs one block at rip; returns the status of its last instruction.  Translated code may go
+ * on to other blocks by itself (chaining): *bp is then the block it left from.
+ */
+static enum tcg_status run_block(struct tcg_cpu *cpu, struct tcg_block **bp, const bool *hit)
 {
+    struct tcg_block *b = *bp;
     const struct insn *in = b->insn, *end = b->insn + b->n;
     tcg_exec_fn *fn = block_handlers(b);
     /* A block never changes the mode before its last instruction. */
@@ -360,6 +377,8 @@ static enum tcg_status run_block(struct tcg_cpu *cpu, struct tcg_block *b, const
         r = b->code(cpu, hit);
 
         cpu->jit_runs++;
+        *bp = b = tcg_blocks_current(cpu->blocks);
+        end = b->insn + b->n;
         st = jit_exit_status(r);
         in = b->insn + jit_exit_index(r);
         goto left;
@@ -459,6 +478,7 @@ enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
     struct tcg_block *prev = NULL;
     uint64_t prev_gen = 0;
 
+    cpu->jit_stop = stop;
     while (!*stop) {
         const struct x86_segment *cs = &cpu->st.seg[S_CS];
         enum cpu_mode mode = cpu->mode;
@@ -520,7 +540,7 @@ enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
         /* A block dropped while it ran (its page written) is freed as it
          * is left: it may only be prev when the generation did not move. */
         prev_gen = tcg_blocks_gen(cpu->blocks);
-        st = run_block(cpu, b, hit);
+        st = run_block(cpu, &b, hit);
         prev = prev_gen == tcg_blocks_gen(cpu->blocks) ? b : NULL;
         if (st == TCG_OK || st == TCG_JUMPED) {
             continue;

@@ -342,20 +342,11 @@ static uint8_t *emit_canonical_check(struct jit_emit *e, enum jit_reg reg)
     return jit_emit_jcc(e, JIT_CC_NE, NULL);
 }
 
-/*
- * A block's last instruction jumped to the address in reg: st.rip = reg, and out with
- * TCG_JUMPED (retire() counts the instruction, as after a handler).
- */
+/* A block's last instruction jumped to the address in reg: st.rip = reg, and on from there. */
 static void emit_jumped_exit(struct jit_tr *t, enum jit_reg reg, uint8_t **field)
 {
     jit_emit_st(&t->e, JIT_S64, reg, JIT_RBX, JIT_OFF_RIP);
-    jit_flags_to_mem(t);
-    if (t->icount) {
-        jit_emit_op_mem(&t->e, false, true, false, 0x81, -1, 0, JIT_RBX, JIT_NO_INDEX, 0,
-                        JIT_OFF_ICOUNT, true, t->icount);
-    }
-    jit_emit_movi(&t->e, JIT_RAX, (uint64_t)t->i << 32 | TCG_JUMPED);
-    *field = jit_emit_jmp(&t->e, NULL);
+    *field = jit_emit_leave(t, t->i, t->icount + 1);
 }
 
 /* CALL rel32: the target checked, the return address pushed, out to the target. */

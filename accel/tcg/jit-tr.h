@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "accel/tcg/jit-emit.h"
+#include "accel/tcg/jit-translate.h"
 #include "accel/tcg/tcg-cpu.h"
 
 #define JIT_OFF_REGS ((int32_t)offsetof(struct tcg_cpu, st.regs))
@@ -80,6 +81,7 @@ struct jit_tr {
     unsigned n;
     enum cpu_mode mode;
     uint64_t *fallbacks;    /* per-operation counts of handler calls, or NULL */
+    const struct tcg_jit_chain *chain;  /* NULL: every exit returns to C */
     bool host_is_amd;       /* tcg_host_is_amd(): undefined flags as the handlers set them */
     /* While emitting instruction i: */
     unsigned i;
@@ -112,6 +114,13 @@ static inline int32_t jit_flags_mem_off(const struct jit_tr *t)
 }
 /* rax = the guest RIP at offset off from the block's start (wrapped outside 64-bit mode). */
 void jit_emit_guest_rip(struct jit_tr *t, enum jit_reg dst, uint32_t off);
+/*
+ * Leaves the block after instruction index, whose effects are all done (st.rip is where the
+ * guest goes on; icount instructions, this one included, not counted yet): into the next
+ * block's code when a link leads there (jit-translate.h, chaining), else out to C with
+ * (TCG_OK, index).  Returns the field of the jump to the epilogue, to patch.
+ */
+uint8_t *jit_emit_leave(struct jit_tr *t, unsigned index, unsigned icount);
 /* A jump (jit_emit_jcc/jit_emit_jmp field) to an exit stub of kind for the instruction. */
 void jit_add_stub(struct jit_tr *t, uint8_t *field, enum jit_stub_kind kind);
 /*

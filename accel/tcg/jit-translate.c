@@ -29,6 +29,11 @@
 #include "accel/tcg/jit-emit.h"
 #include "accel/tcg/jit-tr.h"
 #include "accel/tcg/jit-translate.h"
+#include "accel/tcg/tcg-internal.h"
+#include "system/log.h"
+
+/* Where a chained jump enters a block's code: after the prologue (see tcg_jit_translate). */
+#define CHAIN_ENTRY 11
 
 _Static_assert(sizeof(((struct tcg_cpu *)0)->st.rip) == 8, "st.rip is 64 bits");
 _Static_assert(sizeof(((struct tcg_cpu *)0)->next_rip) == 8, "next_rip is 64 bits");
@@ -168,6 +173,149 @@ static void emit_store_rip(struct jit_tr *t, uint32_t off)
     jit_emit_st(&t->e, JIT_S64, JIT_RAX, JIT_RBX, JIT_OFF_RIP);
 }
 
+#define OFF_IRQ_REQ ((int32_t)offsetof(struct tcg_cpu, irq_req))
+#define OFF_IRQ_INHIBIT ((int32_t)offsetof(struct tcg_cpu, irq_inhibit))
+#define OFF_JIT_STOP ((int32_t)offsetof(struct tcg_cpu, jit_stop))
+#define OFF_JIT_CHAINS ((int32_t)offsetof(struct tcg_cpu, jit_chains))
+#define OFF_CPL ((int32_t)offsetof(struct tcg_cpu, cpl))
+#define OFF_MODE ((int32_t)offsetof(struct tcg_cpu, mode))
+#define OFF_DR7 ((int32_t)offsetof(struct tcg_cpu, st.dr[7]))
+#define OFF_CS_BASE ((int32_t)offsetof(struct tcg_cpu, st.seg[S_CS].base))
+
+_Static_assert(offsetof(struct tcg_cpu, nmi_req) == offsetof(struct tcg_cpu, irq_req) + 1,
+               "one 16-bit load reads both requests");
+_Static_assert(sizeof(((struct tcg_cpu *)0)->mode) == 4, "the mode is compared as 32 bits");
+
+/* jcc cc to a label patched later: the fields, collected. */
+struct jit_fields {
+    uint8_t *f[24];
+    unsigned n;
+};
+
+static void fields_add(struct jit_fields *fs, uint8_t *f)
+{
+    if (fs->n < G_N_ELEMENTS(fs->f)) {
+        fs->f[fs->n++] = f;
+    }
+}
+
+static void fields_patch(struct jit_fields *fs, const uint8_t *target)
+{
+    for (unsigned k = 0; k < fs->n; k++) {
+        jit_patch_rel32(fs->f[k], target);
+    }
+    fs->n = 0;
+}
+
+/* test r, r; jcc cc to the fields' label. */
+static void test_jcc(struct jit_emit *e, struct jit_fields *fs, enum jit_reg r, bool w64,
+                     enum jit_cc cc)
+{
+    jit_emit_test_rr(e, w64, r, r);
+    fields_add(fs, jit_emit_jcc(e, cc, NULL));
+}
+
+/*
+ * The jump into the next block's code, where the loop would run it without a look at anything
+ * else: nothing requests the vCPU (hit flag, interrupt/NMI request, tcg_run's stop), no
+ * interrupt shadow, no debug condition, the mode as the block's; and one of the block's links
+ * is for st.rip's linear address, made in this generation, for this CPL, to a block of this
+ * mode with code (outside 64-bit mode: within the CS limit, as tcg_run checks).  It then
+ * becomes the block cache's current block.  Falls through when it cannot jump.
+ */
+static void emit_chain(struct jit_tr *t)
+{
+    struct jit_emit *e = &t->e;
+    struct tcg_block *b = t->chain->block;
+    bool long64 = t->mode == MODE_LONG64;
+    struct jit_fields out = { .n = 0 }, next = { .n = 0 };
+
+    jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_R12, 0);
+    test_jcc(e, &out, JIT_RAX, false, JIT_CC_NE);
+    jit_emit_ld(e, JIT_S16, false, JIT_RAX, JIT_RBX, OFF_IRQ_REQ);
+    test_jcc(e, &out, JIT_RAX, false, JIT_CC_NE);
+    jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_JIT_STOP);
+    jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_RAX, 0);
+    test_jcc(e, &out, JIT_RAX, false, JIT_CC_NE);
+    jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_RBX, OFF_IRQ_INHIBIT);
+    test_jcc(e, &out, JIT_RAX, false, JIT_CC_NE);
+    /* TEST dword [rflags], TF|RF (F7 /0 id); TEST byte [dr7], 0xff would need F6: a load. */
+    jit_emit_op_mem(e, false, false, false, 0xf7, -1, 0, JIT_RBX, JIT_NO_INDEX, 0,
+                    JIT_OFF_RFLAGS, true, RFLAGS_TF | RFLAGS_RF);
+    fields_add(&out, jit_emit_jcc(e, JIT_CC_NE, NULL));
+    jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_RBX, OFF_DR7);
+    test_jcc(e, &out, JIT_RAX, false, JIT_CC_NE);
+    /* CMP dword [mode], mode (81 /7 id). */
+    jit_emit_op_mem(e, false, false, false, 0x81, -1, 7, JIT_RBX, JIT_NO_INDEX, 0, OFF_MODE,
+                    true, (uint32_t)t->mode);
+    fields_add(&out, jit_emit_jcc(e, JIT_CC_NE, NULL));
+
+    /* rcx = rip, r8 = its linear address, r9 = the generation, r10 = the CPL. */
+    jit_emit_ld(e, JIT_S64, false, JIT_RCX, JIT_RBX, JIT_OFF_RIP);
+    if (long64) {
+        jit_emit_mov_rr(e, JIT_R8, JIT_RCX);
+    } else {
+        jit_emit_ld(e, JIT_S32, false, JIT_R8, JIT_RBX, OFF_CS_BASE);
+        jit_emit_alu_rr(e, JIT_ADD, false, JIT_R8, JIT_RCX);    /* wraps at 4 GiB */
+    }
+    jit_emit_movi(e, JIT_R9, (uint64_t)(uintptr_t)tcg_blocks_gen_ptr(t->chain->blocks));
+    jit_emit_ld(e, JIT_S64, false, JIT_R9, JIT_R9, 0);
+    jit_emit_ld(e, JIT_S8, false, JIT_R10, JIT_RBX, OFF_CPL);
+    jit_emit_movi(e, JIT_RAX, (uint64_t)(uintptr_t)&b->link[0]);
+    for (unsigned k = 0; k < TCG_BLOCK_LINKS; k++) {
+        int32_t l = (int32_t)(k * sizeof(struct tcg_block_link));
+
+        /* CMP r64, r/m64 (REX.W 3B /r); CMP r8, r/m8 (3A /r). */
+        jit_emit_op_mem(e, false, true, false, 0x3b, -1, JIT_R8, JIT_RAX, JIT_NO_INDEX, 0,
+                        l + (int32_t)offsetof(struct tcg_block_link, lin), false, 0);
+        fields_add(&next, jit_emit_jcc(e, JIT_CC_NE, NULL));
+        jit_emit_op_mem(e, false, true, false, 0x3b, -1, JIT_R9, JIT_RAX, JIT_NO_INDEX, 0,
+                        l + (int32_t)offsetof(struct tcg_block_link, gen), false, 0);
+        fields_add(&next, jit_emit_jcc(e, JIT_CC_NE, NULL));
+        jit_emit_op_mem(e, false, false, false, 0x3a, -1, JIT_R10, JIT_RAX, JIT_NO_INDEX, 0,
+                        l + (int32_t)offsetof(struct tcg_block_link, cpl), false, 0);
+        fields_add(&next, jit_emit_jcc(e, JIT_CC_NE, NULL));
+        jit_emit_ld(e, JIT_S64, false, JIT_RDX, JIT_RAX,
+                    l + (int32_t)offsetof(struct tcg_block_link, to));
+        test_jcc(e, &next, JIT_RDX, true, JIT_CC_E);
+        jit_emit_ld(e, JIT_S8, false, JIT_RSI, JIT_RDX, (int32_t)offsetof(struct tcg_block, mode));
+        jit_emit_alu_ri(e, JIT_CMP, false, JIT_RSI, (int32_t)t->mode);
+        fields_add(&next, jit_emit_jcc(e, JIT_CC_NE, NULL));
+        jit_emit_ld(e, JIT_S64, false, JIT_R11, JIT_RDX, (int32_t)offsetof(struct tcg_block, code));
+        test_jcc(e, &next, JIT_R11, true, JIT_CC_E);
+        if (!long64) {
+            jit_emit_ld(e, JIT_S32, false, JIT_RSI, JIT_RDX,
+                        (int32_t)offsetof(struct tcg_block, bytes));
+            jit_emit_op_mem(e, false, true, false, 0x8d, -1, JIT_RSI, JIT_RCX, JIT_RSI, 0, -1,
+                            false, 0);                          /* lea rsi, [rcx + rsi - 1] */
+            jit_emit_ld(e, JIT_S32, false, JIT_RDI, JIT_RBX, JIT_OFF_CS_LIMIT);
+            jit_emit_alu_rr(e, JIT_CMP, true, JIT_RSI, JIT_RDI);
+            fields_add(&next, jit_emit_jcc(e, JIT_CC_A, NULL));
+        }
+        jit_emit_movi(e, JIT_RSI, (uint64_t)(uintptr_t)tcg_blocks_current_ptr(t->chain->blocks));
+        jit_emit_st(e, JIT_S64, JIT_RDX, JIT_RSI, 0);
+        /* ADD qword [chains], 1 (REX.W 83 /0 ib). */
+        jit_emit_op_mem(e, false, true, false, 0x83, -1, 0, JIT_RBX, JIT_NO_INDEX, 0,
+                        OFF_JIT_CHAINS, false, 0);
+        emit_byte(e, 1);
+        jit_emit_alu_ri(e, JIT_ADD, true, JIT_R11, CHAIN_ENTRY);
+        jit_emit_jmp_reg(e, JIT_R11);
+        fields_patch(&next, jit_emit_label(e));
+    }
+    fields_patch(&out, jit_emit_label(e));
+}
+
+uint8_t *jit_emit_leave(struct jit_tr *t, unsigned index, unsigned icount)
+{
+    jit_flags_to_mem(t);
+    emit_add_icount(t, icount);
+    if (t->chain) {
+        emit_chain(t);
+    }
+    jit_emit_movi(&t->e, JIT_RAX, exit_value(TCG_OK, index));
+    return jit_emit_jmp(&t->e, NULL);
+}
+
 /* st.rip, next_rip and the call of instruction i's handler (flags and icount are stored). */
 static void emit_handler_call(struct jit_tr *t, unsigned i, uint32_t off)
 {
@@ -240,9 +388,7 @@ static void emit_taken(struct jit_tr *t, const struct jit_stub *s, uint8_t *epil
     }
     slow = jit_emit_jcc(e, t->mode == MODE_LONG64 ? JIT_CC_NE : JIT_CC_A, NULL);
     jit_emit_st(e, JIT_S64, JIT_RAX, JIT_RBX, JIT_OFF_RIP);
-    emit_add_icount(t, s->icount);
-    jit_emit_movi(e, JIT_RAX, exit_value(TCG_JUMPED, s->index));
-    jit_emit_jmp(e, epilogue);
+    jit_patch_rel32(jit_emit_leave(t, s->index, s->icount + 1u), epilogue);
 
     jit_patch_rel32(slow, jit_emit_label(e));
     emit_add_icount(t, s->icount);
@@ -366,37 +512,54 @@ static uint64_t dead_flags(const struct jit_tr *t)
 }
 
 tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const tcg_exec_fn *fn,
-                             unsigned n, enum cpu_mode mode, uint64_t *fallbacks)
+                             unsigned n, enum cpu_mode mode, uint64_t *fallbacks,
+                             const struct tcg_jit_chain *chain)
 {
     struct jit_tr t = {
         .insn = insn, .fn = fn, .n = n, .mode = mode, .fallbacks = fallbacks,
         .flags = JIT_F_MEM, .host_is_amd = tcg_host_is_amd(),
     };
     struct jit_emit *e = &t.e;
-    uint8_t *epilogue;
+    uint8_t *epilogue, *start, *end_jump = NULL;
+    bool last_inline = false;
 
+    if (chain && (mode == MODE_LONG64 || mode == MODE_PROT32) && !log_enabled(LOG_EXEC)) {
+        t.chain = chain;
+    }
     jit_emit_init(e, jit_buf_write_ptr(jb), jit_buf_write_end(jb), jit_buf_rx_offset(jb));
+    start = e->p;
     jit_emit_push(e, JIT_RBX);
     jit_emit_push(e, JIT_R12);
     jit_emit_push(e, JIT_R13);
     jit_emit_mov_rr(e, JIT_RBX, JIT_RDI);
     jit_emit_mov_rr(e, JIT_R12, JIT_RSI);
+    /* A chained jump comes in here, with rbx and r12 as they are and st.rip set. */
+    if (!e->overflow && e->p - start != CHAIN_ENTRY) {
+        g_error("jit: the prologue is %td bytes, chained jumps expect %d", e->p - start,
+                CHAIN_ENTRY);
+    }
     jit_emit_ld(e, JIT_S64, false, JIT_R13, JIT_RBX, JIT_OFF_RIP);
     t.dead = n <= 64 ? dead_flags(&t) : 0;
 
     for (t.i = 0; t.i < n; t.i++) {
-        if (jit_inline(&t) || jit_inline_mem(&t)) {
+        last_inline = jit_inline(&t) || jit_inline_mem(&t);
+        if (last_inline) {
             t.icount++;
         } else {
             emit_fallback(&t);
         }
         t.off += insn[t.i].len;
     }
-    jit_flags_to_mem(&t);
     emit_store_rip(&t, t.off);
-    emit_add_icount(&t, t.icount);
-    jit_emit_movi(e, JIT_RAX, exit_value(TCG_OK, n));
+    if (last_inline) {
+        end_jump = jit_emit_leave(&t, n, t.icount);
+    } else {
+        jit_flags_to_mem(&t);
+        emit_add_icount(&t, t.icount);
+        jit_emit_movi(e, JIT_RAX, exit_value(TCG_OK, n));
+    }
     epilogue = jit_emit_label(e);
+    jit_patch_rel32(end_jump, epilogue);
     jit_emit_pop(e, JIT_R13);
     jit_emit_pop(e, JIT_R12);
     jit_emit_pop(e, JIT_RBX);

@@ -25,9 +25,10 @@ struct jit_buf;
 /*
  * Translated code of a block: cpu, and hit the block cache's "the running block was written"
  * flag (tcg_blocks_hit).  Returns jit_exit_pack(status, i): the status of the instruction the
- * block stopped at and its index (TCG_JUMPED for a taken inline Jcc, not counted in icount
- * yet, as a handler's), or (TCG_OK, n) when all n instructions ran, or (TCG_OK, i) when the
- * page was written by instruction i (not the last one).
+ * block stopped at and its index (TCG_JUMPED from a handler, or from a taken inline Jcc that
+ * could not chain: not counted in icount yet), or (TCG_OK, n) when all n instructions ran, or
+ * (TCG_OK, i) when the block left after instruction i (its page written, or a jump to where
+ * no chain led).  With chaining, the block it left from is the block cache's current one.
  */
 typedef uint64_t (*tcg_jit_fn)(struct tcg_cpu *cpu, const bool *hit);
 
@@ -41,6 +42,21 @@ static inline unsigned jit_exit_index(uint64_t r)
     return (unsigned)(r >> 32);
 }
 
+struct tcg_block;
+struct tcg_block_cache;
+
+/*
+ * Chaining (tcg-internal.h): the block being translated, and its vCPU's block cache.  Where
+ * the block leaves after an instruction of its own (a taken branch, CALL, RET, the end of the
+ * block), and nothing is asking the vCPU to stop (interrupt or NMI requested, tcg_run's stop
+ * flag, the block's page written), the code follows the block's links (struct
+ * tcg_block_link, made by the loop) to the next block's code and jumps into it.
+ */
+struct tcg_jit_chain {
+    struct tcg_block *block;
+    struct tcg_block_cache *blocks;
+};
+
 /*
  * Translates the n instructions of insn[] with their handlers fn[] (the block's, looked up
  * once when it was decoded) into jb, for a block decoded in mode (outside 64-bit mode rip
@@ -48,10 +64,11 @@ static inline unsigned jit_exit_index(uint64_t r)
  * OP__MAX counters the code adds one to whenever it calls a handler instead of running the
  * instruction itself (HYVM_TCG_STATS).  Returns the code's entry (exec view), or NULL when the
  * buffer has no room left: the caller resets the buffer, drops every block's code and may try
- * again.
+ * again.  chain: NULL, or the block and cache for chaining.
  */
 tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const tcg_exec_fn *fn,
-                             unsigned n, enum cpu_mode mode, uint64_t *fallbacks);
+                             unsigned n, enum cpu_mode mode, uint64_t *fallbacks,
+                             const struct tcg_jit_chain *chain);
 
 /* The size of a vCPU's code buffer. */
 #define TCG_JIT_BUF_SIZE ((size_t)32 << 20)

@@ -149,6 +149,10 @@ struct tcg_cpu {
     uint64_t tlb_ctx;
     uint64_t jit_flags_spill;
     uint64_t jit_lin;
+    /* tcg_run()'s stop flag, for translated code that goes on to the next
+     * block by itself; and how often it did. */
+    volatile bool *jit_stop;
+    uint64_t jit_chains;
     struct tcg_tlb_fast tlbf[TCG_TLB_FAST_SIZE];
 };
 

@@ -122,6 +122,15 @@ void tcg_blocks_insert(struct tcg_cpu *cpu, struct tcg_block *b);
 void tcg_blocks_enter(struct tcg_block_cache *bc, struct tcg_block *b);
 void tcg_blocks_leave(struct tcg_block_cache *bc);
 bool *tcg_blocks_hit(struct tcg_block_cache *bc);
+/*
+ * The block the loop is in, and where that is kept: translated code that goes on to the next
+ * block by itself (jit-translate.c, chaining) makes that one current, as entering it would
+ * (the hit flag is clear there already).
+ */
+struct tcg_block *tcg_blocks_current(const struct tcg_block_cache *bc);
+struct tcg_block **tcg_blocks_current_ptr(struct tcg_block_cache *bc);
+/* Where the generation is kept, for translated code that checks a link. */
+const uint64_t *tcg_blocks_gen_ptr(const struct tcg_block_cache *bc);
 
 /*
  * The cache's generation: it moves on whenever a block is dropped and

@@ -118,7 +118,8 @@ static uint64_t run(struct fixture *f, unsigned n, const uint8_t *lens, const tc
         f->insn[i].len = lens[i];
         f->fn[i] = fns[i];
     }
-    code = tcg_jit_translate(f->jb, f->insn, f->fn, n, long64 ? MODE_LONG64 : MODE_PROT32, NULL);
+    code = tcg_jit_translate(f->jb, f->insn, f->fn, n, long64 ? MODE_LONG64 : MODE_PROT32, NULL,
+                             NULL);
     g_assert_nonnull(code);
     f->cpu->st.rip = rip;
     return code(f->cpu, &hit);
@@ -237,13 +238,13 @@ static void test_full(void)
         f.insn[i].len = 1;
         f.fn[i] = h_ok;
     }
-    while ((code = tcg_jit_translate(f.jb, f.insn, f.fn, 64, MODE_LONG64, NULL))) {
+    while ((code = tcg_jit_translate(f.jb, f.insn, f.fn, 64, MODE_LONG64, NULL, NULL))) {
         blocks++;
         g_assert_cmpuint(blocks, <, 1u << 20);
     }
     g_assert_cmpuint(blocks, >, 10);
     jit_buf_reset(f.jb);
-    code = tcg_jit_translate(f.jb, f.insn, f.fn, 64, MODE_LONG64, NULL);
+    code = tcg_jit_translate(f.jb, f.insn, f.fn, 64, MODE_LONG64, NULL, NULL);
     g_assert_nonnull(code);
     f.cpu->st.rip = 0;
     g_assert_cmpuint(jit_exit_index(code(f.cpu, &hit)), ==, 64);
