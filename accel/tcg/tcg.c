@@ -672,9 +672,11 @@ static void tcg_vcpu_destroy(struct vcpu *vcpu)
                 (unsigned long long)p->cpu.icount);
         if (p->cpu.jit) {
             fprintf(stderr, "hyvm: tcg: vCPU %u jit translated %llu blocks, ran %llu "
-                    "translated blocks, reset its code buffer %llu times\n", vcpu->index,
+                    "translated blocks (and %llu more chained), reset its code buffer %llu "
+                    "times\n", vcpu->index,
                     (unsigned long long)p->cpu.jit_translated,
                     (unsigned long long)p->cpu.jit_runs,
+                    (unsigned long long)p->cpu.jit_chains,
                     (unsigned long long)p->cpu.jit_resets);
             print_fallbacks(vcpu->index, p->cpu.jit_fallbacks);
         }
