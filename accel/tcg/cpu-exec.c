@@ -232,12 +232,19 @@ static bool ends_block(unsigned op)
     case OP_SYSCALL: case OP_SYSRET: case OP_SYSENTER: case OP_SYSEXIT: case OP_RSM:
     case OP_HLT: case OP_MOV_CR: case OP_MOV_DR: case OP_LMSW: case OP_CLTS: case OP_WRMSR:
     case OP_INVLPG: case OP_INVPCID: case OP_MOV_SREG: case OP_LSS:
+    case OP_LDS: case OP_LES: case OP_LFS: case OP_LGS:
     case OP_POPF: case OP_STI: case OP_XSETBV: case OP_MWAIT:
     case OP_UD0: case OP_UD1: case OP_UD2: case OP_INVALID: case OP_OTHER:
         return true;
     default:
         return false;
     }
+}
+
+/* POP to a segment register (POP SS also shadows): cpu->jit_flat holds for a whole block. */
+static bool loads_segment(const struct insn *in)
+{
+    return in->op == OP_POP && in->ops[0].kind == OPK_SREG;
 }
 
 /*
@@ -319,7 +326,8 @@ static struct tcg_block *build_block(struct tcg_cpu *cpu, uint64_t gpa, const ui
         }
         pos += b->insn[n].len;
         n++;
-        if (ends_block(b->insn[n - 1].op) || makes_shadow(&b->insn[n - 1])) {
+        if (ends_block(b->insn[n - 1].op) || makes_shadow(&b->insn[n - 1]) ||
+            loads_segment(&b->insn[n - 1])) {
             break;
         }
     }
@@ -345,6 +353,26 @@ static struct tcg_block *build_block(struct tcg_cpu *cpu, uint64_t gpa, const ui
         log_block(b, host, pc);
     }
     return b;
+}
+
+/* cpu->jit_flat: the data segments that are flat, writable and expand-up (mmu.c linear()). */
+static uint8_t flat_segments(const struct tcg_cpu *cpu)
+{
+    static const uint8_t segs[] = { S_ES, S_SS, S_DS };
+    uint8_t flat = 0;
+
+    if (cpu->mode != MODE_PROT32) {
+        return 0;
+    }
+    for (unsigned i = 0; i < sizeof(segs); i++) {
+        const struct x86_segment *s = &cpu->st.seg[segs[i]];
+
+        if (!s->unusable && s->present && (s->type & 0xe) == 2 && s->base == 0 &&
+            s->limit == 0xffffffffu) {
+            flat |= 1u << segs[i];
+        }
+    }
+    return flat;
 }
 
 /*
@@ -374,6 +402,7 @@ static enum tcg_status run_block(struct tcg_cpu *cpu, struct tcg_block **bp, con
         uint64_t r;
 
         cpu->tlb_ctx = tcg_tlb_ctx(cpu);
+        cpu->jit_flat = flat_segments(cpu);
         r = b->code(cpu, hit);
 
         cpu->jit_runs++;

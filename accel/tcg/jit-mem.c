@@ -1,12 +1,15 @@
 /*
- * Instructions with a memory operand, in 64-bit code, as host code (issue 11, point 2): MOV
+ * Instructions with a memory operand, in 64-bit code and in 32-bit code with flat segments, as
+ * host code (issue 11, point 2): MOV
  * loads and stores, MOVZX/MOVSX/MOVSXD loads, the ALU operations with a memory source, CMP and
  * TEST of memory, read-modify-write ALU operations on memory (LOCK kept: the host's locked
  * instruction on the same RAM is the guest's), INC/DEC/NOT/NEG of memory, PUSH, POP, CALL rel
  * and RET.
  *
  * The address: the effective address as the handler's tcg_ea(), FS and GS adding their base,
- * the others none (SDM vol. 1, 3.3.7.1).  The access then looks in the fast TLB
+ * the others none (SDM vol. 1, 3.3.7.1); in 32-bit code only ES, SS and DS while they are flat
+ * writable data (cpu->jit_flat), whose checks then cannot fail but for an access past 4 GiB,
+ * which crosses a page (below).  The access then looks in the fast TLB
  * (struct tcg_tlb_fast), in the host code QEMU's TCG uses for the same thing:
  *
  *     mov edx, eax; shr edx, 7; and edx, 0x1fe0          ; the slot's offset
@@ -30,11 +33,20 @@
 
 #define OFF_RSP (JIT_OFF_REGS + 8 * 4)
 
-/* The memory operand can be reached from here: 64-bit mode, 64- or 32-bit addressing. */
+/*
+ * The memory operand can be reached from here: 64-bit mode with 64- or 32-bit addressing, or
+ * 32-bit code with 32-bit addressing through ES, SS or DS (when flat, see emit_lin).
+ */
 static bool mem_ok(const struct jit_tr *t, const struct insn *in)
 {
-    return t->mode == MODE_LONG64 && in->has_mem && in->mem.disp == (int32_t)in->mem.disp &&
-           (in->addr_size == 8 || in->addr_size == 4) && in->mem.seg <= S_GS;
+    if (!in->has_mem || in->mem.disp != (int32_t)in->mem.disp) {
+        return false;
+    }
+    if (t->mode == MODE_LONG64) {
+        return (in->addr_size == 8 || in->addr_size == 4) && in->mem.seg <= S_GS;
+    }
+    return t->mode == MODE_PROT32 && in->addr_size == 4 &&
+           (in->mem.seg == S_ES || in->mem.seg == S_SS || in->mem.seg == S_DS);
 }
 
 static bool sized(unsigned size)
@@ -47,15 +59,29 @@ static bool is_reg(const struct operand *o)
     return o->kind == OPK_REG && sized(o->size);
 }
 
-/* rax = the linear address of in's memory operand (r9 is scratch). */
-static void emit_lin(struct jit_tr *t, const struct insn *in)
+/*
+ * rax = the linear address of in's memory operand (r9 is scratch).  In 32-bit code that is the
+ * offset when the segment is flat (cpu->jit_flat); the jump returned goes to the slow path
+ * when it is not (NULL in 64-bit mode).
+ */
+static uint8_t *emit_lin(struct jit_tr *t, const struct insn *in)
 {
     jit_emit_ea(t, in, JIT_R9);
+    if (t->mode != MODE_LONG64) {
+        /* TEST byte [flat], 1 << seg (F6 /0 ib). */
+        jit_emit_op_mem(&t->e, false, false, false, 0xf6, -1, 0, JIT_RBX, JIT_NO_INDEX, 0,
+                        JIT_OFF_FLAT, false, 0);
+        if (jit_emit_room(&t->e, 1)) {
+            jit_put8(&t->e, (uint8_t)(1u << in->mem.seg));
+        }
+        return jit_emit_jcc(&t->e, JIT_CC_E, NULL);
+    }
     if (in->mem.seg == S_FS || in->mem.seg == S_GS) {
         /* ADD rax, [rbx + base] (REX.W 03 /r). */
         jit_emit_op_mem(&t->e, false, true, false, 0x03, -1, JIT_RAX, JIT_RBX, JIT_NO_INDEX, 0,
                         JIT_OFF_SEG_BASE(in->mem.seg), false, 0);
     }
+    return NULL;
 }
 
 /* The fast TLB check of size bytes at rax; returns the jump to the slow path. */
@@ -141,7 +167,7 @@ static bool load(struct jit_tr *t, const struct insn *in)
 {
     const struct operand *d = &in->ops[0], *s = &in->ops[1];
     bool sign = in->op != OP_MOV && in->op != OP_MOVZX && s->size < d->size;
-    uint8_t before, *slow;
+    uint8_t before, *slow, *seg;
 
     if (!is_reg(d) || s->kind != OPK_MEM || !sized(s->size) ||
         (in->op == OP_MOV && s->size != d->size)) {
@@ -149,14 +175,14 @@ static bool load(struct jit_tr *t, const struct insn *in)
     }
     jit_flags_spill(t);
     before = t->flags;
-    emit_lin(t, in);
+    seg = emit_lin(t, in);
     slow = emit_tlb(t, s->size, false);
     emit_load(&t->e, JIT_RCX, s->size, sign);
     if (sign && d->size == 4) {
         jit_emit_mov32_rr(&t->e, JIT_RCX, JIT_RCX);
     }
     store_reg(&t->e, d);
-    jit_add_mem_stub(t, slow, NULL, before);
+    jit_add_mem_stub(t, slow, seg, before);
     return true;
 }
 
@@ -164,7 +190,7 @@ static bool load(struct jit_tr *t, const struct insn *in)
 static bool store(struct jit_tr *t, const struct insn *in)
 {
     const struct operand *d = &in->ops[0], *s = &in->ops[1];
-    uint8_t before, *slow;
+    uint8_t before, *slow, *seg;
 
     if (d->kind != OPK_MEM || !sized(d->size) || !(is_reg(s) || s->kind == OPK_IMM)) {
         return false;
@@ -172,10 +198,10 @@ static bool store(struct jit_tr *t, const struct insn *in)
     jit_flags_spill(t);
     before = t->flags;
     load_src(&t->e, s);
-    emit_lin(t, in);
+    seg = emit_lin(t, in);
     slow = emit_tlb(t, d->size, true);
     emit_on_mem(&t->e, false, d->size, 0x88, JIT_RCX);
-    jit_add_mem_stub(t, slow, NULL, before);
+    jit_add_mem_stub(t, slow, seg, before);
     return true;
 }
 
@@ -205,7 +231,7 @@ static bool alu(struct jit_tr *t, const struct insn *in)
     int opc = alu_opc(in->op);
     bool to_mem = d->kind == OPK_MEM, rmw = to_mem && in->op != OP_CMP && in->op != OP_TEST;
     unsigned size = d->size;
-    uint8_t before, *slow;
+    uint8_t before, *slow, *seg;
 
     if (opc < 0 || in->nops != 2 || !sized(size)) {
         return false;
@@ -221,7 +247,7 @@ static bool alu(struct jit_tr *t, const struct insn *in)
     if (to_mem) {
         load_src(&t->e, s);
     }
-    emit_lin(t, in);
+    seg = emit_lin(t, in);
     slow = emit_tlb(t, size, rmw);
     if (rmw) {
         emit_on_mem(&t->e, in->prefixes & PFX_LOCK, size, opc, JIT_RCX);
@@ -241,7 +267,7 @@ static bool alu(struct jit_tr *t, const struct insn *in)
         }
     }
     jit_flags_set_by_host(t);
-    jit_add_mem_stub(t, slow, NULL, before);
+    jit_add_mem_stub(t, slow, seg, before);
     return true;
 }
 
@@ -251,14 +277,14 @@ static bool alu1(struct jit_tr *t, const struct insn *in)
     const struct operand *d = &in->ops[0];
     bool incdec = in->op == OP_INC || in->op == OP_DEC;
     int digit = in->op == OP_INC ? 0 : in->op == OP_DEC ? 1 : in->op == OP_NOT ? 2 : 3;
-    uint8_t before, *slow;
+    uint8_t before, *slow, *seg;
 
     if (d->kind != OPK_MEM || !sized(d->size)) {
         return false;
     }
     jit_flags_spill(t);
     before = t->flags;
-    emit_lin(t, in);
+    seg = emit_lin(t, in);
     slow = emit_tlb(t, d->size, true);
     if (incdec) {
         /* CF in: movzx ecx, byte [flags]; shr ecx, 1. */
@@ -269,7 +295,7 @@ static bool alu1(struct jit_tr *t, const struct insn *in)
     if (in->op != OP_NOT) {
         jit_flags_set_by_host(t);
     }
-    jit_add_mem_stub(t, slow, NULL, before);
+    jit_add_mem_stub(t, slow, seg, before);
     return true;
 }
 
@@ -399,7 +425,7 @@ bool jit_inline_mem(struct jit_tr *t)
 {
     const struct insn *in = &t->insn[t->i];
 
-    if (t->mode != MODE_LONG64) {
+    if (t->mode != MODE_LONG64 && t->mode != MODE_PROT32) {
         return false;
     }
     switch (in->op) {

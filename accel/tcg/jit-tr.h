@@ -37,6 +37,7 @@
 #define JIT_OFF_SPILL ((int32_t)offsetof(struct tcg_cpu, jit_flags_spill))
 #define JIT_OFF_LIN ((int32_t)offsetof(struct tcg_cpu, jit_lin))
 #define JIT_OFF_CTX ((int32_t)offsetof(struct tcg_cpu, tlb_ctx))
+#define JIT_OFF_FLAT ((int32_t)offsetof(struct tcg_cpu, jit_flat))
 #define JIT_OFF_TLBF ((int32_t)offsetof(struct tcg_cpu, tlbf))
 #define JIT_OFF_SEG_BASE(s) ((int32_t)offsetof(struct tcg_cpu, st.seg[0].base) + \
                              (int32_t)sizeof(struct x86_segment) * (s))

@@ -153,6 +153,11 @@ struct tcg_cpu {
      * block by itself; and how often it did. */
     volatile bool *jit_stop;
     uint64_t jit_chains;
+    /* Bit s (S_ES, S_SS, S_DS) when that segment is flat writable data
+     * (base 0, limit 4 GiB, expand-up): 32-bit translated code then takes
+     * the offset as the linear address.  Set before translated code runs;
+     * what loads a segment register ends its block. */
+    uint8_t jit_flat;
     struct tcg_tlb_fast tlbf[TCG_TLB_FAST_SIZE];
 };
 
@@ -208,18 +213,21 @@ void tcg_tlb_flush(struct tcg_cpu *cpu);
 /*
  * The context of explicit accesses that the fast TLB's tags carry: bit 0 for CPL 3, bit 1
  * when alignment checking is on (CPL 3, CR0.AM and EFLAGS.AC: no tag has it, so every access
- * takes the slow path that checks), bit 2 always (so a zeroed slot matches nothing).
- * Neither CPL nor alignment checking changes inside a block.
+ * takes the slow path that checks), bit 2 always (so a zeroed slot matches nothing), bit 3
+ * outside 64-bit mode.  None of them changes inside a block.
  */
 #define TCG_TLB_CTX_USER 1u
 #define TCG_TLB_CTX_ALIGN 2u
 #define TCG_TLB_CTX_VALID 4u
+#define TCG_TLB_CTX_LEGACY 8u   /* not 64-bit mode: a tag of a page above 4 GiB never matches */
 static inline uint64_t tcg_tlb_ctx(const struct tcg_cpu *cpu)
 {
+    uint64_t ctx = TCG_TLB_CTX_VALID | (cpu->mode != MODE_LONG64 ? TCG_TLB_CTX_LEGACY : 0);
+
     if (cpu->cpl != 3) {
-        return TCG_TLB_CTX_VALID;
+        return ctx;
     }
-    return TCG_TLB_CTX_VALID | TCG_TLB_CTX_USER |
+    return ctx | TCG_TLB_CTX_USER |
            ((cpu->st.cr0 & cpu->st.rflags & (1u << 18)) ? TCG_TLB_CTX_ALIGN : 0);
 }
 /* Sets lin's slot of the fast TLB from the TLB entry of lin's page, for cpu->tlb_ctx. */

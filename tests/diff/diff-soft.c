@@ -298,15 +298,15 @@ static void load_state(struct tcg_cpu *cpu, const struct diff_case *c)
 }
 
 /*
- * Half the translated cases start with the data area in the translator's fast TLB (through
+ * Half the translated 64- and 32-bit cases start with the data area in the translator's fast TLB (through
  * the accesses the slow path makes, a read and a write of the same byte), so that their
  * accesses take the inline fast path; the others (and faults) take the slow path.  Loading
  * the state flushed the TLB.
  */
 static void warm_fast_tlb(struct tcg_cpu *cpu, const uint8_t *data)
 {
-    if (cpu->mode != MODE_LONG64) {
-        return;
+    if (cpu->mode != MODE_LONG64 && cpu->mode != MODE_PROT32) {
+        return;     /* 16-bit code: DS is not flat, and nothing goes inline */
     }
     cpu->tlb_ctx = tcg_tlb_ctx(cpu);
     for (uint64_t off = 0; off < DIFF_DATA_SIZE; off += 0x1000) {
