@@ -23,7 +23,8 @@ struct hyvm_config {
     char *machine;                 /* -M type ("pc" when not given) */
     struct kv_list *machine_opts;  /* everything -M gave, merged in order */
     GPtrArray *accels;             /* char *: -accel / accel= / -enable-kvm, in order */
-    bool tcg_jit;                  /* -accel tcg,jit=on: the software CPU's translator */
+    bool tcg_jit;                  /* -accel tcg,jit=on|off: the software CPU's translator
+                                    * (on unless jit=off) */
 
     char *cpu;                     /* -cpu as given ("qemu64" when not given) */
     unsigned smp_cpus, smp_sockets, smp_dies, smp_cores, smp_threads, smp_maxcpus;

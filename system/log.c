@@ -21,7 +21,7 @@ struct log_item {
 
 /* Item names and order as QEMU's -d help; descriptions are hyvm's. */
 static const struct log_item log_items[] = {
-    { LOG_OUT_ASM, "out_asm", "host code the translator emits per block (when built)" },
+    { LOG_OUT_ASM, "out_asm", "host code the translator emits per block (-accel tcg,jit=on)" },
     { LOG_IN_ASM, "in_asm", "guest instructions of each block the software CPU decodes" },
     { LOG_OP, "op", "translator intermediate ops per block (when built)" },
     { LOG_INT, "int", "interrupts and exceptions, one line each" },
@@ -35,7 +35,7 @@ static const struct log_item log_items[] = {
     { LOG_PAGE, "page", "accepted for compatibility; logs nothing in system mode" },
     { LOG_NOCHAIN, "nochain", "do not chain blocks, so exec and cpu show every block" },
     { LOG_STRACE, "strace", "accepted for compatibility; logs nothing in system mode" },
-    { LOG_TB_STATS, "tb-stats", "per-opcode statistics of the translator (when built)" },
+    { LOG_TB_STATS, "tb-stats", "per operation, how often translated code called its handler" },
 };
 
 int log_parse_items(const char *items, int *mask, GError **errp)

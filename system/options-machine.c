@@ -104,7 +104,7 @@ static const char *const kvm_accel_props[] = {
 };
 static const char *const tcg_accel_props[] = {
     "thread", "tb-size", "split-wx",
-    "jit",      /* hyvm's own: the translator of the software CPU, off by default */
+    "jit",      /* hyvm's own: the translator of the software CPU, on by default */
     NULL,
 };
 

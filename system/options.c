@@ -276,6 +276,7 @@ static struct hyvm_config *config_new(void)
     struct hyvm_config *c = g_new0(struct hyvm_config, 1);
 
     c->action = CONFIG_RUN;
+    c->tcg_jit = true;
     c->machine = g_strdup("pc");
     c->accels = g_ptr_array_new_with_free_func(g_free);
     c->cpu = g_strdup("qemu64");

@@ -277,30 +277,61 @@ static void log_block(const struct tcg_block *b, const uint8_t *host, uint64_t p
  * runs between blocks, so no translated code is running and no dropped
  * block is waiting to be left (tcg_blocks_leave freed it).
  */
-/* b's code may go on to its successors by itself, unless -d exec logs every block. */
+/* b's code may go on to its successors by itself, unless -d exec, cpu or nochain asks to
+ * see every block. */
 static const struct tcg_jit_chain *chain_from(struct tcg_cpu *cpu, struct tcg_block *b)
 {
     static __thread struct tcg_jit_chain chain;
 
-    if (log_enabled(LOG_EXEC)) {
+    if (log_enabled(LOG_EXEC) || log_enabled(LOG_CPU) || log_enabled(LOG_NOCHAIN)) {
         return NULL;
     }
     chain = (struct tcg_jit_chain){ .block = b, .blocks = cpu->blocks };
     return &chain;
 }
 
-static tcg_jit_fn translate(struct tcg_cpu *cpu, struct tcg_block *b)
+/* -d out_asm: the host code of a block, as QEMU prints it. */
+static void log_host_code(const uint8_t *w, size_t size, uintptr_t exec, uint64_t gpa)
 {
+    g_autoptr(GString) out = g_string_new(NULL);
+    size_t off = 0;
+
+    g_string_append_printf(out, "OUT: [size=%zu] gpa %08" G_GINT64_MODIFIER "x\n", size, gpa);
+    while (off < size) {
+        size_t n = x86_disas_one(out, w + off, size - off, exec + off, 64);
+
+        if (!n) {
+            g_string_append_printf(out, "0x%016" G_GINT64_MODIFIER "x:  .byte 0x%02x\n",
+                                   (uint64_t)(exec + off), w[off]);
+            n = 1;
+        }
+        off += n;
+    }
+    hyvm_log("%s\n", out->str);
+}
+
+static tcg_jit_fn translate_once(struct tcg_cpu *cpu, struct tcg_block *b)
+{
+    uint8_t *w = jit_buf_write_ptr(cpu->jit);
     tcg_jit_fn code = tcg_jit_translate(cpu->jit, b->insn, block_handlers(b), b->n,
                                         (enum cpu_mode)b->mode, cpu->jit_fallbacks,
                                         chain_from(cpu, b));
+
+    if (code && log_enabled(LOG_OUT_ASM)) {
+        log_host_code(w, (size_t)(jit_buf_write_ptr(cpu->jit) - w), (uintptr_t)code, b->gpa);
+    }
+    return code;
+}
+
+static tcg_jit_fn translate(struct tcg_cpu *cpu, struct tcg_block *b)
+{
+    tcg_jit_fn code = translate_once(cpu, b);
 
     if (!code) {
         tcg_blocks_flush(cpu->blocks);
         jit_buf_reset(cpu->jit);
         cpu->jit_resets++;
-        code = tcg_jit_translate(cpu->jit, b->insn, block_handlers(b), b->n,
-                                 (enum cpu_mode)b->mode, cpu->jit_fallbacks, chain_from(cpu, b));
+        code = translate_once(cpu, b);
     }
     if (code) {
         cpu->jit_translated++;

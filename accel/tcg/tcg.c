@@ -238,7 +238,7 @@ static int tcg_vcpu_init(struct vcpu *vcpu, GError **errp)
             warn_report("tcg: jit=on, but the translator cannot run: %s; using the interpreter",
                         err->message);
         }
-        if (p->cpu.jit && g_getenv("HYVM_TCG_STATS")) {
+        if (p->cpu.jit && (g_getenv("HYVM_TCG_STATS") || log_enabled(LOG_TB_STATS))) {
             p->cpu.jit_fallbacks = g_new0(uint64_t, OP__MAX);
         }
     }
@@ -638,7 +638,8 @@ static int cmp_count_desc(const void *a, const void *b, void *counts)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* HYVM_TCG_STATS: the operations translated code left to their handlers most often. */
+/* HYVM_TCG_STATS and -d tb-stats: the operations translated code left to their handlers
+ * most often. */
 static void print_fallbacks(unsigned index, uint64_t *counts)
 {
     unsigned order[OP__MAX];
@@ -655,8 +656,12 @@ static void print_fallbacks(unsigned index, uint64_t *counts)
         g_string_append_printf(line, " %s %llu", insn_op_name(order[i]),
                                (unsigned long long)counts[order[i]]);
     }
-    fprintf(stderr, "hyvm: tcg: vCPU %u jit handler calls:%s\n", index,
-            line->len ? line->str : " none");
+    if (g_getenv("HYVM_TCG_STATS")) {
+        fprintf(stderr, "hyvm: tcg: vCPU %u jit handler calls:%s\n", index,
+                line->len ? line->str : " none");
+    }
+    log_mask(LOG_TB_STATS, "tcg: vCPU %u: translated code called the handlers of:%s\n", index,
+             line->len ? line->str : " none");
 }
 
 static void tcg_vcpu_destroy(struct vcpu *vcpu)
@@ -678,9 +683,9 @@ static void tcg_vcpu_destroy(struct vcpu *vcpu)
                     (unsigned long long)p->cpu.jit_runs,
                     (unsigned long long)p->cpu.jit_chains,
                     (unsigned long long)p->cpu.jit_resets);
-            print_fallbacks(vcpu->index, p->cpu.jit_fallbacks);
         }
     }
+    print_fallbacks(vcpu->index, p->cpu.jit_fallbacks);
     if (tcg_cpus && vcpu->index < tcg_cpus->len) {
         g_ptr_array_index(tcg_cpus, vcpu->index) = NULL;
     }

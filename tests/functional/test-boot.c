@@ -6,8 +6,8 @@
  * -no-reboot, and one without it that must boot again (microvm, tcg);
  * system_powerdown over QMP ending in the guest's poweroff.
  *
- * Cases are /boot/MACHINE/ACCEL/CASE (ACCEL tcg-jit: -accel tcg,jit=on,
- * the translator); meson runs one MACHINE/ACCEL per
+ * Cases are /boot/MACHINE/ACCEL/CASE (ACCEL tcg-interp: -accel tcg,jit=off,
+ * the interpreter; tcg is the translator); meson runs one MACHINE/ACCEL per
  * test (-k -p /boot/pc/tcg).  The environment:
  *   HYVM_BINARY           the binary under test (meson sets it)
  *   HYVM_BOOT_BINARY      overrides it: qemu-system-x86_64 is the oracle
@@ -58,9 +58,9 @@ static void vm_start(struct vm *vm, const struct boot_test *t, int smp, const ch
     g_autofree char *nproc = g_strdup_printf("%d", smp);
 
     vm_init(vm);
-    /* tcg-jit: the software CPU with its translator (hyvm's jit=on). */
+    /* tcg-interp: the software CPU without its translator (hyvm's jit=off). */
     vm_add_args(argv, vm_bin, "-M", t->machine, "-accel",
-                strcmp(t->accel, "tcg-jit") ? t->accel : "tcg,jit=on", "-m", "256M",
+                strcmp(t->accel, "tcg-interp") ? t->accel : "tcg,jit=off", "-m", "256M",
                 "-nodefaults", "-display", "none", "-serial", "stdio",
                 "-kernel", vm_kernel_path, "-initrd", vm_initrd_path, "-append", append,
                 "-smp", nproc, NULL);
@@ -248,8 +248,8 @@ static void test_boot(gconstpointer data)
 {
     const struct boot_test *t = data;
 
-    if (!strcmp(t->accel, "tcg-jit") && g_getenv("HYVM_BOOT_BINARY")) {
-        g_test_skip("jit=on is hyvm's own property: not for HYVM_BOOT_BINARY");
+    if (!strcmp(t->accel, "tcg-interp") && g_getenv("HYVM_BOOT_BINARY")) {
+        g_test_skip("jit=off is hyvm's own property: not for HYVM_BOOT_BINARY");
         return;
     }
     vm_run_case(t->accel, run_case, t);
@@ -258,7 +258,7 @@ static void test_boot(gconstpointer data)
 int main(int argc, char **argv)
 {
     static const char *const machines[] = { "microvm", "pc" };
-    static const char *const accels[] = { "tcg", "kvm", "tcg-jit" };
+    static const char *const accels[] = { "tcg", "kvm", "tcg-interp" };
     static const struct { enum boot_case kind; const char *name; } cases[] = {
         { CASE_SMP1, "smp1" }, { CASE_SMP2, "smp2" }, { CASE_APPEND, "append" },
         { CASE_REBOOT, "reboot" }, { CASE_POWERDOWN, "powerdown" },

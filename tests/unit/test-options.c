@@ -188,9 +188,12 @@ static void test_accel(void)
     g_assert_cmpuint(c->accels->len, ==, 1);
     config_free(c);
 
-    /* hyvm's translator switch: off unless asked for. */
+    /* hyvm's translator switch: on unless turned off. */
     c = parse_ok("-accel tcg");
-    g_assert_false(c->tcg_jit);
+    g_assert_true(c->tcg_jit);
+    config_free(c);
+    c = parse_ok("-machine accel=tcg");
+    g_assert_true(c->tcg_jit);
     config_free(c);
     c = parse_ok("-accel tcg,jit=on");
     g_assert_true(c->tcg_jit);
