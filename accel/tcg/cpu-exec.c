@@ -286,7 +286,12 @@ static const struct tcg_jit_chain *chain_from(struct tcg_cpu *cpu, struct tcg_bl
     if (log_enabled(LOG_EXEC) || log_enabled(LOG_CPU) || log_enabled(LOG_NOCHAIN)) {
         return NULL;
     }
-    chain = (struct tcg_jit_chain){ .block = b, .blocks = cpu->blocks };
+    if (!cpu->jit_tramp64 &&
+        !tcg_jit_trampolines(cpu->jit, cpu->blocks, &cpu->jit_tramp64, &cpu->jit_tramp32)) {
+        return NULL;    /* no room: this block does not chain, the next one resets */
+    }
+    chain = (struct tcg_jit_chain){ .block = b, .blocks = cpu->blocks,
+                                    .tramp64 = cpu->jit_tramp64, .tramp32 = cpu->jit_tramp32 };
     return &chain;
 }
 
@@ -330,6 +335,7 @@ static tcg_jit_fn translate(struct tcg_cpu *cpu, struct tcg_block *b)
     if (!code) {
         tcg_blocks_flush(cpu->blocks);
         jit_buf_reset(cpu->jit);
+        cpu->jit_tramp64 = cpu->jit_tramp32 = NULL;
         cpu->jit_resets++;
         code = translate_once(cpu, b);
     }

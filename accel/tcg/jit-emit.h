@@ -535,6 +535,26 @@ static inline uint8_t *jit_emit_jcc(struct jit_emit *e, enum jit_cc cc, const ui
 }
 
 /* JMP r/m64 through a register: FF /4. */
+/*
+ * JMP rel32 (E9 cd) to an exec-space address of the same buffer (so within +-2 GiB); one out
+ * of reach is an overflow.
+ */
+static inline void jit_emit_jmp_abs(struct jit_emit *e, uintptr_t target)
+{
+    int64_t rel;
+
+    if (!jit_emit_room(e, 5)) {
+        return;
+    }
+    rel = (int64_t)(target - jit_emit_rx(e, e->p + 5));
+    if (!jit_fits_s32(rel)) {
+        e->overflow = true;
+        return;
+    }
+    jit_put8(e, 0xe9);
+    jit_put32(e, (uint32_t)rel);
+}
+
 static inline void jit_emit_jmp_reg(struct jit_emit *e, enum jit_reg r)
 {
     jit_emit_op_rr(e, false, 0xff, -1, 4, r);

@@ -54,6 +54,15 @@ static void emit_byte(struct jit_emit *e, uint8_t b)
     }
 }
 
+/* The frame every block's code (and a chain trampoline) leaves by: the prologue's pushes. */
+static void emit_epilogue(struct jit_emit *e)
+{
+    jit_emit_pop(e, JIT_R13);
+    jit_emit_pop(e, JIT_R12);
+    jit_emit_pop(e, JIT_RBX);
+    jit_emit_ret(e);
+}
+
 void jit_flags_to_mem(struct jit_tr *t)
 {
     struct jit_emit *e = &t->e;
@@ -216,18 +225,19 @@ static void test_jcc(struct jit_emit *e, struct jit_fields *fs, enum jit_reg r, 
 }
 
 /*
- * The jump into the next block's code, where the loop would run it without a look at anything
- * else: nothing requests the vCPU (hit flag, interrupt/NMI request, tcg_run's stop), no
- * interrupt shadow, no debug condition, the mode as the block's; and one of the block's links
- * is for st.rip's linear address, made in this generation, for this CPL, to a block of this
- * mode with code (outside 64-bit mode: within the CS limit, as tcg_run checks).  It then
- * becomes the block cache's current block.  Falls through when it cannot jump.
+ * The chain trampoline of a vCPU's code buffer for blocks of one mode (32- or 64-bit), shared
+ * by every exit that may chain (rsi = the leaving block's links, rdi = its exit value): the
+ * jump into the next block's code, where the loop would run it without a look at anything
+ * else.  Nothing may request the vCPU (hit flag, interrupt/NMI request, tcg_run's stop), no
+ * interrupt shadow, no debug condition, the mode as the block's; and one of the links must be
+ * for st.rip's linear address, made in this generation, for this CPL, to a block of this mode
+ * with code (outside 64-bit mode: within the CS limit, as tcg_run checks).  That block becomes
+ * the cache's current one and its code runs from past its prologue, in the same frame.
+ * Otherwise the trampoline returns rdi from the frame, as the block's epilogue would.
  */
-static void emit_chain(struct jit_tr *t)
+static void emit_trampoline(struct jit_emit *e, enum cpu_mode mode, struct tcg_block_cache *bc)
 {
-    struct jit_emit *e = &t->e;
-    struct tcg_block *b = t->chain->block;
-    bool long64 = t->mode == MODE_LONG64;
+    bool long64 = mode == MODE_LONG64;
     struct jit_fields out = { .n = 0 }, next = { .n = 0 };
 
     jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_R12, 0);
@@ -239,7 +249,7 @@ static void emit_chain(struct jit_tr *t)
     test_jcc(e, &out, JIT_RAX, false, JIT_CC_NE);
     jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_RBX, OFF_IRQ_INHIBIT);
     test_jcc(e, &out, JIT_RAX, false, JIT_CC_NE);
-    /* TEST dword [rflags], TF|RF (F7 /0 id); TEST byte [dr7], 0xff would need F6: a load. */
+    /* TEST dword [rflags], TF|RF (F7 /0 id). */
     jit_emit_op_mem(e, false, false, false, 0xf7, -1, 0, JIT_RBX, JIT_NO_INDEX, 0,
                     JIT_OFF_RFLAGS, true, RFLAGS_TF | RFLAGS_RF);
     fields_add(&out, jit_emit_jcc(e, JIT_CC_NE, NULL));
@@ -247,7 +257,7 @@ static void emit_chain(struct jit_tr *t)
     test_jcc(e, &out, JIT_RAX, false, JIT_CC_NE);
     /* CMP dword [mode], mode (81 /7 id). */
     jit_emit_op_mem(e, false, false, false, 0x81, -1, 7, JIT_RBX, JIT_NO_INDEX, 0, OFF_MODE,
-                    true, (uint32_t)t->mode);
+                    true, (uint32_t)mode);
     fields_add(&out, jit_emit_jcc(e, JIT_CC_NE, NULL));
 
     /* rcx = rip, r8 = its linear address, r9 = the generation, r10 = the CPL. */
@@ -258,42 +268,41 @@ static void emit_chain(struct jit_tr *t)
         jit_emit_ld(e, JIT_S32, false, JIT_R8, JIT_RBX, OFF_CS_BASE);
         jit_emit_alu_rr(e, JIT_ADD, false, JIT_R8, JIT_RCX);    /* wraps at 4 GiB */
     }
-    jit_emit_movi(e, JIT_R9, (uint64_t)(uintptr_t)tcg_blocks_gen_ptr(t->chain->blocks));
+    jit_emit_movi(e, JIT_R9, (uint64_t)(uintptr_t)tcg_blocks_gen_ptr(bc));
     jit_emit_ld(e, JIT_S64, false, JIT_R9, JIT_R9, 0);
     jit_emit_ld(e, JIT_S8, false, JIT_R10, JIT_RBX, OFF_CPL);
-    jit_emit_movi(e, JIT_RAX, (uint64_t)(uintptr_t)&b->link[0]);
     for (unsigned k = 0; k < TCG_BLOCK_LINKS; k++) {
         int32_t l = (int32_t)(k * sizeof(struct tcg_block_link));
 
         /* CMP r64, r/m64 (REX.W 3B /r); CMP r8, r/m8 (3A /r). */
-        jit_emit_op_mem(e, false, true, false, 0x3b, -1, JIT_R8, JIT_RAX, JIT_NO_INDEX, 0,
+        jit_emit_op_mem(e, false, true, false, 0x3b, -1, JIT_R8, JIT_RSI, JIT_NO_INDEX, 0,
                         l + (int32_t)offsetof(struct tcg_block_link, lin), false, 0);
         fields_add(&next, jit_emit_jcc(e, JIT_CC_NE, NULL));
-        jit_emit_op_mem(e, false, true, false, 0x3b, -1, JIT_R9, JIT_RAX, JIT_NO_INDEX, 0,
+        jit_emit_op_mem(e, false, true, false, 0x3b, -1, JIT_R9, JIT_RSI, JIT_NO_INDEX, 0,
                         l + (int32_t)offsetof(struct tcg_block_link, gen), false, 0);
         fields_add(&next, jit_emit_jcc(e, JIT_CC_NE, NULL));
-        jit_emit_op_mem(e, false, false, false, 0x3a, -1, JIT_R10, JIT_RAX, JIT_NO_INDEX, 0,
+        jit_emit_op_mem(e, false, false, false, 0x3a, -1, JIT_R10, JIT_RSI, JIT_NO_INDEX, 0,
                         l + (int32_t)offsetof(struct tcg_block_link, cpl), false, 0);
         fields_add(&next, jit_emit_jcc(e, JIT_CC_NE, NULL));
-        jit_emit_ld(e, JIT_S64, false, JIT_RDX, JIT_RAX,
+        jit_emit_ld(e, JIT_S64, false, JIT_RDX, JIT_RSI,
                     l + (int32_t)offsetof(struct tcg_block_link, to));
         test_jcc(e, &next, JIT_RDX, true, JIT_CC_E);
-        jit_emit_ld(e, JIT_S8, false, JIT_RSI, JIT_RDX, (int32_t)offsetof(struct tcg_block, mode));
-        jit_emit_alu_ri(e, JIT_CMP, false, JIT_RSI, (int32_t)t->mode);
+        jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_RDX, (int32_t)offsetof(struct tcg_block, mode));
+        jit_emit_alu_ri(e, JIT_CMP, false, JIT_RAX, (int32_t)mode);
         fields_add(&next, jit_emit_jcc(e, JIT_CC_NE, NULL));
         jit_emit_ld(e, JIT_S64, false, JIT_R11, JIT_RDX, (int32_t)offsetof(struct tcg_block, code));
         test_jcc(e, &next, JIT_R11, true, JIT_CC_E);
         if (!long64) {
-            jit_emit_ld(e, JIT_S32, false, JIT_RSI, JIT_RDX,
+            jit_emit_ld(e, JIT_S32, false, JIT_RAX, JIT_RDX,
                         (int32_t)offsetof(struct tcg_block, bytes));
-            jit_emit_op_mem(e, false, true, false, 0x8d, -1, JIT_RSI, JIT_RCX, JIT_RSI, 0, -1,
-                            false, 0);                          /* lea rsi, [rcx + rsi - 1] */
-            jit_emit_ld(e, JIT_S32, false, JIT_RDI, JIT_RBX, JIT_OFF_CS_LIMIT);
-            jit_emit_alu_rr(e, JIT_CMP, true, JIT_RSI, JIT_RDI);
-            fields_add(&next, jit_emit_jcc(e, JIT_CC_A, NULL));
+            jit_emit_op_mem(e, false, true, false, 0x8d, -1, JIT_RAX, JIT_RCX, JIT_RAX, 0, -1,
+                            false, 0);                          /* lea rax, [rcx + rax - 1] */
+            jit_emit_ld(e, JIT_S32, false, JIT_R8, JIT_RBX, JIT_OFF_CS_LIMIT);
+            jit_emit_alu_rr(e, JIT_CMP, true, JIT_RAX, JIT_R8);
+            fields_add(&out, jit_emit_jcc(e, JIT_CC_A, NULL));
         }
-        jit_emit_movi(e, JIT_RSI, (uint64_t)(uintptr_t)tcg_blocks_current_ptr(t->chain->blocks));
-        jit_emit_st(e, JIT_S64, JIT_RDX, JIT_RSI, 0);
+        jit_emit_movi(e, JIT_RAX, (uint64_t)(uintptr_t)tcg_blocks_current_ptr(bc));
+        jit_emit_st(e, JIT_S64, JIT_RDX, JIT_RAX, 0);
         /* ADD qword [chains], 1 (REX.W 83 /0 ib). */
         jit_emit_op_mem(e, false, true, false, 0x83, -1, 0, JIT_RBX, JIT_NO_INDEX, 0,
                         OFF_JIT_CHAINS, false, 0);
@@ -303,14 +312,40 @@ static void emit_chain(struct jit_tr *t)
         fields_patch(&next, jit_emit_label(e));
     }
     fields_patch(&out, jit_emit_label(e));
+    jit_emit_mov_rr(e, JIT_RAX, JIT_RDI);
+    emit_epilogue(e);
+}
+
+bool tcg_jit_trampolines(struct jit_buf *jb, struct tcg_block_cache *bc,
+                         const void **tramp64, const void **tramp32)
+{
+    struct jit_emit e;
+    uint8_t *t32;
+
+    jit_emit_init(&e, jit_buf_write_ptr(jb), jit_buf_write_end(jb), jit_buf_rx_offset(jb));
+    emit_trampoline(&e, MODE_LONG64, bc);
+    t32 = jit_emit_label(&e);
+    emit_trampoline(&e, MODE_PROT32, bc);
+    if (e.overflow) {
+        return false;
+    }
+    *tramp64 = jit_buf_commit(jb, e.p);
+    *tramp32 = (const void *)jit_emit_rx(&e, t32);
+    return true;
 }
 
 uint8_t *jit_emit_leave(struct jit_tr *t, unsigned index, unsigned icount)
 {
+    const void *tramp = t->chain ? (t->mode == MODE_LONG64 ? t->chain->tramp64
+                                                             : t->chain->tramp32) : NULL;
+
     jit_flags_to_mem(t);
     emit_add_icount(t, icount);
-    if (t->chain) {
-        emit_chain(t);
+    if (tramp) {
+        jit_emit_movi(&t->e, JIT_RDI, exit_value(TCG_OK, index));
+        jit_emit_movi(&t->e, JIT_RSI, (uint64_t)(uintptr_t)&t->chain->block->link[0]);
+        jit_emit_jmp_abs(&t->e, (uintptr_t)tramp);
+        return NULL;
     }
     jit_emit_movi(&t->e, JIT_RAX, exit_value(TCG_OK, index));
     return jit_emit_jmp(&t->e, NULL);

@@ -55,7 +55,16 @@ struct tcg_block_cache;
 struct tcg_jit_chain {
     struct tcg_block *block;
     struct tcg_block_cache *blocks;
+    const void *tramp64, *tramp32;  /* tcg_jit_trampolines() of the same buffer */
 };
+
+/*
+ * Writes into jb the two chain trampolines (64-bit and 32-bit blocks) that every chaining exit
+ * of the code translated after them jumps to; false when jb has no room.  They live until jb
+ * is reset, as the code does.
+ */
+bool tcg_jit_trampolines(struct jit_buf *jb, struct tcg_block_cache *bc,
+                         const void **tramp64, const void **tramp32);
 
 /*
  * Translates the n instructions of insn[] with their handlers fn[] (the block's, looked up
@@ -71,6 +80,6 @@ tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const 
                              const struct tcg_jit_chain *chain);
 
 /* The size of a vCPU's code buffer. */
-#define TCG_JIT_BUF_SIZE ((size_t)32 << 20)
+#define TCG_JIT_BUF_SIZE ((size_t)64 << 20)
 
 #endif

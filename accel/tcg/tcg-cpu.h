@@ -153,6 +153,9 @@ struct tcg_cpu {
      * block by itself; and how often it did. */
     volatile bool *jit_stop;
     uint64_t jit_chains;
+    /* The chain trampolines in the code buffer (tcg_jit_trampolines), NULL
+     * until written after the last reset. */
+    const void *jit_tramp64, *jit_tramp32;
     /* Bit s (S_ES, S_SS, S_DS) when that segment is flat writable data
      * (base 0, limit 4 GiB, expand-up): 32-bit translated code then takes
      * the offset as the linear address.  Set before translated code runs;
