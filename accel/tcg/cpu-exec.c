@@ -603,6 +603,11 @@ enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
         if (!b || (mode != MODE_LONG64 && rip + b->bytes - 1 > cs->limit)) {
             goto step;
         }
+        if (b->code) {
+            cpu->jit_jc[(lin ^ (lin >> 12)) & (TCG_JC_SIZE - 1)] = (struct tcg_jc_entry){
+                .lin = lin, .gen = tcg_blocks_gen(cpu->blocks), .to = b, .cpl = cpu->cpl,
+            };
+        }
         /* A block dropped while it ran (its page written) is freed as it
          * is left: it may only be prev when the generation did not move. */
         prev_gen = tcg_blocks_gen(cpu->blocks);

@@ -190,6 +190,7 @@ static void emit_store_rip(struct jit_tr *t, uint32_t off)
 #define OFF_MODE ((int32_t)offsetof(struct tcg_cpu, mode))
 #define OFF_DR7 ((int32_t)offsetof(struct tcg_cpu, st.dr[7]))
 #define OFF_CS_BASE ((int32_t)offsetof(struct tcg_cpu, st.seg[S_CS].base))
+#define OFF_JC ((int32_t)offsetof(struct tcg_cpu, jit_jc))
 
 _Static_assert(offsetof(struct tcg_cpu, nmi_req) == offsetof(struct tcg_cpu, irq_req) + 1,
                "one 16-bit load reads both requests");
@@ -229,9 +230,10 @@ static void test_jcc(struct jit_emit *e, struct jit_fields *fs, enum jit_reg r, 
  * by every exit that may chain (rsi = the leaving block's links, rdi = its exit value): the
  * jump into the next block's code, where the loop would run it without a look at anything
  * else.  Nothing may request the vCPU (hit flag, interrupt/NMI request, tcg_run's stop), no
- * interrupt shadow, no debug condition, the mode as the block's; and one of the links must be
- * for st.rip's linear address, made in this generation, for this CPL, to a block of this mode
- * with code (outside 64-bit mode: within the CS limit, as tcg_run checks).  That block becomes
+ * interrupt shadow, no debug condition, the mode as the block's; and one of the links, or else
+ * the jump cache's slot (struct tcg_jc_entry), must be for st.rip's linear address, made in
+ * this generation, for this CPL, to a block of this mode with code (outside 64-bit mode:
+ * within the CS limit, as tcg_run checks).  That block becomes
  * the cache's current one and its code runs from past its prologue, in the same frame.
  * Otherwise the trampoline returns rdi from the frame, as the block's epilogue would.
  */
@@ -271,21 +273,44 @@ static void emit_trampoline(struct jit_emit *e, enum cpu_mode mode, struct tcg_b
     jit_emit_movi(e, JIT_R9, (uint64_t)(uintptr_t)tcg_blocks_gen_ptr(bc));
     jit_emit_ld(e, JIT_S64, false, JIT_R9, JIT_R9, 0);
     jit_emit_ld(e, JIT_S8, false, JIT_R10, JIT_RBX, OFF_CPL);
-    for (unsigned k = 0; k < TCG_BLOCK_LINKS; k++) {
-        int32_t l = (int32_t)(k * sizeof(struct tcg_block_link));
+    for (unsigned k = 0; k <= TCG_BLOCK_LINKS; k++) {
+        /* The block's links, then the jump cache slot of r8 (rax = its offset). */
+        enum jit_reg base = k < TCG_BLOCK_LINKS ? JIT_RSI : JIT_RAX;
+        int32_t lin, gen, cpl, to;
 
+        if (k < TCG_BLOCK_LINKS) {
+            int32_t l = (int32_t)(k * sizeof(struct tcg_block_link));
+
+            lin = l + (int32_t)offsetof(struct tcg_block_link, lin);
+            gen = l + (int32_t)offsetof(struct tcg_block_link, gen);
+            cpl = l + (int32_t)offsetof(struct tcg_block_link, cpl);
+            to = l + (int32_t)offsetof(struct tcg_block_link, to);
+        } else {
+            _Static_assert(sizeof(struct tcg_jc_entry) == 32, "slot offset: index << 5");
+            jit_emit_mov_rr(e, JIT_RAX, JIT_R8);
+            jit_emit_op_rr(e, true, 0xc1, -1, 5, JIT_RAX);            /* shr rax, 12 */
+            emit_byte(e, 12);
+            jit_emit_alu_rr(e, JIT_XOR, true, JIT_RAX, JIT_R8);
+            jit_emit_alu_ri(e, JIT_AND, false, JIT_RAX, TCG_JC_SIZE - 1);
+            jit_emit_op_rr(e, false, 0xc1, -1, 4, JIT_RAX);           /* shl eax, 5 */
+            emit_byte(e, 5);
+            jit_emit_alu_rr(e, JIT_ADD, true, JIT_RAX, JIT_RBX);
+            lin = OFF_JC + (int32_t)offsetof(struct tcg_jc_entry, lin);
+            gen = OFF_JC + (int32_t)offsetof(struct tcg_jc_entry, gen);
+            cpl = OFF_JC + (int32_t)offsetof(struct tcg_jc_entry, cpl);
+            to = OFF_JC + (int32_t)offsetof(struct tcg_jc_entry, to);
+        }
         /* CMP r64, r/m64 (REX.W 3B /r); CMP r8, r/m8 (3A /r). */
-        jit_emit_op_mem(e, false, true, false, 0x3b, -1, JIT_R8, JIT_RSI, JIT_NO_INDEX, 0,
-                        l + (int32_t)offsetof(struct tcg_block_link, lin), false, 0);
+        jit_emit_op_mem(e, false, true, false, 0x3b, -1, JIT_R8, base, JIT_NO_INDEX, 0, lin,
+                        false, 0);
         fields_add(&next, jit_emit_jcc(e, JIT_CC_NE, NULL));
-        jit_emit_op_mem(e, false, true, false, 0x3b, -1, JIT_R9, JIT_RSI, JIT_NO_INDEX, 0,
-                        l + (int32_t)offsetof(struct tcg_block_link, gen), false, 0);
+        jit_emit_op_mem(e, false, true, false, 0x3b, -1, JIT_R9, base, JIT_NO_INDEX, 0, gen,
+                        false, 0);
         fields_add(&next, jit_emit_jcc(e, JIT_CC_NE, NULL));
-        jit_emit_op_mem(e, false, false, false, 0x3a, -1, JIT_R10, JIT_RSI, JIT_NO_INDEX, 0,
-                        l + (int32_t)offsetof(struct tcg_block_link, cpl), false, 0);
+        jit_emit_op_mem(e, false, false, false, 0x3a, -1, JIT_R10, base, JIT_NO_INDEX, 0, cpl,
+                        false, 0);
         fields_add(&next, jit_emit_jcc(e, JIT_CC_NE, NULL));
-        jit_emit_ld(e, JIT_S64, false, JIT_RDX, JIT_RSI,
-                    l + (int32_t)offsetof(struct tcg_block_link, to));
+        jit_emit_ld(e, JIT_S64, false, JIT_RDX, base, to);
         test_jcc(e, &next, JIT_RDX, true, JIT_CC_E);
         jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_RDX, (int32_t)offsetof(struct tcg_block, mode));
         jit_emit_alu_ri(e, JIT_CMP, false, JIT_RAX, (int32_t)mode);
@@ -297,9 +322,11 @@ static void emit_trampoline(struct jit_emit *e, enum cpu_mode mode, struct tcg_b
                         (int32_t)offsetof(struct tcg_block, bytes));
             jit_emit_op_mem(e, false, true, false, 0x8d, -1, JIT_RAX, JIT_RCX, JIT_RAX, 0, -1,
                             false, 0);                          /* lea rax, [rcx + rax - 1] */
-            jit_emit_ld(e, JIT_S32, false, JIT_R8, JIT_RBX, JIT_OFF_CS_LIMIT);
-            jit_emit_alu_rr(e, JIT_CMP, true, JIT_RAX, JIT_R8);
+            jit_emit_ld(e, JIT_S32, false, JIT_R11, JIT_RBX, JIT_OFF_CS_LIMIT);
+            jit_emit_alu_rr(e, JIT_CMP, true, JIT_RAX, JIT_R11);
             fields_add(&out, jit_emit_jcc(e, JIT_CC_A, NULL));
+            jit_emit_ld(e, JIT_S64, false, JIT_R11, JIT_RDX,
+                        (int32_t)offsetof(struct tcg_block, code));
         }
         jit_emit_movi(e, JIT_RAX, (uint64_t)(uintptr_t)tcg_blocks_current_ptr(bc));
         jit_emit_st(e, JIT_S64, JIT_RDX, JIT_RAX, 0);
@@ -373,6 +400,13 @@ static void emit_handler_call(struct jit_tr *t, unsigned i, uint32_t off)
     jit_emit_call(e, (const void *)(uintptr_t)t->fn[i]);
 }
 
+/* Near JMP, CALL and RET, whose handlers change nothing but RIP, RSP and the stack: after
+ * them the loop would only look the next block up. */
+static bool jumps_near(unsigned op)
+{
+    return op == OP_JMP || op == OP_CALL || op == OP_RET;
+}
+
 static void emit_fallback(struct jit_tr *t)
 {
     struct jit_emit *e = &t->e;
@@ -382,6 +416,15 @@ static void emit_fallback(struct jit_tr *t)
     t->icount = 0;
     emit_handler_call(t, t->i, t->off);
     t->flags = JIT_F_MEM;       /* the call clobbered the host's; st.rflags is exact */
+    if (t->chain && t->i + 1 == t->n && jumps_near(t->insn[t->i].op)) {
+        uint8_t *other;
+
+        /* A near jump done by its handler (st.rip set, TCG_JUMPED): retired here, and on. */
+        jit_emit_alu_ri(e, JIT_CMP, false, JIT_RAX, TCG_JUMPED);
+        other = jit_emit_jcc(e, JIT_CC_NE, NULL);
+        jit_add_stub(t, jit_emit_leave(t, t->i, 1), JIT_STUB_EPILOGUE);
+        jit_patch_rel32(other, jit_emit_label(e));
+    }
     jit_emit_test_rr(e, false, JIT_RAX, JIT_RAX);
     jit_add_stub(t, jit_emit_jcc(e, JIT_CC_NE, NULL), JIT_STUB_STATUS);
     t->icount = 1;

@@ -88,6 +88,21 @@ struct tcg_tlb_fast {
 struct tcg_block_cache;
 struct x86_cpuid_entry;
 struct jit_buf;
+struct tcg_block;
+
+/*
+ * The translator's jump cache: the block the loop last found at a linear address, for the
+ * chain trampoline (jit-translate.c) to go on to without C, as long as the block cache's
+ * generation is still gen (no block dropped, no TLB flush: the address still maps there).
+ * Slot (lin ^ (lin >> 12)) & (TCG_JC_SIZE - 1).
+ */
+struct tcg_jc_entry {
+    uint64_t lin;
+    uint64_t gen;
+    struct tcg_block *to;
+    uint64_t cpl;
+};
+#define TCG_JC_SIZE 4096
 
 struct tcg_cpu {
     struct x86_cpu_state st;
@@ -156,6 +171,7 @@ struct tcg_cpu {
     /* The chain trampolines in the code buffer (tcg_jit_trampolines), NULL
      * until written after the last reset. */
     const void *jit_tramp64, *jit_tramp32;
+    struct tcg_jc_entry jit_jc[TCG_JC_SIZE];
     /* Bit s (S_ES, S_SS, S_DS) when that segment is flat writable data
      * (base 0, limit 4 GiB, expand-up): 32-bit translated code then takes
      * the offset as the linear address.  Set before translated code runs;
