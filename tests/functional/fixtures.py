@@ -89,6 +89,28 @@ and the rest goes on):
             HYVM-NET-BENCH-END: <uptime>, then HYVM-NET-BENCH: <wget's exit
             status> <MIB/seconds as the guest timed it> MiB/s <what wget
             printed>, and poweroff.
+
+One more mode is a CPU benchmark (tests/bench/guest-work.py), from
+initrd.gz; its files live in the initramfs, in RAM, 64 MiB of it at the
+peak: it wants -m 512M.
+  cpubench  first, untimed, its inputs: 64 KiB of awk's rand() under a
+            fixed seed (the same bytes on every run and VM), doubled up to
+            /tmp/cpubench (32 MiB), and its first 16 MiB in
+            /tmp/cpubench16 (a period of 64 KiB is beyond deflate's 32 KiB
+            window: gzip finds nothing to compress).  Then three workloads,
+            each between two readings of /proc/uptime (10 ms steps) and
+            after HYVM-CPUBENCH-START: <name>:
+              sha256  sha256sum of /tmp/cpubench
+              shloop  a busybox sh loop of 20000 iterations
+                      (while [ $i -lt 20000 ]; do i=$((i + 1)); done)
+              gzip    gzip -1 -c of /tmp/cpubench16 to a file (busybox
+                      gzip takes -1 and ignores it: it has one level)
+            each then HYVM-CPUBENCH: <name> <seconds>, or
+            HYVM-CPUBENCH-FAILED: <name> <exit status>.  Checks of the
+            results, the same on every VM: HYVM-CPUBENCH-SHA256: <digest>
+            after sha256, HYVM-CPUBENCH-GZIP: <bytes> <md5 of the output>
+            after gzip (busybox writes mtime 0).  Then HYVM-CPUBENCH-DONE
+            and poweroff.
 """
 import fcntl
 import gzip
@@ -403,6 +425,42 @@ net_bench() {
 MiB/s $(tr '\n' ' ' < /tmp/wget.err)"
 }
 
+# The inputs of cpubench: 64 KiB of a seeded rand(), doubled 9 times.
+cpubench_inputs() {
+    local i=0
+    awk 'BEGIN { srand(11); for (i = 0; i < 65536; i++) printf "%02x", int(rand() * 256) % 256 }' |
+        xxd -r -p > /tmp/cpubench
+    while [ $i -lt 9 ]; do
+        cat /tmp/cpubench /tmp/cpubench > /tmp/cpubench.2
+        mv /tmp/cpubench.2 /tmp/cpubench
+        i=$((i + 1))
+    done
+    head -c 16777216 /tmp/cpubench > /tmp/cpubench16
+}
+
+# "$@" between two readings of /proc/uptime, its output in /tmp/cpubench.out.
+cpubench_timed() {
+    local name=$1 t0 t1 st
+    shift
+    echo "HYVM-CPUBENCH-START: $name"
+    read t0 rest < /proc/uptime
+    "$@" > /tmp/cpubench.out
+    st=$?
+    read t1 rest < /proc/uptime
+    if [ $st = 0 ]; then
+        echo "HYVM-CPUBENCH: $name $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")"
+    else
+        echo "HYVM-CPUBENCH-FAILED: $name $st"
+    fi
+}
+
+cpubench_shloop() {
+    local i=0
+    while [ $i -lt 20000 ]; do
+        i=$((i + 1))
+    done
+}
+
 case "$mode" in
 poweroff)
     poweroff -f ;;
@@ -461,6 +519,15 @@ net)
         done
     fi
     echo HYVM-NET-DONE
+    poweroff -f ;;
+cpubench)
+    cpubench_inputs
+    cpubench_timed sha256 sha256sum /tmp/cpubench
+    echo "HYVM-CPUBENCH-SHA256: $(cut -d' ' -f1 < /tmp/cpubench.out)"
+    cpubench_timed shloop cpubench_shloop
+    cpubench_timed gzip gzip -1 -c /tmp/cpubench16
+    echo "HYVM-CPUBENCH-GZIP: $(wc -c < /tmp/cpubench.out) $(md5sum < /tmp/cpubench.out | cut -d' ' -f1)"
+    echo HYVM-CPUBENCH-DONE
     poweroff -f ;;
 esac
 echo "HYVM-UNKNOWN-MODE: $mode"
