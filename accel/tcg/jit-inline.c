@@ -422,6 +422,60 @@ static bool jmp(struct jit_tr *t, const struct insn *in)
     return true;
 }
 
+/*
+ * BT BTS BTR BTC r32/r64, r|imm8 on registers: the host's register form masks the bit offset
+ * as the handler does; CF is the bit, the others undefined (AMD keeps them, as the handler).
+ */
+static bool bt(struct jit_tr *t, const struct insn *in)
+{
+    static const uint8_t rr[] = { [OP_BT] = 0xa3, [OP_BTS] = 0xab, [OP_BTR] = 0xb3,
+                                  [OP_BTC] = 0xbb };
+    static const uint8_t digit[] = { [OP_BT] = 4, [OP_BTS] = 5, [OP_BTR] = 6, [OP_BTC] = 7 };
+    const struct operand *d = &in->ops[0], *s = &in->ops[1];
+    struct jit_emit *e = &t->e;
+
+    if (!is_reg(d) || d->size < 4 || !(s->kind == OPK_IMM || (is_reg(s) && s->size == d->size)) ||
+        (in->prefixes & PFX_LOCK) || !undefined_flags_ok(t)) {
+        return false;
+    }
+    jit_emit_ld(e, jit_size_of(d->size), false, JIT_RAX, JIT_RBX, jit_reg_off(d));
+    if (s->kind == OPK_IMM) {
+        jit_emit_op_rr(e, d->size == 8, 0x0f, 0xba, digit[in->op], JIT_RAX);
+        if (jit_emit_room(e, 1)) {
+            jit_put8(e, (uint8_t)s->imm);
+        }
+    } else {
+        jit_emit_ld(e, jit_size_of(s->size), false, JIT_RCX, JIT_RBX, jit_reg_off(s));
+        jit_emit_op_rr(e, d->size == 8, 0x0f, rr[in->op], JIT_RCX, JIT_RAX);
+    }
+    if (in->op != OP_BT) {
+        store_rax(e, d);
+    }
+    t->flags = JIT_F_HOST;
+    return true;
+}
+
+/* BSWAP r32/r64 (0F C8+r; a 16-bit BSWAP is undefined: left to the handler). */
+static bool bswap(struct jit_tr *t, const struct insn *in)
+{
+    const struct operand *d = &in->ops[0];
+    struct jit_emit *e = &t->e;
+
+    if (!is_reg(d) || d->size < 4) {
+        return false;
+    }
+    jit_emit_ld(e, jit_size_of(d->size), false, JIT_RAX, JIT_RBX, jit_reg_off(d));
+    if (jit_emit_room(e, 3)) {
+        if (d->size == 8) {
+            jit_put8(e, 0x48);
+        }
+        jit_put8(e, 0x0f);
+        jit_put8(e, 0xc8);
+    }
+    store_rax(e, d);
+    return true;
+}
+
 /* Jcc rel with the operand size of the mode: taken leaves through a stub (jit-translate.c). */
 static bool jcc(struct jit_tr *t, const struct insn *in)
 {
@@ -480,6 +534,10 @@ bool jit_inline(struct jit_tr *t)
         return shift(t, in);
     case OP_IMUL:
         return imul(t, in);
+    case OP_BT: case OP_BTS: case OP_BTR: case OP_BTC:
+        return bt(t, in);
+    case OP_BSWAP:
+        return bswap(t, in);
     case OP_NOP: case OP_ENDBR:
         return true;
     default:

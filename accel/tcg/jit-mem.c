@@ -299,6 +299,35 @@ static bool alu1(struct jit_tr *t, const struct insn *in)
     return true;
 }
 
+/*
+ * SHL SHR SAR m, imm8 with a count that is not 0 once masked: then every flag is written (the
+ * undefined ones as AMD's processors and the handler set them), so the host's EFLAGS, which the
+ * TLB check changed, need not hold the guest's before; only where those flags are dead or the
+ * host is AMD's.
+ */
+static bool shift(struct jit_tr *t, const struct insn *in)
+{
+    static const int8_t digit[] = { [OP_SHL] = 4, [OP_SAL] = 4, [OP_SHR] = 5, [OP_SAR] = 7 };
+    const struct operand *d = &in->ops[0], *c = &in->ops[1];
+    uint8_t before, *slow, *seg;
+
+    if (d->kind != OPK_MEM || !sized(d->size) || in->nops < 2 || c->kind != OPK_IMM ||
+        !(c->imm & (d->size == 8 ? 63 : 31)) || !(jit_flags_dead(t) || t->host_is_amd)) {
+        return false;
+    }
+    jit_flags_spill(t);
+    before = t->flags;
+    seg = emit_lin(t, in);
+    slow = emit_tlb(t, d->size, true);
+    emit_on_mem(&t->e, false, d->size, 0xc0, digit[in->op]);
+    if (jit_emit_room(&t->e, 1)) {
+        jit_put8(&t->e, (uint8_t)c->imm);
+    }
+    jit_flags_set_by_host(t);
+    jit_add_mem_stub(t, slow, seg, before);
+    return true;
+}
+
 /* rax = rsp - 8, the fast TLB checked for writing 8 bytes there. */
 static uint8_t *emit_push_slot(struct jit_tr *t)
 {
@@ -399,6 +428,47 @@ static bool call(struct jit_tr *t, const struct insn *in)
     return true;
 }
 
+/*
+ * JMP r/m64 and CALL r/m64: the target read (from the register, or through the fast TLB) and
+ * checked, for CALL the return address pushed, out to the target.  Any slow path runs the
+ * handler, which does all of it again: nothing was written before.
+ */
+static bool indirect(struct jit_tr *t, const struct insn *in)
+{
+    const struct operand *s = &in->ops[0];
+    bool is_call = in->op == OP_CALL;
+    uint8_t before, *slow = NULL, *bad, *push = NULL, *out;
+
+    if (in->op_size != 8 || s->size != 8 || !(s->kind == OPK_REG || s->kind == OPK_MEM) ||
+        (s->kind == OPK_MEM && !mem_ok(t, in))) {
+        return false;
+    }
+    jit_flags_spill(t);
+    before = t->flags;
+    if (s->kind == OPK_REG) {
+        jit_emit_ld(&t->e, JIT_S64, false, JIT_R10, JIT_RBX, jit_reg_off(s));
+    } else {
+        emit_lin(t, in);    /* 64-bit mode: no segment check to jump from */
+        slow = emit_tlb(t, 8, false);
+        emit_load(&t->e, JIT_R10, 8, false);
+    }
+    bad = emit_canonical_check(&t->e, JIT_R10);
+    if (is_call) {
+        jit_emit_guest_rip(t, JIT_RCX, t->off + in->len);
+        push = emit_push_slot(t);
+        emit_on_mem(&t->e, false, 8, 0x88, JIT_RCX);
+        jit_emit_st(&t->e, JIT_S64, JIT_RAX, JIT_RBX, OFF_RSP);
+    }
+    emit_jumped_exit(t, JIT_R10, &out);
+    if (slow) {
+        jit_add_mem_stub3(t, slow, bad, push, before);
+    } else {
+        jit_add_mem_stub3(t, bad, push, NULL, before);
+    }
+    jit_add_stub(t, out, JIT_STUB_EPILOGUE);
+    return true;
+}
+
 /* RET (C3): the return address read and checked, RSP moved, out to it. */
 static bool ret(struct jit_tr *t, const struct insn *in)
 {
@@ -434,7 +504,10 @@ bool jit_inline_mem(struct jit_tr *t)
     case OP_POP:
         return pop(t, in);
     case OP_CALL:
-        return call(t, in);
+        return in->ops[0].kind == OPK_REL ? call(t, in)
+                                          : t->mode == MODE_LONG64 && indirect(t, in);
+    case OP_JMP:
+        return t->mode == MODE_LONG64 && in->ops[0].kind != OPK_REL && indirect(t, in);
     case OP_RET:
         return ret(t, in);
     default:
@@ -452,6 +525,8 @@ bool jit_inline_mem(struct jit_tr *t)
         return alu(t, in);
     case OP_INC: case OP_DEC: case OP_NOT: case OP_NEG:
         return alu1(t, in);
+    case OP_SHL: case OP_SAL: case OP_SHR: case OP_SAR:
+        return shift(t, in);
     default:
         return false;
     }

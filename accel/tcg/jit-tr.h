@@ -65,7 +65,7 @@ enum jit_stub_kind {
 
 struct jit_stub {
     uint8_t *field;         /* the rel32 of the jump to the stub */
-    uint8_t *field2;        /* another jump to it, or NULL */
+    uint8_t *field2, *field3;   /* other jumps to it, or NULL */
     uint8_t *resume;        /* JIT_STUB_MEM: where the instruction's inline code ends */
     uint8_t kind;           /* enum jit_stub_kind */
     uint8_t flags;          /* JIT_F_*: where the flags are at the jump */
@@ -130,6 +130,9 @@ void jit_add_stub(struct jit_tr *t, uint8_t *field, enum jit_stub_kind kind);
  * current position with the flags where t->flags says.
  */
 void jit_add_mem_stub(struct jit_tr *t, uint8_t *field, uint8_t *field2, uint8_t flags_before);
+/* The same with a third jump to the slow path. */
+void jit_add_mem_stub3(struct jit_tr *t, uint8_t *field, uint8_t *field2, uint8_t *field3,
+                       uint8_t flags_before);
 
 /* The flags instruction t->i sets are overwritten before anything can read them. */
 static inline bool jit_flags_dead(const struct jit_tr *t)

@@ -147,12 +147,18 @@ void jit_add_stub(struct jit_tr *t, uint8_t *field, enum jit_stub_kind kind)
         t->stubs = g_renew(struct jit_stub, t->stubs, t->cap);
     }
     t->stubs[t->nstubs++] = (struct jit_stub){
-        .field = field, .kind = (uint8_t)kind, .flags = t->flags,
+        .field = field, .field2 = NULL, .field3 = NULL, .kind = (uint8_t)kind, .flags = t->flags,
         .index = (uint16_t)t->i, .icount = (uint16_t)t->icount, .off = t->off,
     };
 }
 
 void jit_add_mem_stub(struct jit_tr *t, uint8_t *field, uint8_t *field2, uint8_t flags_before)
+{
+    jit_add_mem_stub3(t, field, field2, NULL, flags_before);
+}
+
+void jit_add_mem_stub3(struct jit_tr *t, uint8_t *field, uint8_t *field2, uint8_t *field3,
+                       uint8_t flags_before)
 {
     struct jit_stub *s;
 
@@ -162,6 +168,7 @@ void jit_add_mem_stub(struct jit_tr *t, uint8_t *field, uint8_t *field2, uint8_t
     }
     s = &t->stubs[t->nstubs - 1];
     s->field2 = field2;
+    s->field3 = field3;
     s->flags = flags_before;
     s->flags_after = t->flags;
     s->resume = jit_emit_label(&t->e);
@@ -531,9 +538,8 @@ static void emit_stub(struct jit_tr *t, const struct jit_stub *s, uint8_t *epilo
         return;
     }
     jit_patch_rel32(s->field, jit_emit_label(e));
-    if (s->field2) {
-        jit_patch_rel32(s->field2, jit_emit_label(e));
-    }
+    jit_patch_rel32(s->field2, jit_emit_label(e));
+    jit_patch_rel32(s->field3, jit_emit_label(e));
     if (s->kind == JIT_STUB_MEM) {
         jit_emit_st(e, JIT_S64, JIT_RAX, JIT_RBX, JIT_OFF_LIN);
     }
