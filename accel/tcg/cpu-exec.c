@@ -291,7 +291,8 @@ static const struct tcg_jit_chain *chain_from(struct tcg_cpu *cpu, struct tcg_bl
         return NULL;    /* no room: this block does not chain, the next one resets */
     }
     chain = (struct tcg_jit_chain){ .block = b, .blocks = cpu->blocks,
-                                    .tramp64 = cpu->jit_tramp64, .tramp32 = cpu->jit_tramp32 };
+                                    .tramp64 = cpu->jit_tramp64, .tramp32 = cpu->jit_tramp32,
+                                    .sse2 = tcg_cpuid_has(cpu, 1, 3, 26) };
     return &chain;
 }
 

@@ -12,7 +12,7 @@
  * which crosses a page (below).  The access then looks in the fast TLB
  * (struct tcg_tlb_fast), in the host code QEMU's TCG uses for the same thing:
  *
- *     mov edx, eax; shr edx, 7; and edx, 0x1fe0          ; the slot's offset
+ *     mov edx, eax; shr edx, 7; and edx, (size-1) << 5   ; the slot's offset
  *     lea r8, [rax + size - 1]; and r8, -4096; or r8, [rbx + tlb_ctx]
  *     cmp r8, [rbx + rdx + tlbf.read|write]; jne slow    ; page, context, permission
  *     mov rdx, [rbx + rdx + tlbf.addend]                 ; [rax + rdx] is the host byte
@@ -37,7 +37,7 @@
  * The memory operand can be reached from here: 64-bit mode with 64- or 32-bit addressing, or
  * 32-bit code with 32-bit addressing through ES, SS or DS (when flat, see emit_lin).
  */
-static bool mem_ok(const struct jit_tr *t, const struct insn *in)
+bool jit_mem_ok(const struct jit_tr *t, const struct insn *in)
 {
     if (!in->has_mem || in->mem.disp != (int32_t)in->mem.disp) {
         return false;
@@ -64,7 +64,7 @@ static bool is_reg(const struct operand *o)
  * offset when the segment is flat (cpu->jit_flat); the jump returned goes to the slow path
  * when it is not (NULL in 64-bit mode).
  */
-static uint8_t *emit_lin(struct jit_tr *t, const struct insn *in)
+uint8_t *jit_emit_lin(struct jit_tr *t, const struct insn *in)
 {
     jit_emit_ea(t, in, JIT_R9);
     if (t->mode != MODE_LONG64) {
@@ -85,21 +85,20 @@ static uint8_t *emit_lin(struct jit_tr *t, const struct insn *in)
 }
 
 /* The fast TLB check of size bytes at rax; returns the jump to the slow path. */
-static uint8_t *emit_tlb(struct jit_tr *t, unsigned size, bool write)
+uint8_t *jit_emit_tlb(struct jit_tr *t, unsigned size, bool write)
 {
     struct jit_emit *e = &t->e;
     int32_t tag = JIT_OFF_TLBF + (write ? (int32_t)offsetof(struct tcg_tlb_fast, write)
                                         : (int32_t)offsetof(struct tcg_tlb_fast, read));
     uint8_t *slow;
 
-    _Static_assert(sizeof(struct tcg_tlb_fast) == 32 && TCG_TLB_FAST_SIZE == 256,
-                   "slot offset (lin >> 7) & 0x1fe0");
+    _Static_assert(sizeof(struct tcg_tlb_fast) == 32, "slot offset (lin >> 7) & mask");
     jit_emit_mov32_rr(e, JIT_RDX, JIT_RAX);
     jit_emit_op_rr(e, false, 0xc1, -1, 5, JIT_RDX);            /* shr edx, 7 */
     if (jit_emit_room(e, 1)) {
         jit_put8(e, 7);
     }
-    jit_emit_alu_ri(e, JIT_AND, false, JIT_RDX, 0x1fe0);
+    jit_emit_alu_ri(e, JIT_AND, false, JIT_RDX, (TCG_TLB_FAST_SIZE - 1) << 5);
     jit_emit_lea(e, JIT_R8, JIT_RAX, JIT_NO_INDEX, 0, (int32_t)size - 1);
     jit_emit_alu_ri(e, JIT_AND, true, JIT_R8, -4096);
     /* OR r8, [rbx + ctx] (REX.W 0B /r); CMP r8, [rbx + rdx + tag] (REX.W 3B /r). */
@@ -175,8 +174,8 @@ static bool load(struct jit_tr *t, const struct insn *in)
     }
     jit_flags_spill(t);
     before = t->flags;
-    seg = emit_lin(t, in);
-    slow = emit_tlb(t, s->size, false);
+    seg = jit_emit_lin(t, in);
+    slow = jit_emit_tlb(t, s->size, false);
     emit_load(&t->e, JIT_RCX, s->size, sign);
     if (sign && d->size == 4) {
         jit_emit_mov32_rr(&t->e, JIT_RCX, JIT_RCX);
@@ -198,8 +197,8 @@ static bool store(struct jit_tr *t, const struct insn *in)
     jit_flags_spill(t);
     before = t->flags;
     load_src(&t->e, s);
-    seg = emit_lin(t, in);
-    slow = emit_tlb(t, d->size, true);
+    seg = jit_emit_lin(t, in);
+    slow = jit_emit_tlb(t, d->size, true);
     emit_on_mem(&t->e, false, d->size, 0x88, JIT_RCX);
     jit_add_mem_stub(t, slow, seg, before);
     return true;
@@ -247,8 +246,8 @@ static bool alu(struct jit_tr *t, const struct insn *in)
     if (to_mem) {
         load_src(&t->e, s);
     }
-    seg = emit_lin(t, in);
-    slow = emit_tlb(t, size, rmw);
+    seg = jit_emit_lin(t, in);
+    slow = jit_emit_tlb(t, size, rmw);
     if (rmw) {
         emit_on_mem(&t->e, in->prefixes & PFX_LOCK, size, opc, JIT_RCX);
     } else if (to_mem) {
@@ -284,8 +283,8 @@ static bool alu1(struct jit_tr *t, const struct insn *in)
     }
     jit_flags_spill(t);
     before = t->flags;
-    seg = emit_lin(t, in);
-    slow = emit_tlb(t, d->size, true);
+    seg = jit_emit_lin(t, in);
+    slow = jit_emit_tlb(t, d->size, true);
     if (incdec) {
         /* CF in: movzx ecx, byte [flags]; shr ecx, 1. */
         jit_emit_ld(&t->e, JIT_S8, false, JIT_RCX, JIT_RBX, jit_flags_mem_off(t));
@@ -317,8 +316,8 @@ static bool shift(struct jit_tr *t, const struct insn *in)
     }
     jit_flags_spill(t);
     before = t->flags;
-    seg = emit_lin(t, in);
-    slow = emit_tlb(t, d->size, true);
+    seg = jit_emit_lin(t, in);
+    slow = jit_emit_tlb(t, d->size, true);
     emit_on_mem(&t->e, false, d->size, 0xc0, digit[in->op]);
     if (jit_emit_room(&t->e, 1)) {
         jit_put8(&t->e, (uint8_t)c->imm);
@@ -333,7 +332,7 @@ static uint8_t *emit_push_slot(struct jit_tr *t)
 {
     jit_emit_ld(&t->e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_RSP);
     jit_emit_lea(&t->e, JIT_RAX, JIT_RAX, JIT_NO_INDEX, 0, -8);
-    return emit_tlb(t, 8, true);
+    return jit_emit_tlb(t, 8, true);
 }
 
 /* PUSH r64/imm (the value read before RSP moves: PUSH RSP pushes the old one). */
@@ -372,7 +371,7 @@ static bool pop(struct jit_tr *t, const struct insn *in)
     jit_flags_spill(t);
     before = t->flags;
     jit_emit_ld(&t->e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_RSP);
-    slow = emit_tlb(t, 8, false);
+    slow = jit_emit_tlb(t, 8, false);
     emit_load(&t->e, JIT_RCX, 8, false);
     jit_emit_lea(&t->e, JIT_RAX, JIT_RAX, JIT_NO_INDEX, 0, 8);
     jit_emit_st(&t->e, JIT_S64, JIT_RAX, JIT_RBX, OFF_RSP);
@@ -440,7 +439,7 @@ static bool indirect(struct jit_tr *t, const struct insn *in)
     uint8_t before, *slow = NULL, *bad, *push = NULL, *out;
 
     if (in->op_size != 8 || s->size != 8 || !(s->kind == OPK_REG || s->kind == OPK_MEM) ||
-        (s->kind == OPK_MEM && !mem_ok(t, in))) {
+        (s->kind == OPK_MEM && !jit_mem_ok(t, in))) {
         return false;
     }
     jit_flags_spill(t);
@@ -448,8 +447,8 @@ static bool indirect(struct jit_tr *t, const struct insn *in)
     if (s->kind == OPK_REG) {
         jit_emit_ld(&t->e, JIT_S64, false, JIT_R10, JIT_RBX, jit_reg_off(s));
     } else {
-        emit_lin(t, in);    /* 64-bit mode: no segment check to jump from */
-        slow = emit_tlb(t, 8, false);
+        jit_emit_lin(t, in);    /* 64-bit mode: no segment check to jump from */
+        slow = jit_emit_tlb(t, 8, false);
         emit_load(&t->e, JIT_R10, 8, false);
     }
     bad = emit_canonical_check(&t->e, JIT_R10);
@@ -480,7 +479,7 @@ static bool ret(struct jit_tr *t, const struct insn *in)
     jit_flags_spill(t);
     before = t->flags;
     jit_emit_ld(&t->e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_RSP);
-    slow = emit_tlb(t, 8, false);
+    slow = jit_emit_tlb(t, 8, false);
     emit_load(&t->e, JIT_RCX, 8, false);
     bad = emit_canonical_check(&t->e, JIT_RCX);
     jit_emit_lea(&t->e, JIT_RAX, JIT_RAX, JIT_NO_INDEX, 0, 8);
@@ -494,6 +493,10 @@ static bool ret(struct jit_tr *t, const struct insn *in)
 bool jit_inline_mem(struct jit_tr *t)
 {
     const struct insn *in = &t->insn[t->i];
+
+    if (in->op == OP_SSE) {
+        return jit_inline_sse(t);
+    }
 
     if (t->mode != MODE_LONG64 && t->mode != MODE_PROT32) {
         return false;
@@ -513,7 +516,7 @@ bool jit_inline_mem(struct jit_tr *t)
     default:
         break;
     }
-    if (!mem_ok(t, in)) {
+    if (!jit_mem_ok(t, in)) {
         return false;
     }
     switch (in->op) {

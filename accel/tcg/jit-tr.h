@@ -84,6 +84,7 @@ struct jit_tr {
     uint64_t *fallbacks;    /* per-operation counts of handler calls, or NULL */
     const struct tcg_jit_chain *chain;  /* NULL: every exit returns to C */
     bool host_is_amd;       /* tcg_host_is_amd(): undefined flags as the handlers set them */
+    bool sse2;              /* the guest's CPUID has SSE2 (what jit-sse.c runs inline) */
     /* While emitting instruction i: */
     unsigned i;
     uint32_t off;           /* its offset in bytes from the first instruction */
@@ -165,5 +166,19 @@ enum jit_size jit_size_of(unsigned bytes);
 /* ---- jit-mem.c ---- */
 /* Inline code for t->insn[t->i] with a memory operand (64-bit mode), or false. */
 bool jit_inline_mem(struct jit_tr *t);
+/*
+ * rax = the linear address of in's memory operand; in 32-bit code, the returned jump goes to
+ * the slow path when its segment is not flat (NULL in 64-bit mode).
+ */
+uint8_t *jit_emit_lin(struct jit_tr *t, const struct insn *in);
+/* in's memory operand is one jit_emit_lin() handles. */
+bool jit_mem_ok(const struct jit_tr *t, const struct insn *in);
+/* The fast TLB check of size bytes at rax: on a hit [rax + rdx] is the host byte; returns the
+ * jump to the slow path. */
+uint8_t *jit_emit_tlb(struct jit_tr *t, unsigned size, bool write);
+
+/* ---- jit-sse.c ---- */
+/* Inline code for the SSE instruction t->insn[t->i], or false. */
+bool jit_inline_sse(struct jit_tr *t);
 
 #endif

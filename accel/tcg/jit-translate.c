@@ -610,6 +610,7 @@ tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const 
     if (chain && (mode == MODE_LONG64 || mode == MODE_PROT32) && !log_enabled(LOG_EXEC)) {
         t.chain = chain;
     }
+    t.sse2 = chain && chain->sse2;
     jit_emit_init(e, jit_buf_write_ptr(jb), jit_buf_write_end(jb), jit_buf_rx_offset(jb));
     start = e->p;
     jit_emit_push(e, JIT_RBX);

@@ -56,6 +56,7 @@ struct tcg_jit_chain {
     struct tcg_block *block;
     struct tcg_block_cache *blocks;
     const void *tramp64, *tramp32;  /* tcg_jit_trampolines() of the same buffer */
+    bool sse2;                      /* the guest's CPUID offers SSE2 (jit-sse.c) */
 };
 
 /*
