@@ -335,6 +335,24 @@ static uint8_t *emit_push_slot(struct jit_tr *t)
     return jit_emit_tlb(t, 8, true);
 }
 
+/* rax = rsp and rcx = the 8 bytes there, through the fast TLB (the jump to the slow path). */
+static uint8_t *emit_pop_slot(struct jit_tr *t)
+{
+    uint8_t *slow;
+
+    jit_emit_ld(&t->e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_RSP);
+    slow = jit_emit_tlb(t, 8, false);
+    emit_load(&t->e, JIT_RCX, 8, false);
+    return slow;
+}
+
+/* rsp = rax + 8, after a pop. */
+static void emit_rsp_up(struct jit_tr *t)
+{
+    jit_emit_lea(&t->e, JIT_RAX, JIT_RAX, JIT_NO_INDEX, 0, 8);
+    jit_emit_st(&t->e, JIT_S64, JIT_RAX, JIT_RBX, OFF_RSP);
+}
+
 /* PUSH r64/imm (the value read before RSP moves: PUSH RSP pushes the old one). */
 static bool push(struct jit_tr *t, const struct insn *in)
 {
@@ -370,11 +388,8 @@ static bool pop(struct jit_tr *t, const struct insn *in)
     }
     jit_flags_spill(t);
     before = t->flags;
-    jit_emit_ld(&t->e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_RSP);
-    slow = jit_emit_tlb(t, 8, false);
-    emit_load(&t->e, JIT_RCX, 8, false);
-    jit_emit_lea(&t->e, JIT_RAX, JIT_RAX, JIT_NO_INDEX, 0, 8);
-    jit_emit_st(&t->e, JIT_S64, JIT_RAX, JIT_RBX, OFF_RSP);
+    slow = emit_pop_slot(t);
+    emit_rsp_up(t);
     store_reg(&t->e, d);
     jit_add_mem_stub(t, slow, NULL, before);
     return true;
@@ -478,12 +493,9 @@ static bool ret(struct jit_tr *t, const struct insn *in)
     }
     jit_flags_spill(t);
     before = t->flags;
-    jit_emit_ld(&t->e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_RSP);
-    slow = jit_emit_tlb(t, 8, false);
-    emit_load(&t->e, JIT_RCX, 8, false);
+    slow = emit_pop_slot(t);
     bad = emit_canonical_check(&t->e, JIT_RCX);
-    jit_emit_lea(&t->e, JIT_RAX, JIT_RAX, JIT_NO_INDEX, 0, 8);
-    jit_emit_st(&t->e, JIT_S64, JIT_RAX, JIT_RBX, OFF_RSP);
+    emit_rsp_up(t);
     emit_jumped_exit(t, JIT_RCX, &out);
     jit_add_mem_stub(t, slow, bad, before);
     jit_add_stub(t, out, JIT_STUB_EPILOGUE);

@@ -132,6 +132,19 @@ def note_markers(seen, keys, out, t):
             seen[key] = t
 
 
+def fmt_s(v):
+    """A figure of seconds, or a dash for none, in 9 columns."""
+    return f'{v:7.2f} s' if v is not None else '      -  '
+
+
+def guest_cmd(binary, machine, a, mem, kernel, initrd, append):
+    """The command line of a benchmark guest: the test fixtures' kernel and initrd on the
+    serial console, -accel, -smp from the arguments a (arg_parser's, with --smp)."""
+    return [binary, '-M', machine, '-accel', a.accel, '-m', mem, '-smp', str(a.smp),
+            '-nodefaults', '-display', 'none', '-serial', 'stdio', '-kernel', kernel,
+            '-initrd', initrd, '-append', append]
+
+
 def fmt_mbs(v):
     """A figure of MB/s, or a dash for none, in 8 columns."""
     return f'{v:8.1f}' if v is not None else '       -'

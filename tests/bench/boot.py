@@ -20,7 +20,8 @@ given up on after 2 s.
 """
 import sys
 
-from benchlib import arg_parser, fixtures, in_turns, median, peers, run_console
+from benchlib import (arg_parser, fixtures, fmt_s, guest_cmd, in_turns, median, peers,
+                      run_console)
 
 MARKER = b'HYVM-BOOT-OK'
 APPEND = 'console=ttyS0 hyvm.test=poweroff'
@@ -47,10 +48,6 @@ def boot_once(cmd, timeout):
     return t_marker, t_exit, uptime, problem
 
 
-def fmt(v):
-    return f'{v:7.2f} s' if v is not None else '      -  '
-
-
 def main():
     ap = arg_parser(runs=5, machines='microvm,pc', timeout=300.0)
     ap.add_argument('--smp', type=int, default=1)
@@ -63,10 +60,7 @@ def main():
           f'median of {a.runs} runs')
 
     def run_one(binary, machine):
-        cmd = [binary, '-M', machine, '-accel', a.accel, '-m', '256M',
-               '-smp', str(a.smp), '-nodefaults', '-display', 'none',
-               '-serial', 'stdio', '-kernel', kernel, '-initrd', initrd,
-               '-append', APPEND]
+        cmd = guest_cmd(binary, machine, a, '256M', kernel, initrd, APPEND)
         r = boot_once(cmd, a.timeout)
         return r, r[3]
 
@@ -77,8 +71,8 @@ def main():
             runs = results[name]
             med[name] = [median([r[k] for r in runs]) for k in range(3)]
             exits = sum(r[1] is not None for r in runs)
-            print(f'{machine:8} {name}: marker {fmt(med[name][0])}  exit {fmt(med[name][1])}'
-                  f'  guest uptime at marker {fmt(med[name][2])}'
+            print(f'{machine:8} {name}: marker {fmt_s(med[name][0])}  exit {fmt_s(med[name][1])}'
+                  f'  guest uptime at marker {fmt_s(med[name][2])}'
                   f'  ({exits} of {a.runs} runs exited 0)')
         if 'qemu' in med:
             h, q = med['hyvm'], med['qemu']

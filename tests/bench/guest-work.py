@@ -26,7 +26,8 @@ output) must be the same for every run: a difference is reported.
 import re
 import sys
 
-from benchlib import arg_parser, fixtures, in_turns, median, peers, run_console
+from benchlib import (arg_parser, fixtures, fmt_s, guest_cmd, in_turns, median, peers,
+                      run_console)
 
 APPEND = 'console=ttyS0 hyvm.test=cpubench'
 MEM = '512M'
@@ -66,10 +67,6 @@ def work_once(cmd, timeout):
     return ({w: (guest[w], end[w] - start[w]) for w in WORKLOADS}, checks), None
 
 
-def fmt(v):
-    return f'{v:7.2f} s' if v is not None else '      -  '
-
-
 def main():
     ap = arg_parser(runs=3, machines='microvm,pc', timeout=900.0)
     ap.add_argument('--smp', type=int, default=1)
@@ -82,10 +79,7 @@ def main():
           f'median of {a.runs} runs')
 
     def run_one(binary, machine):
-        cmd = [binary, '-M', machine, '-accel', a.accel, '-m', MEM,
-               '-smp', str(a.smp), '-nodefaults', '-display', 'none',
-               '-serial', 'stdio', '-kernel', kernel, '-initrd', initrd,
-               '-append', APPEND]
+        cmd = guest_cmd(binary, machine, a, MEM, kernel, initrd, APPEND)
         return work_once(cmd, a.timeout)
 
     for machine in a.machines.split(','):
@@ -98,7 +92,7 @@ def main():
                          for clock in (0, 1)]
             for clock, label in ((0, 'guest'), (1, 'host ')):
                 print(f'{machine:8} {name:4} {label}: '
-                      + '  '.join(f'{w} {fmt(v)}' for w, v in zip(WORKLOADS, med[name][clock]))
+                      + '  '.join(f'{w} {fmt_s(v)}' for w, v in zip(WORKLOADS, med[name][clock]))
                       + (f'  ({len(runs)} of {a.runs} runs)' if clock == 0 else ''))
         if 'qemu' in med:
             for clock, label in ((0, 'guest'), (1, 'host ')):
