@@ -327,6 +327,77 @@ static bool shift(struct jit_tr *t, const struct insn *in)
     return true;
 }
 
+/*
+ * CMPXCHG m, r ([LOCK] 0F B0/B1): the host's on the same RAM with the guest's RAX in the host's
+ * (compared, and loaded on a mismatch, whole or in part as the operand size says), flags as
+ * CMP.
+ */
+static bool cmpxchg(struct jit_tr *t, const struct insn *in)
+{
+    const struct operand *d = &in->ops[0], *s = &in->ops[1];
+    uint8_t before, *slow, *seg;
+
+    if (d->kind != OPK_MEM || !sized(d->size) || !is_reg(s) || s->size != d->size) {
+        return false;
+    }
+    jit_flags_spill(t);
+    before = t->flags;
+    load_src(&t->e, s);
+    seg = jit_emit_lin(t, in);
+    slow = jit_emit_tlb(t, d->size, true);
+    jit_emit_op_mem(&t->e, false, true, false, 0x8d, -1, JIT_R8, JIT_RAX, JIT_RDX, 0, 0, false,
+                    0);                                         /* lea r8, [rax + rdx] */
+    jit_emit_ld(&t->e, JIT_S64, false, JIT_RAX, JIT_RBX, JIT_OFF_REGS);
+    if ((in->prefixes & PFX_LOCK) && jit_emit_room(&t->e, 1)) {
+        jit_put8(&t->e, 0xf0);
+    }
+    jit_emit_op_mem(&t->e, d->size == 2, d->size == 8, false, 0x0f, d->size == 1 ? 0xb0 : 0xb1,
+                    JIT_RCX, JIT_R8, JIT_NO_INDEX, 0, 0, false, 0);
+    jit_flags_set_by_host(t);
+    jit_emit_st(&t->e, JIT_S64, JIT_RAX, JIT_RBX, JIT_OFF_REGS);
+    jit_add_mem_stub(t, slow, seg, before);
+    return true;
+}
+
+/*
+ * BT BTS BTR BTC m, imm8 ([LOCK] 0F BA /4../7 ib): the offset is masked to the operand, so
+ * the access stays in it.  CF is the bit; the SDM leaves OF SF AF PF undefined and AMD keeps
+ * them, as the handler: only where they are dead or the host is AMD's, which then gets the
+ * guest's flags back after the TLB check.
+ */
+static bool bt_mem(struct jit_tr *t, const struct insn *in)
+{
+    static const uint8_t digit[] = { [OP_BT] = 4, [OP_BTS] = 5, [OP_BTR] = 6, [OP_BTC] = 7 };
+    const struct operand *d = &in->ops[0], *c = &in->ops[1];
+    bool dead = jit_flags_dead(t);
+    uint8_t before, *slow, *seg;
+
+    if (d->kind != OPK_MEM || d->size < 2 || !sized(d->size) || c->kind != OPK_IMM ||
+        (!dead && !t->host_is_amd)) {
+        return false;
+    }
+    jit_flags_spill(t);
+    before = t->flags;
+    seg = jit_emit_lin(t, in);
+    slow = jit_emit_tlb(t, d->size, in->op != OP_BT);
+    jit_emit_op_mem(&t->e, false, true, false, 0x8d, -1, JIT_R8, JIT_RAX, JIT_RDX, 0, 0, false,
+                    0);                                         /* lea r8, [rax + rdx] */
+    if (!dead) {
+        jit_flags_to_host(t);
+    }
+    if ((in->prefixes & PFX_LOCK) && jit_emit_room(&t->e, 1)) {
+        jit_put8(&t->e, 0xf0);
+    }
+    jit_emit_op_mem(&t->e, d->size == 2, d->size == 8, false, 0x0f, 0xba, digit[in->op], JIT_R8,
+                    JIT_NO_INDEX, 0, 0, false, 0);
+    if (jit_emit_room(&t->e, 1)) {
+        jit_put8(&t->e, (uint8_t)c->imm);
+    }
+    t->flags = JIT_F_HOST;
+    jit_add_mem_stub(t, slow, seg, before);
+    return true;
+}
+
 /* rax = rsp - 8, the fast TLB checked for writing 8 bytes there. */
 static uint8_t *emit_push_slot(struct jit_tr *t)
 {
@@ -542,6 +613,10 @@ bool jit_inline_mem(struct jit_tr *t)
         return alu1(t, in);
     case OP_SHL: case OP_SAL: case OP_SHR: case OP_SAR:
         return shift(t, in);
+    case OP_CMPXCHG:
+        return cmpxchg(t, in);
+    case OP_BT: case OP_BTS: case OP_BTR: case OP_BTC:
+        return bt_mem(t, in);
     default:
         return false;
     }
