@@ -2,6 +2,7 @@
 """Software CPU benchmark, hyvm beside QEMU in one run (never part of meson test).
 
   tests/bench/cpu.py [--builddir build] [--runs 5] [--iters 30] [--count]
+                     [--hyvm-accel tcg]
 
 Runs the workload guest (tests/guests/workload.c: CRC-32 over 64 KiB and a
 quick sort of 4096 words, --iters times) from its Multiboot entry under
@@ -11,7 +12,9 @@ the median wall time of each and their ratio.  Both must print the same
 checksums.  With --count it also reports host instructions per guest
 instruction for hyvm: the guest count from HYVM_TCG_STATS=1, the host count
 from `perf stat` where the host has a PMU, else from valgrind (slow: it
-then runs --iters 1).
+then runs --iters 1 and 10): for the whole process at --iters 1, and the
+marginal cost of the 9 iterations more (start-up and translation left out).
+--hyvm-accel gives hyvm's -accel (tcg,jit=off: the interpreter alone).
 """
 import argparse
 import os
@@ -25,10 +28,10 @@ import time
 EXIT_DEV = ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 
 
-def commands(builddir, iters):
+def commands(builddir, iters, hyvm_accel="tcg"):
     guest = os.path.join(builddir, "tests", "guests", "workload.elf")
     append = ["-append", "iters=%d" % iters]
-    hyvm = [os.path.join(builddir, "hyvm"), "-accel", "tcg", "-M", "microvm",
+    hyvm = [os.path.join(builddir, "hyvm"), "-accel", hyvm_accel, "-M", "microvm",
             "-nographic"] + EXIT_DEV + ["-kernel", guest] + append
     qemu_bin = shutil.which("qemu-system-x86_64")
     qemu = None
@@ -77,9 +80,10 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--iters", type=int, default=30)
     ap.add_argument("--count", action="store_true")
+    ap.add_argument("--hyvm-accel", default="tcg")
     args = ap.parse_args()
 
-    hyvm, qemu = commands(args.builddir, args.iters)
+    hyvm, qemu = commands(args.builddir, args.iters, args.hyvm_accel)
     times = {"hyvm": [], "qemu": []}
     outputs = {}
     for _ in range(args.runs):
@@ -98,12 +102,17 @@ def main():
         print("ratio hyvm/qemu: %.2f" % (statistics.median(times["hyvm"]) /
                                         statistics.median(times["qemu"])))
     if args.count:
-        small, _ = commands(args.builddir, 1)
-        counted = host_instructions(small)
-        if counted:
+        small, _ = commands(args.builddir, 1, args.hyvm_accel)
+        big, _ = commands(args.builddir, 10, args.hyvm_accel)
+        counted, counted10 = host_instructions(small), host_instructions(big)
+        if counted and counted10:
             host, guest = counted
+            host10, guest10 = counted10
             print("hyvm: %d host instructions for %d guest instructions (iters=1, whole "
-                  "process): %.0f per guest instruction" % (host, guest, host / guest))
+                  "process): %.1f per guest instruction" % (host, guest, host / guest))
+            print("hyvm: iters=10 against iters=1: %d host instructions for %d guest "
+                  "instructions more: %.1f per guest instruction"
+                  % (host10 - host, guest10 - guest, (host10 - host) / (guest10 - guest)))
         else:
             print("no instruction counter (perf without a PMU, no valgrind)")
 
