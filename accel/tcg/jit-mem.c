@@ -483,10 +483,10 @@ static uint8_t *emit_canonical_check(struct jit_emit *e, enum jit_reg reg)
 }
 
 /* A block's last instruction jumped to the address in reg: st.rip = reg, and on from there. */
-static void emit_jumped_exit(struct jit_tr *t, enum jit_reg reg, uint8_t **field)
+static void emit_jumped_exit(struct jit_tr *t, enum jit_reg reg, uint8_t **field, int64_t target)
 {
     jit_emit_st(&t->e, JIT_S64, reg, JIT_RBX, JIT_OFF_RIP);
-    *field = jit_emit_leave(t, t->i, t->icount + 1);
+    *field = jit_emit_leave(t, t->i, t->icount + 1, target);
 }
 
 /* CALL rel32: the target checked, the return address pushed, out to the target. */
@@ -507,7 +507,7 @@ static bool call(struct jit_tr *t, const struct insn *in)
     slow = emit_push_slot(t);
     emit_on_mem(&t->e, false, 8, 0x88, JIT_RCX);
     jit_emit_st(&t->e, JIT_S64, JIT_RAX, JIT_RBX, OFF_RSP);
-    emit_jumped_exit(t, JIT_R10, &out);
+    emit_jumped_exit(t, JIT_R10, &out, (int64_t)next + (int64_t)in->ops[0].imm);
     jit_add_mem_stub(t, slow, bad, before);
     jit_add_stub(t, out, JIT_STUB_EPILOGUE);
     return true;
@@ -544,7 +544,7 @@ static bool indirect(struct jit_tr *t, const struct insn *in)
         emit_on_mem(&t->e, false, 8, 0x88, JIT_RCX);
         jit_emit_st(&t->e, JIT_S64, JIT_RAX, JIT_RBX, OFF_RSP);
     }
-    emit_jumped_exit(t, JIT_R10, &out);
+    emit_jumped_exit(t, JIT_R10, &out, JIT_DYNAMIC);
     if (slow) {
         jit_add_mem_stub3(t, slow, bad, push, before);
     } else {
@@ -567,7 +567,7 @@ static bool ret(struct jit_tr *t, const struct insn *in)
     slow = emit_pop_slot(t);
     bad = emit_canonical_check(&t->e, JIT_RCX);
     emit_rsp_up(t);
-    emit_jumped_exit(t, JIT_RCX, &out);
+    emit_jumped_exit(t, JIT_RCX, &out, JIT_DYNAMIC);
     jit_add_mem_stub(t, slow, bad, before);
     jit_add_stub(t, out, JIT_STUB_EPILOGUE);
     return true;

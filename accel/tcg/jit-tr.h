@@ -85,6 +85,7 @@ struct jit_tr {
     const struct tcg_jit_chain *chain;  /* NULL: every exit returns to C */
     bool host_is_amd;       /* tcg_host_is_amd(): undefined flags as the handlers set them */
     bool sse2;              /* the guest's CPUID has SSE2 (what jit-sse.c runs inline) */
+    int32_t page_off;       /* the first instruction's offset in its page */
     /* While emitting instruction i: */
     unsigned i;
     uint32_t off;           /* its offset in bytes from the first instruction */
@@ -120,9 +121,13 @@ void jit_emit_guest_rip(struct jit_tr *t, enum jit_reg dst, uint32_t off);
  * Leaves the block after instruction index, whose effects are all done (st.rip is where the
  * guest goes on; icount instructions, this one included, not counted yet): into the next
  * block's code when a link leads there (jit-translate.h, chaining), else out to C with
- * (TCG_OK, index).  Returns the field of the jump to the epilogue, to patch.
+ * (TCG_OK, index).  target: where the guest goes on, as an offset from the block's first
+ * instruction when known (a direct jump then follows the first successful chain), else
+ * JIT_DYNAMIC.  Returns the field of the jump to the epilogue, to patch.
  */
-uint8_t *jit_emit_leave(struct jit_tr *t, unsigned index, unsigned icount);
+uint8_t *jit_emit_leave(struct jit_tr *t, unsigned index, unsigned icount, int64_t target);
+/* jit_emit_leave()'s target when it is not known when translating. */
+#define JIT_DYNAMIC INT64_MIN
 /* A jump (jit_emit_jcc/jit_emit_jmp field) to an exit stub of kind for the instruction. */
 void jit_add_stub(struct jit_tr *t, uint8_t *field, enum jit_stub_kind kind);
 /*

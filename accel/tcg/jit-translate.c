@@ -32,8 +32,13 @@
 #include "accel/tcg/tcg-internal.h"
 #include "system/log.h"
 
-/* Where a chained jump enters a block's code: after the prologue (see tcg_jit_translate). */
-#define CHAIN_ENTRY 11
+/*
+ * The entries of a block's code past its prologue (see tcg_jit_translate): DIRECT_ENTRY for a
+ * patched direct jump, which makes the block current first; CHAIN_ENTRY for the trampoline,
+ * which did that already.
+ */
+#define DIRECT_ENTRY 13
+#define CHAIN_ENTRY 36
 
 _Static_assert(sizeof(((struct tcg_cpu *)0)->st.rip) == 8, "st.rip is 64 bits");
 _Static_assert(sizeof(((struct tcg_cpu *)0)->next_rip) == 8, "next_rip is 64 bits");
@@ -198,6 +203,7 @@ static void emit_store_rip(struct jit_tr *t, uint32_t off)
 #define OFF_DR7 ((int32_t)offsetof(struct tcg_cpu, st.dr[7]))
 #define OFF_CS_BASE ((int32_t)offsetof(struct tcg_cpu, st.seg[S_CS].base))
 #define OFF_JC ((int32_t)offsetof(struct tcg_cpu, jit_jc))
+#define OFF_JIT_PATCH ((int32_t)offsetof(struct tcg_cpu, jit_patch))
 
 _Static_assert(offsetof(struct tcg_cpu, nmi_req) == offsetof(struct tcg_cpu, irq_req) + 1,
                "one 16-bit load reads both requests");
@@ -244,11 +250,33 @@ static void test_jcc(struct jit_emit *e, struct jit_fields *fs, enum jit_reg r, 
  * the cache's current one and its code runs from past its prologue, in the same frame.
  * Otherwise the trampoline returns rdi from the frame, as the block's epilogue would.
  */
-static void emit_trampoline(struct jit_emit *e, enum cpu_mode mode, struct tcg_block_cache *bc)
+/*
+ * In the trampoline, about to jump to r11: if the exit came from a direct jump (its exec
+ * address in cpu->jit_patch), point that jump at r11 from now on, through the write view.
+ */
+static void emit_patch(struct jit_emit *e, intptr_t rx_off)
+{
+    uint8_t *none;
+
+    jit_emit_ld(e, JIT_S64, false, JIT_R9, JIT_RBX, OFF_JIT_PATCH);
+    jit_emit_test_rr(e, true, JIT_R9, JIT_R9);
+    none = jit_emit_jcc(e, JIT_CC_E, NULL);
+    /* rax = (r11 - CHAIN_ENTRY + DIRECT_ENTRY) - (r9 + 4): the rel32 from the end of the field. */
+    jit_emit_mov_rr(e, JIT_RAX, JIT_R11);
+    jit_emit_alu_rr(e, JIT_SUB, true, JIT_RAX, JIT_R9);
+    jit_emit_alu_ri(e, JIT_SUB, true, JIT_RAX, 4 + CHAIN_ENTRY - DIRECT_ENTRY);
+    jit_emit_movi(e, JIT_R10, (uint64_t)-rx_off);
+    jit_emit_op_mem(e, false, false, false, 0x89, -1, JIT_RAX, JIT_R9, JIT_R10, 0, 0, false, 0);
+    jit_patch_rel32(none, jit_emit_label(e));
+}
+
+static void emit_trampoline(struct jit_emit *e, enum cpu_mode mode, struct tcg_block_cache *bc,
+                            intptr_t rx_off)
 {
     bool long64 = mode == MODE_LONG64;
     struct jit_fields out = { .n = 0 }, next = { .n = 0 };
 
+    jit_emit_st(e, JIT_S64, JIT_RDX, JIT_RBX, OFF_JIT_PATCH);
     jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_R12, 0);
     test_jcc(e, &out, JIT_RAX, false, JIT_CC_NE);
     jit_emit_ld(e, JIT_S16, false, JIT_RAX, JIT_RBX, OFF_IRQ_REQ);
@@ -342,6 +370,7 @@ static void emit_trampoline(struct jit_emit *e, enum cpu_mode mode, struct tcg_b
                         OFF_JIT_CHAINS, false, 0);
         emit_byte(e, 1);
         jit_emit_alu_ri(e, JIT_ADD, true, JIT_R11, CHAIN_ENTRY);
+        emit_patch(e, rx_off);
         jit_emit_jmp_reg(e, JIT_R11);
         fields_patch(&next, jit_emit_label(e));
     }
@@ -357,9 +386,9 @@ bool tcg_jit_trampolines(struct jit_buf *jb, struct tcg_block_cache *bc,
     uint8_t *t32;
 
     jit_emit_init(&e, jit_buf_write_ptr(jb), jit_buf_write_end(jb), jit_buf_rx_offset(jb));
-    emit_trampoline(&e, MODE_LONG64, bc);
+    emit_trampoline(&e, MODE_LONG64, bc, jit_buf_rx_offset(jb));
     t32 = jit_emit_label(&e);
-    emit_trampoline(&e, MODE_PROT32, bc);
+    emit_trampoline(&e, MODE_PROT32, bc, jit_buf_rx_offset(jb));
     if (e.overflow) {
         return false;
     }
@@ -368,16 +397,59 @@ bool tcg_jit_trampolines(struct jit_buf *jb, struct tcg_block_cache *bc,
     return true;
 }
 
-uint8_t *jit_emit_leave(struct jit_tr *t, unsigned index, unsigned icount)
+/*
+ * Where the leaving block's code goes on to a block of its own page (a static target): the
+ * checks the trampoline would make that can change there (the hit flag, interrupt and NMI
+ * requests, tcg_run's stop; outside 64-bit mode a CS limit of 4 GiB), then a jump the
+ * trampoline patches to the next block's chain entry the first time it finds it, and until
+ * then to the trampoline.  Both blocks are in one physical page, so they are dropped
+ * together, and the code buffer only goes with every block.
+ */
+static void emit_direct(struct jit_tr *t, const void *tramp, unsigned index)
+{
+    struct jit_emit *e = &t->e;
+    struct jit_fields slow = { .n = 0 };
+    uint8_t *field;
+
+    jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_R12, 0);
+    test_jcc(e, &slow, JIT_RAX, false, JIT_CC_NE);
+    jit_emit_ld(e, JIT_S16, false, JIT_RAX, JIT_RBX, OFF_IRQ_REQ);
+    test_jcc(e, &slow, JIT_RAX, false, JIT_CC_NE);
+    jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_JIT_STOP);
+    jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_RAX, 0);
+    test_jcc(e, &slow, JIT_RAX, false, JIT_CC_NE);
+    if (t->mode != MODE_LONG64) {
+        /* CMP dword [cs.limit], -1 (83 /7 ib). */
+        jit_emit_op_mem(e, false, false, false, 0x83, -1, 7, JIT_RBX, JIT_NO_INDEX, 0,
+                        JIT_OFF_CS_LIMIT, false, 0);
+        emit_byte(e, 0xff);
+        fields_add(&slow, jit_emit_jcc(e, JIT_CC_NE, NULL));
+    }
+    field = jit_emit_jmp_aligned(e, NULL);
+    jit_patch_rel32(field, jit_emit_label(e));
+    fields_patch(&slow, jit_emit_label(e));
+    jit_emit_movi(e, JIT_RDI, exit_value(TCG_OK, index));
+    jit_emit_movi(e, JIT_RSI, (uint64_t)(uintptr_t)&t->chain->block->link[0]);
+    jit_emit_movi(e, JIT_RDX, field ? (uint64_t)jit_emit_rx(e, field) : 0);
+    jit_emit_jmp_abs(e, (uintptr_t)tramp);
+}
+
+uint8_t *jit_emit_leave(struct jit_tr *t, unsigned index, unsigned icount, int64_t target)
 {
     const void *tramp = t->chain ? (t->mode == MODE_LONG64 ? t->chain->tramp64
                                                              : t->chain->tramp32) : NULL;
 
     jit_flags_to_mem(t);
     emit_add_icount(t, icount);
+    if (tramp && target != JIT_DYNAMIC && t->page_off + target >= 0 &&
+        t->page_off + target < 4096) {
+        emit_direct(t, tramp, index);
+        return NULL;
+    }
     if (tramp) {
         jit_emit_movi(&t->e, JIT_RDI, exit_value(TCG_OK, index));
         jit_emit_movi(&t->e, JIT_RSI, (uint64_t)(uintptr_t)&t->chain->block->link[0]);
+        jit_emit_movi(&t->e, JIT_RDX, 0);
         jit_emit_jmp_abs(&t->e, (uintptr_t)tramp);
         return NULL;
     }
@@ -429,7 +501,7 @@ static void emit_fallback(struct jit_tr *t)
         /* A near jump done by its handler (st.rip set, TCG_JUMPED): retired here, and on. */
         jit_emit_alu_ri(e, JIT_CMP, false, JIT_RAX, TCG_JUMPED);
         other = jit_emit_jcc(e, JIT_CC_NE, NULL);
-        jit_add_stub(t, jit_emit_leave(t, t->i, 1), JIT_STUB_EPILOGUE);
+        jit_add_stub(t, jit_emit_leave(t, t->i, 1, JIT_DYNAMIC), JIT_STUB_EPILOGUE);
         jit_patch_rel32(other, jit_emit_label(e));
     }
     jit_emit_test_rr(e, false, JIT_RAX, JIT_RAX);
@@ -473,7 +545,10 @@ static void emit_taken(struct jit_tr *t, const struct jit_stub *s, uint8_t *epil
     }
     slow = jit_emit_jcc(e, t->mode == MODE_LONG64 ? JIT_CC_NE : JIT_CC_A, NULL);
     jit_emit_st(e, JIT_S64, JIT_RAX, JIT_RBX, JIT_OFF_RIP);
-    jit_patch_rel32(jit_emit_leave(t, s->index, s->icount + 1u), epilogue);
+    jit_patch_rel32(jit_emit_leave(t, s->index, s->icount + 1u,
+                                   in->op == OP_JCC || in->op == OP_JMP
+                                       ? (int64_t)next + rel : JIT_DYNAMIC),
+                    epilogue);
 
     jit_patch_rel32(slow, jit_emit_label(e));
     emit_add_icount(t, s->icount);
@@ -611,6 +686,7 @@ tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const 
         t.chain = chain;
     }
     t.sse2 = chain && chain->sse2;
+    t.page_off = chain ? (int32_t)(chain->block->gpa & 0xfff) : 0;
     jit_emit_init(e, jit_buf_write_ptr(jb), jit_buf_write_end(jb), jit_buf_rx_offset(jb));
     start = e->p;
     jit_emit_push(e, JIT_RBX);
@@ -618,10 +694,23 @@ tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const 
     jit_emit_push(e, JIT_R13);
     jit_emit_mov_rr(e, JIT_RBX, JIT_RDI);
     jit_emit_mov_rr(e, JIT_R12, JIT_RSI);
-    /* A chained jump comes in here, with rbx and r12 as they are and st.rip set. */
+    /* Past the direct entry: a short jump (EB 23). */
+    emit_byte(e, 0xeb);
+    emit_byte(e, CHAIN_ENTRY - DIRECT_ENTRY);
+    /* A patched direct jump comes in here (rbx, r12 as they are, st.rip set): this block is
+     * the current one from now on.  The immediates are written whole, for a fixed size. */
+    if (!e->overflow && e->p - start != DIRECT_ENTRY) {
+        g_error("jit: the prologue is %td bytes, direct jumps expect %d", e->p - start,
+                DIRECT_ENTRY);
+    }
+    jit_emit_mov_r64_imm64(e, JIT_RAX, (uint64_t)(uintptr_t)(chain ? tcg_blocks_current_ptr(
+                                                                         chain->blocks) : NULL));
+    jit_emit_mov_r64_imm64(e, JIT_RCX, (uint64_t)(uintptr_t)(chain ? chain->block : NULL));
+    jit_emit_st(e, JIT_S64, JIT_RCX, JIT_RAX, 0);
+    /* A chained jump comes in here, the trampoline having made the block current. */
     if (!e->overflow && e->p - start != CHAIN_ENTRY) {
-        g_error("jit: the prologue is %td bytes, chained jumps expect %d", e->p - start,
-                CHAIN_ENTRY);
+        g_error("jit: the direct entry is %td bytes, chained jumps expect %d",
+                e->p - start - DIRECT_ENTRY, CHAIN_ENTRY - DIRECT_ENTRY);
     }
     jit_emit_ld(e, JIT_S64, false, JIT_R13, JIT_RBX, JIT_OFF_RIP);
     t.dead = n <= 64 ? dead_flags(&t) : 0;
@@ -637,7 +726,7 @@ tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const 
     }
     emit_store_rip(&t, t.off);
     if (last_inline) {
-        end_jump = jit_emit_leave(&t, n, t.icount);
+        end_jump = jit_emit_leave(&t, n, t.icount, t.off);
     } else {
         jit_flags_to_mem(&t);
         emit_add_icount(&t, t.icount);

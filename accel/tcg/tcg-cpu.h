@@ -171,6 +171,7 @@ struct tcg_cpu {
     /* The chain trampolines in the code buffer (tcg_jit_trampolines), NULL
      * until written after the last reset. */
     const void *jit_tramp64, *jit_tramp32;
+    uint64_t jit_patch;            /* the direct jump the trampoline may patch, or 0 */
     struct tcg_jc_entry jit_jc[TCG_JC_SIZE];
     /* Bit s (S_ES, S_SS, S_DS) when that segment is flat writable data
      * (base 0, limit 4 GiB, expand-up): 32-bit translated code then takes
