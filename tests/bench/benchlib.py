@@ -139,8 +139,12 @@ def fmt_s(v):
 
 def guest_cmd(binary, machine, a, mem, kernel, initrd, append):
     """The command line of a benchmark guest: the test fixtures' kernel and initrd on the
-    serial console, -accel, -smp from the arguments a (arg_parser's, with --smp)."""
-    return [binary, '-M', machine, '-accel', a.accel, '-m', mem, '-smp', str(a.smp),
+    serial console, -accel, -smp from the arguments a (arg_parser's, with --smp).  hyvm's own
+    jit= property goes to hyvm only."""
+    accel = a.accel
+    if os.path.basename(binary) != 'hyvm':
+        accel = ','.join(p for p in accel.split(',') if not p.startswith('jit='))
+    return [binary, '-M', machine, '-accel', accel, '-m', mem, '-smp', str(a.smp),
             '-nodefaults', '-display', 'none', '-serial', 'stdio', '-kernel', kernel,
             '-initrd', initrd, '-append', append]
 
