@@ -40,6 +40,10 @@
 #define DIRECT_ENTRY 13
 #define CHAIN_ENTRY 36
 
+/* What the direct entry of a block translated without chaining writes to, should anything
+ * ever jump there (nothing does: only chaining code patches direct jumps). */
+static __thread struct tcg_block *unchained_current;
+
 _Static_assert(sizeof(((struct tcg_cpu *)0)->st.rip) == 8, "st.rip is 64 bits");
 _Static_assert(sizeof(((struct tcg_cpu *)0)->next_rip) == 8, "next_rip is 64 bits");
 _Static_assert(sizeof(((struct tcg_cpu *)0)->icount) == 8, "icount is 64 bits");
@@ -217,9 +221,10 @@ struct jit_fields {
 
 static void fields_add(struct jit_fields *fs, uint8_t *f)
 {
-    if (fs->n < G_N_ELEMENTS(fs->f)) {
-        fs->f[fs->n++] = f;
+    if (fs->n == G_N_ELEMENTS(fs->f)) {
+        g_error("jit: more jumps to one label than struct jit_fields holds");
     }
+    fs->f[fs->n++] = f;
 }
 
 static void fields_patch(struct jit_fields *fs, const uint8_t *target)
@@ -704,7 +709,8 @@ tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const 
                 DIRECT_ENTRY);
     }
     jit_emit_mov_r64_imm64(e, JIT_RAX, (uint64_t)(uintptr_t)(chain ? tcg_blocks_current_ptr(
-                                                                         chain->blocks) : NULL));
+                                                                         chain->blocks)
+                                                                   : &unchained_current));
     jit_emit_mov_r64_imm64(e, JIT_RCX, (uint64_t)(uintptr_t)(chain ? chain->block : NULL));
     jit_emit_st(e, JIT_S64, JIT_RCX, JIT_RAX, 0);
     /* A chained jump comes in here, the trampoline having made the block current. */
