@@ -46,19 +46,42 @@ static void op_reg_mem(struct jit_emit *e, unsigned size, int opc8, int reg, int
                     JIT_RBX, JIT_NO_INDEX, 0, off, false, 0);
 }
 
-/* A 32-bit result in a register: bits 63:32 become 0 (MOV dword [off + 4], 0: no flags). */
-static void clear_high(struct jit_emit *e, unsigned size, int32_t off)
+/*
+ * t->hi_zero: the registers whose bits 63:32 this block's code has made 0 and nothing has
+ * changed since.  A 64-bit write forgets it; 8- and 16-bit writes keep it.
+ */
+static void note_write(struct jit_tr *t, const struct operand *d, bool zero_high)
 {
-    if (size == 4) {
-        jit_emit_st_imm32(e, false, JIT_RBX, off + 4, 0);
+    uint16_t bit = (uint16_t)(1u << (d->reg & 15));
+
+    if (d->size == 8 || (d->size == 4 && !zero_high)) {
+        t->hi_zero &= (uint16_t)~bit;
+    } else if (d->size == 4) {
+        t->hi_zero |= bit;
     }
 }
 
-/* dst = the value in rax, sized (a 32-bit value must be zero-extended in rax already). */
-static void store_rax(struct jit_emit *e, const struct operand *dst)
+/* A 32-bit result in a register: bits 63:32 become 0 (MOV dword [off + 4], 0: no flags),
+ * unless they are already. */
+static void clear_high(struct jit_tr *t, const struct operand *d)
 {
-    jit_emit_st(e, dst->size == 4 ? JIT_S64 : jit_size_of(dst->size), JIT_RAX, JIT_RBX,
+    if (d->size == 4 && !(t->hi_zero >> (d->reg & 15) & 1)) {
+        jit_emit_st_imm32(&t->e, false, JIT_RBX, jit_reg_off(d) + 4, 0);
+    }
+    note_write(t, d, true);
+}
+
+/* dst = the value in reg, sized (a 32-bit value must be zero-extended in reg already). */
+static void store_reg(struct jit_tr *t, enum jit_reg reg, const struct operand *dst)
+{
+    jit_emit_st(&t->e, dst->size == 4 ? JIT_S64 : jit_size_of(dst->size), reg, JIT_RBX,
                 jit_reg_off(dst));
+    note_write(t, dst, true);
+}
+
+static void store_rax(struct jit_tr *t, const struct operand *dst)
+{
+    store_reg(t, JIT_RAX, dst);
 }
 
 /* reg = a source operand (register or immediate), zero-extended to 64 bits. */
@@ -161,7 +184,7 @@ static bool alu2(struct jit_tr *t, const struct insn *in)
     }
     jit_flags_set_by_host(t);
     if (!test && in->op != OP_CMP) {
-        clear_high(&t->e, d->size, jit_reg_off(d));
+        clear_high(t, d);
     }
     return true;
 }
@@ -188,7 +211,7 @@ static bool alu1(struct jit_tr *t, const struct insn *in)
     if (in->op != OP_NOT) {
         jit_flags_set_by_host(t);
     }
-    clear_high(&t->e, d->size, jit_reg_off(d));
+    clear_high(t, d);
     return true;
 }
 
@@ -205,13 +228,14 @@ static bool mov(struct jit_tr *t, const struct insn *in)
 
         if (v < 0x80000000ull || (d->size == 8 && (uint64_t)(int64_t)(int32_t)v == v)) {
             jit_emit_st_imm32(e, true, JIT_RBX, jit_reg_off(d), (int32_t)v);
+            note_write(t, d, true);
             return true;
         }
         jit_emit_movi(e, JIT_RAX, v);
     } else {
         load_src(e, JIT_RAX, s);
     }
-    store_rax(e, d);
+    store_rax(t, d);
     return true;
 }
 
@@ -229,7 +253,7 @@ static bool movx(struct jit_tr *t, const struct insn *in)
     if (sign && d->size == 4) {
         jit_emit_mov32_rr(e, JIT_RAX, JIT_RAX);
     }
-    store_rax(e, d);
+    store_rax(t, d);
     return true;
 }
 
@@ -277,7 +301,7 @@ static bool lea(struct jit_tr *t, const struct insn *in)
     } else if (d->size == 4) {
         jit_emit_mov32_rr(e, JIT_RAX, JIT_RAX);
     }
-    store_rax(e, d);
+    store_rax(t, d);
     return true;
 }
 
@@ -292,8 +316,8 @@ static bool xchg(struct jit_tr *t, const struct insn *in)
     }
     jit_emit_ld(e, jit_size_of(a->size), false, JIT_RAX, JIT_RBX, jit_reg_off(a));
     jit_emit_ld(e, jit_size_of(b->size), false, JIT_RCX, JIT_RBX, jit_reg_off(b));
-    store_rax(e, b);
-    jit_emit_st(e, a->size == 4 ? JIT_S64 : jit_size_of(a->size), JIT_RCX, JIT_RBX, jit_reg_off(a));
+    store_rax(t, b);
+    store_reg(t, JIT_RCX, a);
     return true;
 }
 
@@ -324,7 +348,7 @@ static bool cmovcc(struct jit_tr *t, const struct insn *in)
     jit_emit_ld(e, jit_size_of(d->size), false, JIT_RAX, JIT_RBX, jit_reg_off(d));
     jit_emit_ld(e, jit_size_of(s->size), false, JIT_RCX, JIT_RBX, jit_reg_off(s));
     jit_emit_op_rr(e, d->size == 8, 0x0f, 0x40 | (in->opcode & 15), JIT_RAX, JIT_RCX);
-    store_rax(e, d);
+    store_rax(t, d);
     return true;
 }
 
@@ -388,7 +412,7 @@ static bool shift(struct jit_tr *t, const struct insn *in)
             jit_put8(e, (uint8_t)c->imm);
         }
     }
-    clear_high(e, d->size, jit_reg_off(d));
+    clear_high(t, d);
     jit_flags_set_by_host(t);   /* the guest's, or dead */
     return true;
 }
@@ -407,7 +431,7 @@ static bool imul(struct jit_tr *t, const struct insn *in)
     jit_emit_ld(e, jit_size_of(d->size), false, JIT_RAX, JIT_RBX, jit_reg_off(a));
     load_src(e, JIT_RCX, b);
     jit_emit_op_rr(e, d->size == 8, 0x0f, 0xaf, JIT_RAX, JIT_RCX);
-    store_rax(e, d);
+    store_rax(t, d);
     jit_flags_set_by_host(t);
     return true;
 }
@@ -449,7 +473,7 @@ static bool bt(struct jit_tr *t, const struct insn *in)
         jit_emit_op_rr(e, d->size == 8, 0x0f, rr[in->op], JIT_RCX, JIT_RAX);
     }
     if (in->op != OP_BT) {
-        store_rax(e, d);
+        store_rax(t, d);
     }
     t->flags = JIT_F_HOST;
     return true;
@@ -472,7 +496,7 @@ static bool bswap(struct jit_tr *t, const struct insn *in)
         jit_put8(e, 0x0f);
         jit_put8(e, 0xc8);
     }
-    store_rax(e, d);
+    store_rax(t, d);
     return true;
 }
 

@@ -86,6 +86,7 @@ struct jit_tr {
     bool host_is_amd;       /* tcg_host_is_amd(): undefined flags as the handlers set them */
     bool sse2;              /* the guest's CPUID has SSE2 (what jit-sse.c runs inline) */
     int32_t page_off;       /* the first instruction's offset in its page */
+    uint16_t hi_zero;       /* bit r: bits 63:32 of guest register r are 0 (jit-inline.c) */
     /* While emitting instruction i: */
     unsigned i;
     uint32_t off;           /* its offset in bytes from the first instruction */

@@ -722,7 +722,12 @@ tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const 
     t.dead = n <= 64 ? dead_flags(&t) : 0;
 
     for (t.i = 0; t.i < n; t.i++) {
-        last_inline = jit_inline(&t) || jit_inline_mem(&t);
+        last_inline = jit_inline(&t);
+        if (!last_inline) {
+            /* Their writes to registers are not tracked: nothing is known after them. */
+            t.hi_zero = 0;
+            last_inline = jit_inline_mem(&t);
+        }
         if (last_inline) {
             t.icount++;
         } else {
