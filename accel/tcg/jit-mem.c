@@ -161,6 +161,30 @@ static void load_src(struct jit_emit *e, const struct operand *s)
     }
 }
 
+/*
+ * The start of an instruction on its memory operand: the flags kept (*before: where they are
+ * then, for the slow path), rcx = src if there is one (read before the address), rax = the
+ * linear address, the fast TLB checked for size bytes.  Returns the jump to the slow path;
+ * *seg gets the segment check's (32-bit code).
+ */
+static uint8_t *begin_access(struct jit_tr *t, const struct insn *in, const struct operand *src,
+                             unsigned size, bool write, uint8_t *before, uint8_t **seg)
+{
+    jit_flags_spill(t);
+    *before = t->flags;
+    if (src) {
+        load_src(&t->e, src);
+    }
+    *seg = jit_emit_lin(t, in);
+    return jit_emit_tlb(t, size, write);
+}
+
+/* r8 = the host address of the operand, after a TLB hit (lea r8, [rax + rdx]). */
+static void host_addr_r8(struct jit_emit *e)
+{
+    jit_emit_op_mem(e, false, true, false, 0x8d, -1, JIT_R8, JIT_RAX, JIT_RDX, 0, 0, false, 0);
+}
+
 /* MOV r, m; MOVZX/MOVSX/MOVSXD r, m. */
 static bool load(struct jit_tr *t, const struct insn *in)
 {
@@ -172,10 +196,7 @@ static bool load(struct jit_tr *t, const struct insn *in)
         (in->op == OP_MOV && s->size != d->size)) {
         return false;
     }
-    jit_flags_spill(t);
-    before = t->flags;
-    seg = jit_emit_lin(t, in);
-    slow = jit_emit_tlb(t, s->size, false);
+    slow = begin_access(t, in, NULL, s->size, false, &before, &seg);
     emit_load(&t->e, JIT_RCX, s->size, sign);
     if (sign && d->size == 4) {
         jit_emit_mov32_rr(&t->e, JIT_RCX, JIT_RCX);
@@ -194,11 +215,7 @@ static bool store(struct jit_tr *t, const struct insn *in)
     if (d->kind != OPK_MEM || !sized(d->size) || !(is_reg(s) || s->kind == OPK_IMM)) {
         return false;
     }
-    jit_flags_spill(t);
-    before = t->flags;
-    load_src(&t->e, s);
-    seg = jit_emit_lin(t, in);
-    slow = jit_emit_tlb(t, d->size, true);
+    slow = begin_access(t, in, s, d->size, true, &before, &seg);
     emit_on_mem(&t->e, false, d->size, 0x88, JIT_RCX);
     jit_add_mem_stub(t, slow, seg, before);
     return true;
@@ -241,13 +258,7 @@ static bool alu(struct jit_tr *t, const struct insn *in)
     if ((in->prefixes & PFX_LOCK) && !rmw) {
         return false;       /* #UD: the handler raises it */
     }
-    jit_flags_spill(t);
-    before = t->flags;
-    if (to_mem) {
-        load_src(&t->e, s);
-    }
-    seg = jit_emit_lin(t, in);
-    slow = jit_emit_tlb(t, size, rmw);
+    slow = begin_access(t, in, to_mem ? s : NULL, size, rmw, &before, &seg);
     if (rmw) {
         emit_on_mem(&t->e, in->prefixes & PFX_LOCK, size, opc, JIT_RCX);
     } else if (to_mem) {
@@ -281,10 +292,7 @@ static bool alu1(struct jit_tr *t, const struct insn *in)
     if (d->kind != OPK_MEM || !sized(d->size)) {
         return false;
     }
-    jit_flags_spill(t);
-    before = t->flags;
-    seg = jit_emit_lin(t, in);
-    slow = jit_emit_tlb(t, d->size, true);
+    slow = begin_access(t, in, NULL, d->size, true, &before, &seg);
     if (incdec) {
         /* CF in: movzx ecx, byte [flags]; shr ecx, 1. */
         jit_emit_ld(&t->e, JIT_S8, false, JIT_RCX, JIT_RBX, jit_flags_mem_off(t));
@@ -314,10 +322,7 @@ static bool shift(struct jit_tr *t, const struct insn *in)
         !(c->imm & (d->size == 8 ? 63 : 31)) || !(jit_flags_dead(t) || t->host_is_amd)) {
         return false;
     }
-    jit_flags_spill(t);
-    before = t->flags;
-    seg = jit_emit_lin(t, in);
-    slow = jit_emit_tlb(t, d->size, true);
+    slow = begin_access(t, in, NULL, d->size, true, &before, &seg);
     emit_on_mem(&t->e, false, d->size, 0xc0, digit[in->op]);
     if (jit_emit_room(&t->e, 1)) {
         jit_put8(&t->e, (uint8_t)c->imm);
@@ -340,13 +345,8 @@ static bool cmpxchg(struct jit_tr *t, const struct insn *in)
     if (d->kind != OPK_MEM || !sized(d->size) || !is_reg(s) || s->size != d->size) {
         return false;
     }
-    jit_flags_spill(t);
-    before = t->flags;
-    load_src(&t->e, s);
-    seg = jit_emit_lin(t, in);
-    slow = jit_emit_tlb(t, d->size, true);
-    jit_emit_op_mem(&t->e, false, true, false, 0x8d, -1, JIT_R8, JIT_RAX, JIT_RDX, 0, 0, false,
-                    0);                                         /* lea r8, [rax + rdx] */
+    slow = begin_access(t, in, s, d->size, true, &before, &seg);
+    host_addr_r8(&t->e);
     jit_emit_ld(&t->e, JIT_S64, false, JIT_RAX, JIT_RBX, JIT_OFF_REGS);
     if ((in->prefixes & PFX_LOCK) && jit_emit_room(&t->e, 1)) {
         jit_put8(&t->e, 0xf0);
@@ -376,12 +376,8 @@ static bool bt_mem(struct jit_tr *t, const struct insn *in)
         (!dead && !t->host_is_amd)) {
         return false;
     }
-    jit_flags_spill(t);
-    before = t->flags;
-    seg = jit_emit_lin(t, in);
-    slow = jit_emit_tlb(t, d->size, in->op != OP_BT);
-    jit_emit_op_mem(&t->e, false, true, false, 0x8d, -1, JIT_R8, JIT_RAX, JIT_RDX, 0, 0, false,
-                    0);                                         /* lea r8, [rax + rdx] */
+    slow = begin_access(t, in, NULL, d->size, in->op != OP_BT, &before, &seg);
+    host_addr_r8(&t->e);
     if (!dead) {
         jit_flags_to_host(t);
     }
