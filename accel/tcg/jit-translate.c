@@ -1,26 +1,35 @@
 /*
- * The translator's driver (issue 11, step 3); the contract is in jit-translate.h, the register
- * and flag conventions in jit-tr.h.
+ * The translator's driver (issue 11); the contract is in jit-translate.h, the register and
+ * flag conventions in jit-tr.h, the instructions written inline in jit-inline.c (registers),
+ * jit-mem.c (memory, through the fast TLB) and jit-sse.c.
  *
  * A block's code, in the order it runs:
  *
  *     push rbx; push r12; push r13       ; three pushes: rsp is 16-byte aligned at the calls
- *     mov rbx, rdi; mov r12, rsi; mov r13, [rbx + st.rip]
- *   for each instruction i, either its inline code (jit-inline.c), or a handler call:
+ *     mov rbx, rdi; mov r12, rsi; jmp chain_entry
+ *   direct_entry:                        ; a patched direct jump from a block of the same page
+ *     current block = this one
+ *   chain_entry:                         ; the chain trampoline, which did that already
+ *     mov r13, [rbx + st.rip]
+ *   for each instruction i, its inline code, or a handler call:
  *     [flags to st.rflags] [add qword [rbx + icount], k]     ; what is pending
  *     st.rip = r13 + off(i); next_rip = r13 + off(i + 1)     ; wrapped outside 64-bit mode
  *     mov rdi, rbx; mov rsi, &insn[i]; call handler[i]
  *     test eax, eax; jnz status_stub                         ; retire() does the rest in C
  *     movzx eax, byte [r12]; test eax, eax; jnz hit_stub     ; not after the last one
- *   end: [flags to st.rflags]; st.rip = r13 + off(n); [add icount, k]; mov rax, n << 32
+ *   end: st.rip = r13 + off(n), then leave (below)
  *   epilogue: pop r13; pop r12; pop rbx; ret
- *   stubs (out of line): the exits of handler statuses, written pages and taken branches.
+ *   stubs (out of line): handler statuses, written pages, taken branches, memory slow paths.
+ *
+ * Leaving after an instruction of the block's own (jit_emit_leave): flags and icount stored,
+ * then a direct jump (a target in the same page), the chain trampoline (any other), or the
+ * epilogue (no chaining).
  *
  * This does what run_block's loop in cpu-exec.c does and stops where it stops: a handler
  * returning TCG_OK never moves next_rip (a handler that jumps returns TCG_JUMPED), so the RIP
  * of every instruction is known from the block's entry RIP, and the loop's st.rip and
- * icount are only brought up to date where C can see them.  Inline instructions neither
- * fault nor write guest memory, so they need no exit of their own.
+ * icount are only brought up to date where C can see them.  Inline instructions that can
+ * fault do so in their slow path, which is the handler.
  */
 #include <stddef.h>
 #include <glib.h>
