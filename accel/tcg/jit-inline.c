@@ -1,15 +1,16 @@
 /*
- * Instructions the translator runs without their handler (issue 11, step 3), on general
- * registers and immediates only: MOV, MOVZX, MOVSX, MOVSXD, LEA, XCHG, the two-operand ALU
- * operations and TEST, INC, DEC, NEG, NOT, SETcc, CMOVcc, CLC/STC/CMC, NOP and Jcc, in 64-bit
- * and 32-bit code.  Each does what its handler does (exec-fast.c, exec-alu.c, exec-mov.c,
+ * Instructions the translator runs without their handler (issue 11), on general registers
+ * and immediates only: MOV, MOVZX, MOVSX, MOVSXD, LEA, XCHG, the two-operand ALU operations
+ * and TEST, INC, DEC, NEG, NOT, SETcc, CMOVcc, CLC/STC/CMC, NOP, BSWAP, Jcc and JMP, and the
+ * shifts, rotates, IMUL and BTx whose undefined flags are dead or set by an AMD host as the
+ * handlers set them, in 64-bit and 32-bit code.  Each does what its handler does (exec-fast.c, exec-alu.c, exec-mov.c,
  * exec-control.c): a 32-bit result clears bits 63:32 of its register, 8- and 16-bit results
  * leave the rest alone (SDM vol. 1, 3.4.1.1), AH..BH are byte 1 of RAX..RBX.  The guest's
  * register is the memory operand of the host instruction ("add dword [rbx + 8*r], ecx"), so
  * the partial writes and the flags come out of the host instruction itself.
  *
- * Anything else (a memory operand, 16-bit code, instructions whose flags the SDM leaves
- * partly undefined) returns false and runs through its handler.
+ * Anything else returns false: a memory operand goes to jit-mem.c, the rest (16-bit code,
+ * undefined flags that may be read on an Intel host, ...) runs through its handler.
  *
  * Threads: called by the translating vCPU thread only.
  */
