@@ -504,7 +504,8 @@ static bool bswap(struct jit_tr *t, const struct insn *in)
 /* Jcc rel with the operand size of the mode: taken leaves through a stub (jit-translate.c). */
 static bool jcc(struct jit_tr *t, const struct insn *in)
 {
-    /* The flag bits of O, B, E, BE, S, P (a set one is the condition; odd ones negate). */
+    /* The flag bits of O, B, E, BE, S, P (a set one is the condition; odd ones negate);
+     * without the flags in the host's EFLAGS, no popfq for any condition. */
     static const uint16_t bits[] = { 0x800, 0x001, 0x040, 0x041, 0x080, 0x004 };
     unsigned cc = in->opcode & 15;
 
@@ -519,7 +520,22 @@ static bool jcc(struct jit_tr *t, const struct insn *in)
                      JIT_STUB_TAKEN);
         return true;
     }
-    jit_flags_to_host(t);
+    if (!(t->flags & JIT_F_HOST)) {
+        struct jit_emit *e = &t->e;
+
+        /* L GE LE G: eax = flags with bit 7 = SF ^ OF (bit 11 shifted down), bit 6 = ZF. */
+        jit_emit_ld(e, JIT_S32, false, JIT_RAX, JIT_RBX, jit_flags_mem_off(t));
+        jit_emit_mov32_rr(e, JIT_RCX, JIT_RAX);
+        jit_emit_op_rr(e, false, 0xc1, -1, 5, JIT_RCX);        /* shr ecx, 4 */
+        if (jit_emit_room(e, 1)) {
+            jit_put8(e, 4);
+        }
+        jit_emit_alu_ri(e, JIT_AND, false, JIT_RCX, 0x80);
+        jit_emit_alu_rr(e, JIT_XOR, false, JIT_RAX, JIT_RCX);
+        jit_emit_alu_ri(e, JIT_AND, false, JIT_RAX, cc >= 14 ? 0xc0 : 0x80);
+        jit_add_stub(t, jit_emit_jcc(e, cc & 1 ? JIT_CC_E : JIT_CC_NE, NULL), JIT_STUB_TAKEN);
+        return true;
+    }
     jit_add_stub(t, jit_emit_jcc(&t->e, (enum jit_cc)cc, NULL), JIT_STUB_TAKEN);
     return true;
 }
