@@ -265,6 +265,21 @@ static void test_jcc(struct jit_emit *e, struct jit_fields *fs, enum jit_reg r, 
  * Otherwise the trampoline returns rdi from the frame, as the block's epilogue would.
  */
 /*
+ * Jumps to fs's label when anything asks the vCPU to come back to C: the block cache's hit
+ * flag (its page was written), an interrupt or NMI request, tcg_run's stop flag.
+ */
+static void emit_requests(struct jit_emit *e, struct jit_fields *fs)
+{
+    jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_R12, 0);
+    test_jcc(e, fs, JIT_RAX, false, JIT_CC_NE);
+    jit_emit_ld(e, JIT_S16, false, JIT_RAX, JIT_RBX, OFF_IRQ_REQ);
+    test_jcc(e, fs, JIT_RAX, false, JIT_CC_NE);
+    jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_JIT_STOP);
+    jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_RAX, 0);
+    test_jcc(e, fs, JIT_RAX, false, JIT_CC_NE);
+}
+
+/*
  * In the trampoline, about to jump to r11: if the exit came from a direct jump (its exec
  * address in cpu->jit_patch), point that jump at r11 from now on, through the write view.
  */
@@ -291,13 +306,7 @@ static void emit_trampoline(struct jit_emit *e, enum cpu_mode mode, struct tcg_b
     struct jit_fields out = { .n = 0 }, next = { .n = 0 };
 
     jit_emit_st(e, JIT_S64, JIT_RDX, JIT_RBX, OFF_JIT_PATCH);
-    jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_R12, 0);
-    test_jcc(e, &out, JIT_RAX, false, JIT_CC_NE);
-    jit_emit_ld(e, JIT_S16, false, JIT_RAX, JIT_RBX, OFF_IRQ_REQ);
-    test_jcc(e, &out, JIT_RAX, false, JIT_CC_NE);
-    jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_JIT_STOP);
-    jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_RAX, 0);
-    test_jcc(e, &out, JIT_RAX, false, JIT_CC_NE);
+    emit_requests(e, &out);
     jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_RBX, OFF_IRQ_INHIBIT);
     test_jcc(e, &out, JIT_RAX, false, JIT_CC_NE);
     /* TEST dword [rflags], TF|RF (F7 /0 id). */
@@ -425,13 +434,7 @@ static void emit_direct(struct jit_tr *t, const void *tramp, unsigned index)
     struct jit_fields slow = { .n = 0 };
     uint8_t *field;
 
-    jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_R12, 0);
-    test_jcc(e, &slow, JIT_RAX, false, JIT_CC_NE);
-    jit_emit_ld(e, JIT_S16, false, JIT_RAX, JIT_RBX, OFF_IRQ_REQ);
-    test_jcc(e, &slow, JIT_RAX, false, JIT_CC_NE);
-    jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_JIT_STOP);
-    jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_RAX, 0);
-    test_jcc(e, &slow, JIT_RAX, false, JIT_CC_NE);
+    emit_requests(e, &slow);
     if (t->mode != MODE_LONG64) {
         /* CMP dword [cs.limit], -1 (83 /7 ib). */
         jit_emit_op_mem(e, false, false, false, 0x83, -1, 7, JIT_RBX, JIT_NO_INDEX, 0,
