@@ -25,6 +25,11 @@ struct hyvm_config {
     GPtrArray *accels;             /* char *: -accel / accel= / -enable-kvm, in order */
     bool tcg_jit;                  /* -accel tcg,jit=on|off: the software CPU's translator
                                     * (on unless jit=off) */
+    bool tcg_single_thread;        /* -accel tcg,thread=single: the vCPUs take turns on the
+                                    * software CPU (thread=multi, the default: each runs on
+                                    * its own thread at once) */
+    uint64_t tcg_tb_size;          /* -accel tcg,tb-size=MiB: each vCPU's code buffer; 0: the
+                                    * default */
 
     char *cpu;                     /* -cpu as given ("qemu64" when not given) */
     unsigned smp_cpus, smp_sockets, smp_dies, smp_cores, smp_threads, smp_maxcpus;

@@ -159,6 +159,31 @@ int opt_accel(struct parse_state *s)
             }
             continue;
         }
+        if (!strcmp(key, "thread")) {
+            if (strcmp(val, "single") && strcmp(val, "multi")) {
+                BAD(s, "Invalid 'thread' setting %s", val);
+                goto out;
+            }
+            s->c->tcg_single_thread = !strcmp(val, "single");
+            continue;
+        }
+        if (!strcmp(key, "tb-size")) {
+            char *end;
+            guint64 mib;
+
+            errno = 0;
+            mib = g_ascii_strtoull(val, &end, 0);
+            if (!*val || *end || errno || val[0] == '-') {
+                BAD(s, "Parameter 'tb-size' expects uint64");
+                goto out;
+            }
+            if (mib > 4096) {
+                BAD(s, "tb-size=%s: at most 4096 (MiB) per vCPU", val);
+                goto out;
+            }
+            s->c->tcg_tb_size = mib << 20;
+            continue;
+        }
         if (!strcmp(key, "jit")) {
             bool on;
 

@@ -17,13 +17,12 @@
  * this file keeps and drops them.
  *
  * With several vCPUs each has its cache, and code is the business of all:
- * a page any of them has blocks in is TLB_CODE in every vCPU's TLB, and a
- * store by any vCPU drops the page's blocks from every cache (Linux patches
- * kernel text on one CPU for all of them).
+ * the page's code word (code-pages.c) names every vCPU with blocks there,
+ * a store by any vCPU into such a page drops them from every cache (Linux
+ * patches kernel text on one CPU for all of them), each vCPU dropping its
+ * own when it is told.
  *
- * Threads: a vCPU's cache is used on its thread, and other vCPUs' caches
- * and TLBs only by the vCPU that holds the execution turn (tcg.c), while
- * their owners wait outside guest code.
+ * Threads: a vCPU's cache is used on its thread only.
  */
 #include <string.h>
 #include <glib.h>
@@ -135,22 +134,6 @@ bool tcg_blocks_page_has_code(struct tcg_block_cache *bc, uint64_t gpa_page)
     return g_hash_table_contains(bc->pages, page_key(gpa_page));
 }
 
-bool tcg_page_has_code(struct tcg_cpu *cpu, uint64_t gpa_page)
-{
-    if (cpu->blocks && tcg_blocks_page_has_code(cpu->blocks, gpa_page)) {
-        return true;
-    }
-    for (unsigned i = 0; i < tcg_cpu_count(); i++) {
-        struct tcg_cpu *other = tcg_cpu_at(i);
-
-        if (other && other != cpu && other->blocks &&
-            tcg_blocks_page_has_code(other->blocks, gpa_page)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Drops the page's blocks from one cache. */
 static void drop_page(struct tcg_block_cache *bc, uint64_t gpa_page)
 {
@@ -185,8 +168,8 @@ void tcg_blocks_insert(struct tcg_cpu *cpu, struct tcg_block *b)
 
     if (bc->nblocks >= BC_MAX_BLOCKS) {
         tcg_blocks_flush(bc);
-        /* Other vCPUs' code still needs to hear of this one's stores. */
-        for (unsigned i = 0; i < TCG_TLB_SIZE && tcg_cpu_count() <= 1; i++) {
+        /* Other vCPUs' blocks stay in the code words, which stores check too. */
+        for (unsigned i = 0; i < TCG_TLB_SIZE; i++) {
             cpu->tlb[i].perm &= ~TLB_CODE;
         }
     }
@@ -196,35 +179,17 @@ void tcg_blocks_insert(struct tcg_cpu *cpu, struct tcg_block *b)
     *head = b;
     b->pnext = g_hash_table_lookup(bc->pages, key);
     if (!b->pnext) {
-        /* The page becomes code: stores to it, by any vCPU, must now tell us. */
+        /* Marked before its bytes were decoded, unless flushed since: again. */
         tcg_tlb_mark_code(cpu, b->gpa & ~0xfffull, true);
-        for (unsigned i = 0; i < tcg_cpu_count(); i++) {
-            struct tcg_cpu *other = tcg_cpu_at(i);
-
-            if (other && other != cpu) {
-                tcg_tlb_mark_code(other, b->gpa & ~0xfffull, true);
-            }
-        }
     }
     g_hash_table_insert(bc->pages, key, b);
     bc->nblocks++;
 }
 
-void tcg_code_written(struct tcg_cpu *cpu, uint64_t gpa_page)
+void tcg_blocks_drop_page(struct tcg_cpu *cpu, uint64_t gpa_page)
 {
     if (cpu->blocks) {
-        drop_page(cpu->blocks, gpa_page);
-    }
-    tcg_tlb_mark_code(cpu, gpa_page & ~0xfffull, false);
-    for (unsigned i = 0; i < tcg_cpu_count(); i++) {
-        struct tcg_cpu *other = tcg_cpu_at(i);
-
-        if (other && other != cpu) {
-            if (other->blocks) {
-                drop_page(other->blocks, gpa_page);
-            }
-            tcg_tlb_mark_code(other, gpa_page & ~0xfffull, false);
-        }
+        drop_page(cpu->blocks, gpa_page & ~0xfffull);
     }
 }
 

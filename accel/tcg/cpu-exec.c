@@ -131,9 +131,23 @@ static inline tcg_exec_fn handler_of(const struct insn *in)
     return fn ? fn : unimplemented;
 }
 
+tcg_exec_fn tcg_handler_of(const struct insn *in)
+{
+    return handler_of(in);
+}
+
+/* The handler a block runs: a locked one, with vCPUs running at once, made atomic. */
+static inline tcg_exec_fn block_handler_of(const struct insn *in)
+{
+    if (__builtin_expect(tcg_mttcg, 0) && tcg_insn_locked(in)) {
+        return tcg_exec_locked;
+    }
+    return handler_of(in);
+}
+
 static inline enum tcg_status exec_insn(struct tcg_cpu *cpu, const struct insn *in)
 {
-    return handler_of(in)(cpu, in);
+    return block_handler_of(in)(cpu, in);
 }
 
 /*
@@ -353,6 +367,8 @@ static struct tcg_block *build_block(struct tcg_cpu *cpu, uint64_t gpa, const ui
     struct tcg_block *b;
     unsigned n = 0;
 
+    /* Stores into the page, by any vCPU, tell this one from before its first byte is read. */
+    tcg_code_mark(cpu, gpa & ~0xfffull);
     b = g_malloc(BLOCK_ALLOC(BC_MAX_INSNS));
     while (n < BC_MAX_INSNS && pos < avail) {
         size_t need = 0;
@@ -379,7 +395,7 @@ static struct tcg_block *build_block(struct tcg_cpu *cpu, uint64_t gpa, const ui
     b->gpa = gpa;
     b->n = n;
     for (unsigned i = 0; i < n; i++) {
-        block_handlers(b)[i] = handler_of(&b->insn[i]);
+        block_handlers(b)[i] = block_handler_of(&b->insn[i]);
     }
     b->bytes = pos;
     b->mode = mode;
@@ -579,6 +595,9 @@ enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
                 goto step;
             }
             lin = (cs->base + rip) & 0xffffffffull;
+        }
+        if (__builtin_expect(cpu->code_pending, 0)) {
+            tcg_code_drain(cpu);    /* other vCPUs wrote code pages */
         }
         if (prev && prev_gen == tcg_blocks_gen(cpu->blocks)) {
             b = link_find(prev, lin, cpu->cpl, mode, prev_gen);

@@ -223,19 +223,30 @@ void tcg_tlb_fast_fill(struct tcg_cpu *cpu, uint64_t lin)
     uint64_t ctx = cpu->tlb_ctx, page = lin & ~(uint64_t)PAGE_MASK;
     bool user = ctx & TCG_TLB_CTX_USER;
 
-    f->read = f->write = ~0ull;
+    f->read = ~0ull;
+    __atomic_store_n(&f->write, ~0ull, __ATOMIC_RELAXED);
     if (e->vpage != lin >> 12 || !e->host || (ctx & TCG_TLB_CTX_ALIGN) ||
         !(ctx & TCG_TLB_CTX_VALID) || (cpu->st.dr[7] & 0xff) ||
         (!user && (e->perm & TLB_U) && (cpu->st.cr4 & CR4_SMAP) && (cpu->st.cr0 & CR0_PG))) {
         return;
     }
     f->addend = (uintptr_t)e->host - (uintptr_t)page;
-    f->gpa_page = e->gpa_page;
+    __atomic_store_n(&f->gpa_page, e->gpa_page, __ATOMIC_RELAXED);
     if (perm_ok(cpu, e->perm, ACC_READ, user, false)) {
         f->read = page | ctx;
     }
-    if (perm_ok(cpu, e->perm, ACC_WRITE, user, false) && e->dirty && !(e->perm & TLB_CODE)) {
-        f->write = page | ctx;
+    if (perm_ok(cpu, e->perm, ACC_WRITE, user, false) && e->dirty && !(e->perm & TLB_CODE) &&
+        !__atomic_load_n(e->code, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&f->write, page | ctx, __ATOMIC_RELAXED);
+        /* Another vCPU may be making the page code now: it sets the word, then clears the
+         * write tag of any slot it sees mapping the page (code-pages.c).  Either it saw this
+         * slot or this sees its word. */
+        if (tcg_mttcg) {
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            if (__atomic_load_n(e->code, __ATOMIC_RELAXED)) {
+                __atomic_store_n(&f->write, ~0ull, __ATOMIC_RELAXED);
+            }
+        }
     }
 }
 
@@ -449,7 +460,8 @@ static __attribute__((noinline)) enum tcg_status tlb_fill(struct tcg_cpu *cpu, u
     e->gpa_page = w.gpa & ~PAGE_MASK;
     e->host = ram_hva(e->gpa_page, PAGE_SIZE);
     e->perm = w.perm;
-    if (tcg_page_has_code(cpu, e->gpa_page)) {
+    e->code = tcg_code_word(e->gpa_page);
+    if (cpu->blocks && tcg_blocks_page_has_code(cpu->blocks, e->gpa_page)) {
         e->perm |= TLB_CODE;
     }
     e->dirty = w.dirty;
@@ -587,9 +599,38 @@ static enum tcg_status read_lin(struct tcg_cpu *cpu, uint64_t lin, void *buf, un
     return TCG_OK;
 }
 
+/*
+ * The read of a locked instruction's destination (locked.c): naturally aligned RAM without
+ * code or data breakpoints is read for a compare-and-exchange; anything else runs serially.
+ */
+static __attribute__((noinline)) enum tcg_status
+locked_read(struct tcg_cpu *cpu, uint64_t lin, void *buf, unsigned size)
+{
+    struct tcg_tlb_entry *e;
+    enum tcg_status st;
+
+    if ((size & (size - 1)) == 0 && size <= 16 && !(lin & (size - 1)) &&
+        !(cpu->st.dr[7] & 0xff)) {
+        st = tlb_get(cpu, lin, ACC_WRITE, false, &e);
+        if (st != TCG_OK) {
+            return st;
+        }
+        if (e->host && !(e->perm & TLB_CODE) && !__atomic_load_n(e->code, __ATOMIC_ACQUIRE)) {
+            tcg_locked_load(cpu, lin, e->host + (lin & PAGE_MASK), size);
+            memcpy(buf, cpu->lk.old, size);
+            return TCG_OK;
+        }
+    }
+    tcg_locked_serial(cpu);
+    return read_lin(cpu, lin, buf, size, ACC_WRITE, false);
+}
+
 enum tcg_status tcg_read_lin(struct tcg_cpu *cpu, uint64_t lin, void *buf, unsigned size,
                              enum tcg_access acc)
 {
+    if (__builtin_expect(cpu->lk.state == LK_ARMED, 0) && acc == ACC_WRITE) {
+        return locked_read(cpu, lin, buf, size);
+    }
     return read_lin(cpu, lin, buf, size, acc, false);
 }
 
@@ -609,7 +650,7 @@ static void write_page(struct tcg_cpu *cpu, uint64_t gpa_page, unsigned perm, un
         return;
     }
     memcpy(h + off, buf, size);
-    if (perm & TLB_CODE) {
+    if ((perm & TLB_CODE) || tcg_code_page(gpa_page)) {
         tcg_code_written(cpu, gpa_page);
     }
 }
@@ -631,7 +672,7 @@ static enum tcg_status write_lin(struct tcg_cpu *cpu, uint64_t lin, const void *
         if (st != TCG_OK) {
             return st;
         }
-        if (e->host && !(e->perm & TLB_CODE)) {
+        if (e->host && !(e->perm & TLB_CODE) && !__atomic_load_n(e->code, __ATOMIC_RELAXED)) {
             copy_bytes(e->host + off, buf, size);
         } else {
             write_page(cpu, e->gpa_page, e->perm, off, buf, size);
@@ -658,6 +699,10 @@ static enum tcg_status write_lin(struct tcg_cpu *cpu, uint64_t lin, const void *
 enum tcg_status tcg_write_lin(struct tcg_cpu *cpu, uint64_t lin, const void *buf,
                               unsigned size)
 {
+    if (__builtin_expect(cpu->lk.state == LK_READ, 0) &&
+        tcg_locked_capture(cpu, lin, buf, size)) {
+        return TCG_OK;
+    }
     return write_lin(cpu, lin, buf, size, false);
 }
 
@@ -701,7 +746,8 @@ tlb_hit_ram(struct tcg_cpu *cpu, uint64_t lin, unsigned size, enum tcg_access ac
     }
     if (e->vpage != lin >> 12 || !e->host ||
         !perm_ok(cpu, e->perm, acc, cpu->cpl == 3, false) ||
-        (acc == ACC_WRITE && (!e->dirty || (e->perm & TLB_CODE)))) {
+        (acc == ACC_WRITE && (!e->dirty || (e->perm & TLB_CODE) ||
+                              __atomic_load_n(e->code, __ATOMIC_RELAXED)))) {
         return NULL;
     }
     return e;
@@ -759,6 +805,9 @@ enum tcg_status tcg_mem_read_rmw(struct tcg_cpu *cpu, unsigned seg, uint64_t off
     if (misaligned(cpu, lin, size)) {
         return tcg_raise_err(cpu, EXC_AC, 0);
     }
+    if (__builtin_expect(cpu->lk.state == LK_ARMED, 0)) {
+        return locked_read(cpu, lin, buf, size);
+    }
     return read_lin_fast(cpu, lin, buf, size, ACC_WRITE);
 }
 
@@ -774,6 +823,10 @@ enum tcg_status tcg_mem_write(struct tcg_cpu *cpu, unsigned seg, uint64_t off,
     }
     if (misaligned(cpu, lin, size)) {
         return tcg_raise_err(cpu, EXC_AC, 0);
+    }
+    if (__builtin_expect(cpu->lk.state == LK_READ, 0) &&
+        tcg_locked_capture(cpu, lin, buf, size)) {
+        return TCG_OK;
     }
     e = tlb_hit_ram(cpu, lin, size, ACC_WRITE);
     if (__builtin_expect(e != NULL, 1)) {

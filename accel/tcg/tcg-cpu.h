@@ -62,6 +62,8 @@ struct tcg_tlb_entry {
     uint8_t *host;      /* host address of the page, NULL for MMIO */
     uint8_t perm;       /* TLB_W, TLB_U, TLB_X as the walk found them */
     uint8_t dirty;      /* the D bit is set in the PTE already */
+    uint32_t *code;     /* the page's code word (code-pages.c): non-zero, a store takes the
+                         * slow path */
 };
 #define TLB_W 1
 #define TLB_U 2
@@ -179,6 +181,19 @@ struct tcg_cpu {
      * what loads a segment register ends its block. */
     uint8_t jit_flat;
     struct tcg_tlb_fast tlbf[TCG_TLB_FAST_SIZE];
+    /* Code pages other vCPUs wrote (code-pages.c): posted under code_lock, dropped by this
+     * vCPU before its next block. */
+    bool code_lock;
+    volatile bool code_pending;
+    struct _GArray *code_posted;   /* GArray of uint64_t gpa pages */
+    /* The locked instruction running (locked.c), LK_OFF outside one. */
+    struct tcg_locked {
+        uint8_t state;
+        uint8_t size;
+        uint64_t lin;
+        uint8_t *host;
+        uint8_t old[16], new[16];
+    } lk;
 };
 
 /* The shadow the last instruction left: STI holds off interrupts; MOV SS

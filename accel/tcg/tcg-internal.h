@@ -32,9 +32,10 @@ static inline enum tcg_status tcg_need_cpl0(struct tcg_cpu *cpu)
 #define TCG_PHYS_BITS 40
 
 /*
- * A TLB entry bit beside TLB_W/U/X: the page holds decoded blocks, so a
- * write through this entry takes the slow path, which tells the block
- * cache (self-modifying code).
+ * A TLB entry bit beside TLB_W/U/X: this vCPU has decoded blocks in the
+ * page, so a write through this entry takes the slow path, which tells the
+ * block cache (self-modifying code).  Other vCPUs' blocks are in the
+ * page's code word (code-pages.c), which a write checks as well.
  */
 #define TLB_CODE 0x80
 
@@ -145,8 +146,21 @@ void tcg_blocks_free(struct tcg_block_cache *bc);
 /* Drops every block (mode or mapping changes that outlive the TLB). */
 void tcg_blocks_flush(struct tcg_block_cache *bc);
 bool tcg_blocks_page_has_code(struct tcg_block_cache *bc, uint64_t gpa_page);
-/* Any vCPU (cpu's cache first) has blocks in the page. */
-bool tcg_page_has_code(struct tcg_cpu *cpu, uint64_t gpa_page);
+/* Drops cpu's own blocks of the page (the one running is left after its instruction). */
+void tcg_blocks_drop_page(struct tcg_cpu *cpu, uint64_t gpa_page);
+
+/* ---- code-pages.c ---- (any thread) */
+/* The page's code word: bit min(i, 31) while vCPU i may have blocks there. */
+uint32_t *tcg_code_word(uint64_t gpa_page);
+/* Some vCPU may have blocks in the page. */
+bool tcg_code_page(uint64_t gpa_page);
+/* cpu is about to decode the page (before it reads a byte of it). */
+void tcg_code_mark(struct tcg_cpu *cpu, uint64_t gpa_page);
+/* cpu stored into a page with code: every vCPU's blocks of it go. */
+void tcg_code_written(struct tcg_cpu *cpu, uint64_t gpa_page);
+/* On cpu's thread: drops the pages other vCPUs wrote since the last call. */
+void tcg_code_drain(struct tcg_cpu *cpu);
+void tcg_code_cpu_free(struct tcg_cpu *cpu);
 
 /* ---- exec-system.c ---- */
 /*
@@ -188,5 +202,31 @@ struct tcg_cpu *tcg_current_cpu(void);
 /* Every vCPU created so far, in index order (NULL entries for none). */
 unsigned tcg_cpu_count(void);
 struct tcg_cpu *tcg_cpu_at(unsigned i);
+/* cpu's vCPU index (0 for a unit test's CPU). */
+unsigned tcg_cpu_index(const struct tcg_cpu *cpu);
+/* Asks cpu to leave translated code at its next block boundary (any thread). */
+void tcg_cpu_request_exit(struct tcg_cpu *cpu);
+/* The vCPUs run on their threads at once (-accel tcg,thread=multi with more than one):
+ * locked instructions then go through tcg_exec_locked. */
+extern bool tcg_mttcg;
+
+/* ---- cpu-exec.c ---- */
+/* The handler the interpreter runs in with (the locked wrapper aside). */
+tcg_exec_fn tcg_handler_of(const struct insn *in);
+
+/* ---- locked.c ---- */
+/* A LOCK-prefixed instruction, or XCHG with memory (always locked). */
+bool tcg_insn_locked(const struct insn *in);
+/* Runs in's handler so that its read-modify-write of memory is atomic for other vCPUs. */
+enum tcg_status tcg_exec_locked(struct tcg_cpu *cpu, const struct insn *in);
+/* cpu->lk.state: outside a locked instruction; waiting for its read; read; written (held
+ * back); or running serially under the process-wide mutex. */
+enum { LK_OFF, LK_ARMED, LK_READ, LK_WRITTEN, LK_SERIAL };
+/* For mmu.c: the read of a locked destination at host (aligned, RAM, no code) ... */
+void tcg_locked_load(struct tcg_cpu *cpu, uint64_t lin, uint8_t *host, unsigned size);
+/* ... any other one: run serially from here on ... */
+void tcg_locked_serial(struct tcg_cpu *cpu);
+/* ... and the write of the bytes read, held back (false: another write). */
+bool tcg_locked_capture(struct tcg_cpu *cpu, uint64_t lin, const void *buf, unsigned size);
 
 #endif

@@ -8,12 +8,13 @@
  * cannot be, even as #DF, ends the run as a triple fault does under KVM,
  * with the registers printed.  External interrupts come from the
  * userspace i8259, i8254 and vCPU 0's local APIC (interrupts.c) and are
- * taken between blocks; NMI from inject-nmi.  Application processors stay
- * in wait-for-SIPI until SMP exists (INIT/SIPI are only logged).
+ * taken between blocks; NMI from inject-nmi; INIT and SIPI from other
+ * vCPUs' APICs.
  *
  * Threads: init, add_ram and vcpu_init on the main thread at start-up;
- * vcpu_run on the vCPU's thread; get/set_state with the vCPU parked (or,
- * for "info registers", racing benignly with it); vcpu_kick from any thread.
+ * vcpu_run on the vCPU's thread, every vCPU at once (see "turn" below);
+ * get/set_state with the vCPU parked (or, for "info registers", racing
+ * benignly with it); vcpu_kick and tcg_cpu_request_exit from any thread.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -46,16 +47,22 @@ struct tcg_vcpu {
     bool wait_sipi;             /* an AP after RESET or INIT (halted too) */
     bool shutdown;              /* reported an exception: stopped until reset */
     /* INIT and start-up IPIs from other vCPUs (interrupts.c), taken by
-     * this vCPU's loop. */
-    volatile bool init_req;
-    volatile int sipi_req;      /* the vector + 1; 0: none */
+     * this vCPU's loop: STARTUP_INIT, STARTUP_SIPI | vector, in one word so
+     * that an INIT and the SIPI after it are taken together and in order. */
+    volatile uint32_t startup_req;
 };
+#define STARTUP_INIT 0x80000000u
+#define STARTUP_SIPI 0x40000000u
 
 /*
- * The vCPUs take turns (DESIGN.md, "Threads": the software CPU may run its
- * vCPUs round-robin): each has its thread, but only the holder of the
- * execution turn runs guest code, so guest memory, the TLBs and the block
- * caches see one vCPU at a time and locked instructions stay atomic.  A
+ * Each vCPU runs guest code on its own thread, all at once (multi-threaded
+ * TCG, -accel tcg,thread=multi, the default): locked instructions are
+ * atomic through locked.c and the host's locked instructions, stores into
+ * code reach every vCPU's blocks through code-pages.c, and x86's ordering
+ * is the host's own.
+ *
+ * With -accel tcg,thread=single the vCPUs take turns instead: each has its
+ * thread, but only the holder of the execution turn runs guest code.  A
  * vCPU that waits longer than TCG_SLICE_NS asks the holder to yield; a
  * halted vCPU waits outside the turn.  With one vCPU there is no turn.
  */
@@ -72,6 +79,23 @@ static struct {
 
 static __thread struct tcg_cpu *tcg_self;
 static GPtrArray *tcg_cpus;     /* struct tcg_cpu *, by vCPU index */
+bool tcg_mttcg;
+
+unsigned tcg_cpu_index(const struct tcg_cpu *cpu)
+{
+    const struct vcpu *v = cpu->vcpu;
+
+    return v ? v->index : 0;
+}
+
+void tcg_cpu_request_exit(struct tcg_cpu *cpu)
+{
+    struct tcg_vcpu *p = (struct tcg_vcpu *)cpu;
+
+    if (cpu->vcpu) {
+        __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
+    }
+}
 
 unsigned tcg_cpu_count(void)
 {
@@ -233,7 +257,8 @@ static int tcg_vcpu_init(struct vcpu *vcpu, GError **errp)
 
         /* Without a code buffer the interpreter runs every block; one line
          * says so, however many vCPUs are refused. */
-        p->cpu.jit = jit_buf_create(TCG_JIT_BUF_SIZE, &err);
+        p->cpu.jit = jit_buf_create(vcpu->m->cfg->tcg_tb_size ? vcpu->m->cfg->tcg_tb_size
+                                                              : TCG_JIT_BUF_SIZE, &err);
         if (!p->cpu.jit && !__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED)) {
             warn_report("tcg: jit=on, but the translator cannot run: %s; using the interpreter",
                         err->message);
@@ -246,7 +271,11 @@ static int tcg_vcpu_init(struct vcpu *vcpu, GError **errp)
     tcg_load_state(p, &st);
     p->halted = p->wait_sipi = st.wait_for_sipi;
     vcpu->accel_priv = p;
-    turn.nvcpus = MAX(turn.nvcpus, vcpu->index + 1);
+    if (vcpu->m->cfg->tcg_single_thread) {
+        turn.nvcpus = MAX(turn.nvcpus, vcpu->index + 1);
+    } else if (vcpu->index > 0) {
+        tcg_mttcg = true;   /* before any vCPU runs: blocks are decoded for it */
+    }
     if (!tcg_cpus) {
         tcg_cpus = g_ptr_array_new();
     }
@@ -354,14 +383,13 @@ static void apply_sipi(struct tcg_vcpu *p, unsigned vector)
 
 static void take_init_sipi(struct tcg_vcpu *p)
 {
-    int sipi;
+    uint32_t req = __atomic_exchange_n(&p->startup_req, 0, __ATOMIC_ACQ_REL);
 
-    if (__atomic_exchange_n(&p->init_req, false, __ATOMIC_ACQ_REL)) {
+    if (req & STARTUP_INIT) {
         apply_init(p);
     }
-    sipi = __atomic_exchange_n(&p->sipi_req, 0, __ATOMIC_ACQ_REL);
-    if (sipi) {
-        apply_sipi(p, (unsigned)(sipi - 1));
+    if (req & STARTUP_SIPI) {
+        apply_sipi(p, req & 0xff);
     }
 }
 
@@ -387,7 +415,7 @@ static enum vcpu_exit tcg_vcpu_loop(struct vcpu *vcpu, struct tcg_vcpu *p)
         if (p->shutdown) {
             return VCPU_EXIT_HALTED;
         }
-        if (p->init_req || p->sipi_req) {
+        if (p->startup_req) {
             take_init_sipi(p);
         }
         if (p->wait_sipi) {
@@ -497,10 +525,11 @@ void tcg_vcpu_init_signal(struct vcpu *vcpu)
         return;
     }
     if (may_touch(p)) {
-        __atomic_store_n(&p->sipi_req, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&p->startup_req, 0, __ATOMIC_RELEASE);
         apply_init(p);
     } else {
-        __atomic_store_n(&p->init_req, true, __ATOMIC_RELEASE);
+        /* Replaces a SIPI not taken yet: after the INIT it would be one too early. */
+        __atomic_store_n(&p->startup_req, STARTUP_INIT, __ATOMIC_RELEASE);
     }
     __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
     cpus_wake(vcpu);
@@ -513,10 +542,15 @@ void tcg_vcpu_sipi(struct vcpu *vcpu, uint8_t vector)
     if (!p) {
         return;
     }
-    if (may_touch(p) && !p->init_req) {
+    if (may_touch(p) && !p->startup_req) {
         apply_sipi(p, vector);
     } else {
-        __atomic_store_n(&p->sipi_req, vector + 1, __ATOMIC_RELEASE);
+        uint32_t old = __atomic_load_n(&p->startup_req, __ATOMIC_ACQUIRE), req;
+
+        do {
+            req = (old & STARTUP_INIT) | STARTUP_SIPI | vector;
+        } while (!__atomic_compare_exchange_n(&p->startup_req, &old, req, false,
+                                              __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
     }
     __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
     cpus_wake(vcpu);
@@ -563,8 +597,7 @@ static int tcg_set_state(struct vcpu *vcpu, const struct x86_cpu_state *st)
     tcg_load_state(p, st);
     p->halted = st->halted || st->wait_for_sipi;
     p->wait_sipi = st->wait_for_sipi;
-    p->init_req = false;
-    p->sipi_req = 0;
+    p->startup_req = 0;
     p->shutdown = false;
     /* A loaded state starts outside any shadow or NMI handler, with the
      * MSRs kept outside st at their power-on values. */
@@ -690,6 +723,7 @@ static void tcg_vcpu_destroy(struct vcpu *vcpu)
         g_ptr_array_index(tcg_cpus, vcpu->index) = NULL;
     }
     tcg_blocks_free(p->cpu.blocks);
+    tcg_code_cpu_free(&p->cpu);
     if (p->cpu.jit) {
         jit_buf_destroy(p->cpu.jit);
     }

@@ -2,7 +2,7 @@
  * SMP bring-up and inter-processor interrupts through the local APICs in
  * xAPIC mode (SDM vol. 3, "Multiple-Processor (MP) Initialization" and
  * "Issuing Interprocessor Interrupts"; the MP specification 1.4, B.4).
- * Run with "-smp N -append cpus=N".
+ * Run with "-smp N -append cpus=N" (and together=1 for the checks on every CPU at once).
  *
  * The BSP copies smp-trampoline.S below 1 MiB and starts the APs with
  * INIT and two start-up IPIs to all excluding self.  Each AP enters the
@@ -11,7 +11,11 @@
  * waits in HLT with interrupts on, doing what the BSP asks in ap_cmd[].
  * Then: fixed IPIs by physical ID, the all-excluding-self shorthand, an
  * IPI from each AP to the BSP, the logical flat model, lowest priority,
- * and INIT stopping a running AP that a new SIPI restarts.
+ * and INIT stopping a running AP that a new SIPI restarts.  Then every
+ * CPU at once: locked instructions on shared counters and bits (none may
+ * lose an update), and cross-modifying code (the BSP patches a function
+ * the APs keep calling; after they see the signal and serialise, they
+ * must run the new bytes, SDM vol. 3, 8.1.3).
  *
  * Every wait is bounded by a loop count: a missing IPI is a failed check,
  * not a hang.  Built as smp32 and smp64.
@@ -49,7 +53,7 @@
 #define AP_STACK_SIZE 4096
 #define SPIN_MAX 20000000ul
 
-enum { CMD_IDLE, CMD_SPIN, CMD_IPI_BSP };
+enum { CMD_IDLE, CMD_SPIN, CMD_IPI_BSP, CMD_ATOMICS, CMD_XMOD };
 
 struct smp_tramp_params {
     uint16_t gdt_limit;
@@ -159,6 +163,131 @@ static void apic_setup(unsigned id)
     apic_write(APIC_LDR, id < 8 ? 1u << (24 + id) : 0);
 }
 
+/* ---- every CPU at once: locked instructions ---- */
+
+#define ATOMIC_ITERS 20000u
+
+static volatile uint32_t c_add, c_inc, c_sub, c_xadd, c_cas, c_plain, spin_word;
+static volatile uint32_t bits_bts, bits_or;
+static volatile uint64_t c_wide __attribute__((aligned(8)));
+#if MODE_BITS == 64
+static volatile uint64_t c_dwide[2] __attribute__((aligned(16)));
+#endif
+static volatile unsigned atomics_bad, atomics_done, atomics_stuck;
+
+/* LOCK CMPXCHG8B: *p += 1 as one 64-bit compare-and-exchange (both modes). */
+static void inc_cmpxchg8b(volatile uint64_t *p)
+{
+    uint32_t lo = (uint32_t)*p, hi = (uint32_t)(*p >> 32);
+    uint8_t ok;
+
+    do {
+        uint64_t n = (((uint64_t)hi << 32) | lo) + 1;
+
+        __asm__ volatile("lock cmpxchg8b %0; setz %1"
+                         : "+m"(*p), "=q"(ok), "+a"(lo), "+d"(hi)
+                         : "b"((uint32_t)n), "c"((uint32_t)(n >> 32))
+                         : "memory", "cc");
+    } while (!ok);
+}
+
+#if MODE_BITS == 64
+/* LOCK CMPXCHG16B: both halves += 1 in one exchange. */
+static void inc_cmpxchg16b(volatile uint64_t *p)
+{
+    uint64_t lo = p[0], hi = p[1];
+    uint8_t ok;
+
+    do {
+        __asm__ volatile("lock cmpxchg16b %0; setz %1"
+                         : "+m"(*(volatile uint64_t (*)[2])p), "=q"(ok), "+a"(lo), "+d"(hi)
+                         : "b"(lo + 1), "c"(hi + 1)
+                         : "memory", "cc");
+    } while (!ok);
+}
+#endif
+
+/*
+ * One CPU's share: counters every CPU adds to, a spin lock taken with
+ * XCHG (locked without a prefix) around a plain increment, and this CPU's
+ * own bit in words every CPU changes (set, then cleared: finding it
+ * already set, or already clear, means another CPU's store undid ours).
+ */
+static void atomics_run(unsigned me)
+{
+    uint32_t bit = 1u << me;
+    unsigned bad = 0;
+
+    for (unsigned i = 0; i < ATOMIC_ITERS; i++) {
+        uint32_t v = 1, one;
+        uint8_t cf;
+
+        __asm__ volatile("lock addl $3, %0" : "+m"(c_add) : : "cc");
+        __asm__ volatile("lock incl %0" : "+m"(c_inc) : : "cc");
+        __asm__ volatile("lock subl $2, %0" : "+m"(c_sub) : : "cc");
+        __asm__ volatile("lock xaddl %0, %1" : "+r"(v), "+m"(c_xadd) : : "cc");
+        v = c_cas;
+        while (!__atomic_compare_exchange_n(&c_cas, &v, v + 1, 0, __ATOMIC_SEQ_CST,
+                                            __ATOMIC_SEQ_CST)) {
+        }
+        for (unsigned long k = 0;; k++) {
+            one = 1;
+            __asm__ volatile("xchgl %0, %1" : "+r"(one), "+m"(spin_word) : : "memory");
+            if (!one) {
+                break;
+            }
+            if (k == SPIN_MAX) {
+                /* A lost release: the lock stays taken with nobody holding it. */
+                atomics_stuck = 1;
+                goto out;
+            }
+            cpu_relax();
+        }
+        c_plain = c_plain + 1;
+        __asm__ volatile("movl $0, %0" : "=m"(spin_word) : : "memory");
+        inc_cmpxchg8b(&c_wide);
+#if MODE_BITS == 64
+        inc_cmpxchg16b(c_dwide);
+#endif
+        __asm__ volatile("lock btsl %2, %0; setc %1" : "+m"(bits_bts), "=q"(cf) : "r"(me) : "cc");
+        bad += cf;
+        __asm__ volatile("lock btrl %2, %0; setc %1" : "+m"(bits_bts), "=q"(cf) : "r"(me) : "cc");
+        bad += !cf;
+        __asm__ volatile("lock orl %1, %0" : "+m"(bits_or) : "r"(bit) : "cc");
+        bad += !(bits_or & bit);
+        __asm__ volatile("lock andl %1, %0" : "+m"(bits_or) : "r"(~bit) : "cc");
+        bad += !!(bits_or & bit);
+    }
+out:
+    __atomic_fetch_add(&atomics_bad, bad, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&atomics_done, 1, __ATOMIC_SEQ_CST);
+}
+
+/* ---- every CPU at once: cross-modifying code ---- */
+
+static uint8_t xmod_page[4096] __attribute__((aligned(4096)));
+static volatile uint32_t xmod_gen, xmod_stop;
+static volatile uint32_t xmod_runs[MAX_CPUS], xmod_stale;
+
+typedef uint32_t (*xmod_fn)(void);
+
+/* Calls the patched function until told to stop: once it has seen generation g and
+ * serialised, the function must return g or later. */
+static void xmod_run(unsigned id)
+{
+    xmod_fn f = (xmod_fn)(ulong)xmod_page;
+
+    while (!xmod_stop) {
+        uint32_t g = xmod_gen;
+
+        (void)cpuid(0, 0);      /* serialising */
+        if (f() < g) {
+            __atomic_fetch_add(&xmod_stale, 1, __ATOMIC_SEQ_CST);
+        }
+        xmod_runs[id]++;
+    }
+}
+
 void smp_ap_main(void);
 
 /* Where the trampoline lands, on the AP's own stack; never returns. */
@@ -190,6 +319,14 @@ void smp_ap_main(void)
             __asm__ volatile("sti" : : : "memory");
             while (ap_cmd[id] == CMD_SPIN) {
                 spins[id]++;
+            }
+        } else if (cmd == CMD_ATOMICS || cmd == CMD_XMOD) {
+            ap_cmd[id] = CMD_IDLE;
+            __asm__ volatile("sti" : : : "memory");
+            if (cmd == CMD_ATOMICS) {
+                atomics_run(id);
+            } else {
+                xmod_run(id);
             }
         } else if (cmd == CMD_IPI_BSP) {
             ap_cmd[id] = CMD_IDLE;
@@ -494,6 +631,72 @@ static void test_init_restart(void)
     }
 }
 
+/* Gives every AP cmd and wakes it. */
+static void all_aps(unsigned cmd)
+{
+    for (unsigned i = 0; i < nap; i++) {
+        ap_cmd[ap_ids[i]] = cmd;
+        send_ipi(ap_ids[i], ICR_FIXED | ICR_ASSERT | VEC_WAKE);
+    }
+}
+
+static void test_atomics(void)
+{
+    uint32_t n = (nap + 1) * ATOMIC_ITERS;
+    int done, ok;
+
+    all_aps(CMD_ATOMICS);
+    atomics_run(bsp_id);
+    done = wait_at_least(&atomics_done, nap + 1);
+    report(done && c_add == 3 * n && c_inc == n && c_sub == (uint32_t)(-2 * (int32_t)n),
+           "%u CPUs: LOCK ADD/INC/SUB lose no update (%u %u %u for %u)", nap + 1,
+           (unsigned)c_add, (unsigned)c_inc, (unsigned)-c_sub, (unsigned)n);
+    ok = c_xadd == n && c_cas == n && c_plain == n && c_wide == n && !atomics_stuck;
+#if MODE_BITS == 64
+    ok &= c_dwide[0] == n && c_dwide[1] == n;
+#endif
+    report(done && ok, "LOCK XADD, LOCK CMPXCHG, an XCHG spin lock, CMPXCHG8B%s count %u each",
+           MODE_BITS == 64 ? ", CMPXCHG16B" : "", (unsigned)n);
+    report(done && atomics_bad == 0 && bits_bts == 0 && bits_or == 0,
+           "LOCK BTS/BTR/OR/AND on shared words never undo another CPU's bit (%u lost)",
+           atomics_bad);
+}
+
+static void test_xmod(void)
+{
+    uint32_t before[MAX_CPUS];
+    int ok = 1;
+
+    /* mov eax, imm32; ret */
+    xmod_page[0] = 0xb8;
+    *(volatile uint32_t *)(xmod_page + 1) = 0;
+    xmod_page[5] = 0xc3;
+    all_aps(CMD_XMOD);
+    for (uint32_t g = 1; g <= 100 && ok; g++) {
+        for (unsigned i = 0; i < nap; i++) {
+            before[i] = xmod_runs[ap_ids[i]];
+        }
+        *(volatile uint32_t *)(xmod_page + 1) = g;
+        xmod_gen = g;
+        /* Two more calls by every AP: at least one of them after it saw g. */
+        for (unsigned i = 0; i < nap; i++) {
+            for (unsigned long k = 0; xmod_runs[ap_ids[i]] - before[i] < 2; k++) {
+                if (k == SPIN_MAX) {
+                    ok = 0;
+                    break;
+                }
+                cpu_relax();
+            }
+        }
+    }
+    xmod_stop = 1;
+    delay(100000);
+    report(ok && xmod_stale == 0,
+           "cross-modifying code: %u APs ran each of 100 patches once signalled (%u stale)",
+           nap, (unsigned)xmod_stale);
+
+}
+
 int main(const struct mb_info *mbi)
 {
     char buf[16];
@@ -526,6 +729,12 @@ int main(const struct mb_info *mbi)
     test_to_bsp();
     test_logical();
     test_init_restart();
+    /* together=1: every CPU at once too (KVM without hardware virtualization emulates
+     * locked instructions and cannot do CMPXCHG16B). */
+    if (mb_cmdline_arg(mbi, "together", buf, sizeof(buf))) {
+        test_atomics();
+        test_xmod();
+    }
     __asm__ volatile("cli");
     return report_summary();
 }

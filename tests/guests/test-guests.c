@@ -180,7 +180,7 @@ static const struct guest_case cases[] = {
     /* SMP: INIT and two SIPIs start the APs through a real-mode trampoline
      * (each sees its own APIC ID), then fixed IPIs by physical ID, the
      * all-excluding-self shorthand, an IPI from each AP to the BSP, the
-     * logical flat model, lowest priority, and INIT stopping a running AP
+     * logical flat model, lowest priority, INIT stopping a running AP
      * that a new SIPI restarts.  The 32-bit build's IRET is more than KVM
      * without hardware virtualization emulates. */
     { "smp32", "smp32", { "-smp", "4", "-append", "cpus=4", NULL }, 1,
@@ -194,6 +194,17 @@ static const struct guest_case cases[] = {
     /* One AP: no peer to watch while INIT stops it, so that check is skipped. */
     { "smp64-2", "smp64", { "-smp", "2", "-append", "cpus=2", NULL }, 1,
       { "smp64: 11 passed, 0 failed, 1 skipped" } },
+    /* together=1: then every CPU at once, locked instructions on shared counters and bits
+     * (none may lose an update) and cross-modifying code (patches the APs must run once
+     * signalled).  KVM without hardware virtualization emulates the locked instructions and
+     * has no CMPXCHG16B. */
+    { "smp64-together", "smp64", { "-smp", "4", "-append", "cpus=4 together=1", NULL }, 1,
+      { "smp64: 19 passed, 0 failed, 0 skipped" }, NULL, true },
+    { "smp32-together", "smp32", { "-smp", "4", "-append", "cpus=4 together=1", NULL }, 1,
+      { "smp32: 19 passed, 0 failed, 0 skipped" }, NULL, true },
+    { "smp64-pc-together-2", "smp64",
+      { "-M", "pc", "-smp", "2", "-append", "cpus=2 together=1", NULL }, 1,
+      { "smp64: 15 passed, 0 failed, 1 skipped" }, NULL, true },
 };
 
 #define DISK_SIZE (1u << 20)

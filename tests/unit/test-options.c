@@ -217,8 +217,26 @@ static void test_accel(void)
          "'maybe'");
     NOT_YET("-accel kvm,kernel-irqchip=split",
             "-accel kvm,kernel-irqchip=split: kernel-irqchip=split is not supported yet");
-    NOT_YET("-accel tcg,thread=single",
-            "-accel tcg,thread=single: accelerator property 'thread' is not supported yet");
+    NOT_YET("-accel tcg,split-wx=on",
+            "-accel tcg,split-wx=on: accelerator property 'split-wx' is not supported yet");
+
+    /* QEMU's thread= and tb-size= (MiB). */
+    c = parse_ok("-accel tcg");
+    g_assert_false(c->tcg_single_thread);
+    g_assert_cmpuint(c->tcg_tb_size, ==, 0);
+    config_free(c);
+    c = parse_ok("-accel tcg,thread=single,tb-size=16");
+    g_assert_true(c->tcg_single_thread);
+    g_assert_cmpuint(c->tcg_tb_size, ==, 16u << 20);
+    config_free(c);
+    c = parse_ok("-accel tcg,thread=multi");
+    g_assert_false(c->tcg_single_thread);
+    config_free(c);
+    FAIL("-accel tcg,thread=foo", "-accel tcg,thread=foo: Invalid 'thread' setting foo");
+    FAIL("-accel tcg,tb-size=x", "-accel tcg,tb-size=x: Parameter 'tb-size' expects uint64");
+    FAIL("-accel tcg,tb-size=-1", "-accel tcg,tb-size=-1: Parameter 'tb-size' expects uint64");
+    FAIL("-accel tcg,tb-size=5000",
+         "-accel tcg,tb-size=5000: tb-size=5000: at most 4096 (MiB) per vCPU");
     FAIL("-enable-kvm -accel tcg", "The -accel and \"-machine accel=\" options are incompatible");
     FAIL("-accel tcg -M accel=kvm", "The -accel and \"-machine accel=\" options are incompatible");
 }
