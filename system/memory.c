@@ -92,6 +92,29 @@ void *ram_hva(uint64_t gpa, uint64_t len)
     return NULL;
 }
 
+static void (*write_hook)(uint64_t gpa, uint64_t len);
+
+void ram_set_write_hook(void (*hook)(uint64_t gpa, uint64_t len))
+{
+    write_hook = hook;
+}
+
+void ram_dma_written(const void *hva, size_t len)
+{
+    if (!write_hook || !len) {
+        return;
+    }
+    for (unsigned i = 0; i < nr_ram; i++) {
+        const struct ram_region *r = &ram[i];
+        uintptr_t off = (uintptr_t)hva - (uintptr_t)r->hva;
+
+        if ((uintptr_t)hva >= (uintptr_t)r->hva && off < r->size) {
+            write_hook(r->gpa + off, MIN(len, r->size - off));
+            return;
+        }
+    }
+}
+
 int ram_write(uint64_t gpa, const void *buf, size_t len)
 {
     void *p = ram_hva(gpa, len);
@@ -100,6 +123,9 @@ int ram_write(uint64_t gpa, const void *buf, size_t len)
         return -EFAULT;
     }
     memcpy(p, buf, len);
+    if (write_hook) {
+        write_hook(gpa, len);
+    }
     return 0;
 }
 

@@ -35,6 +35,14 @@ unsigned ram_region_count(void);
 const struct ram_region *ram_region_get(unsigned i);
 /* Host address of [gpa, gpa+len) when it lies inside one RAM region, else NULL. */
 void *ram_hva(uint64_t gpa, uint64_t len);
+/*
+ * Device writes into guest RAM (DMA): the accelerator may have decoded code
+ * there (the software CPU), so writers other than the vCPUs say what they
+ * wrote.  ram_write() does it itself; a device that wrote through ram_hva()
+ * calls ram_dma_written() with the host range.  Any thread.
+ */
+void ram_set_write_hook(void (*hook)(uint64_t gpa, uint64_t len));
+void ram_dma_written(const void *hva, size_t len);
 /* Copies to/from guest RAM; -EFAULT when any byte is outside RAM. */
 int ram_write(uint64_t gpa, const void *buf, size_t len);
 int ram_read(uint64_t gpa, void *buf, size_t len);

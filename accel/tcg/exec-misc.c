@@ -116,12 +116,23 @@ enum tcg_status exec_sti(struct tcg_cpu *cpu, const struct insn *in)
     return set_if(cpu, true);
 }
 
-/* nop, pause, endbr32/64, prefetch*, lfence/mfence/sfence: one vCPU that
- * executes in order needs nothing done; prefetches never fault. */
+/* nop, pause, endbr32/64, prefetch*, lfence/sfence: a vCPU that executes
+ * in order on a host with x86's ordering needs nothing done (stores are
+ * never non-temporal here); prefetches never fault. */
 enum tcg_status exec_nop(struct tcg_cpu *cpu, const struct insn *in)
 {
     (void)cpu;
     (void)in;
+    return TCG_OK;
+}
+
+/* SDM vol. 2B MFENCE: with vCPUs on their threads at once, a store before
+ * it must be seen by every other vCPU before a load after it: the host's. */
+enum tcg_status exec_mfence(struct tcg_cpu *cpu, const struct insn *in)
+{
+    (void)cpu;
+    (void)in;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return TCG_OK;
 }
 

@@ -161,6 +161,8 @@ void tcg_code_written(struct tcg_cpu *cpu, uint64_t gpa_page);
 /* On cpu's thread: drops the pages other vCPUs wrote since the last call. */
 void tcg_code_drain(struct tcg_cpu *cpu);
 void tcg_code_cpu_free(struct tcg_cpu *cpu);
+/* A device wrote [gpa, gpa + len) of RAM (ram_set_write_hook). */
+void tcg_ram_written(uint64_t gpa, uint64_t len);
 
 /* ---- exec-system.c ---- */
 /*

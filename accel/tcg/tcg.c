@@ -36,6 +36,7 @@
 #include "system/cpus.h"
 #include "system/error.h"
 #include "system/main-loop.h"
+#include "system/memory.h"
 #include "system/log.h"
 #include "system/runstate.h"
 
@@ -184,6 +185,7 @@ static int tcg_probe(const struct accel_host_facts *host, bool strict, char **wh
 
 static int tcg_init(struct machine *m, GError **errp)
 {
+    ram_set_write_hook(tcg_ram_written);
     return tcg_irqchip_init(m, errp);
 }
 

@@ -300,6 +300,13 @@ void virtqueue_fill(struct virtqueue *vq, const struct virtq_elem *elem, uint32_
     if (!vq->ready) {
         return;     /* reset while the request was in flight: nothing to return */
     }
+    /* What the device wrote into the guest's buffers may overwrite decoded code. */
+    for (unsigned i = 0, left = len; i < elem->in_num && left; i++) {
+        size_t n = MIN(elem->in_sg[i].iov_len, left);
+
+        ram_dma_written(elem->in_sg[i].iov_base, n);
+        left -= (unsigned)n;
+    }
     e = vq->used_hva + USED_RING + 8u * ((uint16_t)(vq->used_idx + idx) % vq->num);
     memcpy(e, &id, 4);
     memcpy(e + 4, &le_len, 4);

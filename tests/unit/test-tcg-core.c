@@ -1078,14 +1078,21 @@ static void test_smc(void)
     cpu->st.rip = 0x300000;
     g_assert_cmpint(tcg_run(cpu, &stop), ==, TCG_HALT);
     g_assert_cmphex(cpu->st.regs[R_EAX], ==, 2);
-    /* The block is really cached: a write behind the CPU's back (as a
-     * device's DMA would do) is not seen. */
+    /* The block is really cached: a write behind the CPU's back (no
+     * accelerator hook on RAM writes) is not seen. */
     v = 3;
     g_assert_cmpint(ram_write(0x300001, &v, 4), ==, 0);
     cpu->st.rip = 0x300000;
     g_assert_cmpint(tcg_run(cpu, &stop), ==, TCG_HALT);
     g_assert_cmphex(cpu->st.regs[R_EAX], ==, 2);
     g_assert_cmpuint(cpu->icount, ==, 6);
+    /* The page's code word names this CPU (index 0); a device's write, through the hook
+     * the accelerator sets, clears it (and posts the page to every vCPU it named). */
+    g_assert_cmphex(*tcg_code_word(0x300000), ==, 1);
+    ram_set_write_hook(tcg_ram_written);
+    g_assert_cmpint(ram_write(0x300800, &v, 4), ==, 0);
+    ram_set_write_hook(NULL);
+    g_assert_cmphex(*tcg_code_word(0x300000), ==, 0);
 
     /* A store into the running block ends it after the store. */
     g_assert_cmpint(ram_write(0x300000, self, sizeof(self)), ==, 0);
