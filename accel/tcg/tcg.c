@@ -17,6 +17,8 @@
  * benignly with it); vcpu_kick and tcg_cpu_request_exit from any thread.
  */
 #include <errno.h>
+#include <sched.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -81,6 +83,7 @@ static struct {
 static __thread struct tcg_cpu *tcg_self;
 static GPtrArray *tcg_cpus;     /* struct tcg_cpu *, by vCPU index */
 bool tcg_mttcg;
+static bool tcg_overcommitted;  /* more vCPUs at once than the host has CPUs */
 
 unsigned tcg_cpu_index(const struct tcg_cpu *cpu)
 {
@@ -277,6 +280,7 @@ static int tcg_vcpu_init(struct vcpu *vcpu, GError **errp)
         turn.nvcpus = MAX(turn.nvcpus, vcpu->index + 1);
     } else if (vcpu->index > 0) {
         tcg_mttcg = true;   /* before any vCPU runs: blocks are decoded for it */
+        tcg_overcommitted = vcpu->index + 1 > (unsigned)MAX(sysconf(_SC_NPROCESSORS_ONLN), 1);
     }
     if (!tcg_cpus) {
         tcg_cpus = g_ptr_array_new();
@@ -501,6 +505,11 @@ enum tcg_status exec_pause(struct tcg_cpu *cpu, const struct insn *in)
     if (turn.nvcpus > 1 && __atomic_load_n(&turn.waiters, __ATOMIC_RELAXED) &&
         tcg_self == cpu) {
         __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
+    }
+    /* vCPUs at once on fewer host CPUs: the one this spins for may be waiting for a host
+     * CPU, so this one lets it have its own. */
+    if (tcg_overcommitted && tcg_self == cpu) {
+        sched_yield();
     }
     return TCG_OK;
 }
