@@ -60,6 +60,16 @@ struct jit_emit {
     uint8_t *end;       /* first byte not to write */
     bool overflow;      /* an instruction did not fit: the output is incomplete */
     intptr_t rx_off;    /* exec-view address minus write-view address */
+    /*
+     * Register caching (the translator's, jit-translate.c): while rc_map is set, the 16 slots
+     * of 8 bytes at [rbx + rc_base] whose rc_map entry is a host register live in that
+     * register, and jit_emit_op_mem() writes an instruction on such a slot in its register
+     * form.  What has no register form, or touches a slot other than whole from its first
+     * byte, sets rc_bad: the caller then writes the code again without the cache.
+     */
+    const int8_t *rc_map;
+    int32_t rc_base;
+    bool rc_bad;
 };
 
 static inline void jit_emit_init(struct jit_emit *e, uint8_t *p, uint8_t *end, intptr_t rx_off)
@@ -68,6 +78,9 @@ static inline void jit_emit_init(struct jit_emit *e, uint8_t *p, uint8_t *end, i
     e->end = end;
     e->overflow = false;
     e->rx_off = rx_off;
+    e->rc_map = NULL;
+    e->rc_base = 0;
+    e->rc_bad = false;
 }
 
 /* The exec-view address of a write-view pointer of this emitter. */
@@ -195,15 +208,78 @@ static inline void jit_put_mem(struct jit_emit *e, int reg, int base, int index,
 }
 
 /*
+ * Whether an opcode's r/m operand means a general register in its register form (mod 11), as
+ * a cached slot needs: the ALU rows, TEST, XCHG, MOV, the shift, unary and INC/DEC/PUSH groups,
+ * MOVSXD, IMUL, POP r/m; 0F: CMOVcc, SETcc, BT*, SHLD/SHRD, IMUL, MOVZX/MOVSX, BSF/BSR.
+ */
+static inline bool jit_rc_opcode_ok(int opc1, int opc2, int reg)
+{
+    if (opc1 == 0x0f) {
+        return (opc2 >= 0x40 && opc2 <= 0x4f) || (opc2 >= 0x90 && opc2 <= 0x9f) ||
+               opc2 == 0xa3 || opc2 == 0xa4 || opc2 == 0xa5 || opc2 == 0xab || opc2 == 0xac ||
+               opc2 == 0xad || opc2 == 0xaf || opc2 == 0xb3 || (opc2 >= 0xb6 && opc2 <= 0xbf);
+    }
+    if (opc2 >= 0) {
+        return false;
+    }
+    if (opc1 < 0x40) {
+        return (opc1 & 7) < 4;
+    }
+    switch (opc1) {
+    case 0x63: case 0x69: case 0x6b: case 0x80: case 0x81: case 0x83: case 0x84: case 0x85:
+    case 0x86: case 0x87: case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8f: case 0xc0:
+    case 0xc1: case 0xc6: case 0xc7: case 0xd0: case 0xd1: case 0xd2: case 0xd3: case 0xf6:
+    case 0xf7: case 0xfe:
+        return true;
+    case 0xff:
+        return reg != 3 && reg != 5;    /* far CALL and JMP take memory only */
+    default:
+        return false;
+    }
+}
+
+/*
  * One instruction with a memory operand: [prefix66] [REX] opcode(1-2 bytes) ModRM [SIB] [disp]
  * [imm32 if has_imm32].  opc2 < 0 means a one-byte opcode; 0x0F-escaped opcodes pass 0x0F and
- * the second byte.
+ * the second byte.  A cached slot (see struct jit_emit) gets the register form instead, with a
+ * REX prefix always, so that a byte operand 4-7 is SPL..DIL.
  */
 static inline void jit_emit_op_mem(struct jit_emit *e, bool p66, bool w, bool force_rex,
                                    int opc1, int opc2, int reg, int base, int index,
                                    int scale_log2, int32_t disp, bool has_imm32, uint32_t imm)
 {
-    unsigned n = p66 + jit_rex_len(w, reg, index, base, force_rex) + 1 + (opc2 >= 0) +
+    unsigned n;
+
+    if (e->rc_map && base == 3 /* rbx */ && disp >= e->rc_base && disp < e->rc_base + 128) {
+        int h = e->rc_map[(disp - e->rc_base) >> 3];
+
+        if (index >= 0) {
+            e->rc_bad = true;   /* an indexed slot: which one is not known here */
+        } else if (h >= 0) {
+            if (((disp - e->rc_base) & 7) || !jit_rc_opcode_ok(opc1, opc2, reg)) {
+                e->rc_bad = true;
+            } else {
+                n = p66 + 1 + 1 + (opc2 >= 0) + 1 + (has_imm32 ? 4 : 0);
+                if (!jit_emit_room(e, n)) {
+                    return;
+                }
+                if (p66) {
+                    jit_put8(e, 0x66);
+                }
+                jit_put_rex(e, w, reg, -1, h, true);
+                jit_put8(e, opc1);
+                if (opc2 >= 0) {
+                    jit_put8(e, opc2);
+                }
+                jit_put8(e, 0xc0 | ((reg & 7) << 3) | (h & 7));
+                if (has_imm32) {
+                    jit_put32(e, imm);
+                }
+                return;
+            }
+        }
+    }
+    n = p66 + jit_rex_len(w, reg, index, base, force_rex) + 1 + (opc2 >= 0) +
                  jit_mem_len(base, index, disp) + (has_imm32 ? 4 : 0);
 
     if (!jit_emit_room(e, n)) {

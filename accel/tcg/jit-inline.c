@@ -63,10 +63,10 @@ static void note_write(struct jit_tr *t, const struct operand *d, bool zero_high
 }
 
 /* A 32-bit result in a register: bits 63:32 become 0 (MOV dword [off + 4], 0: no flags),
- * unless they are already. */
+ * unless they are already (or the register is cached: the host's 32-bit result cleared them). */
 static void clear_high(struct jit_tr *t, const struct operand *d)
 {
-    if (d->size == 4 && !(t->hi_zero >> (d->reg & 15) & 1)) {
+    if (d->size == 4 && !(t->hi_zero >> (d->reg & 15) & 1) && !jit_rc_cached(t, d->reg)) {
         jit_emit_st_imm32(&t->e, false, JIT_RBX, jit_reg_off(d) + 4, 0);
     }
     note_write(t, d, true);

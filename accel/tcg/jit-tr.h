@@ -5,9 +5,11 @@
  *
  * Host registers while a block runs: rbx = cpu, r12 = the block cache's hit flag, r13 = the
  * guest RIP the block was entered at (st.rip then).  They are callee-saved (System V psABI
- * 3.2.1), so handler calls keep them.  Everything else is scratch.  The guest registers stay
- * in cpu->st.regs; st.rip is only written where something reads it (before a handler call
- * and at an exit): an instruction's RIP is r13 plus its offset in the block.
+ * 3.2.1), so handler calls keep them.  r14, r15, rsi and rdi hold up to four guest registers
+ * the block uses most (register caching, jit-translate.c); everything else is scratch.  The
+ * other guest registers stay in cpu->st.regs; st.rip is only written where something reads
+ * it (before a handler call and at an exit): an instruction's RIP is r13 plus its offset in
+ * the block.
  *
  * Flags: the host's EFLAGS hold the guest's six arithmetic flags (OF SF ZF AF PF CF) after
  * an inline ALU instruction, since the host instruction computes them exactly as the guest's
@@ -73,6 +75,7 @@ struct jit_stub {
     uint16_t index;         /* the instruction */
     uint16_t icount;        /* instructions not yet added to cpu->icount */
     uint32_t off;           /* the instruction's offset from the block's first one */
+    bool rc_live;           /* the cached registers hold the guest's at the jump */
 };
 
 struct jit_tr {
@@ -95,7 +98,21 @@ struct jit_tr {
     uint64_t dead;          /* bit i: no one reads the flags instruction i sets */
     struct jit_stub *stubs;
     unsigned nstubs, cap;
+    /*
+     * Register caching: guest register r lives in host register rc_host[r] (-1: in
+     * cpu->st.regs) from the block's entry on, while rc_live; each exit and each handler call
+     * stores them back first, and the code after a call loads them again.
+     */
+    int8_t rc_host[16];
+    bool rc_live;
 };
+
+/* Whether guest register r is in a host register now (jit-inline.c's clear_high: a 32-bit
+ * result there has bits 63:32 clear already). */
+static inline bool jit_rc_cached(const struct jit_tr *t, unsigned r)
+{
+    return t->rc_live && t->rc_host[r & 15] >= 0;
+}
 
 /* ---- jit-translate.c ---- */
 /* The guest's arithmetic flags into st.rflags (the host's EFLAGS are changed). */

@@ -5,12 +5,13 @@
  *
  * A block's code, in the order it runs:
  *
- *     push rbx; push r12; push r13       ; three pushes: rsp is 16-byte aligned at the calls
+ *     push rbx; push r12; push r13; push r14; push r15   ; rsp is 16-byte aligned at calls
  *     mov rbx, rdi; mov r12, rsi; jmp chain_entry
  *   direct_entry:                        ; a patched direct jump from a block of the same page
  *     current block = this one
  *   chain_entry:                         ; the chain trampoline, which did that already
  *     mov r13, [rbx + st.rip]
+ *     mov r14, [rbx + st.regs[a]] ...    ; the guest registers it caches (below)
  *   for each instruction i, its inline code, or a handler call:
  *     [flags to st.rflags] [add qword [rbx + icount], k]     ; what is pending
  *     st.rip = r13 + off(i); next_rip = r13 + off(i + 1)     ; wrapped outside 64-bit mode
@@ -18,12 +19,20 @@
  *     test eax, eax; jnz status_stub                         ; retire() does the rest in C
  *     movzx eax, byte [r12]; test eax, eax; jnz hit_stub     ; not after the last one
  *   end: st.rip = r13 + off(n), then leave (below)
- *   epilogue: pop r13; pop r12; pop rbx; ret
+ *   epilogue: pop r15; pop r14; pop r13; pop r12; pop rbx; ret
  *   stubs (out of line): handler statuses, written pages, taken branches, memory slow paths.
  *
  * Leaving after an instruction of the block's own (jit_emit_leave): flags and icount stored,
  * then a direct jump (a target in the same page), the chain trampoline (any other), or the
  * epilogue (no chaining).
+ *
+ * Register caching: up to four guest registers the block names most (rc_choose) live in r14,
+ * r15, rsi and rdi from the body's start: the emitter writes an instruction on their slot of
+ * st.regs in its register form (jit-emit.h, struct jit_emit).  Every exit and every handler
+ * call stores them back first (rc_flush), the body loads them again after a call, and a memory
+ * slow path after its handler.  An instruction the emitter cannot write in register form
+ * (a byte-1 access, an indexed slot, an opcode without one) makes the block translate again
+ * without the cache.  HYVM_JIT_NO_RC=1 turns it off (for comparisons).
  *
  * This does what run_block's loop in cpu-exec.c does and stops where it stops: a handler
  * returning TCG_OK never moves next_rip (a handler that jumps returns TCG_JUMPED), so the RIP
@@ -32,6 +41,7 @@
  * fault do so in their slow path, which is the handler.
  */
 #include <stddef.h>
+#include <string.h>
 #include <glib.h>
 
 #include "accel/tcg/jit-buf.h"
@@ -46,8 +56,8 @@
  * patched direct jump, which makes the block current first; CHAIN_ENTRY for the trampoline,
  * which did that already.
  */
-#define DIRECT_ENTRY 13
-#define CHAIN_ENTRY 36
+#define DIRECT_ENTRY 17
+#define CHAIN_ENTRY 40
 
 /* What the direct entry of a block translated without chaining writes to, should anything
  * ever jump there (nothing does: only chaining code patches direct jumps). */
@@ -75,6 +85,8 @@ static void emit_byte(struct jit_emit *e, uint8_t b)
 /* The frame every block's code (and a chain trampoline) leaves by: the prologue's pushes. */
 static void emit_epilogue(struct jit_emit *e)
 {
+    jit_emit_pop(e, JIT_R15);
+    jit_emit_pop(e, JIT_R14);
     jit_emit_pop(e, JIT_R13);
     jit_emit_pop(e, JIT_R12);
     jit_emit_pop(e, JIT_RBX);
@@ -167,6 +179,7 @@ void jit_add_stub(struct jit_tr *t, uint8_t *field, enum jit_stub_kind kind)
     t->stubs[t->nstubs++] = (struct jit_stub){
         .field = field, .field2 = NULL, .field3 = NULL, .kind = (uint8_t)kind, .flags = t->flags,
         .index = (uint16_t)t->i, .icount = (uint16_t)t->icount, .off = t->off,
+        .rc_live = t->rc_live,
     };
 }
 
@@ -205,6 +218,102 @@ static void emit_store_rip(struct jit_tr *t, uint32_t off)
 {
     jit_emit_guest_rip(t, JIT_RAX, off);
     jit_emit_st(&t->e, JIT_S64, JIT_RAX, JIT_RBX, JIT_OFF_RIP);
+}
+
+/* ---- register caching ---- */
+
+/* The host registers that hold guest registers, in the order they are handed out. */
+static const enum jit_reg rc_pool[] = { JIT_R14, JIT_R15, JIT_RSI, JIT_RDI };
+
+/* Turns the emitter's register forms on (live) or off. */
+static void rc_set_live(struct jit_tr *t, bool live)
+{
+    t->rc_live = live;
+    t->e.rc_map = live ? t->rc_host : NULL;
+}
+
+/* The cached registers' values: into cpu->st.regs (store) or out of it.  Moves only: the
+ * host's EFLAGS stay. */
+static void rc_move(struct jit_tr *t, bool store)
+{
+    const int8_t *map = t->e.rc_map;
+
+    t->e.rc_map = NULL;
+    for (unsigned r = 0; r < 16; r++) {
+        if (t->rc_host[r] < 0) {
+            continue;
+        }
+        if (store) {
+            jit_emit_st(&t->e, JIT_S64, (enum jit_reg)t->rc_host[r], JIT_RBX,
+                        JIT_OFF_REGS + 8 * (int32_t)r);
+        } else {
+            jit_emit_ld(&t->e, JIT_S64, false, (enum jit_reg)t->rc_host[r], JIT_RBX,
+                        JIT_OFF_REGS + 8 * (int32_t)r);
+        }
+    }
+    t->e.rc_map = map;
+}
+
+/* Before a handler call or an exit: st.regs made whole (the registers keep their values). */
+static void rc_flush(struct jit_tr *t)
+{
+    if (t->rc_live) {
+        rc_move(t, true);
+    }
+}
+
+/*
+ * The guest registers worth a host register in this block: those its instructions name, as
+ * operands or in addresses, at least twice, the most used first, none named as AH..BH (byte 1
+ * has no register form).
+ */
+static void rc_choose(struct jit_tr *t)
+{
+    unsigned uses[16] = { 0 }, taken = 0;
+    uint16_t excluded = 0;
+
+    memset(t->rc_host, -1, sizeof(t->rc_host));
+    if (t->mode != MODE_LONG64 && t->mode != MODE_PROT32) {
+        return;
+    }
+    for (unsigned i = 0; i < t->n; i++) {
+        const struct insn *in = &t->insn[i];
+
+        for (unsigned k = 0; k < in->nops && k < 4; k++) {
+            const struct operand *o = &in->ops[k];
+
+            if (o->kind != OPK_REG) {
+                continue;
+            }
+            if (o->hi8) {
+                excluded |= (uint16_t)(1u << (o->reg & 3));
+            } else if (o->reg < 16) {
+                uses[o->reg]++;
+            }
+        }
+        if (in->has_mem) {
+            if (in->mem.base < 16) {
+                uses[in->mem.base]++;
+            }
+            if (in->mem.index < 16) {
+                uses[in->mem.index]++;
+            }
+        }
+    }
+    while (taken < G_N_ELEMENTS(rc_pool)) {
+        unsigned best = 16;
+
+        for (unsigned r = 0; r < 16; r++) {
+            if (!(excluded >> r & 1) && t->rc_host[r] < 0 && uses[r] >= 2 &&
+                (best == 16 || uses[r] > uses[best])) {
+                best = r;
+            }
+        }
+        if (best == 16) {
+            break;
+        }
+        t->rc_host[best] = (int8_t)rc_pool[taken++];
+    }
 }
 
 #define OFF_IRQ_REQ ((int32_t)offsetof(struct tcg_cpu, irq_req))
@@ -457,6 +566,7 @@ uint8_t *jit_emit_leave(struct jit_tr *t, unsigned index, unsigned icount, int64
                                                              : t->chain->tramp32) : NULL;
 
     jit_flags_to_mem(t);
+    rc_flush(t);
     emit_add_icount(t, icount);
     if (tramp && target != JIT_DYNAMIC && t->page_off + target >= 0 &&
         t->page_off + target < 4096) {
@@ -510,6 +620,8 @@ static void emit_fallback(struct jit_tr *t)
     jit_flags_to_mem(t);
     emit_add_icount(t, t->icount);
     t->icount = 0;
+    rc_flush(t);
+    rc_set_live(t, false);      /* the handler may change any register in st.regs */
     emit_handler_call(t, t->i, t->off);
     t->flags = JIT_F_MEM;       /* the call clobbered the host's; st.rflags is exact */
     if (t->chain && t->i + 1 == t->n && jumps_near(t->insn[t->i].op)) {
@@ -528,6 +640,8 @@ static void emit_fallback(struct jit_tr *t)
         jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_R12, 0);
         jit_emit_test_rr(e, false, JIT_RAX, JIT_RAX);
         jit_add_stub(t, jit_emit_jcc(e, JIT_CC_NE, NULL), JIT_STUB_HIT);
+        rc_move(t, false);
+        rc_set_live(t, true);
     }
 }
 
@@ -544,6 +658,8 @@ static void emit_taken(struct jit_tr *t, const struct jit_stub *s, uint8_t *epil
     int64_t rel = (int64_t)in->ops[0].imm;
     uint8_t *slow;
 
+    rc_flush(t);
+    rc_set_live(t, false);
     jit_emit_guest_rip(t, JIT_RAX, next);
     jit_emit_movi(e, JIT_RCX, (uint64_t)rel);
     if (t->mode == MODE_LONG64) {
@@ -587,7 +703,10 @@ static void emit_mem_slow(struct jit_tr *t, const struct jit_stub *s, uint8_t *e
     struct jit_emit *e = &t->e;
     uint32_t next = s->off + t->insn[s->index].len;
     uint8_t *ok, *no_hit;
+    bool live = t->rc_live;
 
+    rc_flush(t);
+    rc_set_live(t, false);
     emit_handler_call(t, s->index, s->off);
     jit_emit_test_rr(e, false, JIT_RAX, JIT_RAX);
     ok = jit_emit_jcc(e, JIT_CC_E, NULL);
@@ -610,6 +729,9 @@ static void emit_mem_slow(struct jit_tr *t, const struct jit_stub *s, uint8_t *e
     jit_emit_jmp(e, epilogue);
 
     jit_patch_rel32(no_hit, jit_emit_label(e));
+    if (live) {
+        rc_move(t, false);      /* back as the inline code left them */
+    }
     t->flags = JIT_F_MEM;
     if (s->flags_after & JIT_F_HOST) {
         jit_flags_to_host(t);
@@ -637,6 +759,10 @@ static void emit_stub(struct jit_tr *t, const struct jit_stub *s, uint8_t *epilo
     }
     t->flags = s->flags;
     jit_flags_to_mem(t);
+    rc_set_live(t, s->rc_live);
+    if (s->kind == JIT_STUB_STATUS || s->kind == JIT_STUB_HIT) {
+        rc_flush(t);
+    }
     switch (s->kind) {
     case JIT_STUB_STATUS:
         /* The handler's status is in eax: the enum is 32 bits, the index goes above it. */
@@ -687,9 +813,12 @@ static uint64_t dead_flags(const struct jit_tr *t)
     return dead;
 }
 
-tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const tcg_exec_fn *fn,
-                             unsigned n, enum cpu_mode mode, uint64_t *fallbacks,
-                             const struct tcg_jit_chain *chain)
+/* The block's code, with register caching (rc) or without; *rc_bad: it was asked for and an
+ * instruction could not have it (nothing is committed then). */
+static tcg_jit_fn translate_block(struct jit_buf *jb, const struct insn *insn,
+                                  const tcg_exec_fn *fn, unsigned n, enum cpu_mode mode,
+                                  uint64_t *fallbacks, const struct tcg_jit_chain *chain, bool rc,
+                                  bool *rc_bad)
 {
     struct jit_tr t = {
         .insn = insn, .fn = fn, .n = n, .mode = mode, .fallbacks = fallbacks,
@@ -705,10 +834,13 @@ tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const 
     t.sse2 = chain && chain->sse2;
     t.page_off = chain ? (int32_t)(chain->block->gpa & 0xfff) : 0;
     jit_emit_init(e, jit_buf_write_ptr(jb), jit_buf_write_end(jb), jit_buf_rx_offset(jb));
+    e->rc_base = JIT_OFF_REGS;
     start = e->p;
     jit_emit_push(e, JIT_RBX);
     jit_emit_push(e, JIT_R12);
     jit_emit_push(e, JIT_R13);
+    jit_emit_push(e, JIT_R14);
+    jit_emit_push(e, JIT_R15);
     jit_emit_mov_rr(e, JIT_RBX, JIT_RDI);
     jit_emit_mov_rr(e, JIT_R12, JIT_RSI);
     /* Past the direct entry: a short jump (EB 23). */
@@ -732,6 +864,13 @@ tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const 
     }
     jit_emit_ld(e, JIT_S64, false, JIT_R13, JIT_RBX, JIT_OFF_RIP);
     t.dead = n <= 64 ? dead_flags(&t) : 0;
+    if (rc) {
+        rc_choose(&t);
+    } else {
+        memset(t.rc_host, -1, sizeof(t.rc_host));
+    }
+    rc_move(&t, false);
+    rc_set_live(&t, true);
 
     for (t.i = 0; t.i < n; t.i++) {
         last_inline = jit_inline(&t);
@@ -757,18 +896,36 @@ tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const 
     }
     epilogue = jit_emit_label(e);
     jit_patch_rel32(end_jump, epilogue);
-    jit_emit_pop(e, JIT_R13);
-    jit_emit_pop(e, JIT_R12);
-    jit_emit_pop(e, JIT_RBX);
-    jit_emit_ret(e);
+    emit_epilogue(e);
 
     for (unsigned k = 0; k < t.nstubs; k++) {
         emit_stub(&t, &t.stubs[k], epilogue);
     }
     g_free(t.stubs);
-    if (e->overflow) {
+    *rc_bad = e->rc_bad;
+    if (e->overflow || e->rc_bad) {
         return NULL;
     }
     /* ISO C has no object-to-function pointer cast: through an integer. */
     return (tcg_jit_fn)(uintptr_t)jit_buf_commit(jb, e->p);
+}
+
+tcg_jit_fn tcg_jit_translate(struct jit_buf *jb, const struct insn *insn, const tcg_exec_fn *fn,
+                             unsigned n, enum cpu_mode mode, uint64_t *fallbacks,
+                             const struct tcg_jit_chain *chain)
+{
+    static int rc_off = -1;     /* HYVM_JIT_NO_RC, read once */
+    bool rc_bad = false;
+    tcg_jit_fn code;
+
+    if (__atomic_load_n(&rc_off, __ATOMIC_RELAXED) < 0) {
+        __atomic_store_n(&rc_off, g_getenv("HYVM_JIT_NO_RC") != NULL, __ATOMIC_RELAXED);
+    }
+    code = translate_block(jb, insn, fn, n, mode, fallbacks, chain,
+                           !__atomic_load_n(&rc_off, __ATOMIC_RELAXED), &rc_bad);
+
+    if (rc_bad) {
+        code = translate_block(jb, insn, fn, n, mode, fallbacks, chain, false, &rc_bad);
+    }
+    return code;
 }
