@@ -40,11 +40,57 @@ static bool is_reg(const struct operand *o)
     return o->kind == OPK_REG && (o->size == 1 || o->size == 2 || o->size == 4 || o->size == 8);
 }
 
-/* [rbx + off] as the r/m operand of a sized instruction: opc8 for bytes, opc8 + 1 else. */
+/* [rbx + off] as the r/m operand of a sized instruction: opc8 for bytes, opc8 + 1 else (a
+ * byte of rsi or rdi, a cached register's, needs a REX prefix to be SIL or DIL). */
 static void op_reg_mem(struct jit_emit *e, unsigned size, int opc8, int reg, int32_t off)
 {
-    jit_emit_op_mem(e, size == 2, size == 8, false, size == 1 ? opc8 : opc8 + 1, -1, reg,
-                    JIT_RBX, JIT_NO_INDEX, 0, off, false, 0);
+    jit_emit_op_mem(e, size == 2, size == 8, size == 1 && jit_byte_reg_needs_rex(reg),
+                    size == 1 ? opc8 : opc8 + 1, -1, reg, JIT_RBX, JIT_NO_INDEX, 0, off, false,
+                    0);
+}
+
+/* The host register a register source operand is cached in (jit-translate.c), or -1. */
+static int cached_src(const struct jit_tr *t, const struct operand *s)
+{
+    return s->kind == OPK_REG && !s->hi8 && jit_rc_cached(t, s->reg)
+               ? t->rc_host[s->reg & 15] : -1;
+}
+
+/* The operand's immediate, masked to size bytes and sign-extended from there. */
+static int64_t imm_sext(const struct operand *s, unsigned size)
+{
+    unsigned shift = 64 - 8 * size;
+
+    return (int64_t)((uint64_t)s->imm << shift) >> shift;
+}
+
+/*
+ * An ALU operation (the 80/81/83 group, /digit) or TEST (F6/F7 /0) of the register operand d
+ * with an immediate, in the host's immediate form; false when there is none that fits
+ * (a 16-bit immediate needs one of 16 bits, which these encoders do not write).
+ */
+static bool alu_imm(struct jit_tr *t, const struct operand *d, const struct operand *s,
+                    int digit, bool test)
+{
+    struct jit_emit *e = &t->e;
+    int64_t v = imm_sext(s, d->size);
+    int32_t off = jit_reg_off(d);
+
+    if (d->size == 1 || (!test && jit_fits_s8(v))) {
+        jit_emit_op_mem(e, d->size == 2, d->size == 8, false,
+                        d->size == 1 ? (test ? 0xf6 : 0x80) : 0x83, -1, test ? 0 : digit,
+                        JIT_RBX, JIT_NO_INDEX, 0, off, false, 0);
+        if (jit_emit_room(e, 1)) {
+            jit_put8(e, (uint8_t)v);
+        }
+        return true;
+    }
+    if (d->size == 2 || !jit_fits_s32(v)) {
+        return false;
+    }
+    jit_emit_op_mem(e, false, d->size == 8, false, test ? 0xf7 : 0x81, -1, test ? 0 : digit,
+                    JIT_RBX, JIT_NO_INDEX, 0, off, true, (uint32_t)v);
+    return true;
 }
 
 /*
@@ -170,18 +216,26 @@ static bool alu2(struct jit_tr *t, const struct insn *in)
     };
     const struct operand *d = &in->ops[0], *s = &in->ops[1];
     bool test = in->op == OP_TEST;
+    int src = cached_src(t, s);
 
     if (!alu2_ok(in)) {
         return false;
     }
-    load_src(&t->e, JIT_RCX, s);
     if (in->op == OP_ADC || in->op == OP_SBB) {
         jit_flags_cf_to_host(t);
     }
-    if (test) {
-        op_reg_mem(&t->e, d->size, 0x84, JIT_RCX, jit_reg_off(d));
+    if (s->kind == OPK_IMM && alu_imm(t, d, s, test ? 0 : row[in->op], test)) {
+        src = -2;       /* done */
+    } else if (src < 0) {
+        load_src(&t->e, JIT_RCX, s);
+        src = JIT_RCX;
+    }
+    if (src == -2) {
+        /* the immediate form above */
+    } else if (test) {
+        op_reg_mem(&t->e, d->size, 0x84, src, jit_reg_off(d));
     } else {
-        op_reg_mem(&t->e, d->size, row[in->op] * 8, JIT_RCX, jit_reg_off(d));
+        op_reg_mem(&t->e, d->size, row[in->op] * 8, src, jit_reg_off(d));
     }
     jit_flags_set_by_host(t);
     if (!test && in->op != OP_CMP) {
@@ -233,6 +287,15 @@ static bool mov(struct jit_tr *t, const struct insn *in)
             return true;
         }
         jit_emit_movi(e, JIT_RAX, v);
+    } else if (cached_src(t, s) >= 0) {
+        /* MOV r/m, r (88/89) from the host register: a 32-bit one clears bits 63:32 below. */
+        op_reg_mem(e, d->size, 0x88, cached_src(t, s), jit_reg_off(d));
+        if (d->size == 4) {
+            clear_high(t, d);
+        } else {
+            note_write(t, d, false);
+        }
+        return true;
     } else {
         load_src(e, JIT_RAX, s);
     }

@@ -105,6 +105,7 @@ struct jit_tr {
      */
     int8_t rc_host[16];
     bool rc_live;
+    uint8_t *body;          /* the first instruction's code, past the entry (NULL: none) */
 };
 
 /* Whether guest register r is in a host register now (jit-inline.c's clear_high: a 32-bit

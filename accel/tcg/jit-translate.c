@@ -646,6 +646,25 @@ static void emit_fallback(struct jit_tr *t)
 }
 
 /*
+ * A taken Jcc back to its block's own first instruction (a loop in one block):
+ * unless something asks the vCPU back (emit_requests), straight to the body again, past the
+ * entries, with the cached registers as they are and the flags in st.rflags (where the body
+ * starts from them; the stub put them there).  Nothing else can differ: the block is still
+ * current and entered at the same RIP, and what changes the mode, the mapping or the debug
+ * state ends a block.  Otherwise the code after this leaves as any taken Jcc does.
+ */
+static void emit_loop_back(struct jit_tr *t, const struct jit_stub *s)
+{
+    struct jit_emit *e = &t->e;
+    struct jit_fields slow = { .n = 0 };
+
+    emit_requests(e, &slow);
+    emit_add_icount(t, s->icount + 1u);
+    jit_emit_jmp(e, t->body);
+    fields_patch(&slow, jit_emit_label(e));
+}
+
+/*
  * A taken inline Jcc: the target from the RIP after it (64-bit: canonical or #GP; 32-bit
  * operand size: wrapped at 4 GiB, within the CS limit or #GP).  Anything unusual calls the
  * handler, which decides the same again from st.rflags and raises the fault.
@@ -658,6 +677,9 @@ static void emit_taken(struct jit_tr *t, const struct jit_stub *s, uint8_t *epil
     int64_t rel = (int64_t)in->ops[0].imm;
     uint8_t *slow;
 
+    if (t->chain && t->body && (int64_t)next + rel == 0) {
+        emit_loop_back(t, s);
+    }
     rc_flush(t);
     rc_set_live(t, false);
     jit_emit_guest_rip(t, JIT_RAX, next);
@@ -871,6 +893,7 @@ static tcg_jit_fn translate_block(struct jit_buf *jb, const struct insn *insn,
     }
     rc_move(&t, false);
     rc_set_live(&t, true);
+    t.body = t.chain ? jit_emit_label(e) : NULL;
 
     for (t.i = 0; t.i < n; t.i++) {
         last_inline = jit_inline(&t);
