@@ -106,6 +106,7 @@ struct jit_tr {
     int8_t rc_host[16];
     bool rc_live;
     uint8_t *body;          /* the first instruction's code, past the entry (NULL: none) */
+    bool entry_flags_dead;  /* the flags the block starts with are dead (see dead_flags) */
 };
 
 /* Whether guest register r is in a host register now (jit-inline.c's clear_high: a 32-bit

@@ -653,6 +653,51 @@ static void emit_fallback(struct jit_tr *t)
  * current and entered at the same RIP, and what changes the mode, the mapping or the debug
  * state ends a block.  Otherwise the code after this leaves as any taken Jcc does.
  */
+static bool loops_back(const struct jit_tr *t, const struct jit_stub *s)
+{
+    const struct insn *in = &t->insn[s->index];
+
+    return t->chain && t->body && (int64_t)(s->off + in->len) + (int64_t)in->ops[0].imm == 0;
+}
+
+/*
+ * The same where the flags the block starts with are dead (its first instruction to touch
+ * them sets all six, and none before can leave): the flags stay where they are, so the
+ * requests are checked without changing them (LEA sums and JRCXZ) and icount is counted by
+ * moves; a request leaves through the general path with the flags untouched.
+ */
+static bool emit_loop_back_keep_flags(struct jit_tr *t, const struct jit_stub *s)
+{
+    struct jit_emit *e = &t->e;
+    uint8_t *go, *slow;
+
+    if (!loops_back(t, s) || !t->entry_flags_dead || !s->rc_live) {
+        return false;
+    }
+    jit_emit_ld(e, JIT_S8, false, JIT_RCX, JIT_R12, 0);
+    jit_emit_ld(e, JIT_S16, false, JIT_RAX, JIT_RBX, OFF_IRQ_REQ);
+    jit_emit_lea(e, JIT_RCX, JIT_RCX, JIT_RAX, 0, 0);
+    jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_JIT_STOP);
+    jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_RAX, 0);
+    jit_emit_lea(e, JIT_RCX, JIT_RCX, JIT_RAX, 0, 0);
+    /* JRCXZ +5 (E3 cb) over the JMP rel32 to the general path. */
+    if (jit_emit_room(e, 2)) {
+        jit_put8(e, 0xe3);
+        jit_put8(e, 5);
+    }
+    go = e->p + 5;
+    slow = jit_emit_jmp(e, NULL);
+    if (!e->overflow && e->p != go) {
+        g_error("jit: the loop-back jump is %td bytes, JRCXZ expects 5", e->p - (go - 5));
+    }
+    jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, JIT_OFF_ICOUNT);
+    jit_emit_lea(e, JIT_RAX, JIT_RAX, JIT_NO_INDEX, 0, (int32_t)(s->icount + 1u));
+    jit_emit_st(e, JIT_S64, JIT_RAX, JIT_RBX, JIT_OFF_ICOUNT);
+    jit_emit_jmp(e, t->body);
+    jit_patch_rel32(slow, jit_emit_label(e));
+    return true;
+}
+
 static void emit_loop_back(struct jit_tr *t, const struct jit_stub *s)
 {
     struct jit_emit *e = &t->e;
@@ -669,7 +714,7 @@ static void emit_loop_back(struct jit_tr *t, const struct jit_stub *s)
  * operand size: wrapped at 4 GiB, within the CS limit or #GP).  Anything unusual calls the
  * handler, which decides the same again from st.rflags and raises the fault.
  */
-static void emit_taken(struct jit_tr *t, const struct jit_stub *s, uint8_t *epilogue)
+static void emit_taken(struct jit_tr *t, const struct jit_stub *s, uint8_t *epilogue, bool looped)
 {
     struct jit_emit *e = &t->e;
     const struct insn *in = &t->insn[s->index];
@@ -677,7 +722,7 @@ static void emit_taken(struct jit_tr *t, const struct jit_stub *s, uint8_t *epil
     int64_t rel = (int64_t)in->ops[0].imm;
     uint8_t *slow;
 
-    if (t->chain && t->body && (int64_t)next + rel == 0) {
+    if (loops_back(t, s) && !looped) {
         emit_loop_back(t, s);
     }
     rc_flush(t);
@@ -768,6 +813,7 @@ static void emit_mem_slow(struct jit_tr *t, const struct jit_stub *s, uint8_t *e
 static void emit_stub(struct jit_tr *t, const struct jit_stub *s, uint8_t *epilogue)
 {
     struct jit_emit *e = &t->e;
+    bool looped;
 
     if (s->kind == JIT_STUB_EPILOGUE) {
         jit_patch_rel32(s->field, epilogue);
@@ -779,6 +825,7 @@ static void emit_stub(struct jit_tr *t, const struct jit_stub *s, uint8_t *epilo
     if (s->kind == JIT_STUB_MEM) {
         jit_emit_st(e, JIT_S64, JIT_RAX, JIT_RBX, JIT_OFF_LIN);
     }
+    looped = s->kind == JIT_STUB_TAKEN && emit_loop_back_keep_flags(t, s);
     t->flags = s->flags;
     jit_flags_to_mem(t);
     rc_set_live(t, s->rc_live);
@@ -800,7 +847,7 @@ static void emit_stub(struct jit_tr *t, const struct jit_stub *s, uint8_t *epilo
         jit_emit_jmp(e, epilogue);
         break;
     case JIT_STUB_TAKEN:
-        emit_taken(t, s, epilogue);
+        emit_taken(t, s, epilogue, looped);
         break;
     case JIT_STUB_MEM:
         emit_mem_slow(t, s, epilogue);
@@ -811,8 +858,9 @@ static void emit_stub(struct jit_tr *t, const struct jit_stub *s, uint8_t *epilo
 /*
  * Bit i set: the flags instruction i writes are dead, because a later instruction of the block
  * sets all six before anything reads them, and nothing between can leave the block.
+ * *at_entry: the same holds for the flags the block starts with.
  */
-static uint64_t dead_flags(const struct jit_tr *t)
+static uint64_t dead_flags(const struct jit_tr *t, bool *at_entry)
 {
     uint64_t dead = 0;
     bool killed = false;    /* by the nearest instruction after i that touches them */
@@ -832,6 +880,7 @@ static uint64_t dead_flags(const struct jit_tr *t)
             break;
         }
     }
+    *at_entry = killed;
     return dead;
 }
 
@@ -885,7 +934,7 @@ static tcg_jit_fn translate_block(struct jit_buf *jb, const struct insn *insn,
                 e->p - start - DIRECT_ENTRY, CHAIN_ENTRY - DIRECT_ENTRY);
     }
     jit_emit_ld(e, JIT_S64, false, JIT_R13, JIT_RBX, JIT_OFF_RIP);
-    t.dead = n <= 64 ? dead_flags(&t) : 0;
+    t.dead = n <= 64 ? dead_flags(&t, &t.entry_flags_dead) : 0;
     if (rc) {
         rc_choose(&t);
     } else {
