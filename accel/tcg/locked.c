@@ -55,40 +55,33 @@ static bool cas16(uint8_t *p, const uint8_t *old, const uint8_t *new)
     return ok;
 }
 
+/* The compare-and-exchange and the load of one operand size, as that size's integer. */
+#define CAS_AS(type)                                                                      \
+    do {                                                                                  \
+        type o_, n_;                                                                      \
+        memcpy(&o_, lk->old, sizeof(type));                                               \
+        memcpy(&n_, lk->new, sizeof(type));                                               \
+        return __atomic_compare_exchange_n((type *)(void *)lk->host, &o_, n_, false,      \
+                                           __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);           \
+    } while (0)
+#define LOAD_AS(type)                                                                     \
+    do {                                                                                  \
+        type v_ = __atomic_load_n((type *)(void *)host, __ATOMIC_ACQUIRE);                \
+        memcpy(lk->old, &v_, sizeof(type));                                               \
+    } while (0)
+
 /* Stores lk.new where lk.old still is; the address is aligned to the size. */
 static bool cas(const struct tcg_locked *lk)
 {
     switch (lk->size) {
-    case 1: {
-        uint8_t o = lk->old[0];
-
-        return __atomic_compare_exchange_n(lk->host, &o, lk->new[0], false, __ATOMIC_SEQ_CST,
-                                           __ATOMIC_SEQ_CST);
-    }
-    case 2: {
-        uint16_t o, n;
-
-        memcpy(&o, lk->old, 2);
-        memcpy(&n, lk->new, 2);
-        return __atomic_compare_exchange_n((uint16_t *)(void *)lk->host, &o, n, false,
-                                           __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-    }
-    case 4: {
-        uint32_t o, n;
-
-        memcpy(&o, lk->old, 4);
-        memcpy(&n, lk->new, 4);
-        return __atomic_compare_exchange_n((uint32_t *)(void *)lk->host, &o, n, false,
-                                           __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-    }
-    case 8: {
-        uint64_t o, n;
-
-        memcpy(&o, lk->old, 8);
-        memcpy(&n, lk->new, 8);
-        return __atomic_compare_exchange_n((uint64_t *)(void *)lk->host, &o, n, false,
-                                           __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-    }
+    case 1:
+        CAS_AS(uint8_t);
+    case 2:
+        CAS_AS(uint16_t);
+    case 4:
+        CAS_AS(uint32_t);
+    case 8:
+        CAS_AS(uint64_t);
     default:
         return cas16(lk->host, lk->old, lk->new);
     }
@@ -103,26 +96,17 @@ void tcg_locked_load(struct tcg_cpu *cpu, uint64_t lin, uint8_t *host, unsigned 
     lk->size = (uint8_t)size;
     switch (size) {
     case 1:
-        lk->old[0] = __atomic_load_n(host, __ATOMIC_ACQUIRE);
+        LOAD_AS(uint8_t);
         break;
-    case 2: {
-        uint16_t v = __atomic_load_n((uint16_t *)(void *)host, __ATOMIC_ACQUIRE);
-
-        memcpy(lk->old, &v, 2);
+    case 2:
+        LOAD_AS(uint16_t);
         break;
-    }
-    case 4: {
-        uint32_t v = __atomic_load_n((uint32_t *)(void *)host, __ATOMIC_ACQUIRE);
-
-        memcpy(lk->old, &v, 4);
+    case 4:
+        LOAD_AS(uint32_t);
         break;
-    }
-    case 8: {
-        uint64_t v = __atomic_load_n((uint64_t *)(void *)host, __ATOMIC_ACQUIRE);
-
-        memcpy(lk->old, &v, 8);
+    case 8:
+        LOAD_AS(uint64_t);
         break;
-    }
     default: {
         /* Two halves: a torn pair only makes the exchange fail and run again. */
         uint64_t v[2] = { __atomic_load_n((uint64_t *)(void *)host, __ATOMIC_ACQUIRE),
