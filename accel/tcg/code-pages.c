@@ -94,7 +94,7 @@ void tcg_code_mark(struct tcg_cpu *cpu, uint64_t gpa_page)
     uint32_t *w = tcg_code_word(gpa_page);
     uint32_t old = __atomic_fetch_or(w, vcpu_bit(cpu), __ATOMIC_SEQ_CST);
 
-    tcg_tlb_mark_code(cpu, gpa_page, true);
+    /* cpu's own TLBs learn it when the block goes into its cache (tcg_blocks_insert). */
     if (old) {
         return;     /* already code: no fast TLB may write the page */
     }
