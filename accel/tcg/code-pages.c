@@ -35,34 +35,38 @@
 #include "accel/tcg/tcg-cpu.h"
 #include "accel/tcg/tcg-internal.h"
 
-/* Guest-physical addresses below 2^48: 2^18 leaves of 1 GiB, allocated when a TLB entry
- * first needs one. */
+/* Guest-physical addresses below 2^48: 2^18 leaves of 1 GiB, allocated when a TLB entry of
+ * RAM first needs one. */
 #define LEAF_BITS 18                            /* pages per leaf: 1 GiB */
 #define TOP_SIZE (1u << (48 - 12 - LEAF_BITS))
 
 static uint32_t *leaves[TOP_SIZE];
 static uint32_t zero_word;                      /* outside 2^48: never code */
 
-/* The vCPU's bit: vCPUs from 31 on share bit 31. */
-static uint32_t vcpu_bit(const struct tcg_cpu *cpu)
+/* vCPU i's bit: vCPUs from 31 on share bit 31. */
+static uint32_t index_bit(unsigned i)
 {
-    unsigned i = tcg_cpu_index(cpu);
-
     return 1u << (i < 31 ? i : 31);
 }
 
-uint32_t *tcg_code_word(uint64_t gpa_page)
+/* The page's word; NULL when its leaf does not exist and alloc is false (no code there). */
+static uint32_t *word_of(uint64_t gpa_page, bool alloc)
 {
     uint64_t page = gpa_page >> 12;
     uint64_t top = page >> LEAF_BITS;
     uint32_t *leaf;
 
     if (top >= TOP_SIZE) {
-        return &zero_word;
+        return alloc ? &zero_word : NULL;
     }
     leaf = __atomic_load_n(&leaves[top], __ATOMIC_ACQUIRE);
     if (!leaf) {
-        uint32_t *fresh = g_new0(uint32_t, 1u << LEAF_BITS), *none = NULL;
+        uint32_t *fresh, *none = NULL;
+
+        if (!alloc) {
+            return NULL;
+        }
+        fresh = g_new0(uint32_t, 1u << LEAF_BITS);
 
         if (__atomic_compare_exchange_n(&leaves[top], &none, fresh, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
@@ -75,13 +79,16 @@ uint32_t *tcg_code_word(uint64_t gpa_page)
     return &leaf[page & ((1u << LEAF_BITS) - 1)];
 }
 
-/* The word if its leaf exists; a page without one holds no code. */
+uint32_t *tcg_code_word(uint64_t gpa_page)
+{
+    return word_of(gpa_page, true);
+}
+
 static uint32_t code_mask(uint64_t gpa_page)
 {
-    uint64_t page = gpa_page >> 12, top = page >> LEAF_BITS;
-    uint32_t *leaf = top < TOP_SIZE ? __atomic_load_n(&leaves[top], __ATOMIC_ACQUIRE) : NULL;
+    uint32_t *w = word_of(gpa_page, false);
 
-    return leaf ? __atomic_load_n(&leaf[page & ((1u << LEAF_BITS) - 1)], __ATOMIC_ACQUIRE) : 0;
+    return w ? __atomic_load_n(w, __ATOMIC_ACQUIRE) : 0;
 }
 
 bool tcg_code_page(uint64_t gpa_page)
@@ -92,7 +99,7 @@ bool tcg_code_page(uint64_t gpa_page)
 void tcg_code_mark(struct tcg_cpu *cpu, uint64_t gpa_page)
 {
     uint32_t *w = tcg_code_word(gpa_page);
-    uint32_t old = __atomic_fetch_or(w, vcpu_bit(cpu), __ATOMIC_SEQ_CST);
+    uint32_t old = __atomic_fetch_or(w, index_bit(tcg_cpu_index(cpu)), __ATOMIC_SEQ_CST);
 
     /* cpu's own TLBs learn it when the block goes into its cache (tcg_blocks_insert). */
     if (old) {
@@ -143,7 +150,7 @@ static void post_all(uint32_t mask, uint64_t gpa_page, const struct tcg_cpu *ski
     for (unsigned i = 0; i < tcg_cpu_count() && mask; i++) {
         struct tcg_cpu *other = tcg_cpu_at(i);
 
-        if (other && other != skip && (mask & (1u << (i < 31 ? i : 31)))) {
+        if (other && other != skip && (mask & index_bit(i))) {
             post(other, gpa_page);
         }
     }

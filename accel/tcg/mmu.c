@@ -437,6 +437,8 @@ fault:
     return page_fault(cpu, lin, err);
 }
 
+static uint32_t mmio_code_word;   /* e->code of an MMIO entry: always 0 */
+
 /* Fills the TLB slot of lin's page for acc; the page walk or its fault.
  * Out of line: the hit path below stays small enough to inline. */
 static __attribute__((noinline)) enum tcg_status tlb_fill(struct tcg_cpu *cpu, uint64_t lin, enum tcg_access acc,
@@ -460,7 +462,8 @@ static __attribute__((noinline)) enum tcg_status tlb_fill(struct tcg_cpu *cpu, u
     e->gpa_page = w.gpa & ~PAGE_MASK;
     e->host = ram_hva(e->gpa_page, PAGE_SIZE);
     e->perm = w.perm;
-    e->code = tcg_code_word(e->gpa_page);
+    /* MMIO has no code word (nothing reads it there): no leaf for a guest's MMIO addresses. */
+    e->code = e->host ? tcg_code_word(e->gpa_page) : &mmio_code_word;
     if (cpu->blocks && tcg_blocks_page_has_code(cpu->blocks, e->gpa_page)) {
         e->perm |= TLB_CODE;
     }
