@@ -310,6 +310,51 @@ static JsonNode *qmp_system_powerdown(JsonObject *args, GError **errp)
     return empty_return();
 }
 
+/* An enum member's value by its name in names (the schema checked it). */
+static int action_index(JsonObject *args, const char *key, const char *const *names)
+{
+    const char *v = json_object_get_string_member(args, key);
+
+    for (int i = 0; v && names[i]; i++) {
+        if (!strcmp(v, names[i])) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* set-action: -action at run time; members left out keep their action. */
+static JsonNode *qmp_set_action(JsonObject *args, GError **errp)
+{
+    struct vm_actions a = *runstate_actions();
+
+    if (json_object_has_member(args, "reboot")) {
+        a.reboot = (enum reboot_action)action_index(args, "reboot", reboot_action_names);
+    }
+    if (json_object_has_member(args, "shutdown")) {
+        a.shutdown = (enum shutdown_action)action_index(args, "shutdown",
+                                                        shutdown_action_names);
+    }
+    if (json_object_has_member(args, "panic")) {
+        a.panic = (enum panic_action)action_index(args, "panic", panic_action_names);
+    }
+    if (json_object_has_member(args, "watchdog")) {
+        a.watchdog = (enum watchdog_action)action_index(args, "watchdog",
+                                                        watchdog_action_names);
+    }
+    runstate_set_actions(&a);
+    return empty_return();
+}
+
+static JsonNode *qmp_watchdog_set_action(JsonObject *args, GError **errp)
+{
+    struct vm_actions a = *runstate_actions();
+
+    a.watchdog = (enum watchdog_action)action_index(args, "action", watchdog_action_names);
+    runstate_set_actions(&a);
+    return empty_return();
+}
+
 /* NMI to every vCPU, as QEMU's x86 machines do. */
 static JsonNode *qmp_inject_nmi(JsonObject *args, GError **errp)
 {
@@ -421,6 +466,8 @@ static const struct qmp_command qmp_commands[] = {
     { "system_reset", qmp_system_reset },
     { "system_powerdown", qmp_system_powerdown },
     { "inject-nmi", qmp_inject_nmi },
+    { "set-action", qmp_set_action, &qmp_args_set_action },
+    { "watchdog-set-action", qmp_watchdog_set_action, &qmp_args_watchdog_set_action },
     { "screendump", qmp_screendump, &qmp_args_screendump },
     { "device_add", qmp_device_add, &qmp_args_device_add, .extra_args_ok = true },
     { "device_del", qmp_device_del, &qmp_args_device_del },

@@ -18,6 +18,7 @@
 #include "qapi/qmp-balloon.h"
 #include "qapi/qmp-internal.h"
 #include "qapi/qmp-schema.h"
+#include "qapi/qmp-types.h"
 
 #define BUILTIN(var, nm, json) \
     const struct qmp_schema_type var = { .meta = QMP_META_BUILTIN, .name = nm, \
@@ -73,6 +74,7 @@ const struct qmp_event_def qmp_events[] = {
     { "RESUME", NULL },
     { "GUEST_PANICKED", &panic_data },
     { "GUEST_CRASHLOADED", &crashloaded_data },
+    { "WATCHDOG", &qmp_event_watchdog },
     { "BALLOON_CHANGE", &qmp_event_balloon_change },
     { NULL },
 };

@@ -52,6 +52,18 @@ OBJECT(qmp_args_blockdev_change_medium, { "device", STR, OPT }, { "id", STR, OPT
        { "filename", STR }, { "format", STR, OPT }, { "force", BOOL, OPT },
        { "read-only-mode", &read_only_mode, OPT });
 
+/* qapi/run-state.json's action enums, in QEMU's order. */
+ENUM(reboot_action, "reset", "shutdown");
+ENUM(shutdown_action, "poweroff", "pause");
+ENUM(panic_action, "pause", "shutdown", "exit-failure", "none");
+ENUM(watchdog_action, "reset", "shutdown", "poweroff", "pause", "debug", "none",
+     "inject-nmi");
+OBJECT(qmp_args_set_action, { "reboot", &reboot_action, OPT },
+       { "shutdown", &shutdown_action, OPT }, { "panic", &panic_action, OPT },
+       { "watchdog", &watchdog_action, OPT });
+OBJECT(qmp_args_watchdog_set_action, { "action", &watchdog_action });
+OBJECT(qmp_event_watchdog, { "action", &watchdog_action });
+
 /* ---- returns ---- */
 
 LOCAL_OBJECT(version_triple, { "major", INT }, { "minor", INT }, { "micro", INT });

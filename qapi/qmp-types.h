@@ -10,7 +10,8 @@
 extern const struct qmp_schema_type
     qmp_args_capabilities, qmp_args_hmp, qmp_args_screendump, qmp_args_device_add,
     qmp_args_device_del, qmp_args_qom_list, qmp_args_qom_get, qmp_args_qom_set, qmp_args_block_resize,
-    qmp_args_blockdev_snapshot_sync, qmp_args_eject, qmp_args_blockdev_change_medium;
+    qmp_args_blockdev_snapshot_sync, qmp_args_eject, qmp_args_blockdev_change_medium,
+    qmp_args_set_action, qmp_args_watchdog_set_action, qmp_event_watchdog;
 
 extern const struct qmp_schema_type
     qmp_ret_version, qmp_ret_commands, qmp_ret_schema, qmp_ret_status, qmp_ret_kvm,

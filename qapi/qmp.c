@@ -438,8 +438,15 @@ static void on_vm_request(void *opaque, enum vm_request req, enum shutdown_cause
         qmp_event_emit("POWERDOWN", NULL);
         return;
     }
+    if (req == VM_REQUEST_WATCHDOG) {
+        data = json_object_new();
+        json_object_set_string_member(data, "action",
+                                      watchdog_action_names[runstate_actions()->watchdog]);
+        qmp_event_emit("WATCHDOG", data);
+        return;
+    }
     if (req == VM_REQUEST_PANIC_PAUSE || req == VM_REQUEST_PANIC_POWEROFF ||
-        req == VM_REQUEST_CRASHLOADED) {
+        req == VM_REQUEST_PANIC_RUN || req == VM_REQUEST_CRASHLOADED) {
         data = json_object_new();
         json_object_set_string_member(data, "action",
                                       req == VM_REQUEST_PANIC_PAUSE ? "pause"

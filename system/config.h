@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <glib.h>
 
+#include "system/runstate.h"
+
 struct kv_list;
 
 /* What the command line asks main() to do instead of (or before) running. */
@@ -50,7 +52,7 @@ struct hyvm_config {
     char *display;                 /* "none", or NULL for the default */
     char *vga;                     /* "none", "std", or NULL */
     bool nodefaults;
-    bool no_reboot, no_shutdown;
+    struct vm_actions actions;     /* -action, -no-reboot, -no-shutdown, -watchdog-action */
     bool start_paused;             /* -S */
     bool daemonize;
     char *pidfile;

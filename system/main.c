@@ -183,10 +183,21 @@ static void cpus_reset_cb(void)
     }
 }
 
+/* watchdog=inject-nmi: every vCPU, as QMP's inject-nmi. */
+static void cpus_nmi_cb(void)
+{
+    struct machine *m = &the_machine;
+
+    for (unsigned i = 0; m->accel && m->accel->vcpu_nmi && i < m->ncpus && m->cpus; i++) {
+        m->accel->vcpu_nmi(m->cpus[i]);
+    }
+}
+
 static const struct vm_cpu_control cpu_control = {
     .pause_all = cpus_pause_cb,
     .resume_all = cpus_resume_cb,
     .reset_all = cpus_reset_cb,
+    .nmi_all = cpus_nmi_cb,
 };
 
 static int create_vm(struct hyvm_config *cfg, GError **errp)
@@ -290,8 +301,7 @@ int main(int argc, char **argv)
     if (cfg->logfile && log_set_file(cfg->logfile, &err) < 0) {
         goto fail;
     }
-    runstate_set_no_reboot(cfg->no_reboot);
-    runstate_set_no_shutdown(cfg->no_shutdown);
+    runstate_set_actions(&cfg->actions);
     apply_default_chardevs(cfg);
 
     if (cfg->daemonize && daemon_start(&err) < 0) {

@@ -105,6 +105,8 @@ int opt_vga(struct parse_state *s);
 int opt_nodefaults(struct parse_state *s);
 int opt_no_reboot(struct parse_state *s);
 int opt_no_shutdown(struct parse_state *s);
+int opt_action(struct parse_state *s);
+int opt_watchdog_action(struct parse_state *s);
 int opt_start_paused(struct parse_state *s);
 int opt_daemonize(struct parse_state *s);
 int opt_pidfile(struct parse_state *s);

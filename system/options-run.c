@@ -1,6 +1,6 @@
 /*
- * Run control, naming and logs: -nodefaults, -no-reboot, -no-shutdown, -S,
- * -daemonize, -pidfile, -name, -D and -d.
+ * Run control, naming and logs: -nodefaults, -no-reboot, -no-shutdown,
+ * -action, -watchdog-action, -S, -daemonize, -pidfile, -name, -D and -d.
  *
  * Threads: main thread, while parsing the command line.
  */
@@ -18,15 +18,82 @@ int opt_nodefaults(struct parse_state *s)
     return 0;
 }
 
+/* The old spellings of -action reboot=shutdown and shutdown=pause: like
+ * -action, the last of them on the command line wins. */
 int opt_no_reboot(struct parse_state *s)
 {
-    s->c->no_reboot = true;
+    s->c->actions.reboot = REBOOT_ACTION_SHUTDOWN;
     return 0;
 }
 
 int opt_no_shutdown(struct parse_state *s)
 {
-    s->c->no_shutdown = true;
+    s->c->actions.shutdown = SHUTDOWN_ACTION_PAUSE;
+    return 0;
+}
+
+/* value's index in names, or -1 with QEMU's error for the key. */
+static int action_value(struct parse_state *s, const char *key, const char *value,
+                        const char *const *names)
+{
+    for (int i = 0; names[i]; i++) {
+        if (!strcmp(value, names[i])) {
+            return i;
+        }
+    }
+    return BAD(s, "Parameter '%s' does not accept value '%s'", key, value);
+}
+
+/* -action reboot=...,shutdown=...,panic=...,watchdog=... (QEMU's set-action). */
+int opt_action(struct parse_state *s)
+{
+    static const char *const keys[] = { "reboot", "shutdown", "panic", "watchdog", NULL };
+    struct kv_list *kv = opt_kv(s, NULL);
+    struct vm_actions *a = &s->c->actions;
+    int ret = -1;
+
+    if (!kv) {
+        return -1;
+    }
+    if (check_keys(s, kv, keys) < 0) {
+        goto out;
+    }
+    for (unsigned i = 0; i < kv->n; i++) {
+        const char *k = kv->items[i].key, *v = kv->items[i].value;
+        int val;
+
+        if (!strcmp(k, "reboot")) {
+            val = action_value(s, k, v, reboot_action_names);
+            a->reboot = (enum reboot_action)val;
+        } else if (!strcmp(k, "shutdown")) {
+            val = action_value(s, k, v, shutdown_action_names);
+            a->shutdown = (enum shutdown_action)val;
+        } else if (!strcmp(k, "panic")) {
+            val = action_value(s, k, v, panic_action_names);
+            a->panic = (enum panic_action)val;
+        } else {
+            val = action_value(s, k, v, watchdog_action_names);
+            a->watchdog = (enum watchdog_action)val;
+        }
+        if (val < 0) {
+            goto out;
+        }
+    }
+    ret = 0;
+out:
+    kv_free(kv);
+    return ret;
+}
+
+/* -watchdog-action ACTION: -action watchdog=ACTION. */
+int opt_watchdog_action(struct parse_state *s)
+{
+    int val = action_value(s, "watchdog", s->arg, watchdog_action_names);
+
+    if (val < 0) {
+        return -1;
+    }
+    s->c->actions.watchdog = (enum watchdog_action)val;
     return 0;
 }
 

@@ -14,7 +14,7 @@
 #include "system/runstate.h"
 
 static enum run_state state = RUN_STATE_PRELAUNCH;
-static bool no_reboot, no_shutdown;
+static struct vm_actions actions;
 static const struct vm_cpu_control *cpu_ctl;
 
 static atomic_bool exit_req;
@@ -22,6 +22,7 @@ static atomic_int exit_status;
 static atomic_int exit_cause;
 static atomic_bool shutdown_pause_req;
 static atomic_bool panic_pause_req;
+static atomic_bool watchdog_pause_req;
 static atomic_bool reset_req;
 static atomic_int signal_no;
 static atomic_int signal_pid;
@@ -64,6 +65,14 @@ static const char *const state_names[RUN_STATE__MAX] = {
     [RUN_STATE_SHUTDOWN] = "shutdown",
     [RUN_STATE_INTERNAL_ERROR] = "internal-error",
     [RUN_STATE_GUEST_PANICKED] = "guest-panicked",
+    [RUN_STATE_WATCHDOG] = "watchdog",
+};
+
+const char *const reboot_action_names[] = { "reset", "shutdown", NULL };
+const char *const shutdown_action_names[] = { "poweroff", "pause", NULL };
+const char *const panic_action_names[] = { "shutdown", "pause", "none", "exit-failure", NULL };
+const char *const watchdog_action_names[] = {
+    "reset", "shutdown", "poweroff", "pause", "debug", "none", "inject-nmi", NULL,
 };
 
 enum run_state runstate_get(void)
@@ -105,14 +114,24 @@ void runstate_add_listener(runstate_listener_fn fn, void *opaque)
     g_array_append_val(listeners, l);
 }
 
+void runstate_set_actions(const struct vm_actions *a)
+{
+    actions = *a;
+}
+
+const struct vm_actions *runstate_actions(void)
+{
+    return &actions;
+}
+
 void runstate_set_no_reboot(bool on)
 {
-    no_reboot = on;
+    actions.reboot = on ? REBOOT_ACTION_SHUTDOWN : REBOOT_ACTION_RESET;
 }
 
 void runstate_set_no_shutdown(bool on)
 {
-    no_shutdown = on;
+    actions.shutdown = on ? SHUTDOWN_ACTION_PAUSE : SHUTDOWN_ACTION_POWEROFF;
 }
 
 void runstate_set_cpu_control(const struct vm_cpu_control *ctl)
@@ -135,21 +154,30 @@ void vm_request_exit(int status, enum shutdown_cause cause)
     main_loop_wakeup();
 }
 
-void vm_request_shutdown(enum shutdown_cause cause)
+/* A shutdown request: pauses in "shutdown" with shutdown=pause, else ends
+ * the VM with this status. */
+static void shutdown_with_status(enum shutdown_cause cause, int status)
 {
-    if (no_shutdown) {
+    if (actions.shutdown == SHUTDOWN_ACTION_PAUSE) {
         notify_request(VM_REQUEST_SHUTDOWN, cause);
         atomic_store(&shutdown_pause_req, true);
         main_loop_wakeup();
         return;
     }
-    vm_request_exit(0, cause);
+    vm_request_exit(status, cause);
+}
+
+void vm_request_shutdown(enum shutdown_cause cause)
+{
+    shutdown_with_status(cause, 0);
 }
 
 void vm_request_reset(enum shutdown_cause cause)
 {
-    if (no_reboot) {
-        vm_request_exit(0, cause);
+    /* QEMU's qemu_system_reset_request(): a subsystem reset is never a
+     * shutdown. */
+    if (actions.reboot == REBOOT_ACTION_SHUTDOWN && cause != SHUTDOWN_CAUSE_SUBSYSTEM_RESET) {
+        vm_request_shutdown(cause);
         return;
     }
     notify_request(VM_REQUEST_RESET, cause);
@@ -186,14 +214,57 @@ void vm_request_signal_exit(int signo, int pid)
 
 void vm_request_panic(void)
 {
-    if (no_shutdown) {
+    switch (actions.panic) {
+    case PANIC_ACTION_NONE:
+        notify_request(VM_REQUEST_PANIC_RUN, SHUTDOWN_CAUSE_GUEST_PANIC);
+        return;
+    case PANIC_ACTION_SHUTDOWN:
+        if (actions.shutdown != SHUTDOWN_ACTION_PAUSE) {
+            break;
+        }
+        /* shutdown=pause makes a panic's shutdown a pause */
+        __attribute__((fallthrough));
+    case PANIC_ACTION_PAUSE:
         notify_request(VM_REQUEST_PANIC_PAUSE, SHUTDOWN_CAUSE_GUEST_PANIC);
         atomic_store(&panic_pause_req, true);
         main_loop_wakeup();
         return;
+    case PANIC_ACTION_EXIT_FAILURE:
+        break;
     }
     notify_request(VM_REQUEST_PANIC_POWEROFF, SHUTDOWN_CAUSE_GUEST_PANIC);
-    vm_request_exit(0, SHUTDOWN_CAUSE_GUEST_PANIC);
+    shutdown_with_status(SHUTDOWN_CAUSE_GUEST_PANIC,
+                         actions.panic == PANIC_ACTION_EXIT_FAILURE ? 1 : 0);
+}
+
+void vm_watchdog_expired(void)
+{
+    notify_request(VM_REQUEST_WATCHDOG, SHUTDOWN_CAUSE_NONE);
+    switch (actions.watchdog) {
+    case WATCHDOG_ACTION_RESET:
+        vm_request_reset(SHUTDOWN_CAUSE_GUEST_RESET);
+        break;
+    case WATCHDOG_ACTION_SHUTDOWN:
+        vm_request_powerdown();
+        break;
+    case WATCHDOG_ACTION_POWEROFF:
+        vm_request_exit(0, SHUTDOWN_CAUSE_NONE);
+        break;
+    case WATCHDOG_ACTION_PAUSE:
+        atomic_store(&watchdog_pause_req, true);
+        main_loop_wakeup();
+        break;
+    case WATCHDOG_ACTION_DEBUG:
+        fprintf(stderr, "watchdog: timer fired\n");
+        break;
+    case WATCHDOG_ACTION_NONE:
+        break;
+    case WATCHDOG_ACTION_INJECT_NMI:
+        if (cpu_ctl && cpu_ctl->nmi_all) {
+            cpu_ctl->nmi_all();
+        }
+        break;
+    }
 }
 
 void vm_report_crashloaded(void)
@@ -203,7 +274,8 @@ void vm_report_crashloaded(void)
 
 bool vm_pause_pending(void)
 {
-    return atomic_load(&shutdown_pause_req) || atomic_load(&panic_pause_req);
+    return atomic_load(&shutdown_pause_req) || atomic_load(&panic_pause_req) ||
+           atomic_load(&watchdog_pause_req);
 }
 
 bool vm_exit_requested(void)
@@ -251,6 +323,10 @@ bool vm_handle_requests(int *status)
     if (atomic_load(&panic_pause_req)) {
         vm_stop(RUN_STATE_GUEST_PANICKED);
         atomic_store(&panic_pause_req, false);
+    }
+    if (atomic_load(&watchdog_pause_req)) {
+        vm_stop(RUN_STATE_WATCHDOG);
+        atomic_store(&watchdog_pause_req, false);
     }
     if (atomic_exchange(&reset_req, false) && cpu_ctl) {
         bool was_running = runstate_is_running();

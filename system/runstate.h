@@ -15,6 +15,7 @@ enum run_state {
     RUN_STATE_SHUTDOWN,        /* "shutdown": guest powered off, -no-shutdown */
     RUN_STATE_INTERNAL_ERROR,  /* "internal-error": the accelerator gave up */
     RUN_STATE_GUEST_PANICKED,  /* "guest-panicked" */
+    RUN_STATE_WATCHDOG,        /* "watchdog": paused by -action watchdog=pause */
     RUN_STATE__MAX
 };
 
@@ -54,12 +55,51 @@ enum vm_request {
     VM_REQUEST_PANIC_PAUSE,     /* guest panicked; the VM pauses (-no-shutdown) */
     VM_REQUEST_PANIC_POWEROFF,  /* guest panicked; the VM powers off */
     VM_REQUEST_CRASHLOADED,     /* guest loaded a crash kernel; it runs on */
+    VM_REQUEST_PANIC_RUN,       /* guest panicked; panic=none: it runs on */
+    VM_REQUEST_WATCHDOG,        /* a watchdog expired (runstate_actions()->watchdog) */
 };
 typedef void (*vm_request_listener_fn)(void *opaque, enum vm_request req,
                                        enum shutdown_cause cause);
 void runstate_add_request_listener(vm_request_listener_fn fn, void *opaque);
 
-/* -no-reboot, -no-shutdown as set from the command line. */
+/*
+ * What the VM does on a guest reboot, power-off, panic and watchdog expiry:
+ * QEMU's -action (and -no-reboot = reboot=shutdown, -no-shutdown =
+ * shutdown=pause, -watchdog-action = watchdog=).  The first value of each
+ * enum is the default.
+ */
+enum reboot_action { REBOOT_ACTION_RESET, REBOOT_ACTION_SHUTDOWN };
+enum shutdown_action { SHUTDOWN_ACTION_POWEROFF, SHUTDOWN_ACTION_PAUSE };
+enum panic_action {
+    PANIC_ACTION_SHUTDOWN,      /* power off (or pause, with shutdown=pause) */
+    PANIC_ACTION_PAUSE,         /* stop in "guest-panicked" */
+    PANIC_ACTION_NONE,          /* only the event; the guest runs on */
+    PANIC_ACTION_EXIT_FAILURE,  /* power off, and hyvm exits with status 1 */
+};
+enum watchdog_action {
+    WATCHDOG_ACTION_RESET,
+    WATCHDOG_ACTION_SHUTDOWN,   /* the ACPI power button */
+    WATCHDOG_ACTION_POWEROFF,   /* exit at once, no SHUTDOWN event (QEMU's exit(0)) */
+    WATCHDOG_ACTION_PAUSE,      /* stop in "watchdog" */
+    WATCHDOG_ACTION_DEBUG,      /* a line on stderr */
+    WATCHDOG_ACTION_NONE,
+    WATCHDOG_ACTION_INJECT_NMI, /* an NMI to every vCPU */
+};
+/* The names -action and QMP use, by value; NULL-terminated. */
+extern const char *const reboot_action_names[];
+extern const char *const shutdown_action_names[];
+extern const char *const panic_action_names[];
+extern const char *const watchdog_action_names[];
+
+struct vm_actions {
+    enum reboot_action reboot;
+    enum shutdown_action shutdown;
+    enum panic_action panic;
+    enum watchdog_action watchdog;
+};
+void runstate_set_actions(const struct vm_actions *a);
+const struct vm_actions *runstate_actions(void);
+/* -no-reboot, -no-shutdown: reboot=shutdown, shutdown=pause. */
 void runstate_set_no_reboot(bool on);
 void runstate_set_no_shutdown(bool on);
 
@@ -70,7 +110,8 @@ void runstate_set_no_shutdown(bool on);
 void vm_request_exit(int status, enum shutdown_cause cause);
 /* Guest asked to power off: exits 0, or pauses in "shutdown" with -no-shutdown. */
 void vm_request_shutdown(enum shutdown_cause cause);
-/* Guest asked to reset (or triple fault): exits 0 with -no-reboot. */
+/* Guest asked to reset (or triple fault): with reboot=shutdown (-no-reboot)
+ * a shutdown request with the same cause instead. */
 void vm_request_reset(enum shutdown_cause cause);
 /*
  * The machine's power button (ACPI): press is called with the big lock
@@ -84,11 +125,17 @@ bool vm_request_powerdown(void);
 void vm_request_signal_exit(int signo, int pid);
 
 /*
- * A guest panic (pvpanic): with -no-shutdown the VM pauses in
- * "guest-panicked", else it powers off with reason guest-panic, as QEMU's
- * default panic action does.  Any thread, big lock held.
+ * A guest panic (pvpanic), as the panic action says: pause in
+ * "guest-panicked" (pause, or shutdown with shutdown=pause), power off
+ * with reason guest-panic (shutdown; exit-failure makes the exit status
+ * 1), or only the GUEST_PANICKED event (none).  Any thread, big lock held.
  */
 void vm_request_panic(void);
+/*
+ * A watchdog device expired: the WATCHDOG event, then the watchdog action.
+ * Any thread, big lock held.
+ */
+void vm_watchdog_expired(void);
 /* The guest says it loaded a crash kernel: only an event. */
 void vm_report_crashloaded(void);
 /* True while a pause asked from the guest side is pending (vCPU threads
@@ -111,6 +158,7 @@ struct vm_cpu_control {
     void (*pause_all)(void);
     void (*resume_all)(void);
     void (*reset_all)(void);
+    void (*nmi_all)(void);      /* optional: watchdog=inject-nmi */
 };
 void runstate_set_cpu_control(const struct vm_cpu_control *ctl);
 

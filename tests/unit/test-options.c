@@ -671,7 +671,9 @@ static void test_display_and_run(void)
     g_assert_cmpstr(c->vga, ==, "none");
     g_assert_true(c->nodefaults);
     g_assert_false(c->default_serial || c->default_monitor || c->default_parallel);
-    g_assert_true(c->no_reboot && c->no_shutdown && c->start_paused && c->daemonize);
+    g_assert_true(c->actions.reboot == REBOOT_ACTION_SHUTDOWN &&
+                  c->actions.shutdown == SHUTDOWN_ACTION_PAUSE && c->start_paused &&
+                  c->daemonize);
     g_assert_cmpstr(c->pidfile, ==, "/tmp/p");
     g_assert_cmpstr(c->name, ==, "vm1");
     g_assert_cmpstr(c->logfile, ==, "/tmp/log");
@@ -694,6 +696,40 @@ static void test_display_and_run(void)
     FAIL("-d nosuchitem", "-d nosuchitem: Unknown log item 'nosuchitem'; use -d help for the "
          "list");
     FAIL("-nographic -daemonize", "-nographic cannot be used with -daemonize");
+}
+
+/* -action and its old spellings, in command-line order: the last one wins. */
+static void test_actions(void)
+{
+    struct hyvm_config *c = parse_ok("");
+
+    g_assert_cmpint(c->actions.reboot, ==, REBOOT_ACTION_RESET);
+    g_assert_cmpint(c->actions.shutdown, ==, SHUTDOWN_ACTION_POWEROFF);
+    g_assert_cmpint(c->actions.panic, ==, PANIC_ACTION_SHUTDOWN);
+    g_assert_cmpint(c->actions.watchdog, ==, WATCHDOG_ACTION_RESET);
+    config_free(c);
+
+    c = parse_ok("-action panic=exit-failure,reboot=shutdown -action shutdown=pause "
+                 "-watchdog-action inject-nmi");
+    g_assert_cmpint(c->actions.panic, ==, PANIC_ACTION_EXIT_FAILURE);
+    g_assert_cmpint(c->actions.reboot, ==, REBOOT_ACTION_SHUTDOWN);
+    g_assert_cmpint(c->actions.shutdown, ==, SHUTDOWN_ACTION_PAUSE);
+    g_assert_cmpint(c->actions.watchdog, ==, WATCHDOG_ACTION_INJECT_NMI);
+    config_free(c);
+
+    c = parse_ok("-no-reboot -action reboot=reset -action watchdog=pause,panic=none "
+                 "-watchdog-action debug");
+    g_assert_cmpint(c->actions.reboot, ==, REBOOT_ACTION_RESET);
+    g_assert_cmpint(c->actions.panic, ==, PANIC_ACTION_NONE);
+    g_assert_cmpint(c->actions.watchdog, ==, WATCHDOG_ACTION_DEBUG);
+    config_free(c);
+
+    FAIL("-action panic=foo", "-action panic=foo: Parameter 'panic' does not accept value "
+         "'foo'");
+    FAIL("-action foo=bar", "-action foo=bar: Invalid parameter 'foo'");
+    FAIL("-action panic", "-action panic: Parameter 'panic' does not accept value 'on'");
+    FAIL("-watchdog-action foo", "-watchdog-action foo: Parameter 'watchdog' does not accept "
+         "value 'foo'");
 }
 
 /* Help and version print on stdout and end the run with status 0: run them
@@ -771,6 +807,7 @@ int main(int argc, char **argv)
     g_test_add_func("/options/devices", test_devices);
     g_test_add_func("/options/chardevs", test_chardevs);
     g_test_add_func("/options/display-run", test_display_and_run);
+    g_test_add_func("/options/actions", test_actions);
     for (unsigned i = 0; i < G_N_ELEMENTS(help_cases); i++) {
         g_autofree char *path = g_strdup_printf("/options/help/%u", i);
 

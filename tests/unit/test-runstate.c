@@ -79,7 +79,104 @@ static void child_no_reboot(void)
     int status = -1;
 
     runstate_set_no_reboot(true);
+    /* A subsystem reset stays a reset (QEMU's qemu_system_reset_request). */
     vm_request_reset(SHUTDOWN_CAUSE_SUBSYSTEM_RESET);
+    g_assert_true(vm_reset_pending());
+    vm_request_reset(SHUTDOWN_CAUSE_GUEST_RESET);
+    g_assert_true(vm_handle_requests(&status));
+    g_assert_cmpint(status, ==, 0);
+}
+
+static void child_panic_exit_failure(void)
+{
+    struct vm_actions a = { .panic = PANIC_ACTION_EXIT_FAILURE };
+    int status = -1;
+
+    runstate_set_actions(&a);
+    vm_request_panic();
+    g_assert_true(vm_handle_requests(&status));
+    g_assert_cmpint(status, ==, 1);
+}
+
+static void child_panic_shutdown(void)
+{
+    int status = -1;
+
+    vm_request_panic();
+    g_assert_true(vm_handle_requests(&status));
+    g_assert_cmpint(status, ==, 0);
+}
+
+/* panic=shutdown with shutdown=pause pauses in guest-panicked (QEMU's rule). */
+static void child_panic_pause(void)
+{
+    struct vm_actions a = { .panic = PANIC_ACTION_SHUTDOWN, .shutdown = SHUTDOWN_ACTION_PAUSE };
+    int status = -1;
+
+    runstate_set_cpu_control(&ctl);
+    runstate_set_actions(&a);
+    vm_start();
+    vm_request_panic();
+    g_assert_false(vm_handle_requests(&status));
+    g_assert_cmpstr(runstate_name(runstate_get()), ==, "guest-panicked");
+    g_assert_false(vm_exit_requested());
+}
+
+static void child_panic_none(void)
+{
+    struct vm_actions a = { .panic = PANIC_ACTION_NONE };
+    int status = -1;
+
+    runstate_set_cpu_control(&ctl);
+    runstate_set_actions(&a);
+    vm_start();
+    vm_request_panic();
+    g_assert_false(vm_handle_requests(&status));
+    g_assert_true(runstate_is_running());
+    g_assert_cmpuint(pauses, ==, 0);
+}
+
+/* -no-reboot -no-shutdown: a reboot becomes a shutdown, which pauses. */
+static void child_reboot_shutdown_pause(void)
+{
+    int status = -1;
+
+    runstate_set_cpu_control(&ctl);
+    runstate_set_no_reboot(true);
+    runstate_set_no_shutdown(true);
+    vm_start();
+    vm_request_reset(SHUTDOWN_CAUSE_GUEST_RESET);
+    g_assert_false(vm_reset_pending());
+    g_assert_false(vm_handle_requests(&status));
+    g_assert_cmpstr(runstate_name(runstate_get()), ==, "shutdown");
+    g_assert_cmpuint(resets, ==, 0);
+}
+
+static void nmi_all(void) { resets += 100; }
+
+static void child_watchdog(void)
+{
+    static const struct vm_cpu_control nmi_ctl = { pause_all, resume_all, reset_all, nmi_all };
+    struct vm_actions a = { .watchdog = WATCHDOG_ACTION_INJECT_NMI };
+    int status = -1;
+
+    runstate_set_cpu_control(&nmi_ctl);
+    runstate_set_actions(&a);
+    vm_start();
+    vm_watchdog_expired();
+    g_assert_cmpuint(resets, ==, 100);
+    a.watchdog = WATCHDOG_ACTION_PAUSE;
+    runstate_set_actions(&a);
+    vm_watchdog_expired();
+    g_assert_false(vm_handle_requests(&status));
+    g_assert_cmpstr(runstate_name(runstate_get()), ==, "watchdog");
+    a.watchdog = WATCHDOG_ACTION_RESET;
+    runstate_set_actions(&a);
+    vm_watchdog_expired();
+    g_assert_true(vm_reset_pending());
+    a.watchdog = WATCHDOG_ACTION_POWEROFF;
+    runstate_set_actions(&a);
+    vm_watchdog_expired();
     g_assert_true(vm_handle_requests(&status));
     g_assert_cmpint(status, ==, 0);
 }
@@ -122,6 +219,24 @@ int main(int argc, char **argv)
     g_test_add_func("/runstate/subprocess/reset", child_reset);
     g_test_add_func("/runstate/subprocess/no-reboot", child_no_reboot);
     g_test_add_func("/runstate/subprocess/signal", child_signal);
+    g_test_add_func("/runstate/subprocess/panic-exit-failure", child_panic_exit_failure);
+    g_test_add_func("/runstate/subprocess/panic-shutdown", child_panic_shutdown);
+    g_test_add_func("/runstate/subprocess/panic-pause", child_panic_pause);
+    g_test_add_func("/runstate/subprocess/panic-none", child_panic_none);
+    g_test_add_func("/runstate/subprocess/reboot-shutdown-pause", child_reboot_shutdown_pause);
+    g_test_add_func("/runstate/subprocess/watchdog", child_watchdog);
+    g_test_add_data_func("/runstate/panic-exit-failure-exits-1",
+                         "/runstate/subprocess/panic-exit-failure", (GTestDataFunc)run_child);
+    g_test_add_data_func("/runstate/panic-shutdown-exits-0",
+                         "/runstate/subprocess/panic-shutdown", (GTestDataFunc)run_child);
+    g_test_add_data_func("/runstate/panic-with-shutdown-pause-pauses",
+                         "/runstate/subprocess/panic-pause", (GTestDataFunc)run_child);
+    g_test_add_data_func("/runstate/panic-none-runs-on", "/runstate/subprocess/panic-none",
+                         (GTestDataFunc)run_child);
+    g_test_add_data_func("/runstate/no-reboot-no-shutdown-pauses",
+                         "/runstate/subprocess/reboot-shutdown-pause", (GTestDataFunc)run_child);
+    g_test_add_data_func("/runstate/watchdog-actions", "/runstate/subprocess/watchdog",
+                         (GTestDataFunc)run_child);
     g_test_add_data_func("/runstate/first-exit-wins", "/runstate/subprocess/first-exit",
                          (GTestDataFunc)run_child);
     g_test_add_data_func("/runstate/poweroff-exits-0", "/runstate/subprocess/poweroff",
