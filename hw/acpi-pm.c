@@ -23,6 +23,7 @@
 #include "system/log.h"
 #include "system/memory.h"
 #include "system/runstate.h"
+#include "system/vclock.h"
 
 #define ACPI_PM_BASE 0x600
 #define ACPI_SMI_CMD 0xb2
@@ -64,13 +65,12 @@ static void acpi_pm_update_sci(struct acpi_pm *pm)
     }
 }
 
+/* The 3.579545 MHz counter of the guest's virtual clock (24 bits). */
 static uint32_t acpi_pm_timer(void)
 {
-    struct timespec ts;
-    unsigned __int128 ns;
+    int64_t now = vclock_virtual_ns();
+    unsigned __int128 ns = now > 0 ? (unsigned __int128)now : 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ns = (unsigned __int128)ts.tv_sec * 1000000000u + (unsigned)ts.tv_nsec;
     return (uint32_t)(ns * PM_TIMER_HZ / 1000000000u) & 0xffffff;
 }
 

@@ -34,8 +34,8 @@
  * - No FSB delivery: Tn_FSB_INT_DEL_CAP is clear, Tn_FSB_EN_CNF reads 0,
  *   the FSB route register only stores what is written.
  *
- * Threads: vCPU threads (MMIO) and the main thread (timer source) with the
- * big lock held.
+ * Threads: vCPU threads (MMIO) and the thread that runs the timer (the
+ * main loop's, or with -icount the vCPU's), with the big lock held.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -48,6 +48,7 @@
 #include "hw/irq.h"
 #include "system/log.h"
 #include "system/memory.h"
+#include "system/vclock.h"
 
 #define HPET_NUM_GSIS   24              /* the IOAPIC's pins; more reach nothing */
 #define LEGACY_GSI_T0   0               /* the PIT's IRQ 0 (IOAPIC pin 2) */
@@ -82,8 +83,8 @@ struct hpet {
     int64_t (*clock_ns)(void);
     void (*legacy_route)(void *opaque, bool on);
     void *opaque;
-    GSource *source;
-    int64_t ready_us;       /* the source's ready time, -1: none */
+    struct vtimer *vtimer;
+    int64_t armed_ns;       /* vtimer's deadline, -1: none */
 };
 
 /* ---- the main counter ---- */
@@ -297,17 +298,16 @@ int64_t hpet_next_event_ns(struct hpet *s)
 }
 
 /*
- * The timer source follows hpet_next_event_ns() (glib counts microseconds).
- * The last ready time is kept: guests read the counter very often.
+ * The timer follows hpet_next_event_ns().  The deadline armed last is
+ * kept: guests read the counter very often.
  */
 static void hpet_rearm(struct hpet *s)
 {
     int64_t next = hpet_next_event_ns(s);
-    int64_t ready_us = next < 0 ? -1 : next / 1000 + (next % 1000 != 0);
 
-    if (s->source && ready_us != s->ready_us) {
-        s->ready_us = ready_us;
-        g_source_set_ready_time(s->source, ready_us);
+    if (s->vtimer && next != s->armed_ns) {
+        s->armed_ns = next;
+        vtimer_mod(s->vtimer, next);
     }
 }
 
@@ -317,24 +317,13 @@ void hpet_update(struct hpet *s, int64_t now_ns)
     hpet_rearm(s);
 }
 
-static gboolean hpet_timer_expired(gpointer opaque)
+static void hpet_timer_expired(void *opaque)
 {
     struct hpet *s = opaque;
 
+    s->armed_ns = -1;       /* a fired timer is disarmed */
     hpet_update(s, s->clock_ns());
-    return G_SOURCE_CONTINUE;
 }
-
-/* The callback set on the source is hpet_timer_expired (a ready time, no fd). */
-static gboolean hpet_source_dispatch(GSource *src, GSourceFunc cb, gpointer data)
-{
-    (void)src;
-    return cb ? cb(data) : G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs hpet_source_funcs = {
-    .dispatch = hpet_source_dispatch,
-};
 
 /* ---- register writes ---- */
 
@@ -630,9 +619,8 @@ struct hpet *hpet_create(int64_t (*clock_ns)(void), void (*legacy_route)(void *o
                          void *opaque, GError **errp)
 {
     struct hpet *s = g_new0(struct hpet, 1);
-    GSource *src;
 
-    s->clock_ns = clock_ns ? clock_ns : i8254_host_clock_ns;
+    s->clock_ns = clock_ns ? clock_ns : vclock_virtual_ns;
     s->legacy_route = legacy_route;
     s->opaque = opaque;
     hpet_reset(s);
@@ -640,12 +628,8 @@ struct hpet *hpet_create(int64_t (*clock_ns)(void), void (*legacy_route)(void *o
         g_free(s);
         return NULL;
     }
-    src = g_source_new(&hpet_source_funcs, sizeof(GSource));
-    g_source_set_callback(src, hpet_timer_expired, s, NULL);
-    g_source_set_name(src, "hpet");
-    g_source_attach(src, NULL);
-    s->source = src;
-    s->ready_us = -1;
+    s->armed_ns = -1;
+    s->vtimer = vtimer_new(VCLOCK_VIRTUAL, "hpet", hpet_timer_expired, s);
     return s;
 }
 
@@ -655,9 +639,6 @@ void hpet_free(struct hpet *s)
         return;
     }
     io_unregister_mmio(HPET_BASE, HPET_LEN);
-    if (s->source) {
-        g_source_destroy(s->source);
-        g_source_unref(s->source);
-    }
+    vtimer_free(s->vtimer);
     g_free(s);
 }

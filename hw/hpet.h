@@ -12,14 +12,13 @@
  * level-triggered one holds it, and its Tn_INT_STS bit, until the guest
  * writes 1 to that bit.
  *
- * Time is nanoseconds of the clock given at creation (NULL: the host's
- * CLOCK_MONOTONIC, i8254_host_clock_ns()).  The device owns a glib timer
- * source on the default main context that fires at hpet_next_event_ns()
- * and calls hpet_update(); tests with a fake clock call hpet_update()
- * themselves and never run the main loop.
+ * Time is nanoseconds of the clock given at creation (NULL: the guest's
+ * virtual clock, system/vclock.h).  The device owns a timer on that clock
+ * that fires at hpet_next_event_ns() and calls hpet_update(); tests with a
+ * fake clock call hpet_update() themselves and never run the main loop.
  *
- * Threads: MMIO handlers (vCPU threads), the timer source (main thread)
- * and every function here run with the big lock held.
+ * Threads: MMIO handlers (vCPU threads), the timer and every function here
+ * run with the big lock held.
  */
 #ifndef HYVM_HPET_H
 #define HYVM_HPET_H

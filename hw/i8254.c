@@ -40,6 +40,7 @@
 #include "system/error.h"
 #include "system/log.h"
 #include "system/memory.h"
+#include "system/vclock.h"
 
 #define NS_PER_SEC          1000000000ull
 #define REFRESH_PERIOD_NS   15085u      /* port 0x61 bit 4 half-period */
@@ -115,13 +116,6 @@ void i8254_set_change_hook(struct i8254 *pit, void (*fn)(void *opaque), void *op
     pit->changed_opaque = opaque;
 }
 
-int64_t i8254_host_clock_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * (int64_t)NS_PER_SEC + ts.tv_nsec;
-}
 
 /* ---- time ---- */
 
@@ -611,7 +605,7 @@ struct i8254 *i8254_create(int64_t (*clock_ns)(void), void (*irq)(void *opaque, 
     struct i8254 *s = g_new0(struct i8254, 1);
     int64_t now;
 
-    s->clock_ns = clock_ns ? clock_ns : i8254_host_clock_ns;
+    s->clock_ns = clock_ns ? clock_ns : vclock_virtual_ns;
     s->irq = irq;
     s->opaque = opaque;
     now = s->clock_ns();

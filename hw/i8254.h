@@ -22,12 +22,9 @@
 
 struct i8254;
 
-/* The host's CLOCK_MONOTONIC in nanoseconds: the default time source. */
-int64_t i8254_host_clock_ns(void);
-
 /*
- * Registers ports 0x40-0x43 and 0x61.  clock_ns may be NULL for the host
- * clock.  irq(opaque, level) follows channel 0's output pin; it is called
+ * Registers ports 0x40-0x43 and 0x61.  clock_ns may be NULL for the
+ * guest's virtual clock (system/vclock.h).  irq(opaque, level) follows channel 0's output pin; it is called
  * only when the level changes, the first time from here (the reset state,
  * mode 3, has OUT high).  NULL with errp set when a port is already claimed.
  * Guest writes can move the next event: the caller re-arms its timer from

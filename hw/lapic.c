@@ -42,6 +42,7 @@
 #include "hw/i8254.h"
 #include "hw/lapic.h"
 #include "system/log.h"
+#include "system/vclock.h"
 
 #define NR_LVT 6
 enum { LVT_TIMER, LVT_THERMAL, LVT_PERF, LVT_LINT0, LVT_LINT1, LVT_ERROR };
@@ -928,7 +929,7 @@ struct lapic *lapic_create(uint8_t id, bool bsp, int64_t (*clock_ns)(void),
 {
     struct lapic *s = g_new0(struct lapic, 1);
 
-    s->clock_ns = clock_ns ? clock_ns : i8254_host_clock_ns;
+    s->clock_ns = clock_ns ? clock_ns : vclock_virtual_ns;
     if (hooks) {
         s->hooks = *hooks;
     }

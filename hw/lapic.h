@@ -126,7 +126,7 @@ struct lapic_hooks {
  * A local APIC with the given xAPIC ID in its reset state; bsp sets the BSP
  * flag of IA32_APIC_BASE and puts LINT0 in ExtINT mode, unmasked, so the
  * i8259 reaches the CPU from power-on (virtual-wire mode, as QEMU and KVM
- * reset it).  clock_ns NULL: the host's CLOCK_MONOTONIC.  Any hook may be
+ * reset it).  clock_ns NULL: the virtual clock (vclock.h).  Any hook may be
  * NULL.
  */
 struct lapic *lapic_create(uint8_t id, bool bsp, int64_t (*clock_ns)(void),

@@ -32,7 +32,8 @@
  * - Lost-tick slewing (driftfix=slew), square-wave output and the 0x0f
  *   shutdown byte's suspend value written on S3 are not modelled.
  *
- * Threads: vCPU threads (ports), the main thread (timer) and the machine
+ * Threads: vCPU threads (ports), the timer's thread (the main loop's, or
+ * with -icount the vCPU's) and the machine
  * (CMOS set-up, reset), always with the big lock held.
  */
 #include <errno.h>
@@ -47,6 +48,7 @@
 #include "system/error.h"
 #include "system/log.h"
 #include "system/memory.h"
+#include "system/vclock.h"
 
 #define NS_PER_SEC      1000000000ll
 #define SEC_PER_DAY     86400
@@ -86,7 +88,7 @@ struct rtc {
     bool nmi_masked;
     int irq_level;
     int64_t (*clock_ns)(void);
-    GSource *timer;             /* NULL with an injected clock */
+    struct vtimer *timer;       /* NULL with an injected clock */
 
     /* The guest's time at clock t: base_s seconds + sub_ns + (t - ref_ns) ns. */
     int64_t base_s;
@@ -103,13 +105,6 @@ struct rtc {
     void *changed_opaque;
 };
 
-static int64_t rtc_host_clock_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
 
 /* ---- arithmetic ---- */
 
@@ -438,7 +433,7 @@ int64_t rtc_next_event_ns(struct rtc *s)
     return next;
 }
 
-/* Arms the main-loop timer (glib counts the same CLOCK_MONOTONIC in us). */
+/* Arms the timer for the next update, alarm or periodic interrupt. */
 static void rtc_rearm(struct rtc *s)
 {
     int64_t next;
@@ -447,7 +442,7 @@ static void rtc_rearm(struct rtc *s)
         return;
     }
     next = rtc_next_event_ns(s);
-    g_source_set_ready_time(s->timer, next < 0 ? -1 : (next + 999) / 1000);
+    vtimer_mod(s->timer, next);
 }
 
 void rtc_update(struct rtc *s, int64_t now_ns)
@@ -795,21 +790,14 @@ static bool rtc_parse_base(const char *base, int64_t *sec, int64_t *ns, GError *
     return true;
 }
 
-static gboolean rtc_timer_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+static void rtc_timer_expired(void *opaque)
 {
-    struct rtc *s = data;
+    struct rtc *s = opaque;
 
-    (void)src;
-    (void)cb;
     rtc_update(s, s->clock_ns());
-    return G_SOURCE_CONTINUE;
 }
 
-static GSourceFuncs rtc_timer_funcs = {
-    .dispatch = rtc_timer_dispatch,
-};
-
-struct rtc *rtc_create(int64_t (*clock_ns)(void), const char *base, GError **errp)
+static struct rtc *rtc_new(int64_t (*clock_ns)(void), const char *base, GError **errp)
 {
     struct rtc *s = g_new0(struct rtc, 1);
     struct tm tm;
@@ -819,7 +807,7 @@ struct rtc *rtc_create(int64_t (*clock_ns)(void), const char *base, GError **err
         g_free(s);
         return NULL;
     }
-    s->clock_ns = clock_ns ? clock_ns : rtc_host_clock_ns;
+    s->clock_ns = clock_ns;
     s->ref_ns = s->seen_ns = s->clock_ns();
     s->orig_s = s->base_s;
     s->orig_sub_ns = s->sub_ns;
@@ -840,11 +828,21 @@ struct rtc *rtc_create(int64_t (*clock_ns)(void), const char *base, GError **err
         g_free(s);
         return NULL;
     }
-    if (!clock_ns) {
-        s->timer = g_source_new(&rtc_timer_funcs, sizeof(GSource));
-        g_source_set_name(s->timer, "mc146818rtc");
-        g_source_set_callback(s->timer, NULL, s, NULL);
-        g_source_attach(s->timer, NULL);
+    return s;
+}
+
+struct rtc *rtc_create(int64_t (*clock_ns)(void), const char *base, GError **errp)
+{
+    return rtc_new(clock_ns, base, errp);
+}
+
+struct rtc *rtc_create_on(enum vclock_type clock, const char *base, GError **errp)
+{
+    struct rtc *s = rtc_new(clock == VCLOCK_VIRTUAL ? vclock_virtual_ns : vclock_host_ns,
+                            base, errp);
+
+    if (s) {
+        s->timer = vtimer_new(clock, "mc146818rtc", rtc_timer_expired, s);
     }
     return s;
 }
@@ -854,10 +852,7 @@ void rtc_free(struct rtc *s)
     if (!s) {
         return;
     }
-    if (s->timer) {
-        g_source_destroy(s->timer);
-        g_source_unref(s->timer);
-    }
+    vtimer_free(s->timer);
     io_unregister_pio(RTC_IOBASE, 2);
     g_free(s);
 }

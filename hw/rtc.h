@@ -23,6 +23,8 @@
 #include <time.h>
 #include <glib.h>
 
+#include "system/vclock.h"
+
 #define RTC_IOBASE      0x70
 #define RTC_IRQ         8
 #define RTC_CMOS_SIZE   128
@@ -63,12 +65,16 @@ struct rtc;
 
 /*
  * Creates the RTC and registers ports 0x70-0x71 (an error naming both
- * claimants when one is taken).  clock_ns NULL: the host's clock and a
- * main-loop timer.  base is -rtc base=: NULL or "utc" (the host's UTC),
+ * claimants when one is taken), running on clock (-rtc clock=vm: the
+ * guest's virtual clock; host or rt: the host's) with a timer on it.  base
+ * is -rtc base=: NULL or "utc" (the host's UTC),
  * "localtime" (the host's local time), or a date "2006-06-17T16:01:21" /
  * "2006-06-17" that the clock starts from.  Registers A-D start as
  * QEMU's: 0x26, 0x02 (BCD, 24-hour), 0x00, 0x80.
  */
+struct rtc *rtc_create_on(enum vclock_type clock, const char *base, GError **errp);
+/* The same on a clock the caller injects and advances (tests): no timer;
+ * the caller calls rtc_update(). */
 struct rtc *rtc_create(int64_t (*clock_ns)(void), const char *base, GError **errp);
 /* Unregisters the ports and the timer, frees everything. */
 void rtc_free(struct rtc *rtc);

@@ -198,7 +198,8 @@ static void x86_rtc_reset(void *opaque)
 
 int x86_machine_create_rtc(struct machine *m, bool pc, GError **errp)
 {
-    struct rtc *rtc = rtc_create(NULL, m->cfg->rtc_base, errp);
+    struct rtc *rtc = rtc_create_on(m->cfg->rtc_clock_vm ? VCLOCK_VIRTUAL : VCLOCK_HOST,
+                                    m->cfg->rtc_base, errp);
     uint64_t below = 0, above = 0;
 
     if (!rtc) {

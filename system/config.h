@@ -61,6 +61,10 @@ struct hyvm_config {
     int log_mask;                  /* -d */
     char *boot_order;              /* -boot order= (validated) */
     char *rtc_base;                /* -rtc base=utc|localtime|DATE */
+    bool rtc_clock_vm;             /* -rtc clock=vm: the RTC follows the virtual clock */
+    bool icount;                   /* -icount shift=...: the virtual clock counts instructions */
+    int icount_shift;              /* 0..10, or VCLOCK_ICOUNT_AUTO */
+    bool icount_sleep;             /* sleep=on (the default): idle time passes in host time */
     bool snapshot;                 /* -snapshot: every drive gets an overlay */
     GPtrArray *drives;             /* char *: -drive optargs, validated */
     GPtrArray *blockdevs;          /* char *: -blockdev optargs (dotted keys or JSON) */

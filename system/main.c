@@ -255,7 +255,15 @@ static int create_vm(struct hyvm_config *cfg, GError **errp)
     /* 4. The accelerator: -accel list, or auto. */
     m->accel = accel_choose((const char *const *)cfg->accels->pdata, cfg->accels->len,
                             &accel_default_host, errp);
-    if (!m->accel || m->accel->init(m, errp) < 0) {
+    if (!m->accel) {
+        return -1;
+    }
+    if (cfg->icount && m->accel != &accel_tcg_ops) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "-icount is not allowed with hardware virtualization");
+        return -1;
+    }
+    if (m->accel->init(m, errp) < 0) {
         return -1;
     }
     /* 5. RAM, interrupt routing, serial ports, -device list. */

@@ -162,10 +162,13 @@ int opt_rtc(struct parse_state *s)
         BAD(s, "invalid option value '%s'", drift);
         goto out;
     }
-    /* The RTC (hw/rtc.c) follows the host clock and does not slew lost ticks. */
-    if ((clock && strcmp(clock, "host")) || (drift && strcmp(drift, "none"))) {
-        NOT_YET(s, "an RTC other than clock=host,driftfix=none is not supported yet");
+    /* The RTC (hw/rtc.c) does not slew lost ticks. */
+    if (drift && strcmp(drift, "none")) {
+        NOT_YET(s, "an RTC with driftfix=slew is not supported yet");
         goto out;
+    }
+    if (clock) {
+        s->c->rtc_clock_vm = !strcmp(clock, "vm");
     }
     if (base) {
         strv_set(&s->c->rtc_base, base);

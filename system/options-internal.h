@@ -36,6 +36,7 @@ struct parse_state {
     bool smp_has[SMP__N];
     uint64_t smp[SMP__N];
     char *smp_ctx;             /* "-smp ARG" of the last -smp */
+    char *thread_multi_ctx;    /* "-accel ARG" that asked for thread=multi */
     GHashTable *chardev_ids, *device_ids;
     bool done;                 /* help or version printed: stop */
 };
@@ -107,6 +108,7 @@ int opt_no_reboot(struct parse_state *s);
 int opt_no_shutdown(struct parse_state *s);
 int opt_action(struct parse_state *s);
 int opt_watchdog_action(struct parse_state *s);
+int opt_icount(struct parse_state *s);
 int opt_start_paused(struct parse_state *s);
 int opt_daemonize(struct parse_state *s);
 int opt_pidfile(struct parse_state *s);

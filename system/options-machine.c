@@ -165,6 +165,9 @@ int opt_accel(struct parse_state *s)
                 goto out;
             }
             s->c->tcg_single_thread = !strcmp(val, "single");
+            g_free(s->thread_multi_ctx);
+            s->thread_multi_ctx = s->c->tcg_single_thread ? NULL
+                                  : g_strdup_printf("%s %s", s->opt, s->arg);
             continue;
         }
         if (!strcmp(key, "tb-size")) {

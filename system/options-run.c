@@ -10,6 +10,7 @@
 #include "system/keyval.h"
 #include "system/log.h"
 #include "system/options-internal.h"
+#include "system/vclock.h"
 
 int opt_nodefaults(struct parse_state *s)
 {
@@ -79,6 +80,73 @@ int opt_action(struct parse_state *s)
             goto out;
         }
     }
+    ret = 0;
+out:
+    kv_free(kv);
+    return ret;
+}
+
+/*
+ * -icount [shift=]N|auto[,sleep=on|off][,align=on|off]: the virtual clock
+ * counts guest instructions, 2^N ns each (system/vclock.h).  As in QEMU,
+ * without shift= icount stays off.
+ */
+int opt_icount(struct parse_state *s)
+{
+    static const char *const keys[] = { "shift", "align", "sleep", "rr", "rrfile",
+                                        "rrsnapshot", NULL };
+    struct kv_list *kv = opt_kv(s, "shift");
+    const char *shift, *v;
+    bool align = false, sleep = true;
+    int ret = -1;
+
+    if (!kv) {
+        return -1;
+    }
+    if (check_keys(s, kv, keys) < 0 || check_bool(s, kv, "align", "") < 0 ||
+        check_bool(s, kv, "sleep", "") < 0) {
+        goto out;
+    }
+    if ((v = kv_get(kv, "align"))) {
+        parse_bool(v, &align);
+    }
+    if ((v = kv_get(kv, "sleep"))) {
+        parse_bool(v, &sleep);
+    }
+    shift = kv_get(kv, "shift");
+    if (!shift) {
+        if (kv_has(kv, "align")) {
+            BAD(s, "Please specify shift option when using align");
+            goto out;
+        }
+        ret = 0;
+        goto out;
+    }
+    if (!strcmp(shift, "auto")) {
+        s->c->icount_shift = VCLOCK_ICOUNT_AUTO;
+    } else {
+        uint64_t n;
+
+        if (parse_uint(shift, &n) < 0 || n > VCLOCK_ICOUNT_MAX_SHIFT) {
+            BAD(s, "icount: Invalid shift value");
+            goto out;
+        }
+        s->c->icount_shift = (int)n;
+    }
+    if (align && !sleep) {
+        BAD(s, "align=on and sleep=off are incompatible");
+        goto out;
+    }
+    if (align) {
+        NOT_YET(s, "icount align=on is not supported yet");
+        goto out;
+    }
+    if (kv_has(kv, "rr") || kv_has(kv, "rrfile") || kv_has(kv, "rrsnapshot")) {
+        NOT_YET(s, "record/replay is not supported yet");
+        goto out;
+    }
+    s->c->icount = true;
+    s->c->icount_sleep = sleep;
     ret = 0;
 out:
     kv_free(kv);

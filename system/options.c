@@ -233,7 +233,7 @@ static const struct option_def options[] = {
     { "audiodev", true, opt_later },
     { "fsdev", true, opt_later },
     { "virtfs", true, opt_later },
-    { "icount", true, opt_later },
+    { "icount", true, opt_icount },
     { "overcommit", true, opt_later },
     { "mem-path", true, opt_later },
     { "mem-prealloc", false, opt_later },
@@ -334,6 +334,18 @@ static int config_finish(struct parse_state *s)
     }
     if (smp_finish(s, mt) < 0) {
         return -1;
+    }
+    /* icount runs the vCPUs in turns on the software CPU (QEMU: no MTTCG). */
+    if (c->icount && s->thread_multi_ctx) {
+        g_set_error(s->errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "%s: No MTTCG when icount is enabled", s->thread_multi_ctx);
+        return -1;
+    }
+    if (c->icount) {
+        c->tcg_single_thread = true;
+        if (!c->accels->len) {
+            g_ptr_array_add(c->accels, g_strdup("tcg"));   /* not auto: never KVM */
+        }
     }
     {
         struct x86_cpu_def *d = x86_cpu_parse(c->cpu, &err);
@@ -436,6 +448,7 @@ struct hyvm_config *config_parse(int argc, char **argv, GError **errp)
     }
     g_free(s.machine_ctx);
     g_free(s.smp_ctx);
+    g_free(s.thread_multi_ctx);
     g_ptr_array_free(s.accel_opt, TRUE);
     g_ptr_array_free(s.accel_machine, TRUE);
     g_hash_table_destroy(s.chardev_ids);

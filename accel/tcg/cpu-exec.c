@@ -573,6 +573,10 @@ enum tcg_status tcg_run(struct tcg_cpu *cpu, volatile bool *stop)
         if (__builtin_expect(cpu->irq_req | cpu->nmi_req, 0) && tcg_event_ready(cpu)) {
             return TCG_STOP;    /* the caller takes the interrupt or NMI */
         }
+        if (__builtin_expect(tcg_icount_on, 0) &&
+            cpu->icount >= __atomic_load_n(&cpu->icount_limit, __ATOMIC_RELAXED)) {
+            return TCG_STOP;    /* -icount: a timer is due, or the turn is over */
+        }
         if (__builtin_expect(tcg_debug_active(cpu), 0)) {
             st = debug_step(cpu);
             if (st != TCG_OK && st != TCG_JUMPED) {

@@ -24,6 +24,7 @@
 
 #include "accel/tcg/tcg-cpu.h"
 #include "arch/x86/cpu-models.h"
+#include "system/vclock.h"
 
 #define RFLAGS_IOPL_SHIFT 12
 
@@ -259,18 +260,18 @@ enum tcg_status exec_cpuid(struct tcg_cpu *cpu, const struct insn *in)
 /* ---- time stamp counter (SDM vol. 3, 18.17) ---- */
 
 /*
- * The guest's TSC runs at TCG_TSC_HZ and follows the host's
- * CLOCK_MONOTONIC, so guest time keeps pace with the host whatever speed
- * the interpreter runs at: tsc = ns since the epoch scaled to TCG_TSC_HZ,
- * plus the vCPU's tsc_offset.  One epoch for every vCPU (the first call),
- * so vCPUs whose TSC was set to the same value stay in step.
+ * The guest's TSC runs at TCG_TSC_HZ on the guest's virtual clock (the
+ * host's CLOCK_MONOTONIC, so guest time keeps pace with the host whatever
+ * speed the CPU runs at; with -icount the instruction count): tsc = ns
+ * since the epoch scaled to TCG_TSC_HZ, plus the vCPU's tsc_offset.  One
+ * epoch for every vCPU (the first call), so vCPUs whose TSC was set to the
+ * same value stay in step.
  */
 static uint64_t monotonic_ns(void)
 {
-    struct timespec ts;
+    int64_t now = vclock_virtual_ns();
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+    return now > 0 ? (uint64_t)now : 0;
 }
 
 static uint64_t (*tsc_clock)(void) = monotonic_ns;

@@ -40,11 +40,12 @@
 #include "system/log.h"
 #include "system/main-loop.h"
 #include "system/memory.h"
+#include "system/vclock.h"
 
 /* One vCPU's local APIC and its timer. */
 struct tcg_apic {
     struct lapic *apic;
-    GSource *timer;
+    struct vtimer *timer;
     unsigned index;
 };
 
@@ -52,7 +53,7 @@ static struct {
     struct machine *m;
     struct i8259 *pic;
     struct i8254 *pit;
-    GSource *pit_timer;
+    struct vtimer *pit_timer;
     int pit_level;
     bool pit_gated;             /* the HPET's legacy route owns IRQ 0 */
     struct ioapic *ioapic;
@@ -87,7 +88,7 @@ static struct lapic *apic_of(const struct tcg_cpu *cpu)
 
 static int64_t apic_clock(void)
 {
-    return chip.clock_ns ? chip.clock_ns() : i8254_host_clock_ns();
+    return chip.clock_ns ? chip.clock_ns() : vclock_virtual_ns();
 }
 
 /* ---- the vCPUs' INTR pins ---- */
@@ -150,25 +151,17 @@ static void pit_irq(void *opaque, int level)
     }
 }
 
-/* Arms the timer for the PIT's next output change (glib counts the same
- * CLOCK_MONOTONIC in microseconds). */
+/* Arms the timer for the PIT's next output change. */
 static void pit_rearm(void *opaque)
 {
-    int64_t next = i8254_next_event_ns(chip.pit);
-
-    g_source_set_ready_time(chip.pit_timer, next < 0 ? -1 : (next + 999) / 1000);
+    vtimer_mod(chip.pit_timer, i8254_next_event_ns(chip.pit));
 }
 
-static gboolean pit_timer_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+static void pit_timer_expired(void *opaque)
 {
-    i8254_update(chip.pit, i8254_host_clock_ns());
+    i8254_update(chip.pit, vclock_virtual_ns());
     pit_rearm(NULL);
-    return G_SOURCE_CONTINUE;
 }
-
-static GSourceFuncs pit_timer_funcs = {
-    .dispatch = pit_timer_dispatch,
-};
 
 /* ---- the APIC bus ---- */
 
@@ -281,9 +274,8 @@ static void apic_rearm(void *opaque)
     if (!a->timer) {
         return;
     }
-    /* A TSC deadline far away may be INT64_MAX: round up without overflow. */
     next = lapic_next_event_ns(a->apic);
-    g_source_set_ready_time(a->timer, next < 0 ? -1 : next / 1000 + (next % 1000 != 0));
+    vtimer_mod(a->timer, next);
 }
 
 static void apic_eoi(void *opaque, unsigned vector)
@@ -303,18 +295,13 @@ static void apic_ipi(void *opaque, const struct lapic_ipi *ipi)
     bus_send((int)a->index, ipi);
 }
 
-static gboolean apic_timer_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+static void apic_timer_expired(void *opaque)
 {
-    struct tcg_apic *a = data;
+    struct tcg_apic *a = opaque;
 
     lapic_timer_update(a->apic, apic_clock());
     apic_rearm(a);
-    return G_SOURCE_CONTINUE;
 }
-
-static GSourceFuncs apic_timer_funcs = {
-    .dispatch = apic_timer_dispatch,
-};
 
 /* The APIC page reaches the APIC of the vCPU that accesses it. */
 static struct lapic *apic_here(void)
@@ -388,10 +375,7 @@ static int apic_init(unsigned n, GError **errp)
         };
 
         a->index = i;
-        a->timer = g_source_new(&apic_timer_funcs, sizeof(GSource));
-        g_source_set_callback(a->timer, NULL, a, NULL);
-        g_source_set_name(a->timer, "lapic");
-        g_source_attach(a->timer, NULL);
+        a->timer = vtimer_new(VCLOCK_VIRTUAL, "lapic", apic_timer_expired, a);
         /* vCPU i has APIC ID i (CPUID.1:EBX[31:24], tcg-cpuid.c); 0 is the BSP. */
         a->apic = lapic_create(i, i == 0, apic_clock, &hooks);
     }
@@ -512,10 +496,8 @@ int tcg_irqchip_init(struct machine *m, GError **errp)
     }
     /* -machine pit=off leaves the PIT out, as KVM's in-kernel one. */
     if (machine_pit_enabled(m)) {
-        chip.pit_timer = g_source_new(&pit_timer_funcs, sizeof(GSource));
-        g_source_set_name(chip.pit_timer, "i8254");
-        g_source_attach(chip.pit_timer, NULL);
-        chip.pit = i8254_create(NULL, pit_irq, NULL, errp);
+        chip.pit_timer = vtimer_new(VCLOCK_VIRTUAL, "i8254", pit_timer_expired, NULL);
+        chip.pit = i8254_create(vclock_virtual_ns, pit_irq, NULL, errp);
         if (!chip.pit) {
             return -1;
         }

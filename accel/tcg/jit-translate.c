@@ -319,6 +319,7 @@ static void rc_choose(struct jit_tr *t)
 #define OFF_IRQ_REQ ((int32_t)offsetof(struct tcg_cpu, irq_req))
 #define OFF_IRQ_INHIBIT ((int32_t)offsetof(struct tcg_cpu, irq_inhibit))
 #define OFF_JIT_STOP ((int32_t)offsetof(struct tcg_cpu, jit_stop))
+#define OFF_ICOUNT_LIMIT ((int32_t)offsetof(struct tcg_cpu, icount_limit))
 #define OFF_JIT_CHAINS ((int32_t)offsetof(struct tcg_cpu, jit_chains))
 #define OFF_CPL ((int32_t)offsetof(struct tcg_cpu, cpl))
 #define OFF_MODE ((int32_t)offsetof(struct tcg_cpu, mode))
@@ -375,7 +376,9 @@ static void test_jcc(struct jit_emit *e, struct jit_fields *fs, enum jit_reg r, 
  */
 /*
  * Jumps to fs's label when anything asks the vCPU to come back to C: the block cache's hit
- * flag (its page was written), an interrupt or NMI request, tcg_run's stop flag.
+ * flag (its page was written), an interrupt or NMI request, tcg_run's stop flag; with
+ * -icount, also icount at its limit (a timer is due or the turn is over).  The code is
+ * translated for one mode or the other: -icount is set before any vCPU runs.
  */
 static void emit_requests(struct jit_emit *e, struct jit_fields *fs)
 {
@@ -386,6 +389,13 @@ static void emit_requests(struct jit_emit *e, struct jit_fields *fs)
     jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_JIT_STOP);
     jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_RAX, 0);
     test_jcc(e, fs, JIT_RAX, false, JIT_CC_NE);
+    if (tcg_icount_on) {
+        /* CMP rax, [rbx + icount_limit] (REX.W 3B /r); JAE out. */
+        jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, JIT_OFF_ICOUNT);
+        jit_emit_op_mem(e, false, true, false, 0x3b, -1, JIT_RAX, JIT_RBX, JIT_NO_INDEX, 0,
+                        OFF_ICOUNT_LIMIT, false, 0);
+        fields_add(fs, jit_emit_jcc(e, JIT_CC_AE, NULL));
+    }
 }
 
 /*
@@ -671,7 +681,8 @@ static bool emit_loop_back_keep_flags(struct jit_tr *t, const struct jit_stub *s
     struct jit_emit *e = &t->e;
     uint8_t *go, *slow;
 
-    if (!loops_back(t, s) || !t->entry_flags_dead || !s->rc_live) {
+    /* -icount's limit check needs a CMP. */
+    if (!loops_back(t, s) || !t->entry_flags_dead || !s->rc_live || tcg_icount_on) {
         return false;
     }
     jit_emit_ld(e, JIT_S8, false, JIT_RCX, JIT_R12, 0);

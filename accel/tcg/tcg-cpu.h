@@ -120,6 +120,9 @@ struct tcg_cpu {
     struct tcg_tlb_entry tlb[TCG_TLB_SIZE];
     struct tcg_block_cache *blocks;
     uint64_t icount;               /* instructions retired */
+    /* -icount: tcg_run and translated code leave between blocks once icount reaches this
+     * (UINT64_MAX without icount). */
+    uint64_t icount_limit;
     void *vcpu;                    /* the generic struct vcpu, for tcg.c */
     /* The CPUID the guest sees (x86_cpu_build_cpuid() over
      * tcg_cpuid_supported()), owned by tcg.c; NULL: tcg_cpuid_supported(). */

@@ -212,6 +212,31 @@ void tcg_cpu_request_exit(struct tcg_cpu *cpu);
  * locked instructions then go through tcg_exec_locked. */
 extern bool tcg_mttcg;
 
+/* ---- icount.c (-icount: one vCPU at a time, in turns counted in instructions) ---- */
+extern bool tcg_icount_on;
+/* Makes the virtual clock count instructions (before any timer exists). */
+void tcg_icount_enable(int shift, bool sleep);
+void tcg_icount_add_vcpu(unsigned index);
+/* Waits until it is vCPU me's turn; false when kicked meanwhile. */
+bool tcg_icount_wait_turn(unsigned me, volatile bool *kick);
+/* Gives the turn to the next vCPU after me that has something to run;
+ * false, keeping it, when none has. */
+bool tcg_icount_pass_turn(unsigned me);
+/* tcg.c: vCPU index runs, or would run once its turn comes (not halted,
+ * or an interrupt, NMI or start-up IPI it would take). */
+bool tcg_icount_has_work(unsigned index);
+/* Nobody has anything to run: moves the clock to the next timer (in host time with sleep=on)
+ * and runs what is due. */
+void tcg_icount_idle(volatile bool *kick);
+/* Runs the timers whose deadline the clock reached; true when any did. */
+bool tcg_icount_run_timers(void);
+/* Where the turn that starts now ends. */
+uint64_t tcg_icount_slice_end(const struct tcg_cpu *cpu);
+/* cpu->icount_limit: the next timer deadline or slice_end, whichever is first. */
+void tcg_icount_set_limit(struct tcg_cpu *cpu, uint64_t slice_end);
+/* Wakes whoever waits for a turn or in the idle wait. */
+void tcg_icount_wake(void);
+
 /* ---- cpu-exec.c ---- */
 /* The handler the interpreter runs in with (the locked wrapper aside). */
 tcg_exec_fn tcg_handler_of(const struct insn *in);

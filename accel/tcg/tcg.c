@@ -41,6 +41,7 @@
 #include "system/memory.h"
 #include "system/log.h"
 #include "system/runstate.h"
+#include "system/vclock.h"
 
 struct tcg_vcpu {
     struct tcg_cpu cpu;
@@ -53,6 +54,7 @@ struct tcg_vcpu {
      * this vCPU's loop: STARTUP_INIT, STARTUP_SIPI | vector, in one word so
      * that an INIT and the SIPI after it are taken together and in order. */
     volatile uint32_t startup_req;
+    bool slice_over;            /* -icount: a PAUSE ended this vCPU's turn early */
 };
 #define STARTUP_INIT 0x80000000u
 #define STARTUP_SIPI 0x40000000u
@@ -188,6 +190,9 @@ static int tcg_probe(const struct accel_host_facts *host, bool strict, char **wh
 
 static int tcg_init(struct machine *m, GError **errp)
 {
+    if (m->cfg && m->cfg->icount) {
+        tcg_icount_enable(m->cfg->icount_shift, m->cfg->icount_sleep);
+    }
     ram_set_write_hook(tcg_ram_written);
     return tcg_irqchip_init(m, errp);
 }
@@ -276,7 +281,10 @@ static int tcg_vcpu_init(struct vcpu *vcpu, GError **errp)
     tcg_load_state(p, &st);
     p->halted = p->wait_sipi = st.wait_for_sipi;
     vcpu->accel_priv = p;
-    if (vcpu->m->cfg->tcg_single_thread) {
+    p->cpu.icount_limit = UINT64_MAX;
+    if (tcg_icount_on) {
+        tcg_icount_add_vcpu(vcpu->index);
+    } else if (vcpu->m->cfg->tcg_single_thread) {
         turn.nvcpus = MAX(turn.nvcpus, vcpu->index + 1);
     } else if (vcpu->index > 0) {
         tcg_mttcg = true;   /* before any vCPU runs: blocks are decoded for it */
@@ -469,6 +477,84 @@ static enum vcpu_exit tcg_vcpu_loop(struct vcpu *vcpu, struct tcg_vcpu *p)
 }
 
 /*
+ * -icount (icount.c): the loop above in turns counted in instructions, with
+ * the virtual clock's timers run here between blocks.  Returns only for a
+ * kick (keeping the turn) or a triple fault; a halted vCPU passes its turn
+ * on instead of returning, and the last one to find everybody halted moves
+ * the clock on to the next timer.
+ */
+static enum vcpu_exit icount_vcpu_run(struct vcpu *vcpu, struct tcg_vcpu *p)
+{
+    while (tcg_icount_wait_turn(vcpu->index, &p->kick)) {
+        uint64_t slice_end = tcg_icount_slice_end(&p->cpu);
+
+        p->slice_over = false;
+        for (;;) {
+            enum tcg_status st;
+            uint64_t rip;
+
+            if (p->kick || vm_exit_requested() || vm_pause_pending() || vm_reset_pending()) {
+                goto kicked;
+            }
+            tcg_icount_run_timers();
+            vclock_icount_adjust();
+            if (p->startup_req) {
+                take_init_sipi(p);
+            }
+            rip = p->cpu.st.rip;
+            if (!p->shutdown && !p->wait_sipi && !take_interrupt(p)) {
+                tcg_report_triple_fault(vcpu, &p->cpu, &p->cpu.exc, rip);
+                p->shutdown = true;
+                return VCPU_EXIT_SHUTDOWN;
+            }
+            if (p->shutdown || p->halted) {
+                if (tcg_icount_pass_turn(vcpu->index)) {
+                    break;
+                }
+                tcg_icount_idle(&p->kick);      /* nobody has anything to run */
+                continue;
+            }
+            if (p->cpu.icount >= slice_end || p->slice_over) {
+                if (tcg_icount_pass_turn(vcpu->index)) {
+                    break;
+                }
+                slice_end = tcg_icount_slice_end(&p->cpu);
+                p->slice_over = false;
+            }
+            tcg_icount_set_limit(&p->cpu, slice_end);
+            st = tcg_run(&p->cpu, &p->stop);
+            if (st == TCG_EXCEPTION && !deliver_or_shut_down(vcpu, p)) {
+                return VCPU_EXIT_SHUTDOWN;
+            }
+            if (st == TCG_HALT) {
+                p->halted = true;
+            }
+            /* Otherwise the budget ran out, an interrupt came or a kick: all seen above. */
+            p->stop = false;
+        }
+    }
+kicked:
+    p->kick = false;
+    p->stop = false;
+    return VCPU_EXIT_KICKED;
+}
+
+bool tcg_icount_has_work(unsigned index)
+{
+    const struct tcg_cpu *cpu = tcg_cpu_at(index);
+    const struct tcg_vcpu *p = (const struct tcg_vcpu *)cpu;
+
+    if (!cpu || p->shutdown) {
+        return false;
+    }
+    if (p->startup_req) {
+        return true;
+    }
+    return !p->halted || (!p->wait_sipi && (cpu->nmi_req ||
+                                            (cpu->irq_req && (cpu->st.rflags & RFLAGS_IF))));
+}
+
+/*
  * Runs the guest until a kick, a HLT with nothing to wake it, or the end.
  * External interrupts are taken here, between blocks: the loop returns
  * TCG_STOP when INTR is up and IF is set, and a halted CPU wakes when one
@@ -481,6 +567,9 @@ static enum vcpu_exit tcg_vcpu_run(struct vcpu *vcpu)
     enum vcpu_exit why;
 
     tcg_self = &p->cpu;
+    if (tcg_icount_on) {
+        return icount_vcpu_run(vcpu, p);
+    }
     if (!turn_take(p)) {
         p->kick = false;
         p->stop = false;
@@ -502,6 +591,12 @@ enum tcg_status exec_pause(struct tcg_cpu *cpu, const struct insn *in)
     struct tcg_vcpu *p = (struct tcg_vcpu *)cpu;
 
     (void)in;
+    if (tcg_icount_on && tcg_self == cpu && tcg_cpu_count() > 1) {
+        /* -icount: the spinning vCPU's turn ends here, the same place every run. */
+        p->slice_over = true;
+        cpu->icount_limit = 0;
+        return TCG_OK;
+    }
     if (turn.nvcpus > 1 && __atomic_load_n(&turn.waiters, __ATOMIC_RELAXED) &&
         tcg_self == cpu) {
         __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
@@ -576,6 +671,9 @@ static void tcg_vcpu_nmi(struct vcpu *vcpu)
         __atomic_store_n(&p->kick, true, __ATOMIC_RELEASE);
         __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
         cpus_wake(vcpu);
+        if (tcg_icount_on) {
+            tcg_icount_wake();
+        }
     }
 }
 
@@ -587,6 +685,9 @@ static void tcg_vcpu_kick(struct vcpu *vcpu)
         __atomic_store_n(&p->kick, true, __ATOMIC_RELEASE);
         __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
         turn_wake();
+        if (tcg_icount_on) {
+            tcg_icount_wake();
+        }
     }
 }
 
@@ -634,6 +735,9 @@ void tcg_vcpu_set_intr(struct vcpu *vcpu, bool level)
     __atomic_store_n(&p->cpu.irq_req, level, __ATOMIC_RELEASE);
     if (level) {
         cpus_wake(vcpu);
+        if (tcg_icount_on && tcg_self != &p->cpu) {
+            tcg_icount_wake();      /* from outside: ends an idle wait */
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 #include "system/error.h"
 #include "system/keyval.h"
 #include "system/log.h"
+#include "system/vclock.h"
 
 static struct hyvm_config *parse(const char *args, GError **errp)
 {
@@ -399,10 +400,14 @@ static void test_boot_rtc(void)
     FAIL("-rtc clock=bogus", "-rtc clock=bogus: invalid option value 'bogus'");
     FAIL("-rtc driftfix=bogus", "-rtc driftfix=bogus: invalid option value 'bogus'");
     FAIL("-rtc bogus=1", "-rtc bogus=1: Invalid parameter 'bogus'");
-    NOT_YET("-rtc clock=vm", "-rtc clock=vm: an RTC other than "
-            "clock=host,driftfix=none is not supported yet");
-    NOT_YET("-rtc driftfix=slew", "-rtc driftfix=slew: an RTC other than "
-            "clock=host,driftfix=none is not supported yet");
+    NOT_YET("-rtc driftfix=slew", "-rtc driftfix=slew: an RTC with driftfix=slew is not "
+            "supported yet");
+    c = parse_ok("-rtc clock=vm,base=2020-01-01T00:00:00");
+    g_assert_true(c->rtc_clock_vm);
+    config_free(c);
+    c = parse_ok("-rtc clock=vm -rtc clock=rt");
+    g_assert_false(c->rtc_clock_vm);
+    config_free(c);
     c = parse_ok("-rtc base=localtime");
     g_assert_cmpstr(c->rtc_base, ==, "localtime");
     config_free(c);
@@ -698,6 +703,48 @@ static void test_display_and_run(void)
     FAIL("-nographic -daemonize", "-nographic cannot be used with -daemonize");
 }
 
+/* -icount as QEMU 7.2 parses it: the virtual clock counts instructions on the software CPU,
+ * in turns (no MTTCG). */
+static void test_icount(void)
+{
+    struct hyvm_config *c = parse_ok("-icount shift=3,sleep=off");
+
+    g_assert_true(c->icount);
+    g_assert_cmpint(c->icount_shift, ==, 3);
+    g_assert_false(c->icount_sleep);
+    g_assert_true(c->tcg_single_thread);
+    g_assert_cmpuint(c->accels->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(c->accels, 0), ==, "tcg");
+    config_free(c);
+
+    c = parse_ok("-icount 0");
+    g_assert_true(c->icount && c->icount_sleep);
+    g_assert_cmpint(c->icount_shift, ==, 0);
+    config_free(c);
+
+    c = parse_ok("-icount shift=auto -accel tcg,thread=single");
+    g_assert_cmpint(c->icount_shift, ==, VCLOCK_ICOUNT_AUTO);
+    config_free(c);
+
+    /* Without shift= icount stays off, as in QEMU. */
+    c = parse_ok("-icount sleep=off");
+    g_assert_false(c->icount);
+    g_assert_false(c->tcg_single_thread);
+    config_free(c);
+
+    FAIL("-icount foo", "-icount foo: icount: Invalid shift value");
+    FAIL("-icount shift=11", "-icount shift=11: icount: Invalid shift value");
+    FAIL("-icount shift=-1", "-icount shift=-1: icount: Invalid shift value");
+    FAIL("-icount shift=2,foo=1", "-icount shift=2,foo=1: Invalid parameter 'foo'");
+    FAIL("-icount align=on", "-icount align=on: Please specify shift option when using align");
+    FAIL("-icount shift=1,sleep=off,align=on", "-icount shift=1,sleep=off,align=on: align=on "
+         "and sleep=off are incompatible");
+    FAIL("-icount shift=1,sleep=maybe", "-icount shift=1,sleep=maybe: Parameter 'sleep' "
+         "expects 'on' or 'off'");
+    FAIL("-icount shift=2 -accel tcg,thread=multi", "-accel tcg,thread=multi: No MTTCG when "
+         "icount is enabled");
+}
+
 /* -action and its old spellings, in command-line order: the last one wins. */
 static void test_actions(void)
 {
@@ -808,6 +855,7 @@ int main(int argc, char **argv)
     g_test_add_func("/options/chardevs", test_chardevs);
     g_test_add_func("/options/display-run", test_display_and_run);
     g_test_add_func("/options/actions", test_actions);
+    g_test_add_func("/options/icount", test_icount);
     for (unsigned i = 0; i < G_N_ELEMENTS(help_cases); i++) {
         g_autofree char *path = g_strdup_printf("/options/help/%u", i);
 
