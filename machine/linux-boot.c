@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "machine/boot-file.h"
 #include "machine/e820.h"
 #include "machine/linux-boot.h"
 #include "machine/machine-internal.h"
@@ -162,37 +163,46 @@ static uint64_t lb_runtime_start(const uint8_t *hdr, uint16_t version)
     return pref;
 }
 
+/*
+ * Puts the initrd as high as the kernel allows, page-aligned: its pages are
+ * then the file's pages, mapped copy-on-write (boot-file.h).
+ */
 static int lb_load_initrd(struct machine *m, const char *kpath, const uint8_t *hdr,
                           uint16_t version, uint64_t kernel_end, uint8_t *zp, GError **errp)
 {
     const char *path = m->cfg->initrd;
-    g_autofree uint8_t *data = NULL;
     g_autoptr(GError) err = NULL;
+    struct boot_file f;
     uint64_t max, addr;
-    gsize len;
+    int ret;
 
-    if (!g_file_get_contents(path, (char **)&data, &len, &err)) {
+    ret = boot_file_open(&f, path, &err);
+    if (ret < 0) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
                     "could not load initial ram disk '%s': %s", path, err->message);
-        return -ENOENT;
+        return ret;
     }
     /* Boot protocol before 2.03 has no initrd_addr_max: 0x37ffffff then. */
     max = version >= 0x203 ? ld32(hdr + HDR_INITRD_ADDR_MAX) : 0x37ffffff;
     max = MIN(max + 1, low_ram_top());
-    addr = len < max ? (max - len) & ~0xfffull : 0;
+    addr = f.len < max ? (max - f.len) & ~0xfffull : 0;
     if (addr < kernel_end) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
                     "-kernel %s: the initrd '%s' (%zu bytes) does not fit below 0x%" PRIx64
                     " after the kernel: give the guest more memory (-m)", kpath, path,
-                    (size_t)len, max);
+                    f.len, max);
+        boot_file_close(&f);
         return -ENOSPC;
     }
-    if (ram_write(addr, data, len) < 0) {
+    ret = boot_file_to_ram(&f, 0, f.len, addr);
+    if (ret < 0) {
+        boot_file_close(&f);
         return lb_fail(kpath, errp, -EFAULT, "initrd at 0x%" PRIx64 " is outside RAM", addr);
     }
     st32(zp + HDR_RAMDISK_IMAGE, addr);
-    st32(zp + HDR_RAMDISK_SIZE, len);
+    st32(zp + HDR_RAMDISK_SIZE, f.len);
     zp[BP_EXT_RAMDISK_IMAGE] = 0;
+    boot_file_close(&f);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "accel/accel.h"
+#include "machine/boot-file.h"
 #include "machine/machine.h"
 #include "machine/machine-internal.h"
 #include "machine/linux-boot.h"
@@ -163,46 +164,49 @@ bool machine_prop_on(const struct machine *m, const char *name, bool dflt)
     return b;
 }
 
+/*
+ * The kernel file is mapped, not read (boot-file.h): the loaders copy from
+ * the mapping what they place in RAM, and the page cache is all it costs
+ * besides.
+ */
 int machine_load_kernel(struct machine *m, GError **errp)
 {
     const char *path = m->cfg->kernel;
-    g_autofree uint8_t *buf = NULL;
     g_autoptr(GError) err = NULL;
-    gsize len;
+    struct boot_file f;
+    int ret;
 
     if (!path) {
         return 0;
     }
-    if (!g_file_get_contents(path, (char **)&buf, &len, &err)) {
+    ret = boot_file_open(&f, path, &err);
+    if (ret < 0) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
                     "could not open kernel file '%s': %s", path, err->message);
-        return -ENOENT;
+        return ret;
     }
-    if (multiboot_probe(buf, len)) {
-        int ret = multiboot_load(m, path, buf, len, errp);
-
+    if (multiboot_probe(f.data, f.len)) {
+        ret = multiboot_load(m, path, f.data, f.len, errp);
         if (ret == 0 && m->type && m->type->kernel_loaded) {
             m->type->kernel_loaded(m);
         }
-        return ret;
-    }
-    /* An ELF with Xen's PVH entry note (an uncompressed vmlinux) boots
-     * there rather than as Multiboot's or Linux's. */
-    if (pvh_probe(buf, len)) {
-        int ret = pvh_load(m, path, buf, len, m->acpi_rsdp, errp);
-
+    } else if (pvh_probe(f.data, f.len)) {
+        /* An ELF with Xen's PVH entry note (an uncompressed vmlinux) boots
+         * there rather than as Multiboot's or Linux's. */
+        ret = pvh_load(m, path, f.data, f.len, m->acpi_rsdp, errp);
         if (ret == 0 && m->type && m->type->kernel_loaded) {
             m->type->kernel_loaded(m);
         }
-        return ret;
+    } else if (linux_probe(f.data, f.len)) {
+        ret = linux_load(m, path, f.data, f.len, m->acpi_rsdp, errp);
+    } else {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "-kernel %s: invalid kernel header: neither a Multiboot image "
+                    "nor a Linux kernel", path);
+        ret = -EINVAL;
     }
-    if (linux_probe(buf, len)) {
-        return linux_load(m, path, buf, len, m->acpi_rsdp, errp);
-    }
-    g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
-                "-kernel %s: invalid kernel header: neither a Multiboot image "
-                "nor a Linux kernel", path);
-    return -EINVAL;
+    boot_file_close(&f);
+    return ret;
 }
 
 struct reset_hook {

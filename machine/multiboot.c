@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "machine/boot-file.h"
 #include "machine/machine.h"
 #include "machine/multiboot.h"
 #include "system/config.h"
@@ -113,7 +114,7 @@ struct mb_segment {
 
 struct mb_module {
     char *string;            /* as given: "path args" */
-    uint8_t *data;
+    struct boot_file file;   /* mapped, and mapped into RAM (page-aligned) */
     gsize size;
     uint64_t gpa;
     uint64_t string_gpa;
@@ -499,7 +500,7 @@ static void mb_module_clear(gpointer p)
     struct mb_module *mod = p;
 
     g_free(mod->string);
-    g_free(mod->data);
+    boot_file_close(&mod->file);
 }
 
 static int mb_read_modules(struct mb_loader *l, const char *spec, GArray *mods, GError **errp)
@@ -512,21 +513,13 @@ static int mb_read_modules(struct mb_loader *l, const char *spec, GArray *mods, 
         g_autoptr(GError) err = NULL;
         struct mb_module mod = { 0 };
 
-        int fd = open(file, O_RDONLY | O_CLOEXEC);
-
         /* QEMU's wording for a module it cannot read, with the reason. */
-        if (fd < 0) {
-            int e = errno;
-
+        if (boot_file_open(&mod.file, file, &err) < 0) {
             g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Failed to open file '%s': %s",
-                        file, g_strerror(e));
-            return -e;
-        }
-        close(fd);
-        if (!g_file_get_contents(file, (char **)&mod.data, &mod.size, &err)) {
-            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "%s", err->message);
+                        file, err->message);
             return -EIO;
         }
+        mod.size = mod.file.len;
         mod.string = g_strdup(s);
         g_array_append_val(mods, mod);
     }
@@ -624,7 +617,7 @@ static int mb_write_info(struct mb_loader *l, const char *cmdline, GArray *mods,
     for (unsigned i = 0; i < mods->len; i++) {
         const struct mb_module *mod = &g_array_index(mods, struct mb_module, i);
 
-        if (mod->size && ram_write(mod->gpa, mod->data, mod->size) < 0) {
+        if (boot_file_to_ram(&mod->file, 0, mod->size, mod->gpa) < 0) {
             return mb_fail(l, errp, "could not write module '%s' at 0x%" PRIx64,
                            mod->string, mod->gpa);
         }

@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "machine/boot-file.h"
 #include "machine/e820.h"
 #include "machine/machine-internal.h"
 #include "machine/machine.h"
@@ -460,7 +461,7 @@ int pvh_load(struct machine *m, const char *path, const uint8_t *buf, size_t len
     g_autofree char *cmdline = microvm_kernel_cmdline(m, cfg && cfg->append ? cfg->append : "");
     const char *initrd = cfg ? cfg->initrd : NULL;
     uint64_t cmdline_len = strlen(cmdline) + 1;
-    g_autofree uint8_t *initrd_data = NULL;
+    struct boot_file initrd_file = { .fd = -1 };
     g_autofree uint8_t *blk = NULL;
     gsize initrd_size = 0;
     uint64_t initrd_gpa = 0;
@@ -503,12 +504,13 @@ int pvh_load(struct machine *m, const char *path, const uint8_t *buf, size_t len
         g_autoptr(GError) err = NULL;
 
         /* QEMU's wording for an initrd it cannot read. */
-        if (!g_file_get_contents(initrd, (char **)&initrd_data, &initrd_size, &err)) {
+        if (boot_file_open(&initrd_file, initrd, &err) < 0) {
             g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "error reading initrd %s: %s",
                         initrd, err->message);
             ret = -EIO;
             goto out;
         }
+        initrd_size = initrd_file.len;
         ret = pvh_place_initrd(&l, initrd, initrd_size, &initrd_gpa, errp);
         if (ret < 0) {
             goto out;
@@ -517,8 +519,10 @@ int pvh_load(struct machine *m, const char *path, const uint8_t *buf, size_t len
 
     /* Every check passed: from here on only writes to RAM checked above. */
     pvh_write_image(&l);
-    if (initrd && initrd_size) {
-        memcpy(ram_hva(initrd_gpa, initrd_size), initrd_data, initrd_size);
+    /* Page-aligned: the initrd's pages are the file's, copy-on-write. */
+    if (initrd && boot_file_to_ram(&initrd_file, 0, initrd_size, initrd_gpa) < 0) {
+        ret = pvh_fail(&l, errp, "the initrd at 0x%" PRIx64 " is outside RAM", initrd_gpa);
+        goto out;
     }
     memcpy(ram_hva(PVH_CMDLINE_ADDR, cmdline_len), cmdline, cmdline_len);
     blk = g_malloc0(PVH_INFO_SIZE);
@@ -527,6 +531,7 @@ int pvh_load(struct machine *m, const char *path, const uint8_t *buf, size_t len
     pvh_set_state(m, l.entry);
     ret = 0;
 out:
+    boot_file_close(&initrd_file);
     g_array_free(l.segs, TRUE);
     return ret;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "system/error.h"
 #include "system/log.h"
@@ -55,7 +56,11 @@ int ram_add_region(uint64_t gpa, uint64_t size, GError **errp)
             return -EBUSY;
         }
     }
-    /* Lazily backed: untouched guest RAM costs no host memory. */
+    /* Lazily backed: untouched guest RAM costs no host memory.  Private and
+     * anonymous is also what lets ram_map_file() put a file's pages over
+     * part of it; a shared backend (-mem-path, memory-backend-file or -memfd
+     * with share=on, not built yet) must make ram_map_file() refuse its
+     * regions, or the guest would no longer write into the shared memory. */
     hva = mmap(NULL, size, PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (hva == MAP_FAILED) {
@@ -113,6 +118,49 @@ void ram_dma_written(const void *hva, size_t len)
             return;
         }
     }
+}
+
+int ram_map_file(uint64_t gpa, uint64_t len, int fd, uint64_t offset)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    void *p = ram_hva(gpa, len);
+
+    if (!p) {
+        return -EFAULT;
+    }
+    if (!len || (gpa | len | offset) & (page - 1) || offset > (uint64_t)INT64_MAX - len) {
+        return -EINVAL;
+    }
+    /*
+     * MAP_FIXED replaces the anonymous pages in place, at the same host
+     * address: KVM's memory slot and the software CPU's TLB keep pointing
+     * at it, and both follow whatever the address maps when they next
+     * fault.  MAP_PRIVATE makes it copy-on-write: reads share the host's
+     * page cache (every VM booting the same file shares it), a guest write
+     * copies the page and never reaches the file.  The old pages of a
+     * reset are dropped the same way.
+     */
+    if (mmap(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
+             fd, (off_t)offset) == MAP_FAILED) {
+        int err = errno;
+
+        /* A failed MAP_FIXED may leave the range unmapped (mmap(2)): make
+         * it anonymous RAM again so the caller can copy instead. */
+        if (mmap(p, len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED) {
+            error_report("guest RAM at 0x%" G_GINT64_MODIFIER "x lost its mapping: %s",
+                         gpa, g_strerror(errno));
+            abort();
+        }
+        madvise(p, len, MADV_MERGEABLE);
+        return -err;
+    }
+    /* Pages the guest copies on write may be merged again like the rest. */
+    madvise(p, len, MADV_MERGEABLE);
+    if (write_hook) {
+        write_hook(gpa, len);
+    }
+    return 0;
 }
 
 int ram_write(uint64_t gpa, const void *buf, size_t len)

@@ -43,6 +43,16 @@ void *ram_hva(uint64_t gpa, uint64_t len);
  */
 void ram_set_write_hook(void (*hook)(uint64_t gpa, uint64_t len));
 void ram_dma_written(const void *hva, size_t len);
+/*
+ * Maps len bytes of the file fd from offset at gpa, copy-on-write, in place
+ * of the RAM there (the boot loaders' -kernel/-initrd: shared with the host
+ * page cache, not copied).  gpa, len and offset must be page-aligned
+ * (-EINVAL) and the range inside one RAM region (-EFAULT).  The pages past
+ * the file's end must not be touched: the caller maps whole pages of the
+ * file only.  On an mmap failure (-errno) the range is anonymous RAM again,
+ * zeroed, and the caller copies instead.  Main thread, no vCPU running.
+ */
+int ram_map_file(uint64_t gpa, uint64_t len, int fd, uint64_t offset);
 /* Copies to/from guest RAM; -EFAULT when any byte is outside RAM. */
 int ram_write(uint64_t gpa, const void *buf, size_t len);
 int ram_read(uint64_t gpa, void *buf, size_t len);

@@ -30,6 +30,10 @@
 
 #define RUN_TIMEOUT_S 60
 
+/* The -initrd file of tests/guests/initrd.c: five pages and a partial one. */
+#define INITRD_SIZE 21714u
+#define INITRD_SIZE_STR "21714"
+
 struct guest_case {
     const char *name;       /* test path component */
     const char *guest;      /* NAME.elf */
@@ -55,6 +59,17 @@ static const struct guest_case cases[] = {
     { "memsize-3200M", "memsize", { "-m", "3200M", NULL }, 1,
       { "memsize: 3276416 KiB available in 3 entries", "[0x100000000-0x107ffffff] type 1" } },
     { "io", "io", { "-device", "pc-testdev", NULL }, 1, { "io: all 14 checks passed" } },
+    /* The -initrd file as the guest's module, byte for byte; the guest's
+     * writes to it must not reach the file (test_guest checks it after). */
+    { "initrd", "initrd", { "-initrd", "@INITRD@", "-append", "size=" INITRD_SIZE_STR, NULL },
+      1, { "initrd: " INITRD_SIZE_STR " bytes match the file on boot 1",
+           "initrd: wrote all " INITRD_SIZE_STR " bytes" } },
+    /* A reset loads it again: the second boot sees the file, not the writes. */
+    { "initrd-reset-pc", "initrd",
+      { "-M", "pc", "-initrd", "@INITRD@", "-append", "size=" INITRD_SIZE_STR " reset=1",
+        NULL }, 1,
+      { "initrd: " INITRD_SIZE_STR " bytes match the file on boot 1", "initrd: resetting",
+        "initrd: " INITRD_SIZE_STR " bytes match the file on boot 2" } },
     { "longmode", "longmode", { NULL }, 1,
       { "longmode: switching to long mode", "Hello from 64-bit long mode" } },
     /* A triple fault is reported with the registers; -no-reboot then exits 0. */
@@ -237,21 +252,74 @@ static const char *disk_image(void)
     return disk_path;
 }
 
+/* The pattern tests/guests/initrd.c checks (its initrd_byte()). */
+static uint8_t initrd_byte(uint32_t off)
+{
+    return (uint8_t)(off * 13 + (off >> 12) * 7 + 1);
+}
+
+static char *initrd_path;
+
+static const char *initrd_file(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree uint8_t *buf = NULL;
+
+    if (initrd_path) {
+        return initrd_path;
+    }
+    disk_image();                   /* the temporary directory */
+    buf = g_malloc(INITRD_SIZE);
+    for (uint32_t o = 0; o < INITRD_SIZE; o++) {
+        buf[o] = initrd_byte(o);
+    }
+    initrd_path = g_build_filename(disk_dir, "initrd.img", NULL);
+    g_file_set_contents(initrd_path, (const char *)buf, INITRD_SIZE, &err);
+    g_assert_no_error(err);
+    return initrd_path;
+}
+
+/* The guest wrote into every byte of its module: the file must not have
+ * changed (the VMM maps it copy-on-write). */
+static void initrd_check_file(void)
+{
+    g_autofree char *buf = NULL;
+    gsize len;
+
+    g_assert_true(g_file_get_contents(initrd_path, &buf, &len, NULL));
+    g_assert_cmpuint(len, ==, INITRD_SIZE);
+    for (uint32_t o = 0; o < INITRD_SIZE; o++) {
+        if ((uint8_t)buf[o] != initrd_byte(o)) {
+            g_test_message("the -initrd file changed at byte %u: 0x%02x", o, (uint8_t)buf[o]);
+            g_test_fail();
+            return;
+        }
+    }
+}
+
 static void disk_remove(void)
 {
+    if (initrd_path) {
+        g_unlink(initrd_path);
+    }
     if (disk_path) {
         g_unlink(disk_path);
         g_rmdir(disk_dir);
     }
+    g_free(initrd_path);
     g_free(disk_path);
     g_free(disk_dir);
 }
 
-/* An argument with "@DISK@" replaced by the image's path. */
+/* An argument with "@DISK@" replaced by the image's path, "@INITRD@" by
+ * the initrd file's. */
 static char *expand_arg(const char *arg)
 {
     g_auto(GStrv) parts = NULL;
 
+    if (!strcmp(arg, "@INITRD@")) {
+        return g_strdup(initrd_file());
+    }
     if (!strstr(arg, "@DISK@")) {
         return g_strdup(arg);
     }
@@ -470,6 +538,11 @@ static void test_guest(gconstpointer opaque)
         if (!strstr(out, gc->expect[i])) {
             g_test_message("the serial output lacks '%s'", gc->expect[i]);
             g_test_fail();
+        }
+    }
+    for (unsigned i = 0; gc->args[i]; i++) {
+        if (!strcmp(gc->args[i], "@INITRD@")) {
+            initrd_check_file();
         }
     }
 }
