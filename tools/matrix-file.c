@@ -298,7 +298,7 @@ static bool shell_split(const struct loader *ld, const char *group, const char *
 
 static char *resolve_path(const struct loader *ld, const char *p)
 {
-    return g_path_is_absolute(p) ? g_strdup(p) : g_build_filename(ld->dir, p, NULL);
+    return g_canonicalize_filename(p, ld->dir);
 }
 
 /* ---- settings ---- */
@@ -920,7 +920,12 @@ struct matrix *matrix_load(const char *path, GError **errp)
     m->cases = g_ptr_array_new_with_free_func((GDestroyNotify)case_free);
     m->name = g_strndup(base, strcspn(base, "."));
     ld.m = m;
-    ld.dir = g_path_get_dirname(path);
+    {
+        /* Absolute: a command line in a report runs from any folder. */
+        g_autofree char *dir = g_path_get_dirname(path);
+
+        ld.dir = g_canonicalize_filename(dir, NULL);
+    }
     ld.kf = g_key_file_new();
     if (!g_file_get_contents(path, &ld.text, &len, &err)) {
         g_set_error(errp, G_FILE_ERROR, err->code, "%s", err->message);
