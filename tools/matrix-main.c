@@ -138,7 +138,6 @@ static void split_jobs_option(int *argc, char ***argv)
     }
     *argc = out->len;
     g_ptr_array_add(out, NULL);
-    /* Lives as long as the process, like argv. */
     *argv = (char **)g_ptr_array_free(out, FALSE);
 }
 
@@ -149,6 +148,7 @@ int main(int argc, char **argv)
     g_autofree char *hyvm = NULL;
     gboolean list = FALSE, verbose = FALSE, version = FALSE;
     g_auto(GStrv) files = NULL;
+    g_autofree char **split_argv = NULL;
     const GOptionEntry entries[] = {
         { "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs,
           "Run N VMs at a time (default: the online CPUs)", "N" },
@@ -186,6 +186,8 @@ int main(int argc, char **argv)
     g_option_context_set_description(ctx, help_text);
     g_option_context_add_main_entries(ctx, entries, NULL);
     split_jobs_option(&argc, &argv);
+    /* The array (not the strings) is ours; GOption only moves its slots. */
+    split_argv = argv;
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
         usage_error("%s (see --help)", err->message);
     }
@@ -219,7 +221,8 @@ int main(int argc, char **argv)
     }
     hyvm = find_hyvm(hyvm_opt, m);
     if (list) {
-        matrix_set_binary(m, hyvm ? hyvm : "hyvm");
+        /* What would run; a binary not found is shown as asked for. */
+        matrix_set_binary(m, hyvm ? hyvm : hyvm_opt ? hyvm_opt : m->hyvm ? m->hyvm : "hyvm");
         list_cases(sel, verbose);
         matrix_free(m);
         return MATRIX_EXIT_PASS;
