@@ -9,7 +9,8 @@
  * stop-on-match sees a prompt that has no newline after it; the verdict at
  * the end matches every regex against the whole log, so one that spans
  * lines counts too.  A VM past its timeout, or stopped early, gets SIGTERM
- * and, 3 s later, SIGKILL.  VMs die with hyvm-matrix (PR_SET_PDEATHSIG).
+ * and, 3 s later, SIGKILL.  VMs die with hyvm-matrix (PR_SET_PDEATHSIG);
+ * a SIGINT, SIGTERM or SIGHUP ends them and the run, reports written.
  *
  * Nothing here touches a VM's memory: hyvm maps guest RAM with
  * MAP_NORESERVE, so 16 VMs of -m 4G on a small host only use what their
@@ -41,6 +42,8 @@ struct runner {
     struct matrix_report *rep;
     GMainLoop *loop;
     unsigned next, running, finished;
+    GPtrArray *vms;             /* struct vm_run *, the running ones */
+    unsigned signals;           /* SIGINT/SIGTERM/SIGHUP received */
     bool kvm_checked;
     char *kvm_why;              /* why kvm cases are skipped, or NULL */
 };
@@ -343,6 +346,7 @@ static void vm_maybe_finish(struct vm_run *v)
     v->c->seconds = (g_get_monotonic_time() - v->t0) / 1e6;
     vm_judge(v);
     matrix_report_case_done(r->rep, v->c);
+    g_ptr_array_remove_fast(r->vms, v);
     g_free(v->seen);
     g_free(v->error);
     g_free(v);
@@ -430,10 +434,39 @@ static void case_start(struct runner *r, struct matrix_case *c)
     close(pipe_fds[1]);
     g_unix_set_fd_nonblocking(v->fd, TRUE, NULL);
     r->running++;
+    g_ptr_array_add(r->vms, v);
     matrix_report_case_started(r->rep, c);
     v->out_src = g_unix_fd_add(v->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_output, v);
     v->child_src = g_child_watch_add(v->pid, on_child_exit, v);
     v->timeout_src = g_timeout_add((guint)c->set.timeout_s * 1000, on_timeout, v);
+}
+
+/* Interrupted (Ctrl-C, a CI job's own timeout): the cases not started
+ * fail as not run, the running VMs are ended (a second signal kills them
+ * at once), and the reports are written as usual. */
+static gboolean on_signal(gpointer data)
+{
+    struct runner *r = data;
+
+    for (unsigned i = 0; i < r->vms->len; i++) {
+        struct vm_run *v = r->vms->pdata[i];
+
+        if (!v->error) {
+            v->error = g_strdup("interrupted");
+        }
+        if (r->signals) {
+            vm_signal(v, SIGKILL);
+        }
+        vm_stop(v);
+    }
+    r->signals++;
+    while (r->next < r->sel->len) {
+        case_fail(r, r->sel->pdata[r->next++], g_strdup("not run: interrupted"));
+    }
+    if (r->finished == r->sel->len) {
+        g_main_loop_quit(r->loop);
+    }
+    return G_SOURCE_CONTINUE;
 }
 
 /* Starts cases up to the job limit; quits the loop after the last. */
@@ -479,12 +512,23 @@ void matrix_run(GPtrArray *sel, const struct matrix_options *opt, struct matrix_
 {
     struct runner r = { .sel = sel, .opt = opt, .rep = rep };
 
+    guint sig_src[3];
+    const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+
     set_log_paths(sel, opt->logs_dir);
     r.loop = g_main_loop_new(NULL, FALSE);
+    r.vms = g_ptr_array_new();
+    for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        sig_src[i] = g_unix_signal_add(sigs[i], on_signal, &r);
+    }
     runner_fill(&r);
     if (r.finished < sel->len) {
         g_main_loop_run(r.loop);
     }
+    for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        g_source_remove(sig_src[i]);
+    }
+    g_ptr_array_unref(r.vms);
     g_main_loop_unref(r.loop);
     g_free(r.kvm_why);
 }

@@ -10,7 +10,8 @@
  *                     acts on its -append word: pass, exit statuses,
  *                     timeout (and SIGKILL after an ignored SIGTERM),
  *                     reject, stop-on-match, a log full of control
- *                     characters in the JUnit XML.  Seconds, no guest.
+ *                     characters in the JUnit XML, SIGTERM to the
+ *                     runner.  Seconds, no guest.
  *   /matrix/boot      Debian's kernel (fixtures.py) on hyvm: microvm and
  *                     pc, smp 1 and 2, one case made to fail, one stopped
  *                     on its match, one kvm case skipped or run as the
@@ -665,6 +666,42 @@ static void test_run_verdicts(void)
     mx_free(&x);
 }
 
+/* SIGTERM to hyvm-matrix (a CI job's timeout): the running VM is ended,
+ * the case not started yet fails as not run, and the reports are
+ * written all the same. */
+static void test_run_interrupted(void)
+{
+    struct mx x;
+    g_autofree char *junit_path = NULL;
+    struct junit j;
+    g_autoptr(GError) err = NULL;
+    int wstatus;
+    const char *argv[] = { "timeout", "--preserve-status", "-s", "TERM", "2", matrix_bin,
+                           "-j1", "--junit", "junit.xml", "m.ini", NULL };
+    const char *const want[][2] = { { "hang", "not ok" }, { "next", "not ok" }, { NULL, NULL } };
+
+    mx_init(&x);
+    mx_write(&x, "fake-hyvm", fake_hyvm, 0755);
+    mx_write(&x, "m.ini", "[matrix]\nhyvm=./fake-hyvm\nexpect=never\n"
+             "[extra-case hang]\nappend=hang\n[extra-case next]\nappend=ok\n", 0644);
+    g_assert_true(g_spawn_sync(x.dir, (char **)argv, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL,
+                               &x.out, &x.err, &wstatus, &err));
+    g_assert_no_error(err);
+    g_test_message("stdout:\n%s\nstderr:\n%s", x.out, x.err);
+    g_assert_true(WIFEXITED(wstatus));
+    g_assert_cmpint(WEXITSTATUS(wstatus), ==, 1);
+    check_tap(x.out, want);
+    g_assert_nonnull(strstr(x.out, "reason: \"interrupted\"\n"));
+    g_assert_nonnull(strstr(x.out, "reason: \"not run: interrupted\"\n"));
+    junit_path = g_build_filename(x.dir, "junit.xml", NULL);
+    junit_read(&j, junit_path);
+    g_assert_cmpuint(j.testcases, ==, 2);
+    g_assert_cmpuint(j.failures, ==, 2);
+    junit_clear(&j);
+    mx_free(&x);
+}
+
 /* ---- /matrix/boot ---- */
 
 static const char *const boot_want_tsc = "tsc: Unable to calibrate against PIT";
@@ -813,6 +850,7 @@ int main(int argc, char **argv)
     g_test_add_func("/matrix/quick/file-command-line", test_file_command_line);
     g_test_add_func("/matrix/quick/file-cases", test_file_cases);
     g_test_add_func("/matrix/quick/run-verdicts", test_run_verdicts);
+    g_test_add_func("/matrix/quick/run-interrupted", test_run_interrupted);
     g_test_add_func("/matrix/boot", test_boot);
     return g_test_run();
 }
