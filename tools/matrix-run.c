@@ -326,6 +326,26 @@ static void vm_judge(struct vm_run *v)
     }
 }
 
+/* Judged, a log is only needed for its tail in the reports: a long matrix
+ * does not keep every boot's console in memory to the end. */
+static void log_keep_tail(GString *log, unsigned lines)
+{
+    gsize b = log->len;
+    unsigned seen = 0;
+
+    /* As matrix_log_tail counts: from the last line that is not empty,
+     * and one line more than it shows. */
+    while (b > 0 && (log->str[b - 1] == '\n' || log->str[b - 1] == '\r')) {
+        b--;
+    }
+    while (b > 0 && seen <= lines) {
+        if (log->str[--b] == '\n') {
+            seen++;
+        }
+    }
+    g_string_erase(log, 0, b);
+}
+
 static void vm_maybe_finish(struct vm_run *v)
 {
     struct runner *r = v->r;
@@ -345,6 +365,7 @@ static void vm_maybe_finish(struct vm_run *v)
     }
     v->c->seconds = (g_get_monotonic_time() - v->t0) / 1e6;
     vm_judge(v);
+    log_keep_tail(v->c->log, r->opt->tail_lines);
     matrix_report_case_done(r->rep, v->c);
     g_ptr_array_remove_fast(r->vms, v);
     g_free(v->seen);
