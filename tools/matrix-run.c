@@ -540,7 +540,9 @@ void matrix_run(GPtrArray *sel, const struct matrix_options *opt, struct matrix_
     r.loop = g_main_loop_new(NULL, FALSE);
     r.vms = g_ptr_array_new();
     for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
-        sig_src[i] = g_unix_signal_add(sigs[i], on_signal, &r);
+        /* Before the child watches: a Ctrl-C on a terminal reaches the
+         * VMs too, and a VM that died of it is "interrupted" all the same. */
+        sig_src[i] = g_unix_signal_add_full(G_PRIORITY_HIGH, sigs[i], on_signal, &r, NULL);
     }
     runner_fill(&r);
     if (r.finished < sel->len) {

@@ -676,7 +676,9 @@ static void test_run_interrupted(void)
     struct junit j;
     g_autoptr(GError) err = NULL;
     int wstatus;
-    const char *argv[] = { "timeout", "--preserve-status", "-s", "TERM", "2", matrix_bin,
+    /* --foreground: the signal to hyvm-matrix alone, not its VMs. */
+    const char *argv[] = { "timeout", "--foreground", "--preserve-status", "-s", "TERM", "2",
+                           matrix_bin,
                            "-j1", "--junit", "junit.xml", "m.ini", NULL };
     const char *const want[][2] = { { "hang", "not ok" }, { "next", "not ok" }, { NULL, NULL } };
 
