@@ -583,12 +583,6 @@ static void case_free(struct matrix_case *c)
     g_free(c);
 }
 
-/* Labels of the axis values a case has, for selectors and its name. */
-struct case_labels {
-    const char *label[N_AXES];      /* NULL: no value on that axis */
-    const char *written[N_AXES];
-};
-
 static void add_product(struct loader *ld, const struct matrix_settings *common)
 {
     unsigned idx[N_AXES] = { 0 };
