@@ -26,6 +26,12 @@ int pc_testdev_realize(struct machine *m, const struct dev_config *cfg, GError *
 
 /* pvpanic: ioport (0x505), events (3); guest panic reports. */
 int pvpanic_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
+/* pvpanic-pci: the same register in BAR 0 of 1b36:0011; addr, events. */
+int pvpanic_pci_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
+/* pvpanic-mmio (microvm only): the register at addr (0xfea01000); events. */
+int pvpanic_mmio_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
+/* i6300esb: Intel's 6300ESB watchdog timer (PCI 8086:25ab); addr. */
+int i6300esb_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
 /* -M pc's ACPI PM registers and power button (PIIX4 layout, 0x600 and 0xb2). */
 int acpi_pm_create(GError **errp);
 
