@@ -8,7 +8,9 @@
  *   60h  WDT configuration (16 bits): bit 5 WDT_OUTPUT disable (set: the
  *        second stage does not reboot), bit 2 the 1 MHz clock (clear:
  *        1 kHz), bits 1:0 WDT_INT_TYPE of the first stage (0 IRQ, 2 SMI,
- *        3 disabled).
+ *        3 disabled).  QEMU 7.2 keeps bits 4 and 0 of the type instead
+ *        (its mask is 11h), so Linux's 0003h reads back as 0001h; hyvm
+ *        shows the guest the same.
  *   68h  WDT lock (8 bits): bit 2 free-running mode, bit 1 enable, bit 0
  *        lock: once set, the register keeps its value until reset.
  * BAR 0, 16 bytes of memory:
@@ -57,7 +59,7 @@
 #define ESB_LOCK_REG        0x68
 #define ESB_WDT_REBOOT      (1u << 5)   /* set: WDT_OUTPUT disabled */
 #define ESB_WDT_FREQ        (1u << 2)   /* set: 1 MHz clock */
-#define ESB_WDT_INTTYPE     0x3u
+#define ESB_WDT_INTTYPE     0x11u       /* QEMU's mask; the datasheet's is 3 */
 #define ESB_WDT_FUNC        (1u << 2)   /* free-running */
 #define ESB_WDT_ENABLE      (1u << 1)
 #define ESB_WDT_LOCK        (1u << 0)
@@ -75,8 +77,6 @@
 #define ESB_PRELOAD_MASK    0xfffffu
 
 #define ESB_INT_TYPE_IRQ      0
-#define ESB_INT_TYPE_SMI      2
-#define ESB_INT_TYPE_DISABLED 3
 
 /* The PCI clock the timer divides (33 MHz): 1000/33 ns per clock. */
 #define ESB_CLOCK_NS_NUM    1000
@@ -173,10 +173,9 @@ static void i6300esb_reset_state(struct i6300esb *d)
 static void i6300esb_expire(struct i6300esb *d, int64_t now)
 {
     if (d->stage == 1) {
-        if (d->int_type != ESB_INT_TYPE_DISABLED && !d->int_logged) {
+        if (d->int_type == ESB_INT_TYPE_IRQ && !d->int_logged) {
             d->int_logged = true;
-            log_mask(LOG_UNIMP, "i6300esb: the first stage's %s is not delivered\n",
-                     d->int_type == ESB_INT_TYPE_SMI ? "SMI" : "interrupt");
+            log_mask(LOG_UNIMP, "i6300esb: the first stage's interrupt is not delivered\n");
         }
         i6300esb_start(d, 2, now);
         return;
