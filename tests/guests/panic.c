@@ -4,12 +4,14 @@
  *
  * mode= picks the transport (the kernel command line, -append):
  *   isa   (the default) the ISA port 0x505
+ *   fwcfg (-M pc) the port as fw_cfg's file "etc/pvpanic-port" gives it
+ *         (le16; QEMU's pvpanic-isa adds it for firmware), then that port
  *   pci   pvpanic-pci (1b36:0011) found by a scan of bus 0 on -M pc: its
  *         IDs, revision and class, BAR 0 (memory) where the register is
  *         two bytes wide and the rest of the BAR reads 0
  *   mmio  hyvm's pvpanic-mmio on -M microvm: the byte at addr= (default
  *         0xfea01000)
- * For pci and mmio, events=N (default 3) is what the register must read;
+ * For fwcfg, pci and mmio, events=N (default 3) is what the register must read;
  * the guest then writes bit 1 (crash kernel loaded: the VM runs on),
  * then bit 0.  Still running after that, it exits with code 0x33, so
  * the VMM's exit status tells the action: 0 (panic=shutdown, the
@@ -43,6 +45,62 @@ static uint32_t cfg_rd32(unsigned devfn, unsigned reg)
 {
     outl(CFG_ADDR, 0x80000000u | devfn << 8 | reg);
     return inl(CFG_DATA);
+}
+
+/* fw_cfg's traditional interface (QEMU's docs/specs/fw_cfg.rst): a 16-bit
+ * selector at 0x510, data bytes at 0x511; the file directory (key 0x19)
+ * is a big-endian count, then 64-byte entries: size, key, 0, name. */
+#define FW_CFG_SEL 0x510
+#define FW_CFG_DATA 0x511
+
+static uint32_t fw_cfg_be(unsigned n)
+{
+    uint32_t v = 0;
+
+    while (n--) {
+        v = v << 8 | inb(FW_CFG_DATA);
+    }
+    return v;
+}
+
+/* The port in "etc/pvpanic-port", or 0 when there is no such file. */
+static uint16_t fw_cfg_pvpanic_port(void)
+{
+    static const char want[] = "etc/pvpanic-port";
+    uint32_t count, size, key;
+    char name[56];
+
+    outw(FW_CFG_SEL, 0x19);
+    count = fw_cfg_be(4);
+    for (uint32_t i = 0; i < count && i < 64; i++) {
+        size = fw_cfg_be(4);
+        key = fw_cfg_be(2);
+        fw_cfg_be(2);
+        for (unsigned c = 0; c < sizeof(name); c++) {
+            name[c] = inb(FW_CFG_DATA);
+        }
+        if (!strncmp(name, want, sizeof(want)) && size == 2) {
+            outw(FW_CFG_SEL, key);
+            return inb(FW_CFG_DATA) | inb(FW_CFG_DATA) << 8;
+        }
+    }
+    return 0;
+}
+
+static int panic_port(uint16_t port, uint32_t events)
+{
+    uint8_t ev;
+
+    CHECK(port != 0);
+    printf("panic: fw_cfg names port 0x%x\n", port);
+    ev = inb(port);
+    printf("panic: device offers events 0x%x\n", ev);
+    CHECK(ev == events);
+    outb(port, 2);
+    printf("panic: crash kernel reported, still running\n");
+    outb(port, 1);
+    printf("panic: still running after the panic\n");
+    return STILL_RUNNING;
 }
 
 static volatile uint8_t *find_pci(void)
@@ -108,6 +166,9 @@ int main(const struct mb_info *mbi)
         outb(PVPANIC_PORT, 1);
         printf("panic: still running after the panic\n");
         return 0;
+    }
+    if (!strncmp(mode, "fwcfg", 6)) {
+        return panic_port(fw_cfg_pvpanic_port(), events);
     }
     if (!strncmp(mode, "pci", 4)) {
         return panic_mmio(find_pci(), 2, events);

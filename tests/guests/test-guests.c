@@ -178,6 +178,10 @@ static const struct guest_case cases[] = {
      * crash kernel report lets the guest run on and a panic ends the VM
      * as -action panic= says (the guest exits 0x33, status 0x67, when
      * nothing happened). */
+    { "pvpanic-fw-cfg", "panic", { "-M", "pc", "-device", "pvpanic,ioport=0x534", "-action",
+      "panic=exit-failure", "-append", "mode=fwcfg", NULL }, 1,
+      { "panic: fw_cfg names port 0x534", "panic: device offers events 0x3",
+        "panic: crash kernel reported, still running" } },
     { "pvpanic-pci", "panic", { "-M", "pc", "-device", "pvpanic-pci", "-action",
       "panic=exit-failure", "-append", "mode=pci", NULL }, 1,
       { "panic: pvpanic-pci at 2.0", "panic: device offers events 0x3",
