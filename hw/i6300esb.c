@@ -33,10 +33,11 @@
  * output disabled, stage 1 starts again.
  *
  * Time is nanoseconds of the clock given to the device (the host's
- * CLOCK_MONOTONIC for now; QEMU counts virtual time, which stops while
- * the VM is paused).  The deadline is computed from that clock's time
- * (i6300esb_deadline), and a glib source on the default main context is
- * made ready at it.
+ * CLOCK_MONOTONIC unless i6300esb_set_clock() said otherwise; QEMU counts
+ * virtual time, which stops while the VM is paused).  The deadline is
+ * computed from that clock's time (i6300esb_deadline), and a glib source
+ * on the default main context is made ready at it; tests with a fake
+ * clock call i6300esb_update() themselves.
  *
  * Threads: config cycles and BAR accesses run on vCPU threads, the timer
  * source on the main thread, all with the big lock held.
@@ -193,7 +194,7 @@ static void i6300esb_expire(struct i6300esb *d, int64_t now)
 }
 
 /* Takes every stage end due by now (a late main loop may owe two). */
-static void i6300esb_update(struct i6300esb *d, int64_t now)
+static void i6300esb_catch_up(struct i6300esb *d, int64_t now)
 {
     while (d->deadline_ns >= 0 && d->deadline_ns <= now) {
         int64_t due = d->deadline_ns;
@@ -211,7 +212,7 @@ static gboolean i6300esb_timer_fired(gpointer opaque)
 {
     struct i6300esb *d = opaque;
 
-    i6300esb_update(d, d->clock_ns());
+    i6300esb_catch_up(d, d->clock_ns());
     return G_SOURCE_CONTINUE;
 }
 
@@ -310,6 +311,18 @@ static const struct io_ops i6300esb_ops = {
 
 /* ---- the function ---- */
 
+static int64_t (*i6300esb_clock)(void) = i8254_host_clock_ns;
+
+void i6300esb_set_clock(int64_t (*clock_ns)(void))
+{
+    i6300esb_clock = clock_ns ? clock_ns : i8254_host_clock_ns;
+}
+
+void i6300esb_update(struct pci_device *pci, int64_t now_ns)
+{
+    i6300esb_catch_up(pci->opaque, now_ns);
+}
+
 /* System reset (the bus has restored config space). */
 static void i6300esb_reset(struct pci_device *pci)
 {
@@ -345,14 +358,16 @@ int i6300esb_realize(struct machine *m, const struct dev_config *cfg, GError **e
     }
     d = g_new0(struct i6300esb, 1);
     d->pci = pci;
-    d->clock_ns = i8254_host_clock_ns;
+    d->clock_ns = i6300esb_clock;
     d->ready_us = -1;
     pci->opaque = d;     /* the bus frees it */
     pci->config_written = i6300esb_config_written;
     pci->reset = i6300esb_reset;
     pci->destroy = i6300esb_destroy;
     pci_set_ids(pci, PCI_VENDOR_ID_INTEL, PCI_DEVICE_ID_INTEL_ESB_9, 0, PCI_CLASS_SYSTEM_OTHER);
+    /* The rest of 40h-FFh stays plain read-write bytes, as in QEMU. */
     pci->wmask[ESB_CONFIG_REG] = ESB_WDT_REBOOT | ESB_WDT_FREQ | ESB_WDT_INTTYPE;
+    pci->wmask[ESB_CONFIG_REG + 1] = 0;
     pci->wmask[ESB_LOCK_REG] = ESB_WDT_FUNC | ESB_WDT_ENABLE | ESB_WDT_LOCK;
     src = g_source_new(&i6300esb_source_funcs, sizeof(GSource));
     g_source_set_callback(src, i6300esb_timer_fired, d, NULL);

@@ -33,7 +33,7 @@ int pvpanic_mmio_realize(struct machine *m, const struct dev_config *cfg, GError
     struct pvpanic *p;
     int ret;
 
-    if (!m->type || strcmp(m->type->name, "microvm")) {
+    if (!m || !m->type || strcmp(m->type->name, "microvm")) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
                     "pvpanic-mmio is a -M microvm device; use pvpanic (ISA) or pvpanic-pci");
         return -ENODEV;
