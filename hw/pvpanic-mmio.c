@@ -6,7 +6,8 @@
  * after the generic event device's, in the block below the virtio-mmio
  * window that QEMU's microvm leaves empty), and the DSDT describes it as
  * QEMU0001 "PEVM" with a Memory32Fixed resource, which Linux's
- * pvpanic-mmio driver maps.
+ * pvpanic-mmio driver maps.  With -M microvm,acpi=off nothing describes
+ * it: a guest must know the address.
  *
  * Only microvm: on -M pc the addresses below the IOAPIC belong to the PCI
  * window where BARs are placed, and pc has the ISA pvpanic and

@@ -23,10 +23,6 @@ struct machine;
 #define PVPANIC_CRASH_LOADED  (1u << 1)
 #define PVPANIC_EVENTS        (PVPANIC_PANICKED | PVPANIC_CRASH_LOADED)
 
-/* Where -M microvm puts pvpanic-mmio's register by default: the page after
- * the generic event device's, in a block QEMU's microvm leaves empty. */
-#define PVPANIC_MMIO_DEFAULT_ADDR 0xfea01000ull
-
 struct pvpanic {
     uint8_t events;      /* PVPANIC_* bits the guest may write */
     unsigned width;      /* bytes of the register (1, or 2 on PCI); 0 past it */
