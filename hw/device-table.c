@@ -44,6 +44,38 @@ static const struct dev_prop pvpanic_props[] = {
     { NULL },
 };
 
+/*
+ * QEMU 7.2's pvpanic-pci and i6300esb list the properties every PCI
+ * function has; those beyond addr and multifunction do nothing here.
+ */
+#define PCI_DEVICE_PROPS                                                       \
+    { "acpi-index", DEV_PROP_UINT32, "0", NULL },                              \
+    { "addr", DEV_PROP_STR, NULL, ADDR_DESC },                                 \
+    { "multifunction", DEV_PROP_BOOL, "false", "on/off" },                     \
+    { "rombar", DEV_PROP_UINT32, "1", NULL },                                  \
+    { "romfile", DEV_PROP_STR, NULL, NULL },                                   \
+    { "romsize", DEV_PROP_UINT32, "4294967295", NULL },                        \
+    { "x-pcie-extcap-init", DEV_PROP_BOOL, "true", "on/off" },                 \
+    { "x-pcie-lnksta-dllla", DEV_PROP_BOOL, "true", "on/off" }
+
+static const struct dev_prop pvpanic_pci_props[] = {
+    { "events", DEV_PROP_UINT8, "3", NULL },
+    PCI_DEVICE_PROPS,
+    { NULL },
+};
+
+/* hyvm's own (QEMU 7.2 has no pvpanic-mmio): 0xfea01000 by default. */
+static const struct dev_prop pvpanic_mmio_props[] = {
+    { "addr", DEV_PROP_UINT64, "4271902720", "MMIO address of the register (microvm only)" },
+    { "events", DEV_PROP_UINT8, "3", NULL },
+    { NULL },
+};
+
+static const struct dev_prop i6300esb_props[] = {
+    PCI_DEVICE_PROPS,
+    { NULL },
+};
+
 static const struct dev_prop isa_debug_exit_props[] = {
     { "iobase", DEV_PROP_UINT32, "1281", NULL },
     { "iosize", DEV_PROP_UINT32, "2", NULL },
@@ -281,6 +313,13 @@ static const struct device_type device_types[] = {
       .props = no_props, .realize = pc_testdev_realize },
     { .name = "pvpanic", .bus = "ISA", .category = DEV_CAT_MISC,
       .props = pvpanic_props, .realize = pvpanic_realize },
+    { .name = "pvpanic-pci", .bus = "PCI", .category = DEV_CAT_MISC,
+      .props = pvpanic_pci_props, .realize = pvpanic_pci_realize },
+    { .name = "pvpanic-mmio", .bus = "System", .category = DEV_CAT_MISC,
+      .desc = "pvpanic register in MMIO (hyvm's, -M microvm)", .props = pvpanic_mmio_props,
+      .realize = pvpanic_mmio_realize },
+    { .name = "i6300esb", .bus = "PCI", .category = DEV_CAT_WATCHDOG,
+      .desc = "Intel 6300ESB", .props = i6300esb_props, .realize = i6300esb_realize },
     { .name = "pci-testdev", .bus = "PCI", .category = DEV_CAT_MISC,
       .desc = "PCI Test Device", .props = pci_testdev_props,
       .realize = pci_testdev_realize },

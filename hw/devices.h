@@ -11,6 +11,7 @@
 struct machine;
 struct dev_config;
 struct chardev;
+struct pci_device;
 
 /* isa-serial: a 16550A at iobase/irq (index= picks COM1..COM4 defaults). */
 int serial_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
@@ -26,6 +27,17 @@ int pc_testdev_realize(struct machine *m, const struct dev_config *cfg, GError *
 
 /* pvpanic: ioport (0x505), events (3); guest panic reports. */
 int pvpanic_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
+/* pvpanic-pci: the same register in BAR 0 of 1b36:0011; addr, events. */
+int pvpanic_pci_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
+/* pvpanic-mmio (microvm only): the register at addr (0xfea01000); events. */
+int pvpanic_mmio_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
+/* i6300esb: Intel's 6300ESB watchdog timer (PCI 8086:25ab); addr. */
+int i6300esb_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
+/* The clock (ns) the i6300esb devices made from now on read; NULL: the
+ * host's CLOCK_MONOTONIC.  Unit tests give a fake one and then call
+ * i6300esb_update(), which takes the stage ends due by now_ns. */
+void i6300esb_set_clock(int64_t (*clock_ns)(void));
+void i6300esb_update(struct pci_device *pci, int64_t now_ns);
 /* -M pc's ACPI PM registers and power button (PIIX4 layout, 0x600 and 0xb2). */
 int acpi_pm_create(GError **errp);
 

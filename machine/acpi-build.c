@@ -245,6 +245,37 @@ static void add_hpet(struct aml *scope)
     aml_append(scope, dev);
 }
 
+/*
+ * pvpanic's register as QEMU 7.2's pvpanic-isa describes it (its DSDT
+ * dumped from a guest): _HID "QEMU0001", which Linux's pvpanic-mmio
+ * driver matches, the port (or, for hyvm's pvpanic-mmio, the byte of
+ * MMIO) in _CRS, and RDPT/WRPT, which read and write it from AML.
+ */
+static void add_pvpanic(struct aml *scope, const char *name, bool mmio, uint32_t addr)
+{
+    struct aml *dev = aml_device(name);
+    struct aml *crs = aml_resource_template();
+    struct aml *field, *method;
+
+    aml_append(dev, aml_name_decl("_HID", aml_string("QEMU0001")));
+    aml_append(crs, mmio ? aml_memory32_fixed(addr, 1, true) : aml_io(addr, 1, 1));
+    add_crs(dev, crs);
+    aml_append(dev, aml_operation_region("PEOR", mmio ? AML_SYSTEM_MEMORY : AML_SYSTEM_IO,
+                                         addr, 1));
+    field = aml_field("PEOR", AML_ACCESS_BYTE, AML_PRESERVE);
+    aml_field_unit(field, "PEPT", 8);
+    aml_append(dev, field);
+    aml_append(dev, aml_name_decl("_STA", aml_int(0xf)));
+    method = aml_method("RDPT", 0, false);
+    aml_append(method, aml_store(aml_name("PEPT"), aml_local(0)));
+    aml_append(method, aml_return(aml_local(0)));
+    aml_append(dev, method);
+    method = aml_method("WRPT", 1, false);
+    aml_append(method, aml_store(aml_arg(0), aml_name("PEPT")));
+    aml_append(dev, method);
+    aml_append(scope, dev);
+}
+
 /* Processor devices (8.4), matched to the MADT entries by _UID. */
 static void add_cpus(struct aml *scope, const struct acpi_build_config *c)
 {
@@ -392,6 +423,9 @@ static struct aml *build_isa_bridge(const struct acpi_build_config *c)
         aml_field_unit(field, name, 8);
     }
     aml_append(isa, field);
+    if (c->pvpanic_isa) {
+        add_pvpanic(isa, "PEVT", false, c->pvpanic_ioport);
+    }
     if (c->i8042) {
         add_i8042(isa);
     }
@@ -423,6 +457,9 @@ static void build_dsdt_pc(struct aml *dsdt, const struct acpi_build_config *c)
             aml_append(sb, build_link(i));
         }
     } else {
+        if (c->pvpanic_isa) {
+            add_pvpanic(sb, "PEVT", false, c->pvpanic_ioport);
+        }
         if (c->i8042) {
             add_i8042(sb);
         }
@@ -511,6 +548,13 @@ static void build_dsdt_microvm(struct aml *dsdt, const struct acpi_build_config 
 
     if (c->fw_cfg) {
         add_fw_cfg(sb);
+    }
+    /* QEMU lists the ISA devices in \_SB, pvpanic before COM1. */
+    if (c->pvpanic_isa) {
+        add_pvpanic(sb, "PEVT", false, c->pvpanic_ioport);
+    }
+    if (c->pvpanic_mmio) {
+        add_pvpanic(sb, "PEVM", true, c->pvpanic_mmio);
     }
     add_serials(sb, c->serial_mask);
     if (c->rtc) {

@@ -81,6 +81,9 @@ struct acpi_build_config {
     bool rtc;                   /* MC146818 at 0x70, IRQ 8 */
     bool i8042;                 /* pc: keyboard and mouse */
     bool fw_cfg;                /* fw_cfg I/O ports at 0x510 */
+    bool pvpanic_isa;           /* pvpanic at pvpanic_ioport: QEMU0001 "PEVT" */
+    uint16_t pvpanic_ioport;
+    uint32_t pvpanic_mmio;      /* microvm: pvpanic-mmio's byte, QEMU0001 "PEVM"; 0: none */
     unsigned nvirtio_mmio;      /* microvm: its virtio-mmio transports */
     struct acpi_virtio_mmio virtio_mmio[ACPI_MAX_VIRTIO_MMIO];
 };

@@ -13,6 +13,7 @@
 #include "arch/x86/cpu.h"
 
 struct accel_ops;
+struct fw_cfg;
 struct hyvm_config;
 struct machine;
 struct kv_list;
@@ -59,6 +60,12 @@ struct machine {
     /* Where the machine wrote the ACPI RSDP for a firmware-less boot; 0: none. */
     uint64_t acpi_rsdp;
     GArray *reset_hooks;             /* machine_add_reset(), in order */
+    /* pc: the fw_cfg device, for the files devices add (NULL on microvm). */
+    struct fw_cfg *fw_cfg;
+    /* The pvpanic devices made (hw/pvpanic*.c), which the DSDT describes. */
+    bool pvpanic_isa;
+    uint16_t pvpanic_ioport;
+    uint64_t pvpanic_mmio;           /* pvpanic-mmio's register; 0: none */
 };
 
 const struct machine_type *machine_type_find(const char *name);

@@ -134,8 +134,8 @@ char *microvm_kernel_cmdline(const struct machine *m, const char *append)
     return g_string_free(s, FALSE);
 }
 
-/* Hardware-reduced ACPI: FADT, DSDT with the GED, COM1 and the used
- * virtio-mmio transports, MADT. */
+/* Hardware-reduced ACPI: FADT, DSDT with the GED, COM1, the pvpanic
+ * devices and the used virtio-mmio transports, MADT. */
 static int microvm_acpi_tables(struct machine *m, bool rtc, GError **errp)
 {
     g_autofree struct acpi_build_config *ac = g_new0(struct acpi_build_config, 1);
@@ -145,6 +145,9 @@ static int microvm_acpi_tables(struct machine *m, bool rtc, GError **errp)
     ac->nioapics = machine_ioapic2_enabled(m) ? 2 : 1;
     ac->rtc = rtc;
     ac->serial_mask = machine_prop_on(m, "isa-serial", true) ? 1 : 0;
+    ac->pvpanic_isa = m->pvpanic_isa;
+    ac->pvpanic_ioport = m->pvpanic_ioport;
+    ac->pvpanic_mmio = m->pvpanic_mmio;
     ac->nvirtio_mmio = microvm_used_transports(used, G_N_ELEMENTS(used));
     for (unsigned i = 0; i < ac->nvirtio_mmio; i++) {
         ac->virtio_mmio[i] = (struct acpi_virtio_mmio){

@@ -87,6 +87,7 @@ static int pc_fw_cfg_create(struct machine *m, GError **errp)
         return -EBUSY;
     }
     machine_add_reset(m, pc_fw_cfg_reset, fw);
+    m->fw_cfg = fw;
     fw_cfg_add_bytes(fw, FW_CFG_UUID, uuid, sizeof(uuid));
     fw_cfg_add_u16(fw, FW_CFG_NOGRAPHIC, cfg->nographic);
     fw_cfg_add_u16(fw, FW_CFG_BOOT_MENU, 0);
@@ -108,6 +109,8 @@ static int pc_acpi_tables(struct machine *m, bool hpet, GError **errp)
     ac->pci_mem32_start = MIN(m->ram_size, PC_LOW_RAM_LIMIT);
     ac->hpet = hpet;
     ac->serial_mask = x86_machine_serial_mask(m);
+    ac->pvpanic_isa = m->pvpanic_isa;
+    ac->pvpanic_ioport = m->pvpanic_ioport;
     return acpi_build_tables(ac, &m->acpi_rsdp, errp);
 }
 

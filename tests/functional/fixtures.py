@@ -5,7 +5,7 @@
 
 Writes OUTDIR/vmlinuz (the kernel that linux-image-cloud-amd64 depends on
 today) and OUTDIR/initrd.gz (newc cpio, gzip: busybox-static, the ACPI
-power-button and evdev modules, and the /init below), and
+power-button and evdev modules, the pvpanic ones, and the /init below), and
 OUTDIR/initrd-virtio.cpio: the same with the virtio modules and udhcpc's
 script besides, not compressed (a software CPU spends seconds inflating an
 initrd; the other modes need no virtio modules).  A second run with the same inputs (this
@@ -90,6 +90,16 @@ and the rest goes on):
             status> <MIB/seconds as the guest timed it> MiB/s <what wget
             printed>, and poweroff.
 
+One more mode makes the kernel panic, from initrd.gz (whose
+/lib/modules/pvpanic/ holds the pvpanic drivers, loaded by this mode only):
+  panic     insmod of pvpanic.ko, pvpanic-mmio.ko (ACPI QEMU0001: the ISA
+            port, microvm's MMIO byte) and pvpanic-pci.ko (1b36:0011),
+            then one line per driver with the devices bound to it,
+              HYVM-PVPANIC-MMIO: <device names, space-separated, or none>
+              HYVM-PVPANIC-PCI: <the same>
+            then HYVM-PANICKING, and /init exits: the kernel panics
+            ("Attempted to kill init!") and pvpanic reports it to the VM.
+
 One more mode is a CPU benchmark (tests/bench/guest-work.py), from
 initrd.gz; its files live in the initramfs, in RAM, 64 MiB of it at the
 peak: it wants -m 512M.
@@ -137,6 +147,9 @@ VIRTIO_MODULES = ['kernel/drivers/virtio/virtio_pci.ko', 'kernel/drivers/virtio/
                   'kernel/drivers/char/virtio_console.ko',
                   'kernel/drivers/char/hw_random/virtio-rng.ko',
                   'kernel/drivers/virtio/virtio_balloon.ko']
+# The pvpanic drivers of the panic mode (pvpanic.ko through "depends=").
+PVPANIC_MODULES = ['kernel/drivers/misc/pvpanic/pvpanic-mmio.ko',
+                   'kernel/drivers/misc/pvpanic/pvpanic-pci.ko']
 SKIP = 77
 
 INIT = r'''#!/bin/busybox sh
@@ -454,6 +467,15 @@ cpubench_timed() {
     fi
 }
 
+# The devices bound to a driver, by name (its sysfs folder links them).
+bound() {
+    local d n=
+    for d in "$1"/*; do
+        [ -L "$d" ] && [ -e "$d/subsystem" ] && n="$n ${d##*/}"
+    done
+    echo "${n# }"
+}
+
 cpubench_shloop() {
     local i=0
     while [ $i -lt 20000 ]; do
@@ -520,6 +542,16 @@ net)
     fi
     echo HYVM-NET-DONE
     poweroff -f ;;
+panic)
+    for m in /lib/modules/pvpanic/*.ko; do
+        insmod "$m" || echo "HYVM-MODULE-FAILED: ${m##*/}"
+    done
+    mmio=$(bound /sys/bus/platform/drivers/pvpanic-mmio)
+    pci=$(bound /sys/bus/pci/drivers/pvpanic-pci)
+    echo "HYVM-PVPANIC-MMIO: ${mmio:-none}"
+    echo "HYVM-PVPANIC-PCI: ${pci:-none}"
+    echo HYVM-PANICKING
+    exit 1 ;;
 cpubench)
     cpubench_inputs
     cpubench_timed sha256 sha256sum /tmp/cpubench
@@ -689,7 +721,7 @@ def modules_closure(moddir, modules):
 
 def initramfs(busybox, moddir, virtio):
     """The newc archive: busybox, /init, the power button's modules and, with
-    virtio, the virtio ones."""
+    virtio, the virtio ones, without it the pvpanic ones."""
     cpio = Cpio()
     for d in ('bin', 'dev', 'etc', 'etc/acpi', 'etc/acpi/PWRF', 'lib', 'lib/modules',
               'proc', 'sys', 'tmp'):
@@ -699,9 +731,12 @@ def initramfs(busybox, moddir, virtio):
     cpio.file('init', INIT.encode(), 0o755)
     cpio.file('etc/acpi/PWRF/00000080', POWER_BUTTON_ACTION.encode(), 0o755)
     # Numbered so that the shell's glob loads each after what it needs.
-    # The virtio ones in a folder of their own: the power button's glob
-    # (every mode but poweroff and reboot) does not load them.
+    # The virtio and pvpanic ones in folders of their own: the power
+    # button's glob (every mode but poweroff and reboot) does not load them.
     sets = [('', MODULES)]
+    if not virtio:
+        cpio.dir('lib/modules/pvpanic')
+        sets.append(('pvpanic/', PVPANIC_MODULES))
     if virtio:
         cpio.file('etc/udhcpc.script', UDHCPC_SCRIPT.encode(), 0o755)
         cpio.dir('lib/modules/virtio')

@@ -73,51 +73,6 @@ static void vm_start(struct vm *vm, const struct boot_test *t, int smp, const ch
     g_assert_true(vm_spawn(vm, argv));
 }
 
-/* ---- QMP ---- */
-
-static bool qmp_has_event(struct vm *vm, const void *name)
-{
-    for (unsigned i = 0; i < vm->qmp_msgs->len; i++) {
-        if (!g_strcmp0(vm_qmp_msg_str(vm->qmp_msgs->pdata[i], "event"), name)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static JsonObject *qmp_event_data(struct vm *vm, const char *name)
-{
-    for (unsigned i = 0; i < vm->qmp_msgs->len; i++) {
-        JsonNode *n = vm->qmp_msgs->pdata[i];
-
-        if (!g_strcmp0(vm_qmp_msg_str(n, "event"), name)) {
-            JsonObject *o = json_node_get_object(n);
-
-            return json_object_has_member(o, "data")
-                   ? json_object_get_object_member(o, "data") : NULL;
-        }
-    }
-    return NULL;
-}
-
-/* SHUTDOWN's data is {"guest": true, "reason": reason}. */
-static bool vm_expect_shutdown(struct vm *vm, const char *reason)
-{
-    JsonObject *data;
-
-    if (!vm_wait(vm, qmp_has_event, "SHUTDOWN", "the SHUTDOWN event")) {
-        return false;
-    }
-    data = qmp_event_data(vm, "SHUTDOWN");
-    if (!data || !json_object_has_member(data, "guest") ||
-        !json_object_get_boolean_member(data, "guest") ||
-        g_strcmp0(json_object_get_string_member_with_default(data, "reason", ""), reason)) {
-        vm_report(vm, "SHUTDOWN is not {\"guest\": true, \"reason\": \"%s\"}", reason);
-        return false;
-    }
-    return true;
-}
-
 /* ---- the cases ---- */
 
 /* Boots to the marker, checks the CPUs the guest brought up, and the
@@ -211,7 +166,7 @@ static void boot_powerdown(struct vm *vm, const struct boot_test *t)
         return;
     }
     if (vm_qmp_call(vm, "system_powerdown", NULL) &&
-        vm_wait(vm, qmp_has_event, "POWERDOWN", "the POWERDOWN event") &&
+        vm_wait(vm, vm_qmp_has_event, "POWERDOWN", "the POWERDOWN event") &&
         vm_wait(vm, vm_console_has, "reboot: Power down", "the guest's power-down message") &&
         vm_expect_shutdown(vm, "guest-shutdown")) {
         vm_expect_exit0(vm);

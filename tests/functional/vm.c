@@ -516,19 +516,24 @@ static bool has_exited(struct vm *vm, const void *arg)
 }
 
 /* The VM exits by itself with status 0 (and its pipes reach EOF). */
-bool vm_expect_exit0(struct vm *vm)
+bool vm_expect_exit(struct vm *vm, int status)
 {
     if (!vm_wait(vm, has_exited, NULL, "the VM's exit")) {
         return false;
     }
-    if (!WIFEXITED(vm->wait_status) || WEXITSTATUS(vm->wait_status) != 0) {
-        vm_report(vm, "the VM ended with %s %d, not exit status 0",
+    if (!WIFEXITED(vm->wait_status) || WEXITSTATUS(vm->wait_status) != status) {
+        vm_report(vm, "the VM ended with %s %d, not exit status %d",
                   WIFEXITED(vm->wait_status) ? "exit status" : "signal",
                   WIFEXITED(vm->wait_status) ? WEXITSTATUS(vm->wait_status)
-                                             : WTERMSIG(vm->wait_status));
+                                             : WTERMSIG(vm->wait_status), status);
         return false;
     }
     return true;
+}
+
+bool vm_expect_exit0(struct vm *vm)
+{
+    return vm_expect_exit(vm, 0);
 }
 
 /* ---- QMP ---- */
@@ -595,6 +600,47 @@ JsonNode *vm_qmp_call(struct vm *vm, const char *cmd, const char *args)
 }
 
 /* The VM's -qmp socket listens soon after exec. */
+bool vm_qmp_has_event(struct vm *vm, const void *name)
+{
+    return vm_qmp_event(vm, name) != NULL;
+}
+
+JsonNode *vm_qmp_event(struct vm *vm, const char *name)
+{
+    for (unsigned i = 0; i < vm->qmp_msgs->len; i++) {
+        if (!g_strcmp0(vm_qmp_msg_str(vm->qmp_msgs->pdata[i], "event"), name)) {
+            return vm->qmp_msgs->pdata[i];
+        }
+    }
+    return NULL;
+}
+
+JsonObject *vm_qmp_event_data(struct vm *vm, const char *name)
+{
+    JsonNode *n = vm_qmp_event(vm, name);
+    JsonObject *o = n ? json_node_get_object(n) : NULL;
+
+    return o && json_object_has_member(o, "data") ? json_object_get_object_member(o, "data")
+                                                  : NULL;
+}
+
+bool vm_expect_shutdown(struct vm *vm, const char *reason)
+{
+    JsonObject *data;
+
+    if (!vm_wait(vm, vm_qmp_has_event, "SHUTDOWN", "the SHUTDOWN event")) {
+        return false;
+    }
+    data = vm_qmp_event_data(vm, "SHUTDOWN");
+    if (!data || !json_object_has_member(data, "guest") ||
+        !json_object_get_boolean_member(data, "guest") ||
+        g_strcmp0(json_object_get_string_member_with_default(data, "reason", ""), reason)) {
+        vm_report(vm, "SHUTDOWN is not {\"guest\": true, \"reason\": \"%s\"}", reason);
+        return false;
+    }
+    return true;
+}
+
 bool vm_qmp_connect(struct vm *vm)
 {
     while (vm->qmp_fd < 0) {

@@ -93,6 +93,8 @@ void vm_free(struct vm *vm);
 void vm_report(struct vm *vm, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void vm_pump(struct vm *vm, gint64 max_us);
 bool vm_wait(struct vm *vm, vm_pred done, const void *arg, const char *what);
+/* The VM's exit with this status (waited for); false with the case failed. */
+bool vm_expect_exit(struct vm *vm, int status);
 bool vm_expect_exit0(struct vm *vm);
 bool vm_console_has(struct vm *vm, const void *needle);
 
@@ -123,6 +125,13 @@ bool vm_expect_word(struct vm *vm, const char *word, bool next);
  * (owned by the VM), or NULL with the case failed. */
 JsonNode *vm_qmp_call(struct vm *vm, const char *cmd, const char *args);
 const char *vm_qmp_msg_str(JsonNode *n, const char *member);
+/* The first event name received (owned by the VM), or NULL; its "data"
+ * member, or NULL.  vm_qmp_has_event is a vm_pred (name: const char *). */
+JsonNode *vm_qmp_event(struct vm *vm, const char *name);
+JsonObject *vm_qmp_event_data(struct vm *vm, const char *name);
+bool vm_qmp_has_event(struct vm *vm, const void *name);
+/* Waits for SHUTDOWN and checks its data is {"guest": true, "reason": reason}. */
+bool vm_expect_shutdown(struct vm *vm, const char *reason);
 /* Connects to vm->qmp_path, reads the greeting and negotiates. */
 bool vm_qmp_connect(struct vm *vm);
 

@@ -37,7 +37,7 @@
 struct guest_case {
     const char *name;       /* test path component */
     const char *guest;      /* NAME.elf */
-    const char *args[8];    /* extra hyvm arguments, NULL-terminated */
+    const char *args[10];   /* extra hyvm arguments, NULL-terminated */
     int status;             /* expected exit status */
     const char *expect[4];  /* strings the serial output must contain */
     const char *expect_err; /* a string stderr must contain, or NULL */
@@ -189,6 +189,41 @@ static const struct guest_case cases[] = {
       { "-M", "pc", "-device", "virtio-blk-pci,drive=d0,disable-legacy=on",
         "-drive", "if=none,id=d0,file=@DISK@,format=raw,readonly=on", NULL }, 1,
       { "virtio-bad: modern: 27 passed, 0 failed, 0 skipped" } },
+    /* pvpanic-pci and pvpanic-mmio: the register reads the events, a
+     * crash kernel report lets the guest run on and a panic ends the VM
+     * as -action panic= says (the guest exits 0x33, status 0x67, when
+     * nothing happened). */
+    { "pvpanic-fw-cfg", "panic", { "-M", "pc", "-device", "pvpanic,ioport=0x534", "-action",
+      "panic=exit-failure", "-append", "mode=fwcfg", NULL }, 1,
+      { "panic: fw_cfg names port 0x534", "panic: device offers events 0x3",
+        "panic: crash kernel reported, still running" } },
+    { "pvpanic-pci", "panic", { "-M", "pc", "-device", "pvpanic-pci", "-action",
+      "panic=exit-failure", "-append", "mode=pci", NULL }, 1,
+      { "panic: pvpanic-pci at 2.0", "panic: device offers events 0x3",
+        "panic: crash kernel reported, still running" } },
+    { "pvpanic-pci-poweroff", "panic", { "-M", "pc", "-device", "pvpanic-pci", "-append",
+      "mode=pci", NULL }, 0, { "panic: device offers events 0x3" } },
+    { "pvpanic-pci-none", "panic", { "-M", "pc", "-device", "pvpanic-pci", "-action",
+      "panic=none", "-append", "mode=pci", NULL }, (0x33 << 1) | 1,
+      { "panic: still running after the panic" } },
+    { "pvpanic-mmio", "panic", { "-device", "pvpanic-mmio", "-action", "panic=exit-failure",
+      "-append", "mode=mmio", NULL }, 1,
+      { "panic: device offers events 0x3", "panic: crash kernel reported, still running" } },
+    { "pvpanic-mmio-props", "panic", { "-device", "pvpanic-mmio,addr=0xfea02000,events=1",
+      "-action", "panic=exit-failure", "-append", "mode=mmio addr=0xfea02000 events=1",
+      NULL }, 1, { "panic: device offers events 0x1" } },
+    /* i6300esb: reloads keep the VM alive past both stages; once they stop,
+     * the watchdog's action ends it (poweroff: status 0, no SHUTDOWN), or
+     * resets it, and the guest, started again, finds the previous-timeout
+     * flag.  The guest exits 0x77 (status 0xef) if nothing happened. */
+    { "watchdog-poweroff", "watchdog", { "-M", "pc", "-device", "i6300esb", "-action",
+      "watchdog=poweroff", NULL }, 0,
+      { "watchdog: i6300esb at 2.0", "reloads over 2500 ms, still running",
+        "watchdog: locked; no more reloads, waiting" } },
+    { "watchdog-reset", "watchdog", { "-M", "pc", "-device", "i6300esb", "-watchdog-action",
+      "reset", NULL }, 1,
+      { "reloads over 2500 ms, still running", "watchdog: previous timeout flag set (0x1200)",
+        "watchdog: flag cleared after the reset" } },
     /* The local APIC: self IPI, TPR (CR8), one-shot timer. */
     { "apic32", "apic32", { NULL }, 1, { "apic32: 12 passed, 0 failed, 0 skipped" }, NULL, true },
     { "apic64", "apic64", { NULL }, 1, { "apic64: 13 passed, 0 failed, 0 skipped" }, NULL, true },

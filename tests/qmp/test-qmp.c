@@ -922,6 +922,45 @@ out:
     vm_kernel = "hello.elf";
 }
 
+/*
+ * The devices of issue 12 as a QMP client sees them (QEMU 7.2's events and
+ * words): a panic reported through pvpanic-pci under panic=exit-failure
+ * (GUEST_PANICKED "poweroff", SHUTDOWN guest-panic, exit status 1), and
+ * the i6300esb left to expire under watchdog=pause (WATCHDOG "pause",
+ * STOP, the "watchdog" run state).
+ */
+static void test_panic_watchdog(void)
+{
+    struct vm vm;
+
+    vm_machine = "pc";
+    vm_kernel = "panic.elf";
+    if (!vm_start(&vm, "-device pvpanic-pci -action panic=exit-failure -append mode=pci")) {
+        goto out;
+    }
+    vm_begin(&vm);
+    expect_event(&vm, "\"event\": \"GUEST_CRASHLOADED\", \"data\": {\"action\": \"run\"}}");
+    expect_event(&vm, "\"event\": \"GUEST_PANICKED\", \"data\": {\"action\": \"poweroff\"}}");
+    expect_event(&vm, "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, "
+                      "\"reason\": \"guest-panic\"}}");
+    g_assert_cmpint(vm_exit_status(&vm), ==, 1);
+    vm_free(&vm);
+
+    vm_kernel = "watchdog.elf";
+    g_assert_true(vm_start(&vm, "-device i6300esb -action watchdog=pause"));
+    vm_begin(&vm);
+    expect_event(&vm, "\"event\": \"WATCHDOG\", \"data\": {\"action\": \"pause\"}}");
+    expect_event(&vm, "\"event\": \"STOP\"}");
+    expect(&vm, "{\"execute\": \"query-status\"}",
+           "{\"return\": {\"status\": \"watchdog\", \"singlestep\": false, "
+           "\"running\": false}}");
+    vm_quit(&vm);
+    vm_free(&vm);
+out:
+    vm_machine = "microvm";
+    vm_kernel = "hello.elf";
+}
+
 /* The reply to cmd, which must be a "return". */
 static JsonNode *vm_return(struct vm *vm, const char *cmd)
 {
@@ -1497,6 +1536,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/nmi", test_nmi);
     g_test_add_func("/qmp/kvm", test_kvm);
     g_test_add_func("/qmp/guest-events", test_guest_events);
+    g_test_add_func("/qmp/panic-watchdog", test_panic_watchdog);
     g_test_add_func("/qmp/more-commands", test_more_commands);
     g_test_add_func("/qmp/block-commands", test_block_commands);
     g_test_add_func("/qmp/many-clients", test_many_clients);

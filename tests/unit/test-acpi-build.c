@@ -487,6 +487,75 @@ static void test_microvm(void)
     g_assert_cmpuint(count_bytes(dsdt, "\x89\x06\x00\x01\x01\x19\x00\x00\x00", 9), ==, 1);
 }
 
+/* ---- pvpanic ---- */
+
+/*
+ * QEMU 7.2's device for -device pvpanic, byte for byte as its DSDT holds
+ * it on pc and microvm (dumped from guests under it): Device (PEVT) with
+ * _HID "QEMU0001", IO (Decode16, 0x505, 0x505, 1, 1) in _CRS, the PEOR
+ * region and PEPT field over the port, _STA 0xF, RDPT and WRPT.
+ */
+static const char qemu_pevt[] =
+    "\x5b\x82\x43\x06PEVT\x08_HID\x0dQEMU0001\x00"
+    "\x08_CRS\x11\x0d\x0a\x0a\x47\x01\x05\x05\x05\x05\x01\x01\x79\x00"
+    "\x5b\x80PEOR\x01\x0b\x05\x05\x01\x5b\x81\x0bPEOR\x01PEPT\x08"
+    "\x08_STA\x0a\x0f\x14\x0eRDPT\x00\x70PEPT\x60\xa4\x60"
+    "\x14\x0cWRPT\x01\x70\x68PEPT";
+
+static uint64_t dsdt_of(const struct acpi_build_config *c)
+{
+    struct tables t;
+    uint64_t dsdt;
+
+    find_tables(build(c), &t);
+    dsdt = rd32(table_find(&t, "FACP") + FADT_DSDT);
+    check_table(dsdt, "DSDT");
+    check_dsdt_framing(dsdt);
+    return dsdt;
+}
+
+static void test_pvpanic(void)
+{
+    struct acpi_build_config c;
+    uint64_t dsdt;
+
+    /* Absent unless a pvpanic device was made. */
+    acpi_build_config_pc(&c, 1);
+    g_assert_cmpuint(count_str_hid(dsdt_of(&c), "QEMU0001"), ==, 0);
+    acpi_build_config_microvm(&c, 1);
+    g_assert_cmpuint(count_str_hid(dsdt_of(&c), "QEMU0001"), ==, 0);
+
+    acpi_build_config_pc(&c, 1);
+    c.pvpanic_isa = true;
+    c.pvpanic_ioport = 0x505;
+    dsdt = dsdt_of(&c);
+    g_assert_cmpuint(count_str_hid(dsdt, "QEMU0001"), ==, 1);
+    g_assert_cmpuint(count_bytes(dsdt, qemu_pevt, sizeof(qemu_pevt) - 1), ==, 1);
+
+    acpi_build_config_microvm(&c, 1);
+    c.pvpanic_isa = true;
+    c.pvpanic_ioport = 0x505;
+    dsdt = dsdt_of(&c);
+    g_assert_cmpuint(count_bytes(dsdt, qemu_pevt, sizeof(qemu_pevt) - 1), ==, 1);
+
+    /* Another port moves the resource and the region with it. */
+    c.pvpanic_ioport = 0x1234;
+    dsdt = dsdt_of(&c);
+    g_assert_cmpuint(count_bytes(dsdt, "\x47\x01\x34\x12\x34\x12\x01\x01", 8), ==, 1);
+    g_assert_cmpuint(count_bytes(dsdt, "PEOR\x01\x0b\x34\x12\x01", 9), ==, 1);
+
+    /* microvm's pvpanic-mmio: the same methods over a byte of MMIO,
+     * Memory32Fixed (ReadWrite, 0xfea01000, 1) and a SystemMemory region. */
+    c.pvpanic_isa = false;
+    c.pvpanic_mmio = 0xfea01000;
+    dsdt = dsdt_of(&c);
+    g_assert_cmpuint(count_str_hid(dsdt, "QEMU0001"), ==, 1);
+    g_assert_cmpuint(count_bytes(dsdt, "\x5b\x82\x49\x06PEVM", 8), ==, 1);
+    g_assert_cmpuint(count_bytes(dsdt, "\x86\x09\x00\x01\x00\x10\xa0\xfe\x01\x00\x00\x00",
+                                 12), ==, 1);
+    g_assert_cmpuint(count_bytes(dsdt, "PEOR\x00\x0c\x00\x10\xa0\xfe\x01", 11), ==, 1);
+}
+
 /* ---- limits ---- */
 
 /* The largest configuration fits; APIC IDs from 255 get x2APIC entries. */
@@ -546,6 +615,7 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi-build/pc", test_pc);
     g_test_add_func("/acpi-build/pc-without-options", test_pc_without_options);
     g_test_add_func("/acpi-build/microvm", test_microvm);
+    g_test_add_func("/acpi-build/pvpanic", test_pvpanic);
     g_test_add_func("/acpi-build/largest", test_largest);
     g_test_add_func("/acpi-build/errors", test_errors);
     return g_test_run();
