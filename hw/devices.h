@@ -34,7 +34,7 @@ int pvpanic_mmio_realize(struct machine *m, const struct dev_config *cfg, GError
 /* i6300esb: Intel's 6300ESB watchdog timer (PCI 8086:25ab); addr. */
 int i6300esb_realize(struct machine *m, const struct dev_config *cfg, GError **errp);
 /* The clock (ns) the i6300esb devices made from now on read; NULL: the
- * host's CLOCK_MONOTONIC.  Unit tests give a fake one and then call
+ * guest's virtual clock (system/vclock.h).  Unit tests give a fake one and then call
  * i6300esb_update(), which takes the stage ends due by now_ns. */
 void i6300esb_set_clock(int64_t (*clock_ns)(void));
 void i6300esb_update(struct pci_device *pci, int64_t now_ns);

@@ -32,25 +32,25 @@
  * with the "previous timeout" flag set; in free-running mode with the
  * output disabled, stage 1 starts again.
  *
- * Time is nanoseconds of the clock given to the device (the host's
- * CLOCK_MONOTONIC unless i6300esb_set_clock() said otherwise; QEMU counts
- * virtual time, which stops while the VM is paused).  The deadline is
- * computed from that clock's time (i6300esb_deadline), and a glib source
- * on the default main context is made ready at it; tests with a fake
- * clock call i6300esb_update() themselves.
+ * Time is nanoseconds of the guest's virtual clock (system/vclock.h, as
+ * QEMU's; with -icount it counts instructions), unless
+ * i6300esb_set_clock() gave another.  The deadline is computed from that
+ * clock's time (i6300esb_deadline), and a timer on the virtual clock fires
+ * at it; tests with a fake clock call i6300esb_update() themselves.
  *
  * Threads: config cycles and BAR accesses run on vCPU threads, the timer
- * source on the main thread, all with the big lock held.
+ * on its thread (the main loop's, or with -icount the vCPU's), all with
+ * the big lock held.
  */
 #include <errno.h>
 
 #include "hw/device.h"
 #include "hw/devices.h"
-#include "hw/i8254.h"
 #include "hw/pci.h"
 #include "system/log.h"
 #include "system/memory.h"
 #include "system/runstate.h"
+#include "system/vclock.h"
 
 #define PCI_DEVICE_ID_INTEL_ESB_9   0x25ab
 #define PCI_CLASS_SYSTEM_OTHER      0x088000
@@ -86,8 +86,8 @@
 struct i6300esb {
     struct pci_device *pci;
     int64_t (*clock_ns)(void);
-    GSource *source;
-    int64_t ready_us;           /* the source's ready time, -1: none */
+    struct vtimer *timer;
+    int64_t armed_ns;           /* the timer's deadline, -1: none */
 
     bool reboot_enabled;        /* WDT_OUTPUT enabled (config bit 5 clear) */
     bool clock_1mhz;
@@ -112,15 +112,12 @@ static int64_t i6300esb_deadline(const struct i6300esb *d, int stage, int64_t no
     return now + (int64_t)(clocks * ESB_CLOCK_NS_NUM / ESB_CLOCK_NS_DEN);
 }
 
-/* The source follows deadline_ns (glib counts microseconds). */
+/* The timer follows deadline_ns. */
 static void i6300esb_rearm(struct i6300esb *d)
 {
-    int64_t next = d->deadline_ns;
-    int64_t ready_us = next < 0 ? -1 : next / 1000 + (next % 1000 != 0);
-
-    if (d->source && ready_us != d->ready_us) {
-        d->ready_us = ready_us;
-        g_source_set_ready_time(d->source, ready_us);
+    if (d->timer && d->deadline_ns != d->armed_ns) {
+        d->armed_ns = d->deadline_ns;
+        vtimer_mod(d->timer, d->deadline_ns);
     }
 }
 
@@ -208,24 +205,13 @@ static void i6300esb_catch_up(struct i6300esb *d, int64_t now)
     i6300esb_rearm(d);
 }
 
-static gboolean i6300esb_timer_fired(gpointer opaque)
+static void i6300esb_timer_fired(void *opaque)
 {
     struct i6300esb *d = opaque;
 
+    d->armed_ns = -1;       /* a fired timer is disarmed */
     i6300esb_catch_up(d, d->clock_ns());
-    return G_SOURCE_CONTINUE;
 }
-
-/* The callback set on the source is i6300esb_timer_fired (a ready time, no fd). */
-static gboolean i6300esb_source_dispatch(GSource *src, GSourceFunc cb, gpointer data)
-{
-    (void)src;
-    return cb ? cb(data) : G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs i6300esb_source_funcs = {
-    .dispatch = i6300esb_source_dispatch,
-};
 
 /* ---- configuration space ---- */
 
@@ -311,11 +297,11 @@ static const struct io_ops i6300esb_ops = {
 
 /* ---- the function ---- */
 
-static int64_t (*i6300esb_clock)(void) = i8254_host_clock_ns;
+static int64_t (*i6300esb_clock)(void) = vclock_virtual_ns;
 
 void i6300esb_set_clock(int64_t (*clock_ns)(void))
 {
-    i6300esb_clock = clock_ns ? clock_ns : i8254_host_clock_ns;
+    i6300esb_clock = clock_ns ? clock_ns : vclock_virtual_ns;
 }
 
 void i6300esb_update(struct pci_device *pci, int64_t now_ns)
@@ -333,18 +319,14 @@ static void i6300esb_destroy(struct pci_device *pci)
 {
     struct i6300esb *d = pci->opaque;
 
-    if (d->source) {
-        g_source_destroy(d->source);
-        g_source_unref(d->source);
-        d->source = NULL;
-    }
+    vtimer_free(d->timer);
+    d->timer = NULL;
 }
 
 int i6300esb_realize(struct machine *m, const struct dev_config *cfg, GError **errp)
 {
     struct pci_device *pci;
     struct i6300esb *d;
-    GSource *src;
     int devfn;
 
     (void)m;
@@ -359,7 +341,7 @@ int i6300esb_realize(struct machine *m, const struct dev_config *cfg, GError **e
     d = g_new0(struct i6300esb, 1);
     d->pci = pci;
     d->clock_ns = i6300esb_clock;
-    d->ready_us = -1;
+    d->armed_ns = -1;
     pci->opaque = d;     /* the bus frees it */
     pci->config_written = i6300esb_config_written;
     pci->reset = i6300esb_reset;
@@ -369,11 +351,7 @@ int i6300esb_realize(struct machine *m, const struct dev_config *cfg, GError **e
     pci->wmask[ESB_CONFIG_REG] = ESB_WDT_REBOOT | ESB_WDT_FREQ | ESB_WDT_INTTYPE;
     pci->wmask[ESB_CONFIG_REG + 1] = 0;
     pci->wmask[ESB_LOCK_REG] = ESB_WDT_FUNC | ESB_WDT_ENABLE | ESB_WDT_LOCK;
-    src = g_source_new(&i6300esb_source_funcs, sizeof(GSource));
-    g_source_set_callback(src, i6300esb_timer_fired, d, NULL);
-    g_source_set_name(src, "i6300esb");
-    g_source_attach(src, NULL);
-    d->source = src;
+    d->timer = vtimer_new(VCLOCK_VIRTUAL, "i6300esb", i6300esb_timer_fired, d);
     i6300esb_reset_state(d);
     return pci_register_bar(pci, 0, 0, ESB_BAR_SIZE, "i6300esb", &i6300esb_ops, d, errp);
 }
