@@ -850,7 +850,7 @@ static void tcg_vcpu_destroy(struct vcpu *vcpu)
 
 const struct accel_ops accel_tcg_ops = {
     .name = "tcg",
-    .desc = "the software CPU (an x86-64 interpreter)",
+    .desc = "the software CPU (a translator to host code, over an x86-64 interpreter)",
     .probe = tcg_probe,
     .init = tcg_init,
     .add_ram = tcg_add_ram,
