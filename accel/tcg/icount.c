@@ -170,6 +170,16 @@ void tcg_icount_set_limit(struct tcg_cpu *cpu, uint64_t slice_end)
     __atomic_store_n(&cpu->icount_limit, limit, __ATOMIC_RELEASE);
 }
 
+static bool anyone_has_work(void)
+{
+    for (unsigned i = 0; i < ic.nvcpus; i++) {
+        if (tcg_icount_has_work(i)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void tcg_icount_idle(volatile bool *kick)
 {
     int64_t next = vclock_next_deadline();
@@ -181,14 +191,24 @@ void tcg_icount_idle(volatile bool *kick)
         return;
     }
     /* sleep=on, or nothing armed: wait in host time for the deadline or an
-     * event from outside. */
+     * event from outside.  Such an event sets its vCPU's request before it
+     * wakes us under the lock: looked at again under the lock, none is lost. */
     pthread_mutex_lock(&ic.lock);
-    if (!*kick && next == INT64_MAX) {
-        pthread_cond_wait(&ic.cond, &ic.lock);
+    if (*kick || anyone_has_work() || vclock_next_deadline() != next) {
         pthread_mutex_unlock(&ic.lock);
         return;
     }
-    if (!*kick && next > now) {
+    if (next == INT64_MAX) {
+        int64_t start = vclock_host_ns();
+
+        pthread_cond_wait(&ic.cond, &ic.lock);
+        pthread_mutex_unlock(&ic.lock);
+        if (vclock_icount_sleep()) {
+            vclock_warp(vclock_host_ns() - start);
+        }
+        return;
+    }
+    if (next > now) {
         int64_t start = vclock_host_ns(), slept;
         struct timespec ts;
         int err;
