@@ -681,11 +681,32 @@ static bool emit_loop_back_keep_flags(struct jit_tr *t, const struct jit_stub *s
     struct jit_emit *e = &t->e;
     uint8_t *go, *slow;
 
-    /* -icount's limit check needs a CMP. */
-    if (!loops_back(t, s) || !t->entry_flags_dead || !s->rc_live || tcg_icount_on) {
+    /* -icount's limit check without flags needs BMI2's SHRX. */
+    if (!loops_back(t, s) || !t->entry_flags_dead || !s->rc_live ||
+        (tcg_icount_on && !__builtin_cpu_supports("bmi2"))) {
         return false;
     }
-    jit_emit_ld(e, JIT_S8, false, JIT_RCX, JIT_R12, 0);
+    if (tcg_icount_on) {
+        /* rcx = (limit + ~icount) >> 63 = (limit - icount - 1) >> 63: 1 once icount has
+         * reached the limit.  NOT, LEA, MOV and SHRX leave the flags alone. */
+        jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, JIT_OFF_ICOUNT);
+        jit_emit_op_rr(e, true, 0xf7, -1, 2, JIT_RAX);                 /* not rax */
+        jit_emit_ld(e, JIT_S64, false, JIT_RCX, JIT_RBX, OFF_ICOUNT_LIMIT);
+        jit_emit_lea(e, JIT_RCX, JIT_RCX, JIT_RAX, 0, 0);
+        jit_emit_movi(e, JIT_RAX, 63);
+        /* SHRX rcx, rcx, rax: VEX.LZ.F2.0F38.W1 F7 /r, vvvv = rax. */
+        if (jit_emit_room(e, 5)) {
+            jit_put8(e, 0xc4);
+            jit_put8(e, 0xe2);
+            jit_put8(e, 0xfb);
+            jit_put8(e, 0xf7);
+            jit_put8(e, 0xc9);
+        }
+        jit_emit_ld(e, JIT_S8, false, JIT_RAX, JIT_R12, 0);
+        jit_emit_lea(e, JIT_RCX, JIT_RCX, JIT_RAX, 0, 0);
+    } else {
+        jit_emit_ld(e, JIT_S8, false, JIT_RCX, JIT_R12, 0);
+    }
     jit_emit_ld(e, JIT_S16, false, JIT_RAX, JIT_RBX, OFF_IRQ_REQ);
     jit_emit_lea(e, JIT_RCX, JIT_RCX, JIT_RAX, 0, 0);
     jit_emit_ld(e, JIT_S64, false, JIT_RAX, JIT_RBX, OFF_JIT_STOP);
