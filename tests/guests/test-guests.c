@@ -525,8 +525,9 @@ static GPtrArray *guest_argv(const char *accel, const char *guest)
 }
 
 struct accel_case {
-    const char *accel;      /* "kvm", "tcg" or "tcg-interp": the test path's name */
+    const char *accel;      /* "kvm", "tcg", "tcg-interp", "tcg-icount": the test path's name */
     const char *arg;        /* what -accel gets */
+    const char *icount;     /* what -icount gets, or NULL */
     const struct guest_case *gc;
 };
 
@@ -547,6 +548,10 @@ static void test_guest(gconstpointer opaque)
         return;
     }
     argv = guest_argv(ac->arg, gc->guest);
+    if (ac->icount) {
+        g_ptr_array_add(argv, g_strdup("-icount"));
+        g_ptr_array_add(argv, g_strdup(ac->icount));
+    }
     for (unsigned i = 0; gc->args[i]; i++) {
         g_ptr_array_add(argv, expand_arg(gc->args[i]));
     }
@@ -660,9 +665,11 @@ static void test_jit_used(void)
 
 int main(int argc, char **argv)
 {
-    /* tcg-interp: the software CPU without its translator (jit=off). */
-    static const struct { const char *name, *arg; } accels[] = {
+    /* tcg-interp: the software CPU without its translator (jit=off); tcg-icount: the
+     * translator in deterministic mode, where the guests' timers count instructions. */
+    static const struct { const char *name, *arg, *icount; } accels[] = {
         { "kvm", "kvm" }, { "tcg", "tcg" }, { "tcg-interp", "tcg,jit=off" },
+        { "tcg-icount", "tcg", "shift=0,sleep=off" },
     };
     int rc;
 
@@ -677,6 +684,7 @@ int main(int argc, char **argv)
 
             ac->accel = accels[a].name;
             ac->arg = accels[a].arg;
+            ac->icount = accels[a].icount;
             ac->gc = &cases[i];
             g_test_add_data_func_full(path, ac, test_guest, g_free);
         }
