@@ -77,7 +77,7 @@ struct hpet;
 
 /*
  * Maps the register block at HPET_BASE and puts the device in its reset
- * state.  clock_ns NULL: the host clock.  legacy_route(opaque, on) runs
+ * state.  clock_ns NULL: the virtual clock.  legacy_route(opaque, on) runs
  * when the guest sets (on) or clears LEG_RT_CNF, and on a reset that
  * clears it: while on, the machine stops the i8254's channel 0 and the
  * RTC from driving GSI 0 and 8 (the HPET lowers both lines right after

@@ -28,8 +28,9 @@
  *   collapses into the last period's edges (missed ticks are dropped, as a
  *   PIC latching one edge would drop them).
  *
- * Threads: vCPU threads (port accesses) and the main thread (timer,
- * i8254_update) touch the state, always with the big lock held.
+ * Threads: vCPU threads (port accesses) and the timer's thread (the main
+ * loop's, or with -icount the vCPU's; i8254_update) touch the state,
+ * always with the big lock held.
  */
 #include <errno.h>
 #include <stdbool.h>

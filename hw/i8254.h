@@ -2,9 +2,9 @@
  * The userspace i8254 programmable interval timer (Intel 82C54) with the
  * timer-2 bits of port 0x61 (system control port B).
  *
- * Time is the host's CLOCK_MONOTONIC, or a clock a test injects, counted at
- * 1.193182 MHz.  Channel 0's output drives IRQ 0 through the callback given
- * at creation; the machine's main loop arms a timer for
+ * Time is the guest's virtual clock (system/vclock.h), or a clock a test
+ * injects, counted at 1.193182 MHz.  Channel 0's output drives IRQ 0
+ * through the callback given at creation; the machine arms a timer for
  * i8254_next_event_ns() and calls i8254_update() when it fires.
  *
  * Threads: every function here and the port handlers run with the big lock

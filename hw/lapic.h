@@ -15,8 +15,8 @@
  * the owner: the ipi hook hands it IPIs for other APICs, and it calls
  * lapic_match_dest()/lapic_ipi_matches() and lapic_deliver() on the targets.
  *
- * Time is nanoseconds of the clock given at creation (the host's
- * CLOCK_MONOTONIC in hyvm, a fake one in tests).  The timer counts a 1 GHz
+ * Time is nanoseconds of the clock given at creation (the virtual clock,
+ * system/vclock.h, in hyvm; a fake one in tests).  The timer counts a 1 GHz
  * bus clock through the divide configuration register, as QEMU's does.
  *
  * Threads: every function here and the MMIO handlers run with the big lock

@@ -4,10 +4,11 @@
  * QEMU 7.2's mc146818rtc on -M pc and -M microvm.
  *
  * Time is nanoseconds of the clock given at creation: the host's
- * CLOCK_MONOTONIC by default (the date itself is taken from the host's
- * wall clock once, at creation), a fake clock in tests.  With the default
- * clock the device arms its own glib timer on the main loop for the next
- * interrupt it has to raise; with no interrupt enabled nothing is armed.
+ * CLOCK_MONOTONIC (-rtc clock=host or rt) or the guest's virtual clock
+ * (clock=vm), the date itself taken from -rtc base= or the host's wall
+ * clock once, at creation; a fake clock in tests.  On a vclock the device
+ * arms its own timer for the next interrupt it has to raise; with no
+ * interrupt enabled nothing is armed.
  * With a fake clock no timer exists: tests call rtc_update() at
  * rtc_next_event_ns().
  *

@@ -3,8 +3,8 @@
  * KVM_CREATE_PIT2 give a KVM guest, in userspace.  The dual i8259 takes the
  * ISA lines (GSI 0-15 but the cascade), the IOAPIC all 24 GSIs (GSI 0, the
  * timer, on pin 2 as ACPI's interrupt source override says), the i8254
- * drives GSI 0 from a main-loop timer, and every vCPU has its local APIC
- * (hw/lapic.c) with its own main-loop timer.  The i8259's INT output is the
+ * drives GSI 0 from a timer on the virtual clock (system/vclock.h), and
+ * every vCPU has its local APIC (hw/lapic.c) with its own such timer.  The i8259's INT output is the
  * APICs' LINT0 pin; in ExtINT mode (the BSP's reset state, virtual wire) or
  * with an APIC globally disabled it reaches that CPU's INTR directly.
  *
@@ -21,9 +21,10 @@
  * and passes through.
  *
  * Threads: everything here runs with the big lock held: devices raising
- * lines, the timers (glib sources on the main loop), APIC register
- * accesses (io_mmio under the lock), and the vCPU's acknowledge, CR8 and
- * MSR calls (which take the lock themselves).
+ * lines, the timers (on the main loop, or with -icount on the thread of
+ * the vCPU whose turn it is), APIC register accesses (io_mmio under the
+ * lock), and the vCPU's acknowledge, CR8 and MSR calls (which take the
+ * lock themselves).
  */
 #include <glib.h>
 

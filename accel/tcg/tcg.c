@@ -12,7 +12,8 @@
  * vCPUs' APICs.
  *
  * Threads: init, add_ram and vcpu_init on the main thread at start-up;
- * vcpu_run on the vCPU's thread, every vCPU at once (see "turn" below);
+ * vcpu_run on the vCPU's thread, every vCPU at once (see "turn" below;
+ * with -icount one at a time, icount.c);
  * get/set_state with the vCPU parked (or, for "info registers", racing
  * benignly with it); vcpu_kick and tcg_cpu_request_exit from any thread.
  */
