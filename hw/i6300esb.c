@@ -327,14 +327,9 @@ int i6300esb_realize(struct machine *m, const struct dev_config *cfg, GError **e
 {
     struct pci_device *pci;
     struct i6300esb *d;
-    int devfn;
 
     (void)m;
-    if (pci_parse_addr(cfg, &devfn, errp) < 0) {
-        return -EINVAL;
-    }
-    pci = pci_device_add(cfg->type->name, cfg->id, devfn,
-                         dev_config_bool(cfg, "multifunction"), errp);
+    pci = pci_device_add_cfg(cfg, errp);
     if (!pci) {
         return -EINVAL;
     }

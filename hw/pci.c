@@ -630,6 +630,17 @@ invalid:
     return -EINVAL;
 }
 
+struct pci_device *pci_device_add_cfg(const struct dev_config *cfg, GError **errp)
+{
+    int devfn;
+
+    if (pci_parse_addr(cfg, &devfn, errp) < 0) {
+        return NULL;
+    }
+    return pci_device_add(cfg->type->name, cfg->id, devfn,
+                          dev_config_bool(cfg, "multifunction"), errp);
+}
+
 /* ---- the bridges ---- */
 
 struct cfg_byte {

@@ -155,6 +155,8 @@ struct pci_device *pci_device_add(const char *type_name, const char *id, int dev
                                   bool multifunction, GError **errp);
 /* The addr= property: "SLOT[.FN]" in hex, as QEMU parses it; -1 if absent. */
 int pci_parse_addr(const struct dev_config *cfg, int *devfn, GError **errp);
+/* pci_device_add() for a -device: at its addr=, with its id and multifunction. */
+struct pci_device *pci_device_add_cfg(const struct dev_config *cfg, GError **errp);
 /* IDs, revision and the 24-bit class code (class << 16 | subclass << 8 | prog-if). */
 void pci_set_ids(struct pci_device *d, uint16_t vendor, uint16_t device, uint8_t revision,
                  uint32_t class_code);

@@ -24,8 +24,6 @@
 #define PVPANIC_MMIO_ADDR 0xfea01000u
 #define PVPANIC_PCI_ID 0x00111b36u
 
-#define CFG_ADDR 0xcf8
-#define CFG_DATA 0xcfc
 
 #define STILL_RUNNING 0x33
 
@@ -40,12 +38,6 @@ static unsigned checks;
             return checks;                                                   \
         }                                                                    \
     } while (0)
-
-static uint32_t cfg_rd32(unsigned devfn, unsigned reg)
-{
-    outl(CFG_ADDR, 0x80000000u | devfn << 8 | reg);
-    return inl(CFG_DATA);
-}
 
 /* fw_cfg's traditional interface (QEMU's docs/specs/fw_cfg.rst): a 16-bit
  * selector at 0x510, data bytes at 0x511; the file directory (key 0x19)
@@ -109,7 +101,7 @@ static volatile uint8_t *find_pci(void)
     uint32_t bar;
 
     for (devfn = 0; devfn < 256; devfn++) {
-        if (cfg_rd32(devfn, 0) == PVPANIC_PCI_ID) {
+        if (pci_cfg_rd32(devfn, 0) == PVPANIC_PCI_ID) {
             break;
         }
     }
@@ -119,12 +111,12 @@ static volatile uint8_t *find_pci(void)
     }
     printf("panic: pvpanic-pci at %x.%x\n", devfn >> 3, devfn & 7);
     /* Class 0880h (other system peripheral), revision 1. */
-    if (cfg_rd32(devfn, 0x08) != 0x08800001) {
-        printf("panic: class/revision 0x%x\n", cfg_rd32(devfn, 0x08));
+    if (pci_cfg_rd32(devfn, 0x08) != 0x08800001) {
+        printf("panic: class/revision 0x%x\n", pci_cfg_rd32(devfn, 0x08));
         return NULL;
     }
-    bar = cfg_rd32(devfn, 0x10);
-    if ((bar & 0xf) || !(cfg_rd32(devfn, 0x04) & 2)) {
+    bar = pci_cfg_rd32(devfn, 0x10);
+    if ((bar & 0xf) || !(pci_cfg_rd32(devfn, 0x04) & 2)) {
         printf("panic: BAR 0 0x%x is not a decoded 32-bit memory BAR\n", bar);
         return NULL;
     }

@@ -20,8 +20,6 @@
  */
 #include "guest.h"
 
-#define CFG_ADDR 0xcf8
-#define CFG_DATA 0xcfc
 
 #define PM_TMR 0x608            /* -M pc's ACPI PM timer, 24 bits */
 #define PM_HZ 3579545u
@@ -50,41 +48,6 @@ static unsigned checks;
             return checks;                                                      \
         }                                                                       \
     } while (0)
-
-static void cfg_select(unsigned devfn, unsigned reg)
-{
-    outl(CFG_ADDR, 0x80000000u | devfn << 8 | (reg & ~3u));
-}
-
-static uint32_t cfg_rd32(unsigned devfn, unsigned reg)
-{
-    cfg_select(devfn, reg);
-    return inl(CFG_DATA);
-}
-
-static uint16_t cfg_rd16(unsigned devfn, unsigned reg)
-{
-    cfg_select(devfn, reg);
-    return inw(CFG_DATA + (reg & 2));
-}
-
-static uint8_t cfg_rd8(unsigned devfn, unsigned reg)
-{
-    cfg_select(devfn, reg);
-    return inb(CFG_DATA + (reg & 3));
-}
-
-static void cfg_wr16(unsigned devfn, unsigned reg, uint16_t v)
-{
-    cfg_select(devfn, reg);
-    outw(CFG_DATA + (reg & 2), v);
-}
-
-static void cfg_wr8(unsigned devfn, unsigned reg, uint8_t v)
-{
-    cfg_select(devfn, reg);
-    outb(CFG_DATA + (reg & 3), v);
-}
 
 static volatile uint8_t *bar;
 
@@ -136,19 +99,19 @@ int main(const struct mb_info *mbi)
     uint16_t flag;
 
     for (devfn = 0; devfn < 256; devfn++) {
-        if (cfg_rd32(devfn, 0) == ESB_ID) {
+        if (pci_cfg_rd32(devfn, 0) == ESB_ID) {
             break;
         }
     }
     CHECK(devfn < 256);
     printf("watchdog: i6300esb at %x.%x\n", devfn >> 3, devfn & 7);
-    CHECK(cfg_rd32(devfn, 0x08) == 0x08800000);     /* class 0880h, revision 0 */
-    CHECK((cfg_rd32(devfn, 0x10) & 0xf) == 0);      /* 32-bit memory BAR */
-    CHECK((cfg_rd16(devfn, 0x04) & 2) == 2);        /* decoding on */
-    bar = (volatile uint8_t *)(cfg_rd32(devfn, 0x10) & ~0xfu);
+    CHECK(pci_cfg_rd32(devfn, 0x08) == 0x08800000);     /* class 0880h, revision 0 */
+    CHECK((pci_cfg_rd32(devfn, 0x10) & 0xf) == 0);      /* 32-bit memory BAR */
+    CHECK((pci_cfg_rd16(devfn, 0x04) & 2) == 2);        /* decoding on */
+    bar = (volatile uint8_t *)(pci_cfg_rd32(devfn, 0x10) & ~0xfu);
     /* Power-on: reboot enabled, 1 kHz, IRQ; not enabled, not locked. */
-    CHECK(cfg_rd16(devfn, ESB_CONFIG_REG) == 0);
-    CHECK(cfg_rd8(devfn, ESB_LOCK_REG) == 0);
+    CHECK(pci_cfg_rd16(devfn, ESB_CONFIG_REG) == 0);
+    CHECK(pci_cfg_rd8(devfn, ESB_LOCK_REG) == 0);
 
     /* After a watchdog reset (watchdog=reset): the flag, then cleared. */
     flag = *(volatile uint16_t *)(bar + ESB_RELOAD);
@@ -167,8 +130,8 @@ int main(const struct mb_info *mbi)
 
     /* First-stage interrupt off, as Linux's driver writes it; QEMU 7.2
      * keeps only bits 4 and 0 of WDT_INT_TYPE, so it reads back 0001h. */
-    cfg_wr16(devfn, ESB_CONFIG_REG, 0x0003);
-    CHECK(cfg_rd16(devfn, ESB_CONFIG_REG) == 0x0001);
+    pci_cfg_wr16(devfn, ESB_CONFIG_REG, 0x0003);
+    CHECK(pci_cfg_rd16(devfn, ESB_CONFIG_REG) == 0x0001);
     set_preload(ESB_TIMER1, PRELOAD);
     set_preload(ESB_TIMER2, PRELOAD);
     /* A write without the unlock sequence is ignored: stage 1 stays at
@@ -178,8 +141,8 @@ int main(const struct mb_info *mbi)
     reload();
 
     now_ms();
-    cfg_wr8(devfn, ESB_LOCK_REG, 0x02);             /* enable */
-    CHECK(cfg_rd8(devfn, ESB_LOCK_REG) == 0x02);
+    pci_cfg_wr8(devfn, ESB_LOCK_REG, 0x02);             /* enable */
+    CHECK(pci_cfg_rd8(devfn, ESB_LOCK_REG) == 0x02);
     start = last = now_ms();
     while (now_ms() - start < KEEP_MS) {
         if (now_ms() - last >= RELOAD_MS) {
@@ -193,9 +156,9 @@ int main(const struct mb_info *mbi)
 
     /* Locked: the enable bit can no longer be cleared. */
     reload();
-    cfg_wr8(devfn, ESB_LOCK_REG, 0x03);
-    cfg_wr8(devfn, ESB_LOCK_REG, 0x00);
-    CHECK(cfg_rd8(devfn, ESB_LOCK_REG) == 0x03);
+    pci_cfg_wr8(devfn, ESB_LOCK_REG, 0x03);
+    pci_cfg_wr8(devfn, ESB_LOCK_REG, 0x00);
+    CHECK(pci_cfg_rd8(devfn, ESB_LOCK_REG) == 0x03);
     printf("watchdog: locked; no more reloads, waiting for the watchdog\n");
     wait_ms(WAIT_MS);
     printf("watchdog: still running %u ms after the last reload\n", WAIT_MS);

@@ -88,6 +88,54 @@ static inline uint32_t inl(uint16_t port)
     return v;
 }
 
+/*
+ * PCI configuration mechanism #1 (ports 0xcf8/0xcfc): the dword holding reg
+ * is selected, and the access takes the bytes of it reg names.
+ */
+#define PCI_CFG_ADDR 0xcf8
+#define PCI_CFG_DATA 0xcfc
+
+static inline void pci_cfg_select(unsigned devfn, unsigned reg)
+{
+    outl(PCI_CFG_ADDR, 0x80000000u | devfn << 8 | (reg & ~3u));
+}
+
+static inline uint32_t pci_cfg_rd32(unsigned devfn, unsigned reg)
+{
+    pci_cfg_select(devfn, reg);
+    return inl(PCI_CFG_DATA);
+}
+
+static inline uint16_t pci_cfg_rd16(unsigned devfn, unsigned reg)
+{
+    pci_cfg_select(devfn, reg);
+    return inw(PCI_CFG_DATA + (reg & 2));
+}
+
+static inline uint8_t pci_cfg_rd8(unsigned devfn, unsigned reg)
+{
+    pci_cfg_select(devfn, reg);
+    return inb(PCI_CFG_DATA + (reg & 3));
+}
+
+static inline void pci_cfg_wr32(unsigned devfn, unsigned reg, uint32_t v)
+{
+    pci_cfg_select(devfn, reg);
+    outl(PCI_CFG_DATA, v);
+}
+
+static inline void pci_cfg_wr16(unsigned devfn, unsigned reg, uint16_t v)
+{
+    pci_cfg_select(devfn, reg);
+    outw(PCI_CFG_DATA + (reg & 2), v);
+}
+
+static inline void pci_cfg_wr8(unsigned devfn, unsigned reg, uint8_t v)
+{
+    pci_cfg_select(devfn, reg);
+    outb(PCI_CFG_DATA + (reg & 3), v);
+}
+
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
 size_t strlen(const char *s);
