@@ -961,6 +961,65 @@ out:
     vm_kernel = "hello.elf";
 }
 
+/* set-action changes what a guest panic does at run time (before cont, here):
+ * exit-failure, then pause; a bad action is refused with QEMU's wording. */
+static void test_set_action(void)
+{
+    struct vm vm;
+    g_autofree char *greeting = NULL, *greeting2 = NULL;
+
+    vm_machine = "pc";
+    vm_kernel = "panic.elf";
+    if (!vm_start(&vm, "-device pvpanic-pci -append mode=pci")) {
+        goto out;
+    }
+    greeting = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"set-action\", \"arguments\": {\"panic\": \"bogus\"}}",
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Parameter 'panic' does "
+           "not accept value 'bogus'\"}}");
+    expect(&vm, "{\"execute\": \"set-action\", \"arguments\": {\"panic\": \"pause\", "
+                "\"shutdown\": \"poweroff\"}}", "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"watchdog-set-action\", \"arguments\": {\"action\": "
+                "\"debug\"}}", "{\"return\": {}}");
+    vm_send(&vm, "{\"execute\": \"cont\"}");
+    expect_event(&vm, "\"event\": \"RESUME\"}");
+    expect(&vm, NULL, "{\"return\": {}}");
+    expect_event(&vm, "\"event\": \"GUEST_CRASHLOADED\", \"data\": {\"action\": \"run\"}}");
+    expect_event(&vm, "\"event\": \"GUEST_PANICKED\", \"data\": {\"action\": \"pause\"}}");
+    expect_event(&vm, "\"event\": \"STOP\"}");
+    expect(&vm, "{\"execute\": \"query-status\"}",
+           "{\"return\": {\"status\": \"guest-panicked\", \"singlestep\": false, "
+           "\"running\": false}}");
+    /* A reset leaves guest-panicked for prelaunch, as QEMU's, where cont may run it. */
+    vm_send(&vm, "{\"execute\": \"system_reset\"}");
+    expect_event(&vm, "\"event\": \"RESET\", \"data\": {\"guest\": false, \"reason\": "
+                      "\"host-qmp-system-reset\"}}");
+    expect(&vm, NULL, "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"query-status\"}",
+           "{\"return\": {\"status\": \"prelaunch\", \"singlestep\": false, "
+           "\"running\": false}}");
+    vm_quit(&vm);
+    vm_free(&vm);
+
+    /* exit-failure set over QMP: the panic ends the VM with status 1. */
+    g_assert_true(vm_start(&vm, "-device pvpanic-pci -append mode=pci"));
+    greeting2 = vm_line(&vm);
+    expect(&vm, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    expect(&vm, "{\"execute\": \"set-action\", \"arguments\": {\"panic\": "
+                "\"exit-failure\"}}", "{\"return\": {}}");
+    vm_send(&vm, "{\"execute\": \"cont\"}");
+    expect_event(&vm, "\"event\": \"RESUME\"}");
+    expect(&vm, NULL, "{\"return\": {}}");
+    expect_event(&vm, "\"event\": \"GUEST_CRASHLOADED\", \"data\": {\"action\": \"run\"}}");
+    expect_event(&vm, "\"event\": \"GUEST_PANICKED\", \"data\": {\"action\": \"poweroff\"}}");
+    g_assert_cmpint(vm_exit_status(&vm), ==, 1);
+    vm_free(&vm);
+out:
+    vm_machine = "microvm";
+    vm_kernel = "hello.elf";
+}
+
 /* The reply to cmd, which must be a "return". */
 static JsonNode *vm_return(struct vm *vm, const char *cmd)
 {
@@ -1537,6 +1596,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/kvm", test_kvm);
     g_test_add_func("/qmp/guest-events", test_guest_events);
     g_test_add_func("/qmp/panic-watchdog", test_panic_watchdog);
+    g_test_add_func("/qmp/set-action", test_set_action);
     g_test_add_func("/qmp/more-commands", test_more_commands);
     g_test_add_func("/qmp/block-commands", test_block_commands);
     g_test_add_func("/qmp/many-clients", test_many_clients);
