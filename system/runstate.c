@@ -337,9 +337,10 @@ bool vm_handle_requests(int *status)
         cpu_ctl->reset_all();
         if (was_running) {
             cpu_ctl->resume_all();
-        } else if (state != RUN_STATE_PRELAUNCH && state != RUN_STATE_PAUSED) {
-            /* QEMU's rule: a reset out of shutdown, guest-panicked, watchdog or
-             * internal-error leaves the VM in prelaunch, where cont may run it. */
+        } else {
+            /* QEMU's rule: a reset of a VM that is not running (paused,
+             * shutdown, guest-panicked, watchdog, internal-error) leaves it in
+             * prelaunch, where cont runs it. */
             runstate_set(RUN_STATE_PRELAUNCH);
         }
     }
