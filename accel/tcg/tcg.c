@@ -481,8 +481,8 @@ static enum vcpu_exit tcg_vcpu_loop(struct vcpu *vcpu, struct tcg_vcpu *p)
  * -icount (icount.c): the loop above in turns counted in instructions, with
  * the virtual clock's timers run here between blocks.  Returns only for a
  * kick (keeping the turn) or a triple fault; a halted vCPU passes its turn
- * on instead of returning, and the last one to find everybody halted moves
- * the clock on to the next timer.
+ * on instead of returning, and when no vCPU has anything to run the holder
+ * of the turn moves the clock on to the next timer.
  */
 static enum vcpu_exit icount_vcpu_run(struct vcpu *vcpu, struct tcg_vcpu *p)
 {
@@ -736,8 +736,8 @@ void tcg_vcpu_set_intr(struct vcpu *vcpu, bool level)
     __atomic_store_n(&p->cpu.irq_req, level, __ATOMIC_RELEASE);
     if (level) {
         cpus_wake(vcpu);
-        if (tcg_icount_on && tcg_self != &p->cpu) {
-            tcg_icount_wake();      /* from outside: ends an idle wait */
+        if (tcg_icount_on && !tcg_self) {
+            tcg_icount_wake();      /* from outside the vCPUs: ends an idle wait */
         }
     }
 }
