@@ -54,6 +54,7 @@ int kvm_vcpu_set_fpu(int vcpu_fd, const struct kvm_fpu *f);
 int kvm_vcpu_get_debugregs(int vcpu_fd, struct kvm_debugregs *d);
 int kvm_vcpu_get_mp_state(int vcpu_fd, struct kvm_mp_state *m);
 int kvm_vcpu_set_mp_state(int vcpu_fd, const struct kvm_mp_state *m);
+int kvm_vcpu_set_events(int vcpu_fd, const struct kvm_vcpu_events *ev);
 int kvm_vcpu_set_cpuid2(int vcpu_fd, const struct kvm_cpuid2 *c);
 int kvm_get_supported_cpuid2(int kvm_fd, struct kvm_cpuid2 *c);
 int kvm_vcpu_set_msrs(int vcpu_fd, const struct kvm_msrs *m);

@@ -182,6 +182,11 @@ int kvm_vcpu_set_mp_state(int vcpu_fd, const struct kvm_mp_state *m)
     return kvm_ioctl(vcpu_fd, KVM_SET_MP_STATE, m);
 }
 
+int kvm_vcpu_set_events(int vcpu_fd, const struct kvm_vcpu_events *ev)
+{
+    return kvm_ioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, ev);
+}
+
 int kvm_vcpu_set_sregs(int vcpu_fd, const struct kvm_sregs *s)
 {
     return kvm_ioctl(vcpu_fd, KVM_SET_SREGS, s);

@@ -415,8 +415,18 @@ static int kvm_get_state(struct vcpu *cpu, struct x86_cpu_state *st)
 static int kvm_set_state(struct vcpu *cpu, const struct x86_cpu_state *st)
 {
     struct kvm_vcpu_priv *p = cpu->accel_priv;
+    /* A loaded state (boot, reset) starts with no exception, interrupt or NMI
+     * queued for injection, outside any shadow and NMI handler, as
+     * tcg_set_state does: one queued before a reset must not reach the
+     * state after it. */
+    struct kvm_vcpu_events ev = {
+        .flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW,
+    };
     int ret = kvm_vcpu_put_state(p->fd, st);
 
+    if (ret == 0 && kvm_vcpu_set_events(p->fd, &ev) < 0) {
+        return -1;
+    }
     /* With the in-kernel APIC, KVM runs INIT/SIPI itself: an AP after a
      * reset waits for them again, the BSP runs. */
     if (ret == 0 && kvm.irqchip) {
