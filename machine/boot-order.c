@@ -1,0 +1,75 @@
+/*
+ * The devices with a bootindex=, kept sorted by index (boot-order.h).
+ */
+#include <errno.h>
+
+#include "machine/boot-order.h"
+
+struct boot_entry {
+    int32_t index;
+    char *path;
+};
+
+static GArray *entries;         /* struct boot_entry, ascending index */
+
+int boot_order_add(int32_t bootindex, const char *fw_path, GError **errp)
+{
+    struct boot_entry e = { bootindex, NULL };
+    unsigned i;
+
+    if (bootindex < 0) {
+        return 0;
+    }
+    if (!entries) {
+        entries = g_array_new(false, false, sizeof(struct boot_entry));
+    }
+    for (i = 0; i < entries->len; i++) {
+        const struct boot_entry *o = &g_array_index(entries, struct boot_entry, i);
+
+        if (o->index == bootindex) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                        "The bootindex %d has already been used", bootindex);
+            return -EEXIST;
+        }
+        if (o->index > bootindex) {
+            break;
+        }
+    }
+    e.path = g_strdup(fw_path);
+    g_array_insert_val(entries, i, e);
+    return 0;
+}
+
+char *boot_order_file(bool strict, size_t *len)
+{
+    GString *s = g_string_new(NULL);
+
+    for (unsigned i = 0; entries && i < entries->len; i++) {
+        g_string_append_printf(s, "%s\n", g_array_index(entries, struct boot_entry, i).path);
+    }
+    if (strict) {
+        g_string_append(s, "HALT\n");
+    }
+    if (!s->len) {
+        g_string_free(s, true);
+        *len = 0;
+        return NULL;
+    }
+    *len = s->len;
+    return g_string_free(s, false);
+}
+
+unsigned boot_order_count(void)
+{
+    return entries ? entries->len : 0;
+}
+
+void boot_order_clear(void)
+{
+    for (unsigned i = 0; entries && i < entries->len; i++) {
+        g_free(g_array_index(entries, struct boot_entry, i).path);
+    }
+    if (entries) {
+        g_array_set_size(entries, 0);
+    }
+}
