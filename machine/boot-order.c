@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "machine/boot-order.h"
+#include "system/error.h"
 
 struct boot_entry {
     int32_t index;
@@ -27,7 +28,7 @@ int boot_order_add(int32_t bootindex, const char *fw_path, GError **errp)
         const struct boot_entry *o = &g_array_index(entries, struct boot_entry, i);
 
         if (o->index == bootindex) {
-            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_EXISTS,
+            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
                         "The bootindex %d has already been used", bootindex);
             return -EEXIST;
         }
