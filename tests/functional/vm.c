@@ -48,37 +48,54 @@ void vm_env_init(const struct vm_config *cfg)
 
 /* ---- fixtures ---- */
 
-static void fixtures_build(void)
+/* Runs one fixtures script on dir; false with fixtures_skip or
+ * fixtures_error set. */
+static bool fixtures_run(const char *script, const char *dir)
 {
-    const char *script = g_getenv("HYVM_FIXTURES_SCRIPT");
-    const char *dir = g_getenv("HYVM_FIXTURES_DIR");
     g_autoptr(GError) err = NULL;
     g_autofree char *out = NULL, *errout = NULL;
+    const char *argv[] = { vm_python, script, dir, NULL };
     int status;
 
-    if (!script || !dir) {
-        fixtures_error = g_strdup("HYVM_FIXTURES_SCRIPT and HYVM_FIXTURES_DIR must be set");
-        return;
-    }
-    const char *argv[] = { vm_python, script, dir, NULL };
     if (!g_spawn_sync(NULL, (char **)argv, NULL,
                       G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL,
                       NULL, NULL, &out, &errout, &status, &err)) {
         fixtures_error = g_strdup_printf("cannot run %s: %s", script, err->message);
-        return;
+        return false;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == SKIP_STATUS) {
         fixtures_skip = g_strdup(g_strstrip(out));
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        return false;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fixtures_error = g_strdup_printf("%s failed (status 0x%x):\n%s%s", script, status,
                                          out, errout);
-    } else {
-        if (*g_strstrip(out)) {
-            g_test_message("%s", out);
-        }
-        vm_kernel_path = g_build_filename(dir, "vmlinuz", NULL);
-        vm_initrd_path = g_build_filename(dir, config.initrd, NULL);
+        return false;
     }
+    if (*g_strstrip(out)) {
+        g_test_message("%s", out);
+    }
+    return true;
+}
+
+static void fixtures_build(void)
+{
+    const char *script = g_getenv("HYVM_FIXTURES_SCRIPT");
+    const char *dir = g_getenv("HYVM_FIXTURES_DIR");
+    const char *more = config.more_fixtures_env ? g_getenv(config.more_fixtures_env) : NULL;
+
+    if (!script || !dir || (config.more_fixtures_env && !more)) {
+        fixtures_error = g_strdup_printf("HYVM_FIXTURES_SCRIPT%s%s and HYVM_FIXTURES_DIR "
+                                         "must be set", config.more_fixtures_env ? ", " : "",
+                                         config.more_fixtures_env ? config.more_fixtures_env
+                                                                  : "");
+        return;
+    }
+    if (!fixtures_run(script, dir) || (more && !fixtures_run(more, dir))) {
+        return;
+    }
+    vm_kernel_path = g_build_filename(dir, "vmlinuz", NULL);
+    vm_initrd_path = g_build_filename(dir, config.initrd, NULL);
 }
 
 bool vm_fixtures_ready(void)

@@ -61,6 +61,9 @@ struct vm_config {
     const struct vm_hint *hints;    /* besides the TSC calibration's */
     unsigned n_hints;
     bool trace_console;             /* the console is copied to stderr as it comes */
+    /* An environment variable naming one more script that builds fixtures
+     * from fixtures.py's (run after it, with the same directory), or NULL. */
+    const char *more_fixtures_env;
 };
 
 /* Set by vm_env_init and vm_fixtures_ready. */
