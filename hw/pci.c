@@ -5,9 +5,11 @@
  * and the firmware's start-up assignment.
  *
  * The behaviour follows what a guest observes under QEMU 7.2's -M pc
- * (hw/pci/pci.c, hw/pci/pci_host.c, hw/pci-host/i440fx.c, hw/isa/piix3.c)
- * after SeaBIOS 1.16 has run; hyvm starts guests without firmware, so the
- * register values below are the ones SeaBIOS leaves.
+ * (hw/pci/pci.c, hw/pci/pci_host.c, hw/pci-host/i440fx.c, hw/isa/piix3.c).
+ * When SeaBIOS runs (no -kernel) the registers start as after power-on
+ * and the firmware programs them; a -kernel guest starts without firmware,
+ * so the bus starts as SeaBIOS 1.16 leaves it (pci_firmware_setup).  The
+ * host bridge's PAM and SMRAM registers drive hw/i440fx-pam.c.
  *
  * Threads: pci_host_create_pc(), pci_device_add() and pci_firmware_setup()
  * run on the main thread while the machine is built; the port handlers run
@@ -23,8 +25,8 @@
 #include "hw/irq.h"
 #include "hw/msix.h"
 #include "hw/pci.h"
-#include "system/error.h"
 #include "machine/machine.h"
+#include "system/error.h"
 #include "system/log.h"
 #include "system/memory.h"
 #include "system/runstate.h"
