@@ -135,16 +135,11 @@ static int pc_init(struct machine *m, GError **errp)
 
     /*
      * hyvm has no System Management Mode.  QEMU's smm=auto turns it on with
-     * TCG (and with a KVM that has it); here auto means off, and the board
+     * TCG (and with a KVM that has it); here auto means off (smm=on is
+     * refused with the options, system/options-machine.c), and the board
      * behaves as QEMU's with smm=off: the PIIX4 PM function tells SeaBIOS
      * that SMM is set up already (acpi-pm.c), so it never raises an SMI.
      */
-    if (machine_prop_on(m, "smm", false)) {
-        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
-                    "-machine smm=on: System Management Mode is not supported; "
-                    "use smm=off or smm=auto (which means off in hyvm)");
-        return -ENOTSUP;
-    }
     m->firmware = !m->cfg->kernel;
     ret = x86_machine_setup_ram(m, PC_LOW_RAM_LIMIT, errp);
     if (ret < 0) {
