@@ -41,6 +41,7 @@ int machine_create_devices(struct machine *m, GError **errp);
  * the top of 4 GiB and makes the PAM windows over its low alias. */
 char *pc_firmware_find(const struct hyvm_config *cfg, const char *name);
 int pc_firmware_load(struct machine *m, GError **errp);
+int pc_firmware_check(const struct machine *m, GError **errp);
 
 /* bios-state.c: the vector table, i8259 and i8254 as SeaBIOS leaves them
  * for a -kernel boot.  pc_bios_state_setup() writes the vector table (before

@@ -108,6 +108,20 @@ static uint8_t *bios_read(const char *path, uint64_t *size, GError **errp)
     return rom;
 }
 
+/* -kernel with -bios: hyvm enters the kernel itself and runs no firmware,
+ * but a -bios QEMU could not load is still the error it is there. */
+int pc_firmware_check(const struct machine *m, GError **errp)
+{
+    g_autofree char *path = m->cfg->bios ? pc_firmware_find(m->cfg, m->cfg->bios) : NULL;
+
+    if (m->cfg->bios && !path) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "could not load PC BIOS '%s'",
+                    m->cfg->bios);
+        return -ENOENT;
+    }
+    return 0;
+}
+
 int pc_firmware_load(struct machine *m, GError **errp)
 {
     const char *name = m->cfg->bios ? m->cfg->bios : PC_BIOS_DEFAULT;

@@ -147,7 +147,14 @@ static int pc_init(struct machine *m, GError **errp)
     }
     /* The BIOS ROM and the chipset's decoding below 1 MiB (hw/i440fx-pam.c);
      * without firmware the PCI side of the PAM ranges is empty. */
-    ret = m->firmware ? pc_firmware_load(m, errp) : i440fx_pam_create(NULL, 0, errp);
+    if (m->firmware) {
+        ret = pc_firmware_load(m, errp);
+    } else {
+        ret = pc_firmware_check(m, errp);
+        if (ret == 0) {
+            ret = i440fx_pam_create(NULL, 0, errp);
+        }
+    }
     if (ret < 0) {
         return ret;
     }
