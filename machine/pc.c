@@ -120,6 +120,16 @@ static int pc_acpi_tables(struct machine *m, bool hpet, GError **errp)
     return acpi_build_tables(ac, &m->acpi_rsdp, errp);
 }
 
+/* The PCI functions as after power-on, then, without firmware, as SeaBIOS
+ * leaves them; the i440FX's PAM bytes with them, so the first fetch after a
+ * reset reads the BIOS ROM again (Intel 440FX datasheet, 3.2.17: PAM
+ * defaults to 00h).  QEMU keeps PAM across a reset and SeaBIOS copies
+ * itself back before it resets; both paths end in the same POST. */
+static void pc_pci_reset(void *opaque)
+{
+    pci_bus_reset();
+}
+
 static void pc_i8042_reset(void *opaque)
 {
     i8042_reset(opaque);
@@ -200,6 +210,7 @@ static int pc_init(struct machine *m, GError **errp)
     }
     /* Keeps the bus's power-on state for resets; assigns only without firmware. */
     pci_firmware_setup();
+    machine_add_reset(m, pc_pci_reset, NULL);
     if (m->firmware) {
         /* SeaBIOS writes its own vector table, ACPI and MP tables. */
         return 0;
