@@ -48,6 +48,9 @@
 #define PIIX3_RCR_SYS_RST       0x02
 #define PIIX3_RCR_RESET_CPU     0x04
 #define ELCR_PORT               0x4d0
+/* PIIX4 function 3, power management (82371AB datasheet, 3.1; hw/acpi-pm.c). */
+#define PIIX4_PM_DEVICE_ID      0x7113
+#define PIIX4_PM_SCI_IRQ        9
 
 /* The 32-bit PCI memory window ends where the IOAPIC starts, as on QEMU's pc. */
 #define PCI_MEM_WINDOW_END      0xfec00000ull
@@ -953,7 +956,12 @@ void pci_firmware_setup(void)
             continue;
         }
         pin = d->config[PCI_INTERRUPT_PIN];
-        if (pin >= 1 && pin <= 4) {
+        if (cfg_word(d, PCI_VENDOR_ID) == PCI_VENDOR_ID_INTEL &&
+            cfg_word(d, PCI_DEVICE_ID) == PIIX4_PM_DEVICE_ID) {
+            /* The PIIX4 PM function's SCI is wired to IRQ 9 (SeaBIOS's
+             * piix4_pm_setup writes 9 over the PIRQ's line). */
+            pci_config_write(d, PCI_INTERRUPT_LINE, PIIX4_PM_SCI_IRQ, 1);
+        } else if (pin >= 1 && pin <= 4) {
             pci_config_write(d, PCI_INTERRUPT_LINE,
                              pci_firmware_irqs[pci_pirq_of(d, pin)], 1);
         }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "hw/devices.h"
 #include "hw/i440fx-pam.h"
 #include "hw/pci.h"
 #include "machine/machine.h"
@@ -239,6 +240,60 @@ static void test_host_bridge(void)
     teardown();
 }
 
+static uint32_t pio_read32(uint16_t port)
+{
+    uint8_t b[4];
+
+    io_pio(port, b, 4, false);
+    return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/*
+ * The PIIX4 PM function at 00:01.3 as SeaBIOS finds it: 8086:7113 with
+ * APMC_EN preset (smm=off), its block off until PMBA and PMREGMISC place
+ * it (SeaBIOS's 0xb000 without a table loader), the PM timer then counting
+ * there, and off again after a reset.  Without firmware it starts where
+ * SeaBIOS leaves it, at 0x600 with the SCI on IRQ 9.
+ */
+static void test_piix4_pm(void)
+{
+    struct machine m = { .firmware = true };
+    g_autoptr(GError) err = NULL;
+    struct pci_device *pm;
+
+    setup();
+    g_assert_cmpint(pci_host_create_pc(&m, &err), ==, 0);
+    g_assert_cmpint(acpi_pm_create(true, &err), ==, 0);
+    pci_firmware_setup();
+    pm = pci_find_device(PCI_DEVFN(1, 3));
+    g_assert_nonnull(pm);
+    g_assert_cmphex(pci_config_read(pm, PCI_VENDOR_ID, 4), ==, 0x71138086);
+    g_assert_cmphex(pci_config_read(pm, 0x58, 4) & (1u << 25), !=, 0);
+    g_assert_cmphex(pio_read32(0xb008), ==, 0xffffffff);
+    pci_config_write(pm, 0x40, 0xb001, 4);
+    pci_config_write(pm, 0x80, 0x01, 1);
+    /* The 24-bit timer: its top byte reads 0 where the block is. */
+    g_assert_cmphex(pio_read32(0xb008) >> 24, ==, 0);
+    g_assert_cmphex(pio_read32(0x608), ==, 0xffffffff);
+    pci_bus_reset();
+    g_assert_cmphex(pio_read32(0xb008), ==, 0xffffffff);
+    pci_bus_destroy();
+    io_unregister_all();
+    teardown();
+
+    m.firmware = false;
+    setup();
+    g_assert_cmpint(pci_host_create_pc(&m, &err), ==, 0);
+    g_assert_cmpint(acpi_pm_create(false, &err), ==, 0);
+    pci_firmware_setup();
+    pm = pci_find_device(PCI_DEVFN(1, 3));
+    g_assert_cmpuint(pm->config[PCI_INTERRUPT_LINE], ==, 9);
+    g_assert_cmphex(pio_read32(0x608) >> 24, ==, 0);
+    pci_bus_destroy();
+    io_unregister_all();
+    teardown();
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -248,5 +303,6 @@ int main(int argc, char **argv)
     g_test_add_func("/pam/smram-open", test_smram_open);
     g_test_add_func("/pam/flat-view", test_flat_view);
     g_test_add_func("/pam/host-bridge", test_host_bridge);
+    g_test_add_func("/pam/piix4-pm", test_piix4_pm);
     return g_test_run();
 }
