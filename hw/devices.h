@@ -5,6 +5,7 @@
 #ifndef HYVM_DEVICES_H
 #define HYVM_DEVICES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
 
@@ -38,7 +39,9 @@ int i6300esb_realize(struct machine *m, const struct dev_config *cfg, GError **e
  * i6300esb_update(), which takes the stage ends due by now_ns. */
 void i6300esb_set_clock(int64_t (*clock_ns)(void));
 void i6300esb_update(struct pci_device *pci, int64_t now_ns);
-/* -M pc's ACPI PM registers and power button (PIIX4 layout, 0x600 and 0xb2). */
-int acpi_pm_create(GError **errp);
+/* -M pc's ACPI PM registers and power button (PIIX4 layout, 0x600 and 0xb2),
+ * on a PCI bus as the PIIX4's function 00:01.3 whose PMBA places them;
+ * firmware: its registers as after power-on, for SeaBIOS to program. */
+int acpi_pm_create(bool firmware, GError **errp);
 
 #endif

@@ -5,9 +5,11 @@
  * and the firmware's start-up assignment.
  *
  * The behaviour follows what a guest observes under QEMU 7.2's -M pc
- * (hw/pci/pci.c, hw/pci/pci_host.c, hw/pci-host/i440fx.c, hw/isa/piix3.c)
- * after SeaBIOS 1.16 has run; hyvm starts guests without firmware, so the
- * register values below are the ones SeaBIOS leaves.
+ * (hw/pci/pci.c, hw/pci/pci_host.c, hw/pci-host/i440fx.c, hw/isa/piix3.c).
+ * When SeaBIOS runs (no -kernel) the registers start as after power-on
+ * and the firmware programs them; a -kernel guest starts without firmware,
+ * so the bus starts as SeaBIOS 1.16 leaves it (pci_firmware_setup).  The
+ * host bridge's PAM and SMRAM registers drive hw/i440fx-pam.c.
  *
  * Threads: pci_host_create_pc(), pci_device_add() and pci_firmware_setup()
  * run on the main thread while the machine is built; the port handlers run
@@ -19,9 +21,11 @@
 #include <string.h>
 
 #include "hw/device.h"
+#include "hw/i440fx-pam.h"
 #include "hw/irq.h"
 #include "hw/msix.h"
 #include "hw/pci.h"
+#include "machine/machine.h"
 #include "system/error.h"
 #include "system/log.h"
 #include "system/memory.h"
@@ -44,6 +48,9 @@
 #define PIIX3_RCR_SYS_RST       0x02
 #define PIIX3_RCR_RESET_CPU     0x04
 #define ELCR_PORT               0x4d0
+/* PIIX4 function 3, power management (82371AB datasheet, 3.1; hw/acpi-pm.c). */
+#define PIIX4_PM_DEVICE_ID      0x7113
+#define PIIX4_PM_SCI_IRQ        9
 
 /* The 32-bit PCI memory window ends where the IOAPIC starts, as on QEMU's pc. */
 #define PCI_MEM_WINDOW_END      0xfec00000ull
@@ -59,6 +66,7 @@ struct pci_bus {
     unsigned pirq_count[PIIX_NUM_PIRQS];  /* functions asserting each PIRQ */
     uint16_t isa_level;             /* ISA lines the PIRQs hold high */
     bool power_on_saved;            /* power_on_config holds the build state */
+    bool firmware;                  /* SeaBIOS runs: it assigns, hyvm does not */
 };
 
 static struct pci_bus *bus;
@@ -647,10 +655,17 @@ struct cfg_byte {
     uint8_t addr, value;
 };
 
-/* i440FX registers as SeaBIOS leaves them (PAM 0x59-0x5f, SMRAM 0x72). */
+/* i440FX registers as SeaBIOS leaves them (PAM 0x59-0x5f, SMRAM 0x72), for a boot
+ * without firmware. */
 static const struct cfg_byte i440fx_regs[] = {
     { 0x57, 0x10 }, { 0x59, 0x10 }, { 0x5a, 0x11 }, { 0x5b, 0x11 }, { 0x5c, 0x11 },
     { 0x5d, 0x11 }, { 0x5e, 0x11 }, { 0x5f, 0x33 }, { 0x72, 0x0a },
+};
+
+/* ... and as QEMU's i440fx_realize leaves them for the firmware: every PAM segment
+ * decoding to the PCI side (the ROM), SMRAM closed with its fixed C_BASE_SEG bits. */
+static const struct cfg_byte i440fx_regs_reset[] = {
+    { 0x57, 0x10 }, { 0x72, 0x02 },
 };
 
 /* PIIX3 registers as QEMU resets them and SeaBIOS leaves them; the PIRQ
@@ -667,6 +682,15 @@ static void cfg_fill(struct pci_device *d, const struct cfg_byte *t, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         d->config[t[i].addr] = t[i].value;
+    }
+}
+
+/* A write to the PAM or SMRAM registers remaps the legacy ranges (hw/i440fx-pam.c). */
+static void i440fx_config_written(struct pci_device *d, unsigned addr, unsigned len)
+{
+    if (ranges_overlap(addr, len, I440FX_PAM0, I440FX_PAM_COUNT) ||
+        ranges_overlap(addr, len, I440FX_SMRAM, 1)) {
+        i440fx_pam_update(d->config);
     }
 }
 
@@ -698,11 +722,18 @@ int pci_host_create_pc(struct machine *m, GError **errp)
         return ret;
     }
     bus = g_new0(struct pci_bus, 1);
+    bus->firmware = m && m->firmware;
 
     /* 00.0: 82441FX PMC, Intel 440FX datasheet, section 3.2. */
     host = pci_device_add("i440FX", NULL, PCI_DEVFN(0, 0), false, errp);
     pci_set_ids(host, PCI_VENDOR_ID_INTEL, 0x1237, 0x02, 0x060000);
-    cfg_fill(host, i440fx_regs, G_N_ELEMENTS(i440fx_regs));
+    if (bus->firmware) {
+        cfg_fill(host, i440fx_regs_reset, G_N_ELEMENTS(i440fx_regs_reset));
+    } else {
+        cfg_fill(host, i440fx_regs, G_N_ELEMENTS(i440fx_regs));
+    }
+    host->config_written = i440fx_config_written;
+    i440fx_pam_update(host->config);
 
     /* 01.0: 82371SB PIIX3 function 0, the PCI-to-ISA bridge (multi-function). */
     isa = pci_device_add("PIIX3", NULL, PCI_DEVFN(1, 0), true, errp);
@@ -879,7 +910,7 @@ uint16_t pci_firmware_elcr(void)
 {
     uint16_t elcr = 0;
 
-    for (unsigned p = 0; bus && p < PIIX_NUM_PIRQS; p++) {
+    for (unsigned p = 0; bus && !bus->firmware && p < PIIX_NUM_PIRQS; p++) {
         elcr |= 1u << pci_firmware_irqs[p];
     }
     return elcr;
@@ -901,6 +932,9 @@ void pci_firmware_setup(void)
         }
     }
     bus->power_on_saved = true;
+    if (bus->firmware) {
+        return;     /* SeaBIOS assigns the BARs and routes the PIRQs itself */
+    }
     pci_collect_regions(regions);
     pci_assign_regions(regions, low_ram_end());
     for (unsigned p = 0; p < PIIX_NUM_PIRQS; p++) {
@@ -922,7 +956,12 @@ void pci_firmware_setup(void)
             continue;
         }
         pin = d->config[PCI_INTERRUPT_PIN];
-        if (pin >= 1 && pin <= 4) {
+        if (cfg_word(d, PCI_VENDOR_ID) == PCI_VENDOR_ID_INTEL &&
+            cfg_word(d, PCI_DEVICE_ID) == PIIX4_PM_DEVICE_ID) {
+            /* The PIIX4 PM function's SCI is wired to IRQ 9 (SeaBIOS's
+             * piix4_pm_setup writes 9 over the PIRQ's line). */
+            pci_config_write(d, PCI_INTERRUPT_LINE, PIIX4_PM_SCI_IRQ, 1);
+        } else if (pin >= 1 && pin <= 4) {
             pci_config_write(d, PCI_INTERRUPT_LINE,
                              pci_firmware_irqs[pci_pirq_of(d, pin)], 1);
         }
@@ -956,6 +995,9 @@ void pci_bus_reset(void)
         }
         d->intx = false;
         pci_update_intx(d);
+    }
+    if (bus->dev[0]) {
+        i440fx_pam_update(bus->dev[0]->config);
     }
     piix3_update_isa_irqs();
     pci_firmware_setup();

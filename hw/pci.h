@@ -10,7 +10,9 @@
  * leaves the bus as SeaBIOS leaves it under QEMU: BARs assigned, decoding
  * on, PIRQs routed to IRQ 10/11 and interrupt lines filled in.  Guests that
  * find their devices by config-space discovery (kvm-unit-tests) then see
- * the addresses they see under QEMU.
+ * the addresses they see under QEMU.  Without -kernel (machine->firmware)
+ * SeaBIOS itself does all that, and pci_firmware_setup() only records the
+ * power-on state resets return to.
  *
  * Threads: created on the main thread while the machine is built; config
  * cycles and BAR accesses run on vCPU threads with the big lock held.
@@ -130,12 +132,13 @@ void pci_bus_destroy(void);
  * top of the 32-bit PCI window down (memory, below 0xfec00000) and from
  * 0xc000 up (I/O), largest first; I/O, memory and SERR enabled; PIRQA-D
  * routed to IRQ 10, 10, 11, 11, level-triggered in the ELCR; interrupt
- * lines set.  Call once, after the -device list is realized.
+ * lines set.  Call once, after the -device list is realized.  With real
+ * firmware it only records the power-on state (SeaBIOS does the rest).
  */
 void pci_firmware_setup(void);
 /*
  * The ELCR bits (bit n: IRQ n level-triggered) pci_firmware_setup() sets
- * through ports 0x4d0-0x4d1; 0 without a bus.  Under KVM the in-kernel PIC
+ * through ports 0x4d0-0x4d1; 0 without a bus or with real firmware.  Under KVM the in-kernel PIC
  * owns those ports, so the accelerator applies them (KVM_SET_IRQCHIP).
  */
 uint16_t pci_firmware_elcr(void);

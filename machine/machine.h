@@ -54,6 +54,8 @@ struct machine {
     uint64_t ram_size;
     unsigned ncpus;
     struct vcpu **cpus;
+    /* pc without -kernel: the BIOS ROM runs from the reset vector (pc-firmware.c). */
+    bool firmware;
     /* The BSP's state after loading the kernel (Multiboot entry). */
     struct x86_cpu_state boot_state;
     bool has_boot_state;

@@ -1,9 +1,14 @@
 /*
  * -M pc: the i440FX PC.  So far it has RAM, the ISA serial ports, the
- * PIIX4's ACPI PM registers (power button, soft-off), fw_cfg, the PCI host
- * with the PIIX3 and the user's -device list, set up as SeaBIOS would leave
- * them; the rest of the chipset and the firmware come with later issues and
- * their options are refused by name until then.
+ * PIIX4's ACPI PM function (power button, soft-off), fw_cfg, the PCI host
+ * with the PIIX3 and the user's -device list.
+ *
+ * Without -kernel the board boots its firmware as QEMU does (SeaBIOS,
+ * pc-firmware.c): every register is as after power-on and SeaBIOS sets the
+ * machine up.  With -kernel hyvm enters the kernel directly and plays the
+ * firmware's part itself: PCI assignment (hw/pci.c), the real-mode vector
+ * table and chips (bios-state.c), ACPI and MP tables, all as SeaBIOS would
+ * leave them.
  */
 #include <errno.h>
 
@@ -11,6 +16,7 @@
 #include "arch/x86/cpu-models.h"
 #include "hw/devices.h"
 #include "hw/fw-cfg.h"
+#include "hw/i440fx-pam.h"
 #include "hw/i8042.h"
 #include "hw/pci.h"
 #include "machine/acpi-build.h"
@@ -29,7 +35,7 @@ static const struct machine_prop pc_props[] = {
     { "acpi", "OnOffAuto", "Enable ACPI", true },
     { "hpet", "bool", "Enable HPET", true },
     { "pit", "OnOffAuto", "Enable i8254 PIT", true },
-    { "smm", "OnOffAuto", "Enable SMM", false },
+    { "smm", "OnOffAuto", "Enable SMM", true },
     { "usb", "bool", "Set on/off to enable/disable usb", false },
     { "vmport", "OnOffAuto", "Enable vmport (pc & q35)", false },
     { "kernel-irqchip", "on|off|split", "Configure KVM in-kernel irqchip", false },
@@ -114,6 +120,16 @@ static int pc_acpi_tables(struct machine *m, bool hpet, GError **errp)
     return acpi_build_tables(ac, &m->acpi_rsdp, errp);
 }
 
+/* The PCI functions as after power-on, then, without firmware, as SeaBIOS
+ * leaves them; the i440FX's PAM bytes with them, so the first fetch after a
+ * reset reads the BIOS ROM again (Intel 440FX datasheet, 3.2.17: PAM
+ * defaults to 00h).  QEMU keeps PAM across a reset and SeaBIOS copies
+ * itself back before it resets; both paths end in the same POST. */
+static void pc_pci_reset(void *opaque)
+{
+    pci_bus_reset();
+}
+
 static void pc_i8042_reset(void *opaque)
 {
     i8042_reset(opaque);
@@ -127,7 +143,28 @@ static int pc_init(struct machine *m, GError **errp)
     struct i8042 *kbc;
     int ret;
 
+    /*
+     * hyvm has no System Management Mode.  QEMU's smm=auto turns it on with
+     * TCG (and with a KVM that has it); here auto means off (smm=on is
+     * refused with the options, system/options-machine.c), and the board
+     * behaves as QEMU's with smm=off: the PIIX4 PM function tells SeaBIOS
+     * that SMM is set up already (acpi-pm.c), so it never raises an SMI.
+     */
+    m->firmware = !m->cfg->kernel;
     ret = x86_machine_setup_ram(m, PC_LOW_RAM_LIMIT, errp);
+    if (ret < 0) {
+        return ret;
+    }
+    /* The BIOS ROM and the chipset's decoding below 1 MiB (hw/i440fx-pam.c);
+     * without firmware the PCI side of the PAM ranges is empty. */
+    if (m->firmware) {
+        ret = pc_firmware_load(m, errp);
+    } else {
+        ret = pc_firmware_check(m, errp);
+        if (ret == 0) {
+            ret = i440fx_pam_create(NULL, 0, errp);
+        }
+    }
     if (ret < 0) {
         return ret;
     }
@@ -135,12 +172,6 @@ static int pc_init(struct machine *m, GError **errp)
     ret = x86_machine_create_serials(m, errp);
     if (ret < 0) {
         return ret;
-    }
-    if (acpi) {
-        ret = acpi_pm_create(errp);
-        if (ret < 0) {
-            return ret;
-        }
     }
     /* The PIIX3's ISA devices Linux looks for: the keyboard controller
      * (with the reset line), port 0x92, the HPET. */
@@ -167,11 +198,23 @@ static int pc_init(struct machine *m, GError **errp)
     if (ret < 0) {
         return ret;
     }
+    if (acpi) {
+        ret = acpi_pm_create(m->firmware, errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
     ret = machine_create_devices(m, errp);
     if (ret < 0) {
         return ret;
     }
+    /* Keeps the bus's power-on state for resets; assigns only without firmware. */
     pci_firmware_setup();
+    machine_add_reset(m, pc_pci_reset, NULL);
+    if (m->firmware) {
+        /* SeaBIOS writes its own vector table, ACPI and MP tables. */
+        return 0;
+    }
     /* The ELCR write above reaches only a PIC hyvm models in userspace;
      * an accelerator with its own PIC takes the bits here. */
     if (m->accel->pic_set_level_triggered) {

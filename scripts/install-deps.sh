@@ -9,7 +9,9 @@ set -eu
 PACKAGES="gcc libc6-dev make meson ninja-build pkg-config python3 \
 libslirp-dev \
 libglib2.0-dev libjson-glib-dev libcapstone-dev binutils gcc-multilib socat \
-zlib1g-dev libzstd-dev libaio-dev"
+zlib1g-dev libzstd-dev libaio-dev \
+seabios"
+# seabios: bios-256k.bin, the firmware -M pc runs without -kernel, as QEMU.
 # The image tests check hyvm-img against qemu-img and hold images with
 # qemu-system-x86_64 (test oracles only; hyvm never runs them).  The
 # firmware tests build bootable disks and ISOs from files (syslinux through

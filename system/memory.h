@@ -59,6 +59,67 @@ int ram_read(uint64_t gpa, void *buf, size_t len);
 /* Unmaps everything (tests, exit). */
 void ram_free_all(void);
 
+/* ---- windows: ROM and what the chipset maps over RAM ---- */
+
+/*
+ * A window is a page-aligned range of guest-physical space that takes
+ * precedence over RAM: the BIOS ROM at the top of 4 GiB, and the PC
+ * chipset's legacy ranges below 1 MiB whose decoding the i440FX's PAM and
+ * SMRAM registers choose (hw/i440fx-pam.c).  A window is backed by host
+ * bytes (a ROM image, or RAM itself) that reads see and, unless it is
+ * read-only, writes change; or by nothing, when its accesses go to the
+ * MMIO dispatch.  A write to a read-only window is dropped, as a ROM
+ * ignores it.
+ *
+ * Windows are made while the machine is built and never move; only their
+ * backing changes (mem_window_set), atomically for the software CPU's TLB
+ * fills that read it without the big lock.  Changes are gathered until
+ * mem_window_commit(), which tells the accelerator (the hook below) once.
+ *
+ * Threads: add on the main thread before the vCPUs run; set and commit
+ * with the big lock held (a vCPU's config write, or a reset with the vCPUs
+ * parked); mem_page_host from any thread.
+ */
+#define MEM_MAX_WINDOWS 24
+
+/* Adds a window over [gpa, gpa + size), both page-aligned, backed by hva
+ * (page-aligned; NULL: MMIO).  Returns its id, or -errno. */
+int mem_window_add(uint64_t gpa, uint64_t size, void *hva, bool readonly, GError **errp);
+/* Backs window id by hva (NULL: MMIO), read-only or not. */
+void mem_window_set(int id, void *hva, bool readonly);
+/* Hands the changes since the last commit to the accelerator's hook. */
+void mem_window_commit(void);
+/* Removes every window (tests, exit). */
+void mem_window_remove_all(void);
+/* The accelerator's hook: [gpa, gpa + len) now maps differently. */
+void mem_set_map_hook(void (*hook)(uint64_t gpa, uint64_t len));
+
+/*
+ * What a guest-physical page is, for a software TLB: the host address its
+ * reads come from, or NULL when it is MMIO; *readonly says whether writes
+ * are dropped rather than stored there.
+ */
+uint8_t *mem_page_host(uint64_t gpa_page, bool *readonly);
+
+/*
+ * The map as a hypervisor's memory slots want it: every range backed by
+ * host bytes, RAM with the windows cut out and the windows themselves,
+ * in address order, none overlapping.  Returns how many there are (at
+ * most max are written).
+ */
+struct mem_range {
+    uint64_t gpa, size;
+    void *hva;
+    bool readonly;
+};
+unsigned mem_flat_view(struct mem_range *out, unsigned max);
+
+/*
+ * Reads or writes guest-physical memory as a vCPU sees it: RAM, windows
+ * (ROM writes dropped) and MMIO.  For debuggers and tests.
+ */
+void mem_phys_rw(uint64_t gpa, void *buf, size_t len, bool is_write);
+
 /* ---- port I/O and MMIO dispatch ---- */
 
 /*

@@ -6,7 +6,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "system/config.h"
 #include "system/keyval.h"
@@ -30,13 +29,12 @@ int opt_append(struct parse_state *s)
     return 0;
 }
 
+/* The image is looked up (-L may follow) and loaded when the machine is
+ * built, as QEMU does (machine/pc-firmware.c). */
 int opt_bios(struct parse_state *s)
 {
-    if (access(s->arg, R_OK) < 0) {
-        return BAD(s, "could not load PC BIOS '%s'", s->arg);
-    }
-    return NOT_YET(s, "firmware images (-bios) are not supported yet; "
-                   "hyvm boots -kernel Multiboot images");
+    strv_set(&s->c->bios, s->arg);
+    return 0;
 }
 
 int opt_datadir(struct parse_state *s)

@@ -99,7 +99,7 @@ static const char help_text[] =
 "-d item1,...    enable logging of specified items (use '-d help' for a list of log items)\n"
 "-D logfile      output log to logfile (default stderr)\n"
 "-L path         set the directory for the BIOS, VGA BIOS and keymaps\n"
-"-bios file      set the filename for the BIOS (not supported yet)\n"
+"-bios file      set the filename for the BIOS\n"
 "-rtc [base=utc|localtime|date][,clock=host][,driftfix=none]\n"
 "                the RTC defaults (others: not supported yet)\n"
 "-S              freeze CPU at startup (use 'c' to start execution)\n"

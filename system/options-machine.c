@@ -35,7 +35,8 @@ static int split_accels(struct parse_state *s, const char *list, GPtrArray *out)
 int opt_machine(struct parse_state *s)
 {
     struct kv_list *kv = opt_kv(s, "type");
-    const char *type, *accel;
+    const char *type, *accel, *smm;
+    bool on;
     int ret = 0;
 
     if (!kv) {
@@ -71,6 +72,14 @@ int opt_machine(struct parse_state *s)
         }
         g_ptr_array_free(s->accel_machine, TRUE);
         s->accel_machine = names;
+    }
+    /* hyvm has no System Management Mode (machine/pc.c): smm=on is refused
+     * before anything starts; off and auto (off in hyvm) pass. */
+    smm = kv_get(kv, "smm");
+    if (smm && parse_bool(smm, &on) && on) {
+        ret = NOT_YET(s, "System Management Mode is not supported; use smm=off or smm=auto "
+                      "(which means off in hyvm)");
+        goto out;
     }
     if (type) {
         strv_set(&s->c->machine, type);

@@ -328,12 +328,18 @@ bool vm_handle_requests(int *status)
         vm_stop(RUN_STATE_WATCHDOG);
         atomic_store(&watchdog_pause_req, false);
     }
-    if (atomic_exchange(&reset_req, false) && cpu_ctl) {
+    if (atomic_load(&reset_req) && cpu_ctl) {
         bool was_running = runstate_is_running();
 
+        /* The request stays pending until the vCPUs are parked: a vCPU whose
+         * access asked for the reset (0xcf9, the keyboard controller) waits
+         * while it is pending (system/cpus.c) and must not run the
+         * instruction after that access.  SeaBIOS's reboot path puts an INT3
+         * right after its write to 0xcf9. */
         if (was_running) {
             cpu_ctl->pause_all();
         }
+        atomic_store(&reset_req, false);
         cpu_ctl->reset_all();
         if (was_running) {
             cpu_ctl->resume_all();

@@ -17,6 +17,12 @@
 /* The signal that kicks a vCPU thread out of KVM_RUN. */
 #define KVM_KICK_SIGNAL SIGUSR1
 
+/* kvm-slots.c: the memory slots, following system/memory-map.c's flat view. */
+struct mem_range;
+void kvm_slots_init(int kvm_fd, int vm_fd, unsigned max_slots);
+int kvm_slots_add(const struct mem_range *r, GError **errp);
+void kvm_slots_sync(uint64_t gpa, uint64_t len);
+
 /* kvm-ioctl.c.  All return >= 0 on success, -errno on failure. */
 int kvm_open_dev(const char *path);
 int kvm_get_api_version(int kvm_fd);

@@ -48,7 +48,6 @@ struct kvm_vcpu_priv {
 static struct {
     int kvm_fd, vm_fd;
     int vcpu_mmap_size;
-    unsigned next_slot;
     unsigned max_slots;
     bool irqchip;
     bool pit;                   /* the in-kernel PIT exists */
@@ -152,6 +151,8 @@ static int kvm_init(struct machine *m, GError **errp)
         return ret;
     }
     kvm.vm_fd = ret;
+    kvm_slots_init(kvm.kvm_fd, kvm.vm_fd, kvm.max_slots);
+    mem_set_map_hook(kvm_slots_sync);
     /* VMX needs a TSS and an identity-mapped page table for real mode. */
     ret = kvm_vm_set_tss_addr(kvm.vm_fd, KVM_TSS_ADDR);
     if (ret < 0) {
@@ -193,30 +194,12 @@ static int kvm_init(struct machine *m, GError **errp)
     return 0;
 }
 
+/* RAM at start-up; the windows over it come through kvm_slots_sync (kvm-slots.c). */
 static int kvm_add_ram(uint64_t gpa, uint64_t size, void *hva, GError **errp)
 {
-    struct kvm_userspace_memory_region r = {
-        .slot = kvm.next_slot,
-        .guest_phys_addr = gpa,
-        .memory_size = size,
-        .userspace_addr = (uintptr_t)hva,
-    };
-    int ret;
+    const struct mem_range r = { .gpa = gpa, .size = size, .hva = hva };
 
-    if (kvm.next_slot >= kvm.max_slots) {
-        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "KVM: out of memory slots (%u)",
-                    kvm.max_slots);
-        return -ENOSPC;
-    }
-    ret = kvm_vm_set_user_memory(kvm.vm_fd, &r);
-    if (ret < 0) {
-        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
-                    "KVM_SET_USER_MEMORY_REGION at 0x%" G_GINT64_MODIFIER "x (size 0x%"
-                    G_GINT64_MODIFIER "x): %s", gpa, size, g_strerror(-ret));
-        return ret;
-    }
-    kvm.next_slot++;
-    return 0;
+    return kvm_slots_add(&r, errp);
 }
 
 static int kvm_vcpu_init(struct vcpu *cpu, GError **errp)

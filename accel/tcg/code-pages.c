@@ -159,6 +159,7 @@ static void post_all(uint32_t mask, uint64_t gpa_page, const struct tcg_cpu *ski
 void tcg_code_drain(struct tcg_cpu *cpu)
 {
     g_autoptr(GArray) pages = NULL;
+    bool flush;
 
     if (!__atomic_load_n(&cpu->code_pending, __ATOMIC_ACQUIRE)) {
         return;
@@ -166,8 +167,13 @@ void tcg_code_drain(struct tcg_cpu *cpu)
     posts_lock(cpu);
     pages = cpu->code_posted;
     cpu->code_posted = NULL;
+    flush = cpu->tlb_flush_req;
+    cpu->tlb_flush_req = false;
     __atomic_store_n(&cpu->code_pending, false, __ATOMIC_RELAXED);
     posts_unlock(cpu);
+    if (flush) {
+        tcg_tlb_flush(cpu);
+    }
     for (guint i = 0; pages && i < pages->len; i++) {
         uint64_t gpa_page = g_array_index(pages, uint64_t, i);
 
@@ -202,6 +208,36 @@ void tcg_ram_written(uint64_t gpa, uint64_t len)
 
             post_all(old, p, NULL);
         }
+    }
+}
+
+/*
+ * A chipset register moved what a range decodes to (ROM or RAM, hw/i440fx-pam.c): the
+ * blocks decoded from the old bytes go as after a store, and so does every translation,
+ * since a TLB entry holds the host address of what the page was.  The vCPU that wrote the
+ * register drops its TLB now, between two accesses of its instruction, as a CR3 write
+ * does; the others at their next block, through the post list's flag.
+ */
+void tcg_map_changed(uint64_t gpa, uint64_t len)
+{
+    struct tcg_cpu *self = tcg_current_cpu();
+
+    tcg_ram_written(gpa, len);
+    for (unsigned i = 0; i < tcg_cpu_count(); i++) {
+        struct tcg_cpu *other = tcg_cpu_at(i);
+
+        if (!other) {
+            continue;
+        }
+        if (other == self) {
+            tcg_tlb_flush(other);
+            continue;
+        }
+        posts_lock(other);
+        other->tlb_flush_req = true;
+        __atomic_store_n(&other->code_pending, true, __ATOMIC_RELEASE);
+        posts_unlock(other);
+        tcg_cpu_request_exit(other);
     }
 }
 

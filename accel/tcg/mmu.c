@@ -14,6 +14,7 @@
 
 #include "accel/tcg/tcg-cpu.h"
 #include "accel/tcg/tcg-internal.h"
+#include "system/log.h"
 #include "system/main-loop.h"
 #include "system/memory.h"
 #include "system/runstate.h"
@@ -438,6 +439,9 @@ fault:
 }
 
 static uint32_t mmio_code_word;   /* e->code of an MMIO entry: always 0 */
+/* e->code of a read-only page (ROM, or RAM a PAM register write-protects): never 0, so
+ * every store takes the slow path, where write_page drops it. */
+static uint32_t rom_code_word = 1;
 
 /* Fills the TLB slot of lin's page for acc; the page walk or its fault.
  * Out of line: the hit path below stays small enough to inline. */
@@ -446,6 +450,7 @@ static __attribute__((noinline)) enum tcg_status tlb_fill(struct tcg_cpu *cpu, u
 {
     struct tcg_tlb_entry *e = &cpu->tlb[tlb_index(lin >> 12)];
     struct walk w;
+    bool readonly;
 
     if (cpu->st.cr0 & CR0_PG) {
         enum tcg_status st = walk(cpu, lin, acc, user, implicit, &w);
@@ -460,10 +465,11 @@ static __attribute__((noinline)) enum tcg_status tlb_fill(struct tcg_cpu *cpu, u
     }
     e->vpage = lin >> 12;
     e->gpa_page = w.gpa & ~PAGE_MASK;
-    e->host = ram_hva(e->gpa_page, PAGE_SIZE);
+    e->host = mem_page_host(e->gpa_page, &readonly);
     e->perm = w.perm;
     /* MMIO has no code word (nothing reads it there): no leaf for a guest's MMIO addresses. */
-    e->code = e->host ? tcg_code_word(e->gpa_page) : &mmio_code_word;
+    e->code = !e->host ? &mmio_code_word : readonly ? &rom_code_word
+                                                     : tcg_code_word(e->gpa_page);
     if (cpu->blocks && tcg_blocks_page_has_code(cpu->blocks, e->gpa_page)) {
         e->perm |= TLB_CODE;
     }
@@ -586,7 +592,8 @@ static enum tcg_status read_lin(struct tcg_cpu *cpu, uint64_t lin, void *buf, un
     }
     /* e may have been evicted by e2's fill if both share a slot. */
     {
-        uint8_t *h1 = ram_hva(gpa1, PAGE_SIZE);
+        bool readonly;
+        uint8_t *h1 = mem_page_host(gpa1, &readonly);
 
         if (h1) {
             memcpy(buf, h1 + off, first);
@@ -642,14 +649,21 @@ enum tcg_status tcg_read_lin_sys(struct tcg_cpu *cpu, uint64_t lin, void *buf, u
     return read_lin(cpu, lin, buf, size, ACC_READ, true);
 }
 
-/* Stores into one page; a page with decoded code tells the block cache. */
+/* Stores into one page; a page with decoded code tells the block cache.  A read-only
+ * page (ROM) ignores the store, as the chip does. */
 static void write_page(struct tcg_cpu *cpu, uint64_t gpa_page, unsigned perm, unsigned off,
                        const void *buf, unsigned size)
 {
-    uint8_t *h = ram_hva(gpa_page, PAGE_SIZE);
+    bool readonly;
+    uint8_t *h = mem_page_host(gpa_page, &readonly);
 
     if (!h) {
         mmio(gpa_page + off, (void *)buf, size, true);
+        return;
+    }
+    if (readonly) {
+        log_mask(LOG_GUEST_ERROR, "write to ROM at 0x%" G_GINT64_MODIFIER "x dropped\n",
+                 gpa_page + off);
         return;
     }
     memcpy(h + off, buf, size);

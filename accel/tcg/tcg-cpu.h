@@ -189,6 +189,9 @@ struct tcg_cpu {
     bool code_lock;
     volatile bool code_pending;
     struct _GArray *code_posted;   /* GArray of uint64_t gpa pages */
+    /* The guest-physical map changed (a PAM register, code-pages.c): the TLB goes at the
+     * next drain, with the posted pages. */
+    bool tlb_flush_req;
     /* The locked instruction running (locked.c), LK_OFF outside one. */
     struct tcg_locked {
         uint8_t state;

@@ -163,6 +163,9 @@ void tcg_code_drain(struct tcg_cpu *cpu);
 void tcg_code_cpu_free(struct tcg_cpu *cpu);
 /* A device wrote [gpa, gpa + len) of RAM (ram_set_write_hook). */
 void tcg_ram_written(uint64_t gpa, uint64_t len);
+/* [gpa, gpa + len) maps to other bytes now (mem_set_map_hook): every vCPU's blocks of it
+ * and every TLB go; the calling vCPU's at once, the others' before their next block. */
+void tcg_map_changed(uint64_t gpa, uint64_t len);
 
 /* ---- exec-system.c ---- */
 /*

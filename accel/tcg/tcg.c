@@ -195,6 +195,7 @@ static int tcg_init(struct machine *m, GError **errp)
         tcg_icount_enable(m->cfg->icount_shift, m->cfg->icount_sleep);
     }
     ram_set_write_hook(tcg_ram_written);
+    mem_set_map_hook(tcg_map_changed);
     return tcg_irqchip_init(m, errp);
 }
 

@@ -2,7 +2,7 @@
 """Firmware boot benchmark, hyvm beside QEMU in one run (never part of meson test).
 
   tests/bench/firmware.py [--builddir build] [--runs 5] [--accel tcg]
-                          [--disks ide,virtio,cdrom] [--timeout 300]
+                          [--disks none,ide,virtio,cdrom] [--timeout 300]
 
 Boots the images of tests/functional/bootdisk.py (built or reused in
 BUILDDIR/tests/functional/fixtures/boot) the way people start QEMU, with no
@@ -11,12 +11,15 @@ the busybox initrd from the disk, then Linux, whose /init prints its marker
 and powers off.  Same command line for both binaries:
   qemu-system-x86_64 -M pc -m 256M -nographic -net none -accel tcg DRIVE
 with DRIVE one of
+  none     -boot reboot-timeout=0 -no-reboot with no disk: SeaBIOS's POST
+           to its "No bootable device." line, then the exit
   ide      -drive file=disk-a.img,format=raw          (IDE, the default if=)
   virtio   -drive file=disk-a.img,format=raw,if=virtio
   cdrom    -cdrom cd.iso
 alternating the two binaries so both see the same host load.  For each it
 prints the median over --runs of
-  loader  exec to the boot loader's first line (SeaBIOS done)
+  loader  exec to the boot loader's first line (SeaBIOS done), or with
+          no disk to "No bootable device."
   marker  exec to the guest's HYVM-BOOT-OK line
   exit    exec to the VM's exit after the guest's poweroff
 and the ratios hyvm/QEMU.
@@ -28,6 +31,7 @@ import sys
 from benchlib import arg_parser, fixtures, fmt_s, in_turns, median, peers, run_console
 
 DRIVES = {
+    'none': (['-boot', 'reboot-timeout=0', '-no-reboot'], b'No bootable device.'),
     'ide': (['-drive', 'file={boot}/disk-a.img,format=raw'], b'HYVM-LOADER-a'),
     'virtio': (['-drive', 'file={boot}/disk-a.img,format=raw,if=virtio'], b'HYVM-LOADER-a'),
     'cdrom': (['-cdrom', '{boot}/cd.iso'], b'HYVM-LOADER-cd'),
@@ -45,14 +49,14 @@ def boot_once(cmd, loader, timeout):
                 seen[key] = t
 
     out, t_exit, problem = run_console(cmd, timeout, on_output)
-    if MARKER not in seen:
+    if MARKER not in seen and not loader.startswith(b'No bootable'):
         problem = (problem or 'exit') + f' without the marker; console tail: {out[-300:]!r}'
     return seen.get(loader), seen.get(MARKER), t_exit, problem
 
 
 def main():
     ap = arg_parser(runs=5, machines='pc', timeout=300.0)
-    ap.add_argument('--disks', default='ide,virtio,cdrom')
+    ap.add_argument('--disks', default='none,ide,virtio,cdrom')
     a = ap.parse_args()
 
     kernel, _ = fixtures(a.builddir, 'initrd.gz', 'firmware.py')

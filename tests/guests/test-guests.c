@@ -70,6 +70,15 @@ static const struct guest_case cases[] = {
         NULL }, 1,
       { "initrd: " INITRD_SIZE_STR " bytes match the file on boot 1", "initrd: resetting",
         "initrd: " INITRD_SIZE_STR " bytes match the file on boot 2" } },
+    /* The write that resets the machine is the last instruction run (the
+     * vCPU waits for the reset, it does not go on), twice in a row: boot 3
+     * exits 0. */
+    { "reset-write-cf9", "reset-write", { "-M", "pc", "-append", "via=cf9", NULL }, 1,
+      { "reset-write: resetting through cf9", "reset-write: boot 3" } },
+    { "reset-write-kbc", "reset-write", { "-M", "pc", "-append", "via=kbc", NULL }, 1,
+      { "reset-write: resetting through kbc", "reset-write: boot 3" } },
+    { "reset-write-92", "reset-write", { "-M", "pc", "-append", "via=92", NULL }, 1,
+      { "reset-write: resetting through 92", "reset-write: boot 3" } },
     { "longmode", "longmode", { NULL }, 1,
       { "longmode: switching to long mode", "Hello from 64-bit long mode" } },
     /* A triple fault is reported with the registers; -no-reboot then exits 0. */

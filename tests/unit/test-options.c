@@ -343,10 +343,15 @@ static void test_kernel(void)
          "No such file or directory");
     FAIL("-initrd x", "-initrd only allowed with -kernel option");
     FAIL("-append x", "-append only allowed with -kernel option");
-    FAIL("-bios /nonexistent.bin", "-bios /nonexistent.bin: could not load PC BIOS "
-         "'/nonexistent.bin'");
-    NOT_YET("-bios /dev/null", "-bios /dev/null: firmware images (-bios) are not supported yet; "
-            "hyvm boots -kernel Multiboot images");
+    /* No SMM: smm=on is refused at once, off and auto pass. */
+    NOT_YET("-M pc,smm=on", "-M pc,smm=on: System Management Mode is not supported; "
+            "use smm=off or smm=auto (which means off in hyvm)");
+    config_free(parse_ok("-M pc,smm=off"));
+    config_free(parse_ok("-machine smm=auto"));
+    /* The image is looked for when the machine is built (-L may follow). */
+    c = parse_ok("-bios my-bios.bin -L /tmp");
+    g_assert_cmpstr(c->bios, ==, "my-bios.bin");
+    config_free(c);
 }
 
 /* -machine kernel=,initrd=,append= are the same as -kernel, -initrd and -append. */
