@@ -48,7 +48,8 @@ char *boot_order_file(bool strict, size_t *len)
     for (unsigned i = 0; entries && i < entries->len; i++) {
         g_string_append_printf(s, "%s\n", g_array_index(entries, struct boot_entry, i).path);
     }
-    if (strict) {
+    /* QEMU's get_boot_devices_list() adds HALT only after a device. */
+    if (strict && s->len) {
         g_string_append(s, "HALT\n");
     }
     if (!s->len) {

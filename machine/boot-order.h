@@ -18,8 +18,8 @@
  * already been used". */
 int boot_order_add(int32_t bootindex, const char *fw_path, GError **errp);
 /* The "bootorder" file: one path per line in index order, each line ending
- * in '\n', then "HALT\n" when strict; NULL when no device has an index and
- * not strict.  *len gets the length without a terminating NUL. */
+ * in '\n', then "HALT\n" when strict; NULL when no device has an index
+ * (strict or not, as QEMU's).  *len gets the length without a terminating NUL. */
 char *boot_order_file(bool strict, size_t *len);
 unsigned boot_order_count(void);
 /* Forgets every entry (tests, and a machine built again). */

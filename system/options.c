@@ -488,6 +488,7 @@ void config_free(struct hyvm_config *c)
     g_free(c->name);
     g_free(c->logfile);
     g_free(c->boot_order);
+    g_free(c->boot_once);
     g_free(c->rtc_base);
     g_free(c);
     device_globals_clear();

@@ -378,10 +378,21 @@ static void test_boot_rtc(void)
     struct hyvm_config *c = parse_ok("-boot order=cd,once=n,strict=on,menu=off -rtc base=utc");
 
     g_assert_cmpstr(c->boot_order, ==, "cd");
+    g_assert_cmpstr(c->boot_once, ==, "n");
+    g_assert_true(c->boot_strict);
+    g_assert_false(c->boot_menu);
+    g_assert_false(c->boot_has_splash_time);
+    g_assert_false(c->boot_has_reboot_timeout);
     g_assert_cmpstr(c->rtc_base, ==, "utc");
     config_free(c);
     c = parse_ok("-boot c");
     g_assert_cmpstr(c->boot_order, ==, "c");
+    g_assert_null(c->boot_once);
+    config_free(c);
+    c = parse_ok("-boot menu=on,splash-time=300,reboot-timeout=-1");
+    g_assert_true(c->boot_menu);
+    g_assert_true(c->boot_has_splash_time && c->boot_splash_time == 300);
+    g_assert_true(c->boot_has_reboot_timeout && c->boot_reboot_timeout == -1);
     config_free(c);
 
     FAIL("-boot order=zz", "-boot order=zz: Invalid boot device 'z'");
@@ -391,8 +402,12 @@ static void test_boot_rtc(void)
     FAIL("-boot menu=maybe", "-boot menu=maybe: Parameter 'boot.menu' expects 'on' or 'off'");
     FAIL("-boot splash-time=x", "-boot splash-time=x: Parameter 'boot.splash-time' expects "
          "integer");
-    NOT_YET("-boot menu=on", "-boot menu=on: the boot menu, splash and reboot-timeout are not "
-            "supported yet");
+    FAIL("-boot splash-time=70000", "-boot splash-time=70000: splash-time is invalid,it should "
+         "be a value between 0 and 65535");
+    FAIL("-boot reboot-timeout=-5", "-boot reboot-timeout=-5: reboot timeout is invalid,it "
+         "should be a value between -1 and 65535");
+    NOT_YET("-boot splash=a.bmp", "-boot splash=a.bmp: a boot splash picture (-boot splash=) "
+            "is not supported yet");
     FAIL("-rtc base=yesterday", "-rtc base=yesterday: invalid datetime format; valid formats: "
          "'2006-06-17T16:01:21' or '2006-06-17'");
     FAIL("-rtc base=2006-13-01", "-rtc base=2006-13-01: invalid datetime format; valid formats: "
