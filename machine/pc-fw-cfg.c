@@ -15,6 +15,7 @@
 
 #include "arch/x86/cpu-models.h"
 #include "hw/fw-cfg.h"
+#include "hw/rtc.h"
 #include "machine/acpi-build.h"
 #include "machine/acpi-loader.h"
 #include "machine/boot-order.h"
@@ -75,6 +76,32 @@ static int pc_fw_cfg_boot(struct fw_cfg *fw, const struct hyvm_config *cfg, GErr
     return ret;
 }
 
+/* -boot once=: the first reset puts order= back, once (QEMU's
+ * restore_boot_order). */
+static void pc_boot_once_reset(void *opaque)
+{
+    static bool restored;
+    const struct hyvm_config *cfg = opaque;
+
+    if (!restored && rtc_default()) {
+        restored = true;
+        rtc_cmos_set_boot_order(rtc_default(), cfg->boot_order, NULL);
+    }
+}
+
+/* -boot once= in the CMOS boot bytes, after pc_cmos_init wrote order=. */
+static int pc_boot_once(struct machine *m, GError **errp)
+{
+    if (!m->cfg->boot_once || !rtc_default()) {
+        return 0;
+    }
+    if (rtc_cmos_set_boot_order(rtc_default(), m->cfg->boot_once, errp) < 0) {
+        return -EINVAL;
+    }
+    machine_add_reset(m, pc_boot_once_reset, (void *)m->cfg);
+    return 0;
+}
+
 int pc_fw_cfg_create(struct machine *m, GError **errp)
 {
     const struct hyvm_config *cfg = m->cfg;
@@ -97,6 +124,9 @@ int pc_fw_cfg_create(struct machine *m, GError **errp)
     fw_cfg_add_bytes(fw, FW_CFG_UUID, uuid, sizeof(uuid));
     fw_cfg_add_u16(fw, FW_CFG_NOGRAPHIC, cfg->nographic);
     ret = pc_fw_cfg_boot(fw, cfg, errp);
+    if (ret == 0) {
+        ret = pc_boot_once(m, errp);
+    }
     if (ret < 0) {
         return ret;
     }
