@@ -541,6 +541,16 @@ static void test_devices(void)
          "-device isa-debug-exit,iobase=0x100000000: Parameter 'iobase' expects uint32_t");
     FAIL("-device isa-debug-exit,iobase=-1",
          "-device isa-debug-exit,iobase=-1: Parameter 'iobase' expects uint32_t");
+    /* bootindex is QEMU's int32: -2 is fine (no index), as there. */
+    c = parse_ok("-device virtio-net-pci,bootindex=-2 -device '{\"driver\":\"virtio-net-pci\","
+                 "\"bootindex\":3}'");
+    g_assert_cmpint(dev_config_int(g_ptr_array_index(c->devices, 0), "bootindex"), ==, -2);
+    g_assert_cmpint(dev_config_int(g_ptr_array_index(c->devices, 1), "bootindex"), ==, 3);
+    config_free(c);
+    FAIL("-device virtio-net-pci,bootindex=x",
+         "-device virtio-net-pci,bootindex=x: Parameter 'bootindex' expects integer");
+    FAIL("-device virtio-blk-pci,bootindex=3000000000",
+         "-device virtio-blk-pci,bootindex=3000000000: Parameter 'bootindex' expects int32_t");
     FAIL("-device isa-debug-exit,id=1x", "-device isa-debug-exit,id=1x: Parameter 'id' expects "
          "an identifier");
     FAIL("-device isa-debug-exit,id=a -device isa-debug-exit,id=a",
