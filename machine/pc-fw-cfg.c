@@ -34,14 +34,72 @@ static void pc_fw_cfg_reset(void *opaque)
     fw_cfg_reset(opaque);
 }
 
+/* What fw_cfg needs from the -cpu model's CPUID. */
+struct pc_cpuid {
+    uint32_t signature, features;   /* leaf 1 EAX and EDX, SMBIOS type 4's */
+    bool amd;                       /* vendor AuthenticAMD */
+    unsigned phys_bits;             /* leaf 80000008h EAX[7:0] */
+};
+
+static void pc_cpuid_info(const struct machine *m, struct pc_cpuid *info)
+{
+    /* The model's own bits, whatever the accelerator keeps of them: the
+     * signature and vendor do not depend on it, and QEMU's phys-bits
+     * default (40 with long mode) does not either. */
+    static const struct x86_cpuid_entry all[] = {
+        { .function = 1, .eax = ~0u, .ebx = ~0u, .ecx = ~0u, .edx = ~0u },
+        { .function = 0x80000001, .eax = ~0u, .ebx = ~0u, .ecx = ~0u, .edx = ~0u },
+    };
+    const struct x86_cpuid_opts opts = { .accel = "TCG", .synth_max = true, .quiet = true };
+    struct x86_cpuid_entry out[64];
+    unsigned n = G_N_ELEMENTS(out);
+
+    memset(info, 0, sizeof(*info));
+    if (!m->cpu_def || x86_cpu_build_cpuid_opts(m->cpu_def, all, G_N_ELEMENTS(all), &opts, out, &n,
+                                                  NULL) < 0) {
+        return;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        switch (out[i].function) {
+        case 0:
+            /* "AuthenticAMD" in EBX, EDX, ECX. */
+            info->amd = out[i].ebx == 0x68747541 && out[i].edx == 0x69746e65 &&
+                        out[i].ecx == 0x444d4163;
+            break;
+        case 1:
+            info->signature = out[i].eax;
+            info->features = out[i].edx;
+            break;
+        case 0x80000008:
+            info->phys_bits = out[i].eax & 0xff;
+            break;
+        }
+    }
+}
+
+/* AMD's HyperTransport range below 1 TiB, which QEMU 7.2 marks reserved
+ * for AMD models whose physical addresses reach it (pc_memory_init). */
+#define AMD_HT_START 0xfd00000000ull
+#define AMD_HT_SIZE 0x300000000ull
+
 /*
  * "etc/e820": the RAM ranges as QEMU lists them for SeaBIOS (which adds
- * its own reserved areas): 20-byte entries of address, length and type.
+ * its own reserved areas): 20-byte entries of address, length and type,
+ * after the HyperTransport hole on AMD models.
  */
-static int pc_fw_cfg_e820(struct fw_cfg *fw, GError **errp)
+static int pc_fw_cfg_e820(struct machine *m, struct fw_cfg *fw, GError **errp)
 {
-    uint8_t table[RAM_MAX_REGIONS * 20] = { 0 };
+    uint8_t table[(RAM_MAX_REGIONS + 1) * 20] = { 0 };
+    struct pc_cpuid cpu;
     unsigned n = 0;
+
+    pc_cpuid_info(m, &cpu);
+    if (cpu.amd && cpu.phys_bits >= 40) {
+        st64(table, AMD_HT_START);
+        st64(table + 8, AMD_HT_SIZE);
+        st32(table + 16, E820_RESERVED);
+        n++;
+    }
 
     for (unsigned i = 0; i < ram_region_count() && i < RAM_MAX_REGIONS; i++) {
         const struct ram_region *r = ram_region_get(i);
@@ -139,29 +197,7 @@ int pc_fw_cfg_create(struct machine *m, GError **errp)
      * ID, all 0 (hw/i386/fw_cfg.c); SeaBIOS reads it for its own SRAT. */
     numa = g_new0(uint64_t, 1 + apic_id_limit);
     fw_cfg_add_bytes(fw, FW_CFG_NUMA, numa, (1 + apic_id_limit) * sizeof(uint64_t));
-    return pc_fw_cfg_e820(fw, errp);
-}
-
-/* CPUID.1 EAX and EDX of the -cpu model, for SMBIOS type 4. */
-static void pc_cpuid_signature(const struct machine *m, uint32_t *eax, uint32_t *edx)
-{
-    const struct x86_cpuid_entry all = {
-        .function = 1, .eax = ~0u, .ebx = ~0u, .ecx = ~0u, .edx = ~0u,
-    };
-    const struct x86_cpuid_opts opts = { .accel = "TCG", .synth_max = true, .quiet = true };
-    struct x86_cpuid_entry out[64];
-    unsigned n = G_N_ELEMENTS(out);
-
-    *eax = *edx = 0;
-    if (!m->cpu_def || x86_cpu_build_cpuid_opts(m->cpu_def, &all, 1, &opts, out, &n, NULL) < 0) {
-        return;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        if (out[i].function == 1) {
-            *eax = out[i].eax;
-            *edx = out[i].edx;
-        }
-    }
+    return pc_fw_cfg_e820(m, fw, errp);
 }
 
 /* "etc/smbios/smbios-tables" and "-anchor" (machine/smbios.h), with
@@ -169,6 +205,7 @@ static void pc_cpuid_signature(const struct machine *m, uint32_t *eax, uint32_t 
 static int pc_fw_cfg_smbios(struct machine *m, GError **errp)
 {
     struct smbios_config c;
+    struct pc_cpuid cpu;
     g_autoptr(GByteArray) tables = NULL;
     g_autoptr(GByteArray) anchor = NULL;
     uint64_t below = 0, above = 0;
@@ -180,7 +217,9 @@ static int pc_fw_cfg_smbios(struct machine *m, GError **errp)
     c.ncpus = m->ncpus;
     c.cores = m->cfg->smp_cores;
     c.threads = m->cfg->smp_threads;
-    pc_cpuid_signature(m, &c.cpuid_version, &c.cpuid_features);
+    pc_cpuid_info(m, &cpu);
+    c.cpuid_version = cpu.signature;
+    c.cpuid_features = cpu.features;
     for (unsigned i = 0; i < ram_region_count(); i++) {
         const struct ram_region *r = ram_region_get(i);
 
