@@ -169,7 +169,6 @@ int pc_fw_cfg_create(struct machine *m, GError **errp)
     };
     unsigned maxcpus = MAX(MAX(cfg->smp_maxcpus, m->ncpus), 1u);
     unsigned apic_id_limit = x86_topo_apicid(&topo, maxcpus - 1) + 1;
-    static const uint8_t uuid[16];
     g_autofree uint64_t *numa = NULL;
     struct fw_cfg *fw = fw_cfg_create_io(FW_CFG_IO_BASE, errp);
     int ret;
@@ -179,7 +178,7 @@ int pc_fw_cfg_create(struct machine *m, GError **errp)
     }
     machine_add_reset(m, pc_fw_cfg_reset, fw);
     m->fw_cfg = fw;
-    fw_cfg_add_bytes(fw, FW_CFG_UUID, uuid, sizeof(uuid));
+    fw_cfg_add_bytes(fw, FW_CFG_UUID, cfg->uuid, sizeof(cfg->uuid));    /* zeros: no -uuid */
     fw_cfg_add_u16(fw, FW_CFG_NOGRAPHIC, cfg->nographic);
     ret = pc_fw_cfg_boot(fw, cfg, errp);
     if (ret == 0) {
@@ -213,6 +212,7 @@ static int pc_fw_cfg_smbios(struct machine *m, GError **errp)
 
     smbios_config_pc(&c);
     c.version = m->type->alias ? m->type->alias : m->type->name;
+    memcpy(c.uuid, m->cfg->uuid, sizeof(c.uuid));
     c.ram_size = m->ram_size;
     c.ncpus = m->ncpus;
     c.cores = m->cfg->smp_cores;

@@ -68,6 +68,8 @@ struct hyvm_config {
     unsigned boot_splash_time;     /* ms, 0..65535 */
     bool boot_has_reboot_timeout;
     int boot_reboot_timeout;       /* ms, -1..65535: etc/boot-fail-wait (-1: never) */
+    bool has_uuid;                 /* -uuid */
+    uint8_t uuid[16];              /* RFC 4122 order, as fw_cfg and SMBIOS take it */
     char *rtc_base;                /* -rtc base=utc|localtime|DATE */
     bool rtc_clock_vm;             /* -rtc clock=vm: the RTC follows the virtual clock */
     bool icount;                   /* -icount shift=...: the virtual clock counts instructions */

@@ -160,6 +160,33 @@ out:
     return ret;
 }
 
+/* -uuid: 8-4-4-4-12 hex digits (QEMU's qemu_uuid_parse), for fw_cfg's
+ * FW_CFG_UUID, SMBIOS type 1 and query-uuid. */
+int opt_uuid(struct parse_state *s)
+{
+    static const unsigned groups[] = { 8, 4, 4, 4, 12 };
+    const char *p = s->arg;
+    unsigned at = 0;
+
+    for (unsigned g = 0; g < G_N_ELEMENTS(groups); g++) {
+        for (unsigned i = 0; i < groups[g]; i += 2) {
+            if (!g_ascii_isxdigit(p[0]) || !g_ascii_isxdigit(p[1])) {
+                return BAD(s, "failed to parse UUID string: wrong format");
+            }
+            s->c->uuid[at++] = g_ascii_xdigit_value(p[0]) << 4 | g_ascii_xdigit_value(p[1]);
+            p += 2;
+        }
+        if (g < G_N_ELEMENTS(groups) - 1 && *p++ != '-') {
+            return BAD(s, "failed to parse UUID string: wrong format");
+        }
+    }
+    if (*p) {
+        return BAD(s, "failed to parse UUID string: wrong format");
+    }
+    s->c->has_uuid = true;
+    return 0;
+}
+
 /* "2006-06-17T16:01:21" or "2006-06-17", the formats QEMU's -rtc takes. */
 static bool rtc_date_ok(const char *v)
 {

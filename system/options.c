@@ -245,7 +245,7 @@ static const struct option_def options[] = {
     { "no-acpi", false, opt_later },
     { "smbios", true, opt_later },
     { "fw_cfg", true, opt_later },
-    { "uuid", true, opt_later },
+    { "uuid", true, opt_uuid },
     { "runas", true, opt_later },
     { "chroot", true, opt_later },
     { "sandbox", true, opt_later },

@@ -408,6 +408,17 @@ static void test_boot_rtc(void)
          "should be a value between -1 and 65535");
     NOT_YET("-boot splash=a.bmp", "-boot splash=a.bmp: a boot splash picture (-boot splash=) "
             "is not supported yet");
+    c = parse_ok("-uuid 00112233-4455-6677-8899-AaBbCcDdEeFf");
+    g_assert_true(c->has_uuid);
+    g_assert_cmphex(c->uuid[0], ==, 0x00);
+    g_assert_cmphex(c->uuid[3], ==, 0x33);
+    g_assert_cmphex(c->uuid[15], ==, 0xff);
+    config_free(c);
+    FAIL("-uuid 0011", "-uuid 0011: failed to parse UUID string: wrong format");
+    FAIL("-uuid 00112233-4455-6677-8899-aabbccddeeff0",
+         "-uuid 00112233-4455-6677-8899-aabbccddeeff0: failed to parse UUID string: wrong format");
+    FAIL("-uuid 001122334455-6677-8899-aabbccddeeff",
+         "-uuid 001122334455-6677-8899-aabbccddeeff: failed to parse UUID string: wrong format");
     FAIL("-rtc base=yesterday", "-rtc base=yesterday: invalid datetime format; valid formats: "
          "'2006-06-17T16:01:21' or '2006-06-17'");
     FAIL("-rtc base=2006-13-01", "-rtc base=2006-13-01: invalid datetime format; valid formats: "
