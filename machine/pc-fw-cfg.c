@@ -204,6 +204,7 @@ int pc_fw_cfg_create(struct machine *m, GError **errp)
 static int pc_fw_cfg_smbios(struct machine *m, GError **errp)
 {
     struct smbios_config c;
+    struct smbios_fields fields = { 0 };
     struct pc_cpuid cpu;
     g_autoptr(GByteArray) tables = NULL;
     g_autoptr(GByteArray) anchor = NULL;
@@ -213,6 +214,11 @@ static int pc_fw_cfg_smbios(struct machine *m, GError **errp)
     smbios_config_pc(&c);
     c.version = m->type->alias ? m->type->alias : m->type->name;
     memcpy(c.uuid, m->cfg->uuid, sizeof(c.uuid));
+    for (unsigned i = 0; m->cfg->smbios && i < m->cfg->smbios->len; i++) {
+        /* Checked when parsed: this cannot fail. */
+        smbios_fields_parse(&fields, g_ptr_array_index(m->cfg->smbios, i), NULL);
+    }
+    c.fields = &fields;
     c.ram_size = m->ram_size;
     c.ncpus = m->ncpus;
     c.cores = m->cfg->smp_cores;
@@ -236,6 +242,7 @@ static int pc_fw_cfg_smbios(struct machine *m, GError **errp)
         c.mem[c.nmem++].size = above;
     }
     smbios_build(&c, &tables, &anchor);
+    smbios_fields_clear(&fields);
     ret = fw_cfg_add_file(m->fw_cfg, "etc/smbios/smbios-tables", tables->data, tables->len,
                           errp);
     if (ret == 0) {

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "machine/smbios.h"
+#include "system/error.h"
+#include "system/keyval.h"
 
 struct smbios_builder {
     GByteArray *b;
@@ -72,13 +74,61 @@ static void end(struct smbios_builder *s)
     s->count++;
 }
 
+/* A -smbios field, or dflt when not given. */
+static const char *field(const struct smbios_config *c, enum smbios_field f, const char *dflt)
+{
+    return c->fields && c->fields->str[f] ? c->fields->str[f] : dflt;
+}
+
+/* Type 0, BIOS Information (7.1), only with -smbios type=0 (QEMU leaves it
+ * to the firmware otherwise): SeaBIOS's segment 0xe800, "BIOS
+ * characteristics not supported", targeted content distribution and
+ * virtual machine (plus UEFI when asked). */
+static void build_type0(struct smbios_builder *s, const struct smbios_config *c)
+{
+    const struct smbios_fields *f = c->fields;
+
+    begin(s, 0, 24, 0x000);
+    put_string(s, field(c, SMBIOS_T0_VENDOR, NULL));
+    put_string(s, field(c, SMBIOS_T0_VERSION, NULL));
+    put_le(s->b, 0xe800, 2);
+    put_string(s, field(c, SMBIOS_T0_DATE, NULL));
+    put8(s->b, 0);                      /* ROM size */
+    put_le(s->b, 0x08, 8);              /* characteristics: not supported */
+    put8(s->b, 0);
+    put8(s->b, 0x14 | (f->uefi ? 0x08 : 0));
+    put8(s->b, f->have_release ? f->major : 0);
+    put8(s->b, f->have_release ? f->minor : 0);
+    put8(s->b, 0xff);                   /* embedded controller release: none */
+    put8(s->b, 0xff);
+    end(s);
+}
+
+/* Type 2, Baseboard Information (7.3), only with -smbios type=2: a
+ * motherboard in the type 3 enclosure. */
+static void build_type2(struct smbios_builder *s, const struct smbios_config *c)
+{
+    begin(s, 2, 15, 0x200);
+    put_string(s, field(c, SMBIOS_T2_MANUFACTURER, c->manufacturer));
+    put_string(s, field(c, SMBIOS_T2_PRODUCT, c->product));
+    put_string(s, field(c, SMBIOS_T2_VERSION, c->version));
+    put_string(s, field(c, SMBIOS_T2_SERIAL, NULL));
+    put_string(s, field(c, SMBIOS_T2_ASSET, NULL));
+    put8(s->b, 0x01);                   /* feature flags: motherboard */
+    put_string(s, field(c, SMBIOS_T2_LOCATION, NULL));
+    put_le(s->b, 0x300, 2);             /* chassis handle: type 3 */
+    put8(s->b, 0x0a);                   /* board type: motherboard */
+    put8(s->b, 0);                      /* contained objects */
+    end(s);
+}
+
 /* Type 1, System Information (7.2): the UUID in SMBIOS 2.6's wire order,
  * its first three fields little-endian; wake-up by power switch. */
 static void build_type1(struct smbios_builder *s, const struct smbios_config *c)
 {
     uint8_t uuid[16];
 
-    memcpy(uuid, c->uuid, 16);
+    memcpy(uuid, c->fields && c->fields->have_uuid ? c->fields->uuid : c->uuid, 16);
     for (unsigned i = 0; i < 2; i++) {
         uint8_t t = uuid[i];
 
@@ -92,14 +142,14 @@ static void build_type1(struct smbios_builder *s, const struct smbios_config *c)
         uuid[i + 1] = t;
     }
     begin(s, 1, 27, 0x100);
-    put_string(s, c->manufacturer);
-    put_string(s, c->product);
-    put_string(s, c->version);
-    put_string(s, NULL);                /* serial number */
+    put_string(s, field(c, SMBIOS_T1_MANUFACTURER, c->manufacturer));
+    put_string(s, field(c, SMBIOS_T1_PRODUCT, c->product));
+    put_string(s, field(c, SMBIOS_T1_VERSION, c->version));
+    put_string(s, field(c, SMBIOS_T1_SERIAL, NULL));
     g_byte_array_append(s->b, uuid, 16);
     put8(s->b, 0x06);                   /* wake-up type: power switch */
-    put_string(s, NULL);                /* SKU */
-    put_string(s, NULL);                /* family */
+    put_string(s, field(c, SMBIOS_T1_SKU, NULL));
+    put_string(s, field(c, SMBIOS_T1_FAMILY, NULL));
     end(s);
 }
 
@@ -107,11 +157,11 @@ static void build_type1(struct smbios_builder *s, const struct smbios_config *c)
 static void build_type3(struct smbios_builder *s, const struct smbios_config *c)
 {
     begin(s, 3, 22, 0x300);
-    put_string(s, c->manufacturer);
+    put_string(s, field(c, SMBIOS_T3_MANUFACTURER, c->manufacturer));
     put8(s->b, 0x01);                   /* type: other */
-    put_string(s, c->version);
-    put_string(s, NULL);                /* serial */
-    put_string(s, NULL);                /* asset tag */
+    put_string(s, field(c, SMBIOS_T3_VERSION, c->version));
+    put_string(s, field(c, SMBIOS_T3_SERIAL, NULL));
+    put_string(s, field(c, SMBIOS_T3_ASSET, NULL));
     put8(s->b, 0x03);                   /* boot-up state: safe */
     put8(s->b, 0x03);                   /* power supply state */
     put8(s->b, 0x03);                   /* thermal state */
@@ -121,7 +171,7 @@ static void build_type3(struct smbios_builder *s, const struct smbios_config *c)
     put8(s->b, 0);                      /* power cords */
     put8(s->b, 0);                      /* contained elements */
     put8(s->b, 0);                      /* their record length */
-    put_string(s, NULL);                /* SKU */
+    put_string(s, field(c, SMBIOS_T3_SKU, NULL));
     end(s);
 }
 
@@ -289,7 +339,13 @@ void smbios_build(const struct smbios_config *c, GByteArray **tables, GByteArray
     unsigned sockets = MAX((c->ncpus + per_socket - 1) / per_socket, 1u);
     unsigned ndimms = (c->ram_size + DIMM_MAX - 1) / DIMM_MAX;
 
+    if (c->fields && c->fields->type0) {
+        build_type0(&s, c);
+    }
     build_type1(&s, c);
+    if (c->fields && c->fields->type2) {
+        build_type2(&s, c);
+    }
     build_type3(&s, c);
     for (unsigned i = 0; i < sockets; i++) {
         build_type4(&s, c, i);
@@ -308,4 +364,158 @@ void smbios_build(const struct smbios_config *c, GByteArray **tables, GByteArray
     *anchor = build_anchor(&s);
     *tables = s.b;
     g_ptr_array_free(s.strings, true);
+}
+
+/* ---- -smbios ---- */
+
+static const struct {
+    unsigned type;
+    const char *key;
+    enum smbios_field field;
+} smbios_keys[] = {
+    { 0, "vendor", SMBIOS_T0_VENDOR }, { 0, "version", SMBIOS_T0_VERSION },
+    { 0, "date", SMBIOS_T0_DATE },
+    { 1, "manufacturer", SMBIOS_T1_MANUFACTURER }, { 1, "product", SMBIOS_T1_PRODUCT },
+    { 1, "version", SMBIOS_T1_VERSION }, { 1, "serial", SMBIOS_T1_SERIAL },
+    { 1, "sku", SMBIOS_T1_SKU }, { 1, "family", SMBIOS_T1_FAMILY },
+    { 2, "manufacturer", SMBIOS_T2_MANUFACTURER }, { 2, "product", SMBIOS_T2_PRODUCT },
+    { 2, "version", SMBIOS_T2_VERSION }, { 2, "serial", SMBIOS_T2_SERIAL },
+    { 2, "asset", SMBIOS_T2_ASSET }, { 2, "location", SMBIOS_T2_LOCATION },
+    { 3, "manufacturer", SMBIOS_T3_MANUFACTURER }, { 3, "version", SMBIOS_T3_VERSION },
+    { 3, "serial", SMBIOS_T3_SERIAL }, { 3, "asset", SMBIOS_T3_ASSET },
+    { 3, "sku", SMBIOS_T3_SKU },
+};
+
+/* The keys of type t besides the string fields. */
+static bool smbios_other_key(unsigned t, const char *key)
+{
+    return !strcmp(key, "type") || (t == 0 && (!strcmp(key, "release") || !strcmp(key, "uefi"))) ||
+           (t == 1 && !strcmp(key, "uuid"));
+}
+
+static int smbios_field_index(unsigned t, const char *key)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(smbios_keys); i++) {
+        if (smbios_keys[i].type == t && !strcmp(smbios_keys[i].key, key)) {
+            return smbios_keys[i].field;
+        }
+    }
+    return -1;
+}
+
+static bool smbios_parse_uuid(const char *v, uint8_t *out)
+{
+    static const unsigned groups[] = { 8, 4, 4, 4, 12 };
+    unsigned at = 0;
+
+    for (unsigned g = 0; g < G_N_ELEMENTS(groups); g++) {
+        for (unsigned i = 0; i < groups[g]; i += 2, v += 2) {
+            if (!g_ascii_isxdigit(v[0]) || !g_ascii_isxdigit(v[1])) {
+                return false;
+            }
+            out[at++] = g_ascii_xdigit_value(v[0]) << 4 | g_ascii_xdigit_value(v[1]);
+        }
+        if (g < G_N_ELEMENTS(groups) - 1 && *v++ != '-') {
+            return false;
+        }
+    }
+    return !*v;
+}
+
+static int smbios_fail(GError **errp, int code, const char *msg)
+{
+    g_set_error_literal(errp, HYVM_ERROR, code, msg);
+    return -1;
+}
+
+int smbios_fields_parse(struct smbios_fields *f, const char *arg, GError **errp)
+{
+    struct kv_list *kv = kv_parse(arg, NULL, errp);
+    struct smbios_fields scratch = { 0 };
+    const char *v;
+    uint64_t t;
+    unsigned major, minor;
+    int ret = -1;
+
+    if (!kv) {
+        return -1;
+    }
+    if (!f) {
+        f = &scratch;
+    }
+    v = kv_get(kv, "type");
+    if (!v) {
+        if (kv_has(kv, "file")) {
+            ret = smbios_fail(errp, HYVM_ERROR_UNSUPPORTED,
+                              "SMBIOS tables from a file are not supported yet");
+        } else {
+            ret = smbios_fail(errp, HYVM_ERROR_FAILED, "Must specify type= or file=");
+        }
+        goto out;
+    }
+    if (parse_uint(v, &t) < 0 || t > 127) {
+        ret = smbios_fail(errp, HYVM_ERROR_FAILED, "out of range!");
+        goto out;
+    }
+    if (t == 4 || t == 11 || t == 17) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
+                    "SMBIOS type %u fields are not supported yet", (unsigned)t);
+        goto out;
+    }
+    if (t > 3) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "Don't know how to build fields for SMBIOS type %u", (unsigned)t);
+        goto out;
+    }
+    for (unsigned i = 0; i < kv->n; i++) {
+        const char *key = kv->items[i].key;
+
+        if (smbios_field_index(t, key) < 0 && !smbios_other_key(t, key)) {
+            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Invalid parameter '%s'", key);
+            goto out;
+        }
+    }
+    if (t == 0 && (v = kv_get(kv, "uefi")) && !parse_bool(v, &f->uefi)) {
+        ret = smbios_fail(errp, HYVM_ERROR_FAILED, "Parameter 'uefi' expects 'on' or 'off'");
+        goto out;
+    }
+    if (t == 0 && (v = kv_get(kv, "release"))) {
+        if (sscanf(v, "%u.%u", &major, &minor) != 2 || major > 255 || minor > 255) {
+            ret = smbios_fail(errp, HYVM_ERROR_FAILED, "Invalid release");
+            goto out;
+        }
+        f->have_release = true;
+        f->major = major;
+        f->minor = minor;
+    }
+    if (t == 1 && (v = kv_get(kv, "uuid"))) {
+        if (!smbios_parse_uuid(v, f->uuid)) {
+            ret = smbios_fail(errp, HYVM_ERROR_FAILED, "Invalid UUID");
+            goto out;
+        }
+        f->have_uuid = true;
+    }
+    for (unsigned i = 0; i < G_N_ELEMENTS(smbios_keys); i++) {
+        if (smbios_keys[i].type == t && (v = kv_get(kv, smbios_keys[i].key))) {
+            g_free(f->str[smbios_keys[i].field]);
+            f->str[smbios_keys[i].field] = g_strdup(v);
+        }
+    }
+    f->type0 |= t == 0;
+    f->type2 |= t == 2;
+    ret = 0;
+out:
+    kv_free(kv);
+    if (f == &scratch) {
+        smbios_fields_clear(&scratch);
+    }
+    return ret;
+}
+
+void smbios_fields_clear(struct smbios_fields *f)
+{
+    for (unsigned i = 0; i < SMBIOS_NFIELDS; i++) {
+        g_free(f->str[i]);
+    }
+    memset(f, 0, sizeof(*f));
 }

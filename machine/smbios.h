@@ -15,10 +15,46 @@
 #ifndef HYVM_SMBIOS_H
 #define HYVM_SMBIOS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
 
 #define SMBIOS_MAX_MEM_AREAS 4
+
+/*
+ * -smbios type=N,field=value: QEMU 7.2's string fields of types 0-3 (type
+ * 0 and 2 are built only when given), type 0's release and uefi, type 1's
+ * uuid.  A field given replaces the machine's default.
+ */
+enum smbios_field {
+    SMBIOS_T0_VENDOR, SMBIOS_T0_VERSION, SMBIOS_T0_DATE,
+    SMBIOS_T1_MANUFACTURER, SMBIOS_T1_PRODUCT, SMBIOS_T1_VERSION, SMBIOS_T1_SERIAL,
+    SMBIOS_T1_SKU, SMBIOS_T1_FAMILY,
+    SMBIOS_T2_MANUFACTURER, SMBIOS_T2_PRODUCT, SMBIOS_T2_VERSION, SMBIOS_T2_SERIAL,
+    SMBIOS_T2_ASSET, SMBIOS_T2_LOCATION,
+    SMBIOS_T3_MANUFACTURER, SMBIOS_T3_VERSION, SMBIOS_T3_SERIAL, SMBIOS_T3_ASSET,
+    SMBIOS_T3_SKU,
+    SMBIOS_NFIELDS
+};
+
+struct smbios_fields {
+    char *str[SMBIOS_NFIELDS];      /* NULL: the default */
+    bool type0, type2;              /* fields given for these optional types */
+    bool uefi;                      /* type 0 characteristics: UEFI */
+    bool have_release;
+    uint8_t major, minor;           /* type 0 release=MAJOR.MINOR */
+    bool have_uuid;
+    uint8_t uuid[16];               /* type 1 uuid=, as -uuid */
+};
+
+/*
+ * Adds one -smbios argument to f (f may be NULL to only check it), with
+ * QEMU's messages ("Must specify type= or file=", "Invalid parameter
+ * 'x'", ...).  Types 4, 11, 17 and file= are refused as not supported yet
+ * (HYVM_ERROR_UNSUPPORTED).
+ */
+int smbios_fields_parse(struct smbios_fields *f, const char *arg, GError **errp);
+void smbios_fields_clear(struct smbios_fields *f);
 
 struct smbios_config {
     const char *manufacturer;       /* "QEMU" */
@@ -33,6 +69,7 @@ struct smbios_config {
     struct {
         uint64_t start, size;
     } mem[SMBIOS_MAX_MEM_AREAS];    /* the RAM ranges, for type 19 */
+    const struct smbios_fields *fields;     /* -smbios, or NULL */
 };
 
 /* QEMU's defaults for -M pc: the strings above, no UUID. */

@@ -68,6 +68,7 @@ struct hyvm_config {
     unsigned boot_splash_time;     /* ms, 0..65535 */
     bool boot_has_reboot_timeout;
     int boot_reboot_timeout;       /* ms, -1..65535: etc/boot-fail-wait (-1: never) */
+    GPtrArray *smbios;             /* char *: -smbios arguments, checked; NULL: none */
     bool has_uuid;                 /* -uuid */
     uint8_t uuid[16];              /* RFC 4122 order, as fw_cfg and SMBIOS take it */
     char *rtc_base;                /* -rtc base=utc|localtime|DATE */

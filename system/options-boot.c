@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "machine/smbios.h"
 #include "system/config.h"
 #include "system/keyval.h"
 #include "system/options-internal.h"
@@ -184,6 +185,22 @@ int opt_uuid(struct parse_state *s)
         return BAD(s, "failed to parse UUID string: wrong format");
     }
     s->c->has_uuid = true;
+    return 0;
+}
+
+/* -smbios: checked here in QEMU's words, applied when the machine builds
+ * its SMBIOS tables (machine/smbios.c). */
+int opt_smbios(struct parse_state *s)
+{
+    GError *err = NULL;
+
+    if (smbios_fields_parse(NULL, s->arg, &err) < 0) {
+        return opt_wrap(s, err);
+    }
+    if (!s->c->smbios) {
+        s->c->smbios = g_ptr_array_new_with_free_func(g_free);
+    }
+    g_ptr_array_add(s->c->smbios, g_strdup(s->arg));
     return 0;
 }
 

@@ -243,7 +243,7 @@ static const struct option_def options[] = {
     { "k", true, opt_later },
     { "no-hpet", false, opt_later },
     { "no-acpi", false, opt_later },
-    { "smbios", true, opt_later },
+    { "smbios", true, opt_smbios },
     { "fw_cfg", true, opt_later },
     { "uuid", true, opt_uuid },
     { "runas", true, opt_later },
@@ -489,6 +489,9 @@ void config_free(struct hyvm_config *c)
     g_free(c->logfile);
     g_free(c->boot_order);
     g_free(c->boot_once);
+    if (c->smbios) {
+        g_ptr_array_free(c->smbios, true);
+    }
     g_free(c->rtc_base);
     g_free(c);
     device_globals_clear();

@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "machine/smbios.h"
+#include "system/error.h"
 
 /* qemu-system-x86_64 -M pc (128 MiB, one vCPU). */
 static const char qemu_default_tables[] =
@@ -197,6 +198,80 @@ static void test_uuid(void)
     g_assert_cmpmem(t->data + 8, 16, wire, 16);
 }
 
+/* -smbios type=0,vendor=Acme,version=1.2,date=01/02/2003,release=4.5,uefi=on
+ * -smbios type=1,serial=ds=nocloud,sku=S1,family=Fam
+ * -smbios type=2,manufacturer=Board,location=Here
+ * -smbios type=3,serial=CH1,asset=A1,sku=K, as QEMU 7.2 builds them. */
+static const char qemu_fields_tables[] =
+    "00180000010200e803000800000000000000001c0405ffff41636d6500312e320030312f30322f3230"
+    "30330000011b0001010203040000000000000000000000000000000006050651454d55005374616e64"
+    "6172642050432028693434304658202b20504949582c2031393936290070632d6934343066782d372e"
+    "320064733d6e6f636c6f75640053310046616d0000020f00020102030000010400030a00426f617264"
+    "005374616e646172642050432028693434304658202b20504949582c2031393936290070632d693434"
+    "3066782d372e32004865726500000316000301010203040303030200000000000000000551454d5500"
+    "70632d6934343066782d372e3200434831004131004b0000042a000401030102b10f0600fdfb8b0703"
+    "000000d007d0074101ffffffffffff0000000101010200010043505520300051454d550070632d6934"
+    "343066782d372e3200001017001001030600000200feff010000000000000000000000112800110010"
+    "feffffffffff8000090001000702000000020000000000000000000000000000000044494d4d203000"
+    "51454d550000131f001300000000ffff0100001001000000000000000000000000000000000000200b"
+    "00200000000000000000007f04007f0000";
+static const char qemu_fields_anchor[] =
+    "5f534d5f001f020863000000000000005f444d495f00d401000000000a0028";
+
+static void test_fields(void)
+{
+    static const char *const args[] = {
+        "type=0,vendor=Acme,version=1.2,date=01/02/2003,release=4.5,uefi=on",
+        "type=1,serial=ds=nocloud,sku=S1,family=Fam",
+        "type=2,manufacturer=Board,location=Here",
+        "type=3,serial=CH1,asset=A1,sku=K",
+    };
+    struct smbios_fields f = { 0 };
+    struct smbios_config c;
+    g_autoptr(GByteArray) t = NULL;
+    g_autoptr(GByteArray) a = NULL;
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(args); i++) {
+        g_assert_cmpint(smbios_fields_parse(&f, args[i], NULL), ==, 0);
+    }
+    config(&c, 128ull << 20, 1, 1);
+    c.fields = &f;
+    smbios_build(&c, &t, &a);
+    check_bytes(t, qemu_fields_tables);
+    check_bytes(a, qemu_fields_anchor);
+    smbios_fields_clear(&f);
+}
+
+/* QEMU's messages; what is not built yet says so. */
+static void test_fields_errors(void)
+{
+    static const struct {
+        const char *arg, *msg;
+        int code;
+    } bad[] = {
+        { "serial=1", "Must specify type= or file=", HYVM_ERROR_FAILED },
+        { "type=1,foo=bar", "Invalid parameter 'foo'", HYVM_ERROR_FAILED },
+        { "type=0,serial=1", "Invalid parameter 'serial'", HYVM_ERROR_FAILED },
+        { "type=99", "Don't know how to build fields for SMBIOS type 99", HYVM_ERROR_FAILED },
+        { "type=300", "out of range!", HYVM_ERROR_FAILED },
+        { "type=0,release=x", "Invalid release", HYVM_ERROR_FAILED },
+        { "type=1,uuid=zz", "Invalid UUID", HYVM_ERROR_FAILED },
+        { "type=0,uefi=maybe", "Parameter 'uefi' expects 'on' or 'off'", HYVM_ERROR_FAILED },
+        { "type=17,speed=1", "SMBIOS type 17 fields are not supported yet",
+          HYVM_ERROR_UNSUPPORTED },
+        { "file=t.bin", "SMBIOS tables from a file are not supported yet",
+          HYVM_ERROR_UNSUPPORTED },
+    };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GError) err = NULL;
+
+        g_assert_cmpint(smbios_fields_parse(NULL, bad[i].arg, &err), <, 0);
+        g_assert_error(err, HYVM_ERROR, bad[i].code);
+        g_assert_cmpstr(err->message, ==, bad[i].msg);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -204,5 +279,7 @@ int main(int argc, char **argv)
     g_test_add_func("/smbios/qemu-20g-two-sockets", test_qemu_20g_two_sockets);
     g_test_add_func("/smbios/walk", test_walk);
     g_test_add_func("/smbios/uuid", test_uuid);
+    g_test_add_func("/smbios/fields", test_fields);
+    g_test_add_func("/smbios/fields-errors", test_fields_errors);
     return g_test_run();
 }
