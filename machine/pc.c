@@ -39,10 +39,11 @@ static const struct machine_prop pc_props[] = {
 };
 
 /* The ACPI tables QEMU's firmware would hand Linux: FADT with the PIIX4
- * PM blocks, DSDT, MADT, HPET (machine/acpi-build.c); the same config
- * goes to the firmware's table loader (machine/pc-fw-cfg.c). */
-static int pc_acpi_tables(struct machine *m, bool hpet, struct acpi_build_config *ac,
-                          GError **errp)
+ * PM blocks, DSDT, MADT, HPET (machine/acpi-build.c), once every device
+ * exists.  The same config goes to the firmware's table loader
+ * (pc_fw_cfg_machine_done), and for a boot without firmware
+ * acpi_build_tables() writes them into RAM itself. */
+static void pc_acpi_config(struct machine *m, bool hpet, struct acpi_build_config *ac)
 {
     acpi_build_config_pc(ac, m->ncpus);
     ac->pci_mem32_start = MIN(m->ram_size, PC_LOW_RAM_LIMIT);
@@ -50,7 +51,6 @@ static int pc_acpi_tables(struct machine *m, bool hpet, struct acpi_build_config
     ac->serial_mask = x86_machine_serial_mask(m);
     ac->pvpanic_isa = m->pvpanic_isa;
     ac->pvpanic_ioport = m->pvpanic_ioport;
-    return acpi_build_tables(ac, &m->acpi_rsdp, errp);
 }
 
 static void pc_i8042_reset(void *opaque)
@@ -118,8 +118,9 @@ static int pc_init(struct machine *m, GError **errp)
         m->accel->pic_set_level_triggered(pci_firmware_elcr());
     }
     pc_bios_state_setup();
+    pc_acpi_config(m, hpet, ac);
     if (acpi) {
-        ret = pc_acpi_tables(m, hpet, ac, errp);
+        ret = acpi_build_tables(ac, &m->acpi_rsdp, errp);
         if (ret < 0) {
             return ret;
         }
