@@ -8,6 +8,9 @@
  * cause: a write (every item is read-only) and a target outside RAM.
  *
  *   -append "dump=NAME": NAME's bytes in hex, whatever its size (first 512).
+ *   -append "cmos-boot=1": the CMOS boot order bytes (0x3d, 0x38) only,
+ *   then a reset through port 0x92 and the same on the second boot, which
+ *   a mark in RAM tells apart (-boot once= holds for the first boot only).
  */
 #include "guest.h"
 
@@ -71,12 +74,44 @@ struct entry {
 
 static struct entry dir[64];
 
+#define BOOT_MARK ((volatile uint32_t *)0x90000)
+#define BOOT_MARK_MAGIC 0xf3c0b007u
+
+static uint8_t cmos_read(uint8_t index)
+{
+    outb(0x70, index);
+    return inb(0x71);
+}
+
+static int cmos_boot(void)
+{
+    unsigned boot = *BOOT_MARK == BOOT_MARK_MAGIC ? 2 : 1;
+
+    printf("fwcfg: boot %u cmos 0x3d=0x%02x 0x38=0x%02x\n", boot, cmos_read(0x3d),
+           cmos_read(0x38));
+    if (boot == 2) {
+        *BOOT_MARK = 0;
+        return 0;
+    }
+    *BOOT_MARK = BOOT_MARK_MAGIC;
+    outb(0x92, inb(0x92) & ~1);
+    outb(0x92, inb(0x92) | 1);
+    for (volatile uint32_t i = 0; i < 100000000; i++) {
+    }
+    printf("fwcfg: still running after the reset\n");
+    return 1;
+}
+
 int main(const struct mb_info *mbi)
 {
-    char want[56], sig[9];
+    char want[56], sig[9], flag[4];
     const char *dump = mb_cmdline_arg(mbi, "dump", want, sizeof(want));
     uint32_t id, count, st;
     uint32_t w;
+
+    if (mb_cmdline_arg(mbi, "cmos-boot", flag, sizeof(flag))) {
+        return cmos_boot();
+    }
 
     outw(FW_CFG_SEL, 0);
     for (unsigned i = 0; i < 4; i++) {

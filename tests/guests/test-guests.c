@@ -192,7 +192,9 @@ static const struct guest_case cases[] = {
     /* fw_cfg by DMA as SeaBIOS reads it; each line as qemu-system-x86_64
      * -M pc -kernel fwcfg.elf prints it (QEMU 7.2, -cpu qemu64): SMBIOS
      * byte for byte, the RAM map with AMD's HyperTransport hole, the sleep
-     * states; then the -boot items and a bootindex's path. */
+     * states (fwcfg-pc passes with HYVM_BINARY=qemu-system-x86_64 too);
+     * then the -boot items and a bootindex's path; then -boot once= in the
+     * CMOS until the first reset puts order= back, as under QEMU. */
     { "fwcfg-pc", "fwcfg", { "-M", "pc", NULL }, 1,
       { "fwcfg: dma register reads QEMU CFG",
         "file etc/smbios/smbios-tables size 321 fnv fb4a9514",
@@ -206,6 +208,9 @@ static const struct guest_case cases[] = {
         "file etc/boot-fail-wait size 4 fnv f49c691c : e8030000",
         "file etc/boot-menu-wait size 2 fnv 68cfccfe : 2c01",
         "fwcfg: read outside RAM status 0x1" } },
+    { "fwcfg-boot-once", "fwcfg", { "-M", "pc", "-boot", "order=dn,once=c", "-append",
+      "cmos-boot=1", NULL }, 1,
+      { "fwcfg: boot 1 cmos 0x3d=0x02 0x38=0x00", "fwcfg: boot 2 cmos 0x3d=0x43 0x38=0x00" } },
     /* pvpanic-pci and pvpanic-mmio: the register reads the events, a
      * crash kernel report lets the guest run on and a panic ends the VM
      * as -action panic= says (the guest exits 0x33, status 0x67, when
