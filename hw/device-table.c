@@ -165,6 +165,7 @@ static const struct dev_prop isa_pit_props[] = {
 /* The virtio-pci transport reads addr, vectors, disable-legacy/-modern, ioeventfd. */
 static const struct dev_prop virtio_blk_pci_props[] = {
     VIRTIO_BLK_PROPS,
+    { "bootindex", DEV_PROP_INT32, NULL, NULL },
     VIRTIO_PCI_PROPS("4294967295"),
     { NULL },
 };
@@ -212,6 +213,7 @@ static const struct dev_prop virtio_blk_props[] = {
 /* The virtio-pci transport reads addr, vectors, disable-legacy/-modern, ioeventfd. */
 static const struct dev_prop virtio_net_pci_props[] = {
     VIRTIO_NET_PROPS,
+    { "bootindex", DEV_PROP_INT32, NULL, NULL },
     VIRTIO_PCI_PROPS("4294967295"),
     { NULL },
 };
@@ -468,6 +470,7 @@ static const char *prop_type_name(enum dev_prop_type t)
     case DEV_PROP_UINT16: return "uint16";
     case DEV_PROP_UINT32: return "uint32";
     case DEV_PROP_UINT64: return "uint64";
+    case DEV_PROP_INT32: return "int32";
     case DEV_PROP_SIZE: return "size";
     case DEV_PROP_STR:
     case DEV_PROP_CHARDEV:

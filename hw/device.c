@@ -63,6 +63,24 @@ static char *prop_check_text(const struct dev_prop *p, const char *value, GError
     uint64_t v;
     bool b;
 
+    if (p->type == DEV_PROP_INT32) {
+        char *end;
+        int64_t n;
+
+        errno = 0;
+        n = g_ascii_strtoll(value, &end, 0);
+        if (end == value || *end) {
+            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                        "Parameter '%s' expects integer", p->name);
+            return NULL;
+        }
+        if (errno || n < INT32_MIN || n > INT32_MAX) {
+            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Parameter '%s' expects int32_t",
+                        p->name);
+            return NULL;
+        }
+        return g_strdup_printf("%" G_GINT64_FORMAT, n);
+    }
     if (prop_is_uint(p->type)) {
         int ret = parse_uint(value, &v);
 
@@ -115,6 +133,22 @@ static char *prop_check_json(const struct dev_prop *p, JsonNode *n, GError **err
     uint64_t big;
     bool is_big = vt == G_TYPE_STRING && qmp_json_u64(json_node_get_string(n), &big);
 
+    if (p->type == DEV_PROP_INT32) {
+        gint64 i;
+
+        if (vt != G_TYPE_INT64) {
+            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                        "Invalid parameter type for '%s', expected: integer", p->name);
+            return NULL;
+        }
+        i = json_node_get_int(n);
+        if (i < INT32_MIN || i > INT32_MAX) {
+            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "Parameter '%s' expects int32_t",
+                        p->name);
+            return NULL;
+        }
+        return g_strdup_printf("%" G_GINT64_FORMAT, i);
+    }
     if (prop_is_uint(p->type) || p->type == DEV_PROP_SIZE) {
         /* Like QEMU's input visitor, a negative int64 is taken modulo 2^64
          * and then found out of range (or not, for a uint64). */
@@ -642,6 +676,13 @@ uint64_t dev_config_uint(const struct dev_config *c, const char *name)
         n = 0;
     }
     return n;
+}
+
+int64_t dev_config_int(const struct dev_config *c, const char *name)
+{
+    const char *v = dev_config_lookup(c, name);
+
+    return v ? g_ascii_strtoll(v, NULL, 0) : 0;
 }
 
 bool dev_config_bool(const struct dev_config *c, const char *name)

@@ -19,6 +19,7 @@ enum dev_prop_type {
     DEV_PROP_UINT16,
     DEV_PROP_UINT32,
     DEV_PROP_UINT64,
+    DEV_PROP_INT32,          /* bootindex: -1 (none) and up */
     DEV_PROP_SIZE,
     DEV_PROP_STR,
     DEV_PROP_CHARDEV,
@@ -95,6 +96,9 @@ bool device_id_wellformed(const char *id);
 /* Typed lookups for realize(): a property not given falls back to -global,
  * then to the table's defval. */
 uint64_t dev_config_uint(const struct dev_config *c, const char *name);
+/* A signed property (bootindex); 0 when not given: ask dev_config_str()
+ * whether it was. */
+int64_t dev_config_int(const struct dev_config *c, const char *name);
 bool dev_config_bool(const struct dev_config *c, const char *name);
 const char *dev_config_str(const struct dev_config *c, const char *name);
 

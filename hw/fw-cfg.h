@@ -7,8 +7,9 @@
  * Items are byte strings under a 16-bit key: the generic keys below, the
  * architecture's own ones (FW_CFG_ARCH_LOCAL set), and named files that get
  * keys from FW_CFG_FILE_FIRST up and are listed under FW_CFG_FILE_DIR.
- * This is the traditional interface only: the DMA one is not offered (the
- * FW_CFG_ID feature bit says so).
+ * Both interfaces are offered: the traditional byte port and DMA (FW_CFG_ID
+ * bits 0 and 1), the latter through a big-endian 64-bit address register
+ * at base + 4 that points at a control structure in guest RAM.
  */
 #ifndef HYVM_FW_CFG_H
 #define HYVM_FW_CFG_H
@@ -17,6 +18,25 @@
 #include <glib.h>
 
 #define FW_CFG_IO_BASE 0x510       /* selector (16-bit); data at +1 */
+#define FW_CFG_DMA_OFFSET 4        /* the DMA address register, 8 bytes */
+
+/* FW_CFG_ID feature bits. */
+#define FW_CFG_VERSION_TRADITIONAL 0x01
+#define FW_CFG_VERSION_DMA 0x02
+
+/*
+ * The DMA control structure (fw_cfg.rst, "FW_CFG_DMA_ADDRESS"), all
+ * big-endian: be32 control, be32 length, be64 address.  control's high
+ * 16 bits are the key to select when FW_CFG_DMA_CTL_SELECT is set; the
+ * device clears control when done, or leaves FW_CFG_DMA_CTL_ERROR in it.
+ */
+#define FW_CFG_DMA_CTL_ERROR 0x01
+#define FW_CFG_DMA_CTL_READ 0x02
+#define FW_CFG_DMA_CTL_SKIP 0x04
+#define FW_CFG_DMA_CTL_SELECT 0x08
+#define FW_CFG_DMA_CTL_WRITE 0x10
+/* What reading the address register gives, byte by byte: "QEMU CFG". */
+#define FW_CFG_DMA_SIGNATURE "QEMU CFG"
 
 enum {
     FW_CFG_SIGNATURE = 0x00,       /* "QEMU" */
@@ -52,8 +72,9 @@ enum {
 
 struct fw_cfg;
 
-/* The device on ports base (selector) and base + 1 (data), with the
- * signature, the ID and an empty file directory already in place. */
+/* The device on ports base (selector), base + 1 (data) and base + 4 to
+ * base + 11 (DMA address), with the signature, the ID and an empty file
+ * directory already in place. */
 struct fw_cfg *fw_cfg_create_io(uint16_t base, GError **errp);
 /* Sets or replaces an item; data is copied.  Keys out of range are a bug
  * of the caller and are ignored with a warning. */

@@ -74,6 +74,12 @@
 #define CMOS_BOOT_3         0x38    /* third boot device, floppy signature check */
 #define CMOS_BOOT_12        0x3d    /* first and second boot devices */
 #define CMOS_MEM_4G         0x5b    /* 0x5b-0x5d, 64 KiB above 4 GiB (Bochs BIOS) */
+#define CMOS_HD_TYPES       0x12    /* hard disk 0 (high nibble) and 1 types */
+#define CMOS_HD0_TYPE       0x19    /* extended type when the nibble is 0xf */
+#define CMOS_HD1_TYPE       0x1a
+#define CMOS_HD0_INFO       0x1b    /* 0x1b-0x23: disk 0's parameters */
+#define CMOS_HD1_INFO       0x24    /* 0x24-0x2c */
+#define CMOS_HD_TRANSLATION 0x39    /* 2 bits per IDE disk (Bochs BIOS) */
 #define CMOS_NCPUS          0x5f    /* vCPUs - 1 (Bochs BIOS) */
 #define EQUIP_FPU           0x02
 #define EQUIP_MOUSE         0x04
@@ -674,8 +680,9 @@ static int boot_nibble(char c)
     }
 }
 
-int rtc_cmos_init_pc(struct rtc *s, uint64_t below_4g, uint64_t above_4g, unsigned ncpus,
-                     const char *boot_order, GError **errp)
+/* QEMU's set_boot_dev(): up to three devices into 0x3d (first, second)
+ * and 0x38 (third; bit 0 clear: check the floppy boot signature). */
+int rtc_cmos_set_boot_order(struct rtc *s, const char *boot_order, GError **errp)
 {
     int dev[3] = { 0, 0, 0 };
     size_t n;
@@ -696,14 +703,55 @@ int rtc_cmos_init_pc(struct rtc *s, uint64_t below_4g, uint64_t above_4g, unsign
             return -EINVAL;
         }
     }
+    s->cmos[CMOS_BOOT_12] = dev[1] << 4 | dev[0];
+    s->cmos[CMOS_BOOT_3] = dev[2] << 4;
+    return 0;
+}
+
+int rtc_cmos_init_pc(struct rtc *s, uint64_t below_4g, uint64_t above_4g, unsigned ncpus,
+                     const char *boot_order, GError **errp)
+{
+    if (rtc_cmos_set_boot_order(s, boot_order, errp) < 0) {
+        return -EINVAL;
+    }
     rtc_cmos_init_microvm(s, below_4g, above_4g);
     /* Past 255 vCPUs the BIOS must ask fw_cfg; QEMU writes 0 then. */
     s->cmos[CMOS_NCPUS] = ncpus >= 1 && ncpus <= 255 ? ncpus - 1 : 0;
-    s->cmos[CMOS_BOOT_12] = dev[1] << 4 | dev[0];
-    s->cmos[CMOS_BOOT_3] = dev[2] << 4;     /* bit 0 clear: check the floppy signature */
     s->cmos[CMOS_EQUIPMENT] = EQUIP_FPU | EQUIP_MOUSE;
     s->cmos[CMOS_FLOPPY] = 0;               /* no drives */
     return 0;
+}
+
+/*
+ * QEMU's pc_cmos_init_late() for one IDE hard disk: the drive type
+ * nibble in 0x12 (0xf: "see 0x19/0x1a", type 47 user-defined), the AT's
+ * parameter block for the first two disks (cylinders, heads, write
+ * precompensation 0xffff, control byte with bit 3 for more than 8 heads,
+ * landing zone, sectors), and the translation bits in 0x39 for all four.
+ */
+void rtc_cmos_set_ide_disk(struct rtc *s, unsigned n, uint16_t cylinders, uint8_t heads,
+                           uint8_t sectors, unsigned translation)
+{
+    static const uint8_t type_ofs[2] = { CMOS_HD0_TYPE, CMOS_HD1_TYPE };
+    static const uint8_t info_ofs[2] = { CMOS_HD0_INFO, CMOS_HD1_INFO };
+
+    if (n > 3) {
+        return;
+    }
+    s->cmos[CMOS_HD_TRANSLATION] = (s->cmos[CMOS_HD_TRANSLATION] & ~(3u << (2 * n))) |
+                                   (translation & 3) << (2 * n);
+    if (n > 1) {
+        return;
+    }
+    s->cmos[CMOS_HD_TYPES] |= n == 0 ? 0xf0 : 0x0f;
+    s->cmos[type_ofs[n]] = 47;
+    rtc_cmos_set16(s, info_ofs[n], cylinders);
+    s->cmos[info_ofs[n] + 2] = heads;
+    s->cmos[info_ofs[n] + 3] = 0xff;
+    s->cmos[info_ofs[n] + 4] = 0xff;
+    s->cmos[info_ofs[n] + 5] = 0xc0 | (heads > 8 ? 0x08 : 0);
+    rtc_cmos_set16(s, info_ofs[n] + 6, cylinders);
+    s->cmos[info_ofs[n] + 8] = sectors;
 }
 
 void rtc_reset(struct rtc *s)
@@ -797,6 +845,14 @@ static void rtc_timer_expired(void *opaque)
     rtc_update(s, s->clock_ns());
 }
 
+/* The one on ports 0x70-0x71 (only one can hold them), for rtc_default(). */
+static struct rtc *rtc_current;
+
+struct rtc *rtc_default(void)
+{
+    return rtc_current;
+}
+
 static struct rtc *rtc_new(int64_t (*clock_ns)(void), const char *base, GError **errp)
 {
     struct rtc *s = g_new0(struct rtc, 1);
@@ -828,6 +884,7 @@ static struct rtc *rtc_new(int64_t (*clock_ns)(void), const char *base, GError *
         g_free(s);
         return NULL;
     }
+    rtc_current = s;
     return s;
 }
 
@@ -851,6 +908,9 @@ void rtc_free(struct rtc *s)
 {
     if (!s) {
         return;
+    }
+    if (rtc_current == s) {
+        rtc_current = NULL;
     }
     vtimer_free(s->timer);
     io_unregister_pio(RTC_IOBASE, 2);

@@ -109,6 +109,22 @@ uint8_t rtc_cmos_get(const struct rtc *rtc, unsigned index);
  */
 int rtc_cmos_init_pc(struct rtc *rtc, uint64_t below_4g, uint64_t above_4g, unsigned ncpus,
                      const char *boot_order, GError **errp);
+/* The boot order bytes alone (0x3d, 0x38), as init_pc writes them: -boot
+ * once= at start and order= again after the first reset. */
+int rtc_cmos_set_boot_order(struct rtc *rtc, const char *boot_order, GError **errp);
+/*
+ * An IDE hard disk for the BIOS, as QEMU's pc_cmos_init_late(): n is
+ * 0 primary master, 1 primary slave, 2 secondary master, 3 secondary
+ * slave; cylinders/heads/sectors the disk's geometry (1..16383, 1..16,
+ * 1..63); translation QEMU's BIOS CHS translation - 1 (0 none, 1 LBA,
+ * 2 large, 3 rechs).  Disks 0 and 1 get the type and parameter bytes
+ * (0x12, 0x19/0x1a, 0x1b-0x2c); every disk its bits in 0x39.  CD-ROMs
+ * get nothing.  The IDE controller calls it for each hard disk.
+ */
+void rtc_cmos_set_ide_disk(struct rtc *rtc, unsigned n, uint16_t cylinders, uint8_t heads,
+                           uint8_t sectors, unsigned translation);
+/* The RTC on ports 0x70-0x71 (the board's), NULL when there is none. */
+struct rtc *rtc_default(void);
 /* microvm's share of the above: only the memory-size bytes. */
 void rtc_cmos_init_microvm(struct rtc *rtc, uint64_t below_4g, uint64_t above_4g);
 

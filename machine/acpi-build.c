@@ -109,9 +109,31 @@ static uint8_t checksum(const uint8_t *p, size_t len)
     return -sum;
 }
 
+/*
+ * Where the tables being built will sit: at X86_ACPI_TABLES_START for a
+ * -kernel boot; for the firmware's table loader at 0, every pointer then
+ * an offset that the loader's ADD_POINTER relocates, and each pointer and
+ * checksum recorded in blob.  One build at a time, on the main thread.
+ */
+static uint64_t build_base = X86_ACPI_TABLES_START;
+static struct acpi_blob *build_blob;
+
 static uint64_t table_addr(size_t off)
 {
-    return X86_ACPI_TABLES_START + off;
+    return build_base + off;
+}
+
+static void put_le(GByteArray *b, uint64_t v, unsigned bytes);
+
+/* A pointer to the table at target, width bytes: recorded for the loader. */
+static void put_ptr(GByteArray *b, size_t target, unsigned width)
+{
+    if (build_blob) {
+        struct acpi_blob_pointer p = { .offset = b->len, .size = width };
+
+        g_array_append_val(build_blob->pointers, p);
+    }
+    put_le(b, table_addr(target), width);
 }
 
 /* Generic Address Structure (5.2.3.2). */
@@ -149,6 +171,11 @@ static void table_end(GByteArray *b, size_t off)
 {
     patch_le(b, off + 4, b->len - off, 4);
     b->data[off + 9] = checksum(b->data + off, b->len - off);
+    if (build_blob) {
+        struct acpi_blob_checksum c = { .offset = off + 9, .start = off, .length = b->len - off };
+
+        g_array_append_val(build_blob->checksums, c);
+    }
 }
 
 /* ---- DSDT pieces ---- */
@@ -619,10 +646,12 @@ static size_t build_fadt(GByteArray *b, const struct acpi_build_config *c, size_
 {
     bool pc = c->kind == ACPI_MACHINE_PC;
     size_t off = table_begin(b, "FACP", pc ? 3 : 5);
-    uint64_t dsdt_addr = table_addr(dsdt);
-
-    put_le(b, pc ? table_addr(facs) : 0, 4);       /* FIRMWARE_CTRL */
-    put_le(b, dsdt_addr, 4);
+    if (pc) {
+        put_ptr(b, facs, 4);    /* FIRMWARE_CTRL */
+    } else {
+        put_le(b, 0, 4);
+    }
+    put_ptr(b, dsdt, 4);
     put8(b, pc ? 1 : 0);        /* ACPI 1.0's INT_MODEL, as QEMU's pc */
     put8(b, 0);                 /* Preferred_PM_Profile: unspecified */
     put_le(b, pc ? PC_SCI_IRQ : 0, 2);
@@ -672,7 +701,7 @@ static size_t build_fadt(GByteArray *b, const struct acpi_build_config *c, size_
     put_le(b, 0, 2);            /* ARM_BOOT_ARCH */
     put8(b, 0);                 /* FADT minor version */
     put_le(b, 0, 8);            /* X_FIRMWARE_CTRL: FIRMWARE_CTRL says it */
-    put_le(b, dsdt_addr, 8);    /* X_DSDT */
+    put_ptr(b, dsdt, 8);        /* X_DSDT */
     /* X_PM1a_EVT_BLK, X_PM1b_EVT_BLK, X_PM1a_CNT_BLK, X_PM1b_CNT_BLK,
      * X_PM2_CNT_BLK, X_PM_TMR_BLK, X_GPE0_BLK, X_GPE1_BLK: the same
      * blocks as above; an all-zero GAS is "not present". */
@@ -783,13 +812,13 @@ static size_t build_rsdt(GByteArray *b, const char *sig, unsigned width,
     size_t off = table_begin(b, sig, 1);
 
     for (unsigned i = 0; i < n; i++) {
-        put_le(b, table_addr(tables[i]), width);
+        put_ptr(b, tables[i], width);
     }
     table_end(b, off);
     return off;
 }
 
-/* RSDP (5.2.5.3), revision 2: both checksums. */
+/* RSDP (5.2.5.3), revision 2: both checksums.  b holds it at its start. */
 static void build_rsdp(GByteArray *b, size_t rsdt, size_t xsdt)
 {
     uint8_t *p = b->data;
@@ -827,20 +856,18 @@ static int acpi_check_config(const struct acpi_build_config *c, GError **errp)
     return 0;
 }
 
-int acpi_build_tables(const struct acpi_build_config *c, uint64_t *rsdp_addr, GError **errp)
+/* The tables after the RSDP's room of rsdp_room bytes; *rsdt, *xsdt get
+ * their offsets. */
+static void build_all(const struct acpi_build_config *c, GByteArray *b, size_t rsdp_room,
+                      size_t *rsdt, size_t *xsdt)
 {
-    g_autoptr(GByteArray) b = NULL;
     size_t tables[ACPI_MAX_TABLES];
     unsigned n = 0;
-    size_t facs = 0, dsdt, rsdt, xsdt;
+    size_t facs = 0, dsdt;
     bool pc = c->kind == ACPI_MACHINE_PC;
 
-    if (acpi_check_config(c, errp) < 0) {
-        return -EINVAL;
-    }
-    b = g_byte_array_sized_new(4096);
-    g_byte_array_set_size(b, ACPI_RSDP_LEN);
-    memset(b->data, 0, ACPI_RSDP_LEN);
+    g_byte_array_set_size(b, rsdp_room);
+    memset(b->data, 0, rsdp_room);
     if (pc) {
         facs = build_facs(b);
     }
@@ -853,8 +880,20 @@ int acpi_build_tables(const struct acpi_build_config *c, uint64_t *rsdp_addr, GE
     if (pc) {
         tables[n++] = build_waet(b);
     }
-    rsdt = build_rsdt(b, "RSDT", 4, tables, n);
-    xsdt = build_rsdt(b, "XSDT", 8, tables, n);
+    *rsdt = build_rsdt(b, "RSDT", 4, tables, n);
+    *xsdt = build_rsdt(b, "XSDT", 8, tables, n);
+}
+
+int acpi_build_tables(const struct acpi_build_config *c, uint64_t *rsdp_addr, GError **errp)
+{
+    g_autoptr(GByteArray) b = NULL;
+    size_t rsdt, xsdt;
+
+    if (acpi_check_config(c, errp) < 0) {
+        return -EINVAL;
+    }
+    b = g_byte_array_sized_new(4096);
+    build_all(c, b, ACPI_RSDP_LEN, &rsdt, &xsdt);
     build_rsdp(b, rsdt, xsdt);
     if (b->len > X86_ACPI_TABLES_SIZE) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
@@ -869,6 +908,48 @@ int acpi_build_tables(const struct acpi_build_config *c, uint64_t *rsdp_addr, GE
     }
     *rsdp_addr = X86_ACPI_TABLES_START;
     return 0;
+}
+
+int acpi_build_blob(const struct acpi_build_config *c, struct acpi_blob *out, GError **errp)
+{
+    size_t rsdt, xsdt;
+
+    memset(out, 0, sizeof(*out));
+    if (acpi_check_config(c, errp) < 0) {
+        return -EINVAL;
+    }
+    out->tables = g_byte_array_sized_new(4096);
+    out->rsdp = g_byte_array_new();
+    out->pointers = g_array_new(false, false, sizeof(struct acpi_blob_pointer));
+    out->checksums = g_array_new(false, false, sizeof(struct acpi_blob_checksum));
+    build_base = 0;
+    build_blob = out;
+    build_all(c, out->tables, 0, &rsdt, &xsdt);
+    build_blob = NULL;
+    g_byte_array_set_size(out->rsdp, ACPI_RSDP_LEN);
+    memset(out->rsdp->data, 0, ACPI_RSDP_LEN);
+    build_rsdp(out->rsdp, rsdt, xsdt);
+    build_base = X86_ACPI_TABLES_START;
+    out->rsdp_rsdt_offset = 16;
+    out->rsdp_xsdt_offset = 24;
+    return 0;
+}
+
+void acpi_blob_free(struct acpi_blob *b)
+{
+    if (b->tables) {
+        g_byte_array_unref(b->tables);
+    }
+    if (b->rsdp) {
+        g_byte_array_unref(b->rsdp);
+    }
+    if (b->pointers) {
+        g_array_unref(b->pointers);
+    }
+    if (b->checksums) {
+        g_array_unref(b->checksums);
+    }
+    memset(b, 0, sizeof(*b));
 }
 
 /* ---- the boards' defaults ---- */

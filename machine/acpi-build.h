@@ -112,4 +112,33 @@ void acpi_build_config_microvm(struct acpi_build_config *c, unsigned ncpus);
  */
 int acpi_build_tables(const struct acpi_build_config *c, uint64_t *rsdp_addr, GError **errp);
 
+/*
+ * The same tables for firmware that places them itself (SeaBIOS through
+ * QEMU's table loader, machine/acpi-loader.c): tables holds every table
+ * but the RSDP, each pointer in it an offset into tables, and rsdp the
+ * RSDP whose RSDT and XSDT addresses are offsets into tables too.  The
+ * checksums are right for those offsets; the loader fixes them after
+ * relocating (5.2.5.3, 5.2.6: every table sums to 0).
+ */
+struct acpi_blob_pointer {
+    uint32_t offset;        /* where in tables */
+    uint8_t size;           /* 4 or 8 bytes */
+};
+
+struct acpi_blob_checksum {
+    uint32_t offset;        /* the checksum byte in tables */
+    uint32_t start, length; /* the table it covers */
+};
+
+struct acpi_blob {
+    GByteArray *tables;
+    GByteArray *rsdp;
+    GArray *pointers;       /* struct acpi_blob_pointer, into tables */
+    GArray *checksums;      /* struct acpi_blob_checksum, one per table */
+    uint32_t rsdp_rsdt_offset, rsdp_xsdt_offset;   /* the RSDP's two pointers */
+};
+
+int acpi_build_blob(const struct acpi_build_config *c, struct acpi_blob *out, GError **errp);
+void acpi_blob_free(struct acpi_blob *b);
+
 #endif

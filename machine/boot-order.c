@@ -41,22 +41,26 @@ int boot_order_add(int32_t bootindex, const char *fw_path, GError **errp)
     return 0;
 }
 
+/* QEMU's get_boot_devices_list(): the paths joined by '\n', the last one
+ * ended by a NUL that the file's length counts. */
 char *boot_order_file(bool strict, size_t *len)
 {
     GString *s = g_string_new(NULL);
 
     for (unsigned i = 0; entries && i < entries->len; i++) {
-        g_string_append_printf(s, "%s\n", g_array_index(entries, struct boot_entry, i).path);
+        g_string_append_printf(s, "%s%s", i ? "\n" : "",
+                               g_array_index(entries, struct boot_entry, i).path);
     }
-    if (strict) {
-        g_string_append(s, "HALT\n");
+    /* QEMU's get_boot_devices_list() adds HALT only after a device. */
+    if (strict && s->len) {
+        g_string_append(s, "\nHALT");
     }
     if (!s->len) {
         g_string_free(s, true);
         *len = 0;
         return NULL;
     }
-    *len = s->len;
+    *len = s->len + 1;
     return g_string_free(s, false);
 }
 

@@ -17,9 +17,9 @@
  * nothing.  An index already taken is QEMU's error "The bootindex N has
  * already been used". */
 int boot_order_add(int32_t bootindex, const char *fw_path, GError **errp);
-/* The "bootorder" file: one path per line in index order, each line ending
- * in '\n', then "HALT\n" when strict; NULL when no device has an index and
- * not strict.  *len gets the length without a terminating NUL. */
+/* The "bootorder" file as QEMU's: the paths in index order joined by
+ * '\n', then "\nHALT" when strict, ended by a NUL that *len counts; NULL
+ * (and *len 0) when no device has an index, strict or not. */
 char *boot_order_file(bool strict, size_t *len);
 unsigned boot_order_count(void);
 /* Forgets every entry (tests, and a machine built again). */

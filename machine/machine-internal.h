@@ -48,6 +48,13 @@ int pc_firmware_check(const struct machine *m, GError **errp);
  * the kernel is loaded); pc_bios_kernel_loaded() points the boot state at a
  * stub that programs the chips and enters the kernel. */
 void pc_bios_state_setup(void);
+
+/* machine/pc-fw-cfg.c: fw_cfg while the board is built, then the files
+ * that need every device (acpi NULL: -M acpi=off). */
+struct acpi_build_config;
+int pc_fw_cfg_create(struct machine *m, GError **errp);
+int pc_fw_cfg_machine_done(struct machine *m, const struct acpi_build_config *acpi,
+                           GError **errp);
 void pc_bios_kernel_loaded(struct machine *m);
 
 #endif

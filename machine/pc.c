@@ -15,16 +15,13 @@
 #include "accel/accel.h"
 #include "arch/x86/cpu-models.h"
 #include "hw/devices.h"
-#include "hw/fw-cfg.h"
 #include "hw/i440fx-pam.h"
 #include "hw/i8042.h"
 #include "hw/pci.h"
 #include "machine/acpi-build.h"
-#include "machine/e820.h"
 #include "machine/machine-internal.h"
 #include "system/config.h"
 #include "system/error.h"
-#include "system/le.h"
 #include "system/memory.h"
 
 /* RAM above this goes above 4 GiB, as QEMU's pc does for -m >= 3.5G. */
@@ -47,77 +44,19 @@ static const struct machine_prop pc_props[] = {
     { NULL }
 };
 
-static void pc_fw_cfg_reset(void *opaque)
-{
-    fw_cfg_reset(opaque);
-}
-
-/*
- * "etc/e820": the RAM ranges as QEMU lists them for SeaBIOS (which adds
- * its own reserved areas): 20-byte entries of address, length and type.
- */
-static int pc_fw_cfg_e820(struct fw_cfg *fw, GError **errp)
-{
-    uint8_t table[RAM_MAX_REGIONS * 20] = { 0 };
-    unsigned n = 0;
-
-    for (unsigned i = 0; i < ram_region_count() && i < RAM_MAX_REGIONS; i++) {
-        const struct ram_region *r = ram_region_get(i);
-        uint8_t *e = table + 20 * n++;
-
-        st64(e, r->gpa);
-        st64(e + 8, r->size);
-        st32(e + 16, E820_RAM);
-    }
-    return fw_cfg_add_file(fw, "etc/e820", table, 20 * n, errp);
-}
-
-/*
- * fw_cfg as QEMU's PC fills it for a -kernel boot without firmware: what
- * kvm-unit-tests reads (vCPU count, RAM size), the generic items every
- * fw_cfg has and the RAM map.  The ACPI, SMBIOS and boot files and the
- * kernel items come with firmware.
- */
-static int pc_fw_cfg_create(struct machine *m, GError **errp)
-{
-    const struct hyvm_config *cfg = m->cfg;
-    const struct x86_cpu_topo topo = {
-        .sockets = cfg->smp_sockets, .dies = cfg->smp_dies,
-        .cores = cfg->smp_cores, .threads = cfg->smp_threads,
-    };
-    unsigned maxcpus = MAX(MAX(cfg->smp_maxcpus, m->ncpus), 1u);
-    static const uint8_t uuid[16];
-    struct fw_cfg *fw = fw_cfg_create_io(FW_CFG_IO_BASE, errp);
-
-    if (!fw) {
-        return -EBUSY;
-    }
-    machine_add_reset(m, pc_fw_cfg_reset, fw);
-    m->fw_cfg = fw;
-    fw_cfg_add_bytes(fw, FW_CFG_UUID, uuid, sizeof(uuid));
-    fw_cfg_add_u16(fw, FW_CFG_NOGRAPHIC, cfg->nographic);
-    fw_cfg_add_u16(fw, FW_CFG_BOOT_MENU, 0);
-    fw_cfg_add_u16(fw, FW_CFG_NB_CPUS, m->ncpus);
-    /* QEMU's apic_id_limit: the last possible vCPU's APIC ID + 1. */
-    fw_cfg_add_u16(fw, FW_CFG_MAX_CPUS, x86_topo_apicid(&topo, maxcpus - 1) + 1);
-    fw_cfg_add_u64(fw, FW_CFG_RAM_SIZE, m->ram_size);
-    fw_cfg_add_u32(fw, FW_CFG_IRQ0_OVERRIDE, 1);
-    return pc_fw_cfg_e820(fw, errp);
-}
-
 /* The ACPI tables QEMU's firmware would hand Linux: FADT with the PIIX4
- * PM blocks, DSDT, MADT, HPET (machine/acpi-build.c). */
-static int pc_acpi_tables(struct machine *m, bool hpet, GError **errp)
+ * PM blocks, DSDT, MADT, HPET (machine/acpi-build.c), once every device
+ * exists.  The same config goes to the firmware's table loader
+ * (pc_fw_cfg_machine_done), and for a boot without firmware
+ * acpi_build_tables() writes them into RAM itself. */
+static void pc_acpi_config(struct machine *m, bool hpet, struct acpi_build_config *ac)
 {
-    g_autofree struct acpi_build_config *ac = g_new0(struct acpi_build_config, 1);
-
     acpi_build_config_pc(ac, m->ncpus);
     ac->pci_mem32_start = MIN(m->ram_size, PC_LOW_RAM_LIMIT);
     ac->hpet = hpet;
     ac->serial_mask = x86_machine_serial_mask(m);
     ac->pvpanic_isa = m->pvpanic_isa;
     ac->pvpanic_ioport = m->pvpanic_ioport;
-    return acpi_build_tables(ac, &m->acpi_rsdp, errp);
 }
 
 /* The PCI functions as after power-on, then, without firmware, as SeaBIOS
@@ -140,6 +79,7 @@ static int pc_init(struct machine *m, GError **errp)
 {
     bool acpi = machine_prop_on(m, "acpi", true);
     bool hpet = machine_prop_on(m, "hpet", true);
+    g_autofree struct acpi_build_config *ac = g_new0(struct acpi_build_config, 1);
     struct i8042 *kbc;
     int ret;
 
@@ -211,9 +151,11 @@ static int pc_init(struct machine *m, GError **errp)
     /* Keeps the bus's power-on state for resets; assigns only without firmware. */
     pci_firmware_setup();
     machine_add_reset(m, pc_pci_reset, NULL);
+    pc_acpi_config(m, hpet, ac);
     if (m->firmware) {
-        /* SeaBIOS writes its own vector table, ACPI and MP tables. */
-        return 0;
+        /* SeaBIOS writes its own vector table and MP table, and places the
+         * ACPI tables it gets through fw_cfg's table loader. */
+        return pc_fw_cfg_machine_done(m, acpi ? ac : NULL, errp);
     }
     /* The ELCR write above reaches only a PIC hyvm models in userspace;
      * an accelerator with its own PIC takes the bits here. */
@@ -222,10 +164,14 @@ static int pc_init(struct machine *m, GError **errp)
     }
     pc_bios_state_setup();
     if (acpi) {
-        ret = pc_acpi_tables(m, hpet, errp);
+        ret = acpi_build_tables(ac, &m->acpi_rsdp, errp);
         if (ret < 0) {
             return ret;
         }
+    }
+    ret = pc_fw_cfg_machine_done(m, acpi ? ac : NULL, errp);
+    if (ret < 0) {
+        return ret;
     }
     /* SeaBIOS always writes an MP table; Linux reads it without ACPI. */
     return x86_machine_build_mptable(m, true, errp);

@@ -117,9 +117,15 @@ static JsonNode *qmp_query_name(JsonObject *args, GError **errp)
 static JsonNode *qmp_query_uuid(JsonObject *args, GError **errp)
 {
     JsonObject *o = json_object_new();
+    struct machine *m = machine_current();
+    static const uint8_t nil[16];
+    const uint8_t *u = m && m->cfg && m->cfg->has_uuid ? m->cfg->uuid : nil;
+    g_autofree char *str = g_strdup_printf(
+        "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2],
+        u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 
-    /* No -uuid yet: QEMU reports the nil UUID when none was given. */
-    json_object_set_string_member(o, "UUID", "00000000-0000-0000-0000-000000000000");
+    /* QEMU reports the nil UUID when -uuid was not given. */
+    json_object_set_string_member(o, "UUID", str);
     return json_node_init_object(json_node_alloc(), o);
 }
 

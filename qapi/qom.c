@@ -133,6 +133,8 @@ static JsonNode *dev_prop_value(const struct dev_prop *p, const char *v)
     case DEV_PROP_SIZE:
         return json_node_init_int(json_node_alloc(),
                                   (gint64)g_ascii_strtoull(v, NULL, 0));
+    case DEV_PROP_INT32:
+        return json_node_init_int(json_node_alloc(), g_ascii_strtoll(v, NULL, 0));
     default:
         return json_node_init_string(json_node_alloc(), v);
     }
@@ -146,6 +148,7 @@ static const char *dev_prop_type_name(enum dev_prop_type t)
     case DEV_PROP_UINT16: return "uint16";
     case DEV_PROP_UINT32: return "uint32";
     case DEV_PROP_UINT64: return "uint64";
+    case DEV_PROP_INT32: return "int32";
     case DEV_PROP_SIZE: return "size";
     case DEV_PROP_CHARDEV: return "str";
     case DEV_PROP_DRIVE: return "str";

@@ -60,6 +60,17 @@ struct hyvm_config {
     char *logfile;                 /* -D */
     int log_mask;                  /* -d */
     char *boot_order;              /* -boot order= (validated) */
+    char *boot_once;               /* -boot once=: the first boot's order; order again
+                                    * after the first reset */
+    bool boot_menu;                /* -boot menu=on: fw_cfg's FW_CFG_BOOT_MENU */
+    bool boot_strict;              /* -boot strict=on: "HALT" ends the bootorder file */
+    bool boot_has_splash_time;     /* -boot splash-time= given: etc/boot-menu-wait */
+    unsigned boot_splash_time;     /* ms, 0..65535 */
+    bool boot_has_reboot_timeout;
+    int boot_reboot_timeout;       /* ms, -1..65535: etc/boot-fail-wait (-1: never) */
+    GPtrArray *smbios;             /* char *: -smbios arguments, checked; NULL: none */
+    bool has_uuid;                 /* -uuid */
+    uint8_t uuid[16];              /* RFC 4122 order, as fw_cfg and SMBIOS take it */
     char *rtc_base;                /* -rtc base=utc|localtime|DATE */
     bool rtc_clock_vm;             /* -rtc clock=vm: the RTC follows the virtual clock */
     bool icount;                   /* -icount shift=...: the virtual clock counts instructions */

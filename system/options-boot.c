@@ -4,9 +4,11 @@
  *
  * Threads: main thread, while parsing the command line.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "machine/smbios.h"
 #include "system/config.h"
 #include "system/keyval.h"
 #include "system/options-internal.h"
@@ -61,6 +63,27 @@ static int check_boot_devices(struct parse_state *s, const char *devs)
     return 0;
 }
 
+/* A decimal integer within [min, max], as QEMU's -boot numbers. */
+static bool boot_number(const char *v, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    int64_t n;
+
+    errno = 0;
+    n = g_ascii_strtoll(v, &end, 0);
+    if (errno || end == v || *end) {
+        return false;
+    }
+    *out = n < min || n > max ? INT64_MIN : n;
+    return true;
+}
+
+/*
+ * -boot: order and once become the CMOS boot bytes (hw/rtc.c), menu,
+ * splash-time and reboot-timeout fw_cfg items for SeaBIOS
+ * (machine/pc-fw-cfg.c), strict the bootorder file's "HALT".  QEMU checks
+ * the two times when it builds fw_cfg; its words are used here.
+ */
 int opt_boot(struct parse_state *s)
 {
     static const char *const keys[] = {
@@ -68,7 +91,7 @@ int opt_boot(struct parse_state *s)
     };
     struct kv_list *kv = opt_kv(s, "order");
     const char *k, *v;
-    uint64_t n;
+    int64_t n;
     bool b;
     int ret = -1;
 
@@ -89,28 +112,94 @@ int opt_boot(struct parse_state *s)
     if (check_bool(s, kv, "menu", "boot.") < 0 || check_bool(s, kv, "strict", "boot.") < 0) {
         goto out;
     }
-    if (((v = kv_get(kv, "splash-time")) && parse_uint(v, &n) < 0)) {
-        BAD(s, "Parameter 'boot.splash-time' expects integer");
+    if ((v = kv_get(kv, "splash-time"))) {
+        if (!boot_number(v, 0, 0xffff, &n)) {
+            BAD(s, "Parameter 'boot.splash-time' expects integer");
+            goto out;
+        }
+        if (n == INT64_MIN) {
+            BAD(s, "splash-time is invalid,it should be a value between 0 and 65535");
+            goto out;
+        }
+        s->c->boot_has_splash_time = true;
+        s->c->boot_splash_time = n;
+    }
+    if ((v = kv_get(kv, "reboot-timeout"))) {
+        if (!boot_number(v, -1, 0xffff, &n)) {
+            BAD(s, "Parameter 'boot.reboot-timeout' expects integer");
+            goto out;
+        }
+        if (n == INT64_MIN) {
+            BAD(s, "reboot timeout is invalid,it should be a value between -1 and 65535");
+            goto out;
+        }
+        s->c->boot_has_reboot_timeout = true;
+        s->c->boot_reboot_timeout = n;
+    }
+    /* A splash picture would need a display to show it on. */
+    if (kv_has(kv, "splash")) {
+        NOT_YET(s, "a boot splash picture (-boot splash=) is not supported yet");
         goto out;
     }
-    if (((v = kv_get(kv, "reboot-timeout")) && parse_uint(v, &n) < 0)) {
-        BAD(s, "Parameter 'boot.reboot-timeout' expects integer");
-        goto out;
+    if ((v = kv_get(kv, "menu")) && parse_bool(v, &b)) {
+        s->c->boot_menu = b;
     }
-    /* order/once/strict choose among boot devices, of which -kernel is the
-     * only one yet; a boot menu, splash and reboot timeout are firmware's. */
-    if (((v = kv_get(kv, "menu")) && parse_bool(v, &b) && b) || kv_has(kv, "splash") ||
-        kv_has(kv, "splash-time") || kv_has(kv, "reboot-timeout")) {
-        NOT_YET(s, "the boot menu, splash and reboot-timeout are not supported yet");
-        goto out;
+    if ((v = kv_get(kv, "strict")) && parse_bool(v, &b)) {
+        s->c->boot_strict = b;
     }
     if ((v = kv_get(kv, "order"))) {
         strv_set(&s->c->boot_order, v);
+    }
+    if ((v = kv_get(kv, "once"))) {
+        strv_set(&s->c->boot_once, v);
     }
     ret = 0;
 out:
     kv_free(kv);
     return ret;
+}
+
+/* -uuid: 8-4-4-4-12 hex digits (QEMU's qemu_uuid_parse), for fw_cfg's
+ * FW_CFG_UUID, SMBIOS type 1 and query-uuid. */
+int opt_uuid(struct parse_state *s)
+{
+    static const unsigned groups[] = { 8, 4, 4, 4, 12 };
+    const char *p = s->arg;
+    unsigned at = 0;
+
+    for (unsigned g = 0; g < G_N_ELEMENTS(groups); g++) {
+        for (unsigned i = 0; i < groups[g]; i += 2) {
+            if (!g_ascii_isxdigit(p[0]) || !g_ascii_isxdigit(p[1])) {
+                return BAD(s, "failed to parse UUID string: wrong format");
+            }
+            s->c->uuid[at++] = g_ascii_xdigit_value(p[0]) << 4 | g_ascii_xdigit_value(p[1]);
+            p += 2;
+        }
+        if (g < G_N_ELEMENTS(groups) - 1 && *p++ != '-') {
+            return BAD(s, "failed to parse UUID string: wrong format");
+        }
+    }
+    if (*p) {
+        return BAD(s, "failed to parse UUID string: wrong format");
+    }
+    s->c->has_uuid = true;
+    return 0;
+}
+
+/* -smbios: checked here in QEMU's words, applied when the machine builds
+ * its SMBIOS tables (machine/smbios.c). */
+int opt_smbios(struct parse_state *s)
+{
+    GError *err = NULL;
+
+    if (smbios_fields_parse(NULL, s->arg, &err) < 0) {
+        return opt_wrap(s, err);
+    }
+    if (!s->c->smbios) {
+        s->c->smbios = g_ptr_array_new_with_free_func(g_free);
+    }
+    g_ptr_array_add(s->c->smbios, g_strdup(s->arg));
+    return 0;
 }
 
 /* "2006-06-17T16:01:21" or "2006-06-17", the formats QEMU's -rtc takes. */

@@ -76,6 +76,8 @@ int opt_append(struct parse_state *s);
 int opt_bios(struct parse_state *s);
 int opt_datadir(struct parse_state *s);
 int opt_boot(struct parse_state *s);
+int opt_uuid(struct parse_state *s);
+int opt_smbios(struct parse_state *s);
 int opt_rtc(struct parse_state *s);
 
 /* options-storage-net.c */

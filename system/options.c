@@ -243,9 +243,9 @@ static const struct option_def options[] = {
     { "k", true, opt_later },
     { "no-hpet", false, opt_later },
     { "no-acpi", false, opt_later },
-    { "smbios", true, opt_later },
+    { "smbios", true, opt_smbios },
     { "fw_cfg", true, opt_later },
-    { "uuid", true, opt_later },
+    { "uuid", true, opt_uuid },
     { "runas", true, opt_later },
     { "chroot", true, opt_later },
     { "sandbox", true, opt_later },
@@ -488,6 +488,10 @@ void config_free(struct hyvm_config *c)
     g_free(c->name);
     g_free(c->logfile);
     g_free(c->boot_order);
+    g_free(c->boot_once);
+    if (c->smbios) {
+        g_ptr_array_free(c->smbios, true);
+    }
     g_free(c->rtc_base);
     g_free(c);
     device_globals_clear();

@@ -27,6 +27,7 @@
 #include "hw/virtio/virtio-ioeventfd.h"
 #include "hw/virtio/virtio-pci.h"
 #include "hw/virtio/virtio.h"
+#include "machine/boot-order.h"
 #include "machine/machine.h"
 #include "system/error.h"
 #include "system/le.h"
@@ -912,6 +913,40 @@ static int virtio_pci_init_function(struct virtio_pci *p, GError **errp)
     return 0;
 }
 
+/*
+ * bootindex=: the function's Open Firmware path as QEMU's
+ * get_fw_dev_path() builds it for the bootorder file, e.g.
+ * "/pci@i0cf8/scsi@4/disk@0,0": the i440FX host bridge, the function
+ * named by its PCI class (virtio-blk is mass storage "scsi", virtio-net
+ * "ethernet") at slot[,function] in hex, then the device's own node.
+ */
+static int virtio_pci_boot_index(const struct virtio_pci *p, const struct dev_config *cfg,
+                                 GError **errp)
+{
+    const char *cls, *node;
+    g_autofree char *path = NULL;
+    unsigned slot = p->pci->devfn >> 3, fn = p->pci->devfn & 7;
+
+    if (!dev_config_str(cfg, "bootindex")) {
+        return 0;
+    }
+    switch (p->vdev->ops->device_id) {
+    case VIRTIO_ID_BLOCK:
+        cls = "scsi";
+        node = "disk@0,0";
+        break;
+    case VIRTIO_ID_NET:
+        cls = "ethernet";
+        node = "ethernet-phy@0";
+        break;
+    default:
+        return 0;
+    }
+    path = fn ? g_strdup_printf("/pci@i0cf8/%s@%x,%x/%s", cls, slot, fn, node)
+              : g_strdup_printf("/pci@i0cf8/%s@%x/%s", cls, slot, node);
+    return boot_order_add(dev_config_int(cfg, "bootindex"), path, errp);
+}
+
 int virtio_pci_plug(struct machine *m, const struct dev_config *cfg,
                     struct virtio_device *vdev, GError **errp)
 {
@@ -934,6 +969,9 @@ int virtio_pci_plug(struct machine *m, const struct dev_config *cfg,
     }
     /* The bus frees p with the function, whatever happens next. */
     p->pci->opaque = p;
+    if (virtio_pci_boot_index(p, cfg, errp) < 0) {
+        return -EINVAL;
+    }
     /* VERSION_1 only with the modern interface; BAD_FEATURE for legacy
      * drivers to find (QEMU's virtio_pci_pre_plugged). */
     if (!p->modern) {

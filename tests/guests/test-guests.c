@@ -198,6 +198,28 @@ static const struct guest_case cases[] = {
       { "-M", "pc", "-device", "virtio-blk-pci,drive=d0,disable-legacy=on",
         "-drive", "if=none,id=d0,file=@DISK@,format=raw,readonly=on", NULL }, 1,
       { "virtio-bad: modern: 27 passed, 0 failed, 0 skipped" } },
+    /* fw_cfg by DMA as SeaBIOS reads it; each line as qemu-system-x86_64
+     * -M pc -kernel fwcfg.elf prints it (QEMU 7.2, -cpu qemu64): SMBIOS
+     * byte for byte, the RAM map with AMD's HyperTransport hole, the sleep
+     * states (fwcfg-pc passes with HYVM_BINARY=qemu-system-x86_64 too);
+     * then the -boot items and a bootindex's path; then -boot once= in the
+     * CMOS until the first reset puts order= back, as under QEMU. */
+    { "fwcfg-pc", "fwcfg", { "-M", "pc", NULL }, 1,
+      { "fwcfg: dma register reads QEMU CFG",
+        "file etc/smbios/smbios-tables size 321 fnv fb4a9514",
+        "file etc/e820 size 40 fnv f3a0d180",
+        "file etc/system-states size 6 fnv bbad1d80 : 800000818280" } },
+    { "fwcfg-boot", "fwcfg", { "-M", "pc", "-boot",
+      "menu=on,splash-time=300,reboot-timeout=1000,strict=on", "-device",
+      "virtio-net-pci,bootindex=3,addr=5", "-append", "dump=bootorder", NULL }, 1,
+      { "dump bootorder: 2f7063694069306366382f65746865726e657440352f65746865726e65742d7068"
+        "7940300a48414c5400",
+        "file etc/boot-fail-wait size 4 fnv f49c691c : e8030000",
+        "file etc/boot-menu-wait size 2 fnv 68cfccfe : 2c01",
+        "fwcfg: read outside RAM status 0x1" } },
+    { "fwcfg-boot-once", "fwcfg", { "-M", "pc", "-boot", "order=dn,once=c", "-append",
+      "cmos-boot=1", NULL }, 1,
+      { "fwcfg: boot 1 cmos 0x3d=0x02 0x38=0x00", "fwcfg: boot 2 cmos 0x3d=0x43 0x38=0x00" } },
     /* pvpanic-pci and pvpanic-mmio: the register reads the events, a
      * crash kernel report lets the guest run on and a panic ends the VM
      * as -action panic= says (the guest exits 0x33, status 0x67, when

@@ -12,6 +12,7 @@
 #include "system/error.h"
 #include "system/main-loop.h"
 #include "system/memory.h"
+#include "tests/unit/guest-ram.h"
 
 #define SEL FW_CFG_IO_BASE
 #define DATA (FW_CFG_IO_BASE + 1)
@@ -70,7 +71,7 @@ static uint64_t read_le(uint16_t key, unsigned size)
     return v;
 }
 
-/* The signature, then zeros past its end; the ID says "no DMA". */
+/* The signature, then zeros past its end; the ID says both interfaces. */
 static void test_signature_and_id(void)
 {
     char sig[6];
@@ -80,7 +81,7 @@ static void test_signature_and_id(void)
     g_assert_cmpmem(sig, 4, "QEMU", 4);
     g_assert_cmpint(sig[4], ==, 0);
     g_assert_cmpint(sig[5], ==, 0);
-    g_assert_cmphex(read_le(FW_CFG_ID, 4), ==, 1);
+    g_assert_cmphex(read_le(FW_CFG_ID, 4), ==, 3);
     /* An empty directory: a big-endian count of 0. */
     g_assert_cmphex(read_le(FW_CFG_FILE_DIR, 4), ==, 0);
     teardown();
@@ -254,6 +255,141 @@ static void test_ports_taken(void)
     teardown();
 }
 
+/* ---- DMA (fw_cfg.rst, "DMA interface") ---- */
+
+#define RAM_BASE 0x100000ull
+#define RAM_SIZE 0x10000ull
+#define CTL (RAM_BASE + 0x100)      /* the control structure */
+#define BUF (RAM_BASE + 0x1000)     /* the transfer's target */
+
+static void dma_ram(void)
+{
+    static bool mapped;
+
+    if (!mapped) {
+        g_assert_cmpint(ram_add_region(RAM_BASE, RAM_SIZE, NULL), ==, 0);
+        mapped = true;
+    }
+    memset(ram_hva(RAM_BASE, RAM_SIZE), 0, RAM_SIZE);
+}
+
+/* Writes the structure at ctl, then the address as SeaBIOS does: each
+ * half big-endian with outl, high first.  Returns the control word the
+ * device left there (host order). */
+static uint32_t dma_run(uint64_t ctl, uint32_t control, uint32_t len, uint64_t addr)
+{
+    uint8_t req[16];
+    uint32_t hi = GUINT32_TO_BE((uint32_t)(ctl >> 32)), lo = GUINT32_TO_BE((uint32_t)ctl);
+    uint32_t back = 0xdeadbeef;
+
+    for (unsigned i = 0; i < 4; i++) {
+        req[i] = control >> (24 - 8 * i);
+        req[4 + i] = len >> (24 - 8 * i);
+    }
+    for (unsigned i = 0; i < 8; i++) {
+        req[8 + i] = addr >> (56 - 8 * i);
+    }
+    if (ram_hva(ctl, 16)) {
+        g_assert_cmpint(ram_write(ctl, req, sizeof(req)), ==, 0);
+    }
+    io_pio(FW_CFG_IO_BASE + 4, &hi, 4, true);
+    io_pio(FW_CFG_IO_BASE + 8, &lo, 4, true);
+    if (ram_hva(ctl, 4)) {
+        g_assert_cmpint(ram_read(ctl, &back, 4), ==, 0);
+    }
+    return GUINT32_FROM_BE(back);
+}
+
+static uint32_t sel(uint16_t key)
+{
+    return (uint32_t)key << 16 | FW_CFG_DMA_CTL_SELECT;
+}
+
+/* The ID says DMA; the register reads "QEMU CFG" in memory order. */
+static void test_dma_id_and_signature(void)
+{
+    uint8_t sig[8];
+    uint32_t w;
+
+    setup();
+    g_assert_cmphex(read_le(FW_CFG_ID, 4), ==,
+                    FW_CFG_VERSION_TRADITIONAL | FW_CFG_VERSION_DMA);
+    io_pio(FW_CFG_IO_BASE + 4, &w, 4, false);
+    memcpy(sig, &w, 4);
+    io_pio(FW_CFG_IO_BASE + 8, &w, 4, false);
+    memcpy(sig + 4, &w, 4);
+    g_assert_cmpmem(sig, 8, "QEMU CFG", 8);
+    teardown();
+}
+
+/* Select and read in one request, then a skip and a read that go on from
+ * the item's offset; past the end the rest reads as zeros; the byte port
+ * continues where DMA stopped. */
+static void test_dma_read_skip(void)
+{
+    uint8_t buf[16];
+
+    setup();
+    dma_ram();
+    fw_cfg_add_file(fw, "etc/data", "0123456789", 10, NULL);
+    g_assert_cmphex(dma_run(CTL, sel(FW_CFG_FILE_FIRST) | FW_CFG_DMA_CTL_READ, 3, BUF), ==, 0);
+    g_assert_cmpint(ram_read(BUF, buf, 4), ==, 0);
+    g_assert_cmpmem(buf, 4, "012\0", 4);
+    g_assert_cmphex(dma_run(CTL, FW_CFG_DMA_CTL_SKIP, 2, 0), ==, 0);
+    g_assert_cmpint(read_byte(DATA), ==, '5');
+    memset(ram_hva(BUF, 16), 0xaa, 16);
+    g_assert_cmphex(dma_run(CTL, FW_CFG_DMA_CTL_READ, 8, BUF), ==, 0);
+    g_assert_cmpint(ram_read(BUF, buf, 9), ==, 0);
+    g_assert_cmpmem(buf, 9, "6789\0\0\0\0\xaa", 9);
+    /* A key that holds nothing reads zeros too. */
+    memset(ram_hva(BUF, 16), 0xaa, 16);
+    g_assert_cmphex(dma_run(CTL, sel(0x11) | FW_CFG_DMA_CTL_READ, 4, BUF), ==, 0);
+    g_assert_cmphex(get32(BUF), ==, 0);
+    /* The signature, selected through DMA, then read by port. */
+    g_assert_cmphex(dma_run(CTL, sel(FW_CFG_SIGNATURE), 0, 0), ==, 0);
+    g_assert_cmpint(read_byte(DATA), ==, 'Q');
+    teardown();
+}
+
+/* Every item is read-only: a write is refused with the error bit and
+ * the item keeps its bytes. */
+static void test_dma_write_refused(void)
+{
+    setup();
+    dma_ram();
+    fw_cfg_add_file(fw, "etc/ro", "abcd", 4, NULL);
+    put32(BUF, 0x31313131);
+    g_assert_cmphex(dma_run(CTL, sel(FW_CFG_FILE_FIRST) | FW_CFG_DMA_CTL_WRITE, 4, BUF), ==,
+                    FW_CFG_DMA_CTL_ERROR);
+    g_assert_cmphex(read_le(FW_CFG_FILE_FIRST, 4), ==, 0x64636261);
+    /* Past an item's end, too. */
+    g_assert_cmphex(dma_run(CTL, sel(0x11) | FW_CFG_DMA_CTL_WRITE, 4, BUF), ==,
+                    FW_CFG_DMA_CTL_ERROR);
+    teardown();
+}
+
+/* Guest addresses outside RAM: the error bit, never a host fault. */
+static void test_dma_bad_addresses(void)
+{
+    setup();
+    dma_ram();
+    fw_cfg_add_file(fw, "etc/data", "0123456789", 10, NULL);
+    /* The target runs off the end of RAM. */
+    g_assert_cmphex(dma_run(CTL, sel(FW_CFG_FILE_FIRST) | FW_CFG_DMA_CTL_READ, 10,
+                            RAM_BASE + RAM_SIZE - 4), ==, FW_CFG_DMA_CTL_ERROR);
+    g_assert_cmphex(dma_run(CTL, sel(FW_CFG_FILE_FIRST) | FW_CFG_DMA_CTL_READ, 0xffffffff,
+                            BUF), ==, FW_CFG_DMA_CTL_ERROR);
+    g_assert_cmphex(dma_run(CTL, sel(FW_CFG_FILE_FIRST) | FW_CFG_DMA_CTL_READ, 4,
+                            0xfffffffffffffffcull), ==, FW_CFG_DMA_CTL_ERROR);
+    /* The control structure itself outside RAM: nothing to report to. */
+    dma_run(0xfffffff0ull, sel(FW_CFG_FILE_FIRST) | FW_CFG_DMA_CTL_READ, 4, BUF);
+    dma_run(RAM_BASE + RAM_SIZE - 8, 0, 0, 0);
+    /* A request with neither read, skip nor write moves nothing. */
+    g_assert_cmphex(dma_run(CTL, sel(FW_CFG_FILE_FIRST), 4, BUF), ==, 0);
+    g_assert_cmpint(read_byte(DATA), ==, '0');
+    teardown();
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -266,5 +402,9 @@ int main(int argc, char **argv)
     g_test_add_func("/fw-cfg/files", test_files);
     g_test_add_func("/fw-cfg/file-errors", test_file_errors);
     g_test_add_func("/fw-cfg/ports-taken", test_ports_taken);
+    g_test_add_func("/fw-cfg/dma/id-and-signature", test_dma_id_and_signature);
+    g_test_add_func("/fw-cfg/dma/read-skip", test_dma_read_skip);
+    g_test_add_func("/fw-cfg/dma/write-refused", test_dma_write_refused);
+    g_test_add_func("/fw-cfg/dma/bad-addresses", test_dma_bad_addresses);
     return g_test_run();
 }

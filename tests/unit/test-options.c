@@ -383,10 +383,21 @@ static void test_boot_rtc(void)
     struct hyvm_config *c = parse_ok("-boot order=cd,once=n,strict=on,menu=off -rtc base=utc");
 
     g_assert_cmpstr(c->boot_order, ==, "cd");
+    g_assert_cmpstr(c->boot_once, ==, "n");
+    g_assert_true(c->boot_strict);
+    g_assert_false(c->boot_menu);
+    g_assert_false(c->boot_has_splash_time);
+    g_assert_false(c->boot_has_reboot_timeout);
     g_assert_cmpstr(c->rtc_base, ==, "utc");
     config_free(c);
     c = parse_ok("-boot c");
     g_assert_cmpstr(c->boot_order, ==, "c");
+    g_assert_null(c->boot_once);
+    config_free(c);
+    c = parse_ok("-boot menu=on,splash-time=300,reboot-timeout=-1");
+    g_assert_true(c->boot_menu);
+    g_assert_true(c->boot_has_splash_time && c->boot_splash_time == 300);
+    g_assert_true(c->boot_has_reboot_timeout && c->boot_reboot_timeout == -1);
     config_free(c);
 
     FAIL("-boot order=zz", "-boot order=zz: Invalid boot device 'z'");
@@ -396,8 +407,23 @@ static void test_boot_rtc(void)
     FAIL("-boot menu=maybe", "-boot menu=maybe: Parameter 'boot.menu' expects 'on' or 'off'");
     FAIL("-boot splash-time=x", "-boot splash-time=x: Parameter 'boot.splash-time' expects "
          "integer");
-    NOT_YET("-boot menu=on", "-boot menu=on: the boot menu, splash and reboot-timeout are not "
-            "supported yet");
+    FAIL("-boot splash-time=70000", "-boot splash-time=70000: splash-time is invalid,it should "
+         "be a value between 0 and 65535");
+    FAIL("-boot reboot-timeout=-5", "-boot reboot-timeout=-5: reboot timeout is invalid,it "
+         "should be a value between -1 and 65535");
+    NOT_YET("-boot splash=a.bmp", "-boot splash=a.bmp: a boot splash picture (-boot splash=) "
+            "is not supported yet");
+    c = parse_ok("-uuid 00112233-4455-6677-8899-AaBbCcDdEeFf");
+    g_assert_true(c->has_uuid);
+    g_assert_cmphex(c->uuid[0], ==, 0x00);
+    g_assert_cmphex(c->uuid[3], ==, 0x33);
+    g_assert_cmphex(c->uuid[15], ==, 0xff);
+    config_free(c);
+    FAIL("-uuid 0011", "-uuid 0011: failed to parse UUID string: wrong format");
+    FAIL("-uuid 00112233-4455-6677-8899-aabbccddeeff0",
+         "-uuid 00112233-4455-6677-8899-aabbccddeeff0: failed to parse UUID string: wrong format");
+    FAIL("-uuid 001122334455-6677-8899-aabbccddeeff",
+         "-uuid 001122334455-6677-8899-aabbccddeeff: failed to parse UUID string: wrong format");
     FAIL("-rtc base=yesterday", "-rtc base=yesterday: invalid datetime format; valid formats: "
          "'2006-06-17T16:01:21' or '2006-06-17'");
     FAIL("-rtc base=2006-13-01", "-rtc base=2006-13-01: invalid datetime format; valid formats: "
@@ -531,6 +557,16 @@ static void test_devices(void)
          "-device isa-debug-exit,iobase=0x100000000: Parameter 'iobase' expects uint32_t");
     FAIL("-device isa-debug-exit,iobase=-1",
          "-device isa-debug-exit,iobase=-1: Parameter 'iobase' expects uint32_t");
+    /* bootindex is QEMU's int32: -2 is fine (no index), as there. */
+    c = parse_ok("-device virtio-net-pci,bootindex=-2 -device '{\"driver\":\"virtio-net-pci\","
+                 "\"bootindex\":3}'");
+    g_assert_cmpint(dev_config_int(g_ptr_array_index(c->devices, 0), "bootindex"), ==, -2);
+    g_assert_cmpint(dev_config_int(g_ptr_array_index(c->devices, 1), "bootindex"), ==, 3);
+    config_free(c);
+    FAIL("-device virtio-net-pci,bootindex=x",
+         "-device virtio-net-pci,bootindex=x: Parameter 'bootindex' expects integer");
+    FAIL("-device virtio-blk-pci,bootindex=3000000000",
+         "-device virtio-blk-pci,bootindex=3000000000: Parameter 'bootindex' expects int32_t");
     FAIL("-device isa-debug-exit,id=1x", "-device isa-debug-exit,id=1x: Parameter 'id' expects "
          "an identifier");
     FAIL("-device isa-debug-exit,id=a -device isa-debug-exit,id=a",

@@ -661,6 +661,47 @@ static void test_cmos_memory(void)
     drop_rtc();
 }
 
+/*
+ * IDE hard disks (rtc_cmos_set_ide_disk) as QEMU 7.2 writes them for
+ * -nodefaults -drive if=ide,index=0 (100 MiB raw: 203/16/63, no
+ * translation), index=1 (1 GiB: 2080/16/63, LBA), index=3 (100 MiB) and a
+ * CD-ROM at index 2 (nothing): CMOS 0x12-0x2c and 0x39 read from QEMU.
+ */
+static void test_cmos_ide(void)
+{
+    static const uint8_t want_12_2c[] = {
+        0xff, 0x00, 0x06, 0x80, 0x02, 0xff, 0xff, 0x2f, 0x2f, 0xcb, 0x00, 0x10,
+        0xff, 0xff, 0xc8, 0xcb, 0x00, 0x3f, 0x20, 0x08, 0x10, 0xff, 0xff, 0xc8,
+        0x20, 0x08, 0x3f,
+    };
+    GError *err = NULL;
+
+    make_rtc(BASE);
+    g_assert_cmpint(rtc_cmos_init_pc(rtc, 128 << 20, 0, 1, NULL, &err), ==, 0);
+    g_assert_true(rtc_default() == rtc);
+    rtc_cmos_set_ide_disk(rtc, 0, 203, 16, 63, 0);
+    rtc_cmos_set_ide_disk(rtc, 1, 2080, 16, 63, 1);
+    rtc_cmos_set_ide_disk(rtc, 3, 203, 16, 63, 0);
+    rtc_cmos_set_ide_disk(rtc, 4, 1, 1, 1, 3);      /* no such disk: nothing */
+    for (unsigned i = 0; i < sizeof(want_12_2c); i++) {
+        if (cmos_read(0x12 + i) != want_12_2c[i]) {
+            g_error("CMOS 0x%02x: 0x%02x, want 0x%02x", 0x12 + i, cmos_read(0x12 + i),
+                    want_12_2c[i]);
+        }
+    }
+    g_assert_cmphex(cmos_read(0x39), ==, 0x04);
+    /* A disk of 8 heads or fewer: control byte without bit 3. */
+    rtc_cmos_set_ide_disk(rtc, 0, 100, 8, 32, 3);
+    g_assert_cmphex(cmos_read(0x20), ==, 0xc0);
+    g_assert_cmphex(cmos_read(0x39), ==, 0x07);
+    /* -boot once=: the order bytes alone. */
+    g_assert_cmpint(rtc_cmos_set_boot_order(rtc, "dn", &err), ==, 0);
+    g_assert_cmphex(cmos_read(0x3d), ==, 0x43);
+    g_assert_cmphex(cmos_read(0x38), ==, 0x00);
+    drop_rtc();
+    g_assert_null(rtc_default());
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -681,5 +722,6 @@ int main(int argc, char **argv)
     g_test_add_func("/rtc/nmi-mask", test_nmi_mask);
     g_test_add_func("/rtc/ports-busy", test_ports_busy);
     g_test_add_func("/rtc/cmos-memory", test_cmos_memory);
+    g_test_add_func("/rtc/cmos-ide", test_cmos_ide);
     return g_test_run();
 }

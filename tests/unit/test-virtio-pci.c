@@ -14,6 +14,7 @@
 #include <glib.h>
 
 #include "accel/accel.h"
+#include "machine/boot-order.h"
 #include "hw/device.h"
 #include "hw/irq.h"
 #include "hw/msix.h"
@@ -116,7 +117,22 @@ static const struct device_type test_novec_type = {
     .name = "virtio-test-pci", .bus = "PCI", .props = test_novec_props,
 };
 
+/* bootindex=: the same transport as virtio-blk and virtio-net. */
+static const struct dev_prop test_boot_props[] = {
+    VIRTIO_PCI_PROPS("4294967295"),
+    { "bootindex", DEV_PROP_INT32, NULL, NULL },
+    { NULL },
+};
+
+static const struct device_type test_boot_type = {
+    .name = "virtio-test-pci", .bus = "PCI", .props = test_boot_props,
+};
+
+static struct virtio_dev_ops test_boot_ops;
+
 /* ---- fixture ---- */
+
+static const struct virtio_dev_ops *plug_ops = &test_ops;
 
 static int gsi_level[24];
 static uint64_t msi_addr[16];
@@ -162,7 +178,7 @@ static int plug(const struct device_type *type, const char *props, GError **errp
     cfg.props = kv_parse(props, NULL, NULL);
     g_assert_nonnull(cfg.props);
     dev = g_new0(struct test_dev, 1);
-    virtio_init(&dev->vdev, &test_ops, &cfg, 1, QSIZE, 0);
+    virtio_init(&dev->vdev, plug_ops, &cfg, 1, QSIZE, 0);
     dev->vdev.vqs[0].handle = test_handle;
     ret = virtio_plug(machine, &cfg, &dev->vdev, errp);
     kv_free(cfg.props);
@@ -942,6 +958,55 @@ static void test_ioeventfd(void)
     machine = NULL;
 }
 
+/*
+ * bootindex= on the PCI transport: the bootorder paths QEMU 7.2 gives
+ * SeaBIOS for the same functions (read from QEMU's fw_cfg with
+ * scripts/qemu-fw-cfg-dump.py: -device virtio-net-pci,bootindex=0 at slot
+ * 3, virtio-blk-pci at 2 and at 1f.3, virtio-net-pci at 0x10, -boot
+ * strict=on), and QEMU's error for an index used twice.
+ */
+static void test_bootindex(void)
+{
+    static const char want[] = "/pci@i0cf8/ethernet@3/ethernet-phy@0\n"
+                               "/pci@i0cf8/scsi@2/disk@0,0\n"
+                               "/pci@i0cf8/scsi@1f,3/disk@0,0\n"
+                               "/pci@i0cf8/ethernet@10/ethernet-phy@0\n"
+                               "HALT";
+    static const struct {
+        uint16_t id;
+        const char *props;
+    } devs[] = {
+        { VIRTIO_ID_NET, "bootindex=0,addr=3" },
+        { VIRTIO_ID_BLOCK, "bootindex=1,addr=2" },
+        { VIRTIO_ID_BLOCK, "bootindex=5,addr=0x1f.3,multifunction=on" },
+        { VIRTIO_ID_NET, "bootindex=7,addr=0x10" },
+        { VIRTIO_ID_NET, "addr=5" },               /* no index: not listed */
+        { VIRTIO_ID_RNG, "bootindex=9,addr=6" },   /* no boot path: not listed */
+    };
+    g_autoptr(GError) err = NULL;
+    g_autofree char *file = NULL;
+    size_t len;
+
+    boot_order_clear();
+    test_boot_ops = test_ops;
+    plug_ops = &test_boot_ops;
+    /* Out of order on purpose: the file is sorted by index. */
+    for (int i = G_N_ELEMENTS(devs) - 1; i >= 0; i--) {
+        test_boot_ops.device_id = devs[i].id;
+        g_assert_cmpint(plug(&test_boot_type, devs[i].props, &err), ==, 0);
+        g_assert_no_error(err);
+    }
+    file = boot_order_file(true, &len);
+    g_assert_cmpuint(len, ==, sizeof(want));
+    g_assert_cmpmem(file, len, want, sizeof(want));
+    test_boot_ops.device_id = VIRTIO_ID_NET;
+    g_assert_cmpint(plug(&test_boot_type, "bootindex=5,addr=7", &err), <, 0);
+    g_assert_cmpstr(err->message, ==, "The bootindex 5 has already been used");
+    plug_ops = &test_ops;
+    boot_order_clear();
+    teardown();
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -961,5 +1026,6 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-pci/system-reset", test_system_reset);
     g_test_add_func("/virtio-pci/ioeventfd", test_ioeventfd);
     g_test_add_func("/virtio-pci/random-accesses", test_random_accesses);
+    g_test_add_func("/virtio-pci/bootindex", test_bootindex);
     return g_test_run();
 }
