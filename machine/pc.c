@@ -13,6 +13,7 @@
 #include "hw/fw-cfg.h"
 #include "hw/i8042.h"
 #include "hw/pci.h"
+#include "hw/vga-pci.h"
 #include "machine/acpi-build.h"
 #include "machine/e820.h"
 #include "machine/machine-internal.h"
@@ -164,6 +165,12 @@ static int pc_init(struct machine *m, GError **errp)
         return ret;
     }
     ret = pci_host_create_pc(m, errp);
+    if (ret < 0) {
+        return ret;
+    }
+    /* The display QEMU's board makes before the NICs and -device list,
+     * so it lands on 00:02.0 as there (hw/vga-pci.c). */
+    ret = vga_create_default(m, errp);
     if (ret < 0) {
         return ret;
     }
