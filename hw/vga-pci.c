@@ -51,6 +51,7 @@ struct vga_pci {
     bool mmio_regs;               /* mmio= : BAR 2 */
     bool qext;                    /* qemu-extended-regs= */
     bool big_endian_fb;           /* the framebuffer byte order QEXT selects */
+    bool big_endian_default;      /* big-endian-framebuffer=, what reset restores */
     bool legacy;                  /* owns the ISA ports and the 0xa0000 window */
     uint8_t edid[128];            /* edid=on: the monitor the guest reads */
 };
@@ -243,7 +244,7 @@ static void vga_pci_reset(struct pci_device *d)
     struct vga_pci *v = d->opaque;
 
     vga_reset(&v->vga);
-    v->big_endian_fb = false;
+    v->big_endian_fb = v->big_endian_default;
 }
 
 static void vga_pci_destroy(struct pci_device *d)
@@ -312,6 +313,7 @@ int vga_pci_realize(struct machine *m, const struct dev_config *cfg, GError **er
     d->destroy = vga_pci_destroy;
     v->mmio_regs = dev_config_bool(cfg, "mmio");
     v->qext = dev_config_bool(cfg, "qemu-extended-regs");
+    v->big_endian_default = v->big_endian_fb = dev_config_bool(cfg, "big-endian-framebuffer");
     if (dev_config_bool(cfg, "edid")) {
         vga_edid_build(v->edid, dev_config_uint(cfg, "xres"), dev_config_uint(cfg, "yres"));
     }

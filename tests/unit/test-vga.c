@@ -555,6 +555,8 @@ static void test_mmio_bar(void)
     g_assert_cmpuint(sum, ==, 0);
     g_assert_cmphex(mmio_rd(MMIO + 8, 2), ==, 0x1449);      /* "RHT" */
     g_assert_cmphex(mmio_rd(MMIO + 56, 1), ==, 1280 & 0xff);
+    setup("VGA,romfile=,big-endian-framebuffer=on");
+    g_assert_cmphex(mmio_rd(MMIO + 0x604, 4), ==, 0xbebebebe);
     setup("VGA,romfile=,edid=off,qemu-extended-regs=off");
     g_assert_cmphex(mmio_rd(MMIO + 0, 4), ==, 0);
     g_assert_cmphex(mmio_rd(MMIO + 0x600, 4), ==, 0);
