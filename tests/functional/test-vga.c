@@ -22,8 +22,10 @@
 
 struct vga_test {
     const char *accel;
-    const char *args[4];        /* after -nic none; NULL-terminated */
-    bool has_vga;
+    const char *args[8];        /* NULL-terminated */
+    bool has_vga;               /* QEMU's lines for 00:02.0 below; false: no VGA,
+                                 * unless extra names the lines to see */
+    const char *extra[4];       /* more lines QEMU printed; NULL-terminated */
 };
 
 /* QEMU 7.2 with SeaBIOS 1.16.2, -M pc -nic none: the kernel's lines. */
@@ -43,7 +45,7 @@ static void run_case(struct vm *vm, const void *data)
     GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
 
     vm_init(vm);
-    vm_add_args(argv, vm_bin, "-M", "pc", "-accel", t->accel, "-m", "256M", "-nic", "none",
+    vm_add_args(argv, vm_bin, "-M", "pc", "-accel", t->accel, "-m", "256M",
                 "-display", "none", "-serial", "stdio", "-monitor", "none",
                 "-kernel", vm_kernel_path, "-initrd", vm_initrd_path,
                 "-append", "console=ttyS0 hyvm.test=poweroff", NULL);
@@ -57,13 +59,19 @@ static void run_case(struct vm *vm, const void *data)
     for (unsigned i = 0; i < G_N_ELEMENTS(qemu_vga_lines); i++) {
         bool seen = vm_console_has(vm, qemu_vga_lines[i]);
 
-        if (seen != t->has_vga) {
+        if (t->has_vga ? !seen : seen && !t->extra[0]) {
             vm_report(vm, "the kernel's log %s '%s'", seen ? "has" : "lacks",
                       qemu_vga_lines[i]);
             return;
         }
     }
-    if (!t->has_vga && vm_console_has(vm, "[1234:1111]")) {
+    for (unsigned i = 0; t->extra[i]; i++) {
+        if (!vm_console_has(vm, t->extra[i])) {
+            vm_report(vm, "the kernel's log lacks '%s'", t->extra[i]);
+            return;
+        }
+    }
+    if (!t->has_vga && !t->extra[0] && vm_console_has(vm, "[1234:1111]")) {
         vm_report(vm, "a VGA is on the bus");
         return;
     }
@@ -80,11 +88,26 @@ static void test_vga(gconstpointer data)
 int main(int argc, char **argv)
 {
     static const char *const accels[] = { "tcg", "kvm" };
-    static const struct { const char *name; const char *args[4]; bool has_vga; } cases[] = {
-        { "default", { NULL }, true },
-        { "vga-std", { "-vga", "std", NULL }, true },
-        { "vga-none", { "-vga", "none", NULL }, false },
-        { "nodefaults", { "-nodefaults", NULL }, false },
+    /* Slots as QEMU 7.2 gives them: the default VGA before the NICs and the
+     * -device list; a -device VGA instead of it after the NIC. */
+    static const struct {
+        const char *name;
+        struct vga_test t;
+    } cases[] = {
+        { "default", { .args = { "-nic", "none", NULL }, .has_vga = true } },
+        { "vga-std", { .args = { "-nic", "none", "-vga", "std", NULL }, .has_vga = true } },
+        { "vga-none", { .args = { "-nic", "none", "-vga", "none", NULL } } },
+        { "nodefaults", { .args = { "-nodefaults", NULL } } },
+        { "device-after-nic",
+          { .args = { "-nic", "user,model=virtio-net-pci", "-device", "VGA", NULL },
+            .extra = { "pci 0000:00:02.0: [1af4:1000] type 00 class 0x020000",
+                       "pci 0000:00:03.0: [1234:1111] type 00 class 0x030000" } } },
+        { "two-vgas",
+          { .args = { "-nic", "user,model=virtio-net-pci", "-vga", "std", "-device", "VGA",
+                      NULL },
+            .extra = { "pci 0000:00:02.0: [1234:1111] type 00 class 0x030000",
+                       "pci 0000:00:03.0: [1af4:1000] type 00 class 0x020000",
+                       "pci 0000:00:04.0: [1234:1111] type 00 class 0x030000" } } },
     };
     static const struct vm_config config = {
         .tmp_template = "hyvm-vga-XXXXXX", .initrd = "initrd.gz", .timeout_s = 120,
@@ -103,9 +126,8 @@ int main(int argc, char **argv)
             g_autofree char *path = g_strdup_printf("/vga/pc/%s/%s", accels[a],
                                                     cases[c].name);
 
+            *t = cases[c].t;
             t->accel = accels[a];
-            memcpy(t->args, cases[c].args, sizeof(t->args));
-            t->has_vga = cases[c].has_vga;
             g_test_add_data_func_full(path, t, test_vga, g_free);
         }
     }
