@@ -69,6 +69,19 @@ void vga_edid_build(uint8_t edid[128], uint32_t xres, uint32_t yres)
     /* sRGB primaries and white point, 10-bit fractions (section 3.7). */
     static const uint16_t chroma[8] = { 655, 338, 307, 614, 154, 61, 320, 337 };
     static const uint8_t header[8] = { 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00 };
+    /* The eight standard timings QEMU lists (section 3.9): 2048x1152,
+     * 1920x1080, 1920x1200, 1600x1200, 1680x1050, 1440x900, 1280x1024,
+     * 1280x960, all at 60 Hz. */
+    static const uint8_t std_timings[16] = {
+        0xe1, 0xc0, 0xd1, 0xc0, 0xd1, 0x00, 0xa9, 0x40,
+        0xb3, 0x00, 0x95, 0x00, 0x81, 0x80, 0x81, 0x40,
+    };
+    /* Display range limits (section 3.10.3.3): 50-125 Hz vertical, 30-160
+     * kHz horizontal, pixel clock up to 2550 MHz, no timing formula. */
+    static const uint8_t range_limits[18] = {
+        0x00, 0x00, 0x00, 0xfd, 0x00, 50, 125, 30, 160, 0xff, 0x01,
+        0x0a, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+    };
     uint8_t sum = 0;
 
     xres = xres ? MIN(xres, EDID_MAX_ACTIVE) : EDID_DEFAULT_XRES;
@@ -80,13 +93,13 @@ void vga_edid_build(uint8_t edid[128], uint32_t xres, uint32_t yres)
     edid[9] = (uint8_t)((('H' - '@') << 5) | ('T' - '@'));
     edid[10] = 0x34;                   /* product code 0x1234, little-endian */
     edid[11] = 0x12;
-    edid[16] = 1;                      /* week 1 of 2014 */
+    edid[16] = 42;                     /* week 42 of 2014, as QEMU's */
     edid[17] = 2014 - 1990;
     edid[18] = 1;                      /* EDID 1.4 */
     edid[19] = 4;
     edid[20] = 0xa5;                   /* digital, 8 bits per colour, DisplayPort */
-    edid[21] = (xres * 254 / (EDID_DPI * 10) + 5) / 10;    /* cm */
-    edid[22] = (yres * 254 / (EDID_DPI * 10) + 5) / 10;
+    edid[21] = xres * 254 / (EDID_DPI * 100);              /* cm, truncated */
+    edid[22] = yres * 254 / (EDID_DPI * 100);
     edid[23] = 120;                    /* gamma 2.2 */
     edid[24] = 0x06;                   /* sRGB default, preferred timing is native */
     edid[25] = (chroma[0] & 3) << 6 | (chroma[1] & 3) << 4 | (chroma[2] & 3) << 2 |
@@ -98,15 +111,13 @@ void vga_edid_build(uint8_t edid[128], uint32_t xres, uint32_t yres)
     }
     edid[35] = 0x21;                   /* 640x480@60, 800x600@60 */
     edid[36] = 0x08;                   /* 1024x768@60 */
-    for (unsigned i = 38; i < 54; i++) {
-        edid[i] = 0x01;                /* standard timings unused */
-    }
+    memcpy(edid + 38, std_timings, sizeof(std_timings));
     edid_detailed_timing(edid + 54, xres, yres);
-    edid_text_descriptor(edid + 72, 0xfc, "QEMU Monitor");
-    edid_text_descriptor(edid + 90, 0x10, "");
-    memset(edid + 95, 0, 13);
-    edid_text_descriptor(edid + 108, 0x10, "");
-    memset(edid + 113, 0, 13);
+    /* A dummy descriptor where QEMU lists established timings III. */
+    memset(edid + 72, 0, 18);
+    edid[75] = 0x10;
+    memcpy(edid + 90, range_limits, sizeof(range_limits));
+    edid_text_descriptor(edid + 108, 0xfc, "QEMU Monitor");
     for (unsigned i = 0; i < 127; i++) {
         sum += edid[i];
     }
