@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "hw/device.h"
+#include "hw/fw-cfg.h"
 #include "hw/irq.h"
 #include "hw/msix.h"
 #include "hw/pci.h"
@@ -748,9 +749,30 @@ static int pci_rom_read_file(const char *path, uint64_t max, uint8_t **data, siz
     return 0;
 }
 
+/*
+ * rombar=0: QEMU's rom_add_vga / rom_add_option, the image as an fw_cfg
+ * file SeaBIOS runs like a ROM BAR's ("vgaroms/" for a VGA, "genroms/"
+ * otherwise, then the file's base name).
+ */
+static int pci_rom_to_fw_cfg(struct pci_device *d, struct fw_cfg *fw, const char *name,
+                             const uint8_t *data, size_t size, GError **errp)
+{
+    g_autofree char *base = g_path_get_basename(name);
+    g_autofree char *file = NULL;
+    bool vga = cfg_word(d, PCI_CLASS_DEVICE) == 0x0300;
+
+    if (!fw) {
+        log_mask(LOG_UNIMP, "%s: rombar=0 and no fw_cfg: the option ROM %s goes nowhere\n",
+                 d->type_name, name);
+        return 0;
+    }
+    file = g_strdup_printf("%s/%s", vga ? "vgaroms" : "genroms", base);
+    return fw_cfg_add_file(fw, file, data, size, errp) < 0 ? -EINVAL : 0;
+}
+
 int pci_add_option_rom(struct pci_device *d, const struct dev_config *cfg,
                        const char *default_romfile, const GPtrArray *datadirs,
-                       const char *hint, GError **errp)
+                       struct fw_cfg *fw, const char *hint, GError **errp)
 {
     const char *name = dev_config_str(cfg, "romfile");
     uint64_t romsize = dev_config_uint(cfg, "romsize");
@@ -768,12 +790,6 @@ int pci_add_option_rom(struct pci_device *d, const struct dev_config *cfg,
         return -EINVAL;
     }
     if (!name || !*name) {
-        return 0;
-    }
-    if (!dev_config_uint(cfg, "rombar")) {
-        /* QEMU then gives the image to SeaBIOS as an fw_cfg "genroms/" file. */
-        log_mask(LOG_UNIMP, "%s: rombar=0: the option ROM %s is not handed to the "
-                 "firmware\n", d->type_name, name);
         return 0;
     }
     path = pci_rom_find(datadirs, name);
@@ -800,6 +816,9 @@ int pci_add_option_rom(struct pci_device *d, const struct dev_config *cfg,
     if (!size) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "romfile \"%s\" is empty", name);
         return -EINVAL;
+    }
+    if (!dev_config_uint(cfg, "rombar")) {
+        return pci_rom_to_fw_cfg(d, fw, name, data, size, errp);
     }
     if (romsize != UINT32_MAX && size > romsize) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,

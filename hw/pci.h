@@ -24,6 +24,7 @@
 
 struct machine;
 struct dev_config;
+struct fw_cfg;
 struct io_ops;
 struct msix;
 
@@ -193,15 +194,16 @@ int pci_device_set_rom(struct pci_device *d, const void *data, size_t size, GErr
 char *pci_rom_find(const GPtrArray *datadirs, const char *name);
 /*
  * QEMU's pci_add_option_rom for a -device: the romfile= property (default
- * default_romfile; "" or NULL: no ROM), rombar= (0: no BAR; QEMU then hands
- * the file to the firmware through fw_cfg, which hyvm does not yet) and
- * romsize= (the BAR size; QEMU's error when the file is larger).  A file
- * that cannot be found or read fails with QEMU's words, plus hint (when set)
- * for the default file.
+ * default_romfile; "" or NULL: no ROM) and romsize= (the BAR size; QEMU's
+ * error when the file is larger).  With rombar=0 there is no BAR and, as
+ * QEMU does, the image goes to the firmware as the fw_cfg file
+ * "vgaroms/NAME" (a VGA, class 0x0300) or "genroms/NAME" when fw (the
+ * machine's fw_cfg) is given.  A file that cannot be found or read fails
+ * with QEMU's words, plus hint (when set) for the default file.
  */
 int pci_add_option_rom(struct pci_device *d, const struct dev_config *cfg,
                        const char *default_romfile, const GPtrArray *datadirs,
-                       const char *hint, GError **errp);
+                       struct fw_cfg *fw, const char *hint, GError **errp);
 
 /*
  * Adds a capability of size bytes with cap_id at the head of the list

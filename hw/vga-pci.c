@@ -324,7 +324,7 @@ int vga_pci_realize(struct machine *m, const struct dev_config *cfg, GError **er
         ret = pci_register_bar(d, 2, 0, VGA_MMIO_SIZE, "vga.mmio", &vga_mmio_ops, v, errp);
     }
     if (ret == 0) {
-        ret = pci_add_option_rom(d, cfg, VGA_ROMFILE, datadirs,
+        ret = pci_add_option_rom(d, cfg, VGA_ROMFILE, datadirs, m ? m->fw_cfg : NULL,
                                  "Debian's package seabios provides " VGA_ROMFILE
                                  " (apt-get install seabios)", errp);
     }

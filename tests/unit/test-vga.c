@@ -14,9 +14,11 @@
 #include <glib.h>
 
 #include "hw/device.h"
+#include "hw/fw-cfg.h"
 #include "hw/irq.h"
 #include "hw/pci.h"
 #include "hw/vga.h"
+#include "machine/machine.h"
 #include "system/memory.h"
 #include "tests/unit/io-access.h"
 
@@ -153,6 +155,52 @@ static void test_rom_bar(void)
     unlink(rom_path);
 }
 
+/* The fw_cfg file directory's entry called name: its size, or -1. */
+static int64_t fw_cfg_file_size(const char *name)
+{
+    uint32_t count;
+
+    pio_out(FW_CFG_IO_BASE, FW_CFG_FILE_DIR, 2);
+    count = 0;
+    for (unsigned i = 0; i < 4; i++) {
+        count = count << 8 | pio_in(FW_CFG_IO_BASE + 1, 1);
+    }
+    for (uint32_t n = 0; n < count && n < 64; n++) {
+        uint8_t e[64];
+
+        for (unsigned i = 0; i < sizeof(e); i++) {
+            e[i] = pio_in(FW_CFG_IO_BASE + 1, 1);
+        }
+        if (!strncmp((const char *)e + 8, name, 56)) {
+            return (int64_t)e[0] << 24 | e[1] << 16 | e[2] << 8 | e[3];
+        }
+    }
+    return -1;
+}
+
+/* rombar=0 with a machine that has fw_cfg: "vgaroms/BASENAME", as QEMU's
+ * rom_add_vga. */
+static void check_rombar0_fw_cfg(const char *opts)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *base = g_path_get_basename(rom_path);
+    g_autofree char *file = g_strdup_printf("vgaroms/%s", base);
+    struct machine m = { 0 };
+    struct dev_config *cfg;
+
+    io_unregister_all();
+    pci_bus_destroy();
+    g_assert_cmpint(pci_host_create_pc(NULL, &err), ==, 0);
+    m.fw_cfg = fw_cfg_create_io(FW_CFG_IO_BASE, &err);
+    g_assert_nonnull(m.fw_cfg);
+    cfg = dev_config_parse(opts, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(cfg->type->realize(&m, cfg, &err), ==, 0);
+    dev_config_free(cfg);
+    g_assert_cmpint(fw_cfg_file_size(file), ==, 3000);
+    fw_cfg_destroy(m.fw_cfg);
+}
+
 static void test_rom_default_and_errors(void)
 {
     g_autoptr(GError) err = NULL;
@@ -199,11 +247,12 @@ static void test_rom_default_and_errors(void)
     g_assert_cmphex(pci_cfg_rd(DEVFN, 0x30, 4), ==, 0xffff0001);
     g_free(opts);
 
-    /* rombar=0: no BAR. */
+    /* rombar=0: no BAR; the image goes to the firmware through fw_cfg. */
     opts = g_strdup_printf("VGA,romfile=%s,rombar=0", rom_path);
     setup(opts);
     pci_cfg_wr(DEVFN, 0x30, 0xffffffff, 4);
     g_assert_cmphex(pci_cfg_rd(DEVFN, 0x30, 4), ==, 0);
+    check_rombar0_fw_cfg(opts);
     unlink(rom_path);
 }
 
