@@ -201,6 +201,31 @@ static void check_rombar0_fw_cfg(const char *opts)
     fw_cfg_destroy(m.fw_cfg);
 }
 
+/* Where romfile= is looked for: the name as a path, then -L, then the
+ * firmware directories. */
+static void test_rom_find(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("hyvm-test-vga-XXXXXX", NULL);
+    g_autofree char *in_dir = g_build_filename(dir, "vgabios-stdvga.bin", NULL);
+    g_autofree char *found = NULL;
+    g_autoptr(GPtrArray) dirs = g_ptr_array_new();
+
+    g_assert_nonnull(dir);
+    g_assert_true(g_file_set_contents(in_dir, "\x55\xaa", 2, NULL));
+    g_ptr_array_add(dirs, (char *)"/nonexistent");
+    g_ptr_array_add(dirs, dir);
+    found = pci_rom_find(dirs, "vgabios-stdvga.bin");
+    g_assert_cmpstr(found, ==, in_dir);
+    g_free(found);
+    found = pci_rom_find(NULL, in_dir);
+    g_assert_cmpstr(found, ==, in_dir);
+    g_free(found);
+    found = pci_rom_find(dirs, "hyvm-no-such-rom.bin");
+    g_assert_null(found);
+    unlink(in_dir);
+    rmdir(dir);
+}
+
 static void test_rom_default_and_errors(void)
 {
     g_autoptr(GError) err = NULL;
@@ -678,6 +703,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vga/config", test_config);
     g_test_add_func("/vga/rom-bar", test_rom_bar);
+    g_test_add_func("/vga/rom-find", test_rom_find);
     g_test_add_func("/vga/rom-default-and-errors", test_rom_default_and_errors);
     g_test_add_func("/vga/regs", test_regs);
     g_test_add_func("/vga/planar", test_planar);
