@@ -14,6 +14,7 @@
 #include "hw/device.h"
 #include "hw/devices.h"
 #include "hw/pci.h"
+#include "hw/vga-pci.h"
 #include "hw/virtio/virtio-balloon.h"
 #include "hw/virtio/virtio-blk.h"
 #include "hw/virtio/virtio-net.h"
@@ -230,8 +231,29 @@ static const struct dev_prop nic_pci_props[] = {
     { NULL },
 };
 
-static const struct dev_prop pci_props[] = {
+/* QEMU 7.2's VGA (hw/vga-pci.c): every property "-device VGA,help" lists;
+ * global-vmstate, refresh_rate, xmax/ymax and the PCIe ones do nothing. */
+static const struct dev_prop vga_props[] = {
+    { "acpi-index", DEV_PROP_UINT32, "0", NULL },
     { "addr", DEV_PROP_STR, NULL, ADDR_DESC },
+    { "big-endian-framebuffer", DEV_PROP_BOOL, NULL, NULL },
+    { "edid", DEV_PROP_BOOL, "true", "on/off" },
+    { "failover_pair_id", DEV_PROP_STR, NULL, NULL },
+    { "global-vmstate", DEV_PROP_BOOL, "false", NULL },
+    { "mmio", DEV_PROP_BOOL, "true", "on/off" },
+    { "multifunction", DEV_PROP_BOOL, "false", "on/off" },
+    { "qemu-extended-regs", DEV_PROP_BOOL, "true", "on/off" },
+    { "refresh_rate", DEV_PROP_UINT32, "0", NULL },
+    { "rombar", DEV_PROP_UINT32, "1", NULL },
+    { "romfile", DEV_PROP_STR, NULL, NULL },
+    { "romsize", DEV_PROP_UINT32, "4294967295", NULL },
+    { "vgamem_mb", DEV_PROP_UINT32, "16", NULL },
+    { "x-pcie-extcap-init", DEV_PROP_BOOL, "true", "on/off" },
+    { "x-pcie-lnksta-dllla", DEV_PROP_BOOL, "true", "on/off" },
+    { "xmax", DEV_PROP_UINT32, "0", NULL },
+    { "xres", DEV_PROP_UINT32, "0", NULL },
+    { "ymax", DEV_PROP_UINT32, "0", NULL },
+    { "yres", DEV_PROP_UINT32, "0", NULL },
     { NULL },
 };
 
@@ -351,7 +373,8 @@ static const struct device_type device_types[] = {
       .props = virtio_serial_port_props, .realize = virtio_serial_port_realize },
     { .name = "virtserialport", .bus = "virtio-serial-bus", .category = DEV_CAT_INPUT,
       .props = virtio_serial_port_props, .realize = virtio_serial_port_realize },
-    { .name = "VGA", .bus = "PCI", .category = DEV_CAT_DISPLAY, .props = pci_props },
+    { .name = "VGA", .bus = "PCI", .category = DEV_CAT_DISPLAY, .props = vga_props,
+      .realize = vga_pci_realize },
     { .name = "virtio-rng-pci", .bus = "PCI", .category = DEV_CAT_MISC,
       .alias = "virtio-rng", .props = virtio_rng_pci_props, .realize = virtio_rng_realize },
     { .name = "virtio-rng-device", .bus = "virtio-bus", .category = DEV_CAT_MISC,

@@ -17,10 +17,14 @@
  * (un)registration they cause.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "hw/device.h"
+#include "hw/fw-cfg.h"
 #include "hw/i440fx-pam.h"
 #include "hw/irq.h"
 #include "hw/msix.h"
@@ -219,6 +223,27 @@ static uint64_t pci_bar_address(const struct pci_device *d, unsigned idx)
     return addr;
 }
 
+/*
+ * Where the expansion ROM decodes now (PCI 3.0, section 6.2.5.2): memory
+ * decoding on and the ROM's own enable bit set, with the memory BAR rules
+ * above for the address.
+ */
+static uint64_t pci_rom_address(const struct pci_device *d)
+{
+    uint32_t reg = cfg_long(d, PCI_ROM_ADDRESS);
+    uint64_t addr = reg & ~(d->rom.size - 1) & PCI_ROM_ADDRESS_MASK;
+    uint64_t last = addr + d->rom.size - 1;
+
+    if (!(cfg_word(d, PCI_COMMAND) & PCI_COMMAND_MEMORY) ||
+        !(reg & PCI_ROM_ADDRESS_ENABLE)) {
+        return PCI_BAR_UNMAPPED;
+    }
+    if (!addr || last >= UINT32_MAX) {
+        return PCI_BAR_UNMAPPED;
+    }
+    return addr;
+}
+
 static void pci_bar_unmap(struct pci_bar *b)
 {
     if (b->mapped == PCI_BAR_UNMAPPED) {
@@ -254,23 +279,26 @@ static void pci_bar_map(struct pci_device *d, struct pci_bar *b, uint64_t addr)
     b->mapped = addr;
 }
 
+static void pci_bar_move(struct pci_device *d, struct pci_bar *b, uint64_t addr)
+{
+    if (addr == b->mapped) {
+        return;
+    }
+    pci_bar_unmap(b);
+    if (addr != PCI_BAR_UNMAPPED) {
+        pci_bar_map(d, b, addr);
+    }
+}
+
 static void pci_update_mappings(struct pci_device *d)
 {
     for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
-        struct pci_bar *b = &d->bar[i];
-        uint64_t addr;
-
-        if (!b->size) {
-            continue;
+        if (d->bar[i].size) {
+            pci_bar_move(d, &d->bar[i], pci_bar_address(d, i));
         }
-        addr = pci_bar_address(d, i);
-        if (addr == b->mapped) {
-            continue;
-        }
-        pci_bar_unmap(b);
-        if (addr != PCI_BAR_UNMAPPED) {
-            pci_bar_map(d, b, addr);
-        }
+    }
+    if (d->rom.size) {
+        pci_bar_move(d, &d->rom, pci_rom_address(d));
     }
 }
 
@@ -592,6 +620,224 @@ int pci_add_capability(struct pci_device *d, uint8_t cap_id, unsigned size, GErr
     return off;
 }
 
+/* ---- expansion ROMs ---- */
+
+static uint64_t pci_rom_read(void *opaque, uint64_t offset, unsigned size)
+{
+    const struct pci_device *d = opaque;
+    uint64_t v = 0;
+
+    for (unsigned i = 0; i < size && offset + i < d->rom.size; i++) {
+        v |= (uint64_t)d->rom_data[offset + i] << (8 * i);
+    }
+    return v;
+}
+
+static void pci_rom_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+    const struct pci_device *d = opaque;
+
+    /* A ROM ignores writes. */
+    log_mask(LOG_GUEST_ERROR, "pci %02x.%x: write to its expansion ROM at offset 0x%"
+             G_GINT64_MODIFIER "x dropped\n", PCI_SLOT(d->devfn), PCI_FUNC(d->devfn), offset);
+}
+
+static const struct io_ops pci_rom_ops = {
+    .read = pci_rom_read,
+    .write = pci_rom_write,
+};
+
+/* The ROM BAR of bar_size bytes (a power of two) holding size bytes of data. */
+static int pci_rom_install(struct pci_device *d, const void *data, size_t size,
+                           uint64_t bar_size, GError **errp)
+{
+    if (d->rom.size || !size || size > bar_size || bar_size > (1u << 31) ||
+        (bar_size & (bar_size - 1))) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "%s: an expansion ROM of %zu bytes is not possible", d->type_name, size);
+        return -EINVAL;
+    }
+    bar_size = MAX(bar_size, PCI_ROM_MIN_SIZE);
+    d->rom_data = g_malloc0(bar_size);
+    memcpy(d->rom_data, data, size);
+    d->rom = (struct pci_bar){
+        .size = bar_size, .type = 0, .name = "pci-rom", .ops = &pci_rom_ops, .opaque = d,
+        .mapped = PCI_BAR_UNMAPPED,
+    };
+    /* Address bits above the size and the enable bit are writable. */
+    set_long(d->config + PCI_ROM_ADDRESS, 0);
+    set_long(d->wmask + PCI_ROM_ADDRESS,
+             (~(uint32_t)(bar_size - 1) & PCI_ROM_ADDRESS_MASK) | PCI_ROM_ADDRESS_ENABLE);
+    return 0;
+}
+
+static uint64_t pow2_ceil(uint64_t v)
+{
+    uint64_t p = 1;
+
+    while (p < v) {
+        p <<= 1;
+    }
+    return p;
+}
+
+int pci_device_set_rom(struct pci_device *d, const void *data, size_t size, GError **errp)
+{
+    return pci_rom_install(d, data, size, pow2_ceil(size), errp);
+}
+
+/* QEMU's firmware path on Debian (qemu-system-x86_64 -L help), in its order,
+ * after the -L directories. */
+static const char *const pci_rom_dirs[] = {
+    "/usr/share/seabios", "/usr/share/qemu", "/usr/lib/ipxe/qemu",
+};
+
+static char *pci_rom_try(const char *dir, const char *name)
+{
+    char *p = g_build_filename(dir, name, NULL);
+
+    if (access(p, R_OK) == 0) {
+        return p;
+    }
+    g_free(p);
+    return NULL;
+}
+
+char *pci_rom_find(const GPtrArray *datadirs, const char *name)
+{
+    char *p;
+
+    if (access(name, R_OK) == 0) {
+        return g_strdup(name);
+    }
+    for (unsigned i = 0; datadirs && i < datadirs->len; i++) {
+        if ((p = pci_rom_try(g_ptr_array_index(datadirs, i), name))) {
+            return p;
+        }
+    }
+    for (unsigned i = 0; i < G_N_ELEMENTS(pci_rom_dirs); i++) {
+        if ((p = pci_rom_try(pci_rom_dirs[i], name))) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* Reads a regular file of at most max bytes; -errno, or -EFBIG when larger. */
+static int pci_rom_read_file(const char *path, uint64_t max, uint8_t **data, size_t *size)
+{
+    struct stat st;
+    size_t done = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        return -errno;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -EINVAL;
+    }
+    *size = st.st_size;
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        return -EFBIG;
+    }
+    *data = g_malloc(MAX(*size, 1));
+    while (done < *size) {
+        ssize_t n = read(fd, *data + done, *size - done);
+
+        if (n <= 0) {
+            g_free(*data);
+            close(fd);
+            return n < 0 ? -errno : -EIO;
+        }
+        done += n;
+    }
+    close(fd);
+    return 0;
+}
+
+/*
+ * rombar=0: QEMU's rom_add_vga / rom_add_option, the image as an fw_cfg
+ * file SeaBIOS runs like a ROM BAR's ("vgaroms/" for a VGA, "genroms/"
+ * otherwise, then the file's base name).
+ */
+static int pci_rom_to_fw_cfg(struct pci_device *d, struct fw_cfg *fw, const char *name,
+                             const uint8_t *data, size_t size, GError **errp)
+{
+    g_autofree char *base = g_path_get_basename(name);
+    g_autofree char *file = NULL;
+    bool vga = cfg_word(d, PCI_CLASS_DEVICE) == 0x0300;
+
+    if (!fw) {
+        log_mask(LOG_UNIMP, "%s: rombar=0 and no fw_cfg: the option ROM %s goes nowhere\n",
+                 d->type_name, name);
+        return 0;
+    }
+    file = g_strdup_printf("%s/%s", vga ? "vgaroms" : "genroms", base);
+    return fw_cfg_add_file(fw, file, data, size, errp) < 0 ? -EINVAL : 0;
+}
+
+int pci_add_option_rom(struct pci_device *d, const struct dev_config *cfg,
+                       const char *default_romfile, const GPtrArray *datadirs,
+                       struct fw_cfg *fw, const char *hint, GError **errp)
+{
+    const char *name = dev_config_str(cfg, "romfile");
+    uint64_t romsize = dev_config_uint(cfg, "romsize");
+    g_autofree char *path = NULL;
+    g_autofree uint8_t *data = NULL;
+    size_t size = 0;
+    int ret;
+
+    if (!name) {
+        name = default_romfile;
+    }
+    if (romsize != UINT32_MAX && (!romsize || (romsize & (romsize - 1)))) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "ROM size %" G_GUINT64_FORMAT " is not a power of two", romsize);
+        return -EINVAL;
+    }
+    if (!name || !*name) {
+        return 0;
+    }
+    path = pci_rom_find(datadirs, name);
+    if (!path) {
+        /* The hint names where the default image comes from. */
+        if (!default_romfile || strcmp(name, default_romfile)) {
+            hint = NULL;
+        }
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "failed to find romfile \"%s\"%s%s",
+                    name, hint ? "; " : "", hint ? hint : "");
+        return -ENOENT;
+    }
+    ret = pci_rom_read_file(path, 1u << 31, &data, &size);
+    if (ret == -EFBIG) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "romfile \"%s\" too large (size cannot exceed 2 GiB)", name);
+        return ret;
+    }
+    if (ret < 0) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "failed to load romfile \"%s\": %s",
+                    name, g_strerror(-ret));
+        return ret;
+    }
+    if (!size) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "romfile \"%s\" is empty", name);
+        return -EINVAL;
+    }
+    if (!dev_config_uint(cfg, "rombar")) {
+        return pci_rom_to_fw_cfg(d, fw, name, data, size, errp);
+    }
+    if (romsize != UINT32_MAX && size > romsize) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "romfile \"%s\" (%zu bytes) is too large for ROM size %" G_GUINT64_FORMAT,
+                    name, size, romsize);
+        return -EFBIG;
+    }
+    return pci_rom_install(d, data, size, romsize != UINT32_MAX ? romsize : pow2_ceil(size),
+                           errp);
+}
+
 struct pci_device *pci_find_device(unsigned devfn)
 {
     return bus && devfn < 256 ? bus->dev[devfn] : NULL;
@@ -756,6 +1002,7 @@ void pci_bus_destroy(void)
                 bus->dev[i]->destroy(bus->dev[i]);
             }
             g_free(bus->dev[i]->opaque);
+            g_free(bus->dev[i]->rom_data);
             g_free(bus->dev[i]->msix);
             g_free(bus->dev[i]->id);
             g_free(bus->dev[i]);
@@ -767,16 +1014,25 @@ void pci_bus_destroy(void)
 
 /* ---- the firmware's assignment ---- */
 
+/* A BAR the firmware places: idx 0-5, or PCI_ROM_REF for the expansion ROM
+ * (SeaBIOS's PCI_ROM_SLOT, sorted after the six BARs). */
 struct bar_ref {
     struct pci_device *d;
     unsigned idx;
 };
 
+#define PCI_ROM_REF PCI_NUM_BARS
+
+static const struct pci_bar *bar_ref_bar(const struct bar_ref *r)
+{
+    return r->idx == PCI_ROM_REF ? &r->d->rom : &r->d->bar[r->idx];
+}
+
 /* Largest first; equal sizes keep bus order (SeaBIOS's sorted insertion). */
 static int bar_ref_cmp(const void *a, const void *b)
 {
     const struct bar_ref *x = a, *y = b;
-    uint64_t sx = x->d->bar[x->idx].size, sy = y->d->bar[y->idx].size;
+    uint64_t sx = bar_ref_bar(x)->size, sy = bar_ref_bar(y)->size;
 
     if (sx != sy) {
         return sx > sy ? -1 : 1;
@@ -791,6 +1047,12 @@ static void pci_write_bar(struct bar_ref *r, uint64_t addr)
 {
     struct pci_device *d = r->d;
 
+    if (r->idx == PCI_ROM_REF) {
+        /* SeaBIOS writes the address with the enable bit clear: the ROM
+         * stays off until someone (its option ROM scan) turns it on. */
+        pci_config_write(d, PCI_ROM_ADDRESS, (uint32_t)addr, 4);
+        return;
+    }
     pci_config_write(d, bar_offset(r->idx), (uint32_t)addr | d->bar[r->idx].type, 4);
     if (d->bar[r->idx].type & PCI_BAR_MEM_TYPE_64 && !(d->bar[r->idx].type & PCI_BAR_SPACE_IO)) {
         pci_config_write(d, bar_offset(r->idx + 1), addr >> 32, 4);
@@ -822,17 +1084,18 @@ static void pci_collect_regions(struct pci_region *r)
     for (unsigned devfn = 0; devfn < 256; devfn++) {
         struct pci_device *d = bus->dev[devfn];
 
-        for (unsigned i = 0; d && i < PCI_NUM_BARS; i++) {
+        for (unsigned i = 0; d && i <= PCI_ROM_REF; i++) {
             struct bar_ref ref = { d, i };
+            const struct pci_bar *bar = bar_ref_bar(&ref);
             struct pci_region *reg;
 
-            if (!d->bar[i].size) {
+            if (!bar->size) {
                 continue;
             }
-            reg = &r[bar_region(&d->bar[i])];
+            reg = &r[bar_region(bar)];
             g_array_append_val(reg->refs, ref);
-            reg->sum += d->bar[i].size;
-            reg->align = MAX(reg->align, d->bar[i].size);
+            reg->sum += bar->size;
+            reg->align = MAX(reg->align, bar->size);
         }
     }
     for (unsigned k = 0; k < REGION__MAX; k++) {
@@ -883,7 +1146,7 @@ static void pci_assign_regions(struct pci_region *r, uint64_t mem_low)
             struct bar_ref *ref = &g_array_index(r[k].refs, struct bar_ref, i);
 
             pci_write_bar(ref, addr);
-            addr += ref->d->bar[ref->idx].size;
+            addr += bar_ref_bar(ref)->size;
         }
         g_array_free(r[k].refs, TRUE);
     }
@@ -986,6 +1249,7 @@ void pci_bus_reset(void)
         for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
             pci_bar_unmap(&d->bar[i]);
         }
+        pci_bar_unmap(&d->rom);
         if (bus->power_on_saved) {
             memcpy(d->config, d->power_on_config, PCI_CONFIG_SPACE_SIZE);
         }

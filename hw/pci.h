@@ -26,6 +26,7 @@
 
 struct machine;
 struct dev_config;
+struct fw_cfg;
 struct io_ops;
 struct msix;
 
@@ -70,6 +71,11 @@ struct msix;
 
 #define PCI_BAR_UNMAPPED        UINT64_MAX
 
+/* Expansion ROM base address register (PCI 3.0, section 6.2.5.2). */
+#define PCI_ROM_ADDRESS_ENABLE  0x01
+#define PCI_ROM_ADDRESS_MASK    0xfffff800u
+#define PCI_ROM_MIN_SIZE        0x800
+
 /* Capability IDs (PCI 3.0, appendix H) and where the list may live. */
 #define PCI_CAP_ID_VNDR         0x09
 #define PCI_CAP_ID_MSIX         0x11
@@ -98,6 +104,10 @@ struct pci_device {
     uint8_t wmask[PCI_CONFIG_SPACE_SIZE];    /* bits a config write changes */
     uint8_t w1cmask[PCI_CONFIG_SPACE_SIZE];  /* bits a written 1 clears */
     struct pci_bar bar[PCI_NUM_BARS];
+    /* The expansion ROM (config offset 0x30): rom.size 0 when there is none;
+     * rom_data holds rom.size bytes (g_malloc'd, freed with the bus). */
+    struct pci_bar rom;
+    uint8_t *rom_data;
     bool multifunction;
     bool intx;                /* the device's INTx request (status bit 3) */
     int intx_pirq;            /* the PIRQ its request counts on, or -1 */
@@ -171,6 +181,33 @@ void pci_set_ids(struct pci_device *d, uint16_t vendor, uint16_t device, uint8_t
 int pci_register_bar(struct pci_device *d, unsigned idx, uint8_t type, uint64_t size,
                      const char *name, const struct io_ops *ops, void *opaque,
                      GError **errp);
+/*
+ * Gives the function an expansion ROM holding size bytes of data (copied),
+ * its BAR rounded up to a power of two of at least 2 KiB and zero-filled
+ * past the data.  The guest sees it read-only at the address it programs
+ * at 0x30 while the enable bit and memory decoding are on; SeaBIOS copies
+ * option ROMs from there.  Once per function, before pci_firmware_setup().
+ */
+int pci_device_set_rom(struct pci_device *d, const void *data, size_t size, GError **errp);
+/*
+ * Where QEMU looks for a ROM or firmware file called name: name itself,
+ * then each -L directory (datadirs, may be NULL), then /usr/share/seabios,
+ * /usr/share/qemu and /usr/lib/ipxe/qemu.  g_free the result; NULL: none.
+ */
+char *pci_rom_find(const GPtrArray *datadirs, const char *name);
+/*
+ * QEMU's pci_add_option_rom for a -device: the romfile= property (default
+ * default_romfile; "" or NULL: no ROM) and romsize= (the BAR size; QEMU's
+ * error when the file is larger).  With rombar=0 there is no BAR and, as
+ * QEMU does, the image goes to the firmware as the fw_cfg file
+ * "vgaroms/NAME" (a VGA, class 0x0300) or "genroms/NAME" when fw (the
+ * machine's fw_cfg) is given.  A file that cannot be found or read fails
+ * with QEMU's words, plus hint (when set) for the default file.
+ */
+int pci_add_option_rom(struct pci_device *d, const struct dev_config *cfg,
+                       const char *default_romfile, const GPtrArray *datadirs,
+                       struct fw_cfg *fw, const char *hint, GError **errp);
+
 /*
  * Adds a capability of size bytes with cap_id at the head of the list
  * (status bit 4, the pointer at 0x34), as QEMU's pci_add_capability: the

@@ -19,6 +19,7 @@
 
 #include "accel/accel.h"
 #include "hw/acpi-ged.h"
+#include "hw/vga-pci.h"
 #include "hw/virtio/virtio-mmio.h"
 #include "machine/acpi-build.h"
 #include "machine/machine-internal.h"
@@ -203,6 +204,7 @@ static int microvm_init(struct machine *m, GError **errp)
     if (ret < 0) {
         return ret;
     }
+    vga_warn_unused(m);     /* microvm has no VGA, as QEMU's */
     ret = machine_create_devices(m, errp);
     if (ret < 0) {
         return ret;

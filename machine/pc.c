@@ -18,6 +18,7 @@
 #include "hw/i440fx-pam.h"
 #include "hw/i8042.h"
 #include "hw/pci.h"
+#include "hw/vga-pci.h"
 #include "machine/acpi-build.h"
 #include "machine/machine-internal.h"
 #include "system/config.h"
@@ -143,6 +144,12 @@ static int pc_init(struct machine *m, GError **errp)
         if (ret < 0) {
             return ret;
         }
+    }
+    /* The display QEMU's board makes before the NICs and -device list,
+     * so it lands on 00:02.0 as there (hw/vga-pci.c). */
+    ret = vga_create_default(m, errp);
+    if (ret < 0) {
+        return ret;
     }
     ret = machine_create_devices(m, errp);
     if (ret < 0) {

@@ -217,15 +217,17 @@ int opt_vga(struct parse_state *s)
 
     if (!strcmp(s->arg, "help")) {
         printf("%-20s %s\n", "none", "no graphic card");
+        printf("%-20s %s\n", "std", "standard VGA (default)");
         s->done = true;
         return 0;
     }
-    if (!strcmp(s->arg, "none")) {
-        strv_set(&s->c->vga, "none");
+    if (!strcmp(s->arg, "none") || !strcmp(s->arg, "std")) {
+        strv_set(&s->c->vga, s->arg);
         return 0;
     }
     if (!in_list(s->arg, known)) {
         return BAD(s, "unknown vga type: %s", s->arg);
     }
-    return NOT_YET(s, "graphic card '%s' is not supported yet; use -vga none", s->arg);
+    return NOT_YET(s, "graphic card '%s' is not supported yet; use -vga std or -vga none",
+                   s->arg);
 }

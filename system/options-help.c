@@ -88,7 +88,7 @@ static const char help_text[] =
 "-nographic      no graphical output; the serial port and the monitor share\n"
 "                the terminal (Ctrl-A h for help)\n"
 "-display none   no display (other displays: not supported yet)\n"
-"-vga none       no graphic card (other cards: not supported yet)\n"
+"-vga [std|none] the standard VGA (default on pc) or no graphic card\n"
 "\n"
 "Linux/Multiboot boot specific:\n"
 "-kernel bzImage use 'bzImage' as kernel image (Multiboot images for now)\n"

@@ -99,7 +99,7 @@ static const struct {
     { "-chardev socket,id=c0", "-chardev socket,id=c0: chardev: socket needs path=" },
     { "-chardev null", "-chardev null: chardev: no id specified" },
     { "-serial bogus", "-serial bogus: 'bogus' is not a valid char driver" },
-    { "-vga std", "-vga std: graphic card 'std' is not supported yet" },
+    { "-vga qxl", "-vga qxl: graphic card 'qxl' is not supported yet" },
     { "-vga bogus", "-vga bogus: unknown vga type: bogus" },
     { "-display bogus", "-display bogus: Parameter 'type' does not accept value 'bogus'" },
     { "-d nosuchitem", "-d nosuchitem: Unknown log item 'nosuchitem'" },

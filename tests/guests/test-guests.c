@@ -547,8 +547,10 @@ static GPtrArray *guest_argv(const char *accel, const char *guest)
     g_ptr_array_add(argv, g_strdup("microvm"));
     g_ptr_array_add(argv, g_strdup("-nographic"));
     /* The guests lay out the PCI bus themselves (pci.elf expects its
-     * device in the first free slot): no default NIC in the way. */
+     * device in the first free slot): no default NIC or VGA in the way. */
     g_ptr_array_add(argv, g_strdup("-nic"));
+    g_ptr_array_add(argv, g_strdup("none"));
+    g_ptr_array_add(argv, g_strdup("-vga"));
     g_ptr_array_add(argv, g_strdup("none"));
     g_ptr_array_add(argv, g_strdup("-device"));
     g_ptr_array_add(argv, g_strdup("isa-debug-exit,iobase=0xf4,iosize=0x04"));

@@ -730,6 +730,11 @@ static void test_display_and_run(void)
     g_assert_cmpstr(c->name, ==, "myvm");
     config_free(c);
 
+    /* -vga: the last one counts; std is the default the board applies. */
+    c = parse_ok("-vga none -vga std");
+    g_assert_cmpstr(c->vga, ==, "std");
+    config_free(c);
+
     FAIL("-name foo,bogus=1", "-name foo,bogus=1: Invalid parameter 'bogus'");
     FAIL("-name foo,debug-threads=maybe", "-name foo,debug-threads=maybe: Parameter "
          "'debug-threads' expects 'on' or 'off'");
@@ -738,7 +743,8 @@ static void test_display_and_run(void)
     NOT_YET("-display gtk", "-display gtk: display 'gtk' is not supported yet; use -display none"
             " or -nographic");
     FAIL("-vga bogus", "-vga bogus: unknown vga type: bogus");
-    NOT_YET("-vga std", "-vga std: graphic card 'std' is not supported yet; use -vga none");
+    NOT_YET("-vga cirrus", "-vga cirrus: graphic card 'cirrus' is not supported yet; use -vga "
+            "std or -vga none");
     FAIL("-d nosuchitem", "-d nosuchitem: Unknown log item 'nosuchitem'; use -d help for the "
          "list");
     FAIL("-nographic -daemonize", "-nographic cannot be used with -daemonize");
@@ -852,7 +858,8 @@ static const struct {
     { "-netdev help", "Available netdev backend types:\n*user*" },
     { "-chardev help", "Available chardev backend types:\n*socket*" },
     { "-display help", "Available display backend types:\nnone\n" },
-    { "-vga help", "none                 no graphic card\n" },
+    { "-vga help", "none                 no graphic card\n"
+                   "std                  standard VGA (default)\n" },
     { "-object help", "List of user creatable objects:\n*" },
     /* Help stops parsing: a later bad option is not looked at. */
     { "-m 64 -M help -foo", "Supported machines are:\n*" },
