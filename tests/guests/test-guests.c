@@ -248,7 +248,11 @@ static const struct guest_case cases[] = {
      * resets it, and the guest, started again, finds the previous-timeout
      * flag.  The guest exits 0x77 (status 0xef) if nothing happened.  Under
      * KVM the reset case also checks that nothing queued for injection before
-     * the reset reaches the guest after it. */
+     * the reset reaches the guest after it.  Under kvm_pvm it still fails
+     * about half the runs on a loaded host (an emulation failure at
+     * 0xf000ff53 right after the reset, the IDT at its reset value), with
+     * or without that check: it runs on KVM with hardware virtualization
+     * only. */
     { "watchdog-poweroff", "watchdog", { "-M", "pc", "-device", "i6300esb", "-action",
       "watchdog=poweroff", NULL }, 0,
       { "watchdog: i6300esb at 2.0", "reloads over 2500 ms, still running",
@@ -256,7 +260,7 @@ static const struct guest_case cases[] = {
     { "watchdog-reset", "watchdog", { "-M", "pc", "-device", "i6300esb", "-watchdog-action",
       "reset", NULL }, 1,
       { "reloads over 2500 ms, still running", "watchdog: previous timeout flag set (0x1200)",
-        "watchdog: flag cleared after the reset" } },
+        "watchdog: flag cleared after the reset" }, NULL, true },
     /* The local APIC: self IPI, TPR (CR8), one-shot timer. */
     { "apic32", "apic32", { NULL }, 1, { "apic32: 12 passed, 0 failed, 0 skipped" }, NULL, true },
     { "apic64", "apic64", { NULL }, 1, { "apic64: 13 passed, 0 failed, 0 skipped" }, NULL, true },
