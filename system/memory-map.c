@@ -32,6 +32,9 @@ static struct mem_window windows[MEM_MAX_WINDOWS];
 static unsigned nr_windows;
 /* Ids are the order windows were added in; id_slot maps one to its place. */
 static unsigned id_slot[MEM_MAX_WINDOWS];
+/* The widest stretch between two windows (on a PC, 1 MiB up to the BIOS
+ * ROM): a TLB fill there goes straight to RAM. */
+static uint64_t gap_lo, gap_hi;
 static void (*map_hook)(uint64_t gpa, uint64_t len);
 
 static uintptr_t backing_word(void *hva, bool readonly)
@@ -74,7 +77,17 @@ int mem_window_add(uint64_t gpa, uint64_t size, void *hva, bool readonly, GError
         }
     }
     id_slot[nr_windows] = pos;
-    return nr_windows++;
+    nr_windows++;
+    gap_lo = gap_hi = 0;
+    for (unsigned i = 0; i + 1 < nr_windows; i++) {
+        uint64_t end = windows[i].gpa + windows[i].size;
+
+        if (windows[i + 1].gpa - end > gap_hi - gap_lo) {
+            gap_lo = end;
+            gap_hi = windows[i + 1].gpa;
+        }
+    }
+    return nr_windows - 1;
 }
 
 void mem_window_set(int id, void *hva, bool readonly)
@@ -121,6 +134,7 @@ void mem_window_commit(void)
 void mem_window_remove_all(void)
 {
     nr_windows = 0;
+    gap_lo = gap_hi = 0;
 }
 
 void mem_set_map_hook(void (*hook)(uint64_t gpa, uint64_t len))
@@ -149,9 +163,12 @@ static const struct mem_window *window_find(uint64_t gpa)
 
 uint8_t *mem_page_host(uint64_t gpa_page, bool *readonly)
 {
-    const struct mem_window *w = nr_windows ? window_find(gpa_page) : NULL;
+    const struct mem_window *w = NULL;
     uintptr_t word;
 
+    if (nr_windows && (gpa_page < gap_lo || gpa_page >= gap_hi)) {
+        w = window_find(gpa_page);
+    }
     *readonly = false;
     if (!w) {
         return ram_hva(gpa_page & ~PAGE_MASK, PAGE_MASK + 1);
