@@ -978,6 +978,10 @@ int pci_host_create_pc(struct machine *m, GError **errp)
     } else {
         cfg_fill(host, i440fx_regs, G_N_ELEMENTS(i440fx_regs));
     }
+    if (m) {
+        /* QEMU's I440FX_COREBOOT_RAM_SIZE: RAM in 8 MiB units, at most 255. */
+        host->config[0x57] = MIN(m->ram_size >> 23, 255u);
+    }
     host->config_written = i440fx_config_written;
     i440fx_pam_update(host->config);
 

@@ -8,8 +8,8 @@
  * which reads the ROM's last 16 bytes; the APs wait for INIT and SIPI.
  *
  * The file is found as QEMU's qemu_find_file finds a BIOS: the name as a
- * path first, then in each -L directory in order, then in the default
- * directories of Debian's seabios and qemu packages.
+ * path first, then in each -L directory in order, then in QEMU's default
+ * data directories as Debian installs them (`-L help` lists them).
  *
  * Threads: main thread, while the machine is built.
  */
@@ -34,8 +34,11 @@
 #define BIOS_MAX (16ull << 20)
 #define ISA_BIOS_MAX 0x20000ull
 
-/* Where Debian's seabios and qemu-system-data packages put firmware. */
-static const char *const default_dirs[] = { "/usr/share/seabios", "/usr/share/qemu" };
+/* QEMU's data directories on Debian, in its order (qemu-system-x86_64 -L help):
+ * qemu-system-data's, seabios's, ipxe-qemu's. */
+const char *const firmware_data_dirs[] = {
+    "/usr/share/qemu", "/usr/share/seabios", "/usr/lib/ipxe/qemu", NULL,
+};
 
 char *pc_firmware_find(const struct hyvm_config *cfg, const char *name)
 {
@@ -50,8 +53,8 @@ char *pc_firmware_find(const struct hyvm_config *cfg, const char *name)
         }
         g_free(p);
     }
-    for (unsigned i = 0; i < G_N_ELEMENTS(default_dirs); i++) {
-        char *p = g_build_filename(default_dirs[i], name, NULL);
+    for (unsigned i = 0; firmware_data_dirs[i]; i++) {
+        char *p = g_build_filename(firmware_data_dirs[i], name, NULL);
 
         if (access(p, R_OK) == 0) {
             return p;
@@ -133,8 +136,8 @@ int pc_firmware_load(struct machine *m, GError **errp)
     if (!path) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
                     "could not load PC BIOS '%s': not found%s%s", name,
-                    strchr(name, '/') ? "" : " in the -L directories, /usr/share/seabios or "
-                                             "/usr/share/qemu",
+                    strchr(name, '/') ? "" : " in the -L directories or QEMU's data "
+                                             "directories (-L help lists them)",
                     m->cfg->bios ? "" : "; Debian's package seabios provides it "
                                         "(apt-get install seabios)");
         return -ENOENT;

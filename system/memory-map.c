@@ -24,6 +24,7 @@ struct mem_window {
     /* The backing host address ORed with 1 when writes are dropped; 0 or
      * 1 alone: MMIO.  Host addresses are page-aligned, so bit 0 is free. */
     uintptr_t backing;
+    bool dirty;         /* changed since the last commit */
 };
 
 /* Sorted by gpa, never overlapping. */
@@ -31,7 +32,9 @@ static struct mem_window windows[MEM_MAX_WINDOWS];
 static unsigned nr_windows;
 /* Ids are the order windows were added in; id_slot maps one to its place. */
 static unsigned id_slot[MEM_MAX_WINDOWS];
-static uint64_t dirty_lo = UINT64_MAX, dirty_hi;
+/* The widest stretch between two windows (on a PC, 1 MiB up to the BIOS
+ * ROM): a TLB fill there goes straight to RAM. */
+static uint64_t gap_lo, gap_hi;
 static void (*map_hook)(uint64_t gpa, uint64_t len);
 
 static uintptr_t backing_word(void *hva, bool readonly)
@@ -66,17 +69,25 @@ int mem_window_add(uint64_t gpa, uint64_t size, void *hva, bool readonly, GError
         }
     }
     memmove(&windows[pos + 1], &windows[pos], (nr_windows - pos) * sizeof(windows[0]));
-    windows[pos] = (struct mem_window){ gpa, size, backing_word(hva, readonly) };
+    /* Dirty: the accelerator learns of it at the next commit. */
+    windows[pos] = (struct mem_window){ gpa, size, backing_word(hva, readonly), true };
     for (unsigned id = 0; id < nr_windows; id++) {
         if (id_slot[id] >= pos) {
             id_slot[id]++;
         }
     }
     id_slot[nr_windows] = pos;
-    /* The accelerator learns of it at the next commit. */
-    dirty_lo = MIN(dirty_lo, gpa);
-    dirty_hi = MAX(dirty_hi, gpa + size);
-    return nr_windows++;
+    nr_windows++;
+    gap_lo = gap_hi = 0;
+    for (unsigned i = 0; i + 1 < nr_windows; i++) {
+        uint64_t end = windows[i].gpa + windows[i].size;
+
+        if (windows[i + 1].gpa - end > gap_hi - gap_lo) {
+            gap_lo = end;
+            gap_hi = windows[i + 1].gpa;
+        }
+    }
+    return nr_windows - 1;
 }
 
 void mem_window_set(int id, void *hva, bool readonly)
@@ -92,29 +103,38 @@ void mem_window_set(int id, void *hva, bool readonly)
         return;
     }
     __atomic_store_n(&w->backing, word, __ATOMIC_RELEASE);
-    dirty_lo = MIN(dirty_lo, w->gpa);
-    dirty_hi = MAX(dirty_hi, w->gpa + w->size);
+    w->dirty = true;
 }
 
+/* One call of the hook per run of adjacent changed windows: the PAM
+ * segments and the SMRAM window below them are one range, the ROM at 4 GiB
+ * another, and nothing between them is walked. */
 void mem_window_commit(void)
 {
-    uint64_t lo = dirty_lo, hi = dirty_hi;
+    for (unsigned i = 0; i < nr_windows;) {
+        uint64_t lo, hi;
 
-    if (lo >= hi) {
-        return;
-    }
-    dirty_lo = UINT64_MAX;
-    dirty_hi = 0;
-    if (map_hook) {
-        map_hook(lo, hi - lo);
+        if (!windows[i].dirty) {
+            i++;
+            continue;
+        }
+        lo = windows[i].gpa;
+        hi = lo + windows[i].size;
+        windows[i++].dirty = false;
+        while (i < nr_windows && windows[i].dirty && windows[i].gpa == hi) {
+            hi += windows[i].size;
+            windows[i++].dirty = false;
+        }
+        if (map_hook) {
+            map_hook(lo, hi - lo);
+        }
     }
 }
 
 void mem_window_remove_all(void)
 {
     nr_windows = 0;
-    dirty_lo = UINT64_MAX;
-    dirty_hi = 0;
+    gap_lo = gap_hi = 0;
 }
 
 void mem_set_map_hook(void (*hook)(uint64_t gpa, uint64_t len))
@@ -143,9 +163,12 @@ static const struct mem_window *window_find(uint64_t gpa)
 
 uint8_t *mem_page_host(uint64_t gpa_page, bool *readonly)
 {
-    const struct mem_window *w = nr_windows ? window_find(gpa_page) : NULL;
+    const struct mem_window *w = NULL;
     uintptr_t word;
 
+    if (nr_windows && (gpa_page < gap_lo || gpa_page >= gap_hi)) {
+        w = window_find(gpa_page);
+    }
     *readonly = false;
     if (!w) {
         return ram_hva(gpa_page & ~PAGE_MASK, PAGE_MASK + 1);

@@ -74,7 +74,8 @@ void ram_free_all(void);
  * Windows are made while the machine is built and never move; only their
  * backing changes (mem_window_set), atomically for the software CPU's TLB
  * fills that read it without the big lock.  Changes are gathered until
- * mem_window_commit(), which tells the accelerator (the hook below) once.
+ * mem_window_commit(), which tells the accelerator (the hook below) once
+ * per run of adjacent changed windows.
  *
  * Threads: add on the main thread before the vCPUs run; set and commit
  * with the big lock held (a vCPU's config write, or a reset with the vCPUs

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "machine/machine.h"
 #include "machine/smbios.h"
 #include "system/config.h"
 #include "system/keyval.h"
@@ -39,8 +40,16 @@ int opt_bios(struct parse_state *s)
     return 0;
 }
 
+/* -L help lists the directories searched after the -L ones, as QEMU. */
 int opt_datadir(struct parse_state *s)
 {
+    if (!strcmp(s->arg, "help")) {
+        for (unsigned i = 0; firmware_data_dirs[i]; i++) {
+            printf("%s\n", firmware_data_dirs[i]);
+        }
+        s->done = true;
+        return 0;
+    }
     g_ptr_array_add(s->c->datadirs, g_strdup(s->arg));
     return 0;
 }

@@ -585,8 +585,12 @@ static enum vcpu_exit tcg_vcpu_run(struct vcpu *vcpu)
 /*
  * PAUSE (SDM vol. 2B): a spin-wait hint.  A vCPU spinning on a lock that a
  * vCPU waiting for the turn holds cannot win before that one runs, so with
- * another vCPU waiting it gives the turn up at the end of the block instead
- * of spinning out its slice.
+ * another vCPU waiting it gives the turn up right after the PAUSE instead
+ * of spinning out its slice.  Right after, not at the end of the block: a
+ * spinner may free a lock only across its PAUSE and take it back with the
+ * next instruction (SeaBIOS's BSP waiting for its APs: "movl $0, lock;
+ * 1: pause; lock bts $0, lock; jc 1b"), and a turn given up at the end of
+ * that block would always leave the lock held.
  */
 enum tcg_status exec_pause(struct tcg_cpu *cpu, const struct insn *in)
 {
@@ -597,11 +601,12 @@ enum tcg_status exec_pause(struct tcg_cpu *cpu, const struct insn *in)
         /* -icount: the spinning vCPU's turn ends here, the same place every run. */
         p->slice_over = true;
         cpu->icount_limit = 0;
-        return TCG_OK;
+        return TCG_STOP;
     }
     if (turn.nvcpus > 1 && __atomic_load_n(&turn.waiters, __ATOMIC_RELAXED) &&
         tcg_self == cpu) {
         __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
+        return TCG_STOP;    /* retired: the block ends after it */
     }
     /* vCPUs at once on fewer host CPUs: the one this spins for may be waiting for a host
      * CPU, so this one lets it have its own. */

@@ -166,6 +166,7 @@ static void test_help_outputs(void)
         { "-device help", "isa-debug-exit" },
         { "-device isa-debug-exit,help", "iobase" },
         { "-d help", "guest_errors" },
+        { "-L help", "/usr/share/seabios\n" },
     };
 
     for (unsigned i = 0; i < G_N_ELEMENTS(helps); i++) {

@@ -7,6 +7,8 @@
  * Cases are /firmware/pc/ACCEL/NAME:
  *   default    -m 128M, one vCPU: the banner, then "No bootable device."
  *   m1g-smp2   -m 1G -smp 2 (SeaBIOS wakes the AP with INIT-SIPI-SIPI)
+ *   single-smp2  the same with -accel tcg,thread=single (the vCPUs take
+ *              turns: SeaBIOS's BSP frees its lock only across a PAUSE)
  *   m4g        -m 4G: RAM above 4 GiB
  *   reset      system_reset over QMP after the message: the PAM registers
  *              go back to the ROM and the firmware runs again
@@ -45,6 +47,7 @@ struct fw_case {
     const char *accel;
     const char *name;
     const char *mem, *smp;
+    const char *accel_arg;      /* -accel's argument when not accel */
 };
 
 struct after {
@@ -124,7 +127,8 @@ static GPtrArray *fw_argv(struct vm *vm, const struct fw_case *t)
 {
     GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
 
-    vm_add_args(argv, vm_bin, "-M", "pc", "-accel", t->accel, "-m", t->mem, "-smp", t->smp,
+    vm_add_args(argv, vm_bin, "-M", "pc", "-accel", t->accel_arg ? t->accel_arg : t->accel,
+                "-m", t->mem, "-smp", t->smp,
                 "-nographic", "-nic", "none", NULL);
     return argv;
 }
@@ -255,6 +259,7 @@ int main(int argc, char **argv)
     static const struct fw_case cases[] = {
         { "tcg", "default", "128M", "1" },
         { "tcg", "m1g-smp2", "1G", "2" },
+        { "tcg", "single-smp2", "128M", "2", "tcg,thread=single" },
         { "tcg", "m4g", "4G", "1" },
         { "tcg", "reset", "128M", "1" },
         { "tcg", "bios-L", "128M", "1" },

@@ -11,7 +11,10 @@
  * waits in HLT with interrupts on, doing what the BSP asks in ap_cmd[].
  * Then: fixed IPIs by physical ID, the all-excluding-self shorthand, an
  * IPI from each AP to the BSP, the logical flat model, lowest priority,
- * and INIT stopping a running AP that a new SIPI restarts.  Then every
+ * and INIT stopping a running AP that a new SIPI restarts; a spin lock
+ * the BSP frees only between a release and its next LOCK BTS, with PAUSE
+ * between (SeaBIOS's smp_scan, waiting for its APs), reaching every AP.
+ * Then every
  * CPU at once: locked instructions on shared counters and bits (none may
  * lose an update), and cross-modifying code (the BSP patches a function
  * the APs keep calling; after they see the signal and serialise, they
@@ -53,7 +56,7 @@
 #define AP_STACK_SIZE 4096
 #define SPIN_MAX 20000000ul
 
-enum { CMD_IDLE, CMD_SPIN, CMD_IPI_BSP, CMD_ATOMICS, CMD_XMOD };
+enum { CMD_IDLE, CMD_SPIN, CMD_IPI_BSP, CMD_ATOMICS, CMD_XMOD, CMD_HANDOFF };
 
 struct smp_tramp_params {
     uint16_t gdt_limit;
@@ -266,6 +269,21 @@ out:
 /* ---- every CPU at once: cross-modifying code ---- */
 
 static uint8_t xmod_page[4096] __attribute__((aligned(4096)));
+/* The hand-off lock (bit 0) and the APs that held it. */
+static volatile uint32_t handoff_lock, handoff_count;
+#define HANDOFF_TRIES 1000000ul
+
+/* An AP: takes the lock as SeaBIOS's APs do (PAUSE, LOCK BTS), counts
+ * itself, frees it. */
+static void handoff_run(void)
+{
+    __asm__ volatile("1: pause\n\t"
+                     "lock btsl $0, %0\n\t"
+                     "jc 1b" : "+m"(handoff_lock) : : "cc", "memory");
+    __atomic_fetch_add(&handoff_count, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&handoff_lock, 0, __ATOMIC_SEQ_CST);
+}
+
 static volatile uint32_t xmod_gen, xmod_stop;
 static volatile uint32_t xmod_runs[MAX_CPUS], xmod_stale;
 
@@ -328,6 +346,10 @@ void smp_ap_main(void)
             } else {
                 xmod_run(id);
             }
+        } else if (cmd == CMD_HANDOFF) {
+            ap_cmd[id] = CMD_IDLE;
+            __asm__ volatile("sti" : : : "memory");
+            handoff_run();
         } else if (cmd == CMD_IPI_BSP) {
             ap_cmd[id] = CMD_IDLE;
             send_ipi(bsp_id, ICR_FIXED | ICR_ASSERT | VEC_IPI);
@@ -640,6 +662,31 @@ static void all_aps(unsigned cmd)
     }
 }
 
+/*
+ * The BSP holds the lock and frees it only for the PAUSE before it takes
+ * it back, in one straight run of code (SeaBIOS's smp_scan).  A CPU that
+ * spins there must let a waiting AP in at that PAUSE, not after the LOCK
+ * BTS behind it: with vCPUs taking turns, a turn given up at the end of
+ * the run would always leave the lock held.
+ */
+static void test_handoff(void)
+{
+    unsigned long k;
+
+    handoff_lock = 1;
+    handoff_count = 0;
+    all_aps(CMD_HANDOFF);
+    for (k = 0; handoff_count != nap && k < HANDOFF_TRIES; k++) {
+        __asm__ volatile("movl $0, %0\n\t"
+                         "1: pause\n\t"
+                         "lock btsl $0, %0\n\t"
+                         "jc 1b" : "+m"(handoff_lock) : : "cc", "memory");
+    }
+    handoff_lock = 0;
+    report(handoff_count == nap, "a spin lock freed only across a PAUSE reaches %u of %u APs",
+           (unsigned)handoff_count, nap);
+}
+
 static void test_atomics(void)
 {
     uint32_t n = (nap + 1) * ATOMIC_ITERS;
@@ -729,6 +776,7 @@ int main(const struct mb_info *mbi)
     test_to_bsp();
     test_logical();
     test_init_restart();
+    test_handoff();
     /* together=1: every CPU at once too (KVM without hardware virtualization emulates
      * locked instructions and cannot do CMPXCHG16B). */
     if (mb_cmdline_arg(mbi, "together", buf, sizeof(buf))) {

@@ -155,6 +155,11 @@ static void test_segments(void)
     g_assert_true(mem_page_host(0xc8000, &ro) != ram_hva(0xc8000, 1) && ro);
     g_assert_true(mem_page_host(0xe8000, &ro) == rom + BIOS_SIZE - 0x20000 + 0x8000 && ro);
     g_assert_true(mem_page_host(0xec000, &ro) == ram_hva(0xec000, 1) && !ro);
+    /* RAM between the windows and above the ROM is plain RAM. */
+    g_assert_cmpint(ram_add_region(FOUR_GIB, 1 << 20, NULL), ==, 0);
+    g_assert_true(mem_page_host(0x7ff000, &ro) == ram_hva(0x7ff000, 1) && !ro);
+    g_assert_true(mem_page_host(FOUR_GIB + 0x1000, &ro) == ram_hva(FOUR_GIB + 0x1000, 1) && !ro);
+    g_assert_null(mem_page_host(FOUR_GIB - BIOS_SIZE - 0x1000, &ro));
     teardown();
 }
 
