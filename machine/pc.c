@@ -12,6 +12,7 @@
 #include "hw/devices.h"
 #include "hw/fw-cfg.h"
 #include "hw/i8042.h"
+#include "hw/ide.h"
 #include "hw/pci.h"
 #include "machine/acpi-build.h"
 #include "machine/e820.h"
@@ -164,6 +165,11 @@ static int pc_init(struct machine *m, GError **errp)
         return ret;
     }
     ret = pci_host_create_pc(m, errp);
+    if (ret < 0) {
+        return ret;
+    }
+    /* 00:01.1, the PIIX3's IDE function, with the if=ide drives. */
+    ret = ide_piix_create(m, errp);
     if (ret < 0) {
         return ret;
     }
