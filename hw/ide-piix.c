@@ -452,23 +452,27 @@ int ide_device_realize(struct machine *m, const struct dev_config *cfg, GError *
         }
     }
     ch = &ide_ctrl->ch[bus];
+    /* QEMU's order: the drive property, then the bus's unit, then the
+     * device's own checks. */
+    blk = drive && *drive ? ide_find_backend(type, drive, errp) : NULL;
+    if (drive && *drive && !blk) {
+        return -EINVAL;
+    }
     if (unit_s) {
         unit = strtol(unit_s, NULL, 0);
         if (unit < 0 || unit >= IDE_UNITS) {
-            return ide_fail(errp, "Can't create IDE unit %ld, bus supports only 2 units", unit);
+            ret = ide_fail(errp, "Can't create IDE unit %ld, bus supports only 2 units", unit);
+            goto fail;
         }
     } else {
         unit = ch->drive[0].kind != IDE_KIND_NONE ? 1 : 0;
     }
     if (ch->drive[unit].kind != IDE_KIND_NONE) {
-        return ide_fail(errp, "IDE unit %ld is in use", unit);
+        ret = ide_fail(errp, "IDE unit %ld is in use", unit);
+        goto fail;
     }
-    if (!drive || !*drive) {
-        return ide_fail(errp, "No drive specified");
-    }
-    blk = ide_find_backend(type, drive, errp);
     if (!blk) {
-        return -EINVAL;
+        return ide_fail(errp, "No drive specified");
     }
     s = &ch->drive[unit];
     ret = ide_drive_attach(s, blk, cd, dev_config_str(cfg, "serial"),
@@ -496,4 +500,10 @@ int ide_device_realize(struct machine *m, const struct dev_config *cfg, GError *
         }
     }
     return 0;
+
+fail:
+    if (!blk_by_name(drive)) {
+        blk_unref(blk);
+    }
+    return ret;
 }
