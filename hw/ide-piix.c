@@ -437,7 +437,9 @@ int ide_device_realize(struct machine *m, const struct dev_config *cfg, GError *
     struct ide_channel *ch;
     struct ide_drive *s;
     struct blk *blk;
-    unsigned bus = 0;
+    /* Without bus= QEMU's qdev takes the IDE bus made last, ide.1, full
+     * or not. */
+    unsigned bus = IDE_CHANNELS - 1;
     long unit;
     int ret;
 

@@ -21,6 +21,7 @@
 #include "hw/ide.h"
 #include "hw/irq.h"
 #include "hw/pci.h"
+#include "machine/boot-order.h"
 #include "system/memory.h"
 
 #include "guest-ram.h"
@@ -728,6 +729,53 @@ static void test_atapi_no_medium(void)
     teardown();
 }
 
+static void realize_fails(const char *opts, const char *msg)
+{
+    g_autoptr(GError) err = NULL;
+    struct dev_config *cfg = dev_config_parse(opts, &err);
+
+    g_assert_no_error(err);
+    g_assert_cmpint(cfg->type->realize(NULL, cfg, &err), <, 0);
+    g_assert_nonnull(err);
+    g_assert_cmpstr(err->message, ==, msg);
+    dev_config_free(cfg);
+}
+
+/* -device ide-hd/ide-cd: where they go, QEMU's messages, the boot path. */
+static void test_device(void)
+{
+    g_autofree char *order = NULL;
+    size_t len;
+
+    setup(NULL);
+    backend("x", NULL, false);
+    backend("y", NULL, false);
+    /* No bus=: ide.1, as QEMU's qdev picks the last IDE bus; its master is
+     * taken, so the slave. */
+    realize("ide-cd,drive=x");
+    outb(0x176, 0xb0);
+    g_assert_cmphex(inb(0x174), ==, 0x14);
+    g_assert_cmphex(inb(0x175), ==, 0xeb);
+    realize_fails("ide-cd,drive=y", "IDE unit 1 is in use");
+    realize_fails("ide-cd,drive=y,bus=ide.0,unit=0", "IDE unit 0 is in use");
+    realize_fails("ide-cd,drive=y,bus=ide.0,unit=5",
+                  "Can't create IDE unit 5, bus supports only 2 units");
+    realize_fails("ide-cd,drive=y,bus=ide.2", "Bus 'ide.2' not found");
+    realize_fails("ide-hd,drive=hd,bus=ide.0,unit=1",
+                  "Drive 'hd' is already in use by another device");
+    realize_fails("ide-cd,drive=nope,bus=ide.0,unit=1",
+                  "Property 'ide-cd.drive' can't find value 'nope'");
+    realize_fails("ide-hd,bus=ide.0,unit=1", "No drive specified");
+    realize_fails("ide-hd,drive=y,bus=ide.0,unit=1", "Device needs media, but drive is empty");
+    /* bootindex=: the path SeaBIOS matches, "drive@CHANNEL/disk@UNIT". */
+    boot_order_clear();
+    realize("ide-cd,drive=y,bus=ide.0,unit=1,bootindex=3");
+    order = boot_order_file(false, &len);
+    g_assert_cmpstr(order, ==, "/pci@i0cf8/ide@1,1/drive@0/disk@1\n");
+    boot_order_clear();
+    teardown();
+}
+
 static void test_geometry(void)
 {
     struct ide_geometry g;
@@ -759,6 +807,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/atapi", test_atapi);
     g_test_add_func("/ide/atapi-no-medium", test_atapi_no_medium);
     g_test_add_func("/ide/geometry", test_geometry);
+    g_test_add_func("/ide/device", test_device);
     ret = g_test_run();
     for (const char *n = NULL, *const names[] = { "disk.raw", "big.raw", "cd.iso", NULL },
                      *const *p = names; (n = *p); p++) {
