@@ -726,6 +726,34 @@ static void test_atapi_no_medium(void)
     packet(read10, 0xfffe, false);
     g_assert_cmphex(wait_not_busy(1), ==, 0x41);
     g_assert_cmphex(inb(0x171), ==, 0x20);
+    {
+        /* A medium comes (blockdev-change-medium): the next command sees
+         * "no medium" once, then UNIT ATTENTION, which stays until REQUEST
+         * SENSE reads it (MEDIUM MAY HAVE CHANGED); then the drive is ready. */
+        g_autoptr(GError) err = NULL;
+        g_autofree char *iso = make_image("cd.iso", CD_SIZE, 4);
+        struct bdrv *bs = bdrv_open(iso, "raw", NULL, 0, &err);
+
+        g_assert_no_error(err);
+        blk_insert_bs(blks[1], bs);
+        bdrv_unref(bs);
+        ide_cd_medium_changed(blks[1], true);
+        packet(tur, 0, false);
+        g_assert_cmphex(wait_not_busy(1), ==, 0x41);
+        g_assert_cmphex(inb(0x171), ==, 0x20);
+        packet(tur, 0, false);
+        g_assert_cmphex(wait_not_busy(1), ==, 0x41);
+        g_assert_cmphex(inb(0x171), ==, 0x60);
+        packet(tur, 0, false);
+        g_assert_cmphex(wait_not_busy(1), ==, 0x01);
+        g_assert_cmphex(inb(0x171), ==, 0x60);
+        packet(sense, 0xfffe, false);
+        g_assert_cmpuint(atapi_read(buf, sizeof(buf), &blocks), ==, 18);
+        g_assert_cmphex(buf[2], ==, 0x06);
+        g_assert_cmphex(buf[12], ==, 0x28);
+        packet(tur, 0, false);
+        g_assert_cmphex(wait_not_busy(1), ==, 0x50);
+    }
     teardown();
 }
 
