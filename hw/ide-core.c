@@ -173,7 +173,7 @@ static bool ide_no_drives(struct ide_channel *ch)
     return ch->drive[0].kind == IDE_KIND_NONE && ch->drive[1].kind == IDE_KIND_NONE;
 }
 
-/* Registers of a missing slave (or of a channel with no drive) read 0. */
+/* Error and status of a missing slave (or of a channel with no drive) read 0. */
 static bool ide_reads_zero(struct ide_channel *ch)
 {
     return ide_no_drives(ch) || (ch->unit == 1 && ch->drive[1].kind == IDE_KIND_NONE);
@@ -226,14 +226,16 @@ static uint8_t ide_reg_read(struct ide_channel *ch, unsigned reg)
         return 0xff;    /* the data port takes 16 and 32 bits */
     case 1:
         return ide_reads_zero(ch) ? 0 : hob ? s->hob_feature : s->error;
+    /* The others show what the missing slave holds: its signature says
+     * "no device" (cylinder 0xffff), as QEMU's read. */
     case 2:
-        return ide_reads_zero(ch) ? 0 : hob ? s->hob_nsector : (uint8_t)s->nsector;
+        return ide_no_drives(ch) ? 0 : hob ? s->hob_nsector : (uint8_t)s->nsector;
     case 3:
-        return ide_reads_zero(ch) ? 0 : hob ? s->hob_sector : s->sector;
+        return ide_no_drives(ch) ? 0 : hob ? s->hob_sector : s->sector;
     case 4:
-        return ide_reads_zero(ch) ? 0 : hob ? s->hob_lcyl : s->lcyl;
+        return ide_no_drives(ch) ? 0 : hob ? s->hob_lcyl : s->lcyl;
     case 5:
-        return ide_reads_zero(ch) ? 0 : hob ? s->hob_hcyl : s->hcyl;
+        return ide_no_drives(ch) ? 0 : hob ? s->hob_hcyl : s->hcyl;
     case 6:
         return ide_no_drives(ch) ? 0 : s->select;
     default:

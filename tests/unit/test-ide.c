@@ -289,9 +289,13 @@ static void test_signature(void)
     g_assert_cmphex(inb(0x1f4), ==, 0);
     g_assert_cmphex(inb(0x1f5), ==, 0);
     g_assert_cmphex(inb(0x1f7), ==, 0x50);
-    /* No slave: its registers read 0, a command to it is ignored. */
+    /* No slave: its status and error read 0, its cylinder registers the
+     * "no device" signature, a command to it is ignored. */
     outb(0x1f6, 0xb0);
     g_assert_cmphex(inb(0x1f7), ==, 0);
+    g_assert_cmphex(inb(0x1f1), ==, 0);
+    g_assert_cmphex(inb(0x1f4), ==, 0xff);
+    g_assert_cmphex(inb(0x1f5), ==, 0xff);
     outb(0x1f7, 0xec);
     g_assert_cmphex(inb(0x1f7), ==, 0);
     g_assert_cmpuint(gsi_raises[14], ==, 0);
