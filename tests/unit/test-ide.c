@@ -808,6 +808,78 @@ static void test_device(void)
     teardown();
 }
 
+/* Random register traffic from a fixed seed (commands, PRD tables over
+ * RAM and outside it, packets): the host survives it and, after SRST and a
+ * settled bus master, both drives answer IDENTIFY again. */
+static void test_random_traffic(void)
+{
+    static const uint8_t cmds[] = {
+        0x20, 0x24, 0x25, 0x27, 0x29, 0x30, 0x34, 0x35, 0x39, 0x40, 0x42, 0x70, 0x90, 0x91,
+        0xa0, 0xa1, 0xc4, 0xc5, 0xc6, 0xc8, 0xca, 0xe0, 0xe5, 0xe7, 0xea, 0xec, 0xef, 0xf8,
+        0x08, 0x00, 0xff,
+    };
+    g_autofree char *iso = make_image("cd.iso", CD_SIZE, CD_SIZE / 512);
+    GRand *r = g_rand_new_with_seed(13);
+    uint8_t id[512];
+
+    setup(iso);
+    for (unsigned i = 0; i < 200000; i++) {
+        unsigned ch = g_rand_int_range(r, 0, 2), what = g_rand_int_range(r, 0, 16);
+        uint16_t b = cmd_base[ch];
+
+        switch (what) {
+        case 0:
+            outb(b + 7, cmds[g_rand_int_range(r, 0, G_N_ELEMENTS(cmds))]);
+            break;
+        case 1:
+        case 2:
+            outb(b + g_rand_int_range(r, 1, 7), g_rand_int_range(r, 0, 256));
+            break;
+        case 3:
+            outb(ctl_port[ch], g_rand_int_range(r, 0, 256) & ~0x04);
+            break;
+        case 4:
+            outb(bmdma_base + 8 * ch, g_rand_int_range(r, 0, 256));
+            break;
+        case 5:
+            outl(bmdma_base + 8 * ch + 4, g_rand_boolean(r) ? 0x1000 : g_rand_int(r));
+            break;
+        case 6:
+            prd(g_rand_int_range(r, 0, 4), g_rand_boolean(r) ? (uint32_t)g_rand_int_range(r, 0, RAM_SIZE)
+                                                             : g_rand_int(r),
+                g_rand_int(r), g_rand_boolean(r));
+            break;
+        case 7:
+            outb(bmdma_base + 8 * ch + 2, g_rand_int_range(r, 0, 256));
+            break;
+        case 8:
+        case 9:
+            outw(b, g_rand_int_range(r, 0, 65536));
+            break;
+        case 10:
+            outl(b, g_rand_int(r));
+            break;
+        case 11:
+            g_main_context_iteration(NULL, FALSE);
+            break;
+        default:
+            (void)(g_rand_boolean(r) ? inw(b) : inb(b + g_rand_int_range(r, 1, 8)));
+            break;
+        }
+    }
+    g_rand_free(r);
+    for (unsigned ch = 0; ch < 2; ch++) {
+        outb(bmdma_base + 8 * ch, 0);
+        outb(ctl_port[ch], 0x06);
+        outb(ctl_port[ch], 0x02);
+    }
+    identify(0, 0, 0xec, id);
+    g_assert_cmphex(word(id, 0), ==, 0x0040);
+    identify(1, 0, 0xa1, id);
+    g_assert_cmphex(word(id, 0), ==, 0x85c0);
+    teardown();
+}
+
 static void test_geometry(void)
 {
     struct ide_geometry g;
@@ -840,6 +912,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/atapi-no-medium", test_atapi_no_medium);
     g_test_add_func("/ide/geometry", test_geometry);
     g_test_add_func("/ide/device", test_device);
+    g_test_add_func("/ide/random-traffic", test_random_traffic);
     ret = g_test_run();
     for (const char *n = NULL, *const names[] = { "disk.raw", "big.raw", "cd.iso", NULL },
                      *const *p = names; (n = *p); p++) {
