@@ -250,9 +250,12 @@ static int ide_drive_attach(struct ide_drive *s, struct blk *blk, bool cd, const
     if (!cd && !blk_is_inserted(blk)) {
         return ide_fail(errp, "Device needs media, but drive is empty");
     }
+    /* A disk wants to write (QEMU's blkconf_apply_backend_options). */
+    if (!cd && blk_is_read_only(blk)) {
+        return ide_fail(errp, "Block node is read-only");
+    }
     /* A guest disk refuses other writers, as QEMU's blkconf_apply_backend_options. */
-    if (!cd && !blk_is_read_only(blk) &&
-        bdrv_file_lock_unshare(blk_bs(blk), BLK_PERM_WRITE, errp) < 0) {
+    if (!cd && bdrv_file_lock_unshare(blk_bs(blk), BLK_PERM_WRITE, errp) < 0) {
         return -EBUSY;
     }
     blk_ref(blk);

@@ -37,7 +37,7 @@ static const uint16_t ctl_port[2] = { 0x3f6, 0x376 };
 static int gsi_level[24];
 static unsigned gsi_raises[24];
 static char *tmpdir;
-static struct blk *blks[4];
+static struct blk *blks[8];
 static unsigned nblks;
 static uint16_t bmdma_base;
 
@@ -129,6 +129,7 @@ static struct blk *backend(const char *name, const char *path, bool rw)
         bdrv_unref(bs);
     }
     g_assert_true(blk_set_name(blk, name, &err));
+    g_assert_cmpuint(nblks, <, G_N_ELEMENTS(blks));
     blks[nblks++] = blk;
     return blk;
 }
@@ -799,6 +800,13 @@ static void test_device(void)
                   "Property 'ide-cd.drive' can't find value 'nope'");
     realize_fails("ide-hd,bus=ide.0,unit=1", "No drive specified");
     realize_fails("ide-hd,drive=y,bus=ide.0,unit=1", "Device needs media, but drive is empty");
+    {
+        g_autofree char *ro = make_image("ro.raw", 1 << 20, 0);
+
+        backend("ro", ro, false);
+        realize_fails("ide-hd,drive=ro,bus=ide.0,unit=1", "Block node is read-only");
+        g_unlink(ro);
+    }
     /* bootindex=: the path SeaBIOS matches, "drive@CHANNEL/disk@UNIT". */
     boot_order_clear();
     realize("ide-cd,drive=y,bus=ide.0,unit=1,bootindex=3");
