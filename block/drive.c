@@ -554,10 +554,38 @@ static int drive_ide_place(const struct hyvm_config *cfg, const struct kv_list *
 }
 
 /* QEMU's default interface for -drive without if= (and -hda, -cdrom):
- * IDE on pc, virtio on microvm. */
+ * IDE on pc; none on microvm, which has no disk controller. */
 static const char *drive_default_if(const struct hyvm_config *cfg)
 {
-    return !strcmp(cfg->machine, "microvm") ? "virtio" : "ide";
+    return !strcmp(cfg->machine, "microvm") ? "none" : "ide";
+}
+
+/*
+ * The id of a -drive without if= on microvm: "none<bus><unit>", one unit a
+ * bus (index= is the bus), the first free from bus= on, as QEMU's
+ * drive_new names it.  taken holds the (bus, unit) pairs used.
+ */
+static char *drive_default_none_id(const struct kv_list *kv, GHashTable *taken, GError **errp)
+{
+    const char *index = kv_get(kv, "index");
+    unsigned bus = drive_uint(kv, "bus", 0), unit = drive_uint(kv, "unit", 0);
+
+    if (index) {
+        bus = drive_uint(kv, "index", 0);
+        unit = 0;
+    } else if (!kv_get(kv, "unit")) {
+        while (g_hash_table_contains(taken, GUINT_TO_POINTER((bus << 8 | unit) + 1))) {
+            bus++;
+        }
+    }
+    if (g_hash_table_contains(taken, GUINT_TO_POINTER((bus << 8 | unit) + 1))) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "drive with bus=%u, unit=%u (index=%d) exists", bus, unit,
+                    index ? (int)bus : -1);
+        return NULL;
+    }
+    g_hash_table_add(taken, GUINT_TO_POINTER((bus << 8 | unit) + 1));
+    return g_strdup_printf("none%u%u", bus, unit);
 }
 
 /* if=virtio: QEMU adds "-device virtio-blk-pci,drive=ID" after the -device
@@ -580,7 +608,8 @@ static int drive_add_virtio_device(const struct hyvm_config *cfg, const char *ar
 
 /* One -drive: its node (none when no file= is given: an empty drive). */
 static int drive_init_one(const struct hyvm_config *cfg, const char *arg,
-                          unsigned *none_count, GHashTable *virtio_units, GError **errp)
+                          unsigned *none_count, GHashTable *virtio_units,
+                          GHashTable *none_units, GError **errp)
 {
     struct kv_list *kv = kv_parse(arg, NULL, errp);
     const char *file, *v;
@@ -612,6 +641,11 @@ static int drive_init_one(const struct hyvm_config *cfg, const char *arg,
         id = g_strdup(v);
     } else if (ide) {
         id = g_strdup_printf("ide%u-%s%u", bus, cdrom ? "cd" : "hd", unit);
+    } else if (!kv_get(kv, "if")) {
+        id = drive_default_none_id(kv, none_units, errp);
+        if (!id) {
+            goto out;
+        }
     } else {
         id = virtio ? g_strdup_printf("virtio%u", unit) : drive_default_id("none", none_count);
     }
@@ -653,6 +687,7 @@ static void drive_prefix_error(const char *arg, GError **errp)
 int drives_init(const struct hyvm_config *cfg, GError **errp)
 {
     g_autoptr(GHashTable) virtio_units = g_hash_table_new(NULL, NULL);
+    g_autoptr(GHashTable) none_units = g_hash_table_new(NULL, NULL);
     unsigned none_count = 0;
 
     if (!blockdev_nodes) {
@@ -672,7 +707,7 @@ int drives_init(const struct hyvm_config *cfg, GError **errp)
     for (unsigned i = 0; i < cfg->drives->len; i++) {
         const char *arg = g_ptr_array_index(cfg->drives, i);
 
-        if (drive_init_one(cfg, arg, &none_count, virtio_units, errp) < 0) {
+        if (drive_init_one(cfg, arg, &none_count, virtio_units, none_units, errp) < 0) {
             drive_prefix_error(arg, errp);
             return -1;
         }
