@@ -221,10 +221,23 @@ void ide_cd_medium_changed(struct blk *blk, bool load)
     len = blk_is_inserted(blk) ? blk_getlength(blk) : 0;
     s->nb_sectors = len > 0 ? (uint64_t)len / IDE_SECTOR_SIZE : 0;
     s->tray_open = !load;
+    if (!load) {
+        s->tray_locked = false;     /* eject force=true opens a locked tray */
+    }
     s->cdrom_changed = 1;
     s->new_media = true;
     s->eject_request = false;
     ide_set_irq(s->ch);
+}
+
+void ide_cd_eject_request(struct blk *blk)
+{
+    struct ide_drive *s = ide_drive_of(blk);
+
+    if (s && s->kind == IDE_KIND_CD) {
+        s->eject_request = true;
+        ide_set_irq(s->ch);
+    }
 }
 
 static int ide_fail(GError **errp, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

@@ -56,12 +56,10 @@ const char *ide_qdev(struct blk *blk);
 bool ide_is_cd(struct blk *blk, bool *tray_open, bool *locked);
 /* eject / change: the medium of blk was removed (load false) or inserted. */
 void ide_cd_medium_changed(struct blk *blk, bool load);
+/* eject of a locked tray: the guest's next media event is an eject request. */
+void ide_cd_eject_request(struct blk *blk);
 
 /* Forgets the controller (tests; the PCI bus and ports go separately). */
 void ide_destroy(void);
-
-/* Tests: the controller made by ide_piix_create, with its drives. */
-struct ide_controller;
-struct ide_controller *ide_controller_get(void);
 
 #endif

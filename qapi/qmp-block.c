@@ -332,7 +332,18 @@ JsonNode *qmp_eject(JsonObject *args, GError **errp)
     struct blk *blk = find_blk(args, json_object_has_member(args, "device") ? "device" : "id",
                                errp);
 
+    bool locked = false;
+
     if (!blk || !check_removable(blk, errp)) {
+        return NULL;
+    }
+    /* A CD-ROM whose guest locked the tray is asked to open it instead
+     * (QEMU's blockdev_do_action: force=true ejects anyway). */
+    if (ide_is_cd(blk, NULL, &locked) && locked &&
+        !(json_object_has_member(args, "force") && json_object_get_boolean_member(args, "force"))) {
+        ide_cd_eject_request(blk);
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC, "Device '%s' is locked and force was "
+                    "not specified, wait for tray to open and try again", blk_name(blk));
         return NULL;
     }
     if (blk_bs(blk)) {

@@ -759,6 +759,33 @@ static void test_atapi_no_medium(void)
         packet(tur, 0, false);
         g_assert_cmphex(wait_not_busy(1), ==, 0x50);
     }
+    {
+        /* The guest locks the tray: START STOP UNIT cannot eject, and an
+         * eject from the host comes as GET EVENT STATUS NOTIFICATION's
+         * eject request (media class: event 1, medium present). */
+        static const uint8_t lock[12] = { 0x1e, 0, 0, 0, 1 };
+        static const uint8_t eject[12] = { 0x1b, 0, 0, 0, 2 };
+        static const uint8_t gesn[12] = { 0x4a, 1, 0, 0, 1 << 4, 0, 0, 0, 8 };
+
+        /* First the new medium of the change above. */
+        packet(gesn, 0xfffe, false);
+        g_assert_cmpuint(atapi_read(buf, sizeof(buf), &blocks), ==, 8);
+        g_assert_cmphex(buf[4], ==, 0x02);
+        packet(lock, 0, false);
+        g_assert_cmphex(wait_not_busy(1), ==, 0x50);
+        packet(eject, 0, false);
+        g_assert_cmphex(wait_not_busy(1), ==, 0x41);
+        g_assert_cmphex(inb(0x171), ==, 0x20);
+        ide_cd_eject_request(blks[1]);
+        packet(gesn, 0xfffe, false);
+        g_assert_cmpuint(atapi_read(buf, sizeof(buf), &blocks), ==, 8);
+        g_assert_cmphex(buf[2], ==, 0x04);
+        g_assert_cmphex(buf[4], ==, 0x01);
+        g_assert_cmphex(buf[5], ==, 0x02);
+        packet(gesn, 0xfffe, false);
+        g_assert_cmpuint(atapi_read(buf, sizeof(buf), &blocks), ==, 8);
+        g_assert_cmphex(buf[4], ==, 0x00);
+    }
     teardown();
 }
 
