@@ -16,6 +16,7 @@
 
 #include "block/block-backend.h"
 #include "hw/ide-internal.h"
+#include "qapi/qmp.h"
 #include "system/log.h"
 
 #define ATAPI_PACKET_SIZE 12
@@ -59,6 +60,22 @@ static void padstr8(uint8_t *buf, unsigned len, const char *src)
     for (unsigned i = 0; i < len; i++) {
         buf[i] = *src ? *src++ : ' ';
     }
+}
+
+/* The tray moves: QMP clients hear DEVICE_TRAY_MOVED, as from QEMU. */
+void ide_tray_moved(struct ide_drive *s, bool open)
+{
+    JsonObject *data;
+
+    if (s->tray_open == open) {
+        return;
+    }
+    s->tray_open = open;
+    data = json_object_new();
+    json_object_set_string_member(data, "device", blk_name(s->blk));
+    json_object_set_boolean_member(data, "tray-open", open);
+    json_object_set_string_member(data, "id", s->qdev ? s->qdev : "");
+    qmp_event_emit("DEVICE_TRAY_MOVED", data);
 }
 
 bool ide_atapi_media_present(struct ide_drive *s)
@@ -387,7 +404,7 @@ static void cmd_start_stop_unit(struct ide_drive *s, uint8_t *buf)
                                 ASC_MEDIA_REMOVAL_PREVENTED);
             return;
         }
-        s->tray_open = !start;
+        ide_tray_moved(s, !start);
     }
     ide_atapi_cmd_ok(s);
 }

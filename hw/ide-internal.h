@@ -179,5 +179,6 @@ void ide_atapi_cmd_ok(struct ide_drive *s);
 void ide_atapi_cmd_error(struct ide_drive *s, int sense_key, int asc);
 void ide_atapi_io_error(struct ide_drive *s, int ret);
 bool ide_atapi_media_present(struct ide_drive *s);
+void ide_tray_moved(struct ide_drive *s, bool open);
 
 #endif

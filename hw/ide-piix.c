@@ -220,7 +220,11 @@ void ide_cd_medium_changed(struct blk *blk, bool load)
     }
     len = blk_is_inserted(blk) ? blk_getlength(blk) : 0;
     s->nb_sectors = len > 0 ? (uint64_t)len / IDE_SECTOR_SIZE : 0;
-    s->tray_open = !load;
+    /* A change opens the tray (if shut), then shuts it; an eject opens it. */
+    ide_tray_moved(s, true);
+    if (load) {
+        ide_tray_moved(s, false);
+    }
     if (!load) {
         s->tray_locked = false;     /* eject force=true opens a locked tray */
     }
