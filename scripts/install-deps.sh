@@ -11,10 +11,12 @@ libslirp-dev \
 libglib2.0-dev libjson-glib-dev libcapstone-dev binutils gcc-multilib socat \
 zlib1g-dev libzstd-dev libaio-dev"
 # The image tests check hyvm-img against qemu-img and hold images with
-# qemu-system-x86_64 (test oracles only; hyvm never runs them).  xorriso
-# builds the ISO 9660 images of the IDE CD-ROM tests.
+# qemu-system-x86_64 (test oracles only; hyvm never runs them).  xorriso,
+# mtools, syslinux and isolinux build the IDE tests' ISO 9660 images and
+# bootable disk and CD images.
 if [ "${1:-}" = "--test" ]; then
-    PACKAGES="$PACKAGES qemu-utils qemu-system-x86 iproute2 tcpdump xorriso"
+    PACKAGES="$PACKAGES qemu-utils qemu-system-x86 iproute2 tcpdump xorriso mtools syslinux \
+syslinux-common isolinux"
 fi
 
 missing=""
