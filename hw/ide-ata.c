@@ -109,6 +109,7 @@ void ide_identify_build(struct ide_drive *s)
     put_le16(id, 66, 120);
     put_le16(id, 67, 120);
     put_le16(id, 68, 120);
+    put_le16(id, 69, 1 << 14);          /* deterministic read after TRIM */
     put_le16(id, 80, 0xf0);             /* ATA-4 to ATA-7 */
     put_le16(id, 81, 0x16);
     put_le16(id, 82, 1 << 14 | 1 << 5 | 1);         /* NOP, write cache, SMART */
@@ -120,6 +121,7 @@ void ide_identify_build(struct ide_drive *s)
     put_le16(id, 88, 0x3f | 1 << 13);   /* UDMA 0-5, mode 5 selected */
     put_le16(id, 93, 1 | 1 << 14 | 0x2000);
     put_le16(id, 106, 0x6000);          /* 512-byte physical sectors */
+    put_le16(id, 169, 1);               /* TRIM (QEMU's discard_granularity 512) */
     ide_identify_size(s);
     s->identify_set = true;
 }
@@ -361,7 +363,9 @@ static bool cmd_identify(struct ide_drive *s, uint8_t cmd)
 
 static bool cmd_identify_packet(struct ide_drive *s, uint8_t cmd)
 {
-    ide_atapi_identify_build(s);
+    if (!s->identify_set) {
+        ide_atapi_identify_build(s);
+    }
     memcpy(s->io_buffer, s->identify, 512);
     s->status = IDE_ST_DRDY | IDE_ST_DSC;
     ide_transfer_start(s, 512, true, ide_transfer_stop);
@@ -577,6 +581,20 @@ static bool cmd_exec_dev_diagnostic(struct ide_drive *s, uint8_t cmd)
     return false;
 }
 
+/* DATA SET MANAGEMENT (ATA8-ACS 7.10): TRIM only, its range list by DMA;
+ * the count is the 512-byte blocks of the list, as an LBA48 count. */
+static bool cmd_data_set_management(struct ide_drive *s, uint8_t cmd)
+{
+    if (s->feature != 0x01) {
+        ide_abort(s);
+        return true;
+    }
+    s->nsector = (uint32_t)s->hob_nsector << 8 | (s->nsector & 0xff);
+    s->status = IDE_ST_DRDY | IDE_ST_DSC | IDE_ST_DRQ;
+    ide_dma_begin(s, IDE_DMA_TRIM);
+    return false;
+}
+
 /* DEVICE RESET (packet devices, ATA/ATAPI-6 8.7): the device's own reset,
  * status 0, no interrupt. */
 static bool cmd_device_reset(struct ide_drive *s, uint8_t cmd)
@@ -598,6 +616,7 @@ static const struct {
     bool (*fn)(struct ide_drive *s, uint8_t cmd);
     uint8_t flags;
 } ide_cmds[256] = {
+    [WIN_DSM] = { cmd_data_set_management, HD_OK },
     [WIN_DEVICE_RESET] = { cmd_device_reset, CD_OK },
     [WIN_RECAL] = { cmd_nop, HD_OK | SET_DSC },
     [WIN_READ] = { cmd_read_pio, ALL_OK },

@@ -409,7 +409,7 @@ static void ide_dma_cb(void *opaque, int ret)
     enum ide_dma_cmd cmd = s->dma_cmd;
 
     s->io_busy = false;
-    if (ret == 0 && cmd != IDE_DMA_WRITE) {
+    if (ret == 0 && cmd != IDE_DMA_WRITE && cmd != IDE_DMA_TRIM) {
         for (int i = 0; i < ch->dma_niov; i++) {
             ram_dma_written(ch->dma_iov[i].iov_base, ch->dma_iov[i].iov_len);
         }
@@ -430,6 +430,58 @@ static void ide_dma_cb(void *opaque, int ret)
     ide_dma_inactive(s);
 }
 
+static void ide_trim_next(struct ide_drive *s, int ret);
+
+static void ide_trim_cb(void *opaque, int ret)
+{
+    ide_trim_next(opaque, ret);
+}
+
+/*
+ * TRIM: the range list (ATA8-ACS 7.10.3.2: each entry a 48-bit LBA and a
+ * 16-bit count, a count of 0 skipped), one discard at a time so a long
+ * list holds one request.  A range off the disk fails the command, as
+ * QEMU's.
+ */
+static void ide_trim_next(struct ide_drive *s, int ret)
+{
+    struct ide_channel *ch = s->ch;
+
+    while (ret == 0 && ch->trim_off + 8 <= ch->trim_len) {
+        uint64_t e = ld64(ch->trim_list + ch->trim_off), lba = e & 0xffffffffffffull;
+        uint64_t n = e >> 48;
+
+        ch->trim_off += 8;
+        if (!n) {
+            continue;
+        }
+        if (!ide_sect_range_ok(s, lba, n)) {
+            ret = -EINVAL;
+            break;
+        }
+        blk_aio_discard(s->blk, lba * IDE_SECTOR_SIZE, n * IDE_SECTOR_SIZE, ide_trim_cb, s);
+        return;
+    }
+    g_free(ch->trim_list);
+    ch->trim_list = NULL;
+    ide_dma_cb(s, ret);
+}
+
+static void ide_trim(struct ide_drive *s, const struct iovec *iov, int niov, uint64_t bytes)
+{
+    struct ide_channel *ch = s->ch;
+    uint64_t done = 0;
+
+    ch->trim_list = g_malloc(bytes ? bytes : 1);
+    for (int i = 0; i < niov; i++) {
+        memcpy(ch->trim_list + done, iov[i].iov_base, iov[i].iov_len);
+        done += iov[i].iov_len;
+    }
+    ch->trim_len = bytes;
+    ch->trim_off = 0;
+    ide_trim_next(s, 0);
+}
+
 /* The command and the start bit have both come: move the data. */
 static void ide_dma_run(struct ide_drive *s)
 {
@@ -442,6 +494,10 @@ static void ide_dma_run(struct ide_drive *s)
     if (s->dma_cmd == IDE_DMA_ATAPI) {
         bytes = s->packet_transfer_size;
         off = s->lba >= 0 ? (uint64_t)s->lba * CD_SECTOR_SIZE : 0;
+    } else if (s->dma_cmd == IDE_DMA_TRIM) {
+        ch->dma_sector = ide_get_sector(s);
+        ch->dma_n = s->nsector;
+        bytes = (uint64_t)s->nsector * IDE_SECTOR_SIZE;
     } else {
         ch->dma_sector = ide_get_sector(s);
         ch->dma_n = s->nsector;
@@ -484,6 +540,8 @@ static void ide_dma_run(struct ide_drive *s)
             done += iov[i].iov_len;
         }
         ide_dma_cb(s, 0);
+    } else if (s->dma_cmd == IDE_DMA_TRIM) {
+        ide_trim(s, iov, niov, bytes);
     } else if (s->dma_cmd == IDE_DMA_WRITE) {
         blk_aio_pwritev(s->blk, off, bytes, iov, niov, ide_dma_cb, s);
     } else {

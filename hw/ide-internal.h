@@ -64,7 +64,8 @@ struct ide_channel;
 
 enum ide_kind { IDE_KIND_NONE, IDE_KIND_HD, IDE_KIND_CD };
 
-enum ide_dma_cmd { IDE_DMA_NONE, IDE_DMA_READ, IDE_DMA_WRITE, IDE_DMA_ATAPI };
+/* TRIM: DATA SET MANAGEMENT's range list comes by DMA (ATA8-ACS 7.10). */
+enum ide_dma_cmd { IDE_DMA_NONE, IDE_DMA_READ, IDE_DMA_WRITE, IDE_DMA_ATAPI, IDE_DMA_TRIM };
 
 /* Called when the guest has moved the last byte of a PIO data block. */
 typedef void ide_end_fn(struct ide_drive *s);
@@ -145,6 +146,8 @@ struct ide_channel {
     int dma_niov;
     int64_t dma_sector;             /* ATA: the first sector, for the task file */
     uint32_t dma_n;                 /* ATA: sectors */
+    uint8_t *trim_list;             /* TRIM: the range list, walked one discard at a time */
+    uint64_t trim_len, trim_off;
 };
 
 /* ide-core.c */

@@ -316,6 +316,7 @@ static void ide_piix_destroy(struct pci_device *d)
 
         ide_channel_drain(ch);
         g_free(ch->dma_iov);
+        g_free(ch->trim_list);
         for (unsigned u = 0; u < IDE_UNITS; u++) {
             if (ch->drive[u].blk) {
                 blk_unref(ch->drive[u].blk);

@@ -97,6 +97,8 @@ and ata_piix, sd_mod, sr_mod and isofs with what they need in
   ide       insmod of each (20 s each at most), then once /dev/sda and
             /dev/sr0 are there (20 s at most) one line per SCSI disk
               HYVM-IDE-DEV: <name> <512-byte sectors> <vendor> <model, spaces as _>
+            and one per ATA device with its IDENTIFY data as libata keeps it,
+              HYVM-IDE-ATA-ID: <devN.M> <the 256 words in hex, no spaces>
             then for /dev/sda: HYVM-IDE-SDA-HEAD: <its first 16 bytes>,
             the pattern of the virtio mode at 1 MiB (O_DIRECT) with
             HYVM-IDE-WRITTEN: <md5 of the pattern>, a flush and
@@ -602,6 +604,10 @@ IDE_CASE = r'''ide)
         [ -e "$d/device/model" ] || continue
         echo "HYVM-IDE-DEV: ${d##*/} $(cat "$d/size") $(sed 's/ *$//' "$d/device/vendor")" \
              "$(sed 's/ *$//' "$d/device/model" | tr ' ' _)"
+    done
+    for d in /sys/class/ata_device/dev*; do
+        [ -e "$d/id" ] || continue
+        echo "HYVM-IDE-ATA-ID: ${d##*/} $(tr -d ' \n' < "$d/id")"
     done
     if [ -b /dev/sda ]; then
         echo "HYVM-IDE-SDA-HEAD: $(dd if=/dev/sda bs=512 count=1 iflag=direct 2>/dev/null |

@@ -359,6 +359,8 @@ static void test_identify(void)
     g_assert_cmphex(word(id, 83), ==, 0x7400);
     g_assert_cmphex(word(id, 85), ==, 0x4021);
     g_assert_cmphex(word(id, 88), ==, 0x203f);
+    g_assert_cmphex(word(id, 69), ==, 0x4000);  /* TRIM, as QEMU's ide-hd offers */
+    g_assert_cmphex(word(id, 169), ==, 0x0001);
     /* SET FEATURES, transfer mode MWDMA2: word 63 shows it selected. */
     outb(0x1f1, 0x03);
     outb(0x1f2, 0x22);
@@ -564,6 +566,36 @@ static void test_dma(void)
     g_assert_cmphex(wait_not_busy(0), ==, 0x58);
     read_words(0, buf, 512);
     check_sector(buf, 40);
+    /* DATA SET MANAGEMENT, TRIM: one block of ranges by DMA (a range of 8
+     * sectors at 100, then an empty one); then a range past the end fails. */
+    {
+        uint8_t list[512] = { 0 };
+
+        list[0] = 100;
+        list[6] = 8;
+        g_assert_cmpint(ram_write(0x60000, list, sizeof(list)), ==, 0);
+        prd(0, 0x60000, 512, true);
+        outb(0x1f6, 0xe0);
+        outb(0x1f1, 0x01);
+        outb(0x1f2, 0);
+        outb(0x1f2, 1);
+        outb(0x1f7, 0x06);
+        bm_start(0, false);
+        g_assert_cmphex(wait_dma(0), ==, 0x04);
+        g_assert_cmphex(inb(0x1f7), ==, 0x50);
+        outb(bmdma_base, 0);
+        list[0] = 0xff;
+        list[1] = 0xff;
+        g_assert_cmpint(ram_write(0x60000, list, sizeof(list)), ==, 0);
+        outb(0x1f1, 0x01);
+        outb(0x1f2, 0);
+        outb(0x1f2, 1);
+        outb(0x1f7, 0x06);
+        bm_start(0, false);
+        g_assert_cmphex(wait_dma(0), ==, 0x04);
+        g_assert_cmphex(inb(0x1f7), ==, 0x41);
+        outb(bmdma_base, 0);
+    }
     /* READ DMA EXT. */
     prd(0, 0x40000, 512, true);
     select_lba(0, 0, 77, 1, true);
