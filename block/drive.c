@@ -669,6 +669,18 @@ out:
     return ret;
 }
 
+static bool drive_ide_device_given(const struct hyvm_config *cfg)
+{
+    for (unsigned i = 0; cfg->devices && i < cfg->devices->len; i++) {
+        const struct dev_config *dc = g_ptr_array_index(cfg->devices, i);
+
+        if (!strcmp(dc->type->name, "ide-hd") || !strcmp(dc->type->name, "ide-cd")) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Errors name the option as written: "-drive ARG" or "-hda FILE" (the
  * shortcuts come as a -drive with DRIVE_SHORTCUT_KEY saying which). */
 static void drive_prefix_error(const char *arg, GError **errp)
@@ -711,6 +723,15 @@ int drives_init(const struct hyvm_config *cfg, GError **errp)
             drive_prefix_error(arg, errp);
             return -1;
         }
+    }
+    /* QEMU's default CD-ROM (vl.c's default_drive): an empty drive at
+     * index 2 of pc's IDE, unless -nodefaults, a drive is there or a
+     * -device ide-hd/ide-cd is given. */
+    if (strcmp(cfg->machine, "microvm") && !cfg->nodefaults && !drive_ide_get(1, 0, NULL) &&
+        !drive_ide_device_given(cfg) &&
+        drive_init_one(cfg, "index=2,media=cdrom", &none_count, virtio_units, none_units,
+                       errp) < 0) {
+        return -1;
     }
     return 0;
 }

@@ -25,6 +25,7 @@
 #include "hw/virtio/virtio-blk.h"
 #include "machine/boot-order.h"
 #include "machine/machine.h"
+#include "system/config.h"
 #include "system/error.h"
 #include "system/keyval.h"
 #include "system/le.h"
@@ -336,10 +337,13 @@ void ide_destroy(void)
 }
 
 /* The QOM path QEMU 7.2 gives an if=ide drive's device: the machine's
- * unattached devices count the boot vCPUs and 17 pc devices before them. */
+ * unattached devices count the boot vCPUs and 17 pc devices before them,
+ * 5 more with the default devices (floppy controller and drive...). */
 static char *ide_unattached_path(struct machine *m, unsigned nth)
 {
-    return g_strdup_printf("/machine/unattached/device[%u]", (m ? m->ncpus : 1) + 17 + nth);
+    unsigned base = m ? m->ncpus + 17 + (m->cfg && !m->cfg->nodefaults ? 5 : 0) : 18;
+
+    return g_strdup_printf("/machine/unattached/device[%u]", base + nth);
 }
 
 int ide_piix_create(struct machine *m, GError **errp)
