@@ -21,6 +21,35 @@
 /* -blockdev nodes by node-name, in the order they were made. */
 static GPtrArray *blockdev_nodes;
 
+/* The if=ide drives by channel and unit: -drive id and media (drive_ide_get). */
+#define DRIVE_IDE_BUSES 2
+#define DRIVE_IDE_UNITS 2
+static struct {
+    char *id;
+    bool cdrom;
+} ide_slots[DRIVE_IDE_BUSES][DRIVE_IDE_UNITS];
+
+const char *drive_ide_get(unsigned bus, unsigned unit, bool *cdrom)
+{
+    if (bus >= DRIVE_IDE_BUSES || unit >= DRIVE_IDE_UNITS) {
+        return NULL;
+    }
+    if (cdrom) {
+        *cdrom = ide_slots[bus][unit].cdrom;
+    }
+    return ide_slots[bus][unit].id;
+}
+
+static void drive_ide_clear(void)
+{
+    for (unsigned b = 0; b < DRIVE_IDE_BUSES; b++) {
+        for (unsigned u = 0; u < DRIVE_IDE_UNITS; u++) {
+            g_free(ide_slots[b][u].id);
+            ide_slots[b][u].id = NULL;
+        }
+    }
+}
+
 static int mode_bool(const struct kv_list *kv, const char *key, bool *out, GError **errp)
 {
     const char *v = kv_get(kv, key);
@@ -403,6 +432,7 @@ static int drive_attach(const char *id, struct bdrv *bs, const struct drive_mode
 
 void drives_close(void)
 {
+    drive_ide_clear();
     for (unsigned i = 0; drive_backends && i < drive_backends->len; i++) {
         struct blk *blk = g_ptr_array_index(drive_backends, i);
 
@@ -465,6 +495,99 @@ static int drive_virtio_unit(const struct kv_list *kv, GHashTable *units, unsign
     return 0;
 }
 
+static unsigned drive_uint(const struct kv_list *kv, const char *key, unsigned dflt)
+{
+    const char *v = kv_get(kv, key);
+
+    return v ? (unsigned)strtoul(v, NULL, 0) : dflt;
+}
+
+/*
+ * Where an if=ide drive goes, as QEMU's drive_new: index= (two units a
+ * bus), else bus= and unit=, else the first free unit from bus= on.  The
+ * PIIX3 has two buses; -M microvm has none.
+ */
+static int drive_ide_place(const struct hyvm_config *cfg, const struct kv_list *kv,
+                           unsigned *bus, unsigned *unit, GError **errp)
+{
+    const char *index = kv_get(kv, "index");
+    int idx = index ? (int)strtoul(index, NULL, 0) : -1;
+
+    if (index && (kv_get(kv, "bus") || kv_get(kv, "unit"))) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "index cannot be used with bus and unit");
+        return -1;
+    }
+    if (index) {
+        *bus = idx / DRIVE_IDE_UNITS;
+        *unit = idx % DRIVE_IDE_UNITS;
+    } else {
+        *bus = drive_uint(kv, "bus", 0);
+        if (kv_get(kv, "unit")) {
+            *unit = drive_uint(kv, "unit", 0);
+        } else {
+            *unit = 0;
+            while (drive_ide_get(*bus, *unit, NULL)) {
+                if (++*unit >= DRIVE_IDE_UNITS) {
+                    *unit = 0;
+                    ++*bus;
+                }
+            }
+        }
+    }
+    if (*unit >= DRIVE_IDE_UNITS) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "unit %u too big (max is %d)", *unit,
+                    DRIVE_IDE_UNITS - 1);
+        return -1;
+    }
+    if (drive_ide_get(*bus, *unit, NULL)) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "drive with bus=%u, unit=%u (index=%d) exists", *bus, *unit, idx);
+        return -1;
+    }
+    if (*bus >= DRIVE_IDE_BUSES || !strcmp(cfg->machine, "microvm")) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "machine type does not support if=ide,bus=%u,unit=%u", *bus, *unit);
+        return -1;
+    }
+    return 0;
+}
+
+/* QEMU's default interface for -drive without if= (and -hda, -cdrom):
+ * IDE on pc; none on microvm, which has no disk controller. */
+static const char *drive_default_if(const struct hyvm_config *cfg)
+{
+    return !strcmp(cfg->machine, "microvm") ? "none" : "ide";
+}
+
+/*
+ * The id of a -drive without if= on microvm: "none<bus><unit>", one unit a
+ * bus (index= is the bus), the first free from bus= on, as QEMU's
+ * drive_new names it.  taken holds the (bus, unit) pairs used.
+ */
+static char *drive_default_none_id(const struct kv_list *kv, GHashTable *taken, GError **errp)
+{
+    const char *index = kv_get(kv, "index");
+    unsigned bus = drive_uint(kv, "bus", 0), unit = drive_uint(kv, "unit", 0);
+
+    if (index) {
+        bus = drive_uint(kv, "index", 0);
+        unit = 0;
+    } else if (!kv_get(kv, "unit")) {
+        while (g_hash_table_contains(taken, GUINT_TO_POINTER((bus << 8 | unit) + 1))) {
+            bus++;
+        }
+    }
+    if (g_hash_table_contains(taken, GUINT_TO_POINTER((bus << 8 | unit) + 1))) {
+        g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED,
+                    "drive with bus=%u, unit=%u (index=%d) exists", bus, unit,
+                    index ? (int)bus : -1);
+        return NULL;
+    }
+    g_hash_table_add(taken, GUINT_TO_POINTER((bus << 8 | unit) + 1));
+    return g_strdup_printf("none%u%u", bus, unit);
+}
+
 /* if=virtio: QEMU adds "-device virtio-blk-pci,drive=ID" after the -device
  * list, so the function takes the first slot left free. */
 static int drive_add_virtio_device(const struct hyvm_config *cfg, const char *arg,
@@ -485,15 +608,17 @@ static int drive_add_virtio_device(const struct hyvm_config *cfg, const char *ar
 
 /* One -drive: its node (none when no file= is given: an empty drive). */
 static int drive_init_one(const struct hyvm_config *cfg, const char *arg,
-                          unsigned *none_count, GHashTable *virtio_units, GError **errp)
+                          unsigned *none_count, GHashTable *virtio_units,
+                          GHashTable *none_units, GError **errp)
 {
     struct kv_list *kv = kv_parse(arg, NULL, errp);
     const char *file, *v;
     struct drive_mode m;
     struct bdrv *bs = NULL;
     g_autofree char *id = NULL;
-    bool virtio;
-    unsigned unit = 0;
+    const char *iface;
+    bool virtio, ide, cdrom;
+    unsigned unit = 0, bus = 0;
     int ret = -1;
 
     if (!kv) {
@@ -502,12 +627,25 @@ static int drive_init_one(const struct hyvm_config *cfg, const char *arg,
     if (drive_mode_parse(kv, cfg->snapshot, &m, errp) < 0) {
         goto out;
     }
-    virtio = !g_strcmp0(kv_get(kv, "if"), "virtio");
+    iface = kv_get(kv, "if") ? kv_get(kv, "if") : drive_default_if(cfg);
+    virtio = !strcmp(iface, "virtio");
+    ide = !strcmp(iface, "ide");
+    cdrom = !g_strcmp0(kv_get(kv, "media"), "cdrom");
     if (virtio && drive_virtio_unit(kv, virtio_units, &unit, errp) < 0) {
+        goto out;
+    }
+    if (ide && drive_ide_place(cfg, kv, &bus, &unit, errp) < 0) {
         goto out;
     }
     if ((v = kv_get(kv, "id"))) {
         id = g_strdup(v);
+    } else if (ide) {
+        id = g_strdup_printf("ide%u-%s%u", bus, cdrom ? "cd" : "hd", unit);
+    } else if (!kv_get(kv, "if")) {
+        id = drive_default_none_id(kv, none_units, errp);
+        if (!id) {
+            goto out;
+        }
     } else {
         id = virtio ? g_strdup_printf("virtio%u", unit) : drive_default_id("none", none_count);
     }
@@ -522,14 +660,46 @@ static int drive_init_one(const struct hyvm_config *cfg, const char *arg,
     if (ret == 0 && virtio) {
         ret = drive_add_virtio_device(cfg, arg, id, errp);
     }
+    if (ret == 0 && ide) {
+        ide_slots[bus][unit].id = g_strdup(id);
+        ide_slots[bus][unit].cdrom = cdrom;
+    }
 out:
     kv_free(kv);
     return ret;
 }
 
+static bool drive_ide_device_given(const struct hyvm_config *cfg)
+{
+    for (unsigned i = 0; cfg->devices && i < cfg->devices->len; i++) {
+        const struct dev_config *dc = g_ptr_array_index(cfg->devices, i);
+
+        if (!strcmp(dc->type->name, "ide-hd") || !strcmp(dc->type->name, "ide-cd")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Errors name the option as written: "-drive ARG" or "-hda FILE" (the
+ * shortcuts come as a -drive with DRIVE_SHORTCUT_KEY saying which). */
+static void drive_prefix_error(const char *arg, GError **errp)
+{
+    struct kv_list *kv = kv_parse(arg, NULL, NULL);
+    const char *opt = kv ? kv_get(kv, DRIVE_SHORTCUT_KEY) : NULL;
+
+    if (opt) {
+        g_prefix_error(errp, "-%s %s: ", opt, kv_get(kv, "file"));
+    } else {
+        g_prefix_error(errp, "-drive %s: ", arg);
+    }
+    kv_free(kv);
+}
+
 int drives_init(const struct hyvm_config *cfg, GError **errp)
 {
     g_autoptr(GHashTable) virtio_units = g_hash_table_new(NULL, NULL);
+    g_autoptr(GHashTable) none_units = g_hash_table_new(NULL, NULL);
     unsigned none_count = 0;
 
     if (!blockdev_nodes) {
@@ -549,10 +719,19 @@ int drives_init(const struct hyvm_config *cfg, GError **errp)
     for (unsigned i = 0; i < cfg->drives->len; i++) {
         const char *arg = g_ptr_array_index(cfg->drives, i);
 
-        if (drive_init_one(cfg, arg, &none_count, virtio_units, errp) < 0) {
-            g_prefix_error(errp, "-drive %s: ", arg);
+        if (drive_init_one(cfg, arg, &none_count, virtio_units, none_units, errp) < 0) {
+            drive_prefix_error(arg, errp);
             return -1;
         }
+    }
+    /* QEMU's default CD-ROM (vl.c's default_drive): an empty drive at
+     * index 2 of pc's IDE, unless -nodefaults, a drive is there or a
+     * -device ide-hd/ide-cd is given. */
+    if (strcmp(cfg->machine, "microvm") && !cfg->nodefaults && !drive_ide_get(1, 0, NULL) &&
+        !drive_ide_device_given(cfg) &&
+        drive_init_one(cfg, "index=2,media=cdrom", &none_count, virtio_units, none_units,
+                       errp) < 0) {
+        return -1;
     }
     return 0;
 }

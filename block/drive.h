@@ -42,6 +42,17 @@ int drives_init(const struct hyvm_config *cfg, GError **errp);
 /* Flushes and closes every backend and node (exit). */
 void drives_close(void);
 
+/*
+ * The if=ide drives of the command line (-drive if=ide, -hda..-hdd,
+ * -cdrom, and -drive without if= on pc), by channel and unit as QEMU's
+ * drive_new placed them: the backend's id (e.g. "ide1-cd0"), or NULL for
+ * none; *cdrom tells media=cdrom.  The IDE controller takes them.
+ */
+const char *drive_ide_get(unsigned bus, unsigned unit, bool *cdrom);
+/* -hda FILE and friends reach cfg->drives as "file=FILE,index=N,media=..,"
+ * DRIVE_SHORTCUT_KEY"=hda" so errors can name the option. */
+#define DRIVE_SHORTCUT_KEY "x-hyvm-shortcut"
+
 /* A -blockdev node by node-name, or NULL. */
 struct bdrv *drive_find_node(const char *node_name);
 

@@ -13,6 +13,7 @@
 
 #include "hw/device.h"
 #include "hw/devices.h"
+#include "hw/ide.h"
 #include "hw/pci.h"
 #include "hw/vga-pci.h"
 #include "hw/virtio/virtio-balloon.h"
@@ -323,6 +324,10 @@ static const struct dev_prop virtio_balloon_props[] = {
 static const struct dev_prop ide_props[] = {
     { "drive", DEV_PROP_DRIVE, NULL, DRIVE_DESC },
     { "serial", DEV_PROP_STR, NULL, NULL },
+    { "model", DEV_PROP_STR, NULL, NULL },
+    { "ver", DEV_PROP_STR, NULL, NULL },
+    { "unit", DEV_PROP_UINT32, "4294967295", NULL },
+    { "bootindex", DEV_PROP_INT32, NULL, NULL },
     { NULL },
 };
 
@@ -354,9 +359,9 @@ static const struct device_type device_types[] = {
     { .name = "virtio-blk-device", .bus = "virtio-bus", .category = DEV_CAT_STORAGE,
       .props = virtio_blk_props, .realize = virtio_blk_realize },
     { .name = "ide-hd", .bus = "IDE", .category = DEV_CAT_STORAGE,
-      .desc = "virtual IDE disk", .props = ide_props },
+      .desc = "virtual IDE disk", .props = ide_props, .realize = ide_device_realize },
     { .name = "ide-cd", .bus = "IDE", .category = DEV_CAT_STORAGE,
-      .desc = "virtual IDE CD-ROM", .props = ide_props },
+      .desc = "virtual IDE CD-ROM", .props = ide_props, .realize = ide_device_realize },
     { .name = "virtio-net-pci", .bus = "PCI", .category = DEV_CAT_NETWORK,
       .alias = "virtio-net", .props = virtio_net_pci_props, .realize = virtio_net_realize },
     { .name = "virtio-net-device", .bus = "virtio-bus", .category = DEV_CAT_NETWORK,

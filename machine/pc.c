@@ -17,7 +17,9 @@
 #include "hw/devices.h"
 #include "hw/i440fx-pam.h"
 #include "hw/i8042.h"
+#include "hw/ide.h"
 #include "hw/pci.h"
+#include "hw/rtc.h"
 #include "hw/vga-pci.h"
 #include "machine/acpi-build.h"
 #include "machine/machine-internal.h"
@@ -74,6 +76,20 @@ static void pc_i8042_reset(void *opaque)
 {
     i8042_reset(opaque);
     port92_reset();
+}
+
+/* QEMU's pc_cmos_init_late(): the BIOS's CMOS bytes for the first four
+ * IDE hard disks, once every drive is attached. */
+static void pc_cmos_ide(void)
+{
+    struct ide_geometry g;
+
+    for (unsigned n = 0; n < 4 && rtc_default(); n++) {
+        if (ide_get_geometry(n, &g)) {
+            rtc_cmos_set_ide_disk(rtc_default(), n, g.cylinders, g.heads, g.sectors,
+                                  g.translation - 1);
+        }
+    }
 }
 
 static int pc_init(struct machine *m, GError **errp)
@@ -139,6 +155,11 @@ static int pc_init(struct machine *m, GError **errp)
     if (ret < 0) {
         return ret;
     }
+    /* 00:01.1, the PIIX3's IDE function, with the if=ide drives. */
+    ret = ide_piix_create(m, errp);
+    if (ret < 0) {
+        return ret;
+    }
     if (acpi) {
         ret = acpi_pm_create(m->firmware, errp);
         if (ret < 0) {
@@ -155,6 +176,7 @@ static int pc_init(struct machine *m, GError **errp)
     if (ret < 0) {
         return ret;
     }
+    pc_cmos_ide();
     /* Keeps the bus's power-on state for resets; assigns only without firmware. */
     pci_firmware_setup();
     machine_add_reset(m, pc_pci_reset, NULL);

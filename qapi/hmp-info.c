@@ -11,6 +11,8 @@
 
 #include "block/block-backend.h"
 #include "chardev/chardev.h"
+#include "hw/ide.h"
+#include "hw/virtio/virtio-blk.h"
 #include "hyvm-version.h"
 #include "machine/machine.h"
 #include "qapi/hmp-internal.h"
@@ -148,21 +150,32 @@ static void hmp_info_chardev(struct hmp_ctx *x, const char *args)
     }
 }
 
-/* One drive as QEMU 7.2's "info block" shows it (a drive no guest device
- * holds is a removable one with its tray closed). */
+/* One drive as QEMU 7.2's "info block" shows it: the guest device that
+ * holds it, and whether its medium can be removed (a free drive, or a
+ * CD-ROM) with the tray's state. */
 static void hmp_block_entry(struct hmp_ctx *x, struct blk *blk)
 {
     struct bdrv *bs = blk_bs(blk);
+    const char *qdev = virtio_blk_qdev(blk) ? virtio_blk_qdev(blk) : ide_qdev(blk);
+    bool tray_open = false, locked = false, cd = ide_is_cd(blk, &tray_open, &locked);
     unsigned depth = 0;
 
     if (!bs) {
         hmp_printf(x, "%s: [not inserted]\n", blk_name(blk));
-        hmp_printf(x, "    Removable device: not locked, tray closed\n");
+    } else {
+        hmp_printf(x, "%s (%s): %s (%s%s)\n", blk_name(blk), bs->node_name, bs->filename,
+                   bs->drv->name, blk_is_read_only(blk) ? ", read-only" : "");
+    }
+    if (qdev) {
+        hmp_printf(x, "    Attached to:      %s\n", qdev);
+    }
+    if (!qdev || cd) {
+        hmp_printf(x, "    Removable device: %slocked, tray %s\n", locked ? "" : "not ",
+                   tray_open ? "open" : "closed");
+    }
+    if (!bs) {
         return;
     }
-    hmp_printf(x, "%s (%s): %s (%s%s)\n", blk_name(blk), bs->node_name, bs->filename,
-               bs->drv->name, blk_is_read_only(blk) ? ", read-only" : "");
-    hmp_printf(x, "    Removable device: not locked, tray closed\n");
     hmp_printf(x, "    Cache mode:       %s%s%s\n",
                blk_enable_write_cache(blk) ? "writeback" : "writethrough",
                (bs->flags & BDRV_O_NOCACHE) ? ", direct" : "",

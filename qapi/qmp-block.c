@@ -12,6 +12,7 @@
 #include "block/block-backend.h"
 #include "block/drive.h"
 #include "block/image-info.h"
+#include "hw/ide.h"
 #include "hw/virtio/virtio-blk.h"
 #include "qapi/qmp-block.h"
 #include "qapi/qmp-internal.h"
@@ -101,7 +102,8 @@ JsonNode *qmp_query_block(JsonObject *args, GError **errp)
     for (struct blk *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
         struct bdrv *bs = blk_bs(blk);
 
-        const char *qdev = virtio_blk_qdev(blk);
+        const char *qdev = virtio_blk_qdev(blk) ? virtio_blk_qdev(blk) : ide_qdev(blk);
+        bool tray_open = false, locked = false, cd = ide_is_cd(blk, &tray_open, &locked);
 
         json_builder_begin_object(b);
         /* A drive a guest device holds is not removable and has an I/O
@@ -110,14 +112,17 @@ JsonNode *qmp_query_block(JsonObject *args, GError **errp)
             add_str(b, "io-status", "ok");
         }
         add_str(b, "device", blk_name(blk));
-        add_bool(b, "locked", false);
-        add_bool(b, "removable", !qdev);
+        add_bool(b, "locked", locked);
+        add_bool(b, "removable", !qdev || cd);
         if (bs) {
             json_builder_set_member_name(b, "inserted");
             block_device_info(blk, bs, b);
         }
         if (qdev) {
             add_str(b, "qdev", qdev);
+        }
+        if (cd) {
+            add_bool(b, "tray_open", tray_open);
         }
         add_str(b, "type", "unknown");
         json_builder_end_object(b);
@@ -314,7 +319,7 @@ JsonNode *qmp_block_resize(JsonObject *args, GError **errp)
 /* A disk a guest device holds (virtio-blk) has no medium to take out. */
 static bool check_removable(struct blk *blk, GError **errp)
 {
-    if (virtio_blk_qdev(blk)) {
+    if (virtio_blk_qdev(blk) || (ide_qdev(blk) && !ide_is_cd(blk, NULL, NULL))) {
         g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC, "Device '%s' is not removable",
                     blk_name(blk));
         return false;
@@ -327,13 +332,25 @@ JsonNode *qmp_eject(JsonObject *args, GError **errp)
     struct blk *blk = find_blk(args, json_object_has_member(args, "device") ? "device" : "id",
                                errp);
 
+    bool locked = false;
+
     if (!blk || !check_removable(blk, errp)) {
+        return NULL;
+    }
+    /* A CD-ROM whose guest locked the tray is asked to open it instead
+     * (QEMU's blockdev_do_action: force=true ejects anyway). */
+    if (ide_is_cd(blk, NULL, &locked) && locked &&
+        !(json_object_has_member(args, "force") && json_object_get_boolean_member(args, "force"))) {
+        ide_cd_eject_request(blk);
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC, "Device '%s' is locked and force was "
+                    "not specified, wait for tray to open and try again", blk_name(blk));
         return NULL;
     }
     if (blk_bs(blk)) {
         blk_drain(blk);
         blk_remove_bs(blk);
     }
+    ide_cd_medium_changed(blk, false);
     return empty_object();
 }
 
@@ -382,6 +399,7 @@ JsonNode *qmp_blockdev_change_medium(JsonObject *args, GError **errp)
     }
     blk_insert_bs(blk, bs);
     bdrv_unref(bs); /* the backend holds it now */
+    ide_cd_medium_changed(blk, true);
     return empty_object();
 }
 

@@ -1,8 +1,8 @@
 /*
  * -drive, -blockdev, the disk shortcuts (-hda, -cdrom...), -snapshot, -netdev,
  * -nic and -net.  Drives are checked here with QEMU's messages and opened at
- * start-up (block/drive.c); disks on IDE and networks come with later
- * issues and are refused as not supported yet.
+ * start-up (block/drive.c), on IDE, virtio or for -device (if=none);
+ * SCSI and floppy disks are refused as not supported yet.
  *
  * Threads: main thread, while parsing the command line.
  */
@@ -124,16 +124,15 @@ int opt_drive(struct parse_state *s)
             goto out;
         }
     }
-    /* QEMU's default interface on pc is IDE, which hyvm has no disk for yet.
-     * if=virtio adds a virtio-blk-pci for the drive (block/drive.c). */
+    /* if=ide (QEMU's default on pc; block/drive.c places it on the PIIX3's
+     * channels) and if=virtio (a virtio-blk-pci for the drive). */
     v = kv_get(kv, "if");
-    if (!v || !strcmp(v, "ide") || !strcmp(v, "scsi") || !strcmp(v, "floppy")) {
-        NOT_YET(s, "%s disks are not supported yet; use if=none (a drive for -device)",
-                v ? v : "IDE (the default if=ide)");
+    if (v && (!strcmp(v, "scsi") || !strcmp(v, "floppy"))) {
+        NOT_YET(s, "%s disks are not supported yet; use if=ide, if=virtio or if=none", v);
         goto out;
     }
-    if (strcmp(v, "none") && strcmp(v, "virtio")) {
-        NOT_YET(s, "if=%s is not supported yet; use if=none", v);
+    if (v && strcmp(v, "none") && strcmp(v, "virtio") && strcmp(v, "ide")) {
+        NOT_YET(s, "if=%s is not supported yet; use if=ide, if=virtio or if=none", v);
         goto out;
     }
     g_ptr_array_add(s->c->drives, g_strdup(s->arg));
@@ -143,9 +142,34 @@ out:
     return ret;
 }
 
+/* -hda..-hdd FILE and -cdrom FILE: QEMU's drive_add(IF_DEFAULT, index,
+ * FILE, "media=disk" / "media=cdrom"), index 0-3 (-cdrom is 2). */
 int opt_disk_shortcut(struct parse_state *s)
 {
-    return NOT_YET(s, "IDE and floppy disks are not supported yet; use -drive if=none");
+    static const char *const names[] = { "hda", "hdb", "hdc", "hdd", "cdrom", NULL };
+    const char *name = s->opt + strspn(s->opt, "-");
+    GString *d;
+    unsigned i;
+
+    for (i = 0; names[i] && strcmp(names[i], name); i++) {
+    }
+    if (!names[i]) {
+        return NOT_YET(s, "floppy disks are not supported yet");
+    }
+    if (*s->arg && access(s->arg, F_OK) < 0) {
+        return BAD(s, "Could not open '%s': %s", s->arg, g_strerror(errno));
+    }
+    d = g_string_new("file=");
+    for (const char *p = s->arg; *p; p++) {
+        g_string_append_c(d, *p);
+        if (*p == ',') {
+            g_string_append_c(d, ',');  /* ",," is a comma in the value */
+        }
+    }
+    g_string_append_printf(d, ",index=%u,media=%s," DRIVE_SHORTCUT_KEY "=%s", i == 4 ? 2 : i,
+                           i == 4 ? "cdrom" : "disk", name);
+    g_ptr_array_add(s->c->drives, g_string_free(d, FALSE));
+    return 0;
 }
 
 int opt_blockdev(struct parse_state *s)

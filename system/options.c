@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arch/x86/cpu-models.h"
 #include "hw/device.h"
@@ -413,12 +414,18 @@ struct hyvm_config *config_parse(int argc, char **argv, GError **errp)
 
         s.opt = a;
         s.arg = NULL;
-        if (a[0] != '-' || !a[1]) {
-            /* A bare argument is QEMU's disk image for IDE disk 0. */
-            g_set_error(errp, HYVM_ERROR, HYVM_ERROR_UNSUPPORTED,
-                        "%s: IDE disks are not supported yet; use -drive if=none", a);
-            ret = -1;
-            break;
+        if (a[0] != '-') {
+            /* A bare argument is QEMU's -hda (its errors name it alone). */
+            if (access(a, F_OK) < 0) {
+                g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "%s: Could not open '%s': %s",
+                            a, a, g_strerror(errno));
+                ret = -1;
+                break;
+            }
+            s.opt = "-hda";
+            s.arg = a;
+            ret = opt_disk_shortcut(&s);
+            continue;
         }
         o = option_find(a + (a[1] == '-' ? 2 : 1));
         if (!o) {

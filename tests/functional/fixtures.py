@@ -4,7 +4,7 @@
   tests/functional/fixtures.py OUTDIR
 
 Writes OUTDIR/vmlinuz (the kernel that linux-image-cloud-amd64 depends on
-today) and OUTDIR/initrd.gz (newc cpio, gzip: busybox-static, the ACPI
+today), OUTDIR/initrd-ide.cpio (the IDE mode below) and OUTDIR/initrd.gz (newc cpio, gzip: busybox-static, the ACPI
 power-button and evdev modules, the pvpanic ones, and the /init below), and
 OUTDIR/initrd-virtio.cpio: the same with the virtio modules and udhcpc's
 script besides, not compressed (a software CPU spends seconds inflating an
@@ -90,6 +90,23 @@ and the rest goes on):
             status> <MIB/seconds as the guest timed it> MiB/s <what wget
             printed>, and poweroff.
 
+One more mode drives the PIIX3 IDE controller, from initrd-ide.cpio (not
+compressed; the same /init with this mode added, the power button's modules,
+and ata_piix, sd_mod, sr_mod and isofs with what they need in
+/lib/modules/ide/, modules in Debian's cloud kernel):
+  ide       insmod of each (20 s each at most), then once /dev/sda and
+            /dev/sr0 are there (20 s at most) one line per SCSI disk
+              HYVM-IDE-DEV: <name> <512-byte sectors> <vendor> <model, spaces as _>
+            and one per ATA device with its IDENTIFY data as libata keeps it,
+              HYVM-IDE-ATA-ID: <devN.M> <the 256 words in hex, no spaces>
+            then for /dev/sda: HYVM-IDE-SDA-HEAD: <its first 16 bytes>,
+            the pattern of the virtio mode at 1 MiB (O_DIRECT) with
+            HYVM-IDE-WRITTEN: <md5 of the pattern>, a flush and
+            HYVM-IDE-READBACK: <md5 read back>; for /dev/sr0, mounted as
+            ISO 9660: HYVM-IDE-ISO: <hello.txt> and HYVM-IDE-ISO-MD5: <md5
+            of big.bin>, or HYVM-IDE-ISO-FAILED; the kernel's ATA/SCSI lines
+            as HYVM-DMESG: <line>; HYVM-IDE-DONE and poweroff.
+
 One more mode makes the kernel panic, from initrd.gz (whose
 /lib/modules/pvpanic/ holds the pvpanic drivers, loaded by this mode only):
   panic     insmod of pvpanic.ko, pvpanic-mmio.ko (ACPI QEMU0001: the ISA
@@ -150,6 +167,10 @@ VIRTIO_MODULES = ['kernel/drivers/virtio/virtio_pci.ko', 'kernel/drivers/virtio/
 # The pvpanic drivers of the panic mode (pvpanic.ko through "depends=").
 PVPANIC_MODULES = ['kernel/drivers/misc/pvpanic/pvpanic-mmio.ko',
                    'kernel/drivers/misc/pvpanic/pvpanic-pci.ko']
+# The IDE mode's drivers (libata, scsi_mod, cdrom... through "depends="):
+# the PIIX3's driver first, then the disk, the CD-ROM and its file system.
+IDE_MODULES = ['kernel/drivers/ata/ata_piix.ko', 'kernel/drivers/scsi/sd_mod.ko',
+               'kernel/drivers/scsi/sr_mod.ko', 'kernel/fs/isofs/isofs.ko']
 SKIP = 77
 
 INIT = r'''#!/bin/busybox sh
@@ -566,6 +587,58 @@ echo "HYVM-UNKNOWN-MODE: $mode"
 poweroff -f
 '''
 
+# The ide mode, only in initrd-ide.cpio's /init (the other initrds keep
+# theirs as they were): its functions and its case, put before cpubench's.
+IDE_CASE = r'''ide)
+    for m in /lib/modules/ide/*.ko; do
+        [ -e "$m" ] || continue
+        bounded 20 insmod "$m" || echo "HYVM-MODULE-FAILED: ${m##*/}"
+    done
+    # The SCSI layer scans in the background.
+    i=0
+    while { [ ! -b /dev/sda ] || [ ! -b /dev/sr0 ]; } && [ $i -lt 200 ]; do
+        usleep 100000
+        i=$((i + 1))
+    done
+    for d in /sys/block/sd* /sys/block/sr*; do
+        [ -e "$d/device/model" ] || continue
+        echo "HYVM-IDE-DEV: ${d##*/} $(cat "$d/size") $(sed 's/ *$//' "$d/device/vendor")" \
+             "$(sed 's/ *$//' "$d/device/model" | tr ' ' _)"
+    done
+    for d in /sys/class/ata_device/dev*; do
+        [ -e "$d/id" ] || continue
+        echo "HYVM-IDE-ATA-ID: ${d##*/} $(tr -d ' \n' < "$d/id")"
+    done
+    if [ -b /dev/sda ]; then
+        echo "HYVM-IDE-SDA-HEAD: $(dd if=/dev/sda bs=512 count=1 iflag=direct 2>/dev/null |
+                                   head -c 16)"
+        echo "HYVM-IDE-WRITTEN: $(disk_pattern | md5sum | cut -d' ' -f1)"
+        disk_pattern > /tmp/pattern
+        bounded 60 dd if=/tmp/pattern of=/dev/sda bs=64k seek=16 oflag=direct conv=notrunc \
+            2>/dev/null
+        rm /tmp/pattern
+        bounded 30 blockdev --flushbufs /dev/sda
+        echo "HYVM-IDE-READBACK: $(bounded 60 dd if=/dev/sda bs=64k skip=16 count=64 \
+                                   iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)"
+    fi
+    if [ -b /dev/sr0 ]; then
+        mkdir -p /mnt
+        if bounded 30 mount -t iso9660 -o ro /dev/sr0 /mnt; then
+            echo "HYVM-IDE-ISO: $(cat /mnt/hello.txt)"
+            echo "HYVM-IDE-ISO-MD5: $(md5sum < /mnt/big.bin | cut -d' ' -f1)"
+            umount /mnt
+        else
+            echo HYVM-IDE-ISO-FAILED
+        fi
+    fi
+    dmesg | grep -E 'ata[0-9]|scsi|sd |sr |piix|ISO' | grep -v -i 'command line' |
+        sed 's/^/HYVM-DMESG: /'
+    echo HYVM-IDE-DONE
+    poweroff -f ;;
+'''
+assert INIT.count('\ncpubench)\n') == 1
+INIT_IDE = INIT.replace('\ncpubench)\n', '\n' + IDE_CASE + 'cpubench)\n')
+
 POWER_BUTTON_ACTION = '#!/bin/sh\npoweroff -f\n'
 
 # busybox udhcpc runs this on each event ($1) with the lease in the
@@ -719,22 +792,26 @@ def modules_closure(moddir, modules):
     return order
 
 
-def initramfs(busybox, moddir, virtio):
+def initramfs(busybox, moddir, virtio, ide=False):
     """The newc archive: busybox, /init, the power button's modules and, with
-    virtio, the virtio ones, without it the pvpanic ones."""
+    virtio, the virtio ones, with ide the IDE ones (and the ide mode in
+    /init), else the pvpanic ones."""
     cpio = Cpio()
     for d in ('bin', 'dev', 'etc', 'etc/acpi', 'etc/acpi/PWRF', 'lib', 'lib/modules',
               'proc', 'sys', 'tmp'):
         cpio.dir(d)
     cpio.add('dev/console', 0o020600, rdev=(5, 1))
     cpio.file('bin/busybox', busybox, 0o755)
-    cpio.file('init', INIT.encode(), 0o755)
+    cpio.file('init', (INIT_IDE if ide else INIT).encode(), 0o755)
     cpio.file('etc/acpi/PWRF/00000080', POWER_BUTTON_ACTION.encode(), 0o755)
     # Numbered so that the shell's glob loads each after what it needs.
     # The virtio and pvpanic ones in folders of their own: the power
     # button's glob (every mode but poweroff and reboot) does not load them.
     sets = [('', MODULES)]
-    if not virtio:
+    if ide:
+        cpio.dir('lib/modules/ide')
+        sets.append(('ide/', IDE_MODULES))
+    elif not virtio:
         cpio.dir('lib/modules/pvpanic')
         sets.append(('pvpanic/', PVPANIC_MODULES))
     if virtio:
@@ -765,8 +842,9 @@ def build(outdir, packages, inputs):
             busybox = f.read()
         initrd = gzip.compress(initramfs(busybox, moddir, False), mtime=0)
         initrd_virtio = initramfs(busybox, moddir, True)
+        initrd_ide = initramfs(busybox, moddir, False, ide=True)
         for name, data in (('initrd.gz', initrd), ('initrd-virtio.cpio', initrd_virtio),
-                           ('vmlinuz', None)):
+                           ('initrd-ide.cpio', initrd_ide), ('vmlinuz', None)):
             part = os.path.join(outdir, name + '.part')
             if data is None:
                 shutil.copyfile(vmlinuz, part)
@@ -801,7 +879,7 @@ def main():
         script_hash = hashlib.sha256(f.read()).hexdigest()
     stamp = os.path.join(outdir, 'inputs')
     have = all(os.path.exists(os.path.join(outdir, n))
-               for n in ('vmlinuz', 'initrd.gz', 'initrd-virtio.cpio'))
+               for n in ('vmlinuz', 'initrd.gz', 'initrd-virtio.cpio', 'initrd-ide.cpio'))
     # Tests run in parallel: one builds, the others wait for it.
     with open(os.path.join(outdir, '.lock'), 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -88,10 +88,12 @@ static void test_option_spelling(void)
 
     FAIL("-foo", "-foo: invalid option");
     FAIL("--foo", "--foo: invalid option");
-    NOT_YET("-", "-: IDE disks are not supported yet; use -drive if=none");
+    FAIL("-", "-: invalid option");
     FAIL("-m", "-m: requires an argument");
     FAIL("-S -kernel", "-kernel: requires an argument");
-    NOT_YET("disk.img", "disk.img: IDE disks are not supported yet; use -drive if=none");
+    /* A bare argument is -hda, as QEMU's. */
+    FAIL("/nonexistent.img", "/nonexistent.img: Could not open '/nonexistent.img': No such "
+         "file or directory");
     NOT_YET("-gdb tcp::1234", "-gdb tcp::1234: this option is not supported yet");
     NOT_YET("-s", "-s: this option is not supported yet");
     /* -vnc none starts no server (kvm-unit-tests passes it); a display is
@@ -467,12 +469,23 @@ static void test_drives_and_net(void)
         g_assert_cmpuint(c->drives->len, ==, 1);
         config_free(c);
     }
-    NOT_YET("-drive file=/dev/null,format=raw", "-drive file=/dev/null,format=raw: IDE (the "
-            "default if=ide) disks are not supported yet; use if=none (a drive for -device)");
-    NOT_YET("-hda x.img", "-hda x.img: IDE and floppy disks are not supported yet; use -drive "
-            "if=none");
-    NOT_YET("-cdrom x.iso", "-cdrom x.iso: IDE and floppy disks are not supported yet; use "
-            "-drive if=none");
+    {
+        /* No if=: IDE on pc (block/drive.c places it); -hda and -cdrom are
+         * -drive with their index and media. */
+        struct hyvm_config *c = parse_ok("-drive file=/dev/null,format=raw -hda /dev/null "
+                                         "-cdrom /dev/null /dev/null");
+
+        g_assert_cmpuint(c->drives->len, ==, 4);
+        g_assert_nonnull(strstr(g_ptr_array_index(c->drives, 2), "index=2,media=cdrom"));
+        config_free(c);
+    }
+    FAIL("-hda /nonexistent.img", "-hda /nonexistent.img: Could not open '/nonexistent.img': "
+         "No such file or directory");
+    FAIL("-cdrom /nonexistent.iso", "-cdrom /nonexistent.iso: Could not open "
+         "'/nonexistent.iso': No such file or directory");
+    NOT_YET("-fda /dev/null", "-fda /dev/null: floppy disks are not supported yet");
+    NOT_YET("-drive file=/dev/null,if=scsi", "-drive file=/dev/null,if=scsi: scsi disks are not "
+            "supported yet; use if=ide, if=virtio or if=none");
     FAIL("-drive file=/dev/null,if=none,aio=native", "-drive file=/dev/null,if=none,aio=native: "
          "aio=native was specified, but it requires cache.direct=on, which was not specified.");
     FAIL("-drive file=/dev/null,if=none,force-share=on", "-drive file=/dev/null,if=none,"
