@@ -29,6 +29,7 @@
 #include "hw/irq.h"
 #include "hw/msix.h"
 #include "hw/pci.h"
+#include "system/datadir.h"
 #include "machine/machine.h"
 #include "system/error.h"
 #include "system/log.h"
@@ -686,43 +687,6 @@ int pci_device_set_rom(struct pci_device *d, const void *data, size_t size, GErr
     return pci_rom_install(d, data, size, pow2_ceil(size), errp);
 }
 
-/* QEMU's firmware path on Debian (qemu-system-x86_64 -L help), in its order,
- * after the -L directories. */
-static const char *const pci_rom_dirs[] = {
-    "/usr/share/seabios", "/usr/share/qemu", "/usr/lib/ipxe/qemu",
-};
-
-static char *pci_rom_try(const char *dir, const char *name)
-{
-    char *p = g_build_filename(dir, name, NULL);
-
-    if (access(p, R_OK) == 0) {
-        return p;
-    }
-    g_free(p);
-    return NULL;
-}
-
-char *pci_rom_find(const GPtrArray *datadirs, const char *name)
-{
-    char *p;
-
-    if (access(name, R_OK) == 0) {
-        return g_strdup(name);
-    }
-    for (unsigned i = 0; datadirs && i < datadirs->len; i++) {
-        if ((p = pci_rom_try(g_ptr_array_index(datadirs, i), name))) {
-            return p;
-        }
-    }
-    for (unsigned i = 0; i < G_N_ELEMENTS(pci_rom_dirs); i++) {
-        if ((p = pci_rom_try(pci_rom_dirs[i], name))) {
-            return p;
-        }
-    }
-    return NULL;
-}
-
 /* Reads a regular file of at most max bytes; -errno, or -EFBIG when larger. */
 static int pci_rom_read_file(const char *path, uint64_t max, uint8_t **data, size_t *size)
 {
@@ -800,7 +764,7 @@ int pci_add_option_rom(struct pci_device *d, const struct dev_config *cfg,
     if (!name || !*name) {
         return 0;
     }
-    path = pci_rom_find(datadirs, name);
+    path = datadir_find(datadirs, name);
     if (!path) {
         /* The hint names where the default image comes from. */
         if (!default_romfile || strcmp(name, default_romfile)) {

@@ -190,12 +190,6 @@ int pci_register_bar(struct pci_device *d, unsigned idx, uint8_t type, uint64_t 
  */
 int pci_device_set_rom(struct pci_device *d, const void *data, size_t size, GError **errp);
 /*
- * Where QEMU looks for a ROM or firmware file called name: name itself,
- * then each -L directory (datadirs, may be NULL), then /usr/share/seabios,
- * /usr/share/qemu and /usr/lib/ipxe/qemu.  g_free the result; NULL: none.
- */
-char *pci_rom_find(const GPtrArray *datadirs, const char *name);
-/*
  * QEMU's pci_add_option_rom for a -device: the romfile= property (default
  * default_romfile; "" or NULL: no ROM) and romsize= (the BAR size; QEMU's
  * error when the file is larger).  With rombar=0 there is no BAR and, as

@@ -36,10 +36,9 @@ uint8_t x86_machine_serial_mask(const struct machine *m);
 int machine_create_devices(struct machine *m, GError **errp);
 
 /* pc-firmware.c: the BIOS image of -M pc without -kernel (-bios, -L, the
- * default bios-256k.bin): pc_firmware_find() names the file QEMU would
- * load (g_free it; NULL when there is none); pc_firmware_load() maps it at
- * the top of 4 GiB and makes the PAM windows over its low alias. */
-char *pc_firmware_find(const struct hyvm_config *cfg, const char *name);
+ * default bios-256k.bin, found by system/datadir.c as QEMU finds it):
+ * pc_firmware_load() maps it at the top of 4 GiB and makes the PAM windows
+ * over its low alias. */
 int pc_firmware_load(struct machine *m, GError **errp);
 int pc_firmware_check(const struct machine *m, GError **errp);
 

@@ -70,9 +70,6 @@ struct machine {
     uint64_t pvpanic_mmio;           /* pvpanic-mmio's register; 0: none */
 };
 
-/* The directories a firmware image is looked for in after the -L ones
- * (machine/pc-firmware.c), NULL-terminated; `-L help` prints them. */
-extern const char *const firmware_data_dirs[];
 
 const struct machine_type *machine_type_find(const char *name);
 /* Row i of the table (aliases included, in -M help order), NULL past it. */

@@ -23,6 +23,7 @@
 #include "hw/i440fx-pam.h"
 #include "machine/machine-internal.h"
 #include "system/config.h"
+#include "system/datadir.h"
 #include "system/error.h"
 #include "system/memory.h"
 
@@ -33,36 +34,6 @@
 /* Larger images would reach down into the IOAPIC, HPET and LAPIC range. */
 #define BIOS_MAX (16ull << 20)
 #define ISA_BIOS_MAX 0x20000ull
-
-/* QEMU's data directories on Debian, in its order (qemu-system-x86_64 -L help):
- * qemu-system-data's, seabios's, ipxe-qemu's. */
-const char *const firmware_data_dirs[] = {
-    "/usr/share/qemu", "/usr/share/seabios", "/usr/lib/ipxe/qemu", NULL,
-};
-
-char *pc_firmware_find(const struct hyvm_config *cfg, const char *name)
-{
-    if (access(name, R_OK) == 0) {
-        return g_strdup(name);
-    }
-    for (unsigned i = 0; cfg->datadirs && i < cfg->datadirs->len; i++) {
-        char *p = g_build_filename(g_ptr_array_index(cfg->datadirs, i), name, NULL);
-
-        if (access(p, R_OK) == 0) {
-            return p;
-        }
-        g_free(p);
-    }
-    for (unsigned i = 0; firmware_data_dirs[i]; i++) {
-        char *p = g_build_filename(firmware_data_dirs[i], name, NULL);
-
-        if (access(p, R_OK) == 0) {
-            return p;
-        }
-        g_free(p);
-    }
-    return NULL;
-}
 
 /* Reads the image into a read-only host mapping of its size. */
 static uint8_t *bios_read(const char *path, uint64_t *size, GError **errp)
@@ -115,7 +86,7 @@ static uint8_t *bios_read(const char *path, uint64_t *size, GError **errp)
  * but a -bios QEMU could not load is still the error it is there. */
 int pc_firmware_check(const struct machine *m, GError **errp)
 {
-    g_autofree char *path = m->cfg->bios ? pc_firmware_find(m->cfg, m->cfg->bios) : NULL;
+    g_autofree char *path = m->cfg->bios ? datadir_find(m->cfg->datadirs, m->cfg->bios) : NULL;
 
     if (m->cfg->bios && !path) {
         g_set_error(errp, HYVM_ERROR, HYVM_ERROR_FAILED, "could not load PC BIOS '%s'",
@@ -128,7 +99,7 @@ int pc_firmware_check(const struct machine *m, GError **errp)
 int pc_firmware_load(struct machine *m, GError **errp)
 {
     const char *name = m->cfg->bios ? m->cfg->bios : PC_BIOS_DEFAULT;
-    g_autofree char *path = pc_firmware_find(m->cfg, name);
+    g_autofree char *path = datadir_find(m->cfg->datadirs, name);
     g_autoptr(GError) err = NULL;
     uint64_t size = 0, isa_size;
     uint8_t *rom;

@@ -159,10 +159,10 @@ static int create_monitors(const struct hyvm_config *cfg, GError **errp)
 static void cpus_pause_cb(void) { cpus_pause_all(); }
 static void cpus_resume_cb(void) { cpus_resume_all(); }
 
-/* A reset resets the board and loads the kernel again, then starts the
- * BSP at its entry and puts the APs back to waiting for a SIPI: the
- * machine has no firmware to rerun yet, so a guest reset restarts the
- * kernel. */
+/* A reset resets the board and loads the boot state again, then starts
+ * the BSP at its entry and puts the APs back to waiting for a SIPI: with
+ * firmware (-M pc without -kernel) that entry is the reset vector and
+ * SeaBIOS runs its POST again; with -kernel the kernel starts again. */
 static void cpus_reset_cb(void)
 {
     struct machine *m = &the_machine;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "machine/machine.h"
+#include "system/datadir.h"
 #include "machine/smbios.h"
 #include "system/config.h"
 #include "system/keyval.h"
@@ -44,8 +45,8 @@ int opt_bios(struct parse_state *s)
 int opt_datadir(struct parse_state *s)
 {
     if (!strcmp(s->arg, "help")) {
-        for (unsigned i = 0; firmware_data_dirs[i]; i++) {
-            printf("%s\n", firmware_data_dirs[i]);
+        for (unsigned i = 0; datadir_defaults[i]; i++) {
+            printf("%s\n", datadir_defaults[i]);
         }
         s->done = true;
         return 0;

@@ -19,6 +19,7 @@
 #include "hw/pci.h"
 #include "hw/vga.h"
 #include "machine/machine.h"
+#include "system/datadir.h"
 #include "system/memory.h"
 #include "tests/unit/io-access.h"
 
@@ -214,13 +215,13 @@ static void test_rom_find(void)
     g_assert_true(g_file_set_contents(in_dir, "\x55\xaa", 2, NULL));
     g_ptr_array_add(dirs, (char *)"/nonexistent");
     g_ptr_array_add(dirs, dir);
-    found = pci_rom_find(dirs, "vgabios-stdvga.bin");
+    found = datadir_find(dirs, "vgabios-stdvga.bin");
     g_assert_cmpstr(found, ==, in_dir);
     g_free(found);
-    found = pci_rom_find(NULL, in_dir);
+    found = datadir_find(NULL, in_dir);
     g_assert_cmpstr(found, ==, in_dir);
     g_free(found);
-    found = pci_rom_find(dirs, "hyvm-no-such-rom.bin");
+    found = datadir_find(dirs, "hyvm-no-such-rom.bin");
     g_assert_null(found);
     unlink(in_dir);
     rmdir(dir);
@@ -229,7 +230,7 @@ static void test_rom_find(void)
 static void test_rom_default_and_errors(void)
 {
     g_autoptr(GError) err = NULL;
-    g_autofree char *path = pci_rom_find(NULL, "vgabios-stdvga.bin");
+    g_autofree char *path = datadir_find(NULL, "vgabios-stdvga.bin");
     g_autofree char *opts = NULL;
 
     if (path) {
