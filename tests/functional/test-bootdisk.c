@@ -161,12 +161,7 @@ int main(int argc, char **argv)
         .more_fixtures_env = "HYVM_BOOTDISK_SCRIPT",
     };
 
-    g_test_init(&argc, &argv, NULL);
-    vm_env_init(&config);
-    if (!vm_bin) {
-        g_printerr("HYVM_BINARY (or HYVM_BOOT_BINARY) must be set\n");
-        return 1;
-    }
+    vm_test_init(&argc, &argv, &config);
     for (unsigned a = 0; a < G_N_ELEMENTS(accels); a++) {
         for (unsigned c = 0; c < G_N_ELEMENTS(cases); c++) {
             struct bootdisk_test *t = g_new(struct bootdisk_test, 1);

@@ -274,12 +274,7 @@ int main(int argc, char **argv)
         .tail_chars = 2000,
     };
 
-    g_test_init(&argc, &argv, NULL);
-    vm_env_init(&config);
-    if (!vm_bin) {
-        g_printerr("HYVM_BINARY (or HYVM_BOOT_BINARY) must be set\n");
-        return 1;
-    }
+    vm_test_init(&argc, &argv, &config);
     for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *path = g_strdup_printf("/firmware/pc/%s/%s", cases[i].accel,
                                                 cases[i].name);

@@ -116,12 +116,7 @@ int main(int argc, char **argv)
         .tail_chars = 3000,
     };
 
-    g_test_init(&argc, &argv, NULL);
-    vm_env_init(&config);
-    if (!vm_bin) {
-        g_printerr("HYVM_BINARY (or HYVM_BOOT_BINARY) must be set\n");
-        return 1;
-    }
+    vm_test_init(&argc, &argv, &config);
     for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *path = g_strdup_printf("/icount/%s/smp%d%s", cases[i].machine,
                                                 cases[i].smp, cases[i].sleep ? "-sleep" : "");

@@ -125,12 +125,7 @@ int main(int argc, char **argv)
         .tail_chars = 3000, .hints = panic_hints, .n_hints = G_N_ELEMENTS(panic_hints),
     };
 
-    g_test_init(&argc, &argv, NULL);
-    vm_env_init(&config);
-    if (!vm_bin) {
-        g_printerr("HYVM_BINARY (or HYVM_BOOT_BINARY) must be set\n");
-        return 1;
-    }
+    vm_test_init(&argc, &argv, &config);
     for (unsigned d = 0; d < G_N_ELEMENTS(devices); d++) {
         for (unsigned a = 0; a < G_N_ELEMENTS(accels); a++) {
             for (int ef = 1; ef >= 0; ef--) {

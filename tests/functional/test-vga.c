@@ -114,12 +114,7 @@ int main(int argc, char **argv)
         .tail_chars = 3000,
     };
 
-    g_test_init(&argc, &argv, NULL);
-    vm_env_init(&config);
-    if (!vm_bin) {
-        g_printerr("HYVM_BINARY (or HYVM_BOOT_BINARY) must be set\n");
-        return 1;
-    }
+    vm_test_init(&argc, &argv, &config);
     for (unsigned a = 0; a < G_N_ELEMENTS(accels); a++) {
         for (unsigned c = 0; c < G_N_ELEMENTS(cases); c++) {
             struct vga_test *t = g_new0(struct vga_test, 1);

@@ -125,12 +125,7 @@ int main(int argc, char **argv)
         .tail_chars = 3000,
     };
 
-    g_test_init(&argc, &argv, NULL);
-    vm_env_init(&config);
-    if (!vm_bin) {
-        g_printerr("HYVM_BINARY (or HYVM_BOOT_BINARY) must be set\n");
-        return 1;
-    }
+    vm_test_init(&argc, &argv, &config);
     g_test_add_data_func("/vgabios/pc/tcg/vbe", "tcg", test_vgabios);
     g_test_add_data_func("/vgabios/pc/kvm/vbe", "kvm", test_vgabios);
     return g_test_run();

@@ -51,6 +51,16 @@ void vm_env_init(const struct vm_config *cfg)
 
 /* ---- fixtures ---- */
 
+void vm_test_init(int *argc, char ***argv, const struct vm_config *cfg)
+{
+    g_test_init(argc, argv, NULL);
+    vm_env_init(cfg);
+    if (!vm_bin) {
+        g_printerr("HYVM_BINARY (or HYVM_BOOT_BINARY) must be set\n");
+        exit(1);
+    }
+}
+
 /* Runs one fixtures script on dir; false with fixtures_skip or
  * fixtures_error set. */
 static bool fixtures_run(const char *script, const char *dir)

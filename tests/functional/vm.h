@@ -77,6 +77,9 @@ typedef void (*vm_case_fn)(struct vm *vm, const void *arg);
 
 /* Reads the environment; ignores SIGPIPE (a VM gone mid-write to QMP). */
 void vm_env_init(const struct vm_config *cfg);
+/* A test program's start: g_test_init, vm_env_init, and exit status 1
+ * with a message when neither HYVM_BINARY nor HYVM_BOOT_BINARY is set. */
+void vm_test_init(int *argc, char ***argv, const struct vm_config *cfg);
 /* The fixtures, built once; false with the case skipped or failed. */
 bool vm_fixtures_ready(void);
 /* Why -accel kvm cannot boot Linux here, or NULL. */

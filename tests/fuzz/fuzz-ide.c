@@ -40,6 +40,7 @@
 #include "hw/irq.h"
 #include "hw/pci.h"
 #include "system/memory.h"
+#include "tests/unit/io-access.h"
 #include "tests/fuzz/fuzz.h"
 
 const char fuzz_target_name[] = "ide";
@@ -81,29 +82,6 @@ static bool ready;
 
 static void no_irq(void *opaque, unsigned gsi, int level)
 {
-}
-
-static uint8_t inb(uint16_t port)
-{
-    uint8_t v;
-
-    io_pio(port, &v, 1, false);
-    return v;
-}
-
-static void outb(uint16_t port, uint8_t v)
-{
-    io_pio(port, &v, 1, true);
-}
-
-static void outw(uint16_t port, uint16_t v)
-{
-    io_pio(port, &v, 2, true);
-}
-
-static void outl(uint16_t port, uint32_t v)
-{
-    io_pio(port, &v, 4, true);
 }
 
 static void pump(unsigned n)

@@ -47,6 +47,37 @@ static inline void mmio_wr(uint64_t addr, uint32_t v, unsigned size)
     io_access(false, addr, v, size, true);
 }
 
+/* The x86 names, for tests written as a driver is. */
+static inline uint8_t inb(uint16_t port)
+{
+    return pio_in(port, 1);
+}
+
+static inline uint16_t inw(uint16_t port)
+{
+    return pio_in(port, 2);
+}
+
+static inline uint32_t inl(uint16_t port)
+{
+    return pio_in(port, 4);
+}
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+    pio_out(port, v, 1);
+}
+
+static inline void outw(uint16_t port, uint16_t v)
+{
+    pio_out(port, v, 2);
+}
+
+static inline void outl(uint16_t port, uint32_t v)
+{
+    pio_out(port, v, 4);
+}
+
 /* One step of a port script: OUT v, or IN that must read v. */
 struct pio_step {
     bool write;

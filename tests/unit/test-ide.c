@@ -23,6 +23,7 @@
 #include "hw/pci.h"
 #include "machine/boot-order.h"
 #include "system/memory.h"
+#include "tests/unit/io-access.h"
 
 #include "guest-ram.h"
 
@@ -48,45 +49,6 @@ static void record_irq(void *opaque, unsigned gsi, int level)
         gsi_raises[gsi]++;
     }
     gsi_level[gsi] = level;
-}
-
-static uint8_t inb(uint16_t port)
-{
-    uint8_t v;
-
-    io_pio(port, &v, 1, false);
-    return v;
-}
-
-static uint16_t inw(uint16_t port)
-{
-    uint16_t v;
-
-    io_pio(port, &v, 2, false);
-    return v;
-}
-
-static uint32_t inl(uint16_t port)
-{
-    uint32_t v;
-
-    io_pio(port, &v, 4, false);
-    return v;
-}
-
-static void outb(uint16_t port, uint8_t v)
-{
-    io_pio(port, &v, 1, true);
-}
-
-static void outw(uint16_t port, uint16_t v)
-{
-    io_pio(port, &v, 2, true);
-}
-
-static void outl(uint16_t port, uint32_t v)
-{
-    io_pio(port, &v, 4, true);
 }
 
 /* The byte every sector's offset i holds: sector number and offset mixed. */
