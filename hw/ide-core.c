@@ -247,6 +247,13 @@ static uint8_t ide_reg_read(struct ide_channel *ch, unsigned reg)
 
 static void ide_reg_write(struct ide_channel *ch, unsigned reg, uint8_t val)
 {
+    /* The task file belongs to the busy device until its command is done:
+     * while it is BSY or DRQ only the command register is taken (QEMU's
+     * rule), so the other device cannot be selected and started under a
+     * transfer that uses the channel's DMA and TRIM state. */
+    if (reg != 7 && (ide_active(ch)->status & (IDE_ST_BSY | IDE_ST_DRQ))) {
+        return;
+    }
     /* Writes other than to the data port go to both devices, and the
      * previous value of each register becomes its "high order" byte for
      * the 48-bit commands (ATA/ATAPI-6 6.20). */

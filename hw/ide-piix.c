@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "block/block-backend.h"
+#include "block/geometry.h"
 #include "block/drive.h"
 #include "block/file-lock.h"
 #include "hw/device.h"
@@ -103,55 +104,16 @@ static const struct io_ops ide_bmdma_ops = { .read = ide_bmdma_read, .write = id
 
 /* ---- geometry ---- */
 
-/* QEMU's guess_disk_lchs: the geometry an MBR partition's end implies. */
-static bool ide_guess_lchs(struct ide_drive *s, uint32_t *c, uint32_t *h, uint32_t *sec)
-{
-    uint8_t mbr[IDE_SECTOR_SIZE];
-
-    if (blk_pread(s->blk, 0, mbr, sizeof(mbr)) < 0 || mbr[510] != 0x55 || mbr[511] != 0xaa) {
-        return false;
-    }
-    for (unsigned i = 0; i < 4; i++) {
-        const uint8_t *p = mbr + 0x1be + 16 * i;
-        uint32_t heads = p[5] + 1u, secs = p[6] & 63u;
-        uint64_t cyls;
-
-        if (!ld32(p + 12) || !p[5] || !secs) {
-            continue;
-        }
-        cyls = s->nb_sectors / (heads * secs);
-        if (cyls < 1 || cyls > 16383) {
-            continue;
-        }
-        *c = cyls;
-        *h = heads;
-        *sec = secs;
-        return true;
-    }
-    return false;
-}
-
 /* QEMU's hd_geometry_guess: the physical CHS and the BIOS translation. */
 static void ide_guess_geometry(struct ide_drive *s)
 {
-    uint32_t c, h, sec;
-    bool guessed = ide_guess_lchs(s, &c, &h, &sec);
+    struct hd_geometry g;
 
-    if (guessed && h <= 16) {
-        s->cylinders = c;
-        s->heads = h;
-        s->sectors = sec;
-        s->translation = IDE_TRANS_NONE;
-        return;
-    }
-    s->cylinders = MAX(2, MIN(s->nb_sectors / (16 * 63), 16383));
-    s->heads = 16;
-    s->sectors = 63;
-    if (guessed) {      /* a BIOS translation was on */
-        s->translation = s->cylinders * s->heads <= 131072 ? IDE_TRANS_LARGE : IDE_TRANS_LBA;
-    } else {
-        s->translation = s->cylinders <= 1024 ? IDE_TRANS_NONE : IDE_TRANS_LBA;
-    }
+    hd_geometry_guess(s->blk, s->nb_sectors, &g);
+    s->cylinders = g.cylinders;
+    s->heads = g.heads;
+    s->sectors = g.sectors;
+    s->translation = g.translation;
 }
 
 bool ide_get_geometry(unsigned index, struct ide_geometry *g)
@@ -331,11 +293,6 @@ static void ide_piix_destroy(struct pci_device *d)
     }
 }
 
-void ide_destroy(void)
-{
-    ide_ctrl = NULL;
-}
-
 /* The QOM path QEMU 7.2 gives an if=ide drive's device: the machine's
  * unattached devices count the boot vCPUs and 17 pc devices before them,
  * 5 more with the default devices (floppy controller and drive...). */
@@ -458,7 +415,7 @@ int ide_device_realize(struct machine *m, const struct dev_config *cfg, GError *
 {
     const char *type = cfg->type->name, *drive = dev_config_str(cfg, "drive");
     const char *unit_s = kv_get(cfg->props, "unit"), *bi = dev_config_str(cfg, "bootindex");
-    bool cd = !strcmp(type, "ide-cd");
+    bool cd = !strcmp(type, "ide-cd"), anon;
     struct ide_channel *ch;
     struct ide_drive *s;
     struct blk *blk;
@@ -485,6 +442,8 @@ int ide_device_realize(struct machine *m, const struct dev_config *cfg, GError *
     if (drive && *drive && !blk) {
         return -EINVAL;
     }
+    /* An anonymous backend (a -blockdev node, not a -drive) is ours to drop. */
+    anon = blk && !blk_by_name(drive);
     if (unit_s) {
         unit = strtol(unit_s, NULL, 0);
         if (unit < 0 || unit >= IDE_UNITS) {
@@ -504,8 +463,8 @@ int ide_device_realize(struct machine *m, const struct dev_config *cfg, GError *
     s = &ch->drive[unit];
     ret = ide_drive_attach(s, blk, cd, dev_config_str(cfg, "serial"),
                            dev_config_str(cfg, "model"), dev_config_str(cfg, "ver"), errp);
-    if (!blk_by_name(drive)) {
-        blk_unref(blk);     /* the anonymous backend: the drive holds it now */
+    if (anon) {
+        blk_unref(blk);     /* the drive holds it now */
     }
     if (ret < 0) {
         return ret;
@@ -524,7 +483,7 @@ int ide_device_realize(struct machine *m, const struct dev_config *cfg, GError *
     return 0;
 
 fail:
-    if (!blk_by_name(drive)) {
+    if (anon) {
         blk_unref(blk);
     }
     return ret;

@@ -925,6 +925,36 @@ static void test_geometry(void)
     teardown();
 }
 
+/* While a command holds the task file (BSY or DRQ), writes to it other
+ * than to the command register are dropped, as QEMU's: the other drive
+ * cannot be selected and started on the channel's transfer state. */
+static void test_busy_task_file(void)
+{
+    g_autofree char *disk2 = make_image("disk2.raw", DISK_SIZE, DISK_SIZE / 512);
+
+    setup(NULL);
+    backend("hd2", disk2, true);
+    realize("ide-hd,drive=hd2,bus=ide.0,unit=1");
+    outb(0x1f6, 0xe0);                  /* master, LBA */
+    outb(0x1f2, 1);
+    outb(0x1f3, 7);
+    outb(0x1f4, 0);
+    outb(0x1f5, 0);
+    outb(0x1f7, 0x30);                  /* WRITE SECTORS: DRQ, waiting for data */
+    g_assert_cmphex(inb(0x3f6) & 0x88, ==, 0x08);
+    outb(0x1f6, 0xf0);                  /* the slave: dropped */
+    outb(0x1f3, 0x55);
+    g_assert_cmphex(inb(0x1f6), ==, 0xe0);
+    g_assert_cmphex(inb(0x1f3), ==, 7);
+    for (unsigned i = 0; i < 256; i++) {
+        outw(0x1f0, 0);
+    }
+    g_assert_cmphex(wait_not_busy(0) & 0x89, ==, 0);
+    outb(0x1f6, 0xf0);                  /* done: taken again */
+    g_assert_cmphex(inb(0x1f6), ==, 0xf0);
+    teardown();
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -933,6 +963,7 @@ int main(int argc, char **argv)
     tmpdir = g_dir_make_tmp("test-ide-XXXXXX", NULL);
     g_assert_nonnull(tmpdir);
     g_test_add_func("/ide/signature", test_signature);
+    g_test_add_func("/ide/busy-task-file", test_busy_task_file);
     g_test_add_func("/ide/identify", test_identify);
     g_test_add_func("/ide/pio", test_pio_read_write);
     g_test_add_func("/ide/lba48", test_lba48);
