@@ -229,16 +229,6 @@ void msix_reset(struct pci_device *d)
     }
 }
 
-static uint64_t pow2_ceil(uint64_t v)
-{
-    uint64_t p = 1;
-
-    while (p < v) {
-        p <<= 1;
-    }
-    return p;
-}
-
 int msix_init_exclusive_bar(struct pci_device *d, unsigned nvectors, unsigned bar,
                             GError **errp)
 {

@@ -672,21 +672,6 @@ static int pci_rom_install(struct pci_device *d, const void *data, size_t size,
     return 0;
 }
 
-static uint64_t pow2_ceil(uint64_t v)
-{
-    uint64_t p = 1;
-
-    while (p < v) {
-        p <<= 1;
-    }
-    return p;
-}
-
-int pci_device_set_rom(struct pci_device *d, const void *data, size_t size, GError **errp)
-{
-    return pci_rom_install(d, data, size, pow2_ceil(size), errp);
-}
-
 /* Reads a regular file of at most max bytes; -errno, or -EFBIG when larger. */
 static int pci_rom_read_file(const char *path, uint64_t max, uint8_t **data, size_t *size)
 {

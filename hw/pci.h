@@ -24,6 +24,17 @@
 #include <stdint.h>
 #include <glib.h>
 
+/* The smallest power of two >= v (1 for 0): BAR sizes are powers of two. */
+static inline uint64_t pow2_ceil(uint64_t v)
+{
+    uint64_t p = 1;
+
+    while (p < v) {
+        p <<= 1;
+    }
+    return p;
+}
+
 struct machine;
 struct dev_config;
 struct fw_cfg;
@@ -181,14 +192,6 @@ void pci_set_ids(struct pci_device *d, uint16_t vendor, uint16_t device, uint8_t
 int pci_register_bar(struct pci_device *d, unsigned idx, uint8_t type, uint64_t size,
                      const char *name, const struct io_ops *ops, void *opaque,
                      GError **errp);
-/*
- * Gives the function an expansion ROM holding size bytes of data (copied),
- * its BAR rounded up to a power of two of at least 2 KiB and zero-filled
- * past the data.  The guest sees it read-only at the address it programs
- * at 0x30 while the enable bit and memory decoding are on; SeaBIOS copies
- * option ROMs from there.  Once per function, before pci_firmware_setup().
- */
-int pci_device_set_rom(struct pci_device *d, const void *data, size_t size, GError **errp);
 /*
  * QEMU's pci_add_option_rom for a -device: the romfile= property (default
  * default_romfile; "" or NULL: no ROM) and romsize= (the BAR size; QEMU's

@@ -52,7 +52,6 @@ struct vga_pci {
     bool qext;                    /* qemu-extended-regs= */
     bool big_endian_fb;           /* the framebuffer byte order QEXT selects */
     bool big_endian_default;      /* big-endian-framebuffer=, what reset restores */
-    bool legacy;                  /* owns the ISA ports and the 0xa0000 window */
     uint8_t edid[128];            /* edid=on: the monitor the guest reads */
 };
 
@@ -187,16 +186,22 @@ static uint64_t vga_mmio_read(void *opaque, uint64_t offset, unsigned size)
         return val;
     }
     if (offset >= VGA_MMIO_IOPORT && offset + size <= VGA_MMIO_IOPORT + VGA_MMIO_IOPORT_SIZE) {
-        /* QEMU serves at most 2 bytes per access here (impl.max 2). */
-        for (unsigned i = 0; i < MIN(size, 2u); i++) {
+        /* Up to 4 ports per access, one per byte, as QEMU splits a wide
+         * access (valid up to 4 bytes, served 2 at a time). */
+        for (unsigned i = 0; i < MIN(size, 4u); i++) {
             val |= (uint64_t)vga_ioport_read(&v->vga, 0x3c0 + offset - VGA_MMIO_IOPORT + i)
                    << (8 * i);
         }
         return val;
     }
     if (offset >= VGA_MMIO_BOCHS && offset < VGA_MMIO_BOCHS + VGA_MMIO_BOCHS_SIZE) {
-        vbe_write_index(&v->vga, (offset - VGA_MMIO_BOCHS) >> 1);
-        return vbe_read_data(&v->vga);
+        /* One 16-bit register per 2 bytes: a 4-byte access reads two. */
+        for (unsigned i = 0; i < MAX(MIN(size, 4u), 2u) &&
+                             offset + i < VGA_MMIO_BOCHS + VGA_MMIO_BOCHS_SIZE; i += 2) {
+            vbe_write_index(&v->vga, (offset + i - VGA_MMIO_BOCHS) >> 1);
+            val |= (uint64_t)vbe_read_data(&v->vga) << (8 * i);
+        }
+        return val;
     }
     if (v->qext && offset >= VGA_MMIO_QEXT && offset < VGA_MMIO_QEXT + VGA_MMIO_QEXT_SIZE) {
         switch (offset - VGA_MMIO_QEXT) {
@@ -216,12 +221,15 @@ static void vga_mmio_write(void *opaque, uint64_t offset, uint64_t value, unsign
     struct vga_pci *v = opaque;
 
     if (offset >= VGA_MMIO_IOPORT && offset + size <= VGA_MMIO_IOPORT + VGA_MMIO_IOPORT_SIZE) {
-        for (unsigned i = 0; i < MIN(size, 2u); i++) {
+        for (unsigned i = 0; i < MIN(size, 4u); i++) {
             vga_ioport_write(&v->vga, 0x3c0 + offset - VGA_MMIO_IOPORT + i, value >> (8 * i));
         }
     } else if (offset >= VGA_MMIO_BOCHS && offset < VGA_MMIO_BOCHS + VGA_MMIO_BOCHS_SIZE) {
-        vbe_write_index(&v->vga, (offset - VGA_MMIO_BOCHS) >> 1);
-        vbe_write_data(&v->vga, value);
+        for (unsigned i = 0; i < MAX(MIN(size, 4u), 2u) &&
+                             offset + i < VGA_MMIO_BOCHS + VGA_MMIO_BOCHS_SIZE; i += 2) {
+            vbe_write_index(&v->vga, (offset + i - VGA_MMIO_BOCHS) >> 1);
+            vbe_write_data(&v->vga, value >> (8 * i));
+        }
     } else if (v->qext && offset == VGA_MMIO_QEXT + VGA_QEXT_REG_BYTEORDER && size == 4) {
         if (value == VGA_QEXT_LITTLE_ENDIAN || value == VGA_QEXT_BIG_ENDIAN) {
             v->big_endian_fb = value == VGA_QEXT_BIG_ENDIAN;
@@ -257,13 +265,7 @@ static void vga_pci_destroy(struct pci_device *d)
 /* QEMU's vgamem_mb rule: 1 to 512 MiB, rounded up to a power of two. */
 static uint32_t vga_vram_size(uint64_t mb)
 {
-    uint32_t p = 1;
-
-    mb = MIN(MAX(mb, 1u), 512u);
-    while (p < mb) {
-        p <<= 1;
-    }
-    return p << 20;
+    return pow2_ceil(MIN(MAX(mb, 1u), 512u)) << 20;
 }
 
 /*
@@ -280,7 +282,6 @@ static void vga_pci_claim_legacy(struct vga_pci *v)
                  PCI_SLOT(v->pci->devfn), PCI_FUNC(v->pci->devfn), err->message);
         return;
     }
-    v->legacy = true;
     if (io_register_pio(VBE_DISPI_IOPORT_INDEX, 3, "vbe", &vbe_port_ops, v, &err) < 0 ||
         io_register_mmio(VGA_WINDOW_BASE, VGA_WINDOW_SIZE, "vga-lowmem", &vga_window_ops, v,
                          &err) < 0) {

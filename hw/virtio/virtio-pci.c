@@ -776,16 +776,6 @@ static int virtio_pci_modern_init(struct virtio_pci *p, GError **errp)
     return 0;
 }
 
-static uint64_t pow2_ceil(uint64_t v)
-{
-    uint64_t r = 1;
-
-    while (r < v) {
-        r <<= 1;
-    }
-    return r;
-}
-
 /* ---- properties ---- */
 
 static bool virtio_pci_type_has_prop(const struct device_type *t, const char *name)

@@ -614,6 +614,16 @@ static void test_mmio_bar(void)
     g_assert_cmpuint(mmio_rd(MMIO + 0x514, 2), ==, 256);
     mmio_wr(MMIO + 0x506, 16, 2);
     g_assert_cmpuint(dispi_rd(VBE_DISPI_INDEX_BPP), ==, 16);
+    /* A 4-byte access is two registers, or four ports, as QEMU splits it. */
+    mmio_wr(MMIO + 0x502, 640 | 480u << 16, 4);
+    g_assert_cmpuint(dispi_rd(VBE_DISPI_INDEX_XRES), ==, 640);
+    g_assert_cmpuint(dispi_rd(VBE_DISPI_INDEX_YRES), ==, 480);
+    g_assert_cmphex(mmio_rd(MMIO + 0x502, 4), ==, 640 | 480u << 16);
+    mmio_wr(MMIO + 0x414, 0x0e, 1);
+    g_assert_cmphex(mmio_rd(MMIO + 0x414, 4) & 0xffff, ==, 0x550e);
+    mmio_wr(MMIO + 0x402, 0x0a0200c3, 4);   /* 0x3c2, 0x3c3, then seq index 2, data 0x0a */
+    g_assert_cmphex(s->msr, ==, 0xc3);
+    g_assert_cmphex(s->sr[2], ==, 0x0a);
     /* 0x600: QEMU's extended registers: their size, the byte order. */
     g_assert_cmphex(mmio_rd(MMIO + 0x600, 4), ==, 8);
     g_assert_cmphex(mmio_rd(MMIO + 0x604, 4), ==, 0x1e1e1e1e);
