@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <glib.h>
 
+#include "block/geometry.h"
+
 struct machine;
 struct dev_config;
 struct blk;
@@ -23,11 +25,11 @@ struct blk;
 #define IDE_CHANNELS        2
 #define IDE_UNITS           2
 
-/* BIOS CHS translation, as QEMU's BIOS_ATA_TRANSLATION_* (CMOS 0x39 holds
+/* BIOS CHS translation: block/geometry.h's HD_TRANS_* (CMOS 0x39 holds
  * the value minus one per drive). */
-#define IDE_TRANS_NONE      1
-#define IDE_TRANS_LBA       2
-#define IDE_TRANS_LARGE     3
+#define IDE_TRANS_NONE      HD_TRANS_NONE
+#define IDE_TRANS_LBA       HD_TRANS_LBA
+#define IDE_TRANS_LARGE     HD_TRANS_LARGE
 
 /*
  * -M pc: the IDE function at 00:01.1 with the if=ide drives.  Call after
@@ -58,8 +60,5 @@ bool ide_is_cd(struct blk *blk, bool *tray_open, bool *locked);
 void ide_cd_medium_changed(struct blk *blk, bool load);
 /* eject of a locked tray: the guest's next media event is an eject request. */
 void ide_cd_eject_request(struct blk *blk);
-
-/* Forgets the controller (tests; the PCI bus and ports go separately). */
-void ide_destroy(void);
 
 #endif

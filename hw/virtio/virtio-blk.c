@@ -24,6 +24,7 @@
 #include "hw/virtio/virtio.h"
 
 #include "block/block-backend.h"
+#include "block/geometry.h"
 #include "block/drive.h"
 #include "block/file-lock.h"
 #include "hw/device.h"
@@ -687,35 +688,12 @@ static void virtio_blk_apply_cache(struct virtio_blk *s, const struct dev_config
  * when one fits in 16 heads, else 16 heads, 63 sectors by size. */
 static void virtio_blk_guess_geometry(struct virtio_blk *s)
 {
-    uint64_t total = virtio_blk_sectors(s);
-    uint8_t mbr[VIRTIO_BLK_SECTOR_SIZE];
+    struct hd_geometry g;
 
-    if (total >= 1 && blk_pread(s->blk, 0, mbr, sizeof(mbr)) == 0 &&
-        mbr[510] == 0x55 && mbr[511] == 0xaa) {
-        for (unsigned i = 0; i < 4; i++) {
-            const uint8_t *p = mbr + 0x1be + 16 * i;
-            unsigned heads = p[5] + 1u, secs = p[6] & 63u;
-            uint64_t cyls;
-
-            if (!ld32(p + 12) || !p[5] || !secs) {
-                continue;
-            }
-            cyls = total / (heads * secs);
-            if (cyls < 1 || cyls > 16383) {
-                continue;
-            }
-            if (heads > 16) {
-                break;          /* a BIOS translation was on: guess by size */
-            }
-            s->cyls = (uint32_t)cyls;
-            s->heads = heads;
-            s->secs = secs;
-            return;
-        }
-    }
-    s->cyls = (uint32_t)MAX(2, MIN(total / (16 * 63), 16383));
-    s->heads = 16;
-    s->secs = 63;
+    hd_geometry_guess(s->blk, virtio_blk_sectors(s), &g);
+    s->cyls = g.cylinders;
+    s->heads = g.heads;
+    s->secs = g.sectors;
 }
 
 /* The backend-dependent checks of QEMU's realize, in its order. */
