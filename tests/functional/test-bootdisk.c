@@ -46,7 +46,7 @@ static const char *const args_virtio_raw[] = {
     "-drive", "file=@disk-b.img,if=virtio,format=raw", NULL,
 };
 static const char *const args_virtio_qcow2[] = {
-    "-drive", "file=@disk-a.qcow2,if=virtio", NULL,
+    "-drive", "file=@disk-a.qcow2,if=virtio", "-smp", "2", NULL,
 };
 static const char *const args_cdrom[] = { "-cdrom", "@cd.iso", NULL };
 static const char *const args_media_cdrom[] = {
@@ -85,7 +85,7 @@ static const struct {
     { "ide-drive-qcow2", args_drive_qcow2, "a" },
     { "ide-if-raw", args_ide_drive_raw, "b" },
     { "virtio-raw", args_virtio_raw, "b" },
-    { "virtio-qcow2", args_virtio_qcow2, "a" },
+    { "virtio-qcow2-smp2", args_virtio_qcow2, "a" },
     { "cdrom", args_cdrom, "cd" },
     { "media-cdrom", args_media_cdrom, "cd" },
     { "bootindex-virtio", args_index_virtio, "b" },

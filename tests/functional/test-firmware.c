@@ -13,15 +13,11 @@
  *   reset      system_reset over QMP after the message: the PAM registers
  *              go back to the ROM and the firmware runs again
  *   bios-L     -bios NAME -L DIR: a copy of the image found through -L
- *   syslinux-virtio  a disk image made here (an MBR, a FAT partition with
- *              Debian's kernel and busybox initrd from fixtures.py, and
- *              SYSLINUX installed with mtools) on virtio-blk-pci: SeaBIOS
- *              boots it, SYSLINUX loads Linux through INT 13h, and the
- *              initrd's marker comes (skipped without mtools and syslinux)
  * and /firmware/pc/missing-bios: -bios of a file that is nowhere exits 1
  * with QEMU's "could not load PC BIOS" message.  The kvm cases skip
  * without hardware virtualization; every case skips when the seabios
- * package is not installed.  HYVM_BOOT_BINARY=qemu-system-x86_64 runs the
+ * package is not installed.  Booting disks and CDs through SeaBIOS is
+ * test-bootdisk's.  HYVM_BOOT_BINARY=qemu-system-x86_64 runs the
  * same cases against QEMU (-nic none there too).
  */
 #include <stdbool.h>
@@ -36,10 +32,7 @@
 #include "vm.h"
 
 #define SEABIOS_IMAGE "/usr/share/seabios/bios-256k.bin"
-#define SYSLINUX_MBR "/usr/lib/syslinux/mbr/mbr.bin"
 /* The disk: 1 MiB before the partition, 39 MiB of FAT for a 14 MiB kernel. */
-#define DISK_MIB 40
-#define PART_LBA 2048u
 #define BANNER "SeaBIOS (version "
 #define NO_BOOT "No bootable device."
 
@@ -60,67 +53,6 @@ static bool console_has_after(struct vm *vm, const void *arg)
     const struct after *a = arg;
 
     return a->from <= vm->console->len && strstr(vm->console->str + a->from, a->needle);
-}
-
-static bool run_tool(const char *const *argv)
-{
-    g_autoptr(GError) err = NULL;
-    g_autofree char *out = NULL, *errout = NULL;
-    int status;
-
-    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
-                      &errout, &status, &err) ||
-        !g_spawn_check_wait_status(status, &err)) {
-        g_test_message("%s: %s %s", argv[0], err ? err->message : "", errout ? errout : "");
-        return false;
-    }
-    return true;
-}
-
-/*
- * The disk of the syslinux case, without loop devices or root: SYSLINUX's
- * MBR code and one bootable FAT partition (type 0Ch, LBA) from sector
- * 2048, formatted and filled by mtools at that offset, SYSLINUX's boot
- * sector and ldlinux.sys installed by syslinux --offset.
- */
-static bool make_syslinux_disk(struct vm *vm, const char *disk)
-{
-    g_autofree char *cfg = vm_file(vm, "syslinux.cfg");
-    g_autofree char *mbr = NULL;
-    g_autofree char *img = g_strdup_printf("%s@@%u", disk, PART_LBA * 512);
-    g_autofree char *offset = g_strdup_printf("%u", PART_LBA * 512);
-    g_autofree char *sectors = g_strdup_printf("%u", DISK_MIB * 2048 - PART_LBA);
-    uint8_t head[512] = { 0 };
-    uint32_t nsect = DISK_MIB * 2048 - PART_LBA;
-    gsize mbr_len;
-    FILE *f;
-    const char *format[] = { "mformat", "-i", img, "-T", sectors, "-h", "64", "-s", "32",
-                             "-H", offset, "::", NULL };
-    const char *copy[] = { "mcopy", "-i", img, vm_kernel_path, vm_initrd_path, cfg, "::",
-                           NULL };
-    const char *install[] = { "syslinux", "--install", "--offset", offset, disk, NULL };
-
-    if (!g_file_get_contents(SYSLINUX_MBR, &mbr, &mbr_len, NULL)) {
-        return false;
-    }
-    memcpy(head, mbr, MIN(mbr_len, (gsize)440));
-    head[446] = 0x80;                                   /* bootable */
-    head[446 + 4] = 0x0c;                               /* FAT32, LBA */
-    for (unsigned i = 0; i < 4; i++) {
-        head[446 + 8 + i] = (uint8_t)(PART_LBA >> (8 * i));
-        head[446 + 12 + i] = (uint8_t)(nsect >> (8 * i));
-    }
-    head[510] = 0x55;
-    head[511] = 0xaa;
-    f = fopen(disk, "wb");
-    g_assert_nonnull(f);
-    g_assert_cmpuint(fwrite(head, 1, sizeof(head), f), ==, sizeof(head));
-    g_assert_cmpint(ftruncate(fileno(f), (off_t)DISK_MIB << 20), ==, 0);
-    fclose(f);
-    g_assert_true(g_file_set_contents(cfg, "DEFAULT linux\nPROMPT 0\nLABEL linux\n"
-                                      "  KERNEL vmlinuz\n"
-                                      "  APPEND console=ttyS0 initrd=initrd.gz\n", -1, NULL));
-    return run_tool(format) && run_tool(copy) && run_tool(install);
 }
 
 static GPtrArray *fw_argv(struct vm *vm, const struct fw_case *t)
@@ -164,22 +96,6 @@ static void run_case(struct vm *vm, const void *arg)
         g_assert_true(g_file_set_contents(copy, data, len, NULL));
         vm_add_args(argv, "-bios", "my-bios.bin", "-L", vm->dir, NULL);
     }
-    if (!strcmp(t->name, "syslinux-virtio")) {
-        g_autofree char *disk = vm_file(vm, "disk.img");
-        g_autofree char *drive = g_strdup_printf("if=none,id=d0,format=raw,file=%s", disk);
-
-        if (!make_syslinux_disk(vm, disk)) {
-            vm_report(vm, "could not make the SYSLINUX disk");
-            g_ptr_array_free(argv, TRUE);
-            return;
-        }
-        vm_add_args(argv, "-drive", drive, "-device", "virtio-blk-pci,drive=d0", NULL);
-        g_assert_true(vm_spawn(vm, argv));
-        if (vm_wait(vm, vm_console_has, "SYSLINUX", "SYSLINUX's banner")) {
-            vm_wait(vm, vm_console_has, VM_MARKER, "the marker " VM_MARKER);
-        }
-        return;
-    }
     g_assert_true(vm_spawn(vm, argv));
     if (!strcmp(t->name, "reset")) {
         size_t mark;
@@ -208,19 +124,6 @@ static void test_firmware(gconstpointer data)
     if (!strcmp(t->accel, "kvm") && vm_kvm_missing()) {
         g_test_skip(vm_kvm_missing());
         return;
-    }
-    if (!strcmp(t->name, "syslinux-virtio")) {
-        g_autofree char *mformat = g_find_program_in_path("mformat");
-        g_autofree char *syslinux = g_find_program_in_path("syslinux");
-
-        if (!mformat || !syslinux || access(SYSLINUX_MBR, R_OK) < 0) {
-            g_test_skip("needs mtools and syslinux (Debian's packages mtools, syslinux, "
-                        "syslinux-common)");
-            return;
-        }
-        if (!vm_fixtures_ready()) {
-            return;
-        }
     }
     run_case(&vm, t);
     if (vm.failed) {
@@ -263,11 +166,9 @@ int main(int argc, char **argv)
         { "tcg", "m4g", "4G", "1" },
         { "tcg", "reset", "128M", "1" },
         { "tcg", "bios-L", "128M", "1" },
-        { "tcg", "syslinux-virtio", "512M", "2" },
         { "kvm", "default", "128M", "1" },
         { "kvm", "m1g-smp2", "1G", "2" },
         { "kvm", "reset", "128M", "1" },
-        { "kvm", "syslinux-virtio", "512M", "2" },
     };
     static const struct vm_config config = {
         .tmp_template = "hyvm-firmware-XXXXXX", .initrd = "initrd.gz", .timeout_s = 120,

@@ -11,14 +11,8 @@
  *           secondary slave and the CD as primary master, with
  *           libata.dma=0 so every transfer is PIO
  * and per accelerator (kvm skips without hardware virtualization).  After
- * a raw case the image file holds what the guest wrote.  Two more cases
- * boot through SeaBIOS without -kernel, to the initrd's marker and a
- * poweroff (hyvm.test=poweroff):
- *   boot-disk  an MBR disk with a FAT partition and SYSLINUX (made with
- *              mtools and syslinux, no loop devices) as -drive file=
- *   boot-cd    an ISO 9660 image with ISOLINUX (El Torito, no emulation)
- *              as -cdrom with -boot d
- * skipped without those tools, or while the binary has no firmware yet.
+ * a raw case the image file holds what the guest wrote.  Booting from IDE
+ * disks and CDs through SeaBIOS is test-bootdisk's.
  *
  * The environment as test-virtio (vm.h), HYVM_IMG for hyvm-img and
  * HYVM_XORRISO (default xorriso) to build the ISO; the case skips
@@ -41,12 +35,6 @@
 #define DISK_STAMP "HYVM-IDE-IMAGE-0"
 #define ISO_TEXT "hello from the ISO"
 #define BIG_BYTES (256 * 1024)
-#define SYSLINUX_MBR "/usr/lib/syslinux/mbr/mbr.bin"
-#define ISOLINUX_BIN "/usr/lib/ISOLINUX/isolinux.bin"
-#define LDLINUX_C32 "/usr/lib/syslinux/modules/bios/ldlinux.c32"
-#define PART_LBA 2048
-#define SEABIOS_IMAGE "/usr/share/seabios/bios-256k.bin"
-#define BOOT_APPEND "console=ttyS0 hyvm.test=poweroff"
 
 static const char *img_bin, *xorriso_bin;
 
@@ -127,105 +115,6 @@ static bool make_iso(struct vm *vm)
     g_unlink(big);
     g_rmdir(dir);
     return ok;
-}
-
-/*
- * boot.img: SYSLINUX's MBR code and one bootable FAT partition (type 0Ch)
- * from sector 2048, formatted and filled by mtools at that offset, with
- * SYSLINUX installed by syslinux --offset.
- */
-static bool make_boot_disk(struct vm *vm, const char *disk)
-{
-    g_autofree char *cfg = vm_file(vm, "syslinux.cfg"), *mbr = NULL;
-    g_autofree char *img = g_strdup_printf("%s@@%u", disk, PART_LBA * 512);
-    g_autofree char *offset = g_strdup_printf("%u", PART_LBA * 512);
-    g_autofree char *sectors = g_strdup_printf("%u", DISK_MIB * 2048 - PART_LBA);
-    uint32_t nsect = DISK_MIB * 2048 - PART_LBA;
-    uint8_t head[512] = { 0 };
-    const char *format[] = { "mformat", "-i", img, "-T", sectors, "-h", "64", "-s", "32",
-                             "-H", offset, "::", NULL };
-    const char *copy[] = { "mcopy", "-i", img, vm_kernel_path, vm_initrd_path, cfg, "::",
-                           NULL };
-    const char *install[] = { "syslinux", "--install", "--offset", offset, disk, NULL };
-    gsize mbr_len;
-    int fd;
-    bool ok;
-
-    if (!g_file_get_contents(SYSLINUX_MBR, &mbr, &mbr_len, NULL)) {
-        vm_report(vm, "cannot read %s", SYSLINUX_MBR);
-        return false;
-    }
-    memcpy(head, mbr, MIN(mbr_len, (gsize)440));
-    head[446] = 0x80;                   /* bootable */
-    head[446 + 4] = 0x0c;               /* FAT32, LBA */
-    for (unsigned i = 0; i < 4; i++) {
-        head[446 + 8 + i] = (uint8_t)(PART_LBA >> (8 * i));
-        head[446 + 12 + i] = (uint8_t)(nsect >> (8 * i));
-    }
-    head[510] = 0x55;
-    head[511] = 0xaa;
-    fd = open(disk, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    ok = fd >= 0 && write(fd, head, sizeof(head)) == sizeof(head) &&
-         ftruncate(fd, (off_t)DISK_MIB << 20) == 0;
-    if (fd >= 0) {
-        close(fd);
-    }
-    g_autofree char *initrd = g_path_get_basename(vm_initrd_path);
-    g_autofree char *text = g_strdup_printf("DEFAULT linux\nPROMPT 0\nLABEL linux\n"
-                                            "  KERNEL vmlinuz\n  APPEND " BOOT_APPEND
-                                            " initrd=%s\n", initrd);
-    return ok && g_file_set_contents(cfg, text, -1, NULL) && run_tool(format, vm) &&
-           run_tool(copy, vm) && run_tool(install, vm);
-}
-
-/* boot.iso: ISOLINUX as the El Torito no-emulation boot image. */
-static bool make_boot_iso(struct vm *vm, const char *iso)
-{
-    g_autofree char *dir = vm_file(vm, "bootiso");
-    g_autofree char *isodir = g_build_filename(dir, "isolinux", NULL);
-    g_autofree char *cfg = g_build_filename(isodir, "isolinux.cfg", NULL);
-    g_autofree char *initrd = g_path_get_basename(vm_initrd_path);
-    g_autofree char *text = g_strdup_printf("DEFAULT linux\nPROMPT 0\nLABEL linux\n"
-                                            "  KERNEL /vmlinuz\n  APPEND " BOOT_APPEND
-                                            " initrd=/%s\n", initrd);
-    const char *cp[] = { "cp", ISOLINUX_BIN, LDLINUX_C32, isodir, NULL };
-    const char *cp2[] = { "cp", vm_kernel_path, vm_initrd_path, dir, NULL };
-    const char *mk[] = { xorriso_bin, "-as", "mkisofs", "-quiet", "-o", iso,
-                         "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
-                         "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", dir,
-                         NULL };
-
-    g_mkdir_with_parents(isodir, 0755);
-    return g_file_set_contents(cfg, text, -1, NULL) && run_tool(cp, vm) &&
-           run_tool(cp2, vm) && run_tool(mk, vm);
-}
-
-/* The firmware boots: the initrd's marker, then the guest's poweroff. */
-static void run_boot_case(struct vm *vm, const struct variant *v)
-{
-    GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
-    bool cd = !strcmp(v->name, "boot-cd");
-    g_autofree char *image = NULL;
-
-    vm_init(vm);
-    image = vm_file(vm, cd ? "boot.iso" : "boot.img");
-    if (!(cd ? make_boot_iso(vm, image) : make_boot_disk(vm, image))) {
-        g_ptr_array_free(argv, TRUE);
-        vm->failed = true;
-        return;
-    }
-    vm_add_args(argv, vm_bin, "-M", "pc", "-accel", v->accel, "-m", "512M", "-nographic",
-                "-nic", "none", NULL);
-    if (cd) {
-        vm_add_args(argv, "-cdrom", image, "-boot", "d", NULL);
-    } else {
-        g_autofree char *drive = g_strdup_printf("file=%s,format=raw", image);
-
-        vm_add_args(argv, "-drive", drive, NULL);
-    }
-    if (vm_spawn(vm, argv) && vm_wait(vm, vm_console_has, VM_MARKER, "the marker " VM_MARKER)) {
-        vm_expect_exit0(vm);
-    }
 }
 
 static bool vm_start(struct vm *vm, const struct variant *v)
@@ -371,10 +260,6 @@ static void run_case(struct vm *vm, const void *data)
     g_autofree char *big_md5 = NULL, *pat = pattern_md5();
     g_autofree char *sectors = g_strdup_printf("sda %u ATA QEMU_HARDDISK", DISK_MIB << 11);
 
-    if (g_str_has_prefix(v->name, "boot-")) {
-        run_boot_case(vm, v);
-        return;
-    }
     bytes = big_bytes();
     big_md5 = md5_of(bytes, BIG_BYTES);
     if (!vm_start(vm, v)) {
@@ -407,24 +292,6 @@ static void run_case(struct vm *vm, const void *data)
     }
 }
 
-/* Whether the binary boots firmware: a hyvm without it refuses -bios as
- * not supported yet.  The option after it is invalid, so a binary that
- * takes -bios stops there too. */
-static bool firmware_supported(void)
-{
-    const char *argv[] = { vm_bin, "-bios", SEABIOS_IMAGE, "-hyvm-probe-invalid", NULL };
-    g_autofree char *err = NULL;
-    int status;
-
-    if (access(SEABIOS_IMAGE, R_OK) < 0 ||
-        !g_spawn_sync(NULL, (char **)argv, NULL,
-                      G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL |
-                      G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err, &status, NULL)) {
-        return false;
-    }
-    return !strstr(err, "not supported yet");
-}
-
 static void test_ide(gconstpointer data)
 {
     const struct variant *v = data;
@@ -434,33 +301,12 @@ static void test_ide(gconstpointer data)
         g_test_skip("no xorriso to build the ISO (scripts/install-deps.sh --test)");
         return;
     }
-    if (g_str_has_prefix(v->name, "boot-")) {
-        static const char *const tools[] = { "mformat", "mcopy", "syslinux", NULL };
-
-        for (unsigned i = 0; tools[i]; i++) {
-            g_autofree char *p = g_find_program_in_path(tools[i]);
-
-            if (!p) {
-                g_test_skip("needs mtools, syslinux, syslinux-common and isolinux");
-                return;
-            }
-        }
-        if (access(SYSLINUX_MBR, R_OK) < 0 || access(ISOLINUX_BIN, R_OK) < 0 ||
-            access(LDLINUX_C32, R_OK) < 0) {
-            g_test_skip("needs syslinux-common and isolinux");
-            return;
-        }
-        if (!firmware_supported()) {
-            g_test_skip("this binary boots no firmware yet (or no " SEABIOS_IMAGE ")");
-            return;
-        }
-    }
     vm_run_case(v->accel, run_case, data);
 }
 
 int main(int argc, char **argv)
 {
-    static const char *const names[] = { "raw", "qcow2", "device", "boot-disk", "boot-cd" };
+    static const char *const names[] = { "raw", "qcow2", "device" };
     static const char *const accels[] = { "tcg", "kvm" };
     struct vm_config config = {
         .tmp_template = "hyvm-ide-XXXXXX", .initrd = "initrd-ide.cpio",
